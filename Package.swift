@@ -1,0 +1,101 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// SABHA_CORE_ONLY=1 builds MediaCore and its tests alone (no Hummingbird, no jwt-kit): quick iteration
+// on the packet path on a 2-core machine. Everything else always builds the whole package.
+let coreOnly = Context.environment["SABHA_CORE_ONLY"] != nil
+
+let package = Package(
+    name: "sabha",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sabha", targets: ["sabha"]),
+        .library(name: "MediaCore", targets: ["MediaCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
+    ],
+    targets: [
+        // Thin C shims: only what Swift cannot import directly.
+        .systemLibrary(
+            name: "CSRTP",
+            path: "Sources/CSRTP",
+            pkgConfig: "libsrtp2",
+            providers: [.apt(["libsrtp2-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "CMediaShims",
+            dependencies: ["COpenSSL"],
+            path: "Sources/CMediaShims"
+        ),
+
+        // The SFU: packets in, packets out.
+        .target(
+            name: "MediaCore",
+            dependencies: [
+                "CSRTP", "COpenSSL", "CMediaShims",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        // HTTP, WHIP/WHEP, SDP, tokens.
+        .target(
+            name: "Signalling",
+            dependencies: [
+                "MediaCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Public")]
+        ),
+        // Mail and calendar (iCalendar, iMIP, CalDAV).
+        .target(
+            name: "GroupwareBridge",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "sabha",
+            dependencies: [
+                "Signalling", "GroupwareBridge", "MediaCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(
+            name: "MediaCoreTests",
+            dependencies: ["MediaCore", "CSRTP", "COpenSSL"]
+        ),
+        .testTarget(
+            name: "SignallingTests",
+            dependencies: [
+                "Signalling",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "GroupwareBridgeTests",
+            dependencies: ["GroupwareBridge"]
+        ),
+    ]
+)
+
+if coreOnly {
+    let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "MediaCoreTests"]
+    package.targets.removeAll { !keep.contains($0.name) }
+    package.products = [.library(name: "MediaCore", targets: ["MediaCore"])]
+    package.dependencies = [.package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0")]
+}

@@ -1,0 +1,210 @@
+import Atomics
+import CMediaShims
+import Glibc
+
+public struct MediaEngineConfiguration: Sendable {
+    /// Address the UDP media sockets bind to.
+    public var bindHost: String = "127.0.0.1"
+    /// First worker's UDP port; worker i listens on basePort + i. 0 lets the kernel choose (tests).
+    public var basePort: UInt16 = 40000
+    /// IP written into candidates; defaults to bindHost.
+    public var announceIP: String? = nil
+    public var workers: Int = 1
+    /// Seconds without a valid ICE consent check before a transport is closed (RFC 7675 says 30).
+    public var consentTimeout: Double = 30
+    /// SRTP profiles we accept, in order of preference.
+    public var srtpProfiles: [SRTPProfile] = [.aeadAES128GCM, .aes128CMHMACSHA1_80]
+    /// Packet buffers preallocated per worker.
+    public var poolSize: Int = 8192
+    /// Where workers' log lines go (called on the event thread, never on a packet thread).
+    public var logHandler: @Sendable (String) -> Void = { line in sabha_write_stderr("sabha media: \(line)\n") }
+    public init() {}
+}
+
+/// The control-plane face of MediaCore: creates transports, producers and consumers on the worker that owns
+/// a room, and reports what happens to them. Every call is a command over a worker's lock-free ring.
+public final class MediaEngine: Sendable {
+    public let configuration: MediaEngineConfiguration
+    public let fingerprint: DTLSFingerprint
+    /// The UDP port of worker 0 (useful when basePort was 0: the kernel chose it).
+    public let port: UInt16
+    /// Ports of all workers, in worker order.
+    public let ports: [UInt16]
+
+    private let certificate: DTLSCertificate
+    private let handles: [WorkerHandle]
+    private let channel: EventChannel
+    private let launcher: Launcher
+    private let nextID = ManagedAtomic<UInt64>(1)
+    private let stopped = ManagedAtomic<Bool>(false)
+
+    public init(configuration: MediaEngineConfiguration) throws {
+        guard configuration.workers >= 1 && configuration.workers <= 64 else {
+            throw MediaError.configuration("workers must be between 1 and 64")
+        }
+        guard !configuration.srtpProfiles.isEmpty else { throw MediaError.configuration("no SRTP profile allowed") }
+        guard configuration.consentTimeout > 0 else { throw MediaError.configuration("consent timeout must be positive") }
+        self.configuration = configuration
+        certificate = try DTLSCertificate()
+        fingerprint = certificate.fingerprint
+        let context = try DTLSContext(certificate: certificate, profiles: configuration.srtpProfiles)
+        channel = try EventChannel(logHandler: configuration.logHandler)
+        var workers: [MediaWorker] = []
+        for index in 0..<configuration.workers {
+            let requested = configuration.basePort == 0 ? 0 : configuration.basePort + UInt16(index)
+            let socket = try UDPSocket(host: configuration.bindHost, port: requested)
+            workers.append(try MediaWorker(index: index, socket: socket, configuration: configuration,
+                                           dtlsContext: context, events: channel))
+        }
+        handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.socket.port) }
+        ports = handles.map(\.port)
+        port = ports[0]
+        launcher = Launcher(workers)
+    }
+
+    /// Starts the worker threads and the event thread. Idempotent.
+    public func start() throws {
+        guard let workers = launcher.take() else { return }
+        let channel = self.channel
+        let stopped = self.stopped
+        for worker in workers {
+            let owned = WorkerOwnership(worker)
+            try WorkerThread.start(name: "sabha-media-\(worker.index)") { owned.worker.run() }
+        }
+        try WorkerThread.start(name: "sabha-events") {
+            channel.pump(until: { stopped.load(ordering: .relaxed) })
+        }
+    }
+
+    /// Creates an ICE-lite + DTLS transport on the worker that owns `parameters.room`.
+    public func createTransport(_ parameters: TransportParameters) async throws -> TransportDescription {
+        let worker = workerIndex(room: parameters.room)
+        let id = TransportID(allocateID(worker: worker))
+        let ufrag = Self.randomICEString(length: 8)
+        let password = Self.randomICEString(length: 24)
+        try await send(to: worker) { reply in
+            .createTransport(id, parameters, localUfrag: ufrag, localPassword: password, reply: reply)
+        }
+        return TransportDescription(id: id, localUfrag: ufrag, localPassword: password, fingerprint: fingerprint,
+                                    candidateIP: configuration.announceIP ?? configuration.bindHost,
+                                    candidatePort: handles[worker].port)
+    }
+
+    /// Adds an incoming stream to a publisher transport.
+    public func addProducer(transport: TransportID, _ parameters: ProducerParameters) async throws -> ProducerID {
+        let worker = Self.worker(of: transport.rawValue)
+        let id = ProducerID(allocateID(worker: worker))
+        try await send(to: worker) { reply in .addProducer(transport, id, parameters, reply: reply) }
+        return id
+    }
+
+    /// Adds an outgoing copy of a producer to a subscriber transport. Both must live on the same worker
+    /// (same room); cross-worker fan-out is a later step.
+    public func addConsumer(transport: TransportID, _ parameters: ConsumerParameters) async throws -> ConsumerID {
+        let worker = Self.worker(of: transport.rawValue)
+        guard Self.worker(of: parameters.producer.rawValue) == worker else {
+            throw MediaError.configuration("producer \(parameters.producer) lives on another worker than transport \(transport)")
+        }
+        let id = ConsumerID(allocateID(worker: worker))
+        try await send(to: worker) { reply in .addConsumer(transport, id, parameters, reply: reply) }
+        return id
+    }
+
+    /// Closes a transport with its producers and consumers; emits .transportClosed(.requested).
+    public func closeTransport(_ id: TransportID) async {
+        let handle = handles[Self.worker(of: id.rawValue)]
+        await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
+            if handle.commands.push(.closeTransport(id, reply: reply)) {
+                handle.signal.signal()
+            } else {
+                reply.resume()
+            }
+        }
+    }
+
+    /// Events from all workers. The stream has a single consumer: call once.
+    public func events() -> AsyncStream<MediaEvent> { channel.stream }
+
+    public func stats() async -> MediaStats {
+        var stats = MediaStats()
+        for handle in handles { handle.counters.add(to: &stats) }
+        return stats
+    }
+
+    /// Stops the workers (closing their transports) and the event thread.
+    public func shutdown() async {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        for handle in handles {
+            _ = handle.commands.push(.shutdown)
+            handle.signal.signal()
+        }
+        channel.wake()
+    }
+
+    // MARK: - Internals
+
+    private func send(to worker: Int, _ make: (CheckedContinuation<Void, any Error>) -> WorkerCommand) async throws {
+        guard !stopped.load(ordering: .relaxed) else { throw MediaError.configuration("media engine is shut down") }
+        let handle = handles[worker]
+        try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Void, any Error>) in
+            if handle.commands.push(make(reply)) {
+                handle.signal.signal()
+            } else {
+                reply.resume(throwing: MediaError.workerOverloaded)
+            }
+        }
+    }
+
+    /// Ids carry their worker in the low byte, so a command finds its worker without shared tables.
+    private func allocateID(worker: Int) -> UInt64 {
+        (nextID.loadThenWrappingIncrement(ordering: .relaxed) << 8) | UInt64(worker)
+    }
+
+    private static func worker(of id: UInt64) -> Int { Int(id & 0xFF) }
+
+    /// A room lives on one worker (FNV-1a of its name), like a mediasoup Router on one worker.
+    private func workerIndex(room: String) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in room.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(handles.count))
+    }
+
+    private static let iceCharacters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+    /// ICE ufrag/pwd characters (RFC 8839 ice-char), from the system CSPRNG.
+    static func randomICEString(length: Int) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in iceCharacters[Int(generator.next(upperBound: UInt64(iceCharacters.count)))] })
+    }
+}
+
+/// What the control plane keeps of a worker: its doorbell, ring and counters.
+struct WorkerHandle: Sendable {
+    let commands: MPSCRing<WorkerCommand>
+    let signal: WakeSignal
+    let counters: WorkerCounters
+    let port: UInt16
+}
+
+/// Hands each worker to its thread exactly once.
+private final class Launcher: @unchecked Sendable {
+    // @unchecked: `workers` is read and cleared only by the single caller that wins `taken`.
+    private var workers: [MediaWorker]
+    private let taken = ManagedAtomic<Bool>(false)
+    init(_ workers: [MediaWorker]) { self.workers = workers }
+    func take() -> [MediaWorker]? {
+        guard !taken.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
+        defer { workers = [] }
+        return workers
+    }
+}
+
+/// Transfers a worker to the thread that will own it from then on.
+private struct WorkerOwnership: @unchecked Sendable {
+    // @unchecked: after the thread starts, only that thread touches the worker.
+    let worker: MediaWorker
+    init(_ worker: MediaWorker) { self.worker = worker }
+}

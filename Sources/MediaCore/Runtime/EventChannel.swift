@@ -1,0 +1,54 @@
+import CMediaShims
+import Glibc
+
+/// What workers tell the control plane: media events and log lines (MediaCore has no logger of its own;
+/// the engine hands lines to the configured handler off the packet thread).
+enum WorkerEvent: Sendable {
+    case media(MediaEvent)
+    case log(String)
+}
+
+/// Events from all workers to the control plane: a lock-free ring, an eventfd, and one pump thread that
+/// turns them into an AsyncStream and log calls. Workers never block on it.
+final class EventChannel: Sendable {
+    private let ring = MPSCRing<WorkerEvent>(capacity: 8192)
+    private let signal: WakeSignal
+    let stream: AsyncStream<MediaEvent>
+    private let continuation: AsyncStream<MediaEvent>.Continuation
+    private let logHandler: @Sendable (String) -> Void
+
+    init(logHandler: @escaping @Sendable (String) -> Void) throws(MediaError) {
+        signal = try WakeSignal()
+        (stream, continuation) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .unbounded)
+        self.logHandler = logHandler
+    }
+
+    /// Worker side. A full ring means the control plane is stuck; the event is logged to stderr and dropped.
+    func send(_ event: WorkerEvent) {
+        if ring.push(event) {
+            signal.signal()
+        } else {
+            sabha_write_stderr("sabha: media event ring full, dropped \(event)\n")
+        }
+    }
+
+    /// Pump thread body: runs until `finish()`.
+    func pump(until stopped: @Sendable () -> Bool) {
+        var fds = [pollfd(fd: signal.fd, events: Int16(POLLIN), revents: 0)]
+        while true {
+            fds[0].revents = 0
+            _ = poll(&fds, 1, 100)
+            signal.drain()
+            while let event = ring.pop() {
+                switch event {
+                case .media(let media): continuation.yield(media)
+                case .log(let line): logHandler(line)
+                }
+            }
+            if stopped() { break }
+        }
+        continuation.finish()
+    }
+
+    func wake() { signal.signal() }
+}

@@ -1,0 +1,11 @@
+import Glibc
+
+/// Milliseconds from CLOCK_MONOTONIC: timers on the worker never jump with wall-clock changes.
+enum MonotonicClock {
+    @inline(__always)
+    static func milliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

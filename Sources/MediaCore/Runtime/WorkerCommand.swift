@@ -1,0 +1,9 @@
+/// What the control plane asks a worker to do. Crosses the command ring; replies resume the caller's continuation.
+enum WorkerCommand: Sendable {
+    case createTransport(TransportID, TransportParameters, localUfrag: String, localPassword: String,
+                         reply: CheckedContinuation<Void, any Error>)
+    case addProducer(TransportID, ProducerID, ProducerParameters, reply: CheckedContinuation<Void, any Error>)
+    case addConsumer(TransportID, ConsumerID, ConsumerParameters, reply: CheckedContinuation<Void, any Error>)
+    case closeTransport(TransportID, reply: CheckedContinuation<Void, Never>?)
+    case shutdown
+}

@@ -1,0 +1,75 @@
+import Atomics
+
+/// Why a datagram was dropped. Counted per worker; /metrics shows them so an operator sees attacks and bugs.
+enum DropReason: Int, CaseIterable {
+    case malformed
+    case unknownSource
+    case stunBadIntegrity
+    case stunUnknownUser
+    case stunUnexpected
+    case dtlsUnknownSource
+    case notConnected
+    case srtpAuthFailed
+    case srtpReplay
+    case noProducer
+    case poolExhausted
+    case sendFailed
+    case rtcpMalformed
+
+    var name: String {
+        switch self {
+        case .malformed: "malformed"
+        case .unknownSource: "unknownSource"
+        case .stunBadIntegrity: "stunBadIntegrity"
+        case .stunUnknownUser: "stunUnknownUser"
+        case .stunUnexpected: "stunUnexpected"
+        case .dtlsUnknownSource: "dtlsUnknownSource"
+        case .notConnected: "notConnected"
+        case .srtpAuthFailed: "srtpAuthFailed"
+        case .srtpReplay: "srtpReplay"
+        case .noProducer: "noProducer"
+        case .poolExhausted: "poolExhausted"
+        case .sendFailed: "sendFailed"
+        case .rtcpMalformed: "rtcpMalformed"
+        }
+    }
+}
+
+/// A worker's counters as other threads see them. The worker counts in plain memory and publishes here a few
+/// times a second (single writer, relaxed stores): no atomic read-modify-write per packet.
+final class WorkerCounters: Sendable {
+    let transports = ManagedAtomic<Int>(0)
+    let producers = ManagedAtomic<Int>(0)
+    let consumers = ManagedAtomic<Int>(0)
+    let poolInUse = ManagedAtomic<Int>(0)
+    let poolTotal = ManagedAtomic<Int>(0)
+    let packetsReceived = ManagedAtomic<UInt64>(0)
+    let packetsSent = ManagedAtomic<UInt64>(0)
+    let rtpForwarded = ManagedAtomic<UInt64>(0)
+    let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
+
+    func add(to stats: inout MediaStats) {
+        stats.transports += transports.load(ordering: .relaxed)
+        stats.producers += producers.load(ordering: .relaxed)
+        stats.consumers += consumers.load(ordering: .relaxed)
+        stats.poolBuffersInUse += poolInUse.load(ordering: .relaxed)
+        stats.poolBuffersTotal += poolTotal.load(ordering: .relaxed)
+        stats.packetsReceived += packetsReceived.load(ordering: .relaxed)
+        stats.packetsSent += packetsSent.load(ordering: .relaxed)
+        stats.rtpForwarded += rtpForwarded.load(ordering: .relaxed)
+        for reason in DropReason.allCases {
+            stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
+        }
+    }
+}
+
+/// The worker's own plain counters, published into WorkerCounters on each tick.
+struct LocalCounters {
+    var packetsReceived: UInt64 = 0
+    var packetsSent: UInt64 = 0
+    var rtpForwarded: UInt64 = 0
+    var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
+
+    @inline(__always)
+    mutating func drop(_ reason: DropReason) { dropped[reason.rawValue] &+= 1 }
+}

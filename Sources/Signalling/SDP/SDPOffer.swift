@@ -1,0 +1,102 @@
+// CONTRACT with PLACEHOLDER bodies: the SDP helper replaces the bodies (and adds the parser types);
+// WHIP/WHEP handlers program against these signatures.
+import MediaCore
+
+/// Why an offer was refused; becomes the 400 problem body.
+public struct SDPError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// 1-based line number in the offer, when the problem is on one line.
+    public var line: Int?
+    public var reason: String
+    public init(line: Int? = nil, _ reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+    public var description: String { line.map { "line \($0): \(reason)" } ?? reason }
+}
+
+/// What the offerer wants: WHIP publishes to us, WHEP subscribes from us.
+public enum SDPIntent: Sendable {
+    case publish
+    case subscribe
+}
+
+/// One offered m-line as the media layer needs it.
+public struct OfferedMedia: Sendable {
+    public var mid: String
+    /// nil for m-lines that are not audio or video (data channels): always rejected.
+    public var kind: MediaKind?
+    /// False when we have no codec for it (we forward Opus and VP8 only) or it is not usable for the intent.
+    public var accepted: Bool
+    public var payloadType: UInt8
+    public var codecName: String
+    public var clockRate: UInt32
+    /// Primary media SSRCs announced (a=ssrc, excluding FID/FEC-FR repair SSRCs).
+    public var ssrcs: [UInt32]
+    /// Extension ids we understand, from the offer's a=extmap lines.
+    public var extensions: HeaderExtensionIDs
+    public init(mid: String, kind: MediaKind?, accepted: Bool, payloadType: UInt8, codecName: String, clockRate: UInt32, ssrcs: [UInt32], extensions: HeaderExtensionIDs) {
+        self.mid = mid
+        self.kind = kind
+        self.accepted = accepted
+        self.payloadType = payloadType
+        self.codecName = codecName
+        self.clockRate = clockRate
+        self.ssrcs = ssrcs
+        self.extensions = extensions
+    }
+}
+
+/// Our side of the transport, written into the answer.
+public struct LocalSDPParameters: Sendable {
+    public var iceUfrag: String
+    public var icePassword: String
+    public var fingerprint: DTLSFingerprint
+    public var candidateIP: String
+    public var candidatePort: UInt16
+    public var sessionID: UInt64
+    public init(iceUfrag: String, icePassword: String, fingerprint: DTLSFingerprint, candidateIP: String, candidatePort: UInt16, sessionID: UInt64) {
+        self.iceUfrag = iceUfrag
+        self.icePassword = icePassword
+        self.fingerprint = fingerprint
+        self.candidateIP = candidateIP
+        self.candidatePort = candidatePort
+        self.sessionID = sessionID
+    }
+}
+
+/// A stream we send on an accepted m-line (subscribe intent): announced with a=ssrc and a=msid.
+public struct OutgoingTrack: Sendable {
+    public var ssrc: UInt32
+    public var cname: String
+    public var streamID: String
+    public var trackID: String
+    public init(ssrc: UInt32, cname: String, streamID: String, trackID: String) {
+        self.ssrc = ssrc
+        self.cname = cname
+        self.streamID = streamID
+        self.trackID = trackID
+    }
+}
+
+/// A remote offer read for one intent, able to write our answer.
+public struct SDPOffer: Sendable {
+    public let intent: SDPIntent
+    public let iceUfrag: String
+    public let icePassword: String
+    public let fingerprints: [DTLSFingerprint]
+    /// Every m-line in offer order.
+    public let media: [OfferedMedia]
+
+    /// Parses and checks an offer: Unified Plan, BUNDLE over all accepted m-lines, rtcp-mux, ICE
+    /// credentials, a DTLS fingerprint and setup actpass/active. Throws a reason a person can act on.
+    public init(parsing sdp: String, intent: SDPIntent) throws(SDPError) {
+        throw SDPError("SDP parsing not implemented yet")
+    }
+
+    /// The answer: ICE-lite, our host candidate, fingerprint, setup:passive, rtcp-mux, one codec per
+    /// accepted m-line (Opus or VP8), rejected m-lines with port 0, BUNDLE of the accepted mids.
+    /// For subscribe, `sending[mid]` is the track we send on that m-line (missing = inactive).
+    public func answer(local: LocalSDPParameters, sending: [String: OutgoingTrack]) -> String {
+        ""
+    }
+}

@@ -1,0 +1,102 @@
+"""Fixtures for Sabha's end-to-end tests.
+
+The suite runs inside a loopback-only network namespace (tools/test.sh does
+`unshare -n sh -c 'ip link set lo up && exec python -m pytest Tests/e2e'`), so every server and peer a test starts
+lives there and can reach nothing but 127.0.0.0/8.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from e2ekit import metrics as metrics_mod  # noqa: E402
+from e2ekit.server import SabhaServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def network_interfaces() -> list[str]:
+    # Not /sys/class/net: sysfs shows the namespace it was mounted in, not ours.
+    import socket
+
+    return sorted(name for _, name in socket.if_nameindex())
+
+
+def pytest_configure(config):
+    if os.environ.get("SABHA_E2E_ALLOW_HOST_NETWORK") == "1":
+        return
+    ifaces = network_interfaces()
+    if ifaces != ["lo"]:
+        pytest.exit(
+            "the e2e suite must run in a loopback-only network namespace (found interfaces "
+            f"{ifaces}); use tools/test.sh, or: unshare -n sh -c 'ip link set lo up && exec .venv/bin/python -m pytest Tests/e2e'",
+            returncode=4,
+        )
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def sabha_bin() -> Path:
+    """The debug build made by `swift build` (override with SABHA_BIN)."""
+    path = Path(os.environ.get("SABHA_BIN", REPO / ".build" / "debug" / "sabha"))
+    if not path.is_file():
+        pytest.fail(f"{path} does not exist: run `swift build` first (tools/test.sh does)")
+    return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+    # A failing test shows the log of every server (and browser console) it started, to see who is at fault.
+    if rep.failed:
+        for title, read in getattr(item, "_log_sources", []):
+            rep.sections.append((title, read()[-20000:] or "(empty)"))
+
+
+@pytest.fixture
+def start_server(request, sabha_bin, tmp_path):
+    """Factory: start_server(*extra_args) -> SabhaServer (free ports, own data dir, ready on /healthz)."""
+    servers: list[SabhaServer] = []
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+
+    def start(*extra_args: str) -> SabhaServer:
+        n = len(servers)
+        srv = SabhaServer(
+            binary=sabha_bin,
+            data_dir=tmp_path / f"data{n}",
+            log_path=tmp_path / f"sabha{n}.log",
+            extra_args=list(extra_args),
+        )
+        servers.append(srv)
+        request.node._log_sources.append((f"sabha serve log ({srv.log_path.name})", srv.log_text))
+        srv.start()
+        return srv
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+@pytest.fixture
+def server(start_server) -> SabhaServer:
+    """A server with default options. Has .base_url, .udp_port, .data_dir, .token(room, identity, role)."""
+    return start_server()
+
+
+@pytest.fixture
+def metrics():
+    """metrics(base_url) -> Metrics parsed from GET /metrics."""
+    return metrics_mod.fetch

@@ -1,0 +1,66 @@
+"""Headless Chromium under selenium, with a fake camera and microphone (flags from shared/notes/test-network.md)."""
+
+from __future__ import annotations
+
+import os
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from e2ekit.wait import wait_for  # noqa: F401  (re-exported for the browser tests)
+
+CHROMIUM = os.environ.get("SABHA_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMEDRIVER = os.environ.get("SABHA_CHROMEDRIVER", "/usr/bin/chromedriver")
+
+# Sum of framesDecoded over every inbound video stream of every peer connection the demo page made.
+FRAMES_DECODED_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const pcs = (window.sabha && window.sabha.pcs) || [];
+  let frames = 0, width = 0, cipher = null, states = [];
+  for (const pc of pcs) {
+    states.push(pc.connectionState);
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') { frames += r.framesDecoded || 0; width = r.frameWidth || width; }
+      if (r.type === 'transport' && r.srtpCipher) cipher = r.srtpCipher;
+    });
+  }
+  return { frames, width, cipher, states, events: (window.sabha && window.sabha.events) || [] };
+})().then(done, (e) => done({ error: String(e) }));
+"""
+
+
+def chromium(log_path: str | None = None) -> webdriver.Chrome:
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1100,900",
+        "--disable-gpu",
+        "--no-first-run",
+    ):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(CHROMEDRIVER, log_output=log_path) if log_path else Service(CHROMEDRIVER)
+    driver = webdriver.Chrome(service=service, options=opts)
+    driver.set_script_timeout(10)
+    driver.set_page_load_timeout(20)
+    return driver
+
+
+def page_stats(driver) -> dict:
+    return driver.execute_async_script(FRAMES_DECODED_JS)
+
+
+def console_log(driver) -> str:
+    try:
+        return "\n".join(f"{e['level']} {e['message']}" for e in driver.get_log("browser"))
+    except Exception as exc:  # the log is a debugging aid, never a reason to fail
+        return f"(no browser log: {exc})"

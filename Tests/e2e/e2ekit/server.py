@@ -1,0 +1,110 @@
+"""Starting and stopping `sabha serve` for one test, on free ports, with its own data directory."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class SabhaServer:
+    binary: Path
+    data_dir: Path
+    log_path: Path
+    extra_args: list[str] = field(default_factory=list)
+    http_port: int = 0
+    udp_port: int = 0
+    proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def media_address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.udp_port)
+
+    def __iter__(self):
+        """Unpacks as (base_url, udp_port, data_dir)."""
+        return iter((self.base_url, self.udp_port, self.data_dir))
+
+    def start(self, ready_timeout: float = 20.0) -> None:
+        self.http_port = self.http_port or free_tcp_port()
+        self.udp_port = self.udp_port or free_udp_port()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(self.binary), "serve",
+            "--http", f"127.0.0.1:{self.http_port}",
+            "--rtc", f"127.0.0.1:{self.udp_port}",
+            "--data-dir", str(self.data_dir),
+            *self.extra_args,
+        ]
+        self._log = open(self.log_path, "ab")
+        self._log.write(("$ " + " ".join(cmd) + "\n").encode())
+        self._log.flush()
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sabha serve exited with {self.proc.returncode} before /healthz answered")
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"/healthz did not answer 200 within {ready_timeout}s")
+            time.sleep(0.1)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self._log.close()
+        return self.proc.returncode
+
+    def token(self, room: str, identity: str, role: str, ttl: str | None = None) -> str:
+        cmd = [str(self.binary), "token", "--data-dir", str(self.data_dir), "--room", room,
+               "--identity", identity, "--role", role]
+        if ttl:
+            cmd += ["--ttl", ttl]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise AssertionError(f"sabha token failed ({out.returncode}): {out.stderr.strip()}")
+        tok = out.stdout.strip().splitlines()[-1].strip()
+        assert tok.count(".") == 2, f"sabha token printed no JWT: {out.stdout!r}"
+        return tok
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""

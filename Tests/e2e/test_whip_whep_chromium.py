@@ -1,0 +1,69 @@
+"""Headless Chromium publishes its fake camera from the demo page; another Chromium watches it."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from e2ekit.browser import chromium, console_log, page_stats
+from e2ekit.wait import wait_for
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def browsers(tmp_path, request):
+    drivers = []
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+
+    def make(name: str):
+        d = chromium(str(tmp_path / f"chromedriver-{name}.log"))
+        drivers.append(d)
+        request.node._log_sources.append((f"browser console ({name})", lambda: console_log(d)))
+        return d
+
+    yield make
+    for d in drivers:
+        d.quit()
+
+
+@pytest.mark.timeout(120)
+def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, metrics, browsers, repo_root):
+    room = "e2e-chromium"
+    pub = server.token(room, "alice", "publisher")
+    view = server.token(room, "bob", "viewer")
+
+    publisher = browsers("publisher")
+    publisher.get(f"{server.base_url}/?room={room}&t={quote(pub)}&publish=1")
+    wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30,
+             "the publisher page to say it is connected")
+    wait_for(lambda: metrics(server.base_url).value("sabha_producers") >= 2, 10, "two producers (audio, video)")
+
+    viewer = browsers("viewer")
+    viewer.get(f"{server.base_url}/?room={room}&t={quote(view)}&watch=alice")
+    first = wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40,
+                     "the viewer's framesDecoded to reach 30")
+    later = wait_for(lambda: (s := page_stats(viewer)) and s["frames"] >= first["frames"] + 60 and s, 20,
+                     "framesDecoded to keep rising")
+    assert later["width"] > 0
+    assert later["cipher"], later  # SRTP in use on the viewer's transport
+    assert "Watching alice" in viewer.find_element("id", "watch-status").text
+
+    out = repo_root / "docs" / "img" / "whep-viewer.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Let the tile show a moving picture before the screenshot.
+    wait_for(lambda: viewer.execute_script(
+        "const v = document.querySelector('#tiles video'); return v && v.videoWidth > 0 && v.currentTime > 0.5"),
+        10, "the viewer tile to play")
+    assert viewer.save_screenshot(str(out))
+
+    m = metrics(server.base_url)
+    assert m.value("sabha_transports") == 2
+    assert m.value("sabha_consumers") == 2
+
+    # Stop buttons end both sessions on the server.
+    viewer.find_element("css selector", "#tiles .tile button").click()
+    publisher.find_element("id", "publish-stop").click()
+    wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "both transports gone after Stop")

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sabha needs on Debian 12: system packages (only the missing ones)
+# and the Python virtualenv .venv for the end-to-end tests (pinned in Tests/e2e/requirements.txt).
+# Safe to run again: it does nothing when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev pkg-config
+  chromium chromium-driver iproute2 nftables python3-venv
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+else
+  echo "setup: system packages present"
+fi
+
+PYTHON="${PYTHON:-python3}"
+REQ="Tests/e2e/requirements.txt"
+STAMP=".venv/.requirements.sha256"
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv with $("$PYTHON" --version)"
+  "$PYTHON" -m venv .venv
+fi
+if [[ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]]; then
+  echo "setup: installing Python packages from $REQ"
+  .venv/bin/python -m pip install --disable-pip-version-check -q -r "$REQ" </dev/null
+  echo "$want" > "$STAMP"
+else
+  echo "setup: .venv up to date"
+fi

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# THE test command: swift build (debug), swift test (every unit test), then the end-to-end suite
+# (Tests/e2e, pytest) inside a fresh loopback-only network namespace, so no test traffic can leave 127.0.0.0/8.
+#
+#   tools/test.sh                   everything
+#   tools/test.sh --e2e-only [ARGS] skip swift test; ARGS go to pytest (e.g. -k chromium, -x)
+#   tools/test.sh --no-e2e          build and unit tests only
+#
+# Exits non-zero when any step fails and ends with a summary of the steps.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+run_unit=1
+run_e2e=1
+pytest_args=()
+for a in "$@"; do
+  case "$a" in
+    --e2e-only) run_unit=0 ;;
+    --no-e2e) run_e2e=0 ;;
+    *) pytest_args+=("$a") ;;
+  esac
+done
+
+summary=()
+failed=0
+started=$SECONDS
+
+step() {  # step NAME CMD...
+  local name=$1; shift
+  local t0=$SECONDS
+  echo
+  echo "==> $name"
+  "$@"
+  local rc=$?
+  if ((rc == 0)); then
+    summary+=("  ok    $name ($((SECONDS - t0))s)")
+  else
+    summary+=("  FAIL  $name (exit $rc, $((SECONDS - t0))s)")
+    failed=1
+  fi
+  return $rc
+}
+
+finish() {
+  echo
+  echo "==== tools/test.sh summary ($((SECONDS - started))s) ===="
+  printf '%s\n' "${summary[@]}"
+  if ((failed)); then echo "RESULT: FAILED"; exit 1; fi
+  echo "RESULT: all steps passed"
+  exit 0
+}
+
+e2e() {
+  if [[ ! -x .venv/bin/python ]]; then
+    bash tools/setup.sh || return 1
+  fi
+  local ns=(unshare -n)
+  [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace maps us to root
+  # Inside: only lo, brought up. pytest exit 5 ("no tests collected") counts as a failure.
+  "${ns[@]}" sh -c 'ip link set lo up && exec "$@"' sh \
+    .venv/bin/python -m pytest Tests/e2e "${pytest_args[@]}"
+}
+
+if ! step "swift build" swift build; then
+  summary+=("  skip  swift test, e2e (nothing to test without a build)")
+  finish
+fi
+if ((run_unit)); then step "swift test" swift test; fi
+if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
+finish
