@@ -188,6 +188,7 @@ import Testing
         #expect(stats.poolBuffersInUse == 0)
         await engine.closeTransport(viewer.remote!.id)
         #expect(await Self.waitUntil(1000) { await engine.stats().transports == 0 })
+        #expect(await Self.waitUntil(1000) { log.closed(viewer.remote!.id) != nil }, "the close event arrives on the event thread")
         #expect(log.closed(viewer.remote!.id) == .requested)
     }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import JWTKit
+
+/// What a participant may do in a room.
+public enum ParticipantRole: String, Codable, Sendable, CaseIterable {
+    /// May publish (WHIP) and watch (WHEP).
+    case publisher
+    /// May only watch (WHEP).
+    case viewer
+}
+
+/// The claims of a Sabha join token: who (`sub`), where (`room`), as what (`role`), until when (`exp`).
+public struct AccessToken: JWTPayload, Equatable {
+    public var subject: SubjectClaim
+    public var room: String
+    public var role: ParticipantRole
+    /// Display name shown to others; the identity when absent.
+    public var name: String?
+    public var expiration: ExpirationClaim
+    public var issuedAt: IssuedAtClaim
+
+    enum CodingKeys: String, CodingKey {
+        case subject = "sub"
+        case room
+        case role
+        case name
+        case expiration = "exp"
+        case issuedAt = "iat"
+    }
+
+    public init(identity: String, room: String, role: ParticipantRole, name: String? = nil, issuedAt: Date = Date(), lifetime: TimeInterval) {
+        self.subject = SubjectClaim(value: identity)
+        self.room = room
+        self.role = role
+        self.name = name
+        self.issuedAt = IssuedAtClaim(value: issuedAt)
+        self.expiration = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
+    }
+
+    public var identity: String { subject.value }
+
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        try expiration.verifyNotExpired()
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Hummingbird
+import Logging
+import MediaCore
+
+/// WHIP (RFC 9725) and WHEP endpoints: an SDP offer in, `201 Created` with the answer and a session
+/// `Location` out; `DELETE` on the location ends the session. Non-trickle: our ICE-lite answer carries the
+/// one candidate, so `PATCH` (trickle, ICE restart) is answered `405`.
+public struct MediaSessionRoutes: Sendable {
+    /// Largest SDP offer accepted (browsers send 5–15 KB; simulcast with many codecs stays under 32 KB).
+    public static let maximumOfferSize = 64 * 1024
+
+    let service: SessionService
+    let tokens: TokenAuthority
+    let logger: Logger
+
+    public init(service: SessionService, tokens: TokenAuthority, logger: Logger) {
+        self.service = service
+        self.tokens = tokens
+        self.logger = logger
+    }
+
+    public func register(on router: Router<some RequestContext>) {
+        router.post("/whip/:room") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                let room = try parameter(context, "room")
+                let token = try await authorize(request, room: room)
+                guard token.role == .publisher else { throw TokenRejection.roleNotAllowed(token.role).problem }
+                let offer = try await readOffer(request, intent: .publish)
+                let created = try await service.publish(room: room, identity: token.identity, offer: offer)
+                return created.response
+            }
+        }
+        router.post("/whep/:room/:identity") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                let room = try parameter(context, "room")
+                let publisher = try parameter(context, "identity")
+                let token = try await authorize(request, room: room)
+                let offer = try await readOffer(request, intent: .subscribe)
+                let created = try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer)
+                return created.response
+            }
+        }
+        router.delete("/whip/:room/:session") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                try await endSession(request, context, kind: .whip)
+            }
+        }
+        router.delete("/whep/:room/:identity/:session") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                try await endSession(request, context, kind: .whep)
+            }
+        }
+        for path in ["/whip/:room/:session", "/whep/:room/:identity/:session"] {
+            router.patch(RouterPath(path)) { _, _ in
+                Problem(status: 405, code: "trickle-not-supported", title: "Trickle ICE not supported",
+                        detail: "Sabha answers with its ICE-lite candidate; send every candidate in the offer (non-trickle WHIP/WHEP).")
+                    .response(extraHeaders: [.allow: "DELETE"])
+            }
+        }
+        for path in ["/whip/:room", "/whep/:room/:identity"] {
+            router.on(RouterPath(path), method: .options) { _, _ in
+                Response(status: .noContent, headers: [
+                    .allow: "OPTIONS, POST",
+                    HTTPField.Name("Accept-Post")!: "application/sdp",
+                    .accessControlAllowMethods: "OPTIONS, POST, DELETE",
+                    .accessControlAllowHeaders: "Authorization, Content-Type",
+                    .accessControlExposeHeaders: "Location",
+                ])
+            }
+        }
+    }
+
+    private func endSession(_ request: Request, _ context: some RequestContext, kind: MediaSession.Kind) async throws(Problem) -> Response {
+        let room = try parameter(context, "room")
+        let id = try parameter(context, "session")
+        let token = try await authorize(request, room: room)
+        guard let session = await service.registry.session(id: id), session.kind == kind, session.room == room else {
+            throw Problem(status: 404, code: "session-not-found", title: "No such session",
+                          detail: "There is no \(kind.rawValue.uppercased()) session '\(id)' in room '\(room)' (already ended?).")
+        }
+        guard session.identity == token.identity else { throw TokenRejection.notOwner.problem }
+        await service.end(id)
+        return Response(status: .ok)
+    }
+
+    private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {
+        do {
+            return try await tokens.verify(authorization: request.headers[.authorization], room: room)
+        } catch {
+            logger.info("token refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error.problem.code)"])
+            throw error.problem
+        }
+    }
+
+    private func readOffer(_ request: Request, intent: SDPIntent) async throws(Problem) -> SDPOffer {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/sdp" else {
+            throw Problem(status: 415, code: "unsupported-media-type", title: "SDP offer expected",
+                          detail: "Send the offer with 'Content-Type: application/sdp' (got '\(contentType.isEmpty ? "none" : contentType)').")
+        }
+        let tooLarge = Problem(status: 413, code: "offer-too-large", title: "Offer too large",
+                               detail: "SDP offers are limited to \(Self.maximumOfferSize) bytes.")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize { throw tooLarge }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumOfferSize)
+        } catch {
+            throw tooLarge
+        }
+        guard let text = body.getString(at: body.readerIndex, length: body.readableBytes) else {
+            throw Problem(status: 400, code: "sdp-invalid", title: "Invalid SDP offer", detail: "The offer is not UTF-8 text.")
+        }
+        do {
+            return try SDPOffer(parsing: text, intent: intent)
+        } catch {
+            throw Problem(status: 400, code: "sdp-invalid", title: "Invalid SDP offer", detail: error.description)
+        }
+    }
+
+    private func parameter(_ context: some RequestContext, _ name: String) throws(Problem) -> String {
+        guard let raw = context.parameters.get(name), let value = raw.removingPercentEncoding, !value.isEmpty, value.utf8.count <= 128 else {
+            throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The '\(name)' path segment is missing or longer than 128 bytes.")
+        }
+        return value
+    }
+
+    private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            if error.status >= 500 {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
+            } else {
+                logger.debug("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
+            }
+            return error.response()
+        }
+    }
+}
+
+extension SessionService.Created {
+    var response: Response {
+        Response(status: .created, headers: [
+            .contentType: "application/sdp",
+            .location: session.location,
+            .accessControlExposeHeaders: "Location",
+        ], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+}

@@ -1,0 +1,41 @@
+import Hummingbird
+import MediaCore
+
+/// `GET /metrics` in the Prometheus text format: media counters from the workers, sessions from the registry.
+struct MetricsRoute: Sendable {
+    let engine: MediaEngine
+    let registry: SessionRegistry
+
+    func register(on router: Router<some RequestContext>) {
+        router.get("/metrics") { _, _ in
+            let text = await render()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    func render() async -> String {
+        let stats = await engine.stats()
+        let counts = await registry.counts()
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
+        }
+        metric("sabha_transports", "gauge", "Open WebRTC transports.", [("", "\(stats.transports)")])
+        metric("sabha_producers", "gauge", "Incoming media streams.", [("", "\(stats.producers)")])
+        metric("sabha_consumers", "gauge", "Outgoing media streams.", [("", "\(stats.consumers)")])
+        metric("sabha_pool_buffers_in_use", "gauge", "Packet buffers taken from the preallocated pools.", [("", "\(stats.poolBuffersInUse)")])
+        metric("sabha_pool_buffers_total", "gauge", "Packet buffers preallocated.", [("", "\(stats.poolBuffersTotal)")])
+        metric("sabha_packets_received_total", "counter", "UDP datagrams received by media workers.", [("", "\(stats.packetsReceived)")])
+        metric("sabha_packets_sent_total", "counter", "UDP datagrams sent by media workers.", [("", "\(stats.packetsSent)")])
+        metric("sabha_rtp_forwarded_total", "counter", "RTP packets forwarded to consumers.", [("", "\(stats.rtpForwarded)")])
+        metric("sabha_dropped_packets_total", "counter", "Datagrams dropped, by reason.",
+               stats.dropped.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", "\($0.value)") })
+        metric("sabha_transports_connected_total", "counter", "Transports that completed DTLS, by SRTP profile.",
+               SRTPProfile.allCases.map { ("{srtp_profile=\"\($0.rawValue)\"}", "\(counts.connected[$0] ?? 0)") })
+        metric("sabha_sessions", "gauge", "Open WHIP/WHEP sessions.",
+               MediaSession.Kind.allCases.map { ("{kind=\"\($0.rawValue)\"}", "\(counts.sessions[$0] ?? 0)") })
+        return out
+    }
+}

@@ -1,0 +1,91 @@
+import MediaCore
+
+/// Who publishes and who watches, per room. The single source of truth for sessions; the media
+/// engine only knows transports.
+public actor SessionRegistry {
+    private struct PublisherKey: Hashable {
+        var room: String
+        var identity: String
+    }
+
+    private var sessions: [String: MediaSession] = [:]
+    private var byTransport: [TransportID: String] = [:]
+    private var publishers: [PublisherKey: String] = [:]
+    private var viewers: [String: Set<String>] = [:]
+    private var connected: [SRTPProfile: UInt64] = [:]
+
+    public init() {}
+
+    /// Registers a publisher; returns the session it replaces (same identity publishing again), if any.
+    public func addPublisher(_ session: MediaSession) -> MediaSession? {
+        let key = PublisherKey(room: session.room, identity: session.identity)
+        var replaced: MediaSession?
+        if let old = publishers[key] { replaced = sessions[old] }
+        sessions[session.id] = session
+        byTransport[session.transport] = session.id
+        publishers[key] = session.id
+        return replaced
+    }
+
+    /// Registers a viewer of a publisher session; false when that publisher is gone meanwhile.
+    public func addViewer(_ session: MediaSession) -> Bool {
+        guard let watching = session.watching, sessions[watching] != nil else { return false }
+        sessions[session.id] = session
+        byTransport[session.transport] = session.id
+        viewers[watching, default: []].insert(session.id)
+        return true
+    }
+
+    public func publisher(room: String, identity: String) -> MediaSession? {
+        publishers[PublisherKey(room: room, identity: identity)].flatMap { sessions[$0] }
+    }
+
+    public func session(id: String) -> MediaSession? { sessions[id] }
+
+    /// Removes a session. For a publisher, also removes and returns its viewers (to be closed).
+    public func remove(id: String) -> (session: MediaSession, viewers: [MediaSession])? {
+        guard let session = sessions.removeValue(forKey: id) else { return nil }
+        byTransport[session.transport] = nil
+        var orphans: [MediaSession] = []
+        switch session.kind {
+        case .whip:
+            let key = PublisherKey(room: session.room, identity: session.identity)
+            if publishers[key] == id { publishers[key] = nil }
+            for viewerID in viewers.removeValue(forKey: id) ?? [] {
+                if let viewer = sessions.removeValue(forKey: viewerID) {
+                    byTransport[viewer.transport] = nil
+                    orphans.append(viewer)
+                }
+            }
+        case .whep:
+            if let watching = session.watching { viewers[watching]?.remove(id) }
+        }
+        return (session, orphans)
+    }
+
+    public func remove(transport: TransportID) -> (session: MediaSession, viewers: [MediaSession])? {
+        guard let id = byTransport[transport] else { return nil }
+        return remove(id: id)
+    }
+
+    public func session(transport: TransportID) -> MediaSession? {
+        byTransport[transport].flatMap { sessions[$0] }
+    }
+
+    public func noteConnected(_ profile: SRTPProfile) {
+        connected[profile, default: 0] += 1
+    }
+
+    public struct Counts: Sendable {
+        public var sessions: [MediaSession.Kind: Int] = [:]
+        public var connected: [SRTPProfile: UInt64] = [:]
+    }
+
+    public func counts() -> Counts {
+        var counts = Counts()
+        for kind in MediaSession.Kind.allCases { counts.sessions[kind] = 0 }
+        for session in sessions.values { counts.sessions[session.kind, default: 0] += 1 }
+        counts.connected = connected
+        return counts
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MediaCore
+import Signalling
+
+/// `sabha serve`: the media engine, the HTTP API and the web client in one process.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Sabha server.",
+        discussion: "Every option can also be set with the environment variable named after it (SABHA_HTTP, SABHA_RTC, ...); the option wins.")
+
+    @Option(help: "HTTP listen address (env SABHA_HTTP, default 127.0.0.1:8080).")
+    var http: String?
+
+    @Option(help: "UDP media address of the first worker; worker i uses port+i (env SABHA_RTC, default 127.0.0.1:40000).")
+    var rtc: String?
+
+    @Option(help: "IP address put in ICE candidates, when clients reach the server at another address than --rtc binds (env SABHA_ANNOUNCE_IP).")
+    var announceIP: String?
+
+    @Option(help: "Where the token key and state live (env SABHA_DATA_DIR, default ./sabha-data).")
+    var dataDir: String?
+
+    @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
+    var publicURL: String?
+
+    @Option(help: "Media worker threads (env SABHA_WORKERS, default 1).")
+    var workers: Int?
+
+    @Option(help: "Seconds without ICE consent before a transport is closed (env SABHA_CONSENT_TIMEOUT, default 30, RFC 7675).")
+    var consentTimeout: Double?
+
+    @Option(help: "SRTP profiles offered, by preference: gcm (AEAD_AES_128_GCM), cm (AES_CM_128_HMAC_SHA1_80) (env SABHA_SRTP_PROFILES, default gcm,cm).")
+    var srtpProfiles: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error (env SABHA_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let levelName = Settings.value(logLevel, env: "SABHA_LOG_LEVEL", default: "info")
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level '\(levelName)' is not one of trace, debug, info, notice, warning, error")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "sabha")
+
+        let httpAddress = try Settings.hostPort(Settings.value(http, env: "SABHA_HTTP", default: "127.0.0.1:8080"), what: "--http")
+        let rtcAddress = try Settings.hostPort(Settings.value(rtc, env: "SABHA_RTC", default: "127.0.0.1:40000"), what: "--rtc")
+        let announce = Settings.optional(announceIP, env: "SABHA_ANNOUNCE_IP")
+        if announce == nil && (rtcAddress.host == "0.0.0.0" || rtcAddress.host == "::") {
+            throw ValidationError("--rtc binds the wildcard address \(rtcAddress.host): set --announce-ip to the address clients reach this server at")
+        }
+        let directory = Settings.value(dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data")
+
+        var media = MediaEngineConfiguration()
+        media.bindHost = rtcAddress.host
+        media.basePort = UInt16(rtcAddress.port)
+        media.announceIP = announce
+        media.workers = workers ?? Int(Settings.value(nil, env: "SABHA_WORKERS", default: "1")) ?? 0
+        media.consentTimeout = consentTimeout ?? Double(Settings.value(nil, env: "SABHA_CONSENT_TIMEOUT", default: "30")) ?? 0
+        media.srtpProfiles = try Self.profiles(Settings.value(srtpProfiles, env: "SABHA_SRTP_PROFILES", default: "gcm,cm"))
+        let mediaLogger = Logger(label: "sabha.media")
+        media.logHandler = { line in mediaLogger.notice("\(line)") }
+
+        let tokens: TokenAuthority
+        do {
+            tokens = try await TokenAuthority.load(dataDirectory: directory)
+        } catch {
+            throw ValidationError("cannot use data directory '\(directory)': \(error)")
+        }
+        let engine: MediaEngine
+        do {
+            engine = try MediaEngine(configuration: media)
+            try engine.start()
+        } catch {
+            throw ValidationError("cannot start media on UDP \(rtcAddress.host):\(rtcAddress.port): \(error) (choose another address with --rtc)")
+        }
+
+        var http = SignallingServer.Configuration()
+        http.host = httpAddress.host
+        http.port = httpAddress.port
+        let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, logger: logger)
+        let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
+        let workerPorts = engine.ports
+        logger.info("media workers listening", metadata: ["udp": "\(rtcAddress.host):\(workerPorts.map(String.init).joined(separator: ","))",
+                                                          "announce": "\(announce ?? rtcAddress.host)",
+                                                          "srtp": "\(media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
+                                                          "data-dir": "\(directory)"])
+        do {
+            try await server.run { port in
+                let host = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
+                let base = (explicitURL ?? "http://\(host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                let demo = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .publisher, lifetime: 12 * 3600))) ?? ""
+                print("""
+                    Sabha is running. Open \(base)/?room=demo&t=\(demo)
+                    (that link publishes as 'host' in room 'demo' for 12 hours; invite viewers with:
+                     sabha token --data-dir \(directory) --room demo --identity NAME --role viewer
+                     and open \(base)/?room=demo&t=TOKEN&watch=host)
+                    """)
+                fflush(stdout)
+            }
+        } catch {
+            await engine.shutdown()
+            throw error
+        }
+        logger.info("shutting down")
+        await engine.shutdown()
+    }
+
+    static func profiles(_ text: String) throws -> [SRTPProfile] {
+        var result: [SRTPProfile] = []
+        for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            switch name {
+            case "gcm", "aead_aes_128_gcm", "srtp_aead_aes_128_gcm": result.append(.aeadAES128GCM)
+            case "cm", "aes_cm_128_hmac_sha1_80", "srtp_aes128_cm_sha1_80": result.append(.aes128CMHMACSHA1_80)
+            default: throw ValidationError("unknown SRTP profile '\(name)': use gcm and/or cm")
+            }
+        }
+        guard !result.isEmpty else { throw ValidationError("--srtp-profiles needs at least one of gcm, cm") }
+        return result
+    }
+}

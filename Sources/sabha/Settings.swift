@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+
+/// Resolves a setting: command-line option first, then its SABHA_* environment variable, then the default.
+enum Settings {
+    static func value(_ option: String?, env: String, default fallback: String) -> String {
+        if let option { return option }
+        if let value = ProcessInfo.processInfo.environment[env], !value.isEmpty { return value }
+        return fallback
+    }
+
+    static func optional(_ option: String?, env: String) -> String? {
+        if let option { return option }
+        if let value = ProcessInfo.processInfo.environment[env], !value.isEmpty { return value }
+        return nil
+    }
+
+    /// "host:port", "[v6]:port" → (host, port).
+    static func hostPort(_ text: String, what: String) throws -> (host: String, port: Int) {
+        var host: Substring
+        var port: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw ValidationError("\(what) '\(text)' needs a port: [ADDRESS]:PORT") }
+            port = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("\(what) '\(text)' needs a port: HOST:PORT") }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw ValidationError("\(what) '\(text)' has no address") }
+        guard let number = Int(port), (0...65535).contains(number) else {
+            throw ValidationError("\(what) '\(text)': port must be a number from 0 to 65535")
+        }
+        return (String(host), number)
+    }
+
+    /// "90s", "15m", "1h", "7d", or plain seconds.
+    static func duration(_ text: String, what: String) throws -> TimeInterval {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var number = Substring(text)
+        var scale = 1.0
+        if let last = text.last, let unit = units[last] {
+            number = number.dropLast()
+            scale = unit
+        }
+        guard let value = Double(number), value > 0, value.isFinite else {
+            throw ValidationError("\(what) '\(text)' is not a duration like 90s, 15m, 1h or 7d")
+        }
+        return value * scale
+    }
+}
