@@ -97,13 +97,13 @@ struct ServeCommand: AsyncParsableCommand {
                 let host = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
                 let base = (explicitURL ?? "http://\(host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
                 let demo = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .publisher, lifetime: 12 * 3600))) ?? ""
-                print("""
+                FileHandle.standardOutput.write(Data("""
                     Sabha is running. Open \(base)/?room=demo&t=\(demo)
                     (that link publishes as 'host' in room 'demo' for 12 hours; invite viewers with:
                      sabha token --data-dir \(directory) --room demo --identity NAME --role viewer
                      and open \(base)/?room=demo&t=TOKEN&watch=host)
-                    """)
-                fflush(stdout)
+
+                    """.utf8))
             }
         } catch {
             await engine.shutdown()

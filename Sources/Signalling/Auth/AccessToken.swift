@@ -33,8 +33,10 @@ public struct AccessToken: JWTPayload, Equatable {
         self.room = room
         self.role = role
         self.name = name
-        self.issuedAt = IssuedAtClaim(value: issuedAt)
-        self.expiration = ExpirationClaim(value: issuedAt.addingTimeInterval(lifetime))
+        // NumericDate is whole seconds (RFC 7519 allows fractions, but other verifiers choke on them).
+        let now = issuedAt.timeIntervalSince1970.rounded(.down)
+        self.issuedAt = IssuedAtClaim(value: Date(timeIntervalSince1970: now))
+        self.expiration = ExpirationClaim(value: Date(timeIntervalSince1970: now + lifetime.rounded(.up)))
     }
 
     public var identity: String { subject.value }
