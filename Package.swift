@@ -83,10 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SignallingTests",
-            dependencies: [
-                "Signalling",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            dependencies: ["Signalling"]
         ),
         .testTarget(
             name: "GroupwareBridgeTests",
