@@ -35,6 +35,12 @@ public struct SessionDescription: Sendable, Hashable {
             start = end + 1
             if lineEnd == lineStart { continue }
 
+            if sessionLines.isEmpty && sections.isEmpty {
+                guard lineEnd - lineStart == 3, bytes[lineStart] == UInt8(ascii: "v"),
+                      bytes[lineStart + 1] == UInt8(ascii: "="), bytes[lineStart + 2] == UInt8(ascii: "0") else {
+                    throw .malformed(line: number, "an SDP starts with v=0")
+                }
+            }
             let type = bytes[lineStart]
             guard lineEnd - lineStart >= 2, bytes[lineStart + 1] == UInt8(ascii: "="),
                   type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z") else {
@@ -51,11 +57,6 @@ public struct SessionDescription: Sendable, Hashable {
                 value: String(decoding: bytes[(lineStart + 2)..<lineEnd], as: UTF8.self),
                 number: number
             )
-            if sessionLines.isEmpty && sections.isEmpty {
-                guard line.type == "v", line.value == "0" else {
-                    throw .malformed(line: number, "an SDP starts with v=0")
-                }
-            }
             if line.type == "m" {
                 guard sections.count < Self.maximumMediaSections else {
                     throw SDPError(.tooManyMediaSections, line: number, "more than \(Self.maximumMediaSections) m-lines")
