@@ -341,11 +341,15 @@ struct OfferedMediaReader {
         guard fields.count == 2, isToken(fields[0]) else {
             throw SDPError(.invalidFingerprint, line: attribute.line, "a=fingerprint is a=fingerprint:<hash function> <hex bytes separated by colons>")
         }
-        let bytes = fields[1].split(separator: ":", omittingEmptySubsequences: false)
-        let wellFormed = bytes.count >= 16 && bytes.count <= 64 && bytes.allSatisfy { byte in
-            byte.utf8.count == 2 && byte.utf8.allSatisfy { $0.isHexDigit }
+        // HH(:HH)*, 16 to 64 bytes: every third character is a colon, the others hex digits.
+        var count = 0
+        var wellFormed = true
+        for (offset, character) in fields[1].utf8.enumerated() {
+            wellFormed = wellFormed && (offset % 3 == 2 ? character == UInt8(ascii: ":") : character.isHexDigit)
+            count = offset + 1
         }
-        guard wellFormed else {
+        let byteCount = (count + 1) / 3
+        guard wellFormed, count % 3 == 2, byteCount >= 16, byteCount <= 64 else {
             throw SDPError(.invalidFingerprint, line: attribute.line, "a=fingerprint value must be 16 to 64 hex bytes separated by colons")
         }
         return DTLSFingerprint(algorithm: String(fields[0]), value: String(fields[1]))

@@ -20,46 +20,18 @@ public struct SessionDescription: Sendable, Hashable {
         guard size <= Self.maximumSize else {
             throw SDPError(.tooLarge, "the SDP is \(size) bytes; at most \(Self.maximumSize) are accepted")
         }
-        let bytes = Array(text.utf8)
+        let tokenized = Array(text.utf8).withUnsafeBufferPointer { Self.lines(of: $0) }
+        let allLines: [SDPLine]
+        switch tokenized {
+        case .success(let lines): allLines = lines
+        case .failure(let error): throw error
+        }
         var sessionLines: [SDPLine] = []
         var sections: [(mediaLine: SDPLine, lines: [SDPLine])] = []
-        var number = 0
-        var start = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            number += 1
-            var lineEnd = end
-            if lineEnd > start && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-            let lineStart = start
-            start = end + 1
-            if lineEnd == lineStart { continue }
-
-            if sessionLines.isEmpty && sections.isEmpty {
-                guard lineEnd - lineStart == 3, bytes[lineStart] == UInt8(ascii: "v"),
-                      bytes[lineStart + 1] == UInt8(ascii: "="), bytes[lineStart + 2] == UInt8(ascii: "0") else {
-                    throw .malformed(line: number, "an SDP starts with v=0")
-                }
-            }
-            let type = bytes[lineStart]
-            guard lineEnd - lineStart >= 2, bytes[lineStart + 1] == UInt8(ascii: "="),
-                  type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z") else {
-                throw .malformed(line: number, "expected <letter>=<value> (RFC 8866 §5)")
-            }
-            for index in (lineStart + 2)..<lineEnd {
-                let byte = bytes[index]
-                if (byte < 0x20 && byte != 0x09) || byte == 0x7F {
-                    throw .malformed(line: number, "control character 0x\(String(byte, radix: 16)) inside a line")
-                }
-            }
-            let line = SDPLine(
-                type: Character(Unicode.Scalar(type)),
-                value: String(decoding: bytes[(lineStart + 2)..<lineEnd], as: UTF8.self),
-                number: number
-            )
+        for line in allLines {
             if line.type == "m" {
                 guard sections.count < Self.maximumMediaSections else {
-                    throw SDPError(.tooManyMediaSections, line: number, "more than \(Self.maximumMediaSections) m-lines")
+                    throw SDPError(.tooManyMediaSections, line: line.number, "more than \(Self.maximumMediaSections) m-lines")
                 }
                 sections.append((line, []))
             } else if sections.isEmpty {
@@ -79,5 +51,60 @@ public struct SessionDescription: Sendable, Hashable {
             media.append(try SDPMediaSection(mediaLine: section.mediaLine, lines: section.lines))
         }
         self.media = media
+    }
+
+    /// Splits UTF-8 bytes into lines (LF or CRLF), skipping blank ones, and checks each is
+    /// `<letter>=<value>` without control characters, the first being `v=0`. One pass over the bytes.
+    private static func lines(of bytes: UnsafeBufferPointer<UInt8>) -> Result<[SDPLine], SDPError> {
+        var lines: [SDPLine] = []
+        var number = 0
+        var start = 0
+        while start < bytes.count {
+            number += 1
+            var end = start
+            var control: UInt8?
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == 0x0A { break }
+                if control == nil && ((byte < 0x20 && byte != 0x09) || byte == 0x7F) { control = byte }
+                end += 1
+            }
+            let lineStart = start
+            start = end + 1
+            var lineEnd = end
+            if lineEnd > lineStart && bytes[lineEnd - 1] == 0x0D {
+                lineEnd -= 1
+                // The CR that ends the line is allowed; look again for another control byte.
+                if control == 0x0D {
+                    control = nil
+                    for index in lineStart..<lineEnd where (bytes[index] < 0x20 && bytes[index] != 0x09) || bytes[index] == 0x7F {
+                        control = bytes[index]
+                        break
+                    }
+                }
+            }
+            if lineEnd == lineStart { continue }
+
+            if lines.isEmpty {
+                guard lineEnd - lineStart == 3, bytes[lineStart] == UInt8(ascii: "v"),
+                      bytes[lineStart + 1] == UInt8(ascii: "="), bytes[lineStart + 2] == UInt8(ascii: "0") else {
+                    return .failure(.malformed(line: number, "an SDP starts with v=0"))
+                }
+            }
+            let type = bytes[lineStart]
+            guard lineEnd - lineStart >= 2, bytes[lineStart + 1] == UInt8(ascii: "="),
+                  type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z") else {
+                return .failure(.malformed(line: number, "expected <letter>=<value> (RFC 8866 §5)"))
+            }
+            if let control {
+                return .failure(.malformed(line: number, "control character 0x\(String(control, radix: 16)) inside a line"))
+            }
+            lines.append(SDPLine(
+                type: Character(Unicode.Scalar(type)),
+                value: String(decoding: UnsafeBufferPointer(rebasing: bytes[(lineStart + 2)..<lineEnd]), as: UTF8.self),
+                number: number
+            ))
+        }
+        return .success(lines)
     }
 }
