@@ -1,13 +1,20 @@
-// CONTRACT with PLACEHOLDER bodies: the SDP helper replaces the bodies (and adds the parser types);
-// WHIP/WHEP handlers program against these signatures.
+// CONTRACT: WHIP/WHEP handlers program against these signatures. The parse tree is in
+// SessionDescription.swift, the per-m-line checks in OfferedMediaReader.swift and the answer in
+// SDPAnswerWriter.swift.
 import MediaCore
 
 /// Why an offer was refused; becomes the 400 problem body.
 public struct SDPError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// Short machine-readable kind of problem (SDPErrorCode.swift); tests compare this.
+    public var code: Code
     /// 1-based line number in the offer, when the problem is on one line.
     public var line: Int?
     public var reason: String
     public init(line: Int? = nil, _ reason: String) {
+        self.init(.invalidOffer, line: line, reason)
+    }
+    public init(_ code: Code, line: Int? = nil, _ reason: String) {
+        self.code = code
         self.line = line
         self.reason = reason
     }
@@ -33,7 +40,35 @@ public struct OfferedMedia: Sendable {
     /// Primary media SSRCs announced (a=ssrc, excluding FID/FEC-FR repair SSRCs).
     public var ssrcs: [UInt32]
     /// Extension ids we understand, from the offer's a=extmap lines.
+    /// Only the ones echoed in the answer: publish → mid, rid, repairedRid and (audio) audioLevel;
+    /// subscribe → mid. Ids above 14 (two-byte headers) are not echoed.
     public var extensions: HeaderExtensionIDs
+
+    // Added by the parser; all have defaults so the memberwise init above keeps its shape.
+
+    /// Why `accepted` is false; nil for accepted m-lines.
+    public var rejectionReason: String? = nil
+    /// Every extension id the offer maps to a URI we understand (including ones we do not echo).
+    public var offeredExtensions = HeaderExtensionIDs()
+    /// Every a=extmap of the m-line, understood or not, in offer order.
+    public var extmaps: [SDPExtmap] = []
+    /// The offerer's direction for this m-line (media level, else session level, else sendrecv).
+    public var direction: SDPDirection = .sendrecv
+    /// The m-line as offered: media token ("audio", "application"), protocol and formats.
+    public var mediaType: String = ""
+    public var transportProtocol: String = ""
+    public var formats: [String] = []
+    /// The offerer's a=fmtp parameters for the chosen payload type, copied into the answer.
+    public var codecParameters: String? = nil
+    /// The a=rtcp-fb values we echo for the chosen payload type (VP8: nack, nack pli, ccm fir).
+    public var rtcpFeedback: [String] = []
+    /// a=rtcp-rsize was offered (RFC 5506).
+    public var reducedSizeRTCP: Bool = false
+    /// a=msid of the m-line (or of its a=ssrc lines).
+    public var mediaStreamID: SDPMediaStreamID? = nil
+    /// a=rid and a=simulcast, kept for later simulcast support; not negotiated yet.
+    public var rids: [SDPRID] = []
+    public var simulcast: SDPSimulcast? = nil
     public init(mid: String, kind: MediaKind?, accepted: Bool, payloadType: UInt8, codecName: String, clockRate: UInt32, ssrcs: [UInt32], extensions: HeaderExtensionIDs) {
         self.mid = mid
         self.kind = kind
@@ -86,17 +121,22 @@ public struct SDPOffer: Sendable {
     public let fingerprints: [DTLSFingerprint]
     /// Every m-line in offer order.
     public let media: [OfferedMedia]
+    /// The offer's a=group:BUNDLE holding the accepted mids; empty when the offer has none
+    /// (only possible with a single accepted m-line). The answer groups only when this is not empty.
+    public let bundle: [String]
+    /// The generic parse tree the offer was read from.
+    public let session: SessionDescription
 
     /// Parses and checks an offer: Unified Plan, BUNDLE over all accepted m-lines, rtcp-mux, ICE
     /// credentials, a DTLS fingerprint and setup actpass/active. Throws a reason a person can act on.
     public init(parsing sdp: String, intent: SDPIntent) throws(SDPError) {
-        throw SDPError("SDP parsing not implemented yet")
+        try self.init(session: SessionDescription(parsing: sdp), intent: intent)
     }
 
     /// The answer: ICE-lite, our host candidate, fingerprint, setup:passive, rtcp-mux, one codec per
     /// accepted m-line (Opus or VP8), rejected m-lines with port 0, BUNDLE of the accepted mids.
     /// For subscribe, `sending[mid]` is the track we send on that m-line (missing = inactive).
     public func answer(local: LocalSDPParameters, sending: [String: OutgoingTrack]) -> String {
-        ""
+        SDPAnswerWriter(offer: self, local: local, sending: sending).write()
     }
 }
