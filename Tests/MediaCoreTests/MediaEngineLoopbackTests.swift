@@ -19,8 +19,9 @@ import Testing
         }
     }
 
-    static func makeEngine(consentTimeout: Double = 30) throws -> (MediaEngine, EventLog) {
+    static func makeEngine(consentTimeout: Double = 30, workers: Int = 1) throws -> (MediaEngine, EventLog) {
         var configuration = MediaEngineConfiguration()
+        configuration.workers = workers
         configuration.basePort = 0
         configuration.consentTimeout = consentTimeout
         configuration.poolSize = 512
@@ -190,5 +191,48 @@ import Testing
         #expect(await Self.waitUntil(1000) { await engine.stats().transports == 0 })
         #expect(await Self.waitUntil(1000) { log.closed(viewer.remote!.id) != nil }, "the close event arrives on the event thread")
         #expect(log.closed(viewer.remote!.id) == .requested)
+    }
+
+    @Test func roomsSpreadOverTwoWorkersAndEachForwardsOnItsOwnPort() async throws {
+        let (engine, log) = try Self.makeEngine(workers: 2)
+        defer { Task { await engine.shutdown() } }
+        #expect(engine.ports.count == 2 && engine.ports[0] != engine.ports[1])
+
+        // Find one room per worker: a transport's candidate port tells which worker owns its room.
+        let probe = try LoopbackPeer(serverPort: engine.port, ufrag: "probe")
+        var roomByPort: [UInt16: String] = [:]
+        for i in 0..<32 where roomByPort.count < 2 {
+            let room = "room-\(i)"
+            let description = try await engine.createTransport(probe.parameters(room: room))
+            if roomByPort[description.candidatePort] == nil { roomByPort[description.candidatePort] = room }
+            await engine.closeTransport(description.id)
+        }
+        #expect(Set(roomByPort.keys) == Set(engine.ports), "32 room names land on both workers")
+
+        for (port, room) in roomByPort {
+            let publisher = try LoopbackPeer(serverPort: port, ufrag: "p\(port)")
+            let viewer = try LoopbackPeer(serverPort: port, ufrag: "v\(port)")
+            publisher.remote = try await engine.createTransport(publisher.parameters(room: room))
+            let producer = try await engine.addProducer(
+                transport: publisher.remote!.id,
+                ProducerParameters(kind: .audio, mid: "0", ssrcs: [7], payloadType: 111, clockRate: 48000, extensions: HeaderExtensionIDs()))
+            viewer.remote = try await engine.createTransport(viewer.parameters(room: room))
+            _ = try await engine.addConsumer(
+                transport: viewer.remote!.id,
+                ConsumerParameters(producer: producer, mid: "0", ssrc: 8, payloadType: 111, extensions: HeaderExtensionIDs()))
+            #expect(publisher.remote!.candidatePort == port && viewer.remote!.candidatePort == port)
+            #expect(try publisher.connect())
+            #expect(try viewer.connect())
+            for i in 0..<20 {
+                publisher.sendRTP(payloadType: 111, sequence: UInt16(i), timestamp: UInt32(i) * 960, ssrc: 7,
+                                  payload: [UInt8](repeating: UInt8(i), count: 80))
+            }
+            var count = 0
+            viewer.receiveMedia(forMs: 400) { if case .rtp = $0 { count += 1 } }
+            #expect(count == 20, "room \(room) on port \(port) forwards")
+        }
+        #expect(await Self.waitUntil(2000) { log.connectedCount() == 4 })
+        let stats = await engine.stats()
+        #expect(stats.transports == 4 && stats.producers == 2 && stats.consumers == 2)
     }
 }
