@@ -188,6 +188,16 @@ struct SDPPartialOfferTests {
         #expect(offer.bundle.isEmpty)
     }
 
+    @Test func bundleOnlyMLineWithPortZeroIsAccepted() throws {
+        // max-bundle offerers (RFC 8843 §7.2.1) zero the port of every m-line but the first.
+        let sdp = SDPFixtures.load("aiortc-sendonly-offer")
+            .replacingOccurrences(of: "m=video 35279", with: "m=video 0")
+            .replacingOccurrences(of: "a=mid:1\r\n", with: "a=mid:1\r\na=bundle-only\r\n")
+        let offer = try SDPOffer(parsing: sdp, intent: .publish)
+        #expect(offer.media.map(\.accepted) == [true, true])
+        #expect(offer.bundle == ["0", "1"])
+    }
+
     @Test func sendrecvOfferIsUsableForBothIntents() throws {
         let sdp = SDPFixtures.load("chromium156-sendonly-offer").replacingOccurrences(of: "a=sendonly", with: "a=sendrecv")
         #expect(try SDPOffer(parsing: sdp, intent: .publish).media.allSatisfy(\.accepted))

@@ -53,6 +53,7 @@ struct OfferedMediaReader {
         var simulcast: SDPSimulcast?
         var rtcpMux = false
         var reducedSize = false
+        var bundleOnly = false
         var iceUfrag: SDPAttribute?
         var icePassword: SDPAttribute?
         var setup: SDPAttribute?
@@ -63,6 +64,7 @@ struct OfferedMediaReader {
             switch attribute.name {
             case "rtcp-mux": rtcpMux = true
             case "rtcp-rsize": reducedSize = true
+            case "bundle-only": bundleOnly = true
             case "sendrecv", "sendonly", "recvonly", "inactive":
                 let value = SDPDirection(rawValue: attribute.name)!
                 if let direction, direction != value {
@@ -167,8 +169,10 @@ struct OfferedMediaReader {
         }
 
         let kind = MediaKind(rawValue: section.media)
+        // RFC 8843 §7.2.1: port 0 with a=bundle-only is a live m-line that rides on the BUNDLE transport.
+        let disabled = section.port == 0 && !bundleOnly
         let primarySSRCs = ssrcs.filter { !repairSSRCs.contains($0) }
-        if kind != nil && section.port != 0 {
+        if kind != nil && !disabled {
             // Unified Plan (RFC 8829): one media source per m-line.
             if msids.count > 1 {
                 throw SDPError(.notUnifiedPlan, line: mLine, "the m-line carries \(msids.count) different a=msid tracks; this is Plan B, offer Unified Plan (one track per m-line)")
@@ -211,7 +215,7 @@ struct OfferedMediaReader {
         )
 
         // Usable for this intent?
-        guard section.port != 0 else {
+        guard !disabled else {
             media.rejectionReason = "port 0: the offerer disabled this m-line"
             return (media, transport)
         }
