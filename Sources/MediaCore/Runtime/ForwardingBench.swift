@@ -6,17 +6,19 @@
 /// classify, find the transport by source address, unprotect, parse, find the producer, then per consumer
 /// `Consumer.admits`, a pool buffer, `Consumer.rewrite`, `protectRTP` and `Consumer.noteForwarded` (the same
 /// functions the worker calls). Where the worker would queue the copies for `sendmmsg`, it releases them.
-/// No kernel I/O is measured.
+/// No kernel I/O is measured. Without a profile it skips the two SRTP calls and forwards plain RTP: what is
+/// left is the Swift part of the path (libsrtp's own cost and allocations are measured separately).
 ///
 /// Not API: exposed under `@_spi(Benchmarks)` only. Not thread-safe, like the worker it imitates.
 @_spi(Benchmarks)
 public final class ForwardingBench {
-    public let profile: SRTPProfile
+    /// nil: no SRTP at all, plain RTP in and out.
+    public let profile: SRTPProfile?
     public let viewers: Int
 
     private let pool: PacketBufferPool
     /// The browser's side of the publisher's SRTP: protects what it "sends" to us.
-    private let publisherSender: SRTPSession
+    private let publisherSender: SRTPSession?
     private let publisher: WebRTCTransport
     private let producer: Producer
     /// Subscriber transports own their consumers; consumers hold them `unowned`, so keep them alive here.
@@ -39,7 +41,7 @@ public final class ForwardingBench {
     ///   - packet: a plain RTP packet as the publisher sends it (its sequence number is replaced for
     ///     every input, so the replay window always sees a new one).
     ///   - batch: how many inputs `prepare()` makes, to forward with `forward(0..<batch)`.
-    public init(profile: SRTPProfile, viewers: Int, packet: [UInt8], batch: Int) throws {
+    public init(profile: SRTPProfile?, viewers: Int, packet: [UInt8], batch: Int) throws {
         guard let header = packet.withUnsafeBytes({ RTPHeader.parse($0) }) else {
             throw MediaError.configuration("ForwardingBench: the template is not an RTP packet")
         }
@@ -56,7 +58,7 @@ public final class ForwardingBench {
         self.inputLengths.initialize(repeating: 0, count: batch)
         self.held = .allocate(capacity: viewers)
 
-        let dtlsContext = try DTLSContext(certificate: try DTLSCertificate(), profiles: [profile])
+        let dtlsContext = try DTLSContext(certificate: try DTLSCertificate(), profiles: [profile ?? .aeadAES128GCM])
         func makeTransport(_ index: Int) throws -> WebRTCTransport {
             let dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: [])
             let parameters = TransportParameters(
@@ -70,6 +72,11 @@ public final class ForwardingBench {
             return transport
         }
         func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
+        func session(_ direction: SRTPDirection, key: [UInt8]? = nil, salt: [UInt8]? = nil) throws -> SRTPSession? {
+            guard let profile else { return nil }
+            return try SRTPSession(profile: profile, key: key ?? randomBytes(profile.masterKeyLength),
+                                   salt: salt ?? randomBytes(profile.masterSaltLength), direction: direction)
+        }
 
         var extensions = HeaderExtensionIDs()
         extensions.absSendTime = 2
@@ -77,13 +84,12 @@ public final class ForwardingBench {
         extensions.mid = 4
 
         // Publisher: what it protects, we unprotect with the same key.
-        let key = randomBytes(profile.masterKeyLength)
-        let salt = randomBytes(profile.masterSaltLength)
-        publisherSender = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
+        let key = randomBytes(profile?.masterKeyLength ?? 0)
+        let salt = randomBytes(profile?.masterSaltLength ?? 0)
+        publisherSender = try session(.outbound, key: key, salt: salt)
         publisher = try makeTransport(0)
-        publisher.srtpInbound = try SRTPSession(profile: profile, key: key, salt: salt, direction: .inbound)
-        publisher.srtpOutbound = try SRTPSession(profile: profile, key: randomBytes(profile.masterKeyLength),
-                                                 salt: randomBytes(profile.masterSaltLength), direction: .outbound)
+        publisher.srtpInbound = try session(.inbound, key: key, salt: salt)
+        publisher.srtpOutbound = try session(.outbound)
         producer = Producer(
             id: ProducerID(1), transport: publisher,
             parameters: ProducerParameters(kind: .video, mid: "0", ssrcs: [header.ssrc], payloadType: header.payloadType,
@@ -96,8 +102,7 @@ public final class ForwardingBench {
         var subscribers: [WebRTCTransport] = []
         for index in 1...viewers {
             let transport = try makeTransport(index)
-            transport.srtpOutbound = try SRTPSession(profile: profile, key: randomBytes(profile.masterKeyLength),
-                                                     salt: randomBytes(profile.masterSaltLength), direction: .outbound)
+            transport.srtpOutbound = try session(.outbound)
             let consumer = Consumer(
                 id: ConsumerID(UInt64(index)), transport: transport, producer: producer,
                 parameters: ConsumerParameters(producer: producer.id, mid: "0", ssrc: UInt32.random(in: 1...UInt32.max),
@@ -129,8 +134,10 @@ public final class ForwardingBench {
             nextSequence &+= 1
             RTPHeader.setSequenceNumber(nextSequence, in: input)
             var length = template.count
-            let status = publisherSender.protectRTP(input, length: &length)
-            precondition(status == .ok, "publisher protect failed: \(status)")
+            if let publisherSender {
+                let status = publisherSender.protectRTP(input, length: &length)
+                precondition(status == .ok, "publisher protect failed: \(status)")
+            }
             inputLengths[index] = length
         }
     }
@@ -143,9 +150,11 @@ public final class ForwardingBench {
         inputLengths[index] = 0
         let bytes = UnsafeRawBufferPointer(start: input, count: inputLength)
         guard PacketClass.classify(bytes) == .rtp else { return 0 }
-        guard let transport = transportsByAddress[source], let srtp = transport.srtpInbound else { return 0 }
+        guard let transport = transportsByAddress[source] else { return 0 }
         var plainLength = inputLength
-        guard srtp.unprotectRTP(input, length: &plainLength) == .ok else { return 0 }
+        if profile != nil {
+            guard let srtp = transport.srtpInbound, srtp.unprotectRTP(input, length: &plainLength) == .ok else { return 0 }
+        }
         let packet = UnsafeRawBufferPointer(start: input, count: plainLength)
         guard let header = RTPHeader.parse(packet),
               let producer = transport.producer(ssrc: header.ssrc, payloadType: header.payloadType) else { return 0 }
@@ -155,14 +164,15 @@ public final class ForwardingBench {
         var count = 0
         for consumer in producer.consumers {
             let viewer = consumer.transport
-            guard let outbound = viewer.srtpOutbound, viewer.selected != nil else { continue }
-            guard consumer.admits(header, packet) else { continue }
+            guard viewer.selected != nil, consumer.admits(header, packet) else { continue }
             guard let buffer = pool.acquire() else { break }
             let out = pool.pointer(buffer)
             var length = consumer.rewrite(header, packet, into: out)
-            guard outbound.protectRTP(out, length: &length) == .ok else {
-                pool.release(buffer)
-                continue
+            if profile != nil {
+                guard let outbound = viewer.srtpOutbound, outbound.protectRTP(out, length: &length) == .ok else {
+                    pool.release(buffer)
+                    continue
+                }
             }
             consumer.noteForwarded(header)
             held[count] = buffer
