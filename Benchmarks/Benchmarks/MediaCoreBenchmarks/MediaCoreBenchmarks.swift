@@ -6,7 +6,6 @@
 // live in Benchmarks/Thresholds (`tools/bench.sh check`); wall-clock figures are not checked.
 import Benchmark
 import Foundation
-import MediaCore
 @_spi(Benchmarks) import MediaCore
 
 // MARK: - Packets
