@@ -246,50 +246,19 @@ final class MediaWorker {
     private func forward(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer, to consumer: Consumer, now: Int64) {
         let transport = consumer.transport
         guard let srtp = transport.srtpOutbound, let destination = transport.selected else { return }
-        if consumer.waitingForKeyframe {
-            let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength..<(header.headerLength + header.payloadLength)])
-            guard let descriptor = VP8PayloadDescriptor.parse(payload), descriptor.isKeyframeStart else {
-                requestKeyframe(consumer.producer, now: now)
-                return
-            }
-            consumer.waitingForKeyframe = false
-        }
-        if !consumer.started {
-            consumer.started = true
-            consumer.sequenceDelta = consumer.initialSequence &- header.sequenceNumber
+        guard consumer.admits(header, packet) else {
+            requestKeyframe(consumer.producer, now: now)
+            return
         }
         guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
         let out = pool.pointer(buffer)
-        // RTP fixed header in the subscriber's terms (RFC 3550 5.1); CSRCs and the publisher's extensions dropped.
-        let hasMid = consumer.parameters.extensions.mid != 0 && !consumer.midBytes.isEmpty
-        out.storeBytes(of: hasMid ? 0x90 : 0x80, toByteOffset: 0, as: UInt8.self)
-        out.storeBytes(of: (header.marker ? 0x80 : 0) | consumer.parameters.payloadType, toByteOffset: 1, as: UInt8.self)
-        out.storeBytes(of: (header.sequenceNumber &+ consumer.sequenceDelta).bigEndian, toByteOffset: 2, as: UInt16.self)
-        out.storeBytes(of: header.timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-        out.storeBytes(of: consumer.parameters.ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-        var offset = 12
-        if hasMid {
-            // RFC 8285 one-byte form: 0xBEDE, length in words, then id<<4 | (len-1), value, zero padding.
-            let count = consumer.midBytes.count
-            let words = (1 + count + 3) / 4
-            out.storeBytes(of: UInt16(0xBEDE).bigEndian, toByteOffset: 12, as: UInt16.self)
-            out.storeBytes(of: UInt16(words).bigEndian, toByteOffset: 14, as: UInt16.self)
-            out.storeBytes(of: (consumer.parameters.extensions.mid << 4) | UInt8(count - 1), toByteOffset: 16, as: UInt8.self)
-            consumer.midBytes.withUnsafeBytes { (out + 17).copyMemory(from: $0.baseAddress!, byteCount: count) }
-            for pad in (17 + count)..<(16 + words * 4) { out.storeBytes(of: 0, toByteOffset: pad, as: UInt8.self) }
-            offset = 16 + words * 4
-        }
-        let payloadLength = header.payloadLength
-        (out + offset).copyMemory(from: packet.baseAddress! + header.headerLength, byteCount: payloadLength)
-        var length = offset + payloadLength
+        var length = consumer.rewrite(header, packet, into: out)
         guard srtp.protectRTP(out, length: &length) == .ok else {
             pool.release(buffer)
             local.drop(.sendFailed)
             return
         }
-        consumer.packetsSent &+= 1
-        consumer.octetsSent &+= UInt64(payloadLength)
-        consumer.lastTimestamp = header.timestamp
+        consumer.noteForwarded(header)
         local.rtpForwarded &+= 1
         enqueueSend(buffer: buffer, length: length, to: destination)
     }

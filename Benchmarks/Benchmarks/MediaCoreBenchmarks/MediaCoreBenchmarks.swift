@@ -1,0 +1,196 @@
+// The packet path of MediaCore, one packet at a time: RTP parse, STUN check, SRTP protect/unprotect and
+// the whole forwarding step (unprotect once, rewrite + protect per viewer). See docs/performance.md.
+//
+// Malloc counts come from package-benchmark's malloc interposer (trait "MallocInterposer", preloaded by
+// the plugin on Linux; nothing to install with Swift 6.3). The p90 malloc counts they are checked against
+// live in Benchmarks/Thresholds (`tools/bench.sh check`); wall-clock figures are not checked.
+import Benchmark
+import Foundation
+@_spi(Benchmarks) import MediaCore
+
+// MARK: - Packets
+
+/// A Chromium-style VP8 packet of `length` bytes: V=2, X=1, PT 96, a one-byte-form extension block with
+/// abs-send-time (id 2, 3 bytes), transport-wide-cc (id 3, 2 bytes) and mid (id 4, "0"), a 4-byte VP8
+/// payload descriptor with a 15-bit picture ID, then payload bytes.
+func chromiumVideoPacket(length: Int = 1200, sequenceNumber: UInt16 = 4711) -> [UInt8] {
+    var elements = [UInt8](repeating: 0, count: 16)
+    var used = 0
+    elements.withUnsafeMutableBytes { out in
+        let absSendTime: [UInt8] = [0x3A, 0x51, 0x07]
+        let twcc: [UInt8] = [0x01, 0x2C]
+        let mid: [UInt8] = Array("0".utf8)
+        for (id, data) in [(UInt8(2), absSendTime), (3, twcc), (4, mid)] {
+            used += data.withUnsafeBytes { RTPHeader.encodeOneByteElement(id: id, data: $0, into: out, at: used) }
+        }
+    }
+    var packet = [UInt8](repeating: 0, count: length)
+    let headerLength = packet.withUnsafeMutableBytes { out in
+        elements.withUnsafeBytes { ext in
+            RTPHeader.write(
+                marker: false, payloadType: 96, sequenceNumber: sequenceNumber, timestamp: 0x1234_5678,
+                ssrc: 0x0BAD_CAFE, oneByteExtensions: UnsafeRawBufferPointer(rebasing: ext[0..<used]), into: out)
+        }
+    }
+    precondition(headerLength == 28, "unexpected RTP header length \(headerLength)")
+    // VP8 payload descriptor (RFC 7741 4.2): X=1 S=1 PID=0 | I=1 | M=1 + 15-bit picture ID.
+    packet[28] = 0x90
+    packet[29] = 0x80
+    packet[30] = 0x80 | 0x12
+    packet[31] = 0x34
+    var generator = SystemRandomNumberGenerator()
+    for i in 32..<length { packet[i] = UInt8.random(in: 0...255, using: &generator) }
+    return packet
+}
+
+/// An ICE connectivity check as a browser sends it to our ICE-lite side (RFC 8445 7.1): USERNAME
+/// "ourUfrag:theirUfrag", PRIORITY, USE-CANDIDATE, ICE-CONTROLLING, MESSAGE-INTEGRITY, FINGERPRINT.
+func iceBindingRequest(password: [UInt8]) -> [UInt8] {
+    var message = [UInt8](repeating: 0, count: 256)
+    let transactionID = STUNTransactionID(0xB7E7_A701, 0xBC34_D686, 0xFA87_DFAE)
+    let length = message.withUnsafeMutableBytes { out in
+        STUNMessage.writeBindingRequest(
+            transactionID: transactionID, username: "Xk3q:aB9z", integrityKey: password, priority: 1_845_501_695,
+            useCandidate: true, iceControlling: 0x1234_5678_9ABC_DEF0, iceControlled: nil, into: out)
+    }
+    precondition(length > 0)
+    return Array(message[0..<length])
+}
+
+// MARK: - Suite
+
+extension SRTPProfile {
+    var shortName: String { self == .aeadAES128GCM ? "GCM" : "CM-SHA1-80" }
+}
+
+func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
+
+let benchmarks: @Sendable () -> Void = {
+    // Tolerances for `benchmark thresholds check` against Benchmarks/Thresholds (p90, raw counts per
+    // 1000-operation iteration). The Swift packet path must not allocate at all: no tolerance.
+    let noAllocation: [BenchmarkMetric: BenchmarkThresholds] = [.mallocCountTotal: .init(absolute: [.p90: 0])]
+    // Benchmarks that call libsrtp2 (Debian's is built on NSS, which allocates in every PK11_Encrypt and
+    // PK11_CreateContextBySymKey) or OpenSSL's one-shot HMAC(): those allocations are the C libraries'. A
+    // tolerance of 100 per 1000 operations absorbs their odd extra malloc; one more per packet (+1000) fails.
+    let cLibraryAllocations: [BenchmarkMetric: BenchmarkThresholds] = [.mallocCountTotal: .init(absolute: [.p90: 100])]
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], timeUnits: .nanoseconds, warmupIterations: 3, scalingFactor: .kilo,
+        maxDuration: .seconds(2), maxIterations: 2_000)
+
+    // The floor: copying the packet once, what any forwarder does at least.
+    Benchmark("C.memcpy-1200", configuration: .init(thresholds: noAllocation)) { benchmark in
+        let source = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+        defer { source.deallocate(); destination.deallocate() }
+        source.initializeMemory(as: UInt8.self, repeating: 0xA5, count: 2048)
+        destination.initializeMemory(as: UInt8.self, repeating: 0, count: 2048)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            destination.copyMemory(from: source, byteCount: 1200)
+            blackHole(destination)
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // RTP: the header, then the three extension elements the SFU reads.
+    let rtp = chromiumVideoPacket()
+    Benchmark("RTP.parse+extensions", configuration: .init(thresholds: noAllocation)) { benchmark in
+        rtp.withUnsafeBytes { bytes in
+            for _ in benchmark.scaledIterations {
+                guard let header = RTPHeader.parse(bytes) else { benchmark.error("parse failed"); return }
+                blackHole(header.extensionElement(id: 2, in: bytes))
+                blackHole(header.extensionElement(id: 3, in: bytes))
+                blackHole(header.extensionElement(id: 4, in: bytes))
+                blackHole(header)
+            }
+        }
+    }
+
+    // STUN: a connectivity check, parsed and authenticated as MediaWorker.handleSTUN does. Control path:
+    // USERNAME fits a small string (no allocation), but OpenSSL's one-shot HMAC() allocates.
+    let password = Array("Tq5ObsHw1UfzIUa9rwDjKa2E".utf8)
+    let stun = iceBindingRequest(password: password)
+    Benchmark("STUN.parse+integrity+fingerprint", configuration: .init(thresholds: cLibraryAllocations)) { benchmark in
+        stun.withUnsafeBytes { bytes in
+            for _ in benchmark.scaledIterations {
+                guard let message = STUNMessage.parse(bytes),
+                      message.verifyMessageIntegrity(in: bytes, key: password),
+                      message.verifyFingerprint(in: bytes) else { benchmark.error("STUN check failed"); return }
+                blackHole(message)
+            }
+        }
+    }
+
+    for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
+        // SRTP protect alone: what every forwarded copy costs.
+        Benchmark("SRTP.\(profile.shortName).protect-1200", configuration: .init(thresholds: cLibraryAllocations)) { benchmark in
+            let key = randomBytes(profile.masterKeyLength)
+            let salt = randomBytes(profile.masterSaltLength)
+            let sender = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+            defer { buffer.deallocate() }
+            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            var sequence: UInt16 = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                // In place: the payload is ciphertext from the last round, which is as good as any plaintext.
+                sequence &+= 1
+                RTPHeader.setSequenceNumber(sequence, in: buffer)
+                var length = rtp.count
+                guard sender.protectRTP(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
+                blackHole(length)
+            }
+            benchmark.stopMeasurement()
+        }
+
+        // Protect with the sender's session, unprotect with the receiver's: the two SRTP operations of a
+        // forwarded packet (one unprotect per packet received, one protect per copy sent).
+        Benchmark("SRTP.\(profile.shortName).protect+unprotect-1200", configuration: .init(thresholds: cLibraryAllocations)) { benchmark in
+            let key = randomBytes(profile.masterKeyLength)
+            let salt = randomBytes(profile.masterSaltLength)
+            let sender = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
+            let receiver = try SRTPSession(profile: profile, key: key, salt: salt, direction: .inbound)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+            defer { buffer.deallocate() }
+            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            // A session per benchmark run, sequence numbers strictly increasing (through 16-bit wraps, where
+            // libsrtp advances the rollover counter): the receiver's replay window never sees one twice.
+            var sequence: UInt16 = 0
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                sequence &+= 1
+                RTPHeader.setSequenceNumber(sequence, in: buffer)
+                var length = rtp.count
+                guard sender.protectRTP(buffer, length: &length) == .ok,
+                      receiver.unprotectRTP(buffer, length: &length) == .ok, length == rtp.count else {
+                    benchmark.error("SRTP round trip failed at sequence \(sequence)")
+                    return
+                }
+                blackHole(length)
+            }
+            benchmark.stopMeasurement()
+        }
+    }
+
+    // The forwarding step for one received packet and 10 viewers: unprotect once, parse, then per viewer
+    // a pool buffer, header rewrite + payload copy, protect. No socket I/O. "plain" skips both SRTP calls
+    // (no libsrtp at all): the Swift part of the path, which must not allocate.
+    let viewers = 10
+    let forwardProfiles: [SRTPProfile?] = [nil, .aeadAES128GCM, .aes128CMHMACSHA1_80]
+    for profile in forwardProfiles {
+        Benchmark(
+            "Forward.\(profile?.shortName ?? "plain").\(viewers)-viewers",
+            configuration: .init(thresholds: profile == nil ? noAllocation : cLibraryAllocations)
+        ) { (benchmark: Benchmark, bench: ForwardingBench) in
+            bench.prepare()
+            benchmark.startMeasurement()
+            for index in benchmark.scaledIterations {
+                let copies = bench.forward(index)
+                guard copies == viewers else { benchmark.error("forwarded \(copies) of \(viewers)"); return }
+            }
+        } setup: {
+            try ForwardingBench(profile: profile, viewers: viewers, packet: rtp,
+                                batch: BenchmarkScalingFactor.kilo.rawValue)
+        }
+    }
+}
