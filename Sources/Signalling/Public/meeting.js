@@ -684,16 +684,28 @@
     renderPeople();
   }
 
+  // Chooses the column count that gives the biggest 16:9 tiles that all fit the stage (phones included);
+  // below a minimum size the grid scrolls instead.
   function layoutGrid() {
     const grid = $('grid');
     const n = grid.children.length;
-    const narrow = window.innerWidth < 640 && window.innerHeight > window.innerWidth;
-    let cols;
-    if (narrow) cols = n <= 2 ? 1 : 2;
-    else cols = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4;
+    const gap = 8;
+    const width = grid.clientWidth - 2 * gap;
+    const height = grid.clientHeight - 2 * gap;
+    let best = { cols: 1, tileWidth: 0 };
+    for (let cols = 1; cols <= Math.max(1, n); cols++) {
+      const rows = Math.ceil(n / cols);
+      const tileWidth = Math.min((width - (cols - 1) * gap) / cols, ((height - (rows - 1) * gap) / rows) * 16 / 9);
+      if (tileWidth > best.tileWidth) best = { cols, tileWidth };
+    }
+    const minWidth = Math.min(width, 160);
+    if (best.tileWidth < minWidth) {
+      const cols = Math.max(1, Math.floor((width + gap) / (minWidth + gap)));
+      best = { cols, tileWidth: (width - (cols - 1) * gap) / cols };
+    }
     grid.dataset.count = String(n);
-    grid.style.setProperty('--cols', String(cols));
-    grid.style.setProperty('--rows', String(Math.max(1, Math.ceil(n / cols))));
+    grid.style.setProperty('--cols', String(best.cols));
+    grid.style.setProperty('--tile-width', `${Math.max(0, Math.floor(best.tileWidth))}px`);
   }
 
   function renderPeople() {
@@ -821,7 +833,7 @@
       $('sound-button').hidden = true;
     });
     $('rejoin-button').addEventListener('click', () => location.reload());
-    window.addEventListener('resize', layoutGrid);
+    new ResizeObserver(layoutGrid).observe($('grid'));
     window.addEventListener('pagehide', () => {
       if (!state.finished) send({ type: 'leave' });
     });
