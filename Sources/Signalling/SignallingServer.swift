@@ -31,7 +31,7 @@ public struct SignallingServer: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry).register(on: router)
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, logger: logger).register(on: router)
         try StaticFiles().register(on: router)
         return router

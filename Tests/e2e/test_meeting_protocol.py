@@ -170,6 +170,7 @@ def test_two_aiortc_participants_see_each_other_through_one_connection_each(serv
             await asyncio.sleep(0.2)
         m = metrics(server.base_url)
         assert m.value("sabha_transports") == 2 and m.value("sabha_producers") == 4 and m.value("sabha_consumers") == 4
+        assert m.value("sabha_meeting_rooms") == 1 and m.value("sabha_meeting_participants") == 2
 
         bob.ws.send({"type": "leave"})
         left = await asyncio.to_thread(alice.ws.next_type, "participant-left")
