@@ -110,6 +110,23 @@ public final class MediaEngine: Sendable {
         return id
     }
 
+    /// Ends one incoming stream and all its consumers (a publisher stopped a track); emits .producerClosed
+    /// and .consumerClosed for each copy. Unknown ids are ignored.
+    public func closeProducer(_ id: ProducerID) async {
+        let handle = handles[Self.worker(of: id.rawValue)]
+        await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
+            if handle.commands.push(.closeProducer(id, reply: reply)) { handle.signal.signal() } else { reply.resume() }
+        }
+    }
+
+    /// Stops sending one stream to a subscriber; emits .consumerClosed. Unknown ids are ignored.
+    public func closeConsumer(_ id: ConsumerID) async {
+        let handle = handles[Self.worker(of: id.rawValue)]
+        await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
+            if handle.commands.push(.closeConsumer(id, reply: reply)) { handle.signal.signal() } else { reply.resume() }
+        }
+    }
+
     /// Closes a transport with its producers and consumers; emits .transportClosed(.requested).
     public func closeTransport(_ id: TransportID) async {
         let handle = handles[Self.worker(of: id.rawValue)]

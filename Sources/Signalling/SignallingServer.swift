@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MediaCore
 
@@ -12,6 +13,7 @@ public struct SignallingServer: Sendable {
     }
 
     public let service: SessionService
+    public let meetings: MeetingHub
     public let tokens: TokenAuthority
     let configuration: Configuration
     let logger: Logger
@@ -21,27 +23,32 @@ public struct SignallingServer: Sendable {
         self.tokens = tokens
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
+        self.meetings = MeetingHub(engine: engine, logger: logger)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
-    public func makeRouter() throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() throws -> Router<BasicWebSocketRequestContext> {
+        let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry).register(on: router)
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)
+        MeetingSocket(hub: meetings, tokens: tokens, logger: logger).register(on: router)
         try StaticFiles().register(on: router)
         return router
     }
 
     /// Serves until SIGINT/SIGTERM, following media events meanwhile. `onRunning` gets the bound port.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = try makeRouter()
         let app = Application(
-            router: try makeRouter(),
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         let service = self.service
-        let events = Task { await service.runEventLoop() }
+        let meetings = self.meetings
+        let events = Task { await service.runEventLoop(meetings: meetings) }
         defer { events.cancel() }
         try await app.runService()
     }

@@ -15,7 +15,7 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "Who the participant is (unique in the room, e.g. an email address).")
     var identity: String
 
-    @Option(help: "publisher (may send and watch) or viewer (may only watch).")
+    @Option(help: "host (runs the meeting), participant or publisher (send and watch), viewer (only watch).")
     var role: ParticipantRole = .viewer
 
     @Option(help: "Display name (default: the identity).")

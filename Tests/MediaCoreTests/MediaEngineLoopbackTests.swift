@@ -235,4 +235,52 @@ import Testing
         let stats = await engine.stats()
         #expect(stats.transports == 4 && stats.producers == 2 && stats.consumers == 2)
     }
+
+    @Test func closingAConsumerOrAProducerStopsJustThatStreamOnALiveTransport() async throws {
+        let (engine, log) = try Self.makeEngine()
+        defer { Task { await engine.shutdown() } }
+        let publisher = try LoopbackPeer(serverPort: engine.port, ufrag: "pub5")
+        let viewer = try LoopbackPeer(serverPort: engine.port, ufrag: "view5")
+        publisher.remote = try await engine.createTransport(publisher.parameters(room: "r5"))
+        let audio = try await engine.addProducer(
+            transport: publisher.remote!.id,
+            ProducerParameters(kind: .audio, mid: "0", ssrcs: [51], payloadType: 111, clockRate: 48000, extensions: HeaderExtensionIDs()))
+        let second = try await engine.addProducer(
+            transport: publisher.remote!.id,
+            ProducerParameters(kind: .audio, mid: "1", ssrcs: [52], payloadType: 111, clockRate: 48000, extensions: HeaderExtensionIDs()))
+        viewer.remote = try await engine.createTransport(viewer.parameters(room: "r5"))
+        let copy = try await engine.addConsumer(transport: viewer.remote!.id,
+            ConsumerParameters(producer: audio, mid: "0", ssrc: 61, payloadType: 111, extensions: HeaderExtensionIDs()))
+        _ = try await engine.addConsumer(transport: viewer.remote!.id,
+            ConsumerParameters(producer: second, mid: "1", ssrc: 62, payloadType: 111, extensions: HeaderExtensionIDs()))
+        #expect(try publisher.connect())
+        #expect(try viewer.connect())
+
+        func sendBoth(from sequence: UInt16) -> [UInt32: Int] {
+            for i in 0..<10 {
+                for ssrc: UInt32 in [51, 52] {
+                    publisher.sendRTP(payloadType: 111, sequence: sequence + UInt16(i), timestamp: UInt32(i) * 960, ssrc: ssrc,
+                                      payload: [UInt8](repeating: 1, count: 60))
+                }
+            }
+            var bySSRC: [UInt32: Int] = [:]
+            viewer.receiveMedia(forMs: 300) { received in
+                if case .rtp(let bytes) = received, let header = bytes.withUnsafeBytes({ RTPHeader.parse($0) }) {
+                    bySSRC[header.ssrc, default: 0] += 1
+                }
+            }
+            return bySSRC
+        }
+        #expect(sendBoth(from: 0) == [61: 10, 62: 10])
+
+        await engine.closeConsumer(copy)
+        #expect(sendBoth(from: 100) == [62: 10], "the closed consumer gets nothing, the other stream flows on")
+        #expect(await engine.stats().consumers == 1)
+
+        await engine.closeProducer(second)
+        #expect(sendBoth(from: 200).isEmpty)
+        let stats = await engine.stats()
+        #expect(stats.producers == 1 && stats.consumers == 0 && stats.transports == 2)
+        #expect(log.closed(publisher.remote!.id) == nil && log.closed(viewer.remote!.id) == nil)
+    }
 }

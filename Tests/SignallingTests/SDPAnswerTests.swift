@@ -67,6 +67,8 @@ struct SDPAnswerTests {
             case .subscribe:
                 #expect(section.attributes.contains(named: "inactive"))
                 #expect(extmaps.count == 1)
+            case .meeting:
+                #expect(section.attributes.contains(named: offered.direction.sends ? "recvonly" : "inactive"))
             }
         }
     }

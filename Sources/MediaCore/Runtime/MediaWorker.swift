@@ -450,6 +450,18 @@ final class MediaWorker {
                 producer.consumers.append(consumer)
                 consumers[id] = consumer
                 reply.resume()
+            case let .closeProducer(id, reply):
+                if let producer = producers[id] { closeProducer(producer) }
+                reply.resume()
+            case let .closeConsumer(id, reply):
+                if let consumer = consumers[id] {
+                    detach(consumer)
+                    if let index = consumer.producer.consumers.firstIndex(where: { $0 === consumer }) {
+                        consumer.producer.consumers.remove(at: index)
+                    }
+                    emit(.consumerClosed(consumer.id, consumer.transport.id))
+                }
+                reply.resume()
             case let .closeTransport(id, reply):
                 if let transport = transports[id] { closeTransport(transport, reason: .requested) }
                 flushSends()
@@ -498,6 +510,24 @@ final class MediaWorker {
         transports[transport.id] = nil
         emit(.transportClosed(transport.id, reason))
         publishCounters()
+    }
+
+    /// Ends one incoming stream (the publisher stopped that track) and every copy of it.
+    private func closeProducer(_ producer: Producer) {
+        for consumer in producer.consumers {
+            detach(consumer)
+            emit(.consumerClosed(consumer.id, consumer.transport.id))
+        }
+        producer.consumers.removeAll()
+        let transport = producer.transport
+        if let index = transport.producers.firstIndex(where: { $0 === producer }) {
+            transport.producers.remove(at: index)
+        }
+        for (ssrc, candidate) in transport.producersBySSRC where candidate === producer {
+            transport.producersBySSRC[ssrc] = nil
+        }
+        producers[producer.id] = nil
+        emit(.producerClosed(producer.id))
     }
 
     /// Removes a consumer from its subscriber transport (its producer is going away).

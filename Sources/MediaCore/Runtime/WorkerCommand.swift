@@ -4,6 +4,8 @@ enum WorkerCommand: Sendable {
                          reply: CheckedContinuation<Void, any Error>)
     case addProducer(TransportID, ProducerID, ProducerParameters, reply: CheckedContinuation<Void, any Error>)
     case addConsumer(TransportID, ConsumerID, ConsumerParameters, reply: CheckedContinuation<Void, any Error>)
+    case closeProducer(ProducerID, reply: CheckedContinuation<Void, Never>)
+    case closeConsumer(ConsumerID, reply: CheckedContinuation<Void, Never>)
     case closeTransport(TransportID, reply: CheckedContinuation<Void, Never>?)
     case shutdown
 }

@@ -3,10 +3,16 @@ import JWTKit
 
 /// What a participant may do in a room.
 public enum ParticipantRole: String, Codable, Sendable, CaseIterable {
-    /// May publish (WHIP) and watch (WHEP).
+    /// Runs the meeting: publishes, watches, and may mute or remove others and end the meeting.
+    case host
+    /// Publishes and watches (in a meeting).
+    case participant
+    /// Publishes and watches (WHIP/WHEP naming; the same rights as `participant`).
     case publisher
-    /// May only watch (WHEP).
+    /// Only watches.
     case viewer
+
+    public var mayPublish: Bool { self != .viewer }
 }
 
 /// The claims of a Sabha join token: who (`sub`), where (`room`), as what (`role`), until when (`exp`).

@@ -80,7 +80,13 @@ public final class TokenAuthority: Sendable {
     /// Checks an `Authorization` header value for `room`.
     public func verify(authorization: String?, room: String) async throws(TokenRejection) -> AccessToken {
         guard let authorization, authorization.lowercased().hasPrefix("bearer ") else { throw .missing }
-        let raw = authorization.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        let token = try await verify(token: authorization.dropFirst(7).trimmingCharacters(in: .whitespaces))
+        guard token.room == room else { throw .wrongRoom(tokenRoom: token.room, requested: room) }
+        return token
+    }
+
+    /// Checks a bare JWT: signature and expiry (the room is the caller's business).
+    public func verify(token raw: String) async throws(TokenRejection) -> AccessToken {
         guard !raw.isEmpty else { throw .missing }
         guard raw.split(separator: ".", omittingEmptySubsequences: false).count == 3 else { throw .malformed }
         let token: AccessToken
@@ -95,7 +101,6 @@ public final class TokenAuthority: Sendable {
         } catch {
             throw .malformed
         }
-        guard token.room == room else { throw .wrongRoom(tokenRoom: token.room, requested: room) }
         return token
     }
 }

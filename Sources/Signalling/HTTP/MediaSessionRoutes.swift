@@ -26,7 +26,7 @@ public struct MediaSessionRoutes: Sendable {
             await respond(request) { () async throws(Problem) -> Response in
                 let room = try parameter(context, "room")
                 let token = try await authorize(request, room: room)
-                guard token.role == .publisher else { throw TokenRejection.roleNotAllowed(token.role).problem }
+                guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
                 let offer = try await readOffer(request, intent: .publish)
                 let created = try await service.publish(room: room, identity: token.identity, offer: offer)
                 return created.response

@@ -5,6 +5,7 @@ import MediaCore
 struct MetricsRoute: Sendable {
     let engine: MediaEngine
     let registry: SessionRegistry
+    let meetings: MeetingHub
 
     func register(on router: Router<some RequestContext>) {
         router.get("/metrics") { _, _ in
@@ -17,6 +18,7 @@ struct MetricsRoute: Sendable {
     func render() async -> String {
         let stats = await engine.stats()
         let counts = await registry.counts()
+        let meeting = await meetings.snapshot()
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -36,6 +38,8 @@ struct MetricsRoute: Sendable {
                SRTPProfile.allCases.map { ("{srtp_profile=\"\($0.rawValue)\"}", "\(counts.connected[$0] ?? 0)") })
         metric("sabha_sessions", "gauge", "Open WHIP/WHEP sessions.",
                MediaSession.Kind.allCases.map { ("{kind=\"\($0.rawValue)\"}", "\(counts.sessions[$0] ?? 0)") })
+        metric("sabha_meeting_rooms", "gauge", "Rooms with at least one participant connected over /ws.", [("", "\(meeting.rooms)")])
+        metric("sabha_meeting_participants", "gauge", "Participants connected over /ws.", [("", "\(meeting.participants)")])
         return out
     }
 }

@@ -27,6 +27,12 @@ struct StaticFiles: Sendable {
     }
 
     func register(on router: Router<some RequestContext>) {
+        if let meeting = files["/meeting.html"] {
+            router.get("/m/:room") { _, _ in
+                Response(status: .ok, headers: [.contentType: meeting.contentType, .cacheControl: "no-cache"],
+                         body: .init(byteBuffer: meeting.bytes))
+            }
+        }
         for (path, file) in files {
             router.get(RouterPath(path)) { _, _ in
                 Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],

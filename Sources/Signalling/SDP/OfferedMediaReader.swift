@@ -270,7 +270,7 @@ struct OfferedMediaReader {
             }
             media.rtcpFeedback = echoed
         }
-        media.extensions = Self.echoed(extmaps, kind: kind, intent: intent)
+        media.extensions = Self.echoed(extmaps, kind: kind, intent: intent == .meeting ? (media.direction.sends ? .publish : .subscribe) : intent)
         return (media, transport)
     }
 
@@ -302,7 +302,7 @@ struct OfferedMediaReader {
                 default:
                     continue
                 }
-            case .subscribe:
+            case .subscribe, .meeting:
                 guard direction.receives, extmap.uri == SDPHeaderExtensionURI.mid else { continue }
                 set(&ids, uri: extmap.uri, id: extmap.id)
             }

@@ -63,11 +63,11 @@ struct SDPAnswerWriter {
         for feedback in media.rtcpFeedback {
             line(&out, "a=rtcp-fb:\(pt) \(feedback)")
         }
-        switch offer.intent {
-        case .publish:
+        let publishes = offer.intent == .publish || (offer.intent == .meeting && media.direction.sends)
+        if publishes {
             line(&out, "a=recvonly")
-        case .subscribe:
-            guard let track = sending[media.mid] else {
+        } else {
+            guard media.direction.receives, let track = sending[media.mid] else {
                 line(&out, "a=inactive")
                 return
             }

@@ -42,9 +42,11 @@ extension SDPOffer {
 
         let accepted = media.indices.filter { media[$0].accepted }
         guard !accepted.isEmpty else {
-            let purpose = intent == .publish
-                ? "to publish (WHIP needs a sendonly or sendrecv m-line with Opus or VP8)"
-                : "to play (WHEP needs a recvonly or sendrecv m-line with Opus or VP8)"
+            let purpose = switch intent {
+            case .publish: "to publish (WHIP needs a sendonly or sendrecv m-line with Opus or VP8)"
+            case .subscribe: "to play (WHEP needs a recvonly or sendrecv m-line with Opus or VP8)"
+            case .meeting: "(a meeting needs audio or video m-lines with Opus or VP8)"
+            }
             let reasons = media.indices.map { index in
                 let label = media[index].mid.isEmpty ? "" : " mid \(media[index].mid)"
                 return "m-line \(index + 1) (\(media[index].mediaType)\(label)): \(media[index].rejectionReason ?? "rejected")"

@@ -25,6 +25,9 @@ public struct SDPError: Error, Sendable, CustomStringConvertible, Equatable {
 public enum SDPIntent: Sendable {
     case publish
     case subscribe
+    /// A meeting participant's single connection: each m-line the offerer sends on publishes, each it
+    /// receives on (recvonly) carries someone else's track, and inactive ones stay open for reuse.
+    case meeting
 }
 
 /// One offered m-line as the media layer needs it.

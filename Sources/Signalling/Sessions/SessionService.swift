@@ -105,7 +105,7 @@ public final class SessionService: Sendable {
 
     /// Follows media events: transports that die on their own (consent expiry, DTLS failure or close)
     /// end their session; a publisher's end closes its viewers. Runs until the engine stops.
-    public func runEventLoop() async {
+    public func runEventLoop(meetings: MeetingHub? = nil) async {
         for await event in engine.events() {
             switch event {
             case .transportConnected(let transport, let profile):
@@ -114,7 +114,12 @@ public final class SessionService: Sendable {
                 logger.info("transport connected", metadata: ["transport": "\(transport)", "srtp": "\(profile.rawValue)",
                                                               "session": "\(session?.id ?? "-")"])
             case .transportClosed(let transport, let reason):
-                guard let (session, viewers) = await registry.remove(transport: transport) else { continue }
+                guard let (session, viewers) = await registry.remove(transport: transport) else {
+                    if let meetings, await meetings.transportClosed(transport, reason: reason) {
+                        logger.notice("meeting transport closed by the media layer", metadata: ["transport": "\(transport)", "reason": "\(reason.rawValue)"])
+                    }
+                    continue
+                }
                 for viewer in viewers { await engine.closeTransport(viewer.transport) }
                 logger.notice("transport closed by the media layer", metadata: [
                     "transport": "\(transport)", "reason": "\(reason.rawValue)", "session": "\(session.id)",

@@ -1,0 +1,311 @@
+import Logging
+import MediaCore
+
+/// Rooms and their participants, and the media each one sends and receives. Participants talk to it over
+/// the WebSocket protocol (docs/protocol.md); it drives the media engine and tells everyone what changed.
+///
+/// Every participant has one transport. What it publishes are producers keyed by its offer's mids; what it
+/// receives are consumers on its recvonly mids. Only clients offer; the hub asks for an offer (renegotiate)
+/// when the tracks a participant should receive change.
+public actor MeetingHub {
+    public enum LeaveReason: String, Sendable {
+        case left
+        case disconnected
+        case removed
+        case replaced
+    }
+
+    struct PublishedTrack {
+        var id: String
+        var mid: String
+        var kind: MediaKind
+        var producer: ProducerID
+        var muted = false
+    }
+
+    struct ReceivingSlot {
+        var track: String
+        var publisher: String
+        var kind: MediaKind
+        var consumer: ConsumerID
+        var ssrc: UInt32
+    }
+
+    final class Participant {
+        let id: String
+        let room: String
+        let identity: String
+        let name: String
+        let role: ParticipantRole
+        let outbox: AsyncStream<String>.Continuation
+        var transport: TransportDescription?
+        var remoteUfrag: String?
+        var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
+        var published: [String: PublishedTrack] = [:]
+        var receiving: [String: ReceivingSlot] = [:]
+
+        init(id: String, room: String, identity: String, name: String, role: ParticipantRole, outbox: AsyncStream<String>.Continuation) {
+            self.id = id
+            self.room = room
+            self.identity = identity
+            self.name = name
+            self.role = role
+            self.outbox = outbox
+        }
+
+        var info: MeetingWire.ParticipantInfo {
+            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue)
+        }
+
+        func send(_ text: String) { outbox.yield(text) }
+    }
+
+    private let engine: MediaEngine
+    private let logger: Logger
+    /// Participants of each room, in join order.
+    private var rooms: [String: [Participant]] = [:]
+    private var byID: [String: Participant] = [:]
+    private var byTransport: [TransportID: String] = [:]
+
+    public init(engine: MediaEngine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+    }
+
+    // MARK: - Joining and leaving
+
+    /// Adds a participant; returns its id. A second join with the same identity replaces the first.
+    func join(token: AccessToken, name: String?, outbox: AsyncStream<String>.Continuation) async -> String {
+        let room = token.room
+        if let previous = rooms[room]?.first(where: { $0.identity == token.identity }) {
+            previous.send(MeetingWire.error("replaced", "You joined this meeting from another window.", fatal: true))
+            previous.outbox.finish()
+            await leave(previous.id, reason: .replaced)
+        }
+        let displayName = String((name?.isEmpty == false ? name! : (token.name ?? token.identity)).prefix(80))
+        let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: displayName,
+                                      role: token.role, outbox: outbox)
+        let others = rooms[room] ?? []
+        rooms[room, default: []].append(participant)
+        byID[participant.id] = participant
+        participant.send(MeetingWire.encode("joined", [
+            "version": MeetingWire.version,
+            "room": room,
+            "you": participant.info,
+            "participants": others.map(\.info),
+            "tracks": others.flatMap { trackInfos(of: $0) },
+        ]))
+        for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
+        logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
+                                                     "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
+                                                     "participants": "\(others.count + 1)"])
+        return participant.id
+    }
+
+    /// Removes a participant, frees its transport, and tells the others. Unknown ids are ignored.
+    func leave(_ id: String, reason: LeaveReason) async {
+        guard let participant = byID.removeValue(forKey: id) else { return }
+        let room = participant.room
+        rooms[room]?.removeAll { $0 === participant }
+        if rooms[room]?.isEmpty == true { rooms[room] = nil }
+        if let transport = participant.transport {
+            byTransport[transport.id] = nil
+            // Closing the transport closes its producers and, with them, everyone's consumers of them.
+            await engine.closeTransport(transport.id)
+        }
+        let others = rooms[room] ?? []
+        for other in others {
+            for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
+            for track in participant.published.values { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
+            other.send(MeetingWire.encode("participant-left", ["participant": id, "reason": reason.rawValue]))
+            if !participant.published.isEmpty { requestRenegotiation(other) }
+        }
+        logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(id)", "reason": "\(reason.rawValue)",
+                                                   "participants": "\(others.count)"])
+    }
+
+    /// A transport the media layer closed by itself (consent expired, DTLS failed): its participant is gone.
+    func transportClosed(_ transport: TransportID, reason: TransportCloseReason) async -> Bool {
+        guard let id = byTransport.removeValue(forKey: transport), let participant = byID[id] else { return false }
+        participant.transport = nil
+        participant.send(MeetingWire.error("media-closed", "The media connection was closed (\(reason.rawValue)).", fatal: true))
+        participant.outbox.finish()
+        await leave(id, reason: .disconnected)
+        return true
+    }
+
+    // MARK: - Media
+
+    /// Answers a participant's offer, creating and ending producers and consumers to match it.
+    /// Returns the messages for the offerer (the answer first); others are told what changed.
+    func offer(from id: String, sdp: String) async -> [String] {
+        guard let participant = byID[id] else { return [] }
+        guard sdp.contains("\nm=") || sdp.hasPrefix("m=") else {
+            // Nothing to send or receive yet (a viewer alone): answer in kind, no transport needed.
+            return [MeetingWire.encode("answer", ["sdp": "v=0\r\no=- \(participant.localSessionID) 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"])]
+        }
+        let offer: SDPOffer
+        do {
+            offer = try SDPOffer(parsing: sdp, intent: .meeting)
+        } catch {
+            return [MeetingWire.error("sdp-invalid", error.description, fatal: false)]
+        }
+        if participant.transport == nil {
+            do {
+                let transport = try await engine.createTransport(TransportParameters(
+                    room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
+                    remotePassword: offer.icePassword, remoteFingerprints: offer.fingerprints))
+                guard byID[id] === participant else { await engine.closeTransport(transport.id); return [] }
+                participant.transport = transport
+                participant.remoteUfrag = offer.iceUfrag
+                byTransport[transport.id] = id
+            } catch {
+                return [MeetingWire.error("media-error", "\(error)", fatal: false)]
+            }
+        } else if participant.remoteUfrag != offer.iceUfrag {
+            return [MeetingWire.error("ice-restart-not-supported", "The offer changes the ICE credentials; ICE restarts are not supported yet. Rejoin instead.", fatal: false)]
+        }
+        guard let transport = participant.transport else { return [] }
+        var replies: [String] = []
+
+        // What the participant publishes.
+        var publishing: Set<String> = []
+        var added: [PublishedTrack] = []
+        var refusedPublish = false
+        for media in offer.media where media.accepted && media.direction.sends {
+            guard let kind = media.kind else { continue }
+            guard participant.role.mayPublish else { refusedPublish = true; continue }
+            publishing.insert(media.mid)
+            guard participant.published[media.mid] == nil else { continue }
+            do {
+                let producer = try await engine.addProducer(transport: transport.id, ProducerParameters(
+                    kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
+                    clockRate: media.clockRate, extensions: media.extensions))
+                let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer)
+                participant.published[media.mid] = track
+                added.append(track)
+            } catch {
+                replies.append(MeetingWire.error("media-error", "cannot receive \(kind.rawValue) on mid \(media.mid): \(error)", fatal: false))
+            }
+        }
+        var removed: [PublishedTrack] = []
+        for (mid, track) in participant.published where !publishing.contains(mid) {
+            participant.published[mid] = nil
+            removed.append(track)
+            await engine.closeProducer(track.producer)
+        }
+
+        // What the participant receives: keep each track on its mid, fill free recvonly mids.
+        let desired = desiredTracks(for: participant)
+        let desiredIDs = Set(desired.map(\.track.id))
+        let receivingMids = Set(offer.media.filter { $0.accepted && !$0.direction.sends && $0.direction.receives }.map(\.mid))
+        for (mid, slot) in participant.receiving where !receivingMids.contains(mid) || !desiredIDs.contains(slot.track) {
+            participant.receiving[mid] = nil
+            await engine.closeConsumer(slot.consumer)
+        }
+        var assigned = Set(participant.receiving.values.map(\.track))
+        var freeMids: [MediaKind: Int] = [:]
+        for media in offer.media where receivingMids.contains(media.mid) && participant.receiving[media.mid] == nil {
+            guard let kind = media.kind else { continue }
+            guard let next = desired.first(where: { $0.track.kind == kind && !assigned.contains($0.track.id) }) else {
+                freeMids[kind, default: 0] += 1
+                continue
+            }
+            let ssrc = UInt32.random(in: 1...UInt32.max)
+            do {
+                let consumer = try await engine.addConsumer(transport: transport.id, ConsumerParameters(
+                    producer: next.track.producer, mid: media.mid, ssrc: ssrc, payloadType: media.payloadType,
+                    extensions: media.extensions))
+                participant.receiving[media.mid] = ReceivingSlot(track: next.track.id, publisher: next.publisher, kind: kind,
+                                                                consumer: consumer, ssrc: ssrc)
+                assigned.insert(next.track.id)
+            } catch {
+                // The publisher left meanwhile; the next renegotiation settles it.
+                logger.debug("consumer not created", metadata: ["participant": "\(id)", "track": "\(next.track.id)", "error": "\(error)"])
+            }
+        }
+        let sending = participant.receiving.mapValues {
+            OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track)
+        }
+        let local = LocalSDPParameters(iceUfrag: transport.localUfrag, icePassword: transport.localPassword,
+                                       fingerprint: transport.fingerprint, candidateIP: transport.candidateIP,
+                                       candidatePort: transport.candidatePort, sessionID: participant.localSessionID)
+        replies.insert(MeetingWire.encode("answer", ["sdp": offer.answer(local: local, sending: sending)]), at: 0)
+        if refusedPublish {
+            replies.append(MeetingWire.error("role-not-allowed", "Viewers may watch but not send audio or video; your sending m-lines were not used.", fatal: false))
+        }
+        // Ask for another offer when the client lacks recvonly transceivers for tracks it should get.
+        let missing = desired.filter { !assigned.contains($0.track.id) }
+        if !missing.isEmpty && missing.contains(where: { freeMids[$0.track.kind, default: 0] == 0 }) {
+            replies.append(renegotiateMessage(for: participant))
+        }
+
+        // Tell the others.
+        if !added.isEmpty || !removed.isEmpty {
+            for other in rooms[participant.room] ?? [] where other !== participant {
+                for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
+                for track in added { other.send(MeetingWire.encode("track-published", ["track": info(track, of: participant)])) }
+                requestRenegotiation(other)
+            }
+            logger.info("tracks changed", metadata: ["participant": "\(id)", "added": "\(added.map(\.kind.rawValue))",
+                                                     "removed": "\(removed.map(\.kind.rawValue))"])
+        }
+        return replies
+    }
+
+    func mute(_ id: String, kind: String, muted: Bool) {
+        guard let participant = byID[id] else { return }
+        for (mid, var track) in participant.published where track.kind.rawValue == kind {
+            track.muted = muted
+            participant.published[mid] = track
+            for other in rooms[participant.room] ?? [] where other !== participant {
+                other.send(MeetingWire.encode("muted", ["track": track.id, "muted": muted]))
+            }
+        }
+    }
+
+    // MARK: - Queries
+
+    public struct Snapshot: Sendable {
+        public var rooms: Int
+        public var participants: Int
+    }
+
+    public func snapshot() -> Snapshot {
+        Snapshot(rooms: rooms.count, participants: byID.count)
+    }
+
+    // MARK: - Helpers
+
+    private func desiredTracks(for participant: Participant) -> [(track: PublishedTrack, publisher: String)] {
+        (rooms[participant.room] ?? []).filter { $0 !== participant }.flatMap { other in
+            other.published.values.sorted { $0.mid < $1.mid }.map { (track: $0, publisher: other.id) }
+        }
+    }
+
+    private func renegotiateMessage(for participant: Participant) -> String {
+        let receive = desiredTracks(for: participant).map {
+            MeetingWire.ReceiveEntry(track: $0.track.id, participant: $0.publisher, kind: $0.track.kind.rawValue)
+        }
+        return MeetingWire.encode("renegotiate", ["receive": receive])
+    }
+
+    private func requestRenegotiation(_ participant: Participant) {
+        participant.send(renegotiateMessage(for: participant))
+    }
+
+    private func trackInfos(of participant: Participant) -> [MeetingWire.TrackInfo] {
+        participant.published.values.sorted { $0.mid < $1.mid }.map { info($0, of: participant) }
+    }
+
+    private func info(_ track: PublishedTrack, of participant: Participant) -> MeetingWire.TrackInfo {
+        MeetingWire.TrackInfo(id: track.id, participant: participant.id, kind: track.kind.rawValue,
+                              source: track.kind == .audio ? "microphone" : "camera", muted: track.muted)
+    }
+
+    static func randomHex(_ digits: Int) -> String {
+        let value = UInt64.random(in: 0...UInt64.max)
+        let hex = String(value, radix: 16)
+        return String((String(repeating: "0", count: max(0, 16 - hex.count)) + hex).suffix(digits))
+    }
+}

@@ -1,0 +1,112 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+
+/// `GET /ws`: one meeting participant's WebSocket. Reads protocol messages one at a time (so a participant's
+/// offers never overlap) and writes what the hub sends through an ordered outbox.
+struct MeetingSocket: Sendable {
+    let hub: MeetingHub
+    let tokens: TokenAuthority
+    let logger: Logger
+
+    func register(on router: Router<some WebSocketRequestContext>) {
+        router.ws("/ws") { inbound, outbound, _ in
+            await run(inbound: inbound, outbound: outbound)
+        }
+    }
+
+    private enum Finished { case reader, writer }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let (outbox, continuation) = AsyncStream.makeStream(of: String.self)
+        let first = await withTaskGroup(of: Finished.self) { group -> Finished in
+            group.addTask {
+                for await text in outbox {
+                    do { try await outbound.writeTextMessage(text) } catch { break }
+                }
+                return .writer
+            }
+            group.addTask {
+                await read(inbound, continuation)
+                continuation.finish()
+                return .reader
+            }
+            let first = await group.next() ?? .reader
+            if first == .reader {
+                _ = await group.next()  // let the writer drain (a fatal error message goes out before the close)
+            } else {
+                group.cancelAll()
+            }
+            return first
+        }
+        if first == .writer {
+            // The hub ended this participant (replaced, meeting ended, media closed): close our side.
+            try? await outbound.close(.normalClosure, reason: nil)
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation) async {
+        var participant: String?
+        defer {
+            if let participant { Task { await hub.leave(participant, reason: .disconnected) } }
+        }
+        do {
+            for try await message in inbound.messages(maxSize: MeetingWire.maximumMessageSize) {
+                guard case .text(let text) = message else {
+                    outbox.yield(MeetingWire.error("bad-json", "binary messages are not part of the protocol; send JSON text", fatal: false))
+                    continue
+                }
+                let decoded: MeetingWire.Inbound
+                do {
+                    decoded = try MeetingWire.Inbound.decode(text)
+                } catch {
+                    switch error {
+                    case .badJSON(let why): outbox.yield(MeetingWire.error("bad-json", why, fatal: false))
+                    case .unknownType(let type): outbox.yield(MeetingWire.error("unknown-type", "unknown message type \"\(type.prefix(40))\"", fatal: false))
+                    }
+                    continue
+                }
+                switch decoded {
+                case .ping(let id):
+                    outbox.yield(MeetingWire.encode("pong", id.map { ["id": $0] } ?? [:]))
+                case .join(let version, let token, let name):
+                    guard participant == nil else {
+                        outbox.yield(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
+                        continue
+                    }
+                    guard version == MeetingWire.version else {
+                        outbox.yield(MeetingWire.error("unsupported-version", "protocol version \(version) is not supported; this server speaks \(MeetingWire.version)", fatal: true))
+                        return
+                    }
+                    let claims: AccessToken
+                    do {
+                        claims = try await tokens.verify(token: token)
+                    } catch {
+                        logger.info("meeting join refused", metadata: ["reason": "\(error.problem.code)"])
+                        outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
+                        return
+                    }
+                    participant = await hub.join(token: claims, name: name, outbox: outbox)
+                case .offer(let sdp):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    for reply in await hub.offer(from: id, sdp: sdp) { outbox.yield(reply) }
+                case .mute(let kind, let muted):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    await hub.mute(id, kind: kind, muted: muted)
+                case .leave:
+                    if let id = participant { await hub.leave(id, reason: .left) }
+                    participant = nil
+                    return
+                }
+            }
+        } catch {
+            // Oversized message or a protocol violation: the library closes the socket; say why if we still can.
+            outbox.yield(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
+            logger.info("meeting socket closed on error", metadata: ["participant": "\(participant ?? "-")", "error": "\(error)"])
+        }
+    }
+
+    private var notJoined: String {
+        MeetingWire.error("not-joined", "send {\"type\":\"join\",\"version\":1,\"token\":...} first", fatal: false)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+
+/// JSON shapes of the meeting protocol (docs/protocol.md), version 1.
+public enum MeetingWire {
+    public static let version = 1
+    public static let maximumMessageSize = 64 * 1024
+
+    public struct ParticipantInfo: Codable, Sendable, Equatable {
+        public var id: String
+        public var identity: String
+        public var name: String
+        public var role: String
+    }
+
+    public struct TrackInfo: Codable, Sendable, Equatable {
+        public var id: String
+        public var participant: String
+        public var kind: String
+        public var source: String
+        public var muted: Bool
+    }
+
+    public struct ReceiveEntry: Codable, Sendable, Equatable {
+        public var track: String
+        public var participant: String
+        public var kind: String
+    }
+
+    /// What a client sends. Unknown fields are ignored; missing required ones make the message invalid.
+    enum Inbound {
+        case join(version: Int, token: String, name: String?)
+        case offer(sdp: String)
+        case mute(kind: String, muted: Bool)
+        case ping(id: Int?)
+        case leave
+
+        struct Envelope: Decodable { var type: String }
+        struct Join: Decodable { var version: Int?; var token: String?; var name: String? }
+        struct Offer: Decodable { var sdp: String }
+        struct Mute: Decodable { var kind: String; var muted: Bool }
+        struct Ping: Decodable { var id: Int? }
+
+        enum Failure: Error { case badJSON(String), unknownType(String) }
+
+        static func decode(_ text: String) throws(Failure) -> Inbound {
+            let data = Data(text.utf8)
+            let decoder = JSONDecoder()
+            let type: String
+            do {
+                type = try decoder.decode(Envelope.self, from: data).type
+            } catch {
+                throw .badJSON("expected a JSON object with a string \"type\"")
+            }
+            do {
+                switch type {
+                case "join":
+                    let join = try decoder.decode(Join.self, from: data)
+                    return .join(version: join.version ?? 0, token: join.token ?? "", name: join.name)
+                case "offer": return .offer(sdp: try decoder.decode(Offer.self, from: data).sdp)
+                case "mute": return .mute(kind: try decoder.decode(Mute.self, from: data).kind, muted: try decoder.decode(Mute.self, from: data).muted)
+                case "ping": return .ping(id: try decoder.decode(Ping.self, from: data).id)
+                case "leave": return .leave
+                default: throw Failure.unknownType(type)
+                }
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw .badJSON("\"\(type)\" message is missing a field or has a wrong type")
+            }
+        }
+    }
+
+    /// Encodes a server message: `type` plus the given fields.
+    static func encode(_ type: String, _ fields: [String: any Encodable & Sendable] = [:]) -> String {
+        var object: [String: AnyEncodable] = ["type": AnyEncodable("type", type)]
+        for (key, value) in fields { object[key] = AnyEncodable(key, value) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(object), let text = String(data: data, encoding: .utf8) else {
+            return "{\"type\":\"error\",\"code\":\"internal\",\"message\":\"encoding failed\",\"fatal\":false}"
+        }
+        return text
+    }
+
+    static func error(_ code: String, _ message: String, fatal: Bool) -> String {
+        encode("error", ["code": code, "message": message, "fatal": fatal])
+    }
+
+    struct AnyEncodable: Encodable {
+        let value: any Encodable
+        init(_ key: String, _ value: any Encodable) { self.value = value }
+        func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    }
+}

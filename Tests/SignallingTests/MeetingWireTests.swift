@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import Signalling
+
+@Suite struct MeetingWireTests {
+    @Test func decodesEveryClientMessage() throws {
+        guard case .join(1, "abc", "Asha")? = try? MeetingWire.Inbound.decode(#"{"type":"join","version":1,"token":"abc","name":"Asha","extra":[1]}"#) else {
+            Issue.record("join"); return
+        }
+        guard case .offer("v=0")? = try? MeetingWire.Inbound.decode(#"{"type":"offer","sdp":"v=0"}"#) else { Issue.record("offer"); return }
+        guard case .mute("audio", true)? = try? MeetingWire.Inbound.decode(#"{"type":"mute","kind":"audio","muted":true}"#) else { Issue.record("mute"); return }
+        guard case .ping(7)? = try? MeetingWire.Inbound.decode(#"{"type":"ping","id":7}"#) else { Issue.record("ping"); return }
+        guard case .leave? = try? MeetingWire.Inbound.decode(#"{"type":"leave"}"#) else { Issue.record("leave"); return }
+    }
+
+    @Test func refusesMalformedMessagesWithAReason() {
+        let cases: [(String, String)] = [
+            ("", "bad"), ("[]", "bad"), ("{}", "bad"), (#"{"type":5}"#, "bad"), ("null", "bad"),
+            (#"{"type":"offer"}"#, "bad"), (#"{"type":"mute","kind":"audio"}"#, "bad"), (#"{"type":"fly"}"#, "unknown"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try MeetingWire.Inbound.decode(text)
+                Issue.record("\(text) decoded")
+            } catch {
+                switch error {
+                case .badJSON(let why): #expect(expected == "bad" && !why.isEmpty, "\(text)")
+                case .unknownType: #expect(expected == "unknown", "\(text)")
+                }
+            }
+        }
+    }
+
+    @Test func survivesRandomBytes() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let bytes = (0..<Int.random(in: 0..<200, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = try? MeetingWire.Inbound.decode(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    @Test func serverMessagesAreJSONObjectsWithAType() throws {
+        let text = MeetingWire.encode("renegotiate", ["receive": [MeetingWire.ReceiveEntry(track: "t-1", participant: "p-1", kind: "video")]])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["type"] as? String == "renegotiate")
+        #expect((object["receive"] as? [[String: String]])?.first?["track"] == "t-1")
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(MeetingWire.error("bad-json", "why", fatal: false).utf8)) as? [String: Any])
+        #expect(error["code"] as? String == "bad-json" && error["fatal"] as? Bool == false)
+    }
+}

@@ -1,0 +1,72 @@
+"""A WebSocket client for Sabha's meeting protocol (docs/protocol.md), built on websocket-client."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import websocket
+
+
+class MeetingSocket:
+    """Connects to /ws; a reader thread queues every JSON message received."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.url = base_url.replace("http://", "ws://") + "/ws"
+        self.ws = websocket.create_connection(self.url, timeout=timeout)
+        self.messages: "queue.Queue[Optional[dict]]" = queue.Queue()
+        self.history: list[dict] = []
+        self.closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                text = self.ws.recv()
+                if text is None or text == "":
+                    break
+                msg = json.loads(text)
+                self.history.append(msg)
+                self.messages.put(msg)
+        except Exception:
+            pass
+        finally:
+            self.closed.set()
+            self.messages.put(None)
+
+    def send(self, obj: Any) -> None:
+        self.ws.send(obj if isinstance(obj, str) else json.dumps(obj))
+
+    def next(self, timeout: float = 10.0, match: Optional[Callable[[dict], bool]] = None) -> dict:
+        """The next message (matching `match`, skipping others); AssertionError on timeout or close."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching message within {timeout}s; history: {self.history[-10:]}")
+            try:
+                msg = self.messages.get(timeout=left)
+            except queue.Empty:
+                continue
+            if msg is None:
+                self.messages.put(None)
+                raise AssertionError(f"socket closed while waiting; history: {self.history[-10:]}")
+            if match is None or match(msg):
+                return msg
+
+    def next_type(self, type_: str, timeout: float = 10.0) -> dict:
+        return self.next(timeout, lambda m: m.get("type") == type_)
+
+    def join(self, token: str, name: Optional[str] = None) -> dict:
+        self.send({"type": "join", "version": 1, "token": token, **({"name": name} if name else {})})
+        return self.next_type("joined")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        except Exception:
+            pass

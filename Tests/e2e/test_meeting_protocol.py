@@ -1,0 +1,183 @@
+"""The meeting WebSocket protocol (docs/protocol.md) against a real server, with aiortc participants:
+joining, media both ways through one peer connection each, leaving, and every kind of bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from e2ekit.meeting import MeetingSocket
+from e2ekit.peers import MovingPatternTrack, SineTrack, rtc_configuration, wait_connected
+from e2ekit.wait import wait_for
+
+pytestmark = pytest.mark.server
+
+
+def test_bad_messages_get_coded_errors_and_the_connection_stays_usable(server):
+    ws = MeetingSocket(server.base_url)
+    try:
+        ws.send("this is not json")
+        assert ws.next_type("error") | {} == {"type": "error", "code": "bad-json", "message": ws.history[-1]["message"], "fatal": False}
+        ws.send({"no": "type"})
+        assert ws.next_type("error")["code"] == "bad-json"
+        ws.send({"type": "dance"})
+        assert ws.next_type("error")["code"] == "unknown-type"
+        ws.send({"type": "offer", "sdp": "v=0"})
+        assert ws.next_type("error")["code"] == "not-joined"
+        ws.send({"type": "mute"})
+        assert ws.next_type("error")["code"] == "bad-json"
+        ws.send({"type": "ping", "id": 7})
+        assert ws.next_type("pong")["id"] == 7
+        joined = ws.join(server.token("r", "alice", "publisher"), name="Alice")
+        assert joined["you"]["name"] == "Alice" and joined["you"]["role"] == "participant" and joined["participants"] == []
+        ws.send({"type": "join", "version": 1, "token": "x"})
+        assert ws.next_type("error")["code"] == "already-joined"
+        ws.send({"type": "offer", "sdp": "v=0\r\nm=audio nonsense\r\n"})
+        err = ws.next_type("error")
+        assert err["code"] == "sdp-invalid" and not err["fatal"] and err["message"]
+        ws.send({"type": "ping", "id": 8})
+        assert ws.next_type("pong")["id"] == 8, "still usable after every error"
+    finally:
+        ws.close()
+
+
+@pytest.mark.parametrize("case", ["forged", "expired", "version", "too-large"])
+def test_fatal_errors_close_the_socket_with_a_reason(server, case):
+    ws = MeetingSocket(server.base_url)
+    try:
+        if case == "forged":
+            good = server.token("r", "alice", "publisher")
+            ws.send({"type": "join", "version": 1, "token": good[:-4] + "AAAA"})
+            expected = "token-bad-signature"
+        elif case == "expired":
+            tok = server.token("r", "alice", "publisher", ttl="1s")
+            time.sleep(2.2)
+            ws.send({"type": "join", "version": 1, "token": tok})
+            expected = "token-expired"
+        elif case == "version":
+            ws.send({"type": "join", "version": 99, "token": server.token("r", "alice", "publisher")})
+            expected = "unsupported-version"
+        else:
+            ws.send(json.dumps({"type": "offer", "sdp": "x" * 70000}))
+            expected = None
+        if expected:
+            err = ws.next_type("error")
+            assert err["code"] == expected and err["fatal"], err
+        assert ws.closed.wait(10), "the server closed the socket"
+    finally:
+        ws.close()
+    # The server is unharmed.
+    other = MeetingSocket(server.base_url)
+    try:
+        other.send({"type": "ping", "id": 1})
+        assert other.next_type("pong")["id"] == 1
+    finally:
+        other.close()
+
+
+class Participant:
+    """An aiortc meeting participant: one peer connection, offers only when told to (or on join)."""
+
+    def __init__(self, base_url: str, token: str, publish: bool) -> None:
+        self.ws = MeetingSocket(base_url)
+        self.token = token
+        self.publish = publish
+        self.pc = RTCPeerConnection(rtc_configuration())
+        self.frames: dict[str, int] = {}      # participant id -> decoded video frames
+        self.audio: dict[str, int] = {}       # participant id -> decoded audio frames
+        self.tasks: list[asyncio.Task] = []
+        self.stream_of: dict[str, str] = {}
+
+        @self.pc.on("track")
+        def on_track(track) -> None:
+            self.tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    async def _consume(self, track) -> None:
+        owner = None
+        try:
+            while True:
+                frame = await track.recv()
+                if owner is None:
+                    owner = self._owner_of(track)
+                counts = self.frames if track.kind == "video" else self.audio
+                counts[owner] = counts.get(owner, 0) + 1
+        except Exception:
+            pass
+
+    def _owner_of(self, track) -> str:
+        # a=msid:<participant> <track> on the m-line whose receiver carries this track.
+        sdp = self.pc.remoteDescription.sdp
+        for t in self.pc.getTransceivers():
+            if t.receiver.track is track:
+                section = sdp.split(f"a=mid:{t.mid}\r\n", 1)[1].split("m=", 1)[0]
+                for line in section.splitlines():
+                    if line.startswith("a=msid:"):
+                        return line[len("a=msid:"):].split()[0]
+        return "?"
+
+    async def join(self) -> dict:
+        joined = await asyncio.to_thread(self.ws.join, self.token)
+        self.id = joined["you"]["id"]
+        if self.publish:
+            self.pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
+            self.pc.addTransceiver(SineTrack(), direction="sendonly")
+        for track in joined["tracks"]:
+            self.pc.addTransceiver(track["kind"], direction="recvonly")
+        await self.negotiate()
+        return joined
+
+    async def negotiate(self) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self.ws.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+        answer = await asyncio.to_thread(self.ws.next_type, "answer")
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+
+    async def close(self) -> None:
+        for t in self.tasks:
+            t.cancel()
+        self.ws.close()
+        await self.pc.close()
+
+
+@pytest.mark.timeout(120)
+def test_two_aiortc_participants_see_each_other_through_one_connection_each(server, metrics):
+    room = "meet-aiortc"
+
+    async def meeting():
+        alice = Participant(server.base_url, server.token(room, "alice", "publisher"), publish=True)
+        await alice.join()
+        await wait_connected(alice.pc)
+        bob = Participant(server.base_url, server.token(room, "bob", "publisher"), publish=True)
+        joined = await bob.join()
+        assert [p["identity"] for p in joined["participants"]] == ["alice"]
+        assert sorted(t["kind"] for t in joined["tracks"]) == ["audio", "video"]
+        await wait_connected(bob.pc)
+        # Alice hears that Bob joined and published, and is asked to renegotiate for his two tracks.
+        await asyncio.to_thread(alice.ws.next_type, "participant-joined")
+        reneg = await asyncio.to_thread(alice.ws.next, 10, lambda m: m.get("type") == "renegotiate" and len(m["receive"]) == 2)
+        for entry in reneg["receive"]:
+            alice.pc.addTransceiver(entry["kind"], direction="recvonly")
+        await alice.negotiate()
+
+        deadline = time.monotonic() + 40
+        while not (bob.frames.get(alice.id, 0) >= 60 and alice.frames.get(bob.id, 0) >= 60
+                   and bob.audio.get(alice.id, 0) >= 50 and alice.audio.get(bob.id, 0) >= 50):
+            assert time.monotonic() < deadline, f"alice got {alice.frames}/{alice.audio}, bob got {bob.frames}/{bob.audio}"
+            await asyncio.sleep(0.2)
+        m = metrics(server.base_url)
+        assert m.value("sabha_transports") == 2 and m.value("sabha_producers") == 4 and m.value("sabha_consumers") == 4
+        assert m.value("sabha_meeting_rooms") == 1 and m.value("sabha_meeting_participants") == 2
+
+        bob.ws.send({"type": "leave"})
+        left = await asyncio.to_thread(alice.ws.next_type, "participant-left")
+        assert left == {"type": "participant-left", "participant": bob.id, "reason": "left"}
+        await bob.close()
+        wait_for(lambda: metrics(server.base_url).value("sabha_consumers") == 0, 10, "Bob's copies of Alice freed")
+        await alice.close()
+
+    asyncio.run(meeting())
+    wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "every transport freed")
