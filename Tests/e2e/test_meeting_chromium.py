@@ -108,6 +108,14 @@ def test_four_chromiums_meet_and_one_leaves(server, browsers, repo_root, tmp_pat
         wait_receiving(people[name][0], name, {"Dev": ids["Dev"]}, 60)
         assert meeting_state(people[name][0])["tiles"] == 3
 
+    # Meena mutes her microphone: the others' tiles for her show the muted icon.
+    meena_driver, meena = people["Meena"]
+    meena_driver.find_element("id", "mic-button").click()
+    assert meena_driver.execute_script("return window.sabhaMeeting.pc.getSenders().find((s) => s.track && s.track.kind === 'audio').track.enabled") is False
+    badge_shown_js = f"const b = document.querySelector('#grid .tile[data-participant=\"{meena}\"] .badge.mic-off'); return !!b && !b.hidden"
+    for name in ("Asha", "Dev"):
+        wait_for(lambda d=people[name][0]: d.execute_script(badge_shown_js), 5, f"{name} to see Meena muted")
+
     # Ravi leaves with the Leave button: the others' tiles for him are gone within 2 s.
     ravi_driver, ravi = people.pop("Ravi Kumar")
     ravi_driver.find_element("id", "leave-button").click()

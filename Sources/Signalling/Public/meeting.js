@@ -495,6 +495,9 @@
       throw err;
     }
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    // The server keeps mute state per published track: repeat ours in case a track was published after we muted.
+    if (state.micMuted) send({ type: 'mute', kind: 'audio', muted: true });
+    if (state.camMuted) send({ type: 'mute', kind: 'video', muted: true });
   }
 
   function gatheringComplete(pc, timeoutMs) {
