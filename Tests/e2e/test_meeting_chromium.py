@@ -132,3 +132,24 @@ def test_four_chromiums_meet_and_one_leaves(server, browsers, repo_root, tmp_pat
         assert s["tiles"] == 2, s
         assert ravi not in {p["id"] for p in s["participants"]}, s
         assert not any("error handling" in e for e in s["events"]), s["events"]
+
+
+@pytest.mark.timeout(120)
+def test_a_viewer_watches_without_a_camera_and_gets_no_tile(server, browsers):
+    room = "e2e-meeting-viewer"
+    asha_driver, asha = join(browsers, server, room, "asha", "Asha")
+
+    token = server.token(room, "guest", "viewer")
+    viewer = browsers("viewer")
+    viewer.get(f"{server.base_url}/m/{room}?t={quote(token)}&autojoin=1&name=Guest")
+    joined = wait_for(lambda: (s := meeting_state(viewer)).get("me") and s, 30, "the viewer to be joined")
+    assert joined["me"]["role"] == "viewer", joined["me"]
+    wait_receiving(viewer, "the viewer", {"Asha": asha}, 60)
+    assert viewer.execute_script("return document.querySelectorAll('#grid .tile.self').length") == 0
+    assert viewer.execute_script("return window.sabhaMeeting.pc.getSenders().filter((s) => s.track).length") == 0
+    assert viewer.find_element("id", "mic-button").is_displayed() is False
+
+    # Asha lists the viewer under People but gives it no tile.
+    s = wait_for(lambda: (s := meeting_state(asha_driver)) and s["participants"] and s, 10, "Asha to see the viewer")
+    assert [p["name"] for p in s["participants"]] == ["Guest"], s
+    assert s["tiles"] == 0, s

@@ -581,7 +581,8 @@
 
   // --- participants and tiles ---
 
-  function makeTile(id, { self = false } = {}) {
+  // Viewers get no tile (they send nothing); they are listed under People only.
+  function makeTile(id, { self = false, shown = true } = {}) {
     const tile = document.createElement('div');
     tile.className = 'tile' + (self ? ' self' : ' remote');
     tile.dataset.participant = id;
@@ -605,8 +606,10 @@
     const audio = document.createElement('audio');
     audio.autoplay = true;
     if (!self) tile.append(audio);
-    $('grid').append(tile);
-    layoutGrid();
+    if (shown) {
+      $('grid').append(tile);
+      layoutGrid();
+    }
     return { tile, video, audio, avatar, micBadge, name };
   }
 
@@ -618,7 +621,7 @@
       refreshParticipant(info.id);
       return existing;
     }
-    const p = { info: { ...info }, ui: makeTile(info.id), video: null, audio: null };
+    const p = { info: { ...info }, ui: makeTile(info.id, { shown: info.role !== 'viewer' }), video: null, audio: null };
     state.participants.set(info.id, p);
     refreshParticipant(info.id);
     return p;
