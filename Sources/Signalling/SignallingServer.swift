@@ -9,6 +9,8 @@ public struct SignallingServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
+        /// How long a meeting participant whose WebSocket dropped may resume before it is let go.
+        public var resumeGrace: Duration = .seconds(30)
         public init() {}
     }
 
@@ -23,7 +25,7 @@ public struct SignallingServer: Sendable {
         self.tokens = tokens
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        self.meetings = MeetingHub(engine: engine, logger: logger)
+        self.meetings = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.

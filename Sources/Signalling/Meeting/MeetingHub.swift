@@ -13,6 +13,7 @@ public actor MeetingHub {
         case disconnected
         case removed
         case replaced
+        case ended
     }
 
     struct PublishedTrack {
@@ -37,7 +38,11 @@ public actor MeetingHub {
         let identity: String
         let name: String
         let role: ParticipantRole
-        let outbox: AsyncStream<String>.Continuation
+        var outbox: AsyncStream<String>.Continuation
+        /// Lets a dropped WebSocket come back within the grace period and keep its place.
+        let resumeSecret = MeetingHub.randomHex(16) + MeetingHub.randomHex(16)
+        var connected = true
+        var connectionEpoch = 0
         var transport: TransportDescription?
         var remoteUfrag: String?
         var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
@@ -62,21 +67,37 @@ public actor MeetingHub {
 
     private let engine: MediaEngine
     private let logger: Logger
+    /// How long a participant whose WebSocket dropped keeps its place (and media) waiting for a resume.
+    private let resumeGrace: Duration
     /// Participants of each room, in join order.
     private var rooms: [String: [Participant]] = [:]
     private var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
 
-    public init(engine: MediaEngine, logger: Logger) {
+    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30)) {
         self.engine = engine
         self.logger = logger
+        self.resumeGrace = resumeGrace
     }
 
     // MARK: - Joining and leaving
 
     /// Adds a participant; returns its id. A second join with the same identity replaces the first.
-    func join(token: AccessToken, name: String?, outbox: AsyncStream<String>.Continuation) async -> String {
+    /// Returns the participant id and the connection epoch the socket must quote when it drops.
+    func join(token: AccessToken, name: String?, resume: String?, outbox: AsyncStream<String>.Continuation) async -> (id: String, epoch: Int) {
         let room = token.room
+        if let resume, let participant = rooms[room]?.first(where: { $0.resumeSecret == resume && $0.identity == token.identity }) {
+            // The same participant on a new WebSocket: swap the outbox, keep media and place.
+            participant.outbox.finish()
+            participant.outbox = outbox
+            participant.connected = true
+            participant.connectionEpoch += 1
+            let others = (rooms[room] ?? []).filter { $0 !== participant }
+            participant.send(joinedMessage(participant, others: others, resumed: true))
+            if !desiredTracks(for: participant).isEmpty { requestRenegotiation(participant) }
+            logger.info("participant resumed", metadata: ["room": "\(room)", "participant": "\(participant.id)"])
+            return (participant.id, participant.connectionEpoch)
+        }
         if let previous = rooms[room]?.first(where: { $0.identity == token.identity }) {
             previous.send(MeetingWire.error("replaced", "You joined this meeting from another window.", fatal: true))
             previous.outbox.finish()
@@ -88,18 +109,77 @@ public actor MeetingHub {
         let others = rooms[room] ?? []
         rooms[room, default: []].append(participant)
         byID[participant.id] = participant
-        participant.send(MeetingWire.encode("joined", [
-            "version": MeetingWire.version,
-            "room": room,
-            "you": participant.info,
-            "participants": others.map(\.info),
-            "tracks": others.flatMap { trackInfos(of: $0) },
-        ]))
+        participant.send(joinedMessage(participant, others: others, resumed: false))
         for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
                                                      "participants": "\(others.count + 1)"])
-        return participant.id
+        return (participant.id, participant.connectionEpoch)
+    }
+
+    private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
+        MeetingWire.encode("joined", [
+            "version": MeetingWire.version,
+            "room": participant.room,
+            "you": participant.info,
+            "participants": others.map(\.info),
+            "tracks": others.flatMap { trackInfos(of: $0) },
+            "resume": participant.resumeSecret,
+            "resumed": resumed,
+        ])
+    }
+
+    /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
+    func disconnected(_ id: String, epoch connection: Int) {
+        guard let participant = byID[id], participant.connectionEpoch == connection else { return }
+        participant.connected = false
+        participant.connectionEpoch += 1
+        let epoch = participant.connectionEpoch
+        let grace = resumeGrace
+        logger.info("participant connection lost; waiting for resume", metadata: ["participant": "\(id)", "grace": "\(grace)"])
+        Task { [weak self] in
+            try? await Task.sleep(for: grace)
+            await self?.expire(id, epoch: epoch)
+        }
+    }
+
+    private func expire(_ id: String, epoch: Int) async {
+        guard let participant = byID[id], !participant.connected, participant.connectionEpoch == epoch else { return }
+        await leave(id, reason: .disconnected)
+    }
+
+    // MARK: - Host actions
+
+    enum HostActionError: Error { case notHost, unknownParticipant }
+
+    /// Ends the meeting for everyone in the host's room and frees all their media.
+    func endMeeting(by id: String) async throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let everyone = rooms.removeValue(forKey: host.room) ?? []
+        for participant in everyone {
+            byID[participant.id] = nil
+            participant.send(MeetingWire.encode("meeting-ended", ["reason": "host"]))
+            participant.outbox.finish()
+            if let transport = participant.transport {
+                byTransport[transport.id] = nil
+                await engine.closeTransport(transport.id)
+            }
+        }
+        logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(everyone.count)"])
+    }
+
+    func remove(_ target: String, by id: String) async throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }
+        participant.send(MeetingWire.error("removed", "The host removed you from the meeting.", fatal: true))
+        participant.outbox.finish()
+        await leave(target, reason: .removed)
+    }
+
+    func muteParticipant(_ target: String, kind: String, by id: String) throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        guard let participant = byID[target], participant.room == host.room else { throw .unknownParticipant }
+        participant.send(MeetingWire.encode("mute-request", ["kind": kind, "by": host.id]))
     }
 
     /// Removes a participant, frees its transport, and tells the others. Unknown ids are ignored.
