@@ -29,8 +29,8 @@ public struct SignallingServer: Sendable {
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
-    public func makeRouter() throws -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    public func makeRouter() throws -> Router<SabhaRequestContext> {
+        let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)

@@ -65,8 +65,19 @@ public actor MeetingHub {
         func send(_ text: String) { outbox.yield(text) }
     }
 
+    /// Something worth an audit record: who joined or left which room, when, from where.
+    public struct AuditEvent: Sendable {
+        public var room: String
+        public var identity: String
+        public var participant: String
+        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed"
+        public var event: String
+        public var address: String?
+    }
+
     private let engine: MediaEngine
     private let logger: Logger
+    private var auditSink: (@Sendable (AuditEvent) -> Void)?
     /// How long a participant whose WebSocket dropped keeps its place (and media) waiting for a resume.
     private let resumeGrace: Duration
     /// Participants of each room, in join order.
@@ -80,11 +91,20 @@ public actor MeetingHub {
         self.resumeGrace = resumeGrace
     }
 
+    /// Where audit events go (the SQLite store); set once at start.
+    public func setAuditSink(_ sink: @escaping @Sendable (AuditEvent) -> Void) {
+        auditSink = sink
+    }
+
+    private func audit(_ participant: Participant, _ event: String, address: String? = nil) {
+        auditSink?(AuditEvent(room: participant.room, identity: participant.identity, participant: participant.id, event: event, address: address))
+    }
+
     // MARK: - Joining and leaving
 
     /// Adds a participant; returns its id. A second join with the same identity replaces the first.
     /// Returns the participant id and the connection epoch the socket must quote when it drops.
-    func join(token: AccessToken, name: String?, resume: String?, outbox: AsyncStream<String>.Continuation) async -> (id: String, epoch: Int) {
+    func join(token: AccessToken, name: String?, resume: String?, address: String? = nil, outbox: AsyncStream<String>.Continuation) async -> (id: String, epoch: Int) {
         let room = token.room
         if let resume, let participant = rooms[room]?.first(where: { $0.resumeSecret == resume && $0.identity == token.identity }) {
             // The same participant on a new WebSocket: swap the outbox, keep media and place.
@@ -96,6 +116,7 @@ public actor MeetingHub {
             participant.send(joinedMessage(participant, others: others, resumed: true))
             if !desiredTracks(for: participant).isEmpty { requestRenegotiation(participant) }
             logger.info("participant resumed", metadata: ["room": "\(room)", "participant": "\(participant.id)"])
+            audit(participant, "resumed", address: address)
             return (participant.id, participant.connectionEpoch)
         }
         if let previous = rooms[room]?.first(where: { $0.identity == token.identity }) {
@@ -111,6 +132,7 @@ public actor MeetingHub {
         byID[participant.id] = participant
         participant.send(joinedMessage(participant, others: others, resumed: false))
         for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
+        audit(participant, "joined", address: address)
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
                                                      "participants": "\(others.count + 1)"])
@@ -155,17 +177,25 @@ public actor MeetingHub {
     /// Ends the meeting for everyone in the host's room and frees all their media.
     func endMeeting(by id: String) async throws(HostActionError) {
         guard let host = byID[id], host.role == .host else { throw .notHost }
-        let everyone = rooms.removeValue(forKey: host.room) ?? []
+        let count = await endMeeting(room: host.room, reason: "host")
+        logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(count)"])
+    }
+
+    /// Ends a room's meeting for everyone (host action or admin API); returns how many were in it.
+    @discardableResult
+    public func endMeeting(room: String, reason: String) async -> Int {
+        let everyone = rooms.removeValue(forKey: room) ?? []
         for participant in everyone {
+            audit(participant, "ended")
             byID[participant.id] = nil
-            participant.send(MeetingWire.encode("meeting-ended", ["reason": "host"]))
+            participant.send(MeetingWire.encode("meeting-ended", ["reason": reason]))
             participant.outbox.finish()
             if let transport = participant.transport {
                 byTransport[transport.id] = nil
                 await engine.closeTransport(transport.id)
             }
         }
-        logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(everyone.count)"])
+        return everyone.count
     }
 
     func remove(_ target: String, by id: String) async throws(HostActionError) {
@@ -186,6 +216,7 @@ public actor MeetingHub {
     func leave(_ id: String, reason: LeaveReason) async {
         guard let participant = byID.removeValue(forKey: id) else { return }
         let room = participant.room
+        audit(participant, reason.rawValue)
         rooms[room]?.removeAll { $0 === participant }
         if rooms[room]?.isEmpty == true { rooms[room] = nil }
         if let transport = participant.transport {
@@ -353,6 +384,23 @@ public actor MeetingHub {
 
     public func snapshot() -> Snapshot {
         Snapshot(rooms: rooms.count, participants: byID.count)
+    }
+
+    public struct ParticipantSummary: Sendable, Codable, Equatable {
+        public var id: String
+        public var identity: String
+        public var name: String
+        public var role: String
+        public var connected: Bool
+        public var tracks: [MeetingWire.TrackInfo]
+    }
+
+    /// Rooms with someone in them, and their participants in join order.
+    public func liveRooms() -> [String: [ParticipantSummary]] {
+        rooms.mapValues { list in
+            list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
+                                          connected: $0.connected, tracks: trackInfos(of: $0)) }
+        }
     }
 
     // MARK: - Helpers

@@ -9,15 +9,15 @@ struct MeetingSocket: Sendable {
     let tokens: TokenAuthority
     let logger: Logger
 
-    func register(on router: Router<some WebSocketRequestContext>) {
-        router.ws("/ws") { inbound, outbound, _ in
-            await run(inbound: inbound, outbound: outbound)
+    func register(on router: Router<SabhaRequestContext>) {
+        router.ws("/ws") { inbound, outbound, context in
+            await run(inbound: inbound, outbound: outbound, address: context.requestContext.remoteAddress?.ipAddress)
         }
     }
 
     private enum Finished { case reader, writer }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, address: String?) async {
         let (outbox, continuation) = AsyncStream.makeStream(of: String.self)
         let first = await withTaskGroup(of: Finished.self) { group -> Finished in
             group.addTask {
@@ -27,7 +27,7 @@ struct MeetingSocket: Sendable {
                 return .writer
             }
             group.addTask {
-                await read(inbound, continuation)
+                await read(inbound, continuation, address: address)
                 continuation.finish()
                 return .reader
             }
@@ -45,7 +45,7 @@ struct MeetingSocket: Sendable {
         }
     }
 
-    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation) async {
+    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation, address: String?) async {
         var participant: String?
         var epoch = 0
         defer {
@@ -87,7 +87,7 @@ struct MeetingSocket: Sendable {
                         outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
                         return
                     }
-                    (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, outbox: outbox)
+                    (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, address: address, outbox: outbox)
                 case .offer(let sdp):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     for reply in await hub.offer(from: id, sdp: sdp) { outbox.yield(reply) }
