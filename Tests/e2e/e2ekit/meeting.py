@@ -69,11 +69,14 @@ class MeetingSocket:
     def cut(self) -> None:
         """Drop the TCP connection without a close frame, as a lost network would."""
         import socket as _socket
+        sock = self.ws.sock  # the reader thread drops ws.sock once it sees the connection end
+        if sock is None:
+            return
         try:
-            self.ws.sock.shutdown(_socket.SHUT_RDWR)
+            sock.shutdown(_socket.SHUT_RDWR)
         except OSError:
             pass
-        self.ws.sock.close()
+        sock.close()
 
     def close(self) -> None:
         try:
