@@ -335,6 +335,8 @@ public actor MeetingHub {
                 logger.debug("consumer not created", metadata: ["participant": "\(id)", "track": "\(next.track.id)", "error": "\(error)"])
             }
         }
+        // The participant may have left (or the meeting ended) while we waited for the media engine.
+        guard byID[id] === participant else { return [] }
         let sending = participant.receiving.mapValues {
             OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track)
         }
