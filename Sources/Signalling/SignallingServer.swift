@@ -9,6 +9,8 @@ public struct SignallingServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
+        /// How long a meeting participant whose WebSocket dropped may resume before it is let go.
+        public var resumeGrace: Duration = .seconds(30)
         public init() {}
     }
 
@@ -23,12 +25,12 @@ public struct SignallingServer: Sendable {
         self.tokens = tokens
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        self.meetings = MeetingHub(engine: engine, logger: logger)
+        self.meetings = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
-    public func makeRouter() throws -> Router<BasicWebSocketRequestContext> {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+    public func makeRouter() throws -> Router<SabhaRequestContext> {
+        let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)

@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds without ICE consent before a transport is closed (env SABHA_CONSENT_TIMEOUT, default 30, RFC 7675).")
     var consentTimeout: Double?
 
+    @Option(help: "Seconds a meeting participant whose WebSocket dropped may reconnect and keep its place (env SABHA_RESUME_GRACE, default 30).")
+    var resumeGrace: Double?
+
     @Option(help: "SRTP profiles offered, by preference: gcm (AEAD_AES_128_GCM), cm (AES_CM_128_HMAC_SHA1_80) (env SABHA_SRTP_PROFILES, default gcm,cm).")
     var srtpProfiles: String?
 
@@ -85,6 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
         var http = SignallingServer.Configuration()
         http.host = httpAddress.host
         http.port = httpAddress.port
+        let grace = resumeGrace ?? Double(Settings.value(nil, env: "SABHA_RESUME_GRACE", default: "30")) ?? -1
+        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--resume-grace must be between 0 and 3600 seconds") }
+        http.resumeGrace = .milliseconds(Int(grace * 1000))
         let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, logger: logger)
         let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
         let workerPorts = engine.ports

@@ -181,3 +181,113 @@ def test_two_aiortc_participants_see_each_other_through_one_connection_each(serv
 
     asyncio.run(meeting())
     wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "every transport freed")
+
+
+async def frames_rise(watcher: Participant, publisher_id: str, by: int, timeout: float) -> None:
+    start = watcher.frames.get(publisher_id, 0)
+    deadline = time.monotonic() + timeout
+    while watcher.frames.get(publisher_id, 0) < start + by:
+        assert time.monotonic() < deadline, f"frames from {publisher_id}: {watcher.frames} (start {start})"
+        await asyncio.sleep(0.1)
+
+
+async def pair(server, room: str, host_role: str = "host") -> tuple[Participant, Participant]:
+    """Alice (host) and Bob, each publishing and receiving the other."""
+    alice = Participant(server.base_url, server.token(room, "alice", host_role), publish=True)
+    await alice.join()
+    await wait_connected(alice.pc)
+    bob = Participant(server.base_url, server.token(room, "bob", "participant"), publish=True)
+    await bob.join()
+    await wait_connected(bob.pc)
+    reneg = await asyncio.to_thread(alice.ws.next, 10, lambda m: m.get("type") == "renegotiate" and len(m["receive"]) == 2)
+    for entry in reneg["receive"]:
+        alice.pc.addTransceiver(entry["kind"], direction="recvonly")
+    await alice.negotiate()
+    await frames_rise(alice, bob.id, 30, 30)
+    await frames_rise(bob, alice.id, 30, 30)
+    return alice, bob
+
+
+@pytest.mark.timeout(120)
+def test_a_dropped_websocket_resumes_its_place_and_media_keeps_flowing(start_server, metrics):
+    srv = start_server("--resume-grace", "20")
+
+    async def scenario():
+        alice, bob = await pair(srv, "resume")
+        secret = bob.ws.history[0]["resume"]
+        bob.ws.cut()                        # drop the TCP connection: no close frame, no leave
+        bob.ws = MeetingSocket(srv.base_url)
+        bob.ws.send({"type": "join", "version": 1, "token": bob.token, "resume": secret})
+        joined = await asyncio.to_thread(bob.ws.next_type, "joined")
+        assert joined["resumed"] is True and joined["you"]["id"] == bob.id
+        await frames_rise(alice, bob.id, 60, 20)      # Alice keeps decoding Bob after the cut
+        await frames_rise(bob, alice.id, 60, 20)
+        assert not [m for m in alice.ws.history if m["type"] == "participant-left"], "Alice never saw Bob leave"
+        await bob.close()
+        await alice.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timeout(60)
+def test_a_participant_who_does_not_come_back_is_let_go_after_the_grace(start_server, metrics):
+    srv = start_server("--resume-grace", "2")
+    alice = MeetingSocket(srv.base_url)
+    bob = MeetingSocket(srv.base_url)
+    try:
+        alice.join(srv.token("g", "alice", "participant"))
+        bob_id = bob.join(srv.token("g", "bob", "participant"))["you"]["id"]
+        alice.next_type("participant-joined")
+        t0 = time.monotonic()
+        bob.cut()
+        left = alice.next_type("participant-left", timeout=15)
+        assert left["participant"] == bob_id and left["reason"] == "disconnected"
+        assert time.monotonic() - t0 >= 1.5, "not before the grace period"
+    finally:
+        alice.close()
+        bob.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_host_ends_the_meeting_for_everyone_and_all_media_is_freed(server, metrics):
+    async def scenario():
+        alice, bob = await pair(server, "end")
+        carol = MeetingSocket(server.base_url)
+        carol.join(server.token("end", "carol", "viewer"))
+        bob.ws.send({"type": "end-meeting"})
+        assert (await asyncio.to_thread(bob.ws.next_type, "error"))["code"] == "not-host"
+        alice.ws.send({"type": "end-meeting"})
+        for ws in (alice.ws, bob.ws, carol):
+            ended = await asyncio.to_thread(ws.next_type, "meeting-ended")
+            assert ended["reason"] == "host"
+            assert await asyncio.to_thread(ws.closed.wait, 10), "socket closed after the meeting ended"
+        wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "every transport freed")
+        m = metrics(server.base_url)
+        assert m.value("sabha_producers") == 0 and m.value("sabha_consumers") == 0 and m.value("sabha_meeting_participants") == 0
+        await bob.close()
+        await alice.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_host_can_ask_to_mute_and_remove_but_others_cannot(server):
+    host, bob, eve = (MeetingSocket(server.base_url) for _ in range(3))
+    try:
+        host.join(server.token("h", "host", "host"))
+        bob_id = bob.join(server.token("h", "bob", "participant"))["you"]["id"]
+        eve.join(server.token("h", "eve", "participant"))
+        eve.send({"type": "remove", "participant": bob_id})
+        assert eve.next_type("error")["code"] == "not-host"
+        host.send({"type": "mute-participant", "participant": bob_id, "kind": "audio"})
+        assert bob.next_type("mute-request")["kind"] == "audio"
+        host.send({"type": "remove", "participant": "p-nobody"})
+        assert host.next_type("error")["code"] == "unknown-participant"
+        host.send({"type": "remove", "participant": bob_id})
+        err = bob.next_type("error")
+        assert err["code"] == "removed" and err["fatal"]
+        assert bob.closed.wait(10)
+        left = eve.next_type("participant-left")
+        assert left == {"type": "participant-left", "participant": bob_id, "reason": "removed"}
+    finally:
+        for ws in (host, bob, eve):
+            ws.close()

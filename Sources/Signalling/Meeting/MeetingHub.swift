@@ -13,6 +13,7 @@ public actor MeetingHub {
         case disconnected
         case removed
         case replaced
+        case ended
     }
 
     struct PublishedTrack {
@@ -37,7 +38,11 @@ public actor MeetingHub {
         let identity: String
         let name: String
         let role: ParticipantRole
-        let outbox: AsyncStream<String>.Continuation
+        var outbox: AsyncStream<String>.Continuation
+        /// Lets a dropped WebSocket come back within the grace period and keep its place.
+        let resumeSecret = MeetingHub.randomHex(16) + MeetingHub.randomHex(16)
+        var connected = true
+        var connectionEpoch = 0
         var transport: TransportDescription?
         var remoteUfrag: String?
         var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
@@ -60,23 +65,60 @@ public actor MeetingHub {
         func send(_ text: String) { outbox.yield(text) }
     }
 
+    /// Something worth an audit record: who joined or left which room, when, from where.
+    public struct AuditEvent: Sendable {
+        public var room: String
+        public var identity: String
+        public var participant: String
+        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed"
+        public var event: String
+        public var address: String?
+    }
+
     private let engine: MediaEngine
     private let logger: Logger
+    private var auditSink: (@Sendable (AuditEvent) -> Void)?
+    /// How long a participant whose WebSocket dropped keeps its place (and media) waiting for a resume.
+    private let resumeGrace: Duration
     /// Participants of each room, in join order.
     private var rooms: [String: [Participant]] = [:]
     private var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
 
-    public init(engine: MediaEngine, logger: Logger) {
+    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30)) {
         self.engine = engine
         self.logger = logger
+        self.resumeGrace = resumeGrace
+    }
+
+    /// Where audit events go (the SQLite store); set once at start.
+    public func setAuditSink(_ sink: @escaping @Sendable (AuditEvent) -> Void) {
+        auditSink = sink
+    }
+
+    private func audit(_ participant: Participant, _ event: String, address: String? = nil) {
+        auditSink?(AuditEvent(room: participant.room, identity: participant.identity, participant: participant.id, event: event, address: address))
     }
 
     // MARK: - Joining and leaving
 
     /// Adds a participant; returns its id. A second join with the same identity replaces the first.
-    func join(token: AccessToken, name: String?, outbox: AsyncStream<String>.Continuation) async -> String {
+    /// Returns the participant id and the connection epoch the socket must quote when it drops.
+    func join(token: AccessToken, name: String?, resume: String?, address: String? = nil, outbox: AsyncStream<String>.Continuation) async -> (id: String, epoch: Int) {
         let room = token.room
+        if let resume, let participant = rooms[room]?.first(where: { $0.resumeSecret == resume && $0.identity == token.identity }) {
+            // The same participant on a new WebSocket: swap the outbox, keep media and place.
+            participant.outbox.finish()
+            participant.outbox = outbox
+            participant.connected = true
+            participant.connectionEpoch += 1
+            let others = (rooms[room] ?? []).filter { $0 !== participant }
+            participant.send(joinedMessage(participant, others: others, resumed: true))
+            if !desiredTracks(for: participant).isEmpty { requestRenegotiation(participant) }
+            logger.info("participant resumed", metadata: ["room": "\(room)", "participant": "\(participant.id)"])
+            audit(participant, "resumed", address: address)
+            return (participant.id, participant.connectionEpoch)
+        }
         if let previous = rooms[room]?.first(where: { $0.identity == token.identity }) {
             previous.send(MeetingWire.error("replaced", "You joined this meeting from another window.", fatal: true))
             previous.outbox.finish()
@@ -88,24 +130,93 @@ public actor MeetingHub {
         let others = rooms[room] ?? []
         rooms[room, default: []].append(participant)
         byID[participant.id] = participant
-        participant.send(MeetingWire.encode("joined", [
-            "version": MeetingWire.version,
-            "room": room,
-            "you": participant.info,
-            "participants": others.map(\.info),
-            "tracks": others.flatMap { trackInfos(of: $0) },
-        ]))
+        participant.send(joinedMessage(participant, others: others, resumed: false))
         for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
+        audit(participant, "joined", address: address)
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
                                                      "participants": "\(others.count + 1)"])
-        return participant.id
+        return (participant.id, participant.connectionEpoch)
+    }
+
+    private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
+        MeetingWire.encode("joined", [
+            "version": MeetingWire.version,
+            "room": participant.room,
+            "you": participant.info,
+            "participants": others.map(\.info),
+            "tracks": others.flatMap { trackInfos(of: $0) },
+            "resume": participant.resumeSecret,
+            "resumed": resumed,
+        ])
+    }
+
+    /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
+    func disconnected(_ id: String, epoch connection: Int) {
+        guard let participant = byID[id], participant.connectionEpoch == connection else { return }
+        participant.connected = false
+        participant.connectionEpoch += 1
+        let epoch = participant.connectionEpoch
+        let grace = resumeGrace
+        logger.info("participant connection lost; waiting for resume", metadata: ["participant": "\(id)", "grace": "\(grace)"])
+        Task { [weak self] in
+            try? await Task.sleep(for: grace)
+            await self?.expire(id, epoch: epoch)
+        }
+    }
+
+    private func expire(_ id: String, epoch: Int) async {
+        guard let participant = byID[id], !participant.connected, participant.connectionEpoch == epoch else { return }
+        await leave(id, reason: .disconnected)
+    }
+
+    // MARK: - Host actions
+
+    enum HostActionError: Error { case notHost, unknownParticipant }
+
+    /// Ends the meeting for everyone in the host's room and frees all their media.
+    func endMeeting(by id: String) async throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let count = await endMeeting(room: host.room, reason: "host")
+        logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(count)"])
+    }
+
+    /// Ends a room's meeting for everyone (host action or admin API); returns how many were in it.
+    @discardableResult
+    public func endMeeting(room: String, reason: String) async -> Int {
+        let everyone = rooms.removeValue(forKey: room) ?? []
+        for participant in everyone {
+            audit(participant, "ended")
+            byID[participant.id] = nil
+            participant.send(MeetingWire.encode("meeting-ended", ["reason": reason]))
+            participant.outbox.finish()
+            if let transport = participant.transport {
+                byTransport[transport.id] = nil
+                await engine.closeTransport(transport.id)
+            }
+        }
+        return everyone.count
+    }
+
+    func remove(_ target: String, by id: String) async throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }
+        participant.send(MeetingWire.error("removed", "The host removed you from the meeting.", fatal: true))
+        participant.outbox.finish()
+        await leave(target, reason: .removed)
+    }
+
+    func muteParticipant(_ target: String, kind: String, by id: String) throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        guard let participant = byID[target], participant.room == host.room else { throw .unknownParticipant }
+        participant.send(MeetingWire.encode("mute-request", ["kind": kind, "by": host.id]))
     }
 
     /// Removes a participant, frees its transport, and tells the others. Unknown ids are ignored.
     func leave(_ id: String, reason: LeaveReason) async {
         guard let participant = byID.removeValue(forKey: id) else { return }
         let room = participant.room
+        audit(participant, reason.rawValue)
         rooms[room]?.removeAll { $0 === participant }
         if rooms[room]?.isEmpty == true { rooms[room] = nil }
         if let transport = participant.transport {
@@ -224,6 +335,8 @@ public actor MeetingHub {
                 logger.debug("consumer not created", metadata: ["participant": "\(id)", "track": "\(next.track.id)", "error": "\(error)"])
             }
         }
+        // The participant may have left (or the meeting ended) while we waited for the media engine.
+        guard byID[id] === participant else { return [] }
         let sending = participant.receiving.mapValues {
             OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track)
         }
@@ -273,6 +386,23 @@ public actor MeetingHub {
 
     public func snapshot() -> Snapshot {
         Snapshot(rooms: rooms.count, participants: byID.count)
+    }
+
+    public struct ParticipantSummary: Sendable, Codable, Equatable {
+        public var id: String
+        public var identity: String
+        public var name: String
+        public var role: String
+        public var connected: Bool
+        public var tracks: [MeetingWire.TrackInfo]
+    }
+
+    /// Rooms with someone in them, and their participants in join order.
+    public func liveRooms() -> [String: [ParticipantSummary]] {
+        rooms.mapValues { list in
+            list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
+                                          connected: $0.connected, tracks: trackInfos(of: $0)) }
+        }
     }
 
     // MARK: - Helpers

@@ -9,15 +9,15 @@ struct MeetingSocket: Sendable {
     let tokens: TokenAuthority
     let logger: Logger
 
-    func register(on router: Router<some WebSocketRequestContext>) {
-        router.ws("/ws") { inbound, outbound, _ in
-            await run(inbound: inbound, outbound: outbound)
+    func register(on router: Router<SabhaRequestContext>) {
+        router.ws("/ws") { inbound, outbound, context in
+            await run(inbound: inbound, outbound: outbound, address: context.requestContext.remoteAddress?.ipAddress)
         }
     }
 
     private enum Finished { case reader, writer }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, address: String?) async {
         let (outbox, continuation) = AsyncStream.makeStream(of: String.self)
         let first = await withTaskGroup(of: Finished.self) { group -> Finished in
             group.addTask {
@@ -27,7 +27,7 @@ struct MeetingSocket: Sendable {
                 return .writer
             }
             group.addTask {
-                await read(inbound, continuation)
+                await read(inbound, continuation, address: address)
                 continuation.finish()
                 return .reader
             }
@@ -45,10 +45,11 @@ struct MeetingSocket: Sendable {
         }
     }
 
-    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation) async {
+    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation, address: String?) async {
         var participant: String?
+        var epoch = 0
         defer {
-            if let participant { Task { await hub.leave(participant, reason: .disconnected) } }
+            if let participant { Task { [epoch] in await hub.disconnected(participant, epoch: epoch) } }
         }
         do {
             for try await message in inbound.messages(maxSize: MeetingWire.maximumMessageSize) {
@@ -69,7 +70,7 @@ struct MeetingSocket: Sendable {
                 switch decoded {
                 case .ping(let id):
                     outbox.yield(MeetingWire.encode("pong", id.map { ["id": $0] } ?? [:]))
-                case .join(let version, let token, let name):
+                case .join(let version, let token, let name, let resume):
                     guard participant == nil else {
                         outbox.yield(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
                         continue
@@ -86,13 +87,22 @@ struct MeetingSocket: Sendable {
                         outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
                         return
                     }
-                    participant = await hub.join(token: claims, name: name, outbox: outbox)
+                    (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, address: address, outbox: outbox)
                 case .offer(let sdp):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     for reply in await hub.offer(from: id, sdp: sdp) { outbox.yield(reply) }
                 case .mute(let kind, let muted):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     await hub.mute(id, kind: kind, muted: muted)
+                case .endMeeting:
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    do { try await hub.endMeeting(by: id) } catch { outbox.yield(hostError(error)) }
+                case .remove(let target):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    do { try await hub.remove(target, by: id) } catch { outbox.yield(hostError(error)) }
+                case .muteParticipant(let target, let kind):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.yield(hostError(error)) }
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil
@@ -103,6 +113,13 @@ struct MeetingSocket: Sendable {
             // Oversized message or a protocol violation: the library closes the socket; say why if we still can.
             outbox.yield(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
             logger.info("meeting socket closed on error", metadata: ["participant": "\(participant ?? "-")", "error": "\(error)"])
+        }
+    }
+
+    private func hostError(_ error: MeetingHub.HostActionError) -> String {
+        switch error {
+        case .notHost: return MeetingWire.error("not-host", "only a host may do that", fatal: false)
+        case .unknownParticipant: return MeetingWire.error("unknown-participant", "no such participant in this meeting", fatal: false)
         }
     }
 

@@ -28,14 +28,18 @@ public enum MeetingWire {
 
     /// What a client sends. Unknown fields are ignored; missing required ones make the message invalid.
     enum Inbound {
-        case join(version: Int, token: String, name: String?)
+        case join(version: Int, token: String, name: String?, resume: String?)
         case offer(sdp: String)
         case mute(kind: String, muted: Bool)
         case ping(id: Int?)
         case leave
+        case endMeeting
+        case remove(participant: String)
+        case muteParticipant(participant: String, kind: String)
 
         struct Envelope: Decodable { var type: String }
-        struct Join: Decodable { var version: Int?; var token: String?; var name: String? }
+        struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String? }
+        struct Target: Decodable { var participant: String; var kind: String? }
         struct Offer: Decodable { var sdp: String }
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
@@ -55,11 +59,17 @@ public enum MeetingWire {
                 switch type {
                 case "join":
                     let join = try decoder.decode(Join.self, from: data)
-                    return .join(version: join.version ?? 0, token: join.token ?? "", name: join.name)
+                    return .join(version: join.version ?? 0, token: join.token ?? "", name: join.name, resume: join.resume)
                 case "offer": return .offer(sdp: try decoder.decode(Offer.self, from: data).sdp)
                 case "mute": return .mute(kind: try decoder.decode(Mute.self, from: data).kind, muted: try decoder.decode(Mute.self, from: data).muted)
                 case "ping": return .ping(id: try decoder.decode(Ping.self, from: data).id)
                 case "leave": return .leave
+                case "end-meeting": return .endMeeting
+                case "remove": return .remove(participant: try decoder.decode(Target.self, from: data).participant)
+                case "mute-participant":
+                    let target = try decoder.decode(Target.self, from: data)
+                    guard let kind = target.kind else { throw Failure.badJSON("\"mute-participant\" needs \"kind\"") }
+                    return .muteParticipant(participant: target.participant, kind: kind)
                 default: throw Failure.unknownType(type)
                 }
             } catch let failure as Failure {

@@ -17,6 +17,7 @@ class MeetingSocket:
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         self.url = base_url.replace("http://", "ws://") + "/ws"
         self.ws = websocket.create_connection(self.url, timeout=timeout)
+        self.ws.settimeout(None)  # the reader thread blocks; next() applies the deadlines
         self.messages: "queue.Queue[Optional[dict]]" = queue.Queue()
         self.history: list[dict] = []
         self.closed = threading.Event()
@@ -64,6 +65,18 @@ class MeetingSocket:
     def join(self, token: str, name: Optional[str] = None) -> dict:
         self.send({"type": "join", "version": 1, "token": token, **({"name": name} if name else {})})
         return self.next_type("joined")
+
+    def cut(self) -> None:
+        """Drop the TCP connection without a close frame, as a lost network would."""
+        import socket as _socket
+        sock = self.ws.sock  # the reader thread drops ws.sock once it sees the connection end
+        if sock is None:
+            return
+        try:
+            sock.shutdown(_socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
 
     def close(self) -> None:
         try:
