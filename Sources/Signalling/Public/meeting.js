@@ -379,6 +379,13 @@
         t.muted = !!msg.muted;
         return refreshParticipant(t.participant);
       }
+      case 'mute-request':
+        if (msg.kind === 'audio' || msg.kind === 'video') {
+          setMuted(msg.kind, true);
+          const by = state.participants.get(msg.by);
+          showBanner(`${by ? displayName(by.info) : 'The host'} turned off your ${msg.kind === 'audio' ? 'microphone' : 'camera'}.`);
+        }
+        return undefined;
       case 'meeting-ended':
         return finish('The meeting has ended.', 'Thank you for joining.', { rejoin: false });
       case 'error': return onError(msg);
@@ -393,6 +400,9 @@
     if (code === 'token-expired') return MESSAGES.expired;
     if (code.startsWith('token-')) return MESSAGES.invalid;
     if (code === 'unsupported-version') return 'This page is out of date: reload it and try again.';
+    if (code === 'removed') return 'The host removed you from the meeting.';
+    if (code === 'replaced') return 'You joined this meeting from another window.';
+    if (code === 'media-closed') return 'The media connection was lost.';
     if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
     return message || `The server reported a problem (${code}).`;
   }
@@ -405,7 +415,8 @@
       state.answerWaiter = null;
     }
     if (msg.fatal || code.startsWith('token-')) {
-      finish(state.me ? 'Disconnected' : 'Cannot join', errorText(code, msg.message), { rejoin: !code.startsWith('token-') });
+      const final = code.startsWith('token-') || code === 'removed' || code === 'replaced';
+      finish(state.me ? 'Disconnected' : 'Cannot join', errorText(code, msg.message), { rejoin: !final });
     } else {
       showBanner(errorText(code, msg.message));
     }
@@ -418,6 +429,7 @@
       $('room-name').textContent = msg.room;
     }
     if (state.me) refreshSelf();
+    updateControls();
     for (const p of msg.participants || []) addParticipant(p);
     for (const t of msg.tracks || []) state.tracks.set(t.id, { ...t });
     for (const id of state.participants.keys()) refreshParticipant(id);
@@ -716,7 +728,8 @@
 
   function renderPeople() {
     const rows = [];
-    const row = (name, identity, audio, video) => {
+    const isHost = !!state.me && state.me.role === 'host';
+    const row = (name, identity, audio, video, id) => {
       const li = document.createElement('li');
       const who = document.createElement('div');
       who.className = 'who';
@@ -738,6 +751,22 @@
       v.classList.toggle('off', video !== 'on');
       icons.append(a, v);
       li.append(who, icons);
+      if (isHost && id) {
+        const actions = document.createElement('span');
+        actions.className = 'host-actions';
+        const action = (text, title, msg) => {
+          const b = document.createElement('button');
+          b.type = 'button';
+          b.className = 'small';
+          b.textContent = text;
+          b.title = title;
+          b.addEventListener('click', () => send(msg));
+          return b;
+        };
+        if (audio === 'on') actions.append(action('Mute', `Mute ${name}`, { type: 'mute-participant', participant: id, kind: 'audio' }));
+        actions.append(action('Remove', `Remove ${name} from the meeting`, { type: 'remove', participant: id }));
+        li.append(actions);
+      }
       return li;
     };
     if (state.me || selfUI) {
@@ -748,7 +777,7 @@
         hasAudio && !state.micMuted ? 'on' : 'muted', hasVideo && !state.camMuted ? 'on' : 'muted'));
     }
     for (const p of state.participants.values()) {
-      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video')));
+      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id));
     }
     $('people-list').replaceChildren(...rows);
     $('people-count').textContent = String(rows.length);
@@ -772,6 +801,7 @@
     cam.querySelector('.text').textContent = state.camMuted ? 'Start video' : 'Stop video';
     cam.title = state.camMuted ? 'Turn camera on' : 'Turn camera off';
     mic.hidden = cam.hidden = isViewer;
+    $('end-button').hidden = !(state.me && state.me.role === 'host');
     setIcon($('people-button').querySelector('.icon'), 'people');
   }
 
@@ -831,6 +861,9 @@
 
   function init() {
     $('leave-button').addEventListener('click', leave);
+    $('end-button').addEventListener('click', () => {
+      if (window.confirm('End the meeting for everyone?')) send({ type: 'end-meeting' });
+    });
     $('mic-button').addEventListener('click', () => setMuted('audio', !state.micMuted));
     $('camera-button').addEventListener('click', () => setMuted('video', !state.camMuted));
     $('people-button').addEventListener('click', () => togglePeople($('people').hidden));
