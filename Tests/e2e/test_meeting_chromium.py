@@ -35,9 +35,9 @@ def meeting_state(driver) -> dict:
     return driver.execute_async_script(MEETING_STATE_JS)
 
 
-def join(browsers, server, room: str, identity: str, name: str):
+def join(browsers, server, room: str, identity: str, name: str, role: str = "publisher"):
     """Opens the meeting page with autojoin and small fake video; returns (driver, own participant id)."""
-    token = server.token(room, identity, "publisher")
+    token = server.token(room, identity, role)
     driver = browsers(identity)
     driver.get(f"{server.base_url}/m/{room}?t={quote(token)}&autojoin=1&quality=low&name={quote(name)}")
     joined = wait_for(lambda: (s := meeting_state(driver)).get("me") and s, 30, f"{identity} to be joined")
@@ -153,3 +153,42 @@ def test_a_viewer_watches_without_a_camera_and_gets_no_tile(server, browsers):
     s = wait_for(lambda: (s := meeting_state(asha_driver)) and s["participants"] and s, 10, "Asha to see the viewer")
     assert [p["name"] for p in s["participants"]] == ["Guest"], s
     assert s["tiles"] == 0, s
+
+
+@pytest.mark.timeout(150)
+def test_a_dropped_websocket_resumes_and_the_others_keep_decoding(server, browsers, metrics):
+    room = "e2e-meeting-resume"
+    asha_driver, asha = join(browsers, server, room, "asha", "Asha")
+    ravi_driver, ravi = join(browsers, server, room, "ravi", "Ravi")
+    wait_receiving(asha_driver, "Asha", {"Ravi": ravi}, 60)
+    wait_receiving(ravi_driver, "Ravi", {"Asha": asha}, 60)
+
+    # Ravi's WebSocket drops (as on a network change); his page resumes within the grace period.
+    ravi_driver.execute_script("window.sabhaMeeting.dropSocket()")
+    wait_for(lambda: any("resumed" in e for e in meeting_state(ravi_driver)["events"]), 20, "Ravi's page to resume")
+    s = meeting_state(ravi_driver)
+    assert s["me"]["id"] == ravi and s["screen"] == "meeting", s
+    # The others keep decoding him afterwards and never saw him leave.
+    wait_receiving(asha_driver, "Asha", {"Ravi": ravi}, 30)
+    wait_receiving(ravi_driver, "Ravi", {"Asha": asha}, 30)
+    a = meeting_state(asha_driver)
+    assert a["tiles"] == 1 and not any("participant-left" in e for e in a["events"]), a["events"]
+    assert metrics(server.base_url).value("sabha_meeting_participants") == 2
+
+
+@pytest.mark.timeout(150)
+def test_a_host_ends_the_meeting_and_everyone_sees_it_ended(server, browsers, metrics):
+    room = "e2e-meeting-end"
+    host_driver, host = join(browsers, server, room, "asha", "Asha", role="host")
+    ravi_driver, ravi = join(browsers, server, room, "ravi", "Ravi")
+    wait_receiving(ravi_driver, "Ravi", {"Asha": host}, 60)
+    assert ravi_driver.find_element("id", "end-button").is_displayed() is False, "only hosts see End for all"
+
+    host_driver.find_element("id", "end-button").click()
+    host_driver.switch_to.alert.accept()
+    for driver in (host_driver, ravi_driver):
+        wait_for(lambda d=driver: "The meeting has ended." in d.find_element("id", "notice-title").text, 10,
+                 "the page to say the meeting has ended")
+    wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "all media transports freed")
+    m = metrics(server.base_url)
+    assert m.value("sabha_producers") == 0 and m.value("sabha_consumers") == 0 and m.value("sabha_meeting_participants") == 0

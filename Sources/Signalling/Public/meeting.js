@@ -29,6 +29,8 @@
   const PING_INTERVAL_MS = 10000;
   const GATHERING_TIMEOUT_MS = 3000;
   const ANSWER_TIMEOUT_MS = 15000;
+  // The server keeps a dropped participant's place for 30 s (--resume-grace); try to come back within that.
+  const RESUME_WINDOW_MS = 25000;
 
   const MESSAGES = {
     expired: 'This link has expired. Ask the organiser for a new one.',
@@ -56,6 +58,8 @@
     pingTimer: null,
     pingId: 0,
     finished: false,             // a final screen is showing; socket closes are expected
+    resume: null,                // secret from `joined`, to resume after the socket drops
+    reconnect: null,             // {since, attempt, timer} while trying to resume
   };
 
   const api = {
@@ -66,6 +70,8 @@
     })),
     me: () => state.me && { ...state.me },
     stats,
+    // Drops the WebSocket as a network loss would (no leave); the page then resumes. For tests and support.
+    dropSocket: () => { if (state.ws) state.ws.close(4000, 'dropped on request'); },
   };
   window.sabhaMeeting = api;
 
@@ -302,7 +308,9 @@
     ws.addEventListener('open', () => {
       opened = true;
       log('socket open');
-      send({ type: 'join', version: 1, token, name: state.name });
+      const join = { type: 'join', version: 1, token, name: state.name };
+      if (state.reconnect && state.resume) join.resume = state.resume;
+      send(join);
     });
     ws.addEventListener('message', (ev) => {
       let msg;
@@ -328,14 +336,38 @@
     });
   }
 
-  // The socket closed without us leaving. (Resuming the session would start here.)
+  // The socket closed without us leaving: resume within the server's grace period, else give up.
   function onSocketClosed(wasOpen) {
     if (state.finished) return;
+    if (state.resume && (wasOpen || state.reconnect)) {
+      scheduleReconnect();
+      return;
+    }
     if (!wasOpen) {
       finish('Cannot join', MESSAGES.unreachable);
     } else {
       finish('Connection lost', 'The connection to the server was interrupted.');
     }
+  }
+
+  function scheduleReconnect() {
+    stopPing();
+    if (state.answerWaiter) {
+      state.answerWaiter.reject(new Error('connection lost'));
+      state.answerWaiter = null;
+    }
+    if (!state.reconnect) state.reconnect = { since: Date.now(), attempt: 0, timer: null };
+    const r = state.reconnect;
+    if (Date.now() - r.since > RESUME_WINDOW_MS) {
+      state.reconnect = null;
+      finish('Connection lost', 'The connection to the server was interrupted.');
+      return;
+    }
+    showBanner('Connection lost. Reconnecting…');
+    setStatus('Reconnecting…');
+    const delay = Math.min(4000, 500 * 2 ** r.attempt++);
+    log(`reconnecting in ${delay} ms`);
+    r.timer = setTimeout(() => { if (!state.finished) openSocket(); }, delay);
   }
 
   function send(msg) {
@@ -423,6 +455,34 @@
   }
 
   function onJoined(msg) {
+    if (msg.resume) state.resume = msg.resume;
+    const resuming = !!state.reconnect;
+    if (resuming) {
+      state.reconnect = null;
+      showBanner('');
+    }
+    if (msg.resumed && state.pc) {
+      // Same participant, same peer connection (media never stopped): bring the room view up to date.
+      log('resumed');
+      state.me = msg.you || state.me;
+      const present = new Set((msg.participants || []).map((p) => p.id));
+      for (const id of [...state.participants.keys()]) if (!present.has(id)) removeParticipant(id);
+      for (const p of msg.participants || []) if (!state.participants.has(p.id)) addParticipant(p);
+      for (const t of msg.tracks || []) state.tracks.set(t.id, { ...t });
+      for (const id of state.participants.keys()) refreshParticipant(id);
+      setStatus(state.pc.connectionState === 'connected' ? 'Connected' : 'Connecting media…');
+      startPing();
+      return;
+    }
+    if (resuming && state.pc) {
+      // The server let us go meanwhile: start media afresh as a new participant.
+      log('resume refused; joining afresh');
+      state.pc.close();
+      state.pc = null;
+      for (const id of [...state.participants.keys()]) removeParticipant(id);
+      state.tracks.clear();
+      state.trackOwner.clear();
+    }
     state.me = msg.you || null;
     if (msg.room) {
       state.room = msg.room;
