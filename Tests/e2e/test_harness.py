@@ -192,7 +192,7 @@ def test_chromium_in_the_namespace_decodes_its_fake_camera_over_loopback_webrtc(
 
 
 def test_demo_page_starts_the_fake_camera_and_shows_the_servers_problem_detail(static_site, browser):
-    browser.get(f"{static_site}/?room=r1&t=a.eyJpZGVudGl0eSI6ImFsaWNlIiwicm9sZSI6InB1Ymxpc2hlciJ9.s&publish=1")
+    browser.get(f"{static_site}/demo.html?room=r1&t=a.eyJpZGVudGl0eSI6ImFsaWNlIiwicm9sZSI6InB1Ymxpc2hlciJ9.s&publish=1")
     status = wait_for(lambda: "token expired" in (t := browser.find_element("id", "publish-status").text) and t, 20,
                       "the publish status to show the problem detail")
     assert "HTTP 401" in status
@@ -207,7 +207,7 @@ def test_demo_page_starts_the_fake_camera_and_shows_the_servers_problem_detail(s
 
 
 def test_demo_page_explains_a_link_without_room_or_token(static_site, browser):
-    browser.get(f"{static_site}/")
+    browser.get(f"{static_site}/demo.html")
     text = wait_for(lambda: browser.find_element("id", "link-error").text, 10, "the link error")
     assert "needs a room and a token" in text
     assert not browser.find_element("id", "publish-start").is_enabled()
@@ -298,11 +298,11 @@ def test_demo_page_publishes_and_watches_between_two_chromiums_through_a_stand_i
     publisher = chromium(str(tmp_path / "pub.log"))
     viewer = chromium(str(tmp_path / "view.log"))
     try:
-        publisher.get(f"{standin.base_url}/?room=r&t=x.eyJzdWIiOiJhbGljZSJ9.y&publish=1")
+        publisher.get(f"{standin.base_url}/demo.html?room=r&t=x.eyJzdWIiOiJhbGljZSJ9.y&publish=1")
         wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30,
                  "the publisher page to connect")
         wait_for(lambda: len(standin.tracks) == 2, 10, "audio and video tracks at the stand-in")
-        viewer.get(f"{standin.base_url}/?room=r&t=x.eyJzdWIiOiJib2IifQ.y&watch=alice")
+        viewer.get(f"{standin.base_url}/demo.html?room=r&t=x.eyJzdWIiOiJib2IifQ.y&watch=alice")
         stats = wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40,
                          "framesDecoded >= 30 on the viewer page")
         assert stats["width"] > 0 and stats["cipher"], stats

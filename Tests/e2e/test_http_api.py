@@ -119,8 +119,9 @@ def test_whip_session_lifecycle_patch_options_and_owner_only_delete(server, metr
 
 def test_web_client_health_and_metrics_are_served(server):
     index = requests.get(server.base_url + "/", timeout=10)
-    assert index.status_code == 200 and "text/html" in index.headers["Content-Type"] and "sabha.js" in index.text
-    assert requests.get(server.base_url + "/sabha.js", timeout=10).status_code == 200
+    assert index.status_code == 200 and "text/html" in index.headers["Content-Type"] and "landing.js" in index.text
+    for path in ("/sabha.js", "/landing.js", "/meeting.js", "/demo.html", "/m/some-room"):
+        assert requests.get(server.base_url + path, timeout=10).status_code == 200, path
     assert requests.get(server.base_url + "/healthz", timeout=10).text.strip() == "ok"
     text = requests.get(server.base_url + "/metrics", timeout=10).text
     assert "# TYPE sabha_dropped_packets_total counter" in text

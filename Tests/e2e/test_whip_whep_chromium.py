@@ -21,13 +21,13 @@ def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, met
     view = server.token(room, "bob", "viewer")
 
     publisher = browsers("publisher")
-    publisher.get(f"{server.base_url}/?room={room}&t={quote(pub)}&publish=1")
+    publisher.get(f"{server.base_url}/demo.html?room={room}&t={quote(pub)}&publish=1")
     wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30,
              "the publisher page to say it is connected")
     wait_for(lambda: metrics(server.base_url).value("sabha_producers") >= 2, 10, "two producers (audio, video)")
 
     viewer = browsers("viewer")
-    viewer.get(f"{server.base_url}/?room={room}&t={quote(view)}&watch=alice")
+    viewer.get(f"{server.base_url}/demo.html?room={room}&t={quote(view)}&watch=alice")
     first = wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40,
                      "the viewer's framesDecoded to reach 30")
     later = wait_for(lambda: (s := page_stats(viewer)) and s["frames"] >= first["frames"] + 60 and s, 20,

@@ -1,7 +1,7 @@
 // Sabha demo client: publish a camera over WHIP, watch a publisher over WHEP.
 // Plain browser JavaScript, no build step, no third-party code: everything talks only to this server.
 //
-// URL: /?room=ROOM&t=TOKEN[&publish=1][&watch=IDENTITY]
+// URL: /demo.html?room=ROOM&t=TOKEN[&publish=1][&watch=IDENTITY]
 //   publish=1       start publishing at once (tests, kiosks)
 //   watch=IDENTITY  start watching that publisher at once
 //
@@ -293,7 +293,7 @@
 
     if (!room || !token) {
       const el = $('link-error');
-      el.textContent = 'This link is incomplete: it needs a room and a token (…/?room=ROOM&t=TOKEN). Ask the meeting organiser for your personal link.';
+      el.textContent = 'This link is incomplete: it needs a room and a token (…/demo.html?room=ROOM&t=TOKEN). Ask the meeting organiser for your personal link.';
       el.hidden = false;
       $('who').textContent = '';
       $('publish-start').disabled = true;
