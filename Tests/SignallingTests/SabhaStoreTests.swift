@@ -104,13 +104,17 @@ import Testing
         let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
         let recorder = AuditRecorder(store: store)
         let sink = recorder.sink
-        for event in ["joined", "resumed", "ended"] {
-            sink(MeetingHub.AuditEvent(room: "walk-in", identity: "asha", participant: "p-1", event: event, address: "127.0.0.1"))
+        let events: [(String, String?)] = [("joined", "10.0.0.1"), ("resumed", "10.0.0.2"), ("ended", nil), ("joined", nil)]
+        for (event, address) in events {
+            sink(MeetingHub.AuditEvent(room: "walk-in", identity: "asha", participant: "p-1", event: event, address: address))
         }
         recorder.finish()
         await recorder.run()
-        #expect(try store.auditTrail(room: "walk-in").map(\.event) == ["ended", "resumed", "joined"])
+        let trail = try store.auditTrail(room: "walk-in")
+        #expect(trail.map(\.event) == ["joined", "ended", "resumed", "joined"])
+        // Events without an address get the one the participant last connected from, until it is gone.
+        #expect(trail.map(\.address) == [nil, "10.0.0.2", "10.0.0.2", "10.0.0.1"])
         let room = try #require(try store.room(named: "walk-in"))
-        #expect(room.source == .join && room.endedAt != nil)
+        #expect(room.source == .join && room.endedAt == nil, "the last join reopened it")
     }
 }

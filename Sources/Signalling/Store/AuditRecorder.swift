@@ -2,7 +2,8 @@ import Foundation
 
 /// Carries the meeting hub's audit events to the store in order, off the hub's actor: the hub only appends to a
 /// queue, so a slow disk never holds up a meeting. Rooms that people join without having been created through
-/// the API are stored on their first "joined" (source "join"); an "ended" marks the room ended.
+/// the API are stored on their first "joined" (source "join"); an "ended" marks the room ended. Events the hub
+/// sends without an address (left, disconnected, removed, ...) get the one the participant joined or resumed from.
 public struct AuditRecorder: Sendable {
     private let store: SabhaStore
     private let events: AsyncStream<(MeetingHub.AuditEvent, Date)>
@@ -20,8 +21,9 @@ public struct AuditRecorder: Sendable {
 
     /// Writes queued events until `finish()` is called (and the queue is drained) or the task is cancelled.
     public func run() async {
+        var addresses: [String: String] = [:]
         for await (event, at) in events {
-            write(event, at: at)
+            write(event, at: at, addresses: &addresses)
         }
     }
 
@@ -30,7 +32,17 @@ public struct AuditRecorder: Sendable {
         input.finish()
     }
 
-    func write(_ event: MeetingHub.AuditEvent, at: Date) {
+    /// The terminal events: the participant id is not used again.
+    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended"]
+
+    func write(_ event: MeetingHub.AuditEvent, at: Date, addresses: inout [String: String]) {
+        var event = event
+        if let address = event.address {
+            addresses[event.participant] = address
+        } else {
+            event.address = addresses[event.participant]
+        }
+        if Self.finalEvents.contains(event.event) { addresses[event.participant] = nil }
         switch event.event {
         case "joined":
             do { try store.roomJoined(event.room, at: at) } catch { store.logFailure("room not recorded", room: event.room, error) }
