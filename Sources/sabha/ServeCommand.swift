@@ -111,15 +111,15 @@ struct ServeCommand: AsyncParsableCommand {
             try await server.run { port in
                 let host = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
                 let base = (explicitURL ?? "http://\(host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-                let demo = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .publisher, lifetime: 12 * 3600))) ?? ""
+                let hostToken = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .host, name: "Host", lifetime: 12 * 3600))) ?? ""
                 if case .created(let path) = admin.origin {
                     FileHandle.standardOutput.write(Data("Admin key (shown once, stored in \(path)): \(admin.value)\n".utf8))
                 }
                 FileHandle.standardOutput.write(Data("""
-                    Sabha is running. Open \(base)/?room=demo&t=\(demo)
-                    (that link publishes as 'host' in room 'demo' for 12 hours; invite viewers with:
-                     sabha token --data-dir \(directory) --room demo --identity NAME --role viewer
-                     and open \(base)/?room=demo&t=TOKEN&watch=host)
+                    Sabha is running. Open \(base)/m/demo?t=\(hostToken)
+                    (that link joins meeting room 'demo' as its host for 12 hours; invite others with
+                     sabha token --data-dir \(directory) --room demo --identity NAME --role participant
+                     and send them \(base)/m/demo?t=TOKEN)
                     Manage rooms with 'sabha room create|list|link|end --data-dir \(directory)' or the admin API under \(base)/api.
 
                     """.utf8))

@@ -97,6 +97,26 @@ def server(start_server) -> SabhaServer:
 
 
 @pytest.fixture
+def browsers(tmp_path, request):
+    """Factory: browsers(name) -> a headless Chromium (selenium driver), quit after the test; its console goes in failure reports."""
+    from e2ekit.browser import chromium, console_log
+
+    drivers = []
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+
+    def make(name: str):
+        d = chromium(str(tmp_path / f"chromedriver-{name}.log"))
+        drivers.append(d)
+        request.node._log_sources.append((f"browser console ({name})", lambda: console_log(d)))
+        return d
+
+    yield make
+    for d in drivers:
+        d.quit()
+
+
+@pytest.fixture
 def metrics():
     """metrics(base_url) -> Metrics parsed from GET /metrics."""
     return metrics_mod.fetch

@@ -145,7 +145,7 @@ def test_environment_variables_configure_serve_and_the_key_survives_a_restart(sa
 
     proc, out = serve()
     try:
-        assert "Open https://sabha.example.invalid/?room=demo&t=" in out, out
+        assert "Open https://sabha.example.invalid/m/demo?t=" in out, out
         key = data / "token-hs256.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         tok = subprocess.run([str(sabha_bin), "token", "--room", "r", "--identity", "alice", "--role", "publisher"],

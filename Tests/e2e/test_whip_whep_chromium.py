@@ -8,27 +8,10 @@ from urllib.parse import quote
 
 import pytest
 
-from e2ekit.browser import chromium, console_log, page_stats
+from e2ekit.browser import page_stats
 from e2ekit.wait import wait_for
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def browsers(tmp_path, request):
-    drivers = []
-    if not hasattr(request.node, "_log_sources"):
-        request.node._log_sources = []
-
-    def make(name: str):
-        d = chromium(str(tmp_path / f"chromedriver-{name}.log"))
-        drivers.append(d)
-        request.node._log_sources.append((f"browser console ({name})", lambda: console_log(d)))
-        return d
-
-    yield make
-    for d in drivers:
-        d.quit()
 
 
 @pytest.mark.timeout(120)

@@ -47,6 +47,8 @@ public actor MeetingHub {
         var remoteUfrag: String?
         var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
         var published: [String: PublishedTrack] = [:]
+        /// Kinds the participant muted; tracks published later start muted too.
+        var mutedKinds: Set<MediaKind> = []
         var receiving: [String: ReceivingSlot] = [:]
 
         init(id: String, room: String, identity: String, name: String, role: ParticipantRole, outbox: AsyncStream<String>.Continuation) {
@@ -292,7 +294,8 @@ public actor MeetingHub {
                 let producer = try await engine.addProducer(transport: transport.id, ProducerParameters(
                     kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
                     clockRate: media.clockRate, extensions: media.extensions))
-                let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer)
+                let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer,
+                                           muted: participant.mutedKinds.contains(kind))
                 participant.published[media.mid] = track
                 added.append(track)
             } catch {
@@ -335,6 +338,8 @@ public actor MeetingHub {
                 logger.debug("consumer not created", metadata: ["participant": "\(id)", "track": "\(next.track.id)", "error": "\(error)"])
             }
         }
+        // The participant may have left (or the meeting ended) while we waited for the media engine.
+        guard byID[id] === participant else { return [] }
         let sending = participant.receiving.mapValues {
             OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track)
         }
@@ -365,8 +370,9 @@ public actor MeetingHub {
     }
 
     func mute(_ id: String, kind: String, muted: Bool) {
-        guard let participant = byID[id] else { return }
-        for (mid, var track) in participant.published where track.kind.rawValue == kind {
+        guard let participant = byID[id], let mediaKind = MediaKind(rawValue: kind) else { return }
+        if muted { participant.mutedKinds.insert(mediaKind) } else { participant.mutedKinds.remove(mediaKind) }
+        for (mid, var track) in participant.published where track.kind == mediaKind {
             track.muted = muted
             participant.published[mid] = track
             for other in rooms[participant.room] ?? [] where other !== participant {
