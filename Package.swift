@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
     ],
     targets: [
         // Thin C shims: only what Swift cannot import directly.
@@ -50,7 +51,7 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        // HTTP, WHIP/WHEP, SDP, tokens.
+        // HTTP, WHIP/WHEP, SDP, tokens, meetings, the admin API and its SQLite store.
         .target(
             name: "Signalling",
             dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Public")]
         ),
@@ -86,7 +88,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SignallingTests",
-            dependencies: ["Signalling"]
+            dependencies: [
+                "Signalling",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "GroupwareBridgeTests",

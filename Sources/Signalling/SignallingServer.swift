@@ -4,25 +4,35 @@ import HummingbirdWebSocket
 import Logging
 import MediaCore
 
-/// The HTTP side of Sabha: web client, WHIP/WHEP, health and metrics, wired to a media engine.
+/// The HTTP side of Sabha: web client, WHIP/WHEP, meetings, the admin API, health and metrics, wired to a media
+/// engine and the SQLite store.
 public struct SignallingServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
         /// How long a meeting participant whose WebSocket dropped may resume before it is let go.
         public var resumeGrace: Duration = .seconds(30)
+        /// Base URL people open ("https://meet.example.gov.in"): the links the admin API hands out start with it.
+        public var publicURL: String = "http://127.0.0.1:8080"
         public init() {}
     }
 
     public let service: SessionService
     public let meetings: MeetingHub
     public let tokens: TokenAuthority
+    public let store: SabhaStore
+    let adminKey: AdminKey
+    let audit: AuditRecorder
     let configuration: Configuration
     let logger: Logger
 
-    public init(configuration: Configuration, engine: MediaEngine, tokens: TokenAuthority, logger: Logger) {
+    public init(configuration: Configuration, engine: MediaEngine, tokens: TokenAuthority, store: SabhaStore, adminKey: AdminKey,
+                logger: Logger) {
         self.configuration = configuration
         self.tokens = tokens
+        self.store = store
+        self.adminKey = adminKey
+        self.audit = AuditRecorder(store: store)
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
         self.meetings = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
@@ -35,6 +45,8 @@ public struct SignallingServer: Sendable {
         MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, logger: logger).register(on: router)
+        AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL, logger: logger)
+            .register(on: router)
         try StaticFiles().register(on: router)
         return router
     }
@@ -50,8 +62,18 @@ public struct SignallingServer: Sendable {
             logger: logger)
         let service = self.service
         let meetings = self.meetings
+        let audit = self.audit
+        await meetings.setAuditSink(audit.sink)
+        let auditWriter = Task { await audit.run() }
         let events = Task { await service.runEventLoop(meetings: meetings) }
         defer { events.cancel() }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            audit.finish()
+            throw error
+        }
+        audit.finish()  // the writer drains what is queued, then ends
+        await auditWriter.value
     }
 }

@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
     var publicURL: String?
 
+    @Option(help: "Key for the admin API (/api, 'sabha room') (env SABHA_ADMIN_KEY, default: <data-dir>/admin.key, created on first start).")
+    var adminKey: String?
+
     @Option(help: "Media worker threads (env SABHA_WORKERS, default 1).")
     var workers: Int?
 
@@ -72,8 +75,12 @@ struct ServeCommand: AsyncParsableCommand {
         media.logHandler = { line in mediaLogger.notice("\(line)") }
 
         let tokens: TokenAuthority
+        let store: SabhaStore
+        let admin: AdminKey
         do {
             tokens = try await TokenAuthority.load(dataDirectory: directory)
+            store = try SabhaStore(dataDirectory: directory, logger: Logger(label: "sabha.store"))
+            admin = try AdminKey.load(option: adminKey, dataDirectory: directory)
         } catch {
             throw ValidationError("cannot use data directory '\(directory)': \(error)")
         }
@@ -91,23 +98,29 @@ struct ServeCommand: AsyncParsableCommand {
         let grace = resumeGrace ?? Double(Settings.value(nil, env: "SABHA_RESUME_GRACE", default: "30")) ?? -1
         guard grace >= 0 && grace <= 3600 else { throw ValidationError("--resume-grace must be between 0 and 3600 seconds") }
         http.resumeGrace = .milliseconds(Int(grace * 1000))
-        let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, logger: logger)
         let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
+        let listenHost = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
+        http.publicURL = (explicitURL ?? "http://\(listenHost):\(httpAddress.port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, store: store, adminKey: admin, logger: logger)
         let workerPorts = engine.ports
         logger.info("media workers listening", metadata: ["udp": "\(rtcAddress.host):\(workerPorts.map(String.init).joined(separator: ","))",
                                                           "announce": "\(announce ?? rtcAddress.host)",
                                                           "srtp": "\(media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
-                                                          "data-dir": "\(directory)"])
+                                                          "data-dir": "\(directory)", "admin-key": "\(admin.origin)"])
         do {
             try await server.run { port in
                 let host = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
                 let base = (explicitURL ?? "http://\(host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
                 let hostToken = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .host, name: "Host", lifetime: 12 * 3600))) ?? ""
+                if case .created(let path) = admin.origin {
+                    FileHandle.standardOutput.write(Data("Admin key (shown once, stored in \(path)): \(admin.value)\n".utf8))
+                }
                 FileHandle.standardOutput.write(Data("""
                     Sabha is running. Open \(base)/m/demo?t=\(hostToken)
                     (that link joins meeting room 'demo' as its host for 12 hours; invite others with
                      sabha token --data-dir \(directory) --room demo --identity NAME --role participant
                      and send them \(base)/m/demo?t=TOKEN)
+                    Manage rooms with 'sabha room create|list|link|end --data-dir \(directory)' or the admin API under \(base)/api.
 
                     """.utf8))
             }

@@ -1,0 +1,290 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// The admin API under `/api` (docs/http-api.md): rooms, personal join links, ending meetings, the audit trail.
+/// Every route needs the admin key (AdminAuthMiddleware); every refusal is a problem document.
+public struct AdminRoutes: Sendable {
+    /// Largest request body accepted.
+    public static let maximumBodySize = 64 * 1024
+    public static let defaultLinkLifetime = 86_400
+    public static let maximumLinkLifetime = 30 * 86_400
+    public static let maximumLinksPerRequest = 500
+
+    let store: SabhaStore
+    let hub: MeetingHub
+    let tokens: TokenAuthority
+    let key: AdminKey
+    /// Base of the URLs handed out ("https://meet.example.gov.in"), without a trailing slash.
+    let publicURL: String
+    let logger: Logger
+
+    public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String, logger: Logger) {
+        self.store = store
+        self.hub = hub
+        self.tokens = tokens
+        self.key = key
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.logger = logger
+    }
+
+    public func register(on router: Router<some RequestContext>) {
+        let api = router.group("api").add(middleware: AdminAuthMiddleware(key: key))
+        api.post("rooms") { request, _ in
+            await respond(request) { () async throws(Problem) -> Response in try await createRoom(request) }
+        }
+        api.get("rooms") { request, _ in
+            await respond(request) { () async throws(Problem) -> Response in try await listRooms() }
+        }
+        api.get("rooms/:room") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in try await showRoom(try roomParameter(context)) }
+        }
+        api.delete("rooms/:room") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in try await endRoom(try roomParameter(context)) }
+        }
+        api.post("rooms/:room/links") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in try await createLinks(request, room: try roomParameter(context)) }
+        }
+        api.get("audit") { request, _ in
+            await respond(request) { () async throws(Problem) -> Response in try auditTrail(request) }
+        }
+    }
+
+    // MARK: - Handlers
+
+    private func createRoom(_ request: Request) async throws(Problem) -> Response {
+        let body = try await decode(AdminWire.CreateRoom.self, from: request, empty: AdminWire.CreateRoom())
+        let live = await hub.liveRooms()
+        let title = body.title?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let title, title.count > 200 { throw invalidField("'title' is limited to 200 characters") }
+        let now = Date()
+        // A generated name is retried on the (unlikely) collision; a requested one is the caller's to change.
+        for _ in 0..<(body.name == nil ? 5 : 1) {
+            let name = body.name ?? "room-" + Self.randomName(6)
+            guard Self.isValidRoomName(name) else {
+                throw Problem(status: 400, code: "bad-room-name", title: "Bad room name",
+                              detail: "Room names are 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-' (not '.' or '..'); got '\(name.prefix(80))'.")
+            }
+            let room = RoomRecord(name: name, title: title.flatMap { $0.isEmpty ? nil : $0 } ?? name, createdAt: now, source: .api)
+            let created = live[name] == nil ? try storeCall { try store.createRoom(room) } : false
+            if created {
+                logger.notice("room created", metadata: ["room": "\(name)"])
+                return json(AdminWire.CreatedRoom(name: name, title: room.title, createdAt: now, url: meetingURL(name)), status: .created)
+            }
+            if body.name != nil {
+                throw Problem(status: 409, code: "room-exists", title: "Room exists",
+                              detail: "There is already a room named '\(name)'; choose another name or use the existing room.")
+            }
+        }
+        throw Problem(status: 500, code: "store-failed", title: "No free room name", detail: "Could not find an unused room name; try again.")
+    }
+
+    private func listRooms() async throws(Problem) -> Response {
+        let live = await hub.liveRooms()
+        let stored = try storeCall { try store.rooms() }
+        let storedNames = Set(stored.map(\.name))
+        let unstored = live.keys.filter { !storedNames.contains($0) }.sorted().map {
+            AdminWire.RoomSummary(name: $0, title: $0, createdAt: nil, source: RoomRecord.Source.join.rawValue, endedAt: nil,
+                                  participants: live[$0]?.count ?? 0, url: meetingURL($0))
+        }
+        let rows = unstored + stored.map {
+            AdminWire.RoomSummary(name: $0.name, title: $0.title, createdAt: $0.createdAt, source: $0.source.rawValue,
+                                  endedAt: $0.endedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name))
+        }
+        return json(rows)
+    }
+
+    private func showRoom(_ name: String) async throws(Problem) -> Response {
+        let participants = await hub.liveRooms()[name]
+        let stored = try storeCall { try store.room(named: name) }
+        guard stored != nil || participants != nil else { throw roomNotFound(name) }
+        return json(AdminWire.RoomDetail(name: name, title: stored?.title ?? name, createdAt: stored?.createdAt,
+                                         source: (stored?.source ?? .join).rawValue, endedAt: stored?.endedAt,
+                                         url: meetingURL(name), participants: participants ?? []))
+    }
+
+    private func endRoom(_ name: String) async throws(Problem) -> Response {
+        let stored = try storeCall { try store.room(named: name) }
+        let count = await hub.endMeeting(room: name, reason: "ended")
+        guard stored != nil || count > 0 else { throw roomNotFound(name) }
+        _ = try storeCall { try store.markEnded(name) }
+        logger.notice("meeting ended by the admin API", metadata: ["room": "\(name)", "participants": "\(count)"])
+        return json(AdminWire.Ended(ended: true, participants: count))
+    }
+
+    private func createLinks(_ request: Request, room: String) async throws(Problem) -> Response {
+        guard try storeCall({ try store.room(named: room) }) != nil else { throw roomNotFound(room) }
+        let body = try await decode(AdminWire.LinkRequest.self, from: request, empty: nil)
+        guard !body.participants.isEmpty, body.participants.count <= Self.maximumLinksPerRequest else {
+            throw invalidField("'participants' needs 1 to \(Self.maximumLinksPerRequest) entries")
+        }
+        let ttl = body.ttl ?? Self.defaultLinkLifetime
+        guard (1...Self.maximumLinkLifetime).contains(ttl) else {
+            throw invalidField("'ttl' is in seconds, from 1 to \(Self.maximumLinkLifetime) (30 days); got \(ttl)")
+        }
+        var links: [AdminWire.Links.Link] = []
+        for (index, entry) in body.participants.enumerated() {
+            guard !entry.identity.isEmpty, entry.identity.utf8.count <= 128 else {
+                throw invalidField("participants[\(index)].identity must be 1 to 128 bytes")
+            }
+            guard let role = ParticipantRole(rawValue: entry.role), role != .publisher else {
+                throw invalidField("participants[\(index)].role must be host, participant or viewer; got '\(entry.role.prefix(40))'")
+            }
+            if let name = entry.name, name.count > 80 { throw invalidField("participants[\(index)].name is limited to 80 characters") }
+            let claims = AccessToken(identity: entry.identity, room: room, role: role, name: entry.name, lifetime: TimeInterval(ttl))
+            let token: String
+            do {
+                token = try await tokens.issue(claims)
+            } catch {
+                logger.error("token not signed", metadata: ["room": "\(room)", "error": "\(error)"])
+                throw Problem(status: 500, code: "token-signing-failed", title: "Token not signed", detail: "\(error)")
+            }
+            links.append(.init(identity: entry.identity, role: role.rawValue, token: token,
+                               url: meetingURL(room) + "?t=" + token, expiresAt: claims.expiration.value))
+        }
+        logger.info("links issued", metadata: ["room": "\(room)", "count": "\(links.count)", "ttl": "\(ttl)"])
+        return json(AdminWire.Links(links: links))
+    }
+
+    private func auditTrail(_ request: Request) throws(Problem) -> Response {
+        let query = request.uri.queryParameters
+        let room = query.get("room").flatMap { $0.isEmpty ? nil : $0 }
+        var limit = 100
+        if let text = query.get("limit") {
+            guard let value = Int(text), value > 0 else { throw invalidField("'limit' must be a positive whole number; got '\(text.prefix(20))'") }
+            limit = min(value, 1000)
+        }
+        return json(try storeCall { try store.auditTrail(room: room, limit: limit) })
+    }
+
+    // MARK: - Helpers
+
+    /// `[A-Za-z0-9._-]{1,64}`, but not "." or "..", which a URL path would swallow.
+    public static func isValidRoomName(_ name: String) -> Bool {
+        guard (1...64).contains(name.utf8.count), name != ".", name != ".." else { return false }
+        return name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+
+    static func randomName(_ count: Int) -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        return String((0..<count).map { _ in alphabet.randomElement()! })
+    }
+
+    func meetingURL(_ room: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "\(publicURL)/m/\(room.addingPercentEncoding(withAllowedCharacters: allowed) ?? room)"
+    }
+
+    private func roomParameter(_ context: some RequestContext) throws(Problem) -> String {
+        guard let raw = context.parameters.get("room"), let name = raw.removingPercentEncoding, !name.isEmpty, name.utf8.count <= 128 else {
+            throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The room path segment is missing or longer than 128 bytes.")
+        }
+        return name
+    }
+
+    private func roomNotFound(_ name: String) -> Problem {
+        Problem(status: 404, code: "room-not-found", title: "No such room",
+                detail: "There is no room named '\(name.prefix(80))': create it with POST /api/rooms (or 'sabha room create').")
+    }
+
+    private func invalidField(_ detail: String) -> Problem {
+        Problem(status: 400, code: "invalid-field", title: "Invalid request", detail: detail)
+    }
+
+    private func storeCall<T>(_ body: () throws -> T) throws(Problem) -> T {
+        do {
+            return try body()
+        } catch {
+            logger.error("store failed", metadata: ["error": "\(error)"])
+            throw Problem(status: 500, code: "store-failed", title: "Database error", detail: "The server's database refused the request; see its log.")
+        }
+    }
+
+    /// Reads a JSON body of at most 64 KiB; an empty body is `empty` when given.
+    private func decode<T: Decodable>(_ type: T.Type, from request: Request, empty: T?) async throws(Problem) -> T {
+        let tooLarge = Problem(status: 413, code: "body-too-large", title: "Request too large",
+                               detail: "Admin API requests are limited to \(Self.maximumBodySize) bytes.")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumBodySize { throw tooLarge }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: Self.maximumBodySize)
+        } catch {
+            throw tooLarge
+        }
+        if body.readableBytes == 0, let empty { return empty }
+        do {
+            return try AdminWire.makeDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw Problem(status: 400, code: "bad-json", title: "Bad JSON", detail: Self.describe(error))
+        }
+    }
+
+    /// A decoding error in words an operator can act on ("missing field 'participants[0].role'").
+    static func describe(_ error: any Error) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            var text = ""
+            for key in keys {
+                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return text.isEmpty ? "the body" : "'\(text)'"
+        }
+        guard let error = error as? DecodingError else { return "The body is not valid JSON: \(error)" }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing field \(path(context.codingPath + [key]))"
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)) should be \(Self.jsonType(type))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) should be \(Self.jsonType(type)), not null"
+        case .dataCorrupted(let context):
+            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return "The body is not valid JSON: \(underlying ?? context.debugDescription)"
+        @unknown default:
+            return "The body is not valid JSON."
+        }
+    }
+
+    private static func jsonType(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Double.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = "\(type)"
+            return name.hasPrefix("Array") ? "an array" : (name.hasPrefix("Dictionary") || name.contains("KeyedDecodingContainer") ? "an object" : "a \(name)")
+        }
+    }
+
+    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data: Data
+        do {
+            data = try AdminWire.makeEncoder().encode(value)
+        } catch {
+            return Problem(status: 500, code: "encoding-failed", title: "Response not encoded", detail: "\(error)").response()
+        }
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            if error.status >= 500 {
+                logger.error("admin request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
+            } else {
+                logger.debug("admin request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
+            }
+            return error.response()
+        }
+    }
+}

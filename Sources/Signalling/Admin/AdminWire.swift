@@ -1,0 +1,117 @@
+import Foundation
+
+/// JSON shapes of the admin API (docs/http-api.md, "Admin API"), shared by the server and `sabha room`.
+public enum AdminWire {
+    public struct CreateRoom: Codable, Sendable {
+        public var name: String?
+        public var title: String?
+        public init(name: String? = nil, title: String? = nil) {
+            self.name = name
+            self.title = title
+        }
+    }
+
+    public struct CreatedRoom: Codable, Sendable {
+        public var name: String
+        public var title: String
+        public var createdAt: Date
+        public var url: String
+    }
+
+    /// A row of `GET /api/rooms`. Rooms that only exist because people are in them have no `createdAt`.
+    public struct RoomSummary: Codable, Sendable {
+        public var name: String
+        public var title: String
+        public var createdAt: Date?
+        public var source: String
+        public var endedAt: Date?
+        /// How many are in the meeting now.
+        public var participants: Int
+        public var url: String
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(title, forKey: .title)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(source, forKey: .source)
+            try c.encode(endedAt, forKey: .endedAt)
+            try c.encode(participants, forKey: .participants)
+            try c.encode(url, forKey: .url)
+        }
+    }
+
+    /// `GET /api/rooms/{room}`: the room and who is in it now, with their tracks.
+    public struct RoomDetail: Codable, Sendable {
+        public var name: String
+        public var title: String
+        public var createdAt: Date?
+        public var source: String
+        public var endedAt: Date?
+        public var url: String
+        public var participants: [MeetingHub.ParticipantSummary]
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(title, forKey: .title)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(source, forKey: .source)
+            try c.encode(endedAt, forKey: .endedAt)
+            try c.encode(url, forKey: .url)
+            try c.encode(participants, forKey: .participants)
+        }
+    }
+
+    public struct Ended: Codable, Sendable {
+        public var ended: Bool
+        /// How many were in the meeting and were sent `meeting-ended`.
+        public var participants: Int
+    }
+
+    public struct LinkRequest: Codable, Sendable {
+        public struct Participant: Codable, Sendable {
+            public var identity: String
+            public var name: String?
+            /// "host", "participant" or "viewer".
+            public var role: String
+            public init(identity: String, name: String? = nil, role: String) {
+                self.identity = identity
+                self.name = name
+                self.role = role
+            }
+        }
+        public var participants: [Participant]
+        /// Seconds the links stay valid (default one day, at most 30 days).
+        public var ttl: Int?
+        public init(participants: [Participant], ttl: Int? = nil) {
+            self.participants = participants
+            self.ttl = ttl
+        }
+    }
+
+    public struct Links: Codable, Sendable {
+        public struct Link: Codable, Sendable {
+            public var identity: String
+            public var role: String
+            public var token: String
+            public var url: String
+            public var expiresAt: Date
+        }
+        public var links: [Link]
+    }
+
+    /// Dates as ISO 8601, keys sorted.
+    public static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

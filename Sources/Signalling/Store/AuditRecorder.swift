@@ -1,0 +1,57 @@
+import Foundation
+
+/// Carries the meeting hub's audit events to the store in order, off the hub's actor: the hub only appends to a
+/// queue, so a slow disk never holds up a meeting. Rooms that people join without having been created through
+/// the API are stored on their first "joined" (source "join"); an "ended" marks the room ended. Events the hub
+/// sends without an address (left, disconnected, removed, ...) get the one the participant joined or resumed from.
+public struct AuditRecorder: Sendable {
+    private let store: SabhaStore
+    private let events: AsyncStream<(MeetingHub.AuditEvent, Date)>
+    private let input: AsyncStream<(MeetingHub.AuditEvent, Date)>.Continuation
+
+    public init(store: SabhaStore) {
+        self.store = store
+        (events, input) = AsyncStream.makeStream(of: (MeetingHub.AuditEvent, Date).self)
+    }
+
+    /// The hub's audit sink: stamps the event with the current time and queues it.
+    public var sink: @Sendable (MeetingHub.AuditEvent) -> Void {
+        { [input] event in input.yield((event, Date())) }
+    }
+
+    /// Writes queued events until `finish()` is called (and the queue is drained) or the task is cancelled.
+    public func run() async {
+        var addresses: [String: String] = [:]
+        for await (event, at) in events {
+            write(event, at: at, addresses: &addresses)
+        }
+    }
+
+    /// Stops `run()` once the events queued so far are written.
+    public func finish() {
+        input.finish()
+    }
+
+    /// The terminal events: the participant id is not used again.
+    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended"]
+
+    func write(_ event: MeetingHub.AuditEvent, at: Date, addresses: inout [String: String]) {
+        var event = event
+        if let address = event.address {
+            addresses[event.participant] = address
+        } else {
+            event.address = addresses[event.participant]
+        }
+        if Self.finalEvents.contains(event.event) { addresses[event.participant] = nil }
+        switch event.event {
+        case "joined":
+            do { try store.roomJoined(event.room, at: at) } catch { store.logFailure("room not recorded", room: event.room, error) }
+        case "ended":
+            do { try store.markEnded(event.room, at: at) } catch { store.logFailure("room end not recorded", room: event.room, error) }
+        default:
+            break
+        }
+        store.recordAudit(AuditRecord(at: at, room: event.room, identity: event.identity, participant: event.participant,
+                                      event: event.event, address: event.address))
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import GRDB
+
+/// A room the server knows about: created through the admin API, or by the first valid token that joined it.
+public struct RoomRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "room"
+
+    /// How the room came to be.
+    public enum Source: String, Codable, Sendable, DatabaseValueConvertible {
+        /// `POST /api/rooms` or `sabha room create`.
+        case api
+        /// A valid join token for a room nobody had created.
+        case join
+    }
+
+    public var name: String
+    public var title: String
+    public var createdAt: Date
+    public var source: Source
+    /// When the meeting was last ended (admin API or a host); nil while it has not been, or runs again since.
+    public var endedAt: Date?
+
+    public init(name: String, title: String, createdAt: Date, source: Source, endedAt: Date? = nil) {
+        self.name = name
+        self.title = title
+        self.createdAt = createdAt
+        self.source = source
+        self.endedAt = endedAt
+    }
+
+    public enum Columns {
+        public static let name = Column(CodingKeys.name)
+        public static let createdAt = Column(CodingKeys.createdAt)
+        public static let endedAt = Column(CodingKeys.endedAt)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+@testable import Signalling
+
+@Suite struct SabhaStoreTests {
+    static func temporaryDirectory() -> String {
+        NSTemporaryDirectory() + "sabha-store-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    static let logger = Logger(label: "test.store")
+
+    @Test func migratesAFreshDatabaseWithTheV1TablesAndIndex() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        #expect(store.path == directory + "/" + SabhaStore.fileName)
+        #expect(try store.appliedMigrations() == ["v1"])
+        try store.database.read { db in
+            #expect(try db.tableExists("room"))
+            #expect(try db.tableExists("audit"))
+            #expect(try db.columns(in: "room").map(\.name) == ["name", "title", "createdAt", "source", "endedAt"])
+            #expect(try db.columns(in: "audit").map(\.name) == ["id", "at", "room", "identity", "participant", "event", "address"])
+            let index = try db.indexes(on: "audit").first { $0.name == "audit_room_at" }
+            #expect(index?.columns == ["room", "at"])
+        }
+        #expect(try store.rooms().isEmpty)
+        #expect(try store.auditTrail().isEmpty)
+    }
+
+    @Test func createsRoomsOnceListsThemNewestFirstAndMarksThemEnded() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let earlier = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(try store.createRoom(RoomRecord(name: "review", title: "Weekly review", createdAt: earlier, source: .api)))
+        #expect(try store.createRoom(RoomRecord(name: "budget", title: "budget", createdAt: earlier + 60, source: .api)))
+        #expect(try !store.createRoom(RoomRecord(name: "review", title: "Other", createdAt: earlier + 120, source: .api)))
+        #expect(try store.rooms().map(\.name) == ["budget", "review"])
+        #expect(try store.room(named: "review")?.title == "Weekly review")
+        #expect(try store.room(named: "nope") == nil)
+
+        #expect(try store.markEnded("review", at: earlier + 600))
+        #expect(try !store.markEnded("nope"))
+        #expect(try store.room(named: "review")?.endedAt == earlier + 600)
+    }
+
+    @Test func aJoinStoresAnUnknownRoomOnceAndReopensAnEndedOne() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.roomJoined("adhoc", at: at)
+        try store.roomJoined("adhoc", at: at + 10)
+        let room = try #require(try store.room(named: "adhoc"))
+        #expect(room.source == .join && room.createdAt == at && room.title == "adhoc" && room.endedAt == nil)
+
+        #expect(try store.createRoom(RoomRecord(name: "planned", title: "Planned", createdAt: at, source: .api)))
+        try store.markEnded("planned", at: at + 100)
+        try store.roomJoined("planned", at: at + 200)
+        let planned = try #require(try store.room(named: "planned"))
+        #expect(planned.source == .api && planned.title == "Planned" && planned.endedAt == nil)
+    }
+
+    @Test func recordsAndReadsTheAuditTrailNewestFirstPerRoomWithALimit() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        for (offset, event) in ["joined", "left", "joined"].enumerated() {
+            store.recordAudit(AuditRecord(at: at + Double(offset), room: "r1", identity: "asha", participant: "p-1", event: event, address: "10.0.0.7"))
+        }
+        store.recordAudit(AuditRecord(at: at + 1.5, room: "r2", identity: "ravi", participant: "p-2", event: "joined", address: nil))
+
+        let r1 = try store.auditTrail(room: "r1")
+        #expect(r1.map(\.event) == ["joined", "left", "joined"])
+        #expect(r1.map(\.at) == [at + 2, at + 1, at])
+        #expect(r1.allSatisfy { $0.id != nil && $0.address == "10.0.0.7" && $0.identity == "asha" })
+        #expect(try store.auditTrail().map(\.room) == ["r1", "r2", "r1", "r1"])
+        #expect(try store.auditTrail(limit: 2).count == 2)
+        #expect(try store.auditTrail(room: "r2").first?.address == nil)
+        #expect(try store.auditTrail(room: "nobody").isEmpty)
+    }
+
+    @Test func reopeningKeepsRoomsAndTheAuditTrail() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        do {
+            let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+            #expect(try store.createRoom(RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api)))
+            store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
+        }
+        let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        #expect(try reopened.appliedMigrations() == ["v1"])
+        #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
+        #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
+    }
+
+    @Test func theRecorderStoresJoinedRoomsMarksEndsAndKeepsOrder() async throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let recorder = AuditRecorder(store: store)
+        let sink = recorder.sink
+        let events: [(String, String?)] = [("joined", "10.0.0.1"), ("resumed", "10.0.0.2"), ("ended", nil), ("joined", nil)]
+        for (event, address) in events {
+            sink(MeetingHub.AuditEvent(room: "walk-in", identity: "asha", participant: "p-1", event: event, address: address))
+        }
+        recorder.finish()
+        await recorder.run()
+        let trail = try store.auditTrail(room: "walk-in")
+        #expect(trail.map(\.event) == ["joined", "ended", "resumed", "joined"])
+        // Events without an address get the one the participant last connected from, until it is gone.
+        #expect(trail.map(\.address) == [nil, "10.0.0.2", "10.0.0.2", "10.0.0.1"])
+        let room = try #require(try store.room(named: "walk-in"))
+        #expect(room.source == .join && room.endedAt == nil, "the last join reopened it")
+    }
+}
