@@ -192,3 +192,35 @@ def test_a_host_ends_the_meeting_and_everyone_sees_it_ended(server, browsers, me
     wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "all media transports freed")
     m = metrics(server.base_url)
     assert m.value("sabha_producers") == 0 and m.value("sabha_consumers") == 0 and m.value("sabha_meeting_participants") == 0
+
+
+@pytest.mark.timeout(120)
+def test_an_administrator_creates_a_room_and_a_join_link_on_the_landing_page(server, browsers):
+    admin = browsers("admin")
+    admin.get(f"{server.base_url}/")
+    admin.find_element("id", "admin-key").send_keys("wrong-key-wrong-key")
+    admin.find_element("id", "admin-unlock").click()
+    wait_for(lambda: "not accepted" in admin.find_element("id", "admin-error").text, 10, "a wrong key to be refused")
+
+    key = (server.data_dir / "admin.key").read_text().strip()
+    field = admin.find_element("id", "admin-key")
+    field.clear()
+    field.send_keys(key)
+    admin.find_element("id", "admin-unlock").click()
+    wait_for(lambda: admin.find_element("id", "admin").is_displayed(), 10, "the admin console to open")
+    admin.find_element("id", "room-name").send_keys("district-review")
+    admin.find_element("id", "room-title").send_keys("District review")
+    admin.find_element("id", "room-create").click()
+    wait_for(lambda: admin.find_elements("css selector", '#rooms li[data-room="district-review"]'), 10, "the new room in the list")
+    admin.find_element("id", "link-identity").send_keys("ravi@dept.example")
+    admin.find_element("id", "link-name").send_keys("Ravi")
+    admin.find_element("id", "link-make").click()
+    url = wait_for(lambda: (f := admin.find_elements("css selector", '#links li[data-identity="ravi@dept.example"] .link-url'))
+                   and f[0].get_attribute("value"), 10, "the join link")
+    assert "/m/district-review?t=" in url, url
+
+    guest = browsers("guest")
+    guest.get(url + "&autojoin=1&quality=low")
+    joined = wait_for(lambda: (s := meeting_state(guest)).get("me") and s, 30, "the link to join the meeting")
+    assert joined["me"]["name"] == "Ravi" and joined["me"]["identity"] == "ravi@dept.example", joined["me"]
+    assert joined["screen"] == "meeting"
