@@ -4,14 +4,15 @@ import Testing
 
 @Suite struct MeetingWireTests {
     @Test func decodesEveryClientMessage() throws {
-        guard case .join(1, "abc", "Asha", nil)? = try? MeetingWire.Inbound.decode(#"{"type":"join","version":1,"token":"abc","name":"Asha","extra":[1]}"#) else {
+        guard case .join(1, "abc", "Asha", nil, nil)? = try? MeetingWire.Inbound.decode(#"{"type":"join","version":1,"token":"abc","name":"Asha","extra":[1]}"#) else {
             Issue.record("join"); return
         }
-        guard case .offer("v=0")? = try? MeetingWire.Inbound.decode(#"{"type":"offer","sdp":"v=0"}"#) else { Issue.record("offer"); return }
+        guard case .offer("v=0", [:])? = try? MeetingWire.Inbound.decode(#"{"type":"offer","sdp":"v=0"}"#) else { Issue.record("offer"); return }
+        guard case .offer("v=0", ["2": "screen"])? = try? MeetingWire.Inbound.decode(#"{"type":"offer","sdp":"v=0","sources":{"2":"screen"}}"#) else { Issue.record("offer sources"); return }
         guard case .mute("audio", true)? = try? MeetingWire.Inbound.decode(#"{"type":"mute","kind":"audio","muted":true}"#) else { Issue.record("mute"); return }
         guard case .ping(7)? = try? MeetingWire.Inbound.decode(#"{"type":"ping","id":7}"#) else { Issue.record("ping"); return }
         guard case .leave? = try? MeetingWire.Inbound.decode(#"{"type":"leave"}"#) else { Issue.record("leave"); return }
-        guard case .join(1, "abc", nil, "r-1")? = try? MeetingWire.Inbound.decode(#"{"type":"join","version":1,"token":"abc","resume":"r-1"}"#) else { Issue.record("resume"); return }
+        guard case .join(1, "abc", nil, "r-1", "room")? = try? MeetingWire.Inbound.decode(#"{"type":"join","version":1,"token":"abc","resume":"r-1","room":"room"}"#) else { Issue.record("resume"); return }
         guard case .endMeeting? = try? MeetingWire.Inbound.decode(#"{"type":"end-meeting"}"#) else { Issue.record("end"); return }
         guard case .remove("p-2")? = try? MeetingWire.Inbound.decode(#"{"type":"remove","participant":"p-2"}"#) else { Issue.record("remove"); return }
         guard case .muteParticipant("p-2", "audio")? = try? MeetingWire.Inbound.decode(#"{"type":"mute-participant","participant":"p-2","kind":"audio"}"#) else { Issue.record("mute-participant"); return }

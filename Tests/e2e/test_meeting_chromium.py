@@ -224,3 +224,75 @@ def test_an_administrator_creates_a_room_and_a_join_link_on_the_landing_page(ser
     joined = wait_for(lambda: (s := meeting_state(guest)).get("me") and s, 30, "the link to join the meeting")
     assert joined["me"]["name"] == "Ravi" and joined["me"]["identity"] == "ravi@dept.example", joined["me"]
     assert joined["screen"] == "meeting"
+
+
+@pytest.mark.timeout(120)
+def test_a_screen_share_gets_its_own_tile_next_to_the_camera(server, browsers):
+    import asyncio
+    import threading
+
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    from e2ekit.meeting import MeetingSocket
+    from e2ekit.peers import MovingPatternTrack, rtc_configuration
+
+    room = "e2e-meeting-screen"
+    stop = threading.Event()
+    ready = threading.Event()
+    alice_id: list[str] = []
+
+    def alice_shares() -> None:
+        async def run():
+            ws = MeetingSocket(server.base_url)
+            alice_id.append(ws.join(server.token(room, "alice", "participant"), name="Alice")["you"]["id"])
+            pc = RTCPeerConnection(rtc_configuration())
+            pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
+            pc.addTransceiver(MovingPatternTrack(width=640, height=360, fps=10), direction="sendonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            mids = [t.mid for t in pc.getTransceivers()]
+            ws.send({"type": "offer", "sdp": pc.localDescription.sdp, "sources": {mids[1]: "screen"}})
+            answer = await asyncio.to_thread(ws.next_type, "answer")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.1)
+            ws.close()
+            await pc.close()
+
+        asyncio.run(run())
+
+    thread = threading.Thread(target=alice_shares, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30), "aiortc Alice published camera and screen"
+        bob, _ = join(browsers, server, room, "bob", "Bob")
+        screen_tile = f'#grid .tile.screen[data-participant="{alice_id[0]}:screen"]'
+        playing_js = f"const v = document.querySelector('{screen_tile} video'); return !!v && v.videoWidth === 640 && v.currentTime > 0.5"
+        wait_for(lambda: bob.execute_script(playing_js), 40, "Bob to play Alice's screen share in its own tile")
+        label = bob.execute_script(f"return document.querySelector('{screen_tile} .name').textContent")
+        assert label == "Alice (screen)", label
+        camera_js = f"const v = document.querySelector('#grid .tile.remote[data-participant=\"{alice_id[0]}\"] video'); return !!v && v.videoWidth === 320"
+        wait_for(lambda: bob.execute_script(camera_js), 20, "Alice's camera in her own tile")
+    finally:
+        stop.set()
+        thread.join(15)
+
+
+@pytest.mark.timeout(120)
+def test_chromium_shares_its_screen_and_stops(server, browsers):
+    room = "e2e-meeting-share"
+    asha, _ = join(browsers, server, room, "asha", "Asha")
+    bob, bob_id = join(browsers, server, room, "bob", "Bob")
+    wait_receiving(asha, "Asha", {"Bob": bob_id}, 60)
+
+    bob.find_element("id", "share-button").click()   # the fake capture picker chooses the whole (virtual) screen
+    screen_tile = f'#grid .tile.screen[data-participant="{bob_id}:screen"]'
+    playing_js = f"const v = document.querySelector('{screen_tile} video'); return !!v && v.videoWidth > 0 && v.currentTime > 0.5"
+    wait_for(lambda: asha.execute_script(playing_js), 30, "Asha to play Bob's screen share")
+    assert asha.execute_script(f"return document.querySelector('{screen_tile} .name').textContent") == "Bob (screen)"
+    assert bob.execute_script("return document.getElementById('share-button').getAttribute('aria-pressed')") == "true"
+
+    bob.find_element("id", "share-button").click()   # stop sharing
+    wait_for(lambda: asha.execute_script(f"return document.querySelector('{screen_tile}') === null"), 10,
+             "Bob's screen tile to go when he stops sharing")
+    wait_receiving(asha, "Asha", {"Bob": bob_id}, 20)    # his camera carries on

@@ -130,9 +130,9 @@ class Participant:
         await self.negotiate()
         return joined
 
-    async def negotiate(self) -> None:
+    async def negotiate(self, sources: dict | None = None) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        self.ws.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+        self.ws.send({"type": "offer", "sdp": self.pc.localDescription.sdp, **({"sources": sources} if sources else {})})
         answer = await asyncio.to_thread(self.ws.next_type, "answer")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
 
@@ -291,3 +291,56 @@ def test_a_host_can_ask_to_mute_and_remove_but_others_cannot(server):
     finally:
         for ws in (host, bob, eve):
             ws.close()
+
+
+def test_a_token_for_another_room_is_refused(server):
+    ws = MeetingSocket(server.base_url)
+    try:
+        ws.send({"type": "join", "version": 1, "token": server.token("room-a", "alice", "participant"), "room": "room-b"})
+        err = ws.next_type("error")
+        assert err["code"] == "token-wrong-room" and err["fatal"] and "room-a" in err["message"], err
+        assert ws.closed.wait(10)
+    finally:
+        ws.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_viewer_that_offers_to_send_is_refused_and_nobody_else_notices(server, metrics):
+    async def scenario():
+        alice = MeetingSocket(server.base_url)
+        alice.join(server.token("v", "alice", "participant"))
+        viewer = Participant(server.base_url, server.token("v", "eve", "viewer"), publish=True)
+        joined = await viewer.join()
+        assert joined["you"]["role"] == "viewer"
+        err = await asyncio.to_thread(viewer.ws.next_type, "error")
+        assert err["code"] == "role-not-allowed" and not err["fatal"], err
+        assert metrics(server.base_url).value("sabha_producers") == 0
+        await asyncio.sleep(0.5)
+        assert [m["type"] for m in alice.history] == ["joined", "participant-joined"], alice.history
+        viewer.ws.send({"type": "ping", "id": 3})
+        assert (await asyncio.to_thread(viewer.ws.next_type, "pong"))["id"] == 3
+        await viewer.close()
+        alice.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.timeout(60)
+def test_a_screen_share_is_announced_as_such(server):
+    async def scenario():
+        alice = Participant(server.base_url, server.token("s", "alice", "participant"), publish=True)
+        await asyncio.to_thread(alice.ws.join, alice.token)
+        alice.pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
+        alice.pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
+        await alice.pc.setLocalDescription(await alice.pc.createOffer())
+        mids = [t.mid for t in alice.pc.getTransceivers()]
+        alice.ws.send({"type": "offer", "sdp": alice.pc.localDescription.sdp, "sources": {mids[1]: "screen"}})
+        answer = await asyncio.to_thread(alice.ws.next_type, "answer")
+        await alice.pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        bob = MeetingSocket(server.base_url)
+        joined = bob.join(server.token("s", "bob", "participant"))
+        assert sorted(t["source"] for t in joined["tracks"]) == ["camera", "screen"], joined["tracks"]
+        bob.close()
+        await alice.close()
+
+    asyncio.run(scenario())

@@ -22,6 +22,8 @@ public actor MeetingHub {
         var kind: MediaKind
         var producer: ProducerID
         var muted = false
+        /// "microphone", "camera" or "screen", as the client declared it.
+        var source: String
     }
 
     struct ReceivingSlot {
@@ -251,7 +253,7 @@ public actor MeetingHub {
 
     /// Answers a participant's offer, creating and ending producers and consumers to match it.
     /// Returns the messages for the offerer (the answer first); others are told what changed.
-    func offer(from id: String, sdp: String) async -> [String] {
+    func offer(from id: String, sdp: String, sources: [String: String] = [:]) async -> [String] {
         guard let participant = byID[id] else { return [] }
         guard sdp.contains("\nm=") || sdp.hasPrefix("m=") else {
             // Nothing to send or receive yet (a viewer alone): answer in kind, no transport needed.
@@ -294,8 +296,10 @@ public actor MeetingHub {
                 let producer = try await engine.addProducer(transport: transport.id, ProducerParameters(
                     kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
                     clockRate: media.clockRate, extensions: media.extensions))
+                let declared = sources[media.mid]
+                let source = kind == .audio ? "microphone" : (declared == "screen" ? "screen" : "camera")
                 let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer,
-                                           muted: participant.mutedKinds.contains(kind))
+                                           muted: participant.mutedKinds.contains(kind) && source != "screen", source: source)
                 participant.published[media.mid] = track
                 added.append(track)
             } catch {
@@ -372,7 +376,7 @@ public actor MeetingHub {
     func mute(_ id: String, kind: String, muted: Bool) {
         guard let participant = byID[id], let mediaKind = MediaKind(rawValue: kind) else { return }
         if muted { participant.mutedKinds.insert(mediaKind) } else { participant.mutedKinds.remove(mediaKind) }
-        for (mid, var track) in participant.published where track.kind == mediaKind {
+        for (mid, var track) in participant.published where track.kind == mediaKind && track.source != "screen" {
             track.muted = muted
             participant.published[mid] = track
             for other in rooms[participant.room] ?? [] where other !== participant {
@@ -434,7 +438,7 @@ public actor MeetingHub {
 
     private func info(_ track: PublishedTrack, of participant: Participant) -> MeetingWire.TrackInfo {
         MeetingWire.TrackInfo(id: track.id, participant: participant.id, kind: track.kind.rawValue,
-                              source: track.kind == .audio ? "microphone" : "camera", muted: track.muted)
+                              source: track.source, muted: track.muted)
     }
 
     static func randomHex(_ digits: Int) -> String {

@@ -70,7 +70,7 @@ struct MeetingSocket: Sendable {
                 switch decoded {
                 case .ping(let id):
                     outbox.yield(MeetingWire.encode("pong", id.map { ["id": $0] } ?? [:]))
-                case .join(let version, let token, let name, let resume):
+                case .join(let version, let token, let name, let resume, let room):
                     guard participant == nil else {
                         outbox.yield(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
                         continue
@@ -87,10 +87,15 @@ struct MeetingSocket: Sendable {
                         outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
                         return
                     }
+                    if let room, room != claims.room {
+                        let problem = TokenRejection.wrongRoom(tokenRoom: claims.room, requested: room).problem
+                        outbox.yield(MeetingWire.error(problem.code, problem.detail, fatal: true))
+                        return
+                    }
                     (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, address: address, outbox: outbox)
-                case .offer(let sdp):
+                case .offer(let sdp, let sources):
                     guard let id = participant else { outbox.yield(notJoined); continue }
-                    for reply in await hub.offer(from: id, sdp: sdp) { outbox.yield(reply) }
+                    for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.yield(reply) }
                 case .mute(let kind, let muted):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     await hub.mute(id, kind: kind, muted: muted)

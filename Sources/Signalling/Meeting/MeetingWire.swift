@@ -28,8 +28,9 @@ public enum MeetingWire {
 
     /// What a client sends. Unknown fields are ignored; missing required ones make the message invalid.
     enum Inbound {
-        case join(version: Int, token: String, name: String?, resume: String?)
-        case offer(sdp: String)
+        case join(version: Int, token: String, name: String?, resume: String?, room: String?)
+        /// `sources` maps a sending mid to what it carries ("camera", "screen", "microphone").
+        case offer(sdp: String, sources: [String: String])
         case mute(kind: String, muted: Bool)
         case ping(id: Int?)
         case leave
@@ -38,9 +39,9 @@ public enum MeetingWire {
         case muteParticipant(participant: String, kind: String)
 
         struct Envelope: Decodable { var type: String }
-        struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String? }
+        struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
         struct Target: Decodable { var participant: String; var kind: String? }
-        struct Offer: Decodable { var sdp: String }
+        struct Offer: Decodable { var sdp: String; var sources: [String: String]? }
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
 
@@ -59,8 +60,10 @@ public enum MeetingWire {
                 switch type {
                 case "join":
                     let join = try decoder.decode(Join.self, from: data)
-                    return .join(version: join.version ?? 0, token: join.token ?? "", name: join.name, resume: join.resume)
-                case "offer": return .offer(sdp: try decoder.decode(Offer.self, from: data).sdp)
+                    return .join(version: join.version ?? 0, token: join.token ?? "", name: join.name, resume: join.resume, room: join.room)
+                case "offer":
+                    let offer = try decoder.decode(Offer.self, from: data)
+                    return .offer(sdp: offer.sdp, sources: offer.sources ?? [:])
                 case "mute": return .mute(kind: try decoder.decode(Mute.self, from: data).kind, muted: try decoder.decode(Mute.self, from: data).muted)
                 case "ping": return .ping(id: try decoder.decode(Ping.self, from: data).id)
                 case "leave": return .leave

@@ -58,6 +58,7 @@
     pingTimer: null,
     pingId: 0,
     finished: false,             // a final screen is showing; socket closes are expected
+    screen: null,                // {stream, transceiver} while we share our screen
     resume: null,                // secret from `joined`, to resume after the socket drops
     reconnect: null,             // {since, attempt, timer} while trying to resume
   };
@@ -160,6 +161,7 @@
 
   function teardown() {
     stopPing();
+    if (state.screen) state.screen.stream.getTracks().forEach((t) => t.stop());
     if (state.answerWaiter) {
       state.answerWaiter.reject(new Error('the meeting ended'));
       state.answerWaiter = null;
@@ -309,6 +311,7 @@
       opened = true;
       log('socket open');
       const join = { type: 'join', version: 1, token, name: state.name };
+      if (pathRoom) join.room = pathRoom;
       if (state.reconnect && state.resume) join.resume = state.resume;
       send(join);
     });
@@ -403,6 +406,10 @@
       case 'track-unpublished': {
         const t = state.tracks.get(msg.track);
         state.tracks.delete(msg.track);
+        if (t && t.source === 'screen') {
+          const owner = state.participants.get(t.participant);
+          if (owner) attachScreen(owner, null);
+        }
         return t && refreshParticipant(t.participant);
       }
       case 'muted': {
@@ -566,10 +573,23 @@
       }
       throw err;
     }
+    state.midTracks = tracksByMid(answer);
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     // The server keeps mute state per published track: repeat ours in case a track was published after we muted.
     if (state.micMuted) send({ type: 'mute', kind: 'audio', muted: true });
     if (state.camMuted) send({ type: 'mute', kind: 'video', muted: true });
+  }
+
+  // mid -> server track id, from the answer's a=msid lines (remote MediaStreamTrack ids are random, not the msid's).
+  function tracksByMid(sdp) {
+    const map = new Map();
+    let mid = null;
+    for (const line of sdp.split(/\r?\n/)) {
+      if (line.startsWith('m=')) mid = null;
+      else if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+      else if (line.startsWith('a=msid:') && mid !== null) map.set(mid, line.slice(7).trim().split(/\s+/)[1]);
+    }
+    return map;
   }
 
   function gatheringComplete(pc, timeoutMs) {
@@ -598,7 +618,9 @@
         reject: (err) => { clearTimeout(timer); reject(err); },
       };
       state.answerWaiter = waiter;
-      if (!send({ type: 'offer', sdp })) {
+      const sources = {};
+      if (state.screen && state.screen.transceiver.mid) sources[state.screen.transceiver.mid] = 'screen';
+      if (!send({ type: 'offer', sdp, sources })) {
         state.answerWaiter = null;
         waiter.reject(new Error('not connected'));
       }
@@ -635,7 +657,67 @@
     }
     let p = state.participants.get(pid);
     if (!p) p = addParticipant({ id: pid, identity: '', name: '', role: 'participant' });
+    const serverTrack = ev.transceiver && state.midTracks ? state.midTracks.get(ev.transceiver.mid) : undefined;
+    const announced = serverTrack && state.tracks.get(serverTrack);
+    if (track.kind === 'video' && announced && announced.source === 'screen') {
+      attachScreen(p, track);
+      return;
+    }
+    if (p.screen === track) attachScreen(p, null);
     attachTrack(p, track.kind, track);
+  }
+
+  // A participant's screen share: a tile of its own next to their camera tile.
+  function attachScreen(p, track) {
+    p.screen = track;
+    if (!track) {
+      if (p.screenUi) {
+        p.screenUi.video.srcObject = null;
+        p.screenUi.tile.remove();
+        p.screenUi = null;
+        layoutGrid();
+      }
+      return;
+    }
+    if (!p.screenUi) {
+      p.screenUi = makeTile(`${p.info.id}:screen`);
+      p.screenUi.tile.classList.add('screen');
+      p.screenUi.micBadge.hidden = true;
+      p.screenUi.avatar.hidden = true;
+    }
+    p.screenUi.name.textContent = `${displayName(p.info)} (screen)`;
+    p.screenUi.video.srcObject = new MediaStream([track]);
+    p.screenUi.video.play().catch(() => {});
+  }
+
+  async function toggleScreenShare() {
+    if (state.screen) return stopScreenShare();
+    if (!state.pc || !navigator.mediaDevices.getDisplayMedia) return undefined;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (err) {
+      log(`screen share refused: ${err.name}`);
+      if (err.name !== 'NotAllowedError') showBanner(`Cannot share the screen: ${err.message}`);
+      return undefined;
+    }
+    const track = stream.getVideoTracks()[0];
+    const transceiver = state.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    state.screen = { stream, transceiver };
+    track.addEventListener('ended', () => stopScreenShare());
+    updateControls();
+    return requestOffer();
+  }
+
+  function stopScreenShare() {
+    const share = state.screen;
+    if (!share) return undefined;
+    state.screen = null;
+    share.stream.getTracks().forEach((t) => t.stop());
+    share.transceiver.sender.replaceTrack(null).catch(() => {});
+    share.transceiver.direction = 'inactive';
+    updateControls();
+    return requestOffer();
   }
 
   function attachTrack(p, kind, track) {
@@ -706,6 +788,7 @@
     p.ui.video.srcObject = null;
     p.ui.audio.srcObject = null;
     p.ui.tile.remove();
+    if (p.screenUi) p.screenUi.tile.remove();
     for (const [trackId, owner] of state.trackOwner) if (owner === id) state.trackOwner.delete(trackId);
     for (const [trackId, t] of state.tracks) if (t.participant === id) state.tracks.delete(trackId);
     layoutGrid();
@@ -716,7 +799,7 @@
   function publishedState(id, kind) {
     let published = false;
     for (const t of state.tracks.values()) {
-      if (t.participant !== id || t.kind !== kind) continue;
+      if (t.participant !== id || t.kind !== kind || t.source === 'screen') continue;
       if (!t.muted) return 'on';
       published = true;
     }
@@ -861,6 +944,10 @@
     cam.querySelector('.text').textContent = state.camMuted ? 'Start video' : 'Stop video';
     cam.title = state.camMuted ? 'Turn camera on' : 'Turn camera off';
     mic.hidden = cam.hidden = isViewer;
+    const share = $('share-button');
+    share.hidden = isViewer || !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+    share.setAttribute('aria-pressed', String(!!state.screen));
+    share.querySelector('.text').textContent = state.screen ? 'Stop sharing' : 'Share screen';
     $('end-button').hidden = !(state.me && state.me.role === 'host');
     setIcon($('people-button').querySelector('.icon'), 'people');
   }
@@ -927,6 +1014,7 @@
     $('mic-button').addEventListener('click', () => setMuted('audio', !state.micMuted));
     $('camera-button').addEventListener('click', () => setMuted('video', !state.camMuted));
     $('people-button').addEventListener('click', () => togglePeople($('people').hidden));
+    $('share-button').addEventListener('click', () => { toggleScreenShare(); });
     $('sound-button').addEventListener('click', () => {
       document.querySelectorAll('#grid audio').forEach((a) => a.play().catch(() => {}));
       $('sound-button').hidden = true;

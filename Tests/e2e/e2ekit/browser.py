@@ -45,6 +45,7 @@ def chromium(log_path: str | None = None) -> webdriver.Chrome:
         "--window-size=1100,900",
         "--disable-gpu",
         "--no-first-run",
+        "--auto-select-desktop-capture-source=Entire screen",
     ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
