@@ -288,3 +288,20 @@ def test_the_sabha_room_command_explains_a_wrong_key_an_unknown_room_and_an_unre
     cmd = [str(server.binary), "room", "list", "--server", f"127.0.0.1:{free_tcp_port()}", "--data-dir", str(server.data_dir)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "cannot reach" in out.stderr, out.stderr
+
+
+def test_an_empty_room_closes_after_the_grace_period(start_server):
+    server = start_server("--resume-grace", "1")
+    ok(api(server, "POST", "/api/rooms", {"name": "short-meeting"}), 201)
+    ws = MeetingSocket(server.base_url)
+    try:
+        ws.join(link_for(server, "short-meeting", "alice")["token"])
+        assert ok(api(server, "GET", "/api/rooms/short-meeting"))["endedAt"] is None
+        ws.send({"type": "leave"})
+        assert ws.closed.wait(10)
+    finally:
+        ws.close()
+    wait_for(lambda: ok(api(server, "GET", "/api/rooms/short-meeting"))["endedAt"] is not None, 10,
+             "the empty room to be marked closed")
+    events = [r["event"] for r in ok(api(server, "GET", "/api/audit?room=short-meeting"))]
+    assert events[0] == "closed" and "left" in events and "joined" in events, events

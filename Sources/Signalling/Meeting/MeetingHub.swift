@@ -74,7 +74,7 @@ public actor MeetingHub {
         public var room: String
         public var identity: String
         public var participant: String
-        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed"
+        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed", and "closed" (the room, empty)
         public var event: String
         public var address: String?
     }
@@ -174,6 +174,22 @@ public actor MeetingHub {
         await leave(id, reason: .disconnected)
     }
 
+    /// An empty room closes after the grace period unless someone comes back (a dropped last participant
+    /// keeps it open while it may resume, since it is still in `rooms`).
+    private func scheduleClose(_ room: String) {
+        let grace = resumeGrace
+        Task { [weak self] in
+            try? await Task.sleep(for: grace)
+            await self?.closeIfEmpty(room)
+        }
+    }
+
+    private func closeIfEmpty(_ room: String) {
+        guard rooms[room] == nil else { return }
+        logger.info("room closed: empty", metadata: ["room": "\(room)"])
+        auditSink?(AuditEvent(room: room, identity: "", participant: "", event: "closed", address: nil))
+    }
+
     // MARK: - Host actions
 
     enum HostActionError: Error { case notHost, unknownParticipant }
@@ -222,7 +238,10 @@ public actor MeetingHub {
         let room = participant.room
         audit(participant, reason.rawValue)
         rooms[room]?.removeAll { $0 === participant }
-        if rooms[room]?.isEmpty == true { rooms[room] = nil }
+        if rooms[room]?.isEmpty == true {
+            rooms[room] = nil
+            scheduleClose(room)
+        }
         if let transport = participant.transport {
             byTransport[transport.id] = nil
             // Closing the transport closes its producers and, with them, everyone's consumers of them.

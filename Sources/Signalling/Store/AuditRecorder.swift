@@ -46,7 +46,7 @@ public struct AuditRecorder: Sendable {
         switch event.event {
         case "joined":
             do { try store.roomJoined(event.room, at: at) } catch { store.logFailure("room not recorded", room: event.room, error) }
-        case "ended":
+        case "ended", "closed":
             do { try store.markEnded(event.room, at: at) } catch { store.logFailure("room end not recorded", room: event.room, error) }
         default:
             break
