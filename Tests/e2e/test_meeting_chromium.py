@@ -173,6 +173,9 @@ def test_a_dropped_websocket_resumes_and_the_others_keep_decoding(server, browse
     wait_receiving(ravi_driver, "Ravi", {"Asha": asha}, 30)
     a = meeting_state(asha_driver)
     assert a["tiles"] == 1 and not any("participant-left" in e for e in a["events"]), a["events"]
+    # On loopback the connection-quality hint says the connection is good.
+    wait_for(lambda: asha_driver.execute_script("return document.getElementById('quality').dataset.quality") == "good", 10,
+             "the connection-quality hint")
     assert metrics(server.base_url).value("sabha_meeting_participants") == 2
 
 
@@ -296,3 +299,12 @@ def test_chromium_shares_its_screen_and_stops(server, browsers):
     wait_for(lambda: asha.execute_script(f"return document.querySelector('{screen_tile}') === null"), 10,
              "Bob's screen tile to go when he stops sharing")
     wait_receiving(asha, "Asha", {"Bob": bob_id}, 20)    # his camera carries on
+
+
+@pytest.mark.timeout(60)
+def test_an_expired_link_says_so_in_words(server, browsers):
+    token = server.token("e2e-expired", "asha", "participant", ttl="1s")
+    time.sleep(2.2)
+    page = browsers("asha")
+    page.get(f"{server.base_url}/m/e2e-expired?t={quote(token)}&autojoin=1&quality=low")
+    wait_for(lambda: "expired" in page.find_element("tag name", "body").text.lower(), 20, "the page to say the link has expired")

@@ -27,6 +27,7 @@
     ? { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } }
     : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
   const PING_INTERVAL_MS = 10000;
+  const QUALITY_INTERVAL_MS = 2000;
   const GATHERING_TIMEOUT_MS = 3000;
   const ANSWER_TIMEOUT_MS = 15000;
   // The server keeps a dropped participant's place for 30 s (--resume-grace); try to come back within that.
@@ -384,11 +385,42 @@
   function startPing() {
     stopPing();
     state.pingTimer = setInterval(() => send({ type: 'ping', id: ++state.pingId }), PING_INTERVAL_MS);
+    state.qualityTimer = setInterval(updateQuality, QUALITY_INTERVAL_MS);
   }
 
   function stopPing() {
     if (state.pingTimer) clearInterval(state.pingTimer);
+    if (state.qualityTimer) clearInterval(state.qualityTimer);
     state.pingTimer = null;
+    state.qualityTimer = null;
+  }
+
+  // Connection-quality hint from our own peer connection: loss on what we receive (since the last look)
+  // and the round-trip time of the selected ICE pair.
+  async function updateQuality() {
+    const pc = state.pc;
+    if (!pc || pc.connectionState !== 'connected') return;
+    let received = 0, lost = 0, rtt = null;
+    const report = await pc.getStats();
+    report.forEach((r) => {
+      if (r.type === 'inbound-rtp') { received += r.packetsReceived || 0; lost += r.packetsLost || 0; }
+      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded' && r.currentRoundTripTime !== undefined) {
+        rtt = r.currentRoundTripTime;
+      }
+    });
+    const last = state.qualityLast || { received: 0, lost: 0 };
+    state.qualityLast = { received, lost };
+    const dReceived = received - last.received;
+    const dLost = Math.max(0, lost - last.lost);
+    const loss = dReceived + dLost > 0 ? dLost / (dReceived + dLost) : 0;
+    let quality = 'good';
+    if (loss > 0.05 || (rtt !== null && rtt > 0.4)) quality = 'poor';
+    else if (loss > 0.02 || (rtt !== null && rtt > 0.2)) quality = 'fair';
+    const el = $('quality');
+    el.hidden = false;
+    el.dataset.quality = quality;
+    el.textContent = { good: 'Good connection', fair: 'Unstable connection', poor: 'Poor connection' }[quality];
+    el.title = `Loss ${(loss * 100).toFixed(1)}%` + (rtt !== null ? `, round trip ${Math.round(rtt * 1000)} ms` : '');
   }
 
   function handleMessage(msg) {
