@@ -457,6 +457,13 @@
           showBanner(`${by ? displayName(by.info) : 'The host'} turned off your ${msg.kind === 'audio' ? 'microphone' : 'camera'}.`);
         }
         return undefined;
+      case 'active-speaker':
+        document.querySelectorAll('#grid .tile.speaking').forEach((t) => t.classList.remove('speaking'));
+        if (msg.participant) {
+          const tile = document.querySelector(`#grid .tile[data-participant="${CSS.escape(msg.participant)}"]`);
+          if (tile) tile.classList.add('speaking');
+        }
+        return undefined;
       case 'meeting-ended':
         return finish('The meeting has ended.', 'Thank you for joining.', { rejoin: false });
       case 'error': return onError(msg);
