@@ -54,11 +54,11 @@ public struct IMIPMessage: Sendable {
         m += Self.header("Date", Self.rfc5322Date(date))
         m += Self.header("Message-ID", messageID)
         m += Self.header("MIME-Version", "1.0")
-        m += Self.header("Content-Type", "multipart/mixed; boundary=\"\(mixed)\"")
+        m += Self.header("Content-Type", "multipart/mixed;\r\n boundary=\"\(mixed)\"")
         m += "\r\n"
         m += "This is a MIME message with a calendar invitation.\r\n"
         m += "--\(mixed)\r\n"
-        m += Self.header("Content-Type", "multipart/alternative; boundary=\"\(alternative)\"")
+        m += Self.header("Content-Type", "multipart/alternative;\r\n boundary=\"\(alternative)\"")
         m += "\r\n"
         m += "--\(alternative)\r\n"
         m += Self.part("text/plain; charset=UTF-8", Array(plain.utf8))
@@ -174,7 +174,7 @@ public struct IMIPMessage: Sendable {
                 : "\"" + clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
             return "\(phrase) <\(email.value)>"
         }
-        return encodedText(clean) + " <\(email.value)>"
+        return encodedText(clean) + "\r\n <\(email.value)>"  // the last word plus address could pass 78
     }
 
     /// Header text: as is when printable ASCII, else RFC 2047 `=?UTF-8?B?...?=` words of at most
@@ -186,7 +186,8 @@ public struct IMIPMessage: Sendable {
         var chunk: [UInt8] = []
         for character in clean {
             let utf8 = Array(String(character).utf8)
-            if chunk.count + utf8.count > 45, !chunk.isEmpty {  // 45 octets -> 60 base64 chars -> 72 total
+            // 39 octets -> 52 base64 characters -> a 64-character word: "Subject: " + word < 78.
+            if chunk.count + utf8.count > 39, !chunk.isEmpty {
                 words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
                 chunk = []
             }
