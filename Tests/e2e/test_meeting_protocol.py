@@ -314,6 +314,8 @@ def test_a_viewer_that_offers_to_send_is_refused_and_nobody_else_notices(server,
         assert joined["you"]["role"] == "viewer"
         err = await asyncio.to_thread(viewer.ws.next_type, "error")
         assert err["code"] == "role-not-allowed" and not err["fatal"], err
+        answer = viewer.pc.remoteDescription.sdp
+        assert "a=recvonly" not in answer and answer.count("a=inactive") == 2, answer
         assert metrics(server.base_url).value("sabha_producers") == 0
         await asyncio.sleep(0.5)
         assert [m["type"] for m in alice.history] == ["joined", "participant-joined"], alice.history

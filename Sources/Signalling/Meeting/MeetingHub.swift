@@ -305,10 +305,10 @@ public actor MeetingHub {
         // What the participant publishes.
         var publishing: Set<String> = []
         var added: [PublishedTrack] = []
-        var refusedPublish = false
+        var refused: Set<String> = []
         for media in offer.media where media.accepted && media.direction.sends {
             guard let kind = media.kind else { continue }
-            guard participant.role.mayPublish else { refusedPublish = true; continue }
+            guard participant.role.mayPublish else { refused.insert(media.mid); continue }
             publishing.insert(media.mid)
             guard participant.published[media.mid] == nil else { continue }
             do {
@@ -369,8 +369,8 @@ public actor MeetingHub {
         let local = LocalSDPParameters(iceUfrag: transport.localUfrag, icePassword: transport.localPassword,
                                        fingerprint: transport.fingerprint, candidateIP: transport.candidateIP,
                                        candidatePort: transport.candidatePort, sessionID: participant.localSessionID)
-        replies.insert(MeetingWire.encode("answer", ["sdp": offer.answer(local: local, sending: sending)]), at: 0)
-        if refusedPublish {
+        replies.insert(MeetingWire.encode("answer", ["sdp": offer.answer(local: local, sending: sending, refused: refused)]), at: 0)
+        if !refused.isEmpty {
             replies.append(MeetingWire.error("role-not-allowed", "Viewers may watch but not send audio or video; your sending m-lines were not used.", fatal: false))
         }
         // Ask for another offer when the client lacks recvonly transceivers for tracks it should get.

@@ -9,6 +9,8 @@ struct SDPAnswerWriter {
     let offer: SDPOffer
     let local: LocalSDPParameters
     let sending: [String: OutgoingTrack]
+    /// Sending m-lines we do not take (answered inactive).
+    let refused: Set<String>
 
     /// The candidate's foundation, component, transport and priority (type preference 126, local 65535).
     static let candidatePrefix = "a=candidate:1 1 udp 2130706431"
@@ -65,7 +67,7 @@ struct SDPAnswerWriter {
         }
         let publishes = offer.intent == .publish || (offer.intent == .meeting && media.direction.sends)
         if publishes {
-            line(&out, "a=recvonly")
+            line(&out, refused.contains(media.mid) ? "a=inactive" : "a=recvonly")
         } else {
             guard media.direction.receives, let track = sending[media.mid] else {
                 line(&out, "a=inactive")

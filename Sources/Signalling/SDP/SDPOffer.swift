@@ -140,6 +140,11 @@ public struct SDPOffer: Sendable {
     /// accepted m-line (Opus or VP8), rejected m-lines with port 0, BUNDLE of the accepted mids.
     /// For subscribe, `sending[mid]` is the track we send on that m-line (missing = inactive).
     public func answer(local: LocalSDPParameters, sending: [String: OutgoingTrack]) -> String {
-        SDPAnswerWriter(offer: self, local: local, sending: sending).write()
+        SDPAnswerWriter(offer: self, local: local, sending: sending, refused: []).write()
+    }
+
+    /// The same, answering the offerer's sending m-lines in `refused` with `a=inactive` (a viewer may not publish).
+    public func answer(local: LocalSDPParameters, sending: [String: OutgoingTrack], refused: Set<String>) -> String {
+        SDPAnswerWriter(offer: self, local: local, sending: sending, refused: refused).write()
     }
 }
