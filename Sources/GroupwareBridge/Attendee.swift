@@ -1,0 +1,45 @@
+/// One ATTENDEE (RFC 5545 section 3.8.4.1) with the personal join link that only their copy of
+/// the invitation carries.
+public struct Attendee: Hashable, Sendable {
+    /// Sabha's meeting roles, mapped onto RFC 5545 ROLE (section 3.2.16).
+    public enum Role: String, Hashable, Sendable {
+        case host
+        case participant
+        case viewer
+
+        /// A host chairs, a participant is required, a viewer only optional.
+        public var icalendarRole: String {
+            switch self {
+            case .host: "CHAIR"
+            case .participant: "REQ-PARTICIPANT"
+            case .viewer: "OPT-PARTICIPANT"
+            }
+        }
+    }
+
+    public var name: String
+    public var email: EmailAddress
+    public var role: Role
+    /// The attendee's own link (their token); goes into LOCATION, DESCRIPTION, URL and CONFERENCE.
+    public var joinURL: String
+
+    public init(name: String, email: EmailAddress, role: Role, joinURL: String) {
+        self.name = name
+        self.email = email
+        self.role = role
+        self.joinURL = joinURL
+    }
+
+    /// `ATTENDEE;CN=..;ROLE=..;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:..` for an invitation.
+    var property: ICalendarProperty {
+        var parameters: [ICalendarParameter] = []
+        if !name.isEmpty { parameters.append(ICalendarParameter("CN", name)) }
+        parameters += [
+            ICalendarParameter("CUTYPE", "INDIVIDUAL"),
+            ICalendarParameter("ROLE", role.icalendarRole),
+            ICalendarParameter("PARTSTAT", "NEEDS-ACTION"),
+            ICalendarParameter("RSVP", "TRUE"),
+        ]
+        return ICalendarProperty("ATTENDEE", parameters: parameters, value: email.mailto)
+    }
+}

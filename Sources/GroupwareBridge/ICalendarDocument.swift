@@ -1,0 +1,73 @@
+import Foundation
+
+/// Builds the VCALENDAR that one recipient receives (RFC 5546 over RFC 5545): PRODID, VERSION,
+/// METHOD, the VTIMEZONE of the meeting's zone and one VEVENT. Each recipient gets their own copy
+/// because the join link in it is personal; the link goes everywhere clients look for it
+/// (LOCATION, DESCRIPTION, URL and RFC 7986 CONFERENCE), since clients differ in what they show.
+public enum ICalendarDocument {
+    /// The calendar object for `recipient`'s copy of `invitation`.
+    public static func calendar(_ invitation: MeetingInvitation, for recipient: Attendee) throws(BridgeError) -> ICalendarComponent {
+        try invitation.validate()
+        guard invitation.attendees.contains(where: { $0.email == recipient.email }) else {
+            throw .invalidMeeting("\(recipient.email) is not an attendee of this message")
+        }
+        let zoneID = invitation.timeZoneID
+        guard let zone = TimeZone(identifier: zoneID) else { throw .unknownTimeZone(zoneID) }
+        let timeZone = try VTimeZone(identifier: zoneID, around: invitation.start)
+        let tzid = [ICalendarParameter("TZID", zoneID)]
+        let cancelled = invitation.method == .cancel
+
+        var event: [ICalendarProperty] = [
+            ICalendarProperty("UID", text: invitation.uid),
+            ICalendarProperty("DTSTAMP", value: ICalendarDateTime(utc: invitation.dtstamp).text),
+            ICalendarProperty("SEQUENCE", value: String(invitation.sequence)),
+            ICalendarProperty("DTSTART", parameters: tzid, value: ICalendarDateTime(invitation.start, in: zone).text),
+            ICalendarProperty("DTEND", parameters: tzid, value: ICalendarDateTime(invitation.end, in: zone).text),
+            ICalendarProperty("SUMMARY", text: invitation.summary),
+            ICalendarProperty("STATUS", value: cancelled ? "CANCELLED" : "CONFIRMED"),
+            ICalendarProperty("TRANSP", value: "OPAQUE"),
+        ]
+        if cancelled {
+            // The link is void once the meeting (or this person's place in it) is gone.
+            if !invitation.description.isEmpty {
+                event.append(ICalendarProperty("DESCRIPTION", text: invitation.description))
+            }
+        } else {
+            let link = recipient.joinURL
+            let description = invitation.description.isEmpty
+                ? "Join the meeting: \(link)"
+                : "\(invitation.description)\n\nJoin the meeting: \(link)"
+            event += [
+                ICalendarProperty("LOCATION", text: link),
+                ICalendarProperty("DESCRIPTION", text: description),
+                ICalendarProperty("URL", parameters: [ICalendarParameter("VALUE", "URI")], value: link),
+                ICalendarProperty(
+                    "CONFERENCE",
+                    parameters: [
+                        ICalendarParameter("VALUE", "URI"), ICalendarParameter("FEATURE", "VIDEO"),
+                        ICalendarParameter("LABEL", "Join"),
+                    ],
+                    value: link),
+            ]
+        }
+        var organizer: [ICalendarParameter] = []
+        if !invitation.organizer.name.isEmpty { organizer.append(ICalendarParameter("CN", invitation.organizer.name)) }
+        event.append(ICalendarProperty("ORGANIZER", parameters: organizer, value: invitation.organizer.email.mailto))
+        event += invitation.attendees.map(\.property)
+
+        return ICalendarComponent(
+            "VCALENDAR",
+            properties: [
+                ICalendarProperty("PRODID", text: GroupwareBridge.productID),
+                ICalendarProperty("VERSION", value: "2.0"),
+                ICalendarProperty("CALSCALE", value: "GREGORIAN"),
+                ICalendarProperty("METHOD", value: invitation.method.rawValue),
+            ],
+            components: [timeZone.component, ICalendarComponent("VEVENT", properties: event)])
+    }
+
+    /// The same, as the bytes of an .ics file / text/calendar body.
+    public static func bytes(_ invitation: MeetingInvitation, for recipient: Attendee) throws(BridgeError) -> [UInt8] {
+        ICalendarWriter.bytes(try calendar(invitation, for: recipient))
+    }
+}
