@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "CMediaShims.h"
 #include <errno.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <pthread.h>
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
+#include <openssl/sha.h>
 
 #define SABHA_MAX_BATCH 64
 
@@ -105,3 +107,8 @@ long sabha_DTLS_set_link_mtu(SSL *ssl, long mtu) { return DTLS_set_link_mtu(ssl,
 long sabha_SSL_set_options_no_query_mtu(SSL *ssl) { return (long)SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU); }
 long sabha_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes) { return SSL_CTX_set_read_ahead(ctx, yes); }
 long sabha_BIO_set_mem_eof_return(BIO *bio, int value) { return BIO_set_mem_eof_return(bio, value); }
+
+size_t sabha_sha1_context_size(void) { return sizeof(SHA_CTX); }
+int sabha_sha1_init(void *context) { return SHA1_Init((SHA_CTX *)context); }
+int sabha_sha1_update(void *context, const void *data, size_t length) { return SHA1_Update((SHA_CTX *)context, data, length); }
+int sabha_sha1_final(unsigned char *digest, void *context) { return SHA1_Final(digest, (SHA_CTX *)context); }

@@ -47,4 +47,13 @@ long sabha_SSL_set_options_no_query_mtu(struct ssl_st *ssl);
 long sabha_SSL_CTX_set_read_ahead(struct ssl_ctx_st *ctx, int yes);
 long sabha_BIO_set_mem_eof_return(struct bio_st *bio, int value);
 
+
+// SHA-1 (OpenSSL's low-level SHA1_*, deprecated in 3.0 but the only SHA-1 there that never allocates: EVP_MAC's
+// HMAC re-init and EVP_MD_CTX_copy_ex both allocate per call). SRTPContext keeps the HMAC inner and outer pad
+// states in `sabha_sha1_context_size()`-byte buffers and copies them per packet (RFC 2104).
+size_t sabha_sha1_context_size(void);
+int sabha_sha1_init(void *context);
+int sabha_sha1_update(void *context, const void *data, size_t length);
+int sabha_sha1_final(unsigned char *digest, void *context);
+
 #endif

@@ -6,8 +6,9 @@
 /// classify, find the transport by source address, unprotect, parse, find the producer, then per consumer
 /// `Consumer.admits`, a pool buffer, `Consumer.rewrite`, `protectRTP` and `Consumer.noteForwarded` (the same
 /// functions the worker calls). Where the worker would queue the copies for `sendmmsg`, it releases them.
-/// No kernel I/O is measured. Without a profile it skips the two SRTP calls and forwards plain RTP: what is
-/// left is the Swift part of the path (libsrtp's own cost and allocations are measured separately).
+/// No kernel I/O is measured. The worker's SRTP is `SRTPContext` (ours, on OpenSSL EVP), as in `MediaWorker`; the
+/// publisher's own side is libsrtp2 (`SRTPSession`), as a browser's would be. Without a profile it skips the two
+/// SRTP calls and forwards plain RTP: what is left is the Swift part of the path.
 ///
 /// Not API: exposed under `@_spi(Benchmarks)` only. Not thread-safe, like the worker it imitates.
 @_spi(Benchmarks)
@@ -46,7 +47,7 @@ public final class ForwardingBench {
             throw MediaError.configuration("ForwardingBench: the template is not an RTP packet")
         }
         precondition(viewers >= 1 && batch >= 1)
-        precondition(packet.count + SRTPSession.maxTrailerLength <= PacketBufferPool.bufferSize)
+        precondition(packet.count + SRTPContext.maxTrailerLength <= PacketBufferPool.bufferSize)
         self.profile = profile
         self.viewers = viewers
         self.template = packet
@@ -72,9 +73,9 @@ public final class ForwardingBench {
             return transport
         }
         func randomBytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: 0...255) } }
-        func session(_ direction: SRTPDirection, key: [UInt8]? = nil, salt: [UInt8]? = nil) throws -> SRTPSession? {
+        func session(_ direction: SRTPDirection, key: [UInt8]? = nil, salt: [UInt8]? = nil) throws -> SRTPContext? {
             guard let profile else { return nil }
-            return try SRTPSession(profile: profile, key: key ?? randomBytes(profile.masterKeyLength),
+            return try SRTPContext(profile: profile, key: key ?? randomBytes(profile.masterKeyLength),
                                    salt: salt ?? randomBytes(profile.masterSaltLength), direction: direction)
         }
 
@@ -86,7 +87,8 @@ public final class ForwardingBench {
         // Publisher: what it protects, we unprotect with the same key.
         let key = randomBytes(profile?.masterKeyLength ?? 0)
         let salt = randomBytes(profile?.masterSaltLength ?? 0)
-        publisherSender = try session(.outbound, key: key, salt: salt)
+        // The browser's side stays libsrtp2: what it protects, our SRTPContext must unprotect.
+        publisherSender = try profile.map { try SRTPSession(profile: $0, key: key, salt: salt, direction: .outbound) }
         publisher = try makeTransport(0)
         publisher.srtpInbound = try session(.inbound, key: key, salt: salt)
         publisher.srtpOutbound = try session(.outbound)

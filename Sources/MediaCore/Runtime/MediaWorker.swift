@@ -51,7 +51,7 @@ final class MediaWorker {
             let buffer = pool.acquire()!
             receiveBatch.buffers[i] = buffer
             receiveBatch.slots[i].data = pool.pointer(buffer)
-            receiveBatch.slots[i].capacity = UInt32(PacketBufferPool.bufferSize - SRTPSession.maxTrailerLength)
+            receiveBatch.slots[i].capacity = UInt32(PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength)
         }
         counters.poolTotal.store(pool.capacity, ordering: .relaxed)
     }
@@ -202,8 +202,8 @@ final class MediaWorker {
             return
         }
         do {
-            transport.srtpInbound = try SRTPSession(profile: keys.profile, key: keys.remoteKey, salt: keys.remoteSalt, direction: .inbound)
-            transport.srtpOutbound = try SRTPSession(profile: keys.profile, key: keys.localKey, salt: keys.localSalt, direction: .outbound)
+            transport.srtpInbound = try SRTPContext(profile: keys.profile, key: keys.remoteKey, salt: keys.remoteSalt, direction: .inbound)
+            transport.srtpOutbound = try SRTPContext(profile: keys.profile, key: keys.localKey, salt: keys.localSalt, direction: .outbound)
             transport.profile = keys.profile
         } catch {
             log("transport \(transport.id): SRTP setup failed: \(error)")

@@ -9,7 +9,10 @@ public enum SRTPStatus: Sendable, Hashable {
     case replayed
     /// Too short or not a valid RTP/RTCP header.
     case badParameter
-    /// Any other libsrtp status, raw.
+    /// `SRTPContext` only: its fixed table of SSRCs is full, the packet's new SSRC has no room.
+    case streamTableFull
+    /// Any other libsrtp status, raw (`SRTPContext` returns `.other(15)`, libsrtp's key_expired, when
+    /// the 31-bit SRTCP index is used up).
     case other(Int32)
 
     init(_ status: srtp_err_status_t) {

@@ -14,8 +14,8 @@ final class WebRTCTransport {
     var lastConsentMs: Int64
     var createdMs: Int64
 
-    var srtpInbound: SRTPSession?
-    var srtpOutbound: SRTPSession?
+    var srtpInbound: SRTPContext?
+    var srtpOutbound: SRTPContext?
     var profile: SRTPProfile?
     var closed = false
 
