@@ -227,6 +227,7 @@ final class MediaWorker {
         switch srtp.unprotectRTP(data, length: &plainLength) {
         case .ok: break
         case .replayed: local.drop(.srtpReplay); return
+        case .streamTableFull: local.drop(.srtpStreamLimit); return
         default: local.drop(.srtpAuthFailed); return
         }
         let bytes = UnsafeRawBufferPointer(start: data, count: plainLength)
@@ -272,6 +273,7 @@ final class MediaWorker {
         switch srtp.unprotectRTCP(data, length: &plainLength) {
         case .ok: break
         case .replayed: local.drop(.srtpReplay); return
+        case .streamTableFull: local.drop(.srtpStreamLimit); return
         default: local.drop(.srtpAuthFailed); return
         }
         let compound = RTCPCompound(UnsafeRawBufferPointer(start: data, count: plainLength))

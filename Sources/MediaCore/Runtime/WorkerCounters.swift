@@ -15,6 +15,8 @@ enum DropReason: Int, CaseIterable {
     case poolExhausted
     case sendFailed
     case rtcpMalformed
+    /// A transport's SRTP context tracks a fixed number of SSRCs; more streams than that are refused.
+    case srtpStreamLimit
 
     var name: String {
         switch self {
@@ -31,6 +33,7 @@ enum DropReason: Int, CaseIterable {
         case .poolExhausted: "poolExhausted"
         case .sendFailed: "sendFailed"
         case .rtcpMalformed: "rtcpMalformed"
+        case .srtpStreamLimit: "srtpStreamLimit"
         }
     }
 }
