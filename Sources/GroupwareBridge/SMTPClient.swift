@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -55,8 +56,9 @@ public struct SMTPClient: Sendable {
         guard !to.isEmpty else { throw .invalidArgument("no recipients") }
         for address in to { try Self.checkAddress(address, allowEmpty: false) }
 
-        let channel = try await connect()
-        let session = Session(channel: channel, configuration: configuration, logger: logger)
+        let firstFailure = NIOLockedValueBox<SMTPError?>(nil)
+        let channel = try await connect(firstFailure: firstFailure)
+        let session = Session(channel: channel, configuration: configuration, logger: logger, firstFailure: firstFailure)
         do throws(SMTPError) {
             let report = try await deliver(session: session, from: from, to: to, message: message)
             await session.quit()
@@ -122,7 +124,7 @@ public struct SMTPClient: Sendable {
         (try? SocketAddress(ipAddress: configuration.host, port: 0)) == nil ? configuration.host : nil
     }
 
-    private func connect() async throws(SMTPError) -> any Channel {
+    private func connect(firstFailure: NIOLockedValueBox<SMTPError?>) async throws(SMTPError) -> any Channel {
         let implicitTLS = configuration.security == .implicitTLS ? tls : nil
         let serverHostname = self.serverHostname
         let bootstrap = ClientBootstrap(group: group)
@@ -133,7 +135,7 @@ public struct SMTPClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: implicitTLS, serverHostname: serverHostname))
                     }
-                    try channel.pipeline.syncOperations.addHandler(SMTPClientHandler())
+                    try channel.pipeline.syncOperations.addHandler(SMTPClientHandler(firstFailure: firstFailure))
                 }
             }
         do {
@@ -163,6 +165,7 @@ public struct SMTPClient: Sendable {
         let channel: any Channel
         let configuration: SMTPConfiguration
         let logger: Logger
+        let firstFailure: NIOLockedValueBox<SMTPError?>
 
         var timeout: TimeAmount { TimeAmount(configuration.commandTimeout) }
 
@@ -197,13 +200,14 @@ public struct SMTPClient: Sendable {
         private func request(payload: ByteBuffer?, stage: SMTPStage) async throws(SMTPError) -> SMTPReply {
             let promise = channel.eventLoop.makePromise(of: SMTPReply.self)
             let request = SMTPClientHandler.Request(payload: payload, stage: stage, timeout: timeout, reply: promise)
+            let firstFailure = self.firstFailure
             channel.writeAndFlush(request).whenFailure { error in
-                promise.fail(SMTPClientHandler.classify(error))
+                promise.fail(firstFailure.withLockedValue { $0 } ?? SMTPClientHandler.classify(error))
             }
             do {
                 return try await promise.futureResult.get()
             } catch {
-                throw SMTPClientHandler.classify(error)
+                throw firstFailure.withLockedValue { $0 } ?? SMTPClientHandler.classify(error)
             }
         }
 

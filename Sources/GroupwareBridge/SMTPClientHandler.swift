@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 
@@ -29,7 +30,17 @@ final class SMTPClientHandler: ChannelDuplexHandler {
     private var input = ByteBuffer()
     private var waiting = CircularBuffer<Waiter>()
     private var unclaimed: [SMTPReply] = []
-    private var failure: SMTPError?
+    /// The first failure, shared with `SMTPClient.Session`: a request written after the channel
+    /// closed never reaches this handler, and should report why it closed, not "closed channel".
+    let firstFailure: NIOLockedValueBox<SMTPError?>
+    private var failure: SMTPError? {
+        get { firstFailure.withLockedValue { $0 } }
+        set { firstFailure.withLockedValue { if $0 == nil { $0 = newValue } } }
+    }
+
+    init(firstFailure: NIOLockedValueBox<SMTPError?> = NIOLockedValueBox(nil)) {
+        self.firstFailure = firstFailure
+    }
 
     /// Bytes or replies received but not yet handed out. Must be false when TLS starts: anything
     /// the server sent after its 220 to STARTTLS arrived in clear and could be injected.

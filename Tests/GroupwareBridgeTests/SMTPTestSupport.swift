@@ -167,10 +167,15 @@ final class SMTPTestServer: @unchecked Sendable {
         return result
     }
 
+    /// SIGTERM, then SIGKILL after 2 s (the aiosmtpd command line ignores SIGTERM). Polls instead
+    /// of `waitUntilExit`, which spins a run loop on Linux.
     func stop() {
-        if process.isRunning { process.terminate() }
         try? stdin.fileHandleForWriting.close()
-        process.waitUntilExit()
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
     }
 
     deinit {

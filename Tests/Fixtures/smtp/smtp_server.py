@@ -63,7 +63,8 @@ def main():
             and auth_data.login == args.user.encode()
             and auth_data.password == args.password.encode()
         )
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers 535 itself (with the default handled=True it says nothing).
+        return AuthResult(success=ok, handled=False)
 
     handler = Handler(args.outdir, args.refuse)
 
