@@ -9,17 +9,7 @@ import Testing
 // - libsrtp's srtp_validate() / srtp_validate_gcm() reference packets (cisco/libsrtp test/srtp_driver.c, BSD-3-Clause).
 // And libsrtp2 itself (`SRTPSession`) as the reference for everything else, packet for packet.
 
-private func hex(_ text: String) -> [UInt8] {
-    let digits = text.filter { !$0.isWhitespace }
-    var bytes: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        bytes.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return bytes
-}
+private func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
 /// Runs one in-place operation on a copy of `bytes` with room for the trailer; returns status and result.
 private func run(_ bytes: [UInt8], _ operation: (UnsafeMutableRawPointer, inout Int) -> SRTPStatus) -> (SRTPStatus, [UInt8]) {

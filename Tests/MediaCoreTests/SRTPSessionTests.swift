@@ -11,17 +11,7 @@ import Testing
 //   which libsrtp cannot take; the test checks an RFC 7714 reference transform (OpenSSL EVP) against
 //   them, then checks SRTPSession against that transform with the RFC 3711 KDF applied.
 
-private func hex(_ text: String) -> [UInt8] {
-    let digits = text.filter { !$0.isWhitespace }
-    var bytes: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        bytes.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return bytes
-}
+private func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
 /// Runs one in-place operation on a copy of `bytes` with room for the trailer; returns status and result.
 private func run(_ bytes: [UInt8], _ operation: (UnsafeMutableRawPointer, inout Int) -> SRTPStatus) -> (SRTPStatus, [UInt8]) {
