@@ -121,101 +121,11 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // libsrtp2 (SRTPSession, the reference; its crypto allocates) and Sabha's own transform (SRTPContext,
+    // OpenSSL EVP with contexts reused: what the worker runs; must not allocate), measured the same way.
     for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
-        // SRTP protect alone: what every forwarded copy costs.
-        Benchmark("SRTP.\(profile.shortName).protect-1200", configuration: .init(thresholds: cLibraryAllocations)) { benchmark in
-            let key = randomBytes(profile.masterKeyLength)
-            let salt = randomBytes(profile.masterSaltLength)
-            let sender = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
-            defer { buffer.deallocate() }
-            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            var sequence: UInt16 = 0
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                // In place: the payload is ciphertext from the last round, which is as good as any plaintext.
-                sequence &+= 1
-                RTPHeader.setSequenceNumber(sequence, in: buffer)
-                var length = rtp.count
-                guard sender.protectRTP(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
-                blackHole(length)
-            }
-            benchmark.stopMeasurement()
-        }
-
-        // Protect with the sender's session, unprotect with the receiver's: the two SRTP operations of a
-        // forwarded packet (one unprotect per packet received, one protect per copy sent).
-        Benchmark("SRTP.\(profile.shortName).protect+unprotect-1200", configuration: .init(thresholds: cLibraryAllocations)) { benchmark in
-            let key = randomBytes(profile.masterKeyLength)
-            let salt = randomBytes(profile.masterSaltLength)
-            let sender = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
-            let receiver = try SRTPSession(profile: profile, key: key, salt: salt, direction: .inbound)
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
-            defer { buffer.deallocate() }
-            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            // A session per benchmark run, sequence numbers strictly increasing (through 16-bit wraps, where
-            // libsrtp advances the rollover counter): the receiver's replay window never sees one twice.
-            var sequence: UInt16 = 0
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                sequence &+= 1
-                RTPHeader.setSequenceNumber(sequence, in: buffer)
-                var length = rtp.count
-                guard sender.protectRTP(buffer, length: &length) == .ok,
-                      receiver.unprotectRTP(buffer, length: &length) == .ok, length == rtp.count else {
-                    benchmark.error("SRTP round trip failed at sequence \(sequence)")
-                    return
-                }
-                blackHole(length)
-            }
-            benchmark.stopMeasurement()
-        }
-    }
-
-    // The same two benchmarks on Sabha's own transform (SRTPContext, OpenSSL EVP, contexts reused): what the
-    // worker runs. The SRTP* names above are libsrtp2 (SRTPSession), kept as the reference.
-    for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
-        Benchmark("SRTPContext.\(profile.shortName).protect-1200", configuration: .init(thresholds: noAllocation)) { benchmark in
-            let sender = try SRTPContext(profile: profile, key: randomBytes(profile.masterKeyLength),
-                                         salt: randomBytes(profile.masterSaltLength), direction: .outbound)
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
-            defer { buffer.deallocate() }
-            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            var sequence: UInt16 = 0
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                sequence &+= 1
-                RTPHeader.setSequenceNumber(sequence, in: buffer)
-                var length = rtp.count
-                guard sender.protectRTP(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
-                blackHole(length)
-            }
-            benchmark.stopMeasurement()
-        }
-
-        Benchmark("SRTPContext.\(profile.shortName).protect+unprotect-1200", configuration: .init(thresholds: noAllocation)) { benchmark in
-            let key = randomBytes(profile.masterKeyLength)
-            let salt = randomBytes(profile.masterSaltLength)
-            let sender = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
-            let receiver = try SRTPContext(profile: profile, key: key, salt: salt, direction: .inbound)
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
-            defer { buffer.deallocate() }
-            rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            var sequence: UInt16 = 0
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                sequence &+= 1
-                RTPHeader.setSequenceNumber(sequence, in: buffer)
-                var length = rtp.count
-                guard sender.protectRTP(buffer, length: &length) == .ok,
-                      receiver.unprotectRTP(buffer, length: &length) == .ok, length == rtp.count else {
-                    benchmark.error("SRTP round trip failed at sequence \(sequence)")
-                    return
-                }
-                blackHole(length)
-            }
-            benchmark.stopMeasurement()
-        }
+        srtpBenchmarks(SRTPSession.self, name: "SRTP", profile: profile, rtp: rtp, thresholds: cLibraryAllocations)
+        srtpBenchmarks(SRTPContext.self, name: "SRTPContext", profile: profile, rtp: rtp, thresholds: noAllocation)
     }
 
     // The forwarding step for one received packet and 10 viewers: unprotect once, parse, then per viewer
@@ -238,5 +148,70 @@ let benchmarks: @Sendable () -> Void = {
             try ForwardingBench(profile: profile, viewers: viewers, packet: rtp,
                                 batch: BenchmarkScalingFactor.kilo.rawValue)
         }
+    }
+}
+
+// MARK: - SRTP
+
+/// What both SRTP implementations offer, so one generic benchmark body (specialised per type, no
+/// existentials) measures each of them.
+protocol SRTPTransform {
+    init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws
+    func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
+    func unprotectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
+}
+
+extension SRTPSession: SRTPTransform {}
+extension SRTPContext: SRTPTransform {}
+
+/// `<name>.<profile>.protect-1200` (what every forwarded copy costs) and `.protect+unprotect-1200` (the two
+/// SRTP operations of a forwarded packet: one unprotect per packet received, one protect per copy sent).
+func srtpBenchmarks<Transform: SRTPTransform>(
+    _: Transform.Type, name: String, profile: SRTPProfile, rtp: [UInt8],
+    thresholds: [BenchmarkMetric: BenchmarkThresholds]
+) {
+    Benchmark("\(name).\(profile.shortName).protect-1200", configuration: .init(thresholds: thresholds)) { benchmark in
+        let sender = try Transform(profile: profile, key: randomBytes(profile.masterKeyLength),
+                                   salt: randomBytes(profile.masterSaltLength), direction: .outbound)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+        defer { buffer.deallocate() }
+        rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        var sequence: UInt16 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            // In place: the payload is ciphertext from the last round, which is as good as any plaintext.
+            sequence &+= 1
+            RTPHeader.setSequenceNumber(sequence, in: buffer)
+            var length = rtp.count
+            guard sender.protectRTP(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
+            blackHole(length)
+        }
+        benchmark.stopMeasurement()
+    }
+
+    Benchmark("\(name).\(profile.shortName).protect+unprotect-1200", configuration: .init(thresholds: thresholds)) { benchmark in
+        let key = randomBytes(profile.masterKeyLength)
+        let salt = randomBytes(profile.masterSaltLength)
+        let sender = try Transform(profile: profile, key: key, salt: salt, direction: .outbound)
+        let receiver = try Transform(profile: profile, key: key, salt: salt, direction: .inbound)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+        defer { buffer.deallocate() }
+        rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // A session per benchmark run, sequence numbers strictly increasing (through 16-bit wraps, where the
+        // rollover counter advances): the receiver's replay window never sees one twice.
+        var sequence: UInt16 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            sequence &+= 1
+            RTPHeader.setSequenceNumber(sequence, in: buffer)
+            var length = rtp.count
+            guard sender.protectRTP(buffer, length: &length) == .ok,
+                  receiver.unprotectRTP(buffer, length: &length) == .ok, length == rtp.count else {
+                benchmark.error("SRTP round trip failed at sequence \(sequence)")
+                return
+            }
+            blackHole(length)
+        }
+        benchmark.stopMeasurement()
     }
 }
