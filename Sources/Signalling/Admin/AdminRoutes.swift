@@ -276,15 +276,6 @@ public struct AdminRoutes: Sendable {
     }
 
     private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch {
-            if error.status >= 500 {
-                logger.error("admin request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
-            } else {
-                logger.debug("admin request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
-            }
-            return error.response()
-        }
+        await Problem.respond(request, logger: logger, body)
     }
 }

@@ -128,16 +128,7 @@ public struct MediaSessionRoutes: Sendable {
     }
 
     private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch {
-            if error.status >= 500 {
-                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
-            } else {
-                logger.debug("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
-            }
-            return error.response()
-        }
+        await Problem.respond(request, logger: logger, body)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 
 /// An RFC 9457 problem detail: every refusal says what went wrong and what to do, as JSON.
 public struct Problem: Error, Sendable, Codable, Equatable {
@@ -25,6 +26,23 @@ public struct Problem: Error, Sendable, Codable, Equatable {
         var headers = extraHeaders
         headers[.contentType] = "application/problem+json"
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension Problem {
+    /// Runs a handler whose refusals are problems: a refusal becomes its problem response, logged at error
+    /// level when it is the server's fault (5xx) and at debug level otherwise.
+    static func respond(_ request: Request, logger: Logger, _ body: () async throws(Problem) -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch {
+            if error.status >= 500 {
+                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
+            } else {
+                logger.debug("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
+            }
+            return error.response()
+        }
     }
 }
 
