@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Thin C shims: only what Swift cannot import directly.
@@ -56,7 +57,7 @@ let package = Package(
         .target(
             name: "Signalling",
             dependencies: [
-                "MediaCore",
+                "MediaCore", "GroupwareBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -67,10 +68,12 @@ let package = Package(
             ],
             resources: [.copy("Public")]
         ),
-        // Mail and calendar (iCalendar, iMIP, CalDAV).
+        // Mail and calendar (iCalendar, iMIP, CalDAV), scheduled meetings and their outbox.
         .target(
             name: "GroupwareBridge",
             dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -103,6 +106,8 @@ let package = Package(
             name: "GroupwareBridgeTests",
             dependencies: [
                 "GroupwareBridge",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
