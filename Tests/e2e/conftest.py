@@ -67,18 +67,22 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def start_server(request, sabha_bin, tmp_path):
-    """Factory: start_server(*extra_args) -> SabhaServer (free ports, own data dir, ready on /healthz)."""
+    """Factory: start_server(*extra_args, env=None) -> SabhaServer (free ports, own data dir, ready on /healthz).
+
+    `env` adds environment variables for the server process (e.g. the SABHA_SMTP_URL of docs/meetings.md).
+    The returned server can be stopped or killed (.kill(): SIGKILL) and started again on the same ports and data."""
     servers: list[SabhaServer] = []
     if not hasattr(request.node, "_log_sources"):
         request.node._log_sources = []
 
-    def start(*extra_args: str) -> SabhaServer:
+    def start(*extra_args: str, env: dict[str, str] | None = None) -> SabhaServer:
         n = len(servers)
         srv = SabhaServer(
             binary=sabha_bin,
             data_dir=tmp_path / f"data{n}",
             log_path=tmp_path / f"sabha{n}.log",
             extra_args=list(extra_args),
+            env=dict(env or {}),
         )
         servers.append(srv)
         request.node._log_sources.append((f"sabha serve log ({srv.log_path.name})", srv.log_text))
@@ -120,3 +124,48 @@ def browsers(tmp_path, request):
 def metrics():
     """metrics(base_url) -> Metrics parsed from GET /metrics."""
     return metrics_mod.fetch
+
+
+@pytest.fixture
+def smtp_maildir(tmp_path, request):
+    """A running SMTP sink (aiosmtpd, e2ekit/smtp_sink.py) on 127.0.0.1: .url for SABHA_SMTP_URL, .messages(rcpt),
+    .stop()/.start() for an outage on the same port."""
+    from e2ekit.groupware import SmtpSink
+
+    sink = SmtpSink(tmp_path / "maildir", tmp_path / "smtp.log")
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+    request.node._log_sources.append(("smtp sink log", sink.log_text))
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def _radicale(tmp_path, request, lenient: bool):
+    from e2ekit.groupware import Radicale
+
+    name = "radicale-lenient" if lenient else "radicale"
+    server = Radicale(root=tmp_path / name, log_path=tmp_path / f"{name}.log", lenient=lenient)
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+    request.node._log_sources.append((f"{name} log", server.log_text))
+    server.start()
+    try:
+        server.make_calendars()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def radicale(tmp_path, request):
+    """Radicale (htpasswd plain auth, owner_only rights, storage in tmp_path) with the organizer calendar
+    /collector/calendar/ and the resource calendar /collector/conference-room/ (.organizer_url, .resource_url)."""
+    yield from _radicale(tmp_path, request, lenient=False)
+
+
+@pytest.fixture
+def lenient_radicale(tmp_path, request):
+    """The same behind e2ekit/radicale_lenient.py: calendar objects Radicale refuses on PUT (garbage, a VEVENT
+    without DTSTART) are kept and served anyway, so a test can show them to Sabha's calendar watcher."""
+    yield from _radicale(tmp_path, request, lenient=True)

@@ -31,6 +31,7 @@ class SabhaServer:
     data_dir: Path
     log_path: Path
     extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)   # added to (and overriding) the test's environment
     http_port: int = 0
     udp_port: int = 0
     proc: subprocess.Popen | None = None
@@ -59,9 +60,11 @@ class SabhaServer:
             *self.extra_args,
         ]
         self._log = open(self.log_path, "ab")
-        self._log.write(("$ " + " ".join(cmd) + "\n").encode())
+        shown_env = "".join(f"{k}={v} " for k, v in sorted(self.env.items()) if "PASSWORD" not in k)
+        self._log.write(("$ " + shown_env + " ".join(cmd) + "\n").encode())
         self._log.flush()
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        env = {**os.environ, **self.env} if self.env else None
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + ready_timeout
         while True:
             if self.proc.poll() is not None:
@@ -88,6 +91,16 @@ class SabhaServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self._log.close()
+        return self.proc.returncode
+
+    def kill(self) -> int | None:
+        """SIGKILL, as a crash would: nothing is flushed or closed. start() again reuses the ports and data dir."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
         self._log.close()
         return self.proc.returncode
 

@@ -1,0 +1,680 @@
+"""Scheduled meetings (docs/meetings.md) against a real `sabha serve`, a real SMTP server (aiosmtpd) and a real
+CalDAV server (Radicale), all on 127.0.0.1: invitations mailed to every attendee as iMIP, the organizer's calendar
+kept in step, bookings of the conference resource turned into meetings, personal join links and their refusals,
+the outbox surviving an SMTP outage and a crash, and bad input from the API and from the calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+import smtplib
+import time
+import uuid
+from email.message import EmailMessage
+
+import icalendar
+import pytest
+import requests
+from zoneinfo import ZoneInfo
+
+from e2ekit.groupware import (
+    Mail,
+    event_of,
+    event_text_fields,
+    link_room,
+    link_token,
+    sabha_env,
+    strict_ics_check,
+)
+from e2ekit.meeting import MeetingSocket
+from e2ekit.wait import wait_for
+
+IST = ZoneInfo("Asia/Kolkata")
+UTC = dt.timezone.utc
+ORGANIZER = {"name": "Collector Pune", "email": "collector@pune.gov.in"}
+ASHA = {"name": "Asha Patil", "email": "asha@pune.gov.in", "role": "host"}
+RAVI = {"name": "Ravi Kumar", "email": "ravi@pune.gov.in", "role": "participant"}
+MEERA = {"name": "Meera Iyer", "email": "meera@pune.gov.in", "role": "viewer"}
+DEV = {"name": "Dev Anand", "email": "dev@pune.gov.in", "role": "participant"}
+
+
+# ------------------------------------------------------------------------------------------------ admin API
+
+
+def admin_key(server) -> str:
+    return (server.data_dir / "admin.key").read_text().strip()
+
+
+def api(server, method: str, path: str, body=None, raw: bytes | None = None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {admin_key(server)}"}
+    if raw is not None:
+        headers["Content-Type"] = "application/json"
+        return requests.request(method, server.base_url + path, data=raw, headers=headers, timeout=10)
+    return requests.request(method, server.base_url + path, json=body, headers=headers, timeout=10)
+
+
+def ok(resp: requests.Response, status: int = 200):
+    assert resp.status_code == status, f"{resp.request.method} {resp.request.path_url}: {resp.status_code} {resp.text}"
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.headers
+    return resp.json()
+
+
+def problem(resp: requests.Response, status: int, code: str) -> dict:
+    assert resp.status_code == status, f"{resp.request.method} {resp.request.path_url}: {resp.status_code} {resp.text}"
+    assert resp.headers["Content-Type"].startswith("application/problem+json"), resp.headers
+    body = resp.json()
+    assert body["status"] == status and body["code"] == code, body
+    assert body["title"] and body["detail"], body
+    return body
+
+
+def minute(t: dt.datetime) -> dt.datetime:
+    return t.replace(second=0, microsecond=0)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def meeting_body(title: str, start: dt.datetime, minutes: int = 60, attendees=(ASHA, RAVI, MEERA),
+                 timezone: str = "Asia/Kolkata", description: str = "Monthly review") -> dict:
+    zone = ZoneInfo(timezone)
+    return {"title": title, "description": description,
+            "start": start.astimezone(zone).isoformat(timespec="seconds"),
+            "end": (start + dt.timedelta(minutes=minutes)).astimezone(zone).isoformat(timespec="seconds"),
+            "timezone": timezone, "organizer": dict(ORGANIZER), "attendees": [dict(a) for a in attendees]}
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def attendee(meeting: dict, email: str) -> dict:
+    (a,) = [a for a in meeting["attendees"] if a["email"] == email]
+    return a
+
+
+def outbox(server, meeting: str | None = None) -> list[dict]:
+    return ok(api(server, "GET", "/api/outbox" + (f"?meeting={meeting}" if meeting else "")))["items"]
+
+
+def wait_outbox_sent(server, meeting: str, timeout: float = 20.0) -> list[dict]:
+    """Until every outbox item of the meeting is sent; a failed one fails the test at once."""
+    def done():
+        items = outbox(server, meeting)
+        failed = [i for i in items if i["state"] == "failed"]
+        assert not failed, f"outbox items failed: {failed}"
+        return items if items and all(i["state"] == "sent" for i in items) else None
+    return wait_for(done, timeout, f"every outbox item of {meeting} to be sent", interval=0.3)
+
+
+def wait_mails(sink, email: str, n: int, timeout: float = 20.0) -> list[Mail]:
+    def enough():
+        got = sink.messages(email)
+        assert len(got) <= n, f"{email} got {len(got)} mails, expected {n}: {[m.subject for m in got]}"
+        return got if len(got) == n else None
+    return wait_for(enough, timeout, f"{n} mail(s) for {email}", interval=0.3)
+
+
+def start_groupware(start_server, smtp=None, caldav=None, **extra_env):
+    return start_server(env=sabha_env(smtp, caldav, **extra_env))
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+def attendee_emails(ev) -> list[str]:
+    atts = ev.get("ATTENDEE") or []
+    if not isinstance(atts, list):
+        atts = [atts]
+    return sorted(str(a).lower().removeprefix("mailto:") for a in atts)
+
+
+def check_invitation(mail: Mail, method: str, uid: str, recipient: str, link: str | None = None):
+    """An iMIP mail as docs/meetings.md and RFC 6047 want it; returns its VEVENT."""
+    assert mail.msg.is_multipart() and mail.content_types[0] == "multipart/mixed", mail.content_types
+    for ctype in ("text/plain", "text/html", "text/calendar"):
+        assert ctype in mail.content_types, f"no {ctype} part: {mail.content_types}"
+    assert mail.calendar_method == method, f"text/calendar method={mail.calendar_method}, expected {method}"
+    assert mail.attachment is not None, f"no invite.ics attachment: {mail.content_types}"
+    assert mail.attachment == mail.calendar, "the invite.ics attachment differs from the text/calendar part"
+    assert recipient in str(mail.msg["To"]).lower(), mail.msg["To"]
+    cal = strict_ics_check(mail.calendar)
+    assert str(cal["METHOD"]) == method
+    ev = event_of(cal)
+    assert str(ev["UID"]) == uid
+    assert recipient in attendee_emails(ev), f"{recipient} not among the ATTENDEEs {attendee_emails(ev)}"
+    assert str(ev["ORGANIZER"]).lower() == "mailto:" + ORGANIZER["email"]
+    if method == "CANCEL":
+        assert str(ev.get("STATUS", "CANCELLED")) == "CANCELLED"
+    if link is not None:
+        for prop in ("LOCATION", "DESCRIPTION", "URL", "CONFERENCE"):
+            assert ev.get(prop) is not None and link in str(ev[prop]), f"{prop} lacks the personal link {link}: {ev.get(prop)}"
+        assert link in mail.plain, f"the text/plain body lacks the link: {mail.plain}"
+        assert link in html.unescape(mail.html), f"the text/html body lacks the link: {mail.html}"
+    return ev
+
+
+def organizer_event(radicale, uid: str):
+    found = [ev for ev in radicale.events("organizer") if str(ev["UID"]) == uid]
+    assert len(found) <= 1, f"{len(found)} events with UID {uid} in the organizer calendar"
+    return found[0] if found else None
+
+
+def calendar_matches(radicale, uid: str, summary: str, start: dt.datetime, sequence: int):
+    def matches():
+        ev = organizer_event(radicale, uid)
+        if ev is None:
+            return None
+        got = (str(ev["SUMMARY"]), ev["DTSTART"].dt, int(ev.get("SEQUENCE", 0)))
+        return ev if got == (summary, start, sequence) else None
+    return wait_for(matches, 15, f"the organizer calendar to hold {uid} as ({summary!r}, {start}, SEQUENCE {sequence}); "
+                    f"it has {[(str(e['UID']), str(e.get('SUMMARY')), str(e.get('SEQUENCE'))) for e in radicale.events('organizer')]}",
+                    interval=0.3)
+
+
+# ------------------------------------------------------------------------------------------------ joining
+
+
+def join_message(link: str) -> dict:
+    return {"type": "join", "version": 1, "token": link_token(link), "room": link_room(link)}
+
+
+def join_link(server, link: str) -> tuple[MeetingSocket, dict]:
+    """Joins the link's room over /ws as the meeting page would; the caller closes the socket."""
+    ws = MeetingSocket(server.base_url)
+    try:
+        ws.send(join_message(link))
+        msg = ws.next(10, lambda m: m.get("type") in ("joined", "error"))
+        assert msg["type"] == "joined", f"join with {link} refused: {msg}"
+        assert msg["room"] == link_room(link)
+        return ws, msg
+    except BaseException:
+        ws.close()
+        raise
+
+
+def join_refusal(server, link: str) -> dict:
+    """The error a link's join gets; it must be fatal and the server must close the socket."""
+    ws = MeetingSocket(server.base_url)
+    try:
+        ws.send(join_message(link))
+        msg = ws.next(10, lambda m: m.get("type") in ("joined", "error"))
+        assert msg["type"] == "error", f"join with {link} was accepted: {msg}"
+        assert msg["fatal"] is True and msg["message"], msg
+        assert ws.closed.wait(10), "the server did not close the socket after a fatal error"
+        return msg
+    finally:
+        ws.close()
+
+
+# ------------------------------------------------------------------------------------------------ fixtures work
+
+
+def test_fixtures_work(smtp_maildir, radicale, lenient_radicale):
+    """The SMTP sink, both Radicales and the checkers do what the tests below rely on, without Sabha."""
+    # Both calendars exist and are collections only the owner can reach.
+    for url in (radicale.organizer_url, radicale.resource_url):
+        assert requests.request("PROPFIND", url, auth=(radicale.user, radicale.password), headers={"Depth": "0"},
+                                timeout=5).status_code == 207
+        assert requests.request("PROPFIND", url, headers={"Depth": "0"}, timeout=5).status_code == 401
+    assert radicale.objects("organizer") == {} and radicale.objects("resource") == {}
+
+    # A booking made with the caldav library comes back, can be changed and deleted.
+    uid = f"fixture-{uuid.uuid4()}"
+    start = minute(now()) + dt.timedelta(minutes=5)
+    radicale.calendar("resource").save_event(booking_ics(uid, "Fixture booking", start, [ASHA, RAVI]))
+    (ev,) = radicale.events("resource")
+    assert str(ev["UID"]) == uid and ev["DTSTART"].dt == start and ev["DTSTART"].params["TZID"] == "Asia/Kolkata"
+    change_booking(radicale, uid, "Renamed booking")
+    (ev,) = radicale.events("resource")
+    assert str(ev["SUMMARY"]) == "Renamed booking"
+    delete_booking(radicale, uid)
+    assert radicale.events("resource") == []
+
+    # Plain Radicale refuses what the lenient one keeps and serves (listing, multiget data, GET, DELETE).
+    assert radicale.put_raw("resource", "garbage.ics", GARBAGE) == 400
+    assert lenient_radicale.put_raw("resource", "garbage.ics", GARBAGE) == 201
+    assert lenient_radicale.put_raw("resource", "no-start.ics", NO_DTSTART) == 201
+    objs = lenient_radicale.objects("resource")
+    assert sorted(objs) == ["/collector/conference-room/garbage.ics", "/collector/conference-room/no-start.ics"], objs
+    assert "DTSTART" not in objs["/collector/conference-room/no-start.ics"]
+    got = requests.get(lenient_radicale.resource_url + "garbage.ics", auth=(radicale.user, radicale.password), timeout=5)
+    assert got.status_code == 200 and got.content == GARBAGE
+    lenient_radicale.calendar("resource").save_event(booking_ics(uid, "Real booking", start, [ASHA, RAVI]))
+    assert len(lenient_radicale.objects("resource")) == 3
+    assert requests.delete(lenient_radicale.resource_url + "garbage.ics", auth=(radicale.user, radicale.password),
+                           timeout=5).status_code == 204
+    assert len(lenient_radicale.objects("resource")) == 2
+
+    # A message through the SMTP sink arrives once per recipient, parsed, with its calendar; again after an outage.
+    ics = SAMPLE_REQUEST.replace("\n", "\r\n")
+    strict_ics_check(ics)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "meet@dept.gov.in", "asha@pune.gov.in, ravi@pune.gov.in", "Invitation: test"
+    msg.set_content("Join: http://127.0.0.1/m/r?t=x")
+    msg.add_alternative("<p>Join</p>", subtype="html")
+    msg.add_alternative(ics.encode(), maintype="text", subtype="calendar", params={"method": "REQUEST", "charset": "UTF-8"})
+    mixed = EmailMessage()
+    for k in ("From", "To", "Subject"):
+        mixed[k] = msg[k]
+    mixed.make_mixed()
+    mixed.attach(msg)
+    mixed.add_attachment(ics.encode(), maintype="application", subtype="ics", filename="invite.ics")
+    port = smtp_maildir.port
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(mixed)
+    (mail,) = smtp_maildir.messages("asha@pune.gov.in")
+    assert mail.calendar_method == "REQUEST" and mail.attachment == mail.calendar == ics
+    assert mail.plain.startswith("Join:") and "text/html" in mail.content_types
+    assert check_invitation(mail, "REQUEST", "sample-1@sabha", "asha@pune.gov.in")
+    assert len(smtp_maildir.messages("ravi@pune.gov.in")) == 1
+
+    smtp_maildir.stop()
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.1", port, timeout=5)
+    smtp_maildir.start()
+    assert smtp_maildir.port == port
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.send_message(mixed)
+    assert len(smtp_maildir.messages("asha@pune.gov.in")) == 2
+
+    # The strict checker catches what it should.
+    for broken, why in [(ics.replace("\r\n", "\n"), "bare LF"),
+                        (ics.replace("SEQUENCE:0\r\n", ""), "no SEQUENCE"),
+                        (ics.replace("DTSTART;TZID=Asia/Kolkata:", "DTSTART:"), "DTSTART without TZID"),
+                        (ics.replace("TZID:Asia/Kolkata", "TZID:Asia/Calcutta"), "VTIMEZONE TZID mismatch"),
+                        (ics.replace(";RSVP=TRUE", ""), "ATTENDEE without RSVP"),
+                        (ics.replace("METHOD:REQUEST\r\n", ""), "no METHOD"),
+                        (ics.replace("SUMMARY:Sample", "SUMMARY:" + "x" * 80), "long line")]:
+        with pytest.raises(AssertionError):
+            strict_ics_check(broken)
+            pytest.fail(f"strict_ics_check accepted an object with {why}")
+
+
+SAMPLE_REQUEST = """BEGIN:VCALENDAR
+PRODID:-//Sabha e2e//Sample//EN
+VERSION:2.0
+METHOD:REQUEST
+BEGIN:VTIMEZONE
+TZID:Asia/Kolkata
+BEGIN:STANDARD
+DTSTART:19700101T000000
+TZOFFSETFROM:+0530
+TZOFFSETTO:+0530
+TZNAME:IST
+END:STANDARD
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:sample-1@sabha
+DTSTAMP:20261123T120000Z
+SEQUENCE:0
+DTSTART;TZID=Asia/Kolkata:20261201T100000
+DTEND;TZID=Asia/Kolkata:20261201T110000
+SUMMARY:Sample
+ORGANIZER;CN=Collector Pune:mailto:collector@pune.gov.in
+ATTENDEE;CN=Asha;ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:
+ mailto:asha@pune.gov.in
+END:VEVENT
+END:VCALENDAR
+"""
+
+GARBAGE = b"\xde\xad\xbe\xef this is not iCalendar {\"json\": true} <xml/>\r\n\x01\x02 \xff\xfe"
+
+NO_DTSTART = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Sabha e2e//Broken//EN\r\nBEGIN:VEVENT\r\n"
+              "UID:no-start-1@e2e\r\nDTSTAMP:20261123T120000Z\r\nSUMMARY:Booking without a start\r\n"
+              "ORGANIZER;CN=Collector Pune:mailto:collector@pune.gov.in\r\n"
+              "ATTENDEE;CN=Asha Patil:mailto:asha@pune.gov.in\r\n"
+              "ATTENDEE;CN=Ravi Kumar:mailto:ravi@pune.gov.in\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+
+
+def booking_ics(uid: str, summary: str, start: dt.datetime, people, minutes: int = 30) -> str:
+    """A booking of the conference room as a calendar client writes it: Asia/Kolkata with its VTIMEZONE."""
+    s, e = start.astimezone(IST), (start + dt.timedelta(minutes=minutes)).astimezone(IST)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Sabha e2e//Booking//EN",
+             "BEGIN:VTIMEZONE", "TZID:Asia/Kolkata", "BEGIN:STANDARD", "DTSTART:19700101T000000",
+             "TZOFFSETFROM:+0530", "TZOFFSETTO:+0530", "TZNAME:IST", "END:STANDARD", "END:VTIMEZONE",
+             "BEGIN:VEVENT", f"UID:{uid}", f"DTSTAMP:{now():%Y%m%dT%H%M%SZ}", "SEQUENCE:0",
+             f"DTSTART;TZID=Asia/Kolkata:{s:%Y%m%dT%H%M%S}", f"DTEND;TZID=Asia/Kolkata:{e:%Y%m%dT%H%M%S}",
+             f"SUMMARY:{summary}", f"ORGANIZER;CN={ORGANIZER['name']}:mailto:{ORGANIZER['email']}"]
+    lines += [f"ATTENDEE;CN={p['name']};ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{p['email']}"
+              for p in people]
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def change_booking(radicale, uid: str, summary: str) -> None:
+    """Renames the booking as a calendar client would: load the current object, change SUMMARY, bump SEQUENCE."""
+    ev = radicale.calendar("resource").event_by_uid(uid)
+    ev.load()
+    cal = icalendar.Calendar.from_ical(ev.data)
+    (vevent,) = cal.walk("VEVENT")
+    vevent["SUMMARY"] = icalendar.vText(summary)
+    vevent["SEQUENCE"] = int(vevent.get("SEQUENCE", 0)) + 1
+    vevent["DTSTAMP"] = icalendar.vDDDTypes(now().replace(microsecond=0))
+    ev.data = cal.to_ical().decode()
+    ev.save()
+
+
+def delete_booking(radicale, uid: str) -> None:
+    radicale.calendar("resource").event_by_uid(uid).delete()
+
+
+# ------------------------------------------------------------------------------------------------ the meetings API
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calendar_in_step(start_server, smtp_maildir, radicale):
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    start = minute(now()) + dt.timedelta(days=2)
+
+    # Create: 201 with the meeting, a personal link each, one REQUEST (SEQUENCE 0) to each attendee.
+    created = ok(api(server, "POST", "/api/meetings", meeting_body("District review", start)), 201)
+    mid, uid = created["id"], created["uid"]
+    assert created["source"] == "api" and created["status"] == "scheduled" and created["sequence"] == 0, created
+    assert created["title"] == "District review" and created["description"] == "Monthly review"
+    assert created["timezone"] == "Asia/Kolkata" and parse_time(created["start"]) == start
+    assert parse_time(created["end"]) == start + dt.timedelta(hours=1)
+    assert created["url"].endswith(f"/m/{created['room']}")
+    assert created["organizer"]["email"] == ORGANIZER["email"] and created["organizer"]["link"]
+    assert parse_time(created["joinOpensAt"]) == start - dt.timedelta(minutes=30)
+    assert parse_time(created["joinClosesAt"]) == start + dt.timedelta(minutes=90)
+    assert [(a["email"], a["role"], a["status"]) for a in created["attendees"]] == [
+        (ASHA["email"], "host", "invited"), (RAVI["email"], "participant", "invited"), (MEERA["email"], "viewer", "invited")]
+    links = {a["email"]: a["link"] for a in created["attendees"]}
+    assert len(set(links.values())) == 3, "links are personal"
+    for email, link in links.items():
+        assert link_room(link) == created["room"] and link_token(link), link
+    assert ok(api(server, "GET", f"/api/meetings/{mid}")) == created
+    assert [m["id"] for m in ok(api(server, "GET", "/api/meetings"))["meetings"]] == [mid]
+
+    for email, link in links.items():
+        (mail,) = wait_mails(smtp_maildir, email, 1)
+        ev = check_invitation(mail, "REQUEST", uid, email, link)
+        assert int(ev["SEQUENCE"]) == 0 and str(ev["SUMMARY"]) == "District review" and ev["DTSTART"].dt == start
+        assert ev["DTSTART"].params["TZID"] == "Asia/Kolkata"
+        assert attendee_emails(ev) == sorted(links)
+    calendar_matches(radicale, uid, "District review", start, 0)
+    items = wait_outbox_sent(server, mid)
+    mails = [i for i in items if i["kind"] == "mail"]
+    assert sorted(i["recipient"] for i in mails) == sorted(links) and all(i["method"] == "REQUEST" for i in mails), items
+    assert any(i["kind"] == "calendar-put" for i in items), items
+
+    # Update: new title and time, Meera removed, Dev added.
+    new_start = start + dt.timedelta(hours=3)
+    updated = ok(api(server, "PUT", f"/api/meetings/{mid}",
+                     meeting_body("District review (moved)", new_start, 45, attendees=(ASHA, RAVI, DEV))))
+    seq = updated["sequence"]
+    assert seq > 0 and updated["id"] == mid and updated["uid"] == uid and updated["room"] == created["room"], updated
+    assert updated["title"] == "District review (moved)" and parse_time(updated["start"]) == new_start
+    meera = attendee(updated, MEERA["email"])
+    assert meera["status"] == "removed" and not meera.get("link"), meera
+    new_links = {a["email"]: a["link"] for a in updated["attendees"] if a["status"] != "removed"}
+    assert sorted(new_links) == sorted([ASHA["email"], RAVI["email"], DEV["email"]])
+    for email, link in new_links.items():
+        want = 1 if email == DEV["email"] else 2
+        mail = wait_mails(smtp_maildir, email, want)[-1]
+        ev = check_invitation(mail, "REQUEST", uid, email, link)
+        assert int(ev["SEQUENCE"]) == seq and str(ev["SUMMARY"]) == "District review (moved)"
+        assert ev["DTSTART"].dt == new_start and ev["DTEND"].dt == new_start + dt.timedelta(minutes=45)
+        assert attendee_emails(ev) == sorted(new_links), "the update lists the current attendees only"
+    first, removal = wait_mails(smtp_maildir, MEERA["email"], 2)
+    ev = check_invitation(removal, "CANCEL", uid, MEERA["email"])
+    assert int(ev["SEQUENCE"]) >= seq and attendee_emails(ev) == [MEERA["email"]], "the removal names only Meera"
+    calendar_matches(radicale, uid, "District review (moved)", new_start, seq)
+    wait_outbox_sent(server, mid)
+
+    # Cancel: CANCEL to everyone still invited, the event leaves the calendar.
+    cancelled = ok(api(server, "DELETE", f"/api/meetings/{mid}"))
+    assert cancelled["status"] == "cancelled" and cancelled["id"] == mid, cancelled
+    for email in new_links:
+        want = 2 if email == DEV["email"] else 3
+        mails = wait_mails(smtp_maildir, email, want)
+        assert [m.calendar_method for m in mails] == ["REQUEST"] * (want - 1) + ["CANCEL"]
+        ev = check_invitation(mails[-1], "CANCEL", uid, email)
+        assert int(ev["SEQUENCE"]) >= seq
+        seqs = [int(event_of(icalendar.Calendar.from_ical(m.calendar))["SEQUENCE"]) for m in mails]
+        assert seqs == sorted(seqs) and seqs[0] == (0 if email != DEV["email"] else seq), seqs
+    wait_for(lambda: organizer_event(radicale, uid) is None, 15, "the event to leave the organizer calendar")
+    items = wait_outbox_sent(server, mid)
+    assert any(i["kind"] == "calendar-delete" for i in items), items
+    time.sleep(2.5)  # a few retry intervals: nobody gets a second copy of anything
+    assert len(smtp_maildir.messages(MEERA["email"])) == 2, "Meera was already uninvited"
+    assert {e: len(smtp_maildir.messages(e)) for e in new_links} == {ASHA["email"]: 3, RAVI["email"]: 3, DEV["email"]: 2}
+
+    # Cancelling again answers the same meeting; a cancelled meeting cannot be changed.
+    assert ok(api(server, "DELETE", f"/api/meetings/{mid}")) == cancelled
+    problem(api(server, "PUT", f"/api/meetings/{mid}", meeting_body("Revived", start)), 409, "meeting-cancelled")
+    assert ok(api(server, "GET", f"/api/meetings/{mid}"))["status"] == "cancelled"
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet_open(start_server):
+    # Nothing configured: the API still works and sends nothing.
+    server = start_server()
+    created = ok(api(server, "POST", "/api/meetings",
+                     meeting_body("Stand-up", minute(now()), 30, attendees=(ASHA, RAVI, MEERA))), 201)
+    mid, room = created["id"], created["room"]
+    links = {a["email"]: a["link"] for a in created["attendees"]}
+
+    asha, joined = join_link(server, links[ASHA["email"]])
+    ravi = None
+    try:
+        assert joined["you"]["identity"] == ASHA["email"] and joined["you"]["role"] == "host", joined
+        assert joined["you"]["name"] == ASHA["name"]
+        ravi, joined = join_link(server, links[RAVI["email"]])
+        assert joined["you"]["role"] == "participant" and [p["identity"] for p in joined["participants"]] == [ASHA["email"]]
+        meera, joined = join_link(server, links[MEERA["email"]])
+        assert joined["you"]["role"] == "viewer"
+        meera.close()
+        organizer, joined = join_link(server, created["organizer"]["link"])
+        organizer.close()
+
+        # Meera removed: her link stops working, the others' keep working.
+        updated = ok(api(server, "PUT", f"/api/meetings/{mid}",
+                         meeting_body("Stand-up", minute(now()), 30, attendees=(ASHA, RAVI))))
+        assert attendee(updated, MEERA["email"])["status"] == "removed"
+        err = join_refusal(server, links[MEERA["email"]])
+        assert err["code"] == "link-revoked", err
+        for a in updated["attendees"]:
+            if a["status"] != "removed":
+                ws, _ = join_link(server, a["link"])
+                ws.close()
+
+        # Cancelled: the room ends for those in it and every link is refused.
+        cancelled = ok(api(server, "DELETE", f"/api/meetings/{mid}"))
+        assert cancelled["status"] == "cancelled"
+        for ws in (asha, ravi):
+            ws.next_type("meeting-ended")
+            assert ws.closed.wait(10), "the server did not close a cancelled meeting's socket"
+        current = [a["link"] for a in updated["attendees"] if a.get("link")]
+        for link in {*current, links[ASHA["email"]], links[RAVI["email"]], created["organizer"]["link"]}:
+            err = join_refusal(server, link)
+            assert err["code"] == "meeting-cancelled", (link, err)
+        # Meera's link was revoked before the meeting was cancelled: either refusal is true.
+        assert join_refusal(server, links[MEERA["email"]])["code"] in ("link-revoked", "meeting-cancelled")
+    finally:
+        asha.close()
+        if ravi is not None:
+            ravi.close()
+
+    # In three days: not open yet, and the refusal says when.
+    later = minute(now()) + dt.timedelta(days=3)
+    future = ok(api(server, "POST", "/api/meetings", meeting_body("Quarterly", later, attendees=(ASHA,))), 201)
+    err = join_refusal(server, future["attendees"][0]["link"])
+    assert err["code"] == "meeting-not-open", err
+    # "the detail says when the meeting is": at least its day of the month is in the message.
+    assert re.search(rf"(?<!\d)0?{later.astimezone(IST).day}(?!\d)", err["message"]), err
+    assert link_room(future["attendees"][0]["link"]) != room
+
+
+# ------------------------------------------------------------------------------------------------ the resource calendar
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+def test_a_booking_of_the_conference_room_becomes_a_meeting_and_follows_the_calendar(start_server, smtp_maildir, radicale):
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    uid = f"booking-{uuid.uuid4()}@calendar.pune.gov.in"
+    start = minute(now()) + dt.timedelta(minutes=5)
+    radicale.calendar("resource").save_event(booking_ics(uid, "Flood preparedness", start, [ASHA, RAVI]))
+
+    def from_calendar():
+        ms = [m for m in ok(api(server, "GET", "/api/meetings"))["meetings"] if m["source"] == "calendar"]
+        return ms[0] if ms else None
+    meeting = wait_for(from_calendar, 10, "the booking to show up in GET /api/meetings")
+    mid, room = meeting["id"], meeting["room"]
+    assert meeting["title"] == "Flood preparedness" and meeting["status"] == "scheduled", meeting
+    assert parse_time(meeting["start"]) == start and parse_time(meeting["end"]) == start + dt.timedelta(minutes=30)
+    assert meeting["timezone"] == "Asia/Kolkata" and meeting["organizer"]["email"] == ORGANIZER["email"]
+    assert sorted((a["email"], a["name"]) for a in meeting["attendees"]) == sorted(
+        [(ASHA["email"], ASHA["name"]), (RAVI["email"], RAVI["name"])])
+    links = {a["email"]: a["link"] for a in meeting["attendees"]}
+
+    # The booking now carries the join link, where calendar clients show it.
+    def booking_has_link():
+        (ev,) = radicale.events("resource")
+        return ev if f"/m/{room}" in event_text_fields(ev) else None
+    ev = wait_for(booking_has_link, 15, f"the booking in Radicale to mention /m/{room}")
+    assert str(ev["UID"]) == uid and str(ev["SUMMARY"]) == "Flood preparedness" and ev["DTSTART"].dt == start
+    assert sorted(attendee_emails(ev)) == sorted(links), "writing the link back kept the attendees"
+
+    # Each attendee is invited with their personal link, and it joins the room.
+    for email, link in links.items():
+        (mail,) = wait_mails(smtp_maildir, email, 1)
+        check_invitation(mail, "REQUEST", meeting["uid"], email, link)
+        ws, joined = join_link(server, link)
+        ws.close()
+        assert joined["room"] == room and joined["you"]["identity"] == email
+
+    # Renamed in the calendar: the meeting follows, with a higher sequence.
+    change_booking(radicale, uid, "Flood preparedness (district)")
+    renamed = wait_for(lambda: (m := ok(api(server, "GET", f"/api/meetings/{mid}")))["title"] == "Flood preparedness (district)" and m,
+                       10, "the meeting title to follow the calendar")
+    assert renamed["sequence"] > meeting["sequence"] and renamed["status"] == "scheduled", renamed
+
+    # Deleted in the calendar: the meeting is cancelled, attendees get a CANCEL, links stop working.
+    delete_booking(radicale, uid)
+    gone = wait_for(lambda: (m := ok(api(server, "GET", f"/api/meetings/{mid}")))["status"] == "cancelled" and m,
+                    10, "the meeting to be cancelled after the booking was deleted")
+    assert gone["id"] == mid
+    for email, link in links.items():
+        cancel = wait_for(lambda e=email: [m for m in smtp_maildir.messages(e) if m.calendar_method == "CANCEL"], 15,
+                          f"a CANCEL for {email}")
+        assert len(cancel) == 1
+        check_invitation(cancel[0], "CANCEL", meeting["uid"], email)
+        assert join_refusal(server, link)["code"] == "meeting-cancelled"
+    assert radicale.events("resource") == []
+    assert server.alive()
+
+
+# ------------------------------------------------------------------------------------------------ outage and crash
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(start_server, smtp_maildir):
+    smtp_maildir.stop()
+    server = start_groupware(start_server, smtp_maildir, None)
+    created = ok(api(server, "POST", "/api/meetings",
+                     meeting_body("Budget", minute(now()) + dt.timedelta(days=1), attendees=(ASHA, RAVI, MEERA))), 201)
+    mid = created["id"]
+
+    def failing():
+        items = [i for i in outbox(server, mid) if i["kind"] == "mail"]
+        return items if len(items) == 3 and all(i["state"] == "pending" and i["lastError"] and i["attempts"] >= 1
+                                                for i in items) else None
+    items = wait_for(failing, 15, "three pending mails with a lastError in the outbox")
+    assert all(i["method"] == "REQUEST" and i["sequence"] == 0 and i["nextAttemptAt"] for i in items), items
+
+    # Crash (no shutdown at all), come back on the same data, then the mail server comes back.
+    server.kill()
+    server.start()
+    assert [m["id"] for m in ok(api(server, "GET", "/api/meetings"))["meetings"]] == [mid]
+    assert sorted(i["recipient"] for i in outbox(server, mid) if i["kind"] == "mail") == sorted(
+        [ASHA["email"], RAVI["email"], MEERA["email"]])
+    smtp_maildir.start()
+
+    # The retry delay doubles from 1 s while the server is down: allow for a few doublings.
+    items = wait_outbox_sent(server, mid, timeout=40)
+    assert all(i["sentAt"] for i in items), items
+    time.sleep(3.5)  # three more retry intervals: a second copy would show up by now
+    for a in created["attendees"]:
+        mails = smtp_maildir.messages(a["email"])
+        assert len(mails) == 1, f"{a['email']} got {len(mails)} copies"
+        check_invitation(mails[0], "REQUEST", created["uid"], a["email"], a["link"])
+    assert all(i["state"] == "sent" for i in outbox(server, mid))
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_bad_meeting_requests_get_400_with_the_documented_code(start_server, smtp_maildir):
+    server = start_groupware(start_server, smtp_maildir, None)
+    start = minute(now()) + dt.timedelta(days=1)
+    good = meeting_body("Review", start)
+
+    body = problem(api(server, "POST", "/api/meetings", raw=b"{not json"), 400, "bad-json")
+    assert "JSON" in body["detail"], body
+    problem(api(server, "POST", "/api/meetings", raw=b"[1, 2]"), 400, "bad-json")
+    problem(api(server, "POST", "/api/meetings", raw=b""), 400, "bad-json")
+    problem(api(server, "POST", "/api/meetings", good | {"end": good["start"]}), 400, "end-before-start")
+    problem(api(server, "POST", "/api/meetings",
+                good | {"end": (start - dt.timedelta(hours=1)).isoformat()}), 400, "end-before-start")
+    body = problem(api(server, "POST", "/api/meetings", good | {"timezone": "Asia/Atlantis"}), 400, "unknown-time-zone")
+    assert "Asia/Atlantis" in body["detail"], body
+    for bad in ["not-an-address", "two@@pune.gov.in", "asha@", "@pune.gov.in", "asha pune@gov.in", "asha@pune.gov.in\r\nBcc: x@y.z"]:
+        body = problem(api(server, "POST", "/api/meetings", good | {"attendees": [{"name": "X", "email": bad, "role": "host"}]}),
+                       400, "bad-email")
+    problem(api(server, "POST", "/api/meetings", good | {"organizer": {"name": "O", "email": "nobody"}}), 400, "bad-email")
+    # The doc does not say whether a value of the right JSON type that cannot be used is bad-json or invalid-field.
+    for bad in [{"start": "tomorrow at ten"}, {"attendees": [ASHA | {"role": "emperor"}]},
+                {"organizer": "Collector"}]:
+        resp = api(server, "POST", "/api/meetings", good | bad)
+        assert resp.status_code == 400 and resp.json()["code"] in ("bad-json", "invalid-field"), (bad, resp.text)
+
+    assert ok(api(server, "GET", "/api/meetings"))["meetings"] == [], "no refused request made a meeting"
+    assert outbox(server) == []
+    problem(api(server, "GET", "/api/meetings/m-nothere"), 404, "meeting-not-found")
+    problem(api(server, "PUT", "/api/meetings/m-nothere", good), 404, "meeting-not-found")
+    problem(api(server, "DELETE", "/api/meetings/m-nothere"), 404, "meeting-not-found")
+
+    # A real one still works, and a bad update leaves it as it was.
+    created = ok(api(server, "POST", "/api/meetings", good), 201)
+    problem(api(server, "PUT", f"/api/meetings/{created['id']}", good | {"timezone": "Mars/Olympus"}), 400, "unknown-time-zone")
+    assert ok(api(server, "GET", f"/api/meetings/{created['id']}")) == created
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_broken_bookings_make_no_meeting_and_do_not_stop_the_watcher(start_server, smtp_maildir, lenient_radicale):
+    radicale = lenient_radicale
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    assert radicale.put_raw("resource", "no-start.ics", NO_DTSTART) == 201
+    assert radicale.put_raw("resource", "garbage.ics", GARBAGE) == 201
+    assert len(radicale.objects("resource")) == 2
+
+    # Several watch intervals: nothing becomes a meeting, the server stays up and keeps answering.
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        assert server.alive(), "sabha died on a broken booking"
+        assert ok(api(server, "GET", "/api/meetings"))["meetings"] == []
+        time.sleep(0.5)
+    assert requests.get(server.base_url + "/healthz", timeout=5).status_code == 200
+
+    # A good booking next to the broken ones still becomes a meeting.
+    uid = f"booking-{uuid.uuid4()}@calendar.pune.gov.in"
+    start = minute(now()) + dt.timedelta(minutes=5)
+    radicale.calendar("resource").save_event(booking_ics(uid, "After the garbage", start, [ASHA, RAVI]))
+    meeting = wait_for(lambda: ok(api(server, "GET", "/api/meetings"))["meetings"], 10,
+                       "the good booking to become a meeting")
+    assert [(m["source"], m["title"]) for m in meeting] == [("calendar", "After the garbage")], meeting
+    for a in meeting[0]["attendees"]:
+        (mail,) = wait_mails(smtp_maildir, a["email"], 1)
+        check_invitation(mail, "REQUEST", meeting[0]["uid"], a["email"], a["link"])
+    assert server.alive()
