@@ -479,10 +479,11 @@ def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet
         assert attendee(updated, MEERA["email"])["status"] == "removed"
         err = join_refusal(server, links[MEERA["email"]])
         assert err["code"] == "link-revoked", err
-        for a in updated["attendees"]:
-            if a["status"] != "removed":
-                ws, _ = join_link(server, a["link"])
-                ws.close()
+        # The others' links (from the update) still join: they take over the sockets already in the room.
+        asha.close()
+        ravi.close()
+        asha, _ = join_link(server, attendee(updated, ASHA["email"])["link"])
+        ravi, _ = join_link(server, attendee(updated, RAVI["email"])["link"])
 
         # Cancelled: the room ends for those in it and every link is refused.
         cancelled = ok(api(server, "DELETE", f"/api/meetings/{mid}"))
@@ -530,9 +531,11 @@ def test_a_booking_of_the_conference_room_becomes_a_meeting_and_follows_the_cale
     assert meeting["title"] == "Flood preparedness" and meeting["status"] == "scheduled", meeting
     assert parse_time(meeting["start"]) == start and parse_time(meeting["end"]) == start + dt.timedelta(minutes=30)
     assert meeting["timezone"] == "Asia/Kolkata" and meeting["organizer"]["email"] == ORGANIZER["email"]
-    assert sorted((a["email"], a["name"]) for a in meeting["attendees"]) == sorted(
-        [(ASHA["email"], ASHA["name"]), (RAVI["email"], RAVI["name"])])
-    links = {a["email"]: a["link"] for a in meeting["attendees"]}
+    booked = {a["email"]: a for a in meeting["attendees"] if a["email"] != ORGANIZER["email"]}
+    assert sorted((a["email"], a["name"], a["status"]) for a in booked.values()) == sorted(
+        [(ASHA["email"], ASHA["name"], "invited"), (RAVI["email"], RAVI["name"], "invited")]), meeting["attendees"]
+    # (docs/meetings.md does not say whether the booking's ORGANIZER is also listed as an attendee.)
+    links = {email: a["link"] for email, a in booked.items()}
 
     # The booking now carries the join link, where calendar clients show it.
     def booking_has_link():
@@ -540,7 +543,7 @@ def test_a_booking_of_the_conference_room_becomes_a_meeting_and_follows_the_cale
         return ev if f"/m/{room}" in event_text_fields(ev) else None
     ev = wait_for(booking_has_link, 15, f"the booking in Radicale to mention /m/{room}")
     assert str(ev["UID"]) == uid and str(ev["SUMMARY"]) == "Flood preparedness" and ev["DTSTART"].dt == start
-    assert sorted(attendee_emails(ev)) == sorted(links), "writing the link back kept the attendees"
+    assert set(links) <= set(attendee_emails(ev)), "writing the link back kept the attendees"
 
     # Each attendee is invited with their personal link, and it joins the room.
     for email, link in links.items():
