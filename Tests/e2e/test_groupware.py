@@ -95,8 +95,32 @@ def attendee(meeting: dict, email: str) -> dict:
     return a
 
 
+MEETING_KEYS = {"id", "uid", "room", "source", "title", "description", "start", "end", "timezone", "sequence", "status",
+                "organizer", "attendees", "url", "joinOpensAt", "joinClosesAt"}
+OUTBOX_KEYS = {"id", "meeting", "kind", "recipient", "method", "sequence", "state", "attempts", "lastError",
+               "nextAttemptAt", "sentAt"}
+
+
+def check_meeting(m: dict) -> dict:
+    """Every field docs/meetings.md shows for a meeting is there."""
+    assert MEETING_KEYS <= set(m), f"meeting lacks {MEETING_KEYS - set(m)}: {m}"
+    assert {"name", "email", "link"} <= set(m["organizer"]), m["organizer"]
+    for a in m["attendees"]:
+        assert {"name", "email", "role", "status"} <= set(a), a
+        assert a["role"] in ("host", "participant", "viewer") and a["status"] in ("invited", "removed"), a
+        assert a["status"] == "removed" or a["link"], a
+    assert m["source"] in ("api", "calendar") and m["status"] in ("scheduled", "cancelled"), m
+    return m
+
+
 def outbox(server, meeting: str | None = None) -> list[dict]:
-    return ok(api(server, "GET", "/api/outbox" + (f"?meeting={meeting}" if meeting else "")))["items"]
+    items = ok(api(server, "GET", "/api/outbox" + (f"?meeting={meeting}" if meeting else "")))["items"]
+    for i in items:
+        assert OUTBOX_KEYS <= set(i), f"outbox item lacks {OUTBOX_KEYS - set(i)}: {i}"
+        assert i["kind"] in ("mail", "calendar-put", "calendar-delete", "calendar-link"), i
+        assert i["state"] in ("pending", "sent", "failed"), i
+        assert meeting is None or i["meeting"] == meeting, f"?meeting={meeting} listed {i}"
+    return items
 
 
 def wait_outbox_sent(server, meeting: str, timeout: float = 20.0) -> list[dict]:
@@ -371,7 +395,7 @@ def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calenda
     start = minute(now()) + dt.timedelta(days=2)
 
     # Create: 201 with the meeting, a personal link each, one REQUEST (SEQUENCE 0) to each attendee.
-    created = ok(api(server, "POST", "/api/meetings", meeting_body("District review", start)), 201)
+    created = check_meeting(ok(api(server, "POST", "/api/meetings", meeting_body("District review", start)), 201))
     mid, uid = created["id"], created["uid"]
     assert created["source"] == "api" and created["status"] == "scheduled" and created["sequence"] == 0, created
     assert created["title"] == "District review" and created["description"] == "Monthly review"
@@ -404,8 +428,8 @@ def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calenda
 
     # Update: new title and time, Meera removed, Dev added.
     new_start = start + dt.timedelta(hours=3)
-    updated = ok(api(server, "PUT", f"/api/meetings/{mid}",
-                     meeting_body("District review (moved)", new_start, 45, attendees=(ASHA, RAVI, DEV))))
+    updated = check_meeting(ok(api(server, "PUT", f"/api/meetings/{mid}",
+                               meeting_body("District review (moved)", new_start, 45, attendees=(ASHA, RAVI, DEV)))))
     seq = updated["sequence"]
     assert seq > 0 and updated["id"] == mid and updated["uid"] == uid and updated["room"] == created["room"], updated
     assert updated["title"] == "District review (moved)" and parse_time(updated["start"]) == new_start
@@ -427,7 +451,7 @@ def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calenda
     wait_outbox_sent(server, mid)
 
     # Cancel: CANCEL to everyone still invited, the event leaves the calendar.
-    cancelled = ok(api(server, "DELETE", f"/api/meetings/{mid}"))
+    cancelled = check_meeting(ok(api(server, "DELETE", f"/api/meetings/{mid}")))
     assert cancelled["status"] == "cancelled" and cancelled["id"] == mid, cancelled
     for email in new_links:
         want = 2 if email == DEV["email"] else 3
@@ -510,6 +534,23 @@ def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet
     # "the detail says when the meeting is": at least its day of the month is in the message.
     assert re.search(rf"(?<!\d)0?{later.astimezone(IST).day}(?!\d)", err["message"]), err
     assert link_room(future["attendees"][0]["link"]) != room
+    assert [m["id"] for m in ok(api(server, "GET", "/api/meetings"))["meetings"]] == [future["id"], mid], "newest first"
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_the_join_window_follows_the_configured_margins(start_server):
+    server = start_server(env={"SABHA_JOIN_OPENS_BEFORE": "2h", "SABHA_JOIN_CLOSES_AFTER": "10m"})
+    start = minute(now()) + dt.timedelta(minutes=90)
+    soon = check_meeting(ok(api(server, "POST", "/api/meetings", meeting_body("Early birds", start, attendees=(ASHA,))), 201))
+    assert parse_time(soon["joinOpensAt"]) == start - dt.timedelta(hours=2)
+    assert parse_time(soon["joinClosesAt"]) == start + dt.timedelta(minutes=70)
+    ws, joined = join_link(server, soon["attendees"][0]["link"])
+    ws.close()
+    assert joined["room"] == soon["room"]
+    later = start + dt.timedelta(hours=1)
+    not_yet = ok(api(server, "POST", "/api/meetings", meeting_body("Too early", later, attendees=(ASHA,))), 201)
+    assert join_refusal(server, not_yet["attendees"][0]["link"])["code"] == "meeting-not-open"
 
 
 # ------------------------------------------------------------------------------------------------ the resource calendar
@@ -526,7 +567,7 @@ def test_a_booking_of_the_conference_room_becomes_a_meeting_and_follows_the_cale
     def from_calendar():
         ms = [m for m in ok(api(server, "GET", "/api/meetings"))["meetings"] if m["source"] == "calendar"]
         return ms[0] if ms else None
-    meeting = wait_for(from_calendar, 10, "the booking to show up in GET /api/meetings")
+    meeting = check_meeting(wait_for(from_calendar, 10, "the booking to show up in GET /api/meetings"))
     mid, room = meeting["id"], meeting["room"]
     assert meeting["title"] == "Flood preparedness" and meeting["status"] == "scheduled", meeting
     assert parse_time(meeting["start"]) == start and parse_time(meeting["end"]) == start + dt.timedelta(minutes=30)
