@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 import smtplib
+import subprocess
 import time
 import uuid
 from email.message import EmailMessage
@@ -722,3 +724,48 @@ def test_broken_bookings_make_no_meeting_and_do_not_stop_the_watcher(start_serve
         (mail,) = wait_mails(smtp_maildir, a["email"], 1)
         check_invitation(mail, "REQUEST", meeting[0]["uid"], a["email"], a["link"])
     assert server.alive()
+
+
+# ------------------------------------------------------------------------------------------------ the command line
+
+
+def sabha_meeting(server, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """`sabha meeting ...` against the running server, its admin key read from the data directory."""
+    cmd = [str(server.binary), "meeting", *args, "--server", f"127.0.0.1:{server.http_port}", "--data-dir", str(server.data_dir)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if check:
+        assert out.returncode == 0, f"{cmd} failed ({out.returncode}): {out.stderr}"
+    return out
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_the_sabha_meeting_command_schedules_shows_lists_and_cancels(start_server, smtp_maildir):
+    server = start_groupware(start_server, smtp_maildir, None)
+    start = minute(now()) + dt.timedelta(days=1)
+    created = check_meeting(json.loads(sabha_meeting(
+        server, "create", "--json", "--title", "From the shell", "--start", start.astimezone(IST).isoformat(),
+        "--end", "45m", "--timezone", "Asia/Kolkata", "--organizer", f"{ORGANIZER['name']} <{ORGANIZER['email']}>",
+        "--attendee", f"{ASHA['name']} <{ASHA['email']}>:host", "--attendee", RAVI["email"]).stdout))
+    assert created["title"] == "From the shell" and parse_time(created["start"]) == start
+    assert parse_time(created["end"]) == start + dt.timedelta(minutes=45)
+    assert [(a["email"], a["role"]) for a in created["attendees"]] == [(ASHA["email"], "host"), (RAVI["email"], "participant")]
+    for a in created["attendees"]:
+        (mail,) = wait_mails(smtp_maildir, a["email"], 1)
+        check_invitation(mail, "REQUEST", created["uid"], a["email"], a["link"])
+
+    assert json.loads(sabha_meeting(server, "show", "--json", created["id"]).stdout) == ok(api(server, "GET", f"/api/meetings/{created['id']}"))
+    shown = sabha_meeting(server, "show", created["id"]).stdout
+    assert all(a["link"] in shown for a in created["attendees"]), shown
+    listed = json.loads(sabha_meeting(server, "list", "--json").stdout)
+    assert [m["id"] for m in listed["meetings"]] == [created["id"]]
+    assert created["id"] in sabha_meeting(server, "list").stdout
+
+    out = sabha_meeting(server, "create", "--title", "x", "--start", start.isoformat(), "--end", "1h", "--timezone", "Mars/Olympus",
+                        "--organizer", ORGANIZER["email"], "--attendee", ASHA["email"], check=False)
+    assert out.returncode != 0 and "unknown-time-zone" in out.stderr, out.stderr
+
+    cancelled = json.loads(sabha_meeting(server, "cancel", "--json", created["id"]).stdout)
+    assert cancelled["status"] == "cancelled"
+    for a in created["attendees"]:
+        assert [m.calendar_method for m in wait_mails(smtp_maildir, a["email"], 2)] == ["REQUEST", "CANCEL"]
