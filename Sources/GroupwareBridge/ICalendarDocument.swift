@@ -7,10 +7,20 @@ import Foundation
 public enum ICalendarDocument {
     /// The calendar object for `recipient`'s copy of `invitation`.
     public static func calendar(_ invitation: MeetingInvitation, for recipient: Attendee) throws(BridgeError) -> ICalendarComponent {
-        try invitation.validate()
         guard invitation.attendees.contains(where: { $0.email == recipient.email }) else {
             throw .invalidMeeting("\(recipient.email) is not an attendee of this message")
         }
+        return try build(invitation, link: recipient.joinURL, scheduling: true)
+    }
+
+    /// The calendar object stored in the organizer's calendar over CalDAV (RFC 4791 section 4.1: no METHOD),
+    /// with `link` (the organizer's own) as the place to join.
+    public static func storedObject(_ invitation: MeetingInvitation, link: String) throws(BridgeError) -> ICalendarComponent {
+        try build(invitation, link: link, scheduling: false)
+    }
+
+    static func build(_ invitation: MeetingInvitation, link: String, scheduling: Bool) throws(BridgeError) -> ICalendarComponent {
+        try invitation.validate()
         let zoneID = invitation.timeZoneID
         guard let zone = TimeZone(identifier: zoneID) else { throw .unknownTimeZone(zoneID) }
         let timeZone = try VTimeZone(identifier: zoneID, around: invitation.start)
@@ -33,7 +43,6 @@ public enum ICalendarDocument {
                 event.append(ICalendarProperty("DESCRIPTION", text: invitation.description))
             }
         } else {
-            let link = recipient.joinURL
             let description = invitation.description.isEmpty
                 ? "Join the meeting: \(link)"
                 : "\(invitation.description)\n\nJoin the meeting: \(link)"
@@ -55,14 +64,15 @@ public enum ICalendarDocument {
         event.append(ICalendarProperty("ORGANIZER", parameters: organizer, value: invitation.organizer.email.mailto))
         event += invitation.attendees.map(\.property)
 
+        var header = [
+            ICalendarProperty("PRODID", text: GroupwareBridge.productID),
+            ICalendarProperty("VERSION", value: "2.0"),
+            ICalendarProperty("CALSCALE", value: "GREGORIAN"),
+        ]
+        if scheduling { header.append(ICalendarProperty("METHOD", value: invitation.method.rawValue)) }
         return ICalendarComponent(
             "VCALENDAR",
-            properties: [
-                ICalendarProperty("PRODID", text: GroupwareBridge.productID),
-                ICalendarProperty("VERSION", value: "2.0"),
-                ICalendarProperty("CALSCALE", value: "GREGORIAN"),
-                ICalendarProperty("METHOD", value: invitation.method.rawValue),
-            ],
+            properties: header,
             components: [timeZone.component, ICalendarComponent("VEVENT", properties: event)])
     }
 

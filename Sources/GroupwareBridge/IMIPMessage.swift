@@ -19,14 +19,17 @@ public struct IMIPMessage: Sendable {
     /// The complete message, CRLF line ends.
     public let bytes: [UInt8]
 
-    public init(invitation: MeetingInvitation, recipient: Attendee, date: Date = Date()) throws(BridgeError) {
+    /// `sender`, when given, is the From of the mail (the server's own address, which the mail system lets it use);
+    /// the organizer then goes into Reply-To, so answers still reach them.
+    public init(invitation: MeetingInvitation, recipient: Attendee, date: Date = Date(), sender: CalendarUser? = nil) throws(BridgeError) {
         var generator = SystemRandomNumberGenerator()
-        try self.init(invitation: invitation, recipient: recipient, date: date, using: &generator)
+        try self.init(invitation: invitation, recipient: recipient, date: date, sender: sender, using: &generator)
     }
 
     /// `generator` only picks the MIME boundaries (inject a seeded one for reproducible tests).
     public init(
-        invitation: MeetingInvitation, recipient: Attendee, date: Date, using generator: inout some RandomNumberGenerator
+        invitation: MeetingInvitation, recipient: Attendee, date: Date, sender: CalendarUser? = nil,
+        using generator: inout some RandomNumberGenerator
     ) throws(BridgeError) {
         let calendar = try ICalendarDocument.bytes(invitation, for: recipient)
         guard let zone = TimeZone(identifier: invitation.timeZoneID) else { throw .unknownTimeZone(invitation.timeZoneID) }
@@ -48,7 +51,12 @@ public struct IMIPMessage: Sendable {
         let (plain, html) = Self.bodies(invitation, recipient: recipient, zone: zone)
 
         var m = ""
-        m += Self.header("From", Self.address(invitation.organizer.name, invitation.organizer.email))
+        if let sender, sender.email != invitation.organizer.email {
+            m += Self.header("From", Self.address(sender.name, sender.email))
+            m += Self.header("Reply-To", Self.address(invitation.organizer.name, invitation.organizer.email))
+        } else {
+            m += Self.header("From", Self.address(invitation.organizer.name, invitation.organizer.email))
+        }
         m += Self.header("To", Self.address(recipient.name, recipient.email))
         m += Self.header("Subject", Self.encodedText(subject))
         m += Self.header("Date", Self.rfc5322Date(date))

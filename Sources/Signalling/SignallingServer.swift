@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -21,13 +22,16 @@ public struct SignallingServer: Sendable {
     public let meetings: MeetingHub
     public let tokens: TokenAuthority
     public let store: SabhaStore
+    /// Scheduled meetings (admin API `/api/meetings`, the join window of their rooms).
+    public let scheduler: MeetingScheduler
     let adminKey: AdminKey
     let audit: AuditRecorder
     let configuration: Configuration
     let logger: Logger
 
+    /// `meetingPolicy` says which channels carry invitations; `outboxChanged` wakes whatever sends them.
     public init(configuration: Configuration, engine: MediaEngine, tokens: TokenAuthority, store: SabhaStore, adminKey: AdminKey,
-                logger: Logger) {
+                meetingPolicy: MeetingPolicy = MeetingPolicy(), outboxChanged: @escaping @Sendable () -> Void = {}, logger: Logger) {
         self.configuration = configuration
         self.tokens = tokens
         self.store = store
@@ -35,17 +39,46 @@ public struct SignallingServer: Sendable {
         self.audit = AuditRecorder(store: store)
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        self.meetings = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
+        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
+        self.meetings = hub
+        let base = configuration.publicURL.hasSuffix("/") ? String(configuration.publicURL.dropLast()) : configuration.publicURL
+        let hooks = MeetingHooks(
+            issueLink: { request in
+                let role: ParticipantRole = switch request.role {
+                case .host: .host
+                case .participant: .participant
+                case .viewer: .viewer
+                }
+                let lifetime = max(60, request.expires.timeIntervalSinceNow)
+                let token = try await tokens.issue(AccessToken(identity: request.identity, room: request.room, role: role,
+                                                               name: request.name.isEmpty ? nil : request.name, lifetime: lifetime))
+                return "\(base)/m/\(request.room)?t=\(token)"
+            },
+            openRoom: { room, title in
+                _ = try store.createRoom(RoomRecord(name: room, title: title, createdAt: Date(), source: .api))
+            },
+            closeRoom: { room in
+                let count = await hub.endMeeting(room: room, reason: "cancelled")
+                do { try store.markEnded(room) } catch { logger.error("room not marked ended", metadata: ["room": "\(room)", "error": "\(error)"]) }
+                logger.notice("meeting cancelled; room ended", metadata: ["room": "\(room)", "participants": "\(count)"])
+            },
+            dismiss: { room, identities in
+                await hub.dismiss(room: room, identities: Set(identities))
+            },
+            outboxChanged: outboxChanged)
+        self.scheduler = MeetingScheduler(store: store.meetings, policy: meetingPolicy, hooks: hooks,
+                                          logger: Logger(label: "sabha.meetings"))
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
-        MediaSessionRoutes(service: service, tokens: tokens, logger: logger).register(on: router)
+        MediaSessionRoutes(service: service, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)
-        MeetingSocket(hub: meetings, tokens: tokens, logger: logger).register(on: router)
-        AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL, logger: logger)
+        MeetingSocket(hub: meetings, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
+        AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
+                    scheduler: scheduler, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router

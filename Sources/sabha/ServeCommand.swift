@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GroupwareBridge
 import Logging
 import MediaCore
 import Signalling
@@ -43,6 +44,36 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "trace, debug, info, notice, warning, error (env SABHA_LOG_LEVEL, default info).")
     var logLevel: String?
+
+    @Option(help: "SMTP server for invitations: smtp://user:pass@host:port?starttls=required|off or smtps://... (env SABHA_SMTP_URL; unset: no mail).")
+    var smtpURL: String?
+
+    @Option(help: "From of invitation mails, 'Name <address>' or an address (env SABHA_SMTP_FROM; needed with --smtp-url).")
+    var smtpFrom: String?
+
+    @Option(help: "The organizer's CalDAV calendar collection; scheduled meetings are written there (env SABHA_CALDAV_URL).")
+    var caldavURL: String?
+
+    @Option(help: "CalDAV user (env SABHA_CALDAV_USER).")
+    var caldavUser: String?
+
+    @Option(help: "CalDAV password (env SABHA_CALDAV_PASSWORD).")
+    var caldavPassword: String?
+
+    @Option(help: "The conference resource's CalDAV calendar, watched for bookings (env SABHA_RESOURCE_CALENDAR_URL).")
+    var resourceCalendarURL: String?
+
+    @Option(help: "Meeting links work from this long before the start, e.g. 30m (env SABHA_JOIN_OPENS_BEFORE, default 30m).")
+    var joinOpensBefore: String?
+
+    @Option(help: "... until this long after the end (env SABHA_JOIN_CLOSES_AFTER, default 30m).")
+    var joinClosesAfter: String?
+
+    @Option(help: "First retry delay of an unsent mail or calendar write; doubles up to 10m (env SABHA_OUTBOX_RETRY, default 5s).")
+    var outboxRetry: String?
+
+    @Option(help: "How often the resource calendar is checked (env SABHA_WATCH_INTERVAL, default 30s).")
+    var watchInterval: String?
 
     func run() async throws {
         let levelName = Settings.value(logLevel, env: "SABHA_LOG_LEVEL", default: "info")
@@ -101,7 +132,19 @@ struct ServeCommand: AsyncParsableCommand {
         let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
         let listenHost = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
         http.publicURL = (explicitURL ?? "http://\(listenHost):\(httpAddress.port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, store: store, adminKey: admin, logger: logger)
+        let groupware = try Self.groupware(self, store: store)
+        let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, store: store, adminKey: admin,
+                                      meetingPolicy: groupware.policy, outboxChanged: { groupware.relay.wake() }, logger: logger)
+        let watcher = groupware.resourceCalendar.map {
+            CalendarWatcher(calendar: $0, scheduler: server.scheduler, interval: .milliseconds(Int(groupware.watchInterval * 1000)),
+                            logger: Logger(label: "sabha.watcher"))
+        }
+        let relayTask = Task { await groupware.relay.run() }
+        let watcherTask = Task { await watcher?.run() }
+        defer {
+            relayTask.cancel()
+            watcherTask.cancel()
+        }
         let workerPorts = engine.ports
         logger.info("media workers listening", metadata: ["udp": "\(rtcAddress.host):\(workerPorts.map(String.init).joined(separator: ","))",
                                                           "announce": "\(announce ?? rtcAddress.host)",

@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import Hummingbird
 import Logging
 
@@ -17,10 +18,14 @@ public struct AdminRoutes: Sendable {
     let key: AdminKey
     /// Base of the URLs handed out ("https://meet.example.gov.in"), without a trailing slash.
     let publicURL: String
+    /// Scheduled meetings (`/api/meetings`, `/api/outbox`); nil leaves those routes out.
+    let scheduler: MeetingScheduler?
     let logger: Logger
 
-    public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String, logger: Logger) {
+    public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
+                scheduler: MeetingScheduler? = nil, logger: Logger) {
         self.store = store
+        self.scheduler = scheduler
         self.hub = hub
         self.tokens = tokens
         self.key = key
@@ -48,6 +53,7 @@ public struct AdminRoutes: Sendable {
         api.get("audit") { request, _ in
             await respond(request) { () async throws(Problem) -> Response in try auditTrail(request) }
         }
+        if let scheduler { registerMeetings(on: api, scheduler: scheduler) }
     }
 
     // MARK: - Handlers
@@ -196,11 +202,11 @@ public struct AdminRoutes: Sendable {
                 detail: "There is no room named '\(name.prefix(80))': create it with POST /api/rooms (or 'sabha room create').")
     }
 
-    private func invalidField(_ detail: String) -> Problem {
+    func invalidField(_ detail: String) -> Problem {
         Problem(status: 400, code: "invalid-field", title: "Invalid request", detail: detail)
     }
 
-    private func storeCall<T>(_ body: () throws -> T) throws(Problem) -> T {
+    func storeCall<T>(_ body: () throws -> T) throws(Problem) -> T {
         do {
             return try body()
         } catch {
@@ -210,7 +216,7 @@ public struct AdminRoutes: Sendable {
     }
 
     /// Reads a JSON body of at most 64 KiB; an empty body is `empty` when given.
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request, empty: T?) async throws(Problem) -> T {
+    func decode<T: Decodable>(_ type: T.Type, from request: Request, empty: T?) async throws(Problem) -> T {
         let tooLarge = Problem(status: 413, code: "body-too-large", title: "Request too large",
                                detail: "Admin API requests are limited to \(Self.maximumBodySize) bytes.")
         if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumBodySize { throw tooLarge }
@@ -265,7 +271,7 @@ public struct AdminRoutes: Sendable {
         }
     }
 
-    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let data: Data
         do {
             data = try AdminWire.makeEncoder().encode(value)
@@ -275,7 +281,7 @@ public struct AdminRoutes: Sendable {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
+    func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
         await Problem.respond(request, logger: logger, body)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import GroupwareBridge
 import Hummingbird
 import Logging
 import MediaCore
@@ -13,11 +14,14 @@ public struct MediaSessionRoutes: Sendable {
 
     let service: SessionService
     let tokens: TokenAuthority
+    /// Scheduled meetings: their rooms admit only within the meeting's window.
+    let scheduler: MeetingScheduler?
     let logger: Logger
 
-    public init(service: SessionService, tokens: TokenAuthority, logger: Logger) {
+    public init(service: SessionService, tokens: TokenAuthority, scheduler: MeetingScheduler? = nil, logger: Logger) {
         self.service = service
         self.tokens = tokens
+        self.scheduler = scheduler
         self.logger = logger
     }
 
@@ -87,10 +91,19 @@ public struct MediaSessionRoutes: Sendable {
 
     private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {
         do {
-            return try await tokens.verify(authorization: request.headers[.authorization], room: room)
-        } catch {
+            let token = try await tokens.verify(authorization: request.headers[.authorization], room: room)
+            if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: room, identity: token.identity) {
+                logger.info("meeting link refused", metadata: ["path": "\(request.uri.path)", "reason": "\(code)"])
+                throw Problem(status: 403, code: code, title: "Not admitted now", detail: detail)
+            }
+            return token
+        } catch let error as TokenRejection {
             logger.info("token refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error.problem.code)"])
             throw error.problem
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            throw Problem(status: 500, code: "internal", title: "Internal error", detail: "\(error)")
         }
     }
 

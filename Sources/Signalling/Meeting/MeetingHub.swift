@@ -218,6 +218,16 @@ public actor MeetingHub {
         return everyone.count
     }
 
+    /// Sends out whoever in `room` joined as one of `identities` (removed from a scheduled meeting).
+    public func dismiss(room: String, identities: Set<String>) async {
+        let leaving = (rooms[room] ?? []).filter { identities.contains($0.identity.lowercased()) }
+        for participant in leaving {
+            participant.send(MeetingWire.error("link-revoked", "You are no longer invited to this meeting.", fatal: true))
+            participant.outbox.finish()
+            await leave(participant.id, reason: .removed)
+        }
+    }
+
     func remove(_ target: String, by id: String) async throws(HostActionError) {
         guard let host = byID[id], host.role == .host else { throw .notHost }
         guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }

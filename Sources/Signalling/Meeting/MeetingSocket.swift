@@ -1,3 +1,4 @@
+import GroupwareBridge
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -7,6 +8,8 @@ import Logging
 struct MeetingSocket: Sendable {
     let hub: MeetingHub
     let tokens: TokenAuthority
+    /// Scheduled meetings: their rooms admit only within the meeting's window.
+    let scheduler: MeetingScheduler?
     let logger: Logger
 
     func register(on router: Router<SabhaRequestContext>) {
@@ -85,6 +88,11 @@ struct MeetingSocket: Sendable {
                     } catch {
                         logger.info("meeting join refused", metadata: ["reason": "\(error.problem.code)"])
                         outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
+                        return
+                    }
+                    if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: claims.room, identity: claims.identity) {
+                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(code)"])
+                        outbox.yield(MeetingWire.error(code, detail, fatal: true))
                         return
                     }
                     if let room, room != claims.room {

@@ -481,6 +481,7 @@
     if (code === 'removed') return 'The host removed you from the meeting.';
     if (code === 'replaced') return 'You joined this meeting from another window.';
     if (code === 'media-closed') return 'The media connection was lost.';
+    if (code === 'meeting-not-open' || code === 'link-revoked' || code === 'meeting-cancelled') return message;  // says when / why
     if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
     return message || `The server reported a problem (${code}).`;
   }
@@ -493,7 +494,8 @@
       state.answerWaiter = null;
     }
     if (msg.fatal || code.startsWith('token-')) {
-      const final = code.startsWith('token-') || code === 'removed' || code === 'replaced';
+      // A scheduled meeting that is not open yet may be joined later; a withdrawn link or a cancelled meeting never.
+      const final = code.startsWith('token-') || ['removed', 'replaced', 'link-revoked', 'meeting-cancelled'].includes(code);
       finish(state.me ? 'Disconnected' : 'Cannot join', errorText(code, msg.message), { rejoin: !final });
     } else {
       showBanner(errorText(code, msg.message));

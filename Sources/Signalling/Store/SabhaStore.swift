@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
+import GroupwareBridge
 import Logging
 
-/// The server's SQLite database (`<data-dir>/sabha.sqlite`): the rooms and the audit trail of who joined them.
+/// The server's SQLite database (`<data-dir>/sabha.sqlite`): the rooms, the audit trail of who joined them, and
+/// (GroupwareBridge's tables) scheduled meetings with their outbox.
 ///
 /// The schema lives in one migrator, below; each released change is a new named migration after "v1".
 public final class SabhaStore: Sendable {
@@ -51,8 +53,12 @@ public final class SabhaStore: Sendable {
             }
             try db.create(index: "audit_room_at", on: "audit", columns: ["room", "at"])
         }
+        MeetingStore.registerMigrations(in: &migrator)
         return migrator
     }
+
+    /// Scheduled meetings and their outbox, in the same database.
+    public var meetings: MeetingStore { MeetingStore(database: database) }
 
     /// The names of the migrations applied, oldest first (for tests and diagnostics).
     public func appliedMigrations() throws -> [String] {

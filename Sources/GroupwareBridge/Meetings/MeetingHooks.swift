@@ -1,0 +1,64 @@
+import Foundation
+
+/// What the scheduler needs from the rest of the server, which it cannot import: personal links (tokens are
+/// Signalling's), rooms (the hub and the room table), and a nudge for the outbox relay.
+public struct MeetingHooks: Sendable {
+    public struct LinkRequest: Sendable, Equatable {
+        public var room: String
+        /// The attendee's e-mail address (lower case): their identity in the room and in the audit trail.
+        public var identity: String
+        public var name: String
+        public var role: Attendee.Role
+        /// The link needs to work no longer than this; the join window is checked at join time anyway.
+        public var expires: Date
+    }
+
+    public var issueLink: @Sendable (LinkRequest) async throws -> String
+    /// Makes sure the room exists (with this title).
+    public var openRoom: @Sendable (_ room: String, _ title: String) async throws -> Void
+    /// Ends the meeting in the room (cancelled): everyone is sent out.
+    public var closeRoom: @Sendable (_ room: String) async -> Void
+    /// Sends these people out of the room (removed from the meeting); their links no longer admit them.
+    public var dismiss: @Sendable (_ room: String, _ identities: [String]) async -> Void
+    /// New items are in the outbox.
+    public var outboxChanged: @Sendable () -> Void
+
+    public init(issueLink: @escaping @Sendable (LinkRequest) async throws -> String,
+                openRoom: @escaping @Sendable (String, String) async throws -> Void = { _, _ in },
+                closeRoom: @escaping @Sendable (String) async -> Void = { _ in },
+                dismiss: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
+                outboxChanged: @escaping @Sendable () -> Void = {}) {
+        self.issueLink = issueLink
+        self.openRoom = openRoom
+        self.closeRoom = closeRoom
+        self.dismiss = dismiss
+        self.outboxChanged = outboxChanged
+    }
+}
+
+/// How meetings behave: the join window and which channels carry invitations.
+public struct MeetingPolicy: Sendable {
+    /// Links admit from this long before the start ...
+    public var opensBefore: TimeInterval = 30 * 60
+    /// ... until this long after the end.
+    public var closesAfter: TimeInterval = 30 * 60
+    /// The From of invitation mails (SABHA_SMTP_FROM); the organizer when nil.
+    public var sender: CalendarUser?
+    /// Invitations are mailed (SMTP configured).
+    public var mail = false
+    /// Meetings are written into the organizer's calendar (CalDAV configured).
+    public var organizerCalendar = false
+    /// The join link is written back into bookings of the resource calendar.
+    public var resourceCalendar = false
+
+    public init() {}
+}
+
+/// Whether a token for a room may join now.
+public enum Admission: Sendable, Equatable {
+    /// The room is not a scheduled meeting's: the token alone decides.
+    case notAMeeting
+    case admitted
+    /// `code` is `meeting-not-open`, `meeting-cancelled` or `link-revoked`; `detail` says it in a sentence.
+    case refused(code: String, detail: String)
+}

@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+
+/// A scheduled meeting as stored: what was asked for, its version (SEQUENCE) and its room.
+public struct MeetingRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "meeting"
+
+    /// Where the meeting came from.
+    public enum Source: String, Codable, Sendable, DatabaseValueConvertible {
+        /// The admin API or `sabha meeting`.
+        case api
+        /// A booking of the conference resource in the watched calendar.
+        case calendar
+    }
+
+    public enum Status: String, Codable, Sendable, DatabaseValueConvertible {
+        case scheduled
+        case cancelled
+    }
+
+    /// "m-" and random letters; also the room name.
+    public var id: String
+    /// iCalendar UID: ours ("<id>@sabha") or, for a calendar booking, the event's own.
+    public var uid: String
+    public var room: String
+    public var source: Source
+    public var title: String
+    public var description: String
+    public var start: Date
+    public var end: Date
+    public var timeZone: String
+    public var organizerName: String
+    public var organizerEmail: String
+    /// The organizer's own (host) link; goes into the organizer's calendar copy.
+    public var organizerLink: String
+    public var sequence: Int
+    public var status: Status
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// For a calendar booking: the event's href in the resource calendar, and the ETag we last saw or wrote.
+    public var resourceHref: String?
+    public var resourceETag: String?
+    /// The ETag of our copy in the organizer's calendar, once written.
+    public var calendarETag: String?
+
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let uid = Column(CodingKeys.uid)
+        public static let room = Column(CodingKeys.room)
+        public static let createdAt = Column(CodingKeys.createdAt)
+        public static let resourceHref = Column(CodingKeys.resourceHref)
+        public static let resourceETag = Column(CodingKeys.resourceETag)
+        public static let calendarETag = Column(CodingKeys.calendarETag)
+    }
+
+    /// The name of our copy in the organizer's CalDAV collection.
+    public var calendarResourceName: String { id + ".ics" }
+}
+
+/// One attendee of a stored meeting, with their current personal link.
+public struct MeetingAttendeeRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "meetingAttendee"
+
+    public enum Status: String, Codable, Sendable, DatabaseValueConvertible {
+        case invited
+        /// Dropped by an update: got a CANCEL, and their link no longer admits them.
+        case removed
+    }
+
+    public var meetingId: String
+    /// Lower-cased; also the identity in their join token.
+    public var email: String
+    public var name: String
+    public var role: Attendee.Role
+    public var status: Status
+    public var link: String
+    /// Order in the request, so lists come back as they were given.
+    public var position: Int
+
+    public enum Columns {
+        public static let meetingId = Column(CodingKeys.meetingId)
+        public static let email = Column(CodingKeys.email)
+        public static let position = Column(CodingKeys.position)
+    }
+}
+
+extension Attendee.Role: Codable, DatabaseValueConvertible {}

@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+/// The meetings, their attendees and the outbox, in the server's SQLite database (the tables sit next to the
+/// rooms and the audit trail; `registerMigrations(in:)` adds them to the server's migrator).
+public final class MeetingStore: Sendable {
+    let database: any DatabaseWriter
+
+    /// `database` must have been migrated with a migrator that includes `registerMigrations(in:)`.
+    public init(database: any DatabaseWriter) {
+        self.database = database
+    }
+
+    /// A store in memory with only these tables (tests, tools).
+    public static func inMemory() throws -> MeetingStore {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        registerMigrations(in: &migrator)
+        try migrator.migrate(queue)
+        return MeetingStore(database: queue)
+    }
+
+    /// The schema; each released change is a new named migration after the last one here.
+    public static func registerMigrations(in migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("meetings-v1") { db in
+            try db.create(table: "meeting") { t in
+                t.primaryKey("id", .text)
+                t.column("uid", .text).notNull().unique()
+                t.column("room", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("description", .text).notNull()
+                t.column("start", .datetime).notNull()
+                t.column("end", .datetime).notNull()
+                t.column("timeZone", .text).notNull()
+                t.column("organizerName", .text).notNull()
+                t.column("organizerEmail", .text).notNull()
+                t.column("organizerLink", .text).notNull()
+                t.column("sequence", .integer).notNull()
+                t.column("status", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.column("resourceHref", .text).unique()
+                t.column("resourceETag", .text)
+                t.column("calendarETag", .text)
+            }
+            try db.create(index: "meeting_room", on: "meeting", columns: ["room"])
+            try db.create(table: "meetingAttendee") { t in
+                t.column("meetingId", .text).notNull().references("meeting", onDelete: .cascade)
+                t.column("email", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("link", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["meetingId", "email"])
+            }
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("meetingId", .text).notNull().references("meeting", onDelete: .cascade)
+                t.column("kind", .text).notNull()
+                t.column("recipient", .text)
+                t.column("method", .text)
+                t.column("sequence", .integer).notNull()
+                t.column("key", .text).notNull().unique()
+                t.column("payload", .blob).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("lastError", .text)
+                t.column("nextAttemptAt", .datetime).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("sentAt", .datetime)
+            }
+            try db.create(index: "outbox_due", on: "outbox", columns: ["state", "nextAttemptAt"])
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try database.read(body)
+    }
+
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try database.write(body)
+    }
+
+    // MARK: - Queries
+
+    public func meeting(id: String) throws -> MeetingRecord? {
+        try database.read { db in try MeetingRecord.fetchOne(db, key: id) }
+    }
+
+    public func meeting(room: String) throws -> MeetingRecord? {
+        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.room == room).fetchOne(db) }
+    }
+
+    public func meeting(uid: String) throws -> MeetingRecord? {
+        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.uid == uid).fetchOne(db) }
+    }
+
+    public func meeting(resourceHref: String) throws -> MeetingRecord? {
+        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.resourceHref == resourceHref).fetchOne(db) }
+    }
+
+    /// Every meeting, newest first.
+    public func meetings(limit: Int = 500) throws -> [MeetingRecord] {
+        try database.read { db in
+            try MeetingRecord.order(MeetingRecord.Columns.createdAt.desc, MeetingRecord.Columns.id).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Meetings booked through the resource calendar, by the href of their event.
+    public func calendarBookings() throws -> [String: MeetingRecord] {
+        try database.read { db in
+            let rows = try MeetingRecord.filter(MeetingRecord.Columns.resourceHref != nil).fetchAll(db)
+            return Dictionary(rows.map { ($0.resourceHref!, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    public func attendees(of meetingId: String) throws -> [MeetingAttendeeRecord] {
+        try database.read { db in try Self.attendees(db, of: meetingId) }
+    }
+
+    static func attendees(_ db: Database, of meetingId: String) throws -> [MeetingAttendeeRecord] {
+        try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == meetingId)
+            .order(MeetingAttendeeRecord.Columns.position).fetchAll(db)
+    }
+
+    /// Outbox items, newest first; of one meeting, or of all.
+    public func outbox(meeting: String? = nil, limit: Int = 500) throws -> [OutboxItem] {
+        try database.read { db in
+            var request = OutboxItem.all()
+            if let meeting { request = request.filter(OutboxItem.Columns.meetingId == meeting) }
+            return try request.order(OutboxItem.Columns.id.desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// The oldest pending item due at `now`, if any, and when the next one falls due otherwise.
+    func nextDue(at now: Date) throws -> (item: OutboxItem?, next: Date?) {
+        try database.read { db in
+            let pending = OutboxItem.filter(OutboxItem.Columns.state == OutboxItem.State.pending.rawValue)
+            if let due = try pending.filter(OutboxItem.Columns.nextAttemptAt <= now).order(OutboxItem.Columns.id).fetchOne(db) {
+                return (due, now)
+            }
+            let next = try pending.select(min(OutboxItem.Columns.nextAttemptAt), as: Date.self).fetchOne(db)
+            return (nil, next)
+        }
+    }
+
+    /// Records the outcome of one attempt.
+    func finish(_ id: Int64, state: OutboxItem.State, error: String?, nextAttemptAt: Date?, at now: Date) throws {
+        try database.write { db in
+            guard var item = try OutboxItem.fetchOne(db, key: id) else { return }
+            // An update may have superseded it meanwhile; a delivered message still counts as delivered.
+            if item.state == .superseded && state != .sent { return }
+            item.state = state
+            item.attempts += 1
+            item.lastError = error
+            if let nextAttemptAt { item.nextAttemptAt = nextAttemptAt }
+            if state == .sent { item.sentAt = now }
+            try item.update(db)
+        }
+    }
+}

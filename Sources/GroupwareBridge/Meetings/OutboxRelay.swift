@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+
+/// Sends what the outbox holds, oldest first, one item at a time: mail over SMTP, our copies into the organizer's
+/// calendar and join links into resource-calendar bookings over CalDAV. A transient failure (server down, 4xx,
+/// 5xx from CalDAV) is retried with doubling delay up to `maximumDelay`; a permanent one marks the item failed.
+/// Items survive restarts: what was pending when the process died goes out when it starts again.
+public final class OutboxRelay: Sendable {
+    public struct Channels: Sendable {
+        public var mailer: SMTPClient?
+        /// MAIL FROM (the address of SABHA_SMTP_FROM).
+        public var envelopeFrom: String
+        public var organizerCalendar: CalDAVClient?
+        public var resourceCalendar: CalDAVClient?
+
+        public init(mailer: SMTPClient? = nil, envelopeFrom: String = "", organizerCalendar: CalDAVClient? = nil,
+                    resourceCalendar: CalDAVClient? = nil) {
+            self.mailer = mailer
+            self.envelopeFrom = envelopeFrom
+            self.organizerCalendar = organizerCalendar
+            self.resourceCalendar = resourceCalendar
+        }
+    }
+
+    public static let maximumDelay: TimeInterval = 600
+
+    let store: MeetingStore
+    let channels: Channels
+    let retryDelay: TimeInterval
+    let logger: Logger
+    private let doorbell = Doorbell()
+
+    public init(store: MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, logger: Logger) {
+        self.store = store
+        self.channels = channels
+        self.retryDelay = max(0.05, retryDelay)
+        self.logger = logger
+    }
+
+    /// Something new is queued: look now rather than at the next due time.
+    public func wake() {
+        doorbell.ring()
+    }
+
+    /// Works until the task is cancelled.
+    public func run() async {
+        logger.info("outbox relay running", metadata: ["mail": "\(channels.mailer != nil)",
+                                                      "organizer-calendar": "\(channels.organizerCalendar != nil)",
+                                                      "resource-calendar": "\(channels.resourceCalendar != nil)"])
+        while !Task.isCancelled {
+            let now = Date()
+            let due: (item: OutboxItem?, next: Date?)
+            do {
+                due = try store.nextDue(at: now)
+            } catch {
+                logger.error("outbox not readable; retrying", metadata: ["error": "\(error)"])
+                await doorbell.wait(timeout: .seconds(5))
+                continue
+            }
+            if let item = due.item {
+                await attempt(item)
+                continue
+            }
+            // Nothing due: sleep until the next retry (at most a minute, so a clock jump cannot strand items).
+            let seconds = min(60, max(0.01, (due.next ?? now.addingTimeInterval(60)).timeIntervalSince(now)))
+            await doorbell.wait(timeout: .milliseconds(Int(seconds * 1000)))
+        }
+    }
+
+    /// Sends every item that is due now, then returns (tests, and `sabha` on shutdown).
+    public func drain() async {
+        while let item = try? store.nextDue(at: Date()).item {
+            await attempt(item)
+        }
+    }
+
+    func attempt(_ item: OutboxItem) async {
+        guard let id = item.id else { return }
+        let outcome = await send(item)
+        let now = Date()
+        let metadata: Logger.Metadata = ["outbox": "\(id)", "meeting": "\(item.meetingId)", "kind": "\(item.kind.rawValue)",
+                                         "recipient": "\(item.recipient ?? "-")", "sequence": "\(item.sequence)",
+                                         "attempt": "\(item.attempts + 1)"]
+        do {
+            switch outcome {
+            case .sent:
+                try store.finish(id, state: .sent, error: nil, nextAttemptAt: nil, at: now)
+                logger.info("outbox item sent", metadata: metadata)
+            case .retry(let why):
+                let delay = min(Self.maximumDelay, retryDelay * pow(2, Double(min(item.attempts, 20))))
+                try store.finish(id, state: .pending, error: why, nextAttemptAt: now.addingTimeInterval(delay), at: now)
+                logger.warning("outbox item not sent; will retry", metadata: metadata.merging(["error": "\(why)", "retry-in": "\(Int(delay.rounded(.up)))s"]) { $1 })
+            case .failed(let why):
+                try store.finish(id, state: .failed, error: why, nextAttemptAt: nil, at: now)
+                logger.error("outbox item refused for good; not retried", metadata: metadata.merging(["error": "\(why)"]) { $1 })
+            }
+        } catch {
+            // The send happened (or not) but its outcome could not be stored: wait before looking again, so a broken
+            // database does not turn into a resend loop.
+            logger.error("outbox outcome not stored", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            await doorbell.wait(timeout: .seconds(5))
+        }
+    }
+
+    enum Outcome: Equatable {
+        case sent
+        case retry(String)
+        case failed(String)
+    }
+
+    func send(_ item: OutboxItem) async -> Outcome {
+        switch item.kind {
+        case .mail:
+            guard let mailer = channels.mailer else { return .retry("SMTP is not configured (SABHA_SMTP_URL)") }
+            guard let recipient = item.recipient else { return .failed("mail without recipient") }
+            do {
+                let report = try await mailer.send(from: channels.envelopeFrom, to: [recipient], message: Array(item.payload))
+                if let refusal = report.refused.first {
+                    let why = "\(refusal.code) \(refusal.text)"
+                    return refusal.isTransient ? .retry(why) : .failed(why)
+                }
+                return .sent
+            } catch {
+                return error.isTransient ? .retry(error.description) : .failed(error.description)
+            }
+        case .calendarPut, .calendarDelete:
+            guard let calendar = channels.organizerCalendar else { return .retry("CalDAV is not configured (SABHA_CALDAV_URL)") }
+            return await writeOrganizerCalendar(item, calendar)
+        case .calendarLink:
+            guard let calendar = channels.resourceCalendar else { return .retry("the resource calendar is not configured") }
+            return await writeLink(item, calendar)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import GroupwareBridge
+import Logging
+import Signalling
+
+/// The mail and calendar side of `sabha serve`: which channels are configured, and the relay that uses them.
+extension ServeCommand {
+    struct Groupware {
+        var policy: MeetingPolicy
+        var relay: OutboxRelay
+        var resourceCalendar: CalDAVClient?
+        var watchInterval: TimeInterval
+    }
+
+    static func groupware(_ options: ServeCommand, store: SabhaStore) throws -> Groupware {
+        var policy = MeetingPolicy()
+        policy.opensBefore = try Settings.duration(Settings.value(options.joinOpensBefore, env: "SABHA_JOIN_OPENS_BEFORE", default: "30m"),
+                                                   what: "--join-opens-before")
+        policy.closesAfter = try Settings.duration(Settings.value(options.joinClosesAfter, env: "SABHA_JOIN_CLOSES_AFTER", default: "30m"),
+                                                   what: "--join-closes-after")
+        let retry = try Settings.duration(Settings.value(options.outboxRetry, env: "SABHA_OUTBOX_RETRY", default: "5s"), what: "--outbox-retry")
+        let watchInterval = try Settings.duration(Settings.value(options.watchInterval, env: "SABHA_WATCH_INTERVAL", default: "30s"),
+                                                  what: "--watch-interval")
+        let logger = Logger(label: "sabha.groupware")
+        var channels = OutboxRelay.Channels()
+
+        if let url = Settings.optional(options.smtpURL, env: "SABHA_SMTP_URL") {
+            let configuration: SMTPConfiguration
+            do { configuration = try SMTPConfiguration(url: url) } catch { throw ValidationError("--smtp-url: \(error)") }
+            guard let from = Settings.optional(options.smtpFrom, env: "SABHA_SMTP_FROM") else {
+                throw ValidationError("--smtp-url needs --smtp-from (SABHA_SMTP_FROM): the address invitations come from, e.g. 'Sabha <meet@dept.gov.in>'")
+            }
+            let sender = try Self.sender(from)
+            do { channels.mailer = try SMTPClient(configuration: configuration, logger: Logger(label: "sabha.smtp")) } catch {
+                throw ValidationError("--smtp-url: \(error)")
+            }
+            channels.envelopeFrom = sender.email.value
+            policy.sender = sender
+            policy.mail = true
+            logger.info("invitations are mailed", metadata: ["smtp": "\(configuration)", "from": "\(sender.email)"])
+        }
+        let user = Settings.optional(options.caldavUser, env: "SABHA_CALDAV_USER")
+        let password = Settings.optional(options.caldavPassword, env: "SABHA_CALDAV_PASSWORD")
+        func calendar(_ url: String, what: String) throws -> CalDAVClient {
+            do {
+                return CalDAVClient(configuration: try CalDAVConfiguration(collectionURL: url, username: user, password: password),
+                                    logger: Logger(label: "sabha.caldav"))
+            } catch {
+                throw ValidationError("\(what): \(error)")
+            }
+        }
+        if let url = Settings.optional(options.caldavURL, env: "SABHA_CALDAV_URL") {
+            channels.organizerCalendar = try calendar(url, what: "--caldav-url")
+            policy.organizerCalendar = true
+            logger.info("meetings are written into the organizer calendar", metadata: ["caldav": "\(url)"])
+        }
+        var resource: CalDAVClient?
+        if let url = Settings.optional(options.resourceCalendarURL, env: "SABHA_RESOURCE_CALENDAR_URL") {
+            resource = try calendar(url, what: "--resource-calendar-url")
+            channels.resourceCalendar = resource
+            policy.resourceCalendar = true
+            logger.info("bookings of the resource calendar become meetings", metadata: ["caldav": "\(url)", "every": "\(watchInterval)s"])
+        }
+        let relay = OutboxRelay(store: store.meetings, channels: channels, retryDelay: retry, logger: Logger(label: "sabha.outbox"))
+        return Groupware(policy: policy, relay: relay, resourceCalendar: resource, watchInterval: watchInterval)
+    }
+
+    /// "Name <address>" or "address".
+    static func sender(_ text: String) throws -> CalendarUser {
+        var name = ""
+        var address = text.trimmingCharacters(in: .whitespaces)
+        if let open = address.lastIndex(of: "<"), address.hasSuffix(">") {
+            name = address[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            address = String(address[address.index(after: open)..<address.index(before: address.endIndex)])
+        }
+        do { return CalendarUser(name: name, email: try EmailAddress(address)) } catch {
+            throw ValidationError("--smtp-from '\(text)': \(error)")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Logging
+import Testing
+@testable import GroupwareBridge
+
+/// The scheduler on an in-memory store: what it stores, what it queues, and whom a room admits when.
+@Suite struct MeetingSchedulerTests {
+    static let start = Date(timeIntervalSince1970: 1_796_000_000)  // Monday 2026-11-30 00:53 UTC
+
+    static func scheduler(mail: Bool = true, calendar: Bool = true, dismissed: DismissLog? = nil) throws -> MeetingScheduler {
+        var policy = MeetingPolicy()
+        policy.mail = mail
+        policy.organizerCalendar = calendar
+        policy.sender = CalendarUser(name: "Sabha", email: try EmailAddress("meet@dept.gov.in"))
+        let hooks = MeetingHooks(
+            issueLink: { request in "https://meet.dept.gov.in/m/\(request.room)?t=\(request.identity)-\(request.role.rawValue)" },
+            dismiss: { room, identities in dismissed?.add(room, identities) })
+        return MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy, hooks: hooks, logger: Logger(label: "test"))
+    }
+
+    final class DismissLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String] = []
+        func add(_ room: String, _ identities: [String]) { lock.withLock { entries += identities.map { "\(room):\($0)" } } }
+        var all: [String] { lock.withLock { entries } }
+    }
+
+    static func draft(attendees: [(String, String, Attendee.Role)] = [("Asha", "Asha@Example.in", .participant), ("Ravi", "ravi@example.in", .viewer)],
+                      title: String = "District review", start: Date = start) throws -> MeetingDraft {
+        MeetingDraft(title: title, description: "Monthly", start: start, end: start.addingTimeInterval(3600), timeZone: "Asia/Kolkata",
+                     organizer: CalendarUser(name: "Collector", email: try EmailAddress("collector@pune.gov.in")),
+                     attendees: try attendees.map { .init(name: $0.0, email: try EmailAddress($0.1), role: $0.2) })
+    }
+
+    @Test func createStoresTheMeetingAndQueuesOneInvitationPerAttendeeAndTheCalendarCopy() async throws {
+        let scheduler = try Self.scheduler()
+        let meeting = try await scheduler.create(try Self.draft(), now: Self.start.addingTimeInterval(-86_400))
+        #expect(meeting.meeting.sequence == 0)
+        #expect(meeting.meeting.uid == meeting.meeting.id + "@sabha")
+        #expect(meeting.attendees.map(\.email) == ["asha@example.in", "ravi@example.in"])
+        #expect(meeting.attendees[0].link.hasSuffix("?t=asha@example.in-participant"))
+        #expect(meeting.meeting.organizerLink.hasSuffix("?t=collector@pune.gov.in-host"))
+        let items = try scheduler.store.outbox().sorted { $0.id! < $1.id! }
+        #expect(items.map(\.kind) == [.mail, .mail, .calendarPut])
+        #expect(items.compactMap(\.recipient) == ["asha@example.in", "ravi@example.in"])
+        #expect(items.allSatisfy { $0.state == .pending && $0.sequence == 0 })
+        let mail = String(decoding: items[0].payload, as: UTF8.self)
+        #expect(mail.contains("From: Sabha <meet@dept.gov.in>\r\n"))
+        #expect(mail.contains("Reply-To: Collector <collector@pune.gov.in>\r\n"))
+        let object = String(decoding: items[2].payload, as: UTF8.self)
+        #expect(!object.contains("METHOD:"), "a stored calendar object carries no METHOD (RFC 4791 4.1)")
+        #expect(object.contains("collector@pune.gov.in-host"))
+    }
+
+    @Test func updateRaisesTheSequenceReinvitesEveryoneAndCancelsTheDroppedAttendee() async throws {
+        let dismissed = DismissLog()
+        let scheduler = try Self.scheduler(dismissed: dismissed)
+        let created = try await scheduler.create(try Self.draft())
+        let id = created.meeting.id
+        let updated = try await scheduler.update(
+            id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .host), ("Meena", "meena@example.in", .participant)], title: "Review (moved)"))
+        #expect(updated.meeting.sequence == 1)
+        #expect(updated.meeting.title == "Review (moved)")
+        #expect(updated.attendees.map(\.status) == [.invited, .invited, .removed])
+        #expect(updated.attendees.last?.email == "ravi@example.in")
+        #expect(dismissed.all == ["\(id):ravi@example.in"])
+        let items = try scheduler.store.outbox(meeting: id).filter { $0.sequence == 1 }
+        #expect(Set(items.filter { $0.method == "REQUEST" }.compactMap(\.recipient)) == ["asha@example.in", "meena@example.in"])
+        #expect(items.filter { $0.method == "CANCEL" }.compactMap(\.recipient) == ["ravi@example.in"])
+        // The unsent sequence-0 invitations are superseded by the new ones; nothing is sent twice.
+        let old = try scheduler.store.outbox(meeting: id).filter { $0.sequence == 0 }
+        #expect(old.allSatisfy { $0.state == .superseded })
+        #expect(scheduler.admission(room: id, identity: "ravi@example.in", at: Self.start) ==
+                .refused(code: "link-revoked", detail: "You are no longer invited to 'Review (moved)'; this link has been withdrawn."))
+        #expect(scheduler.admission(room: id, identity: "meena@example.in", at: Self.start) == .admitted)
+    }
+
+    @Test func cancelSendsCancelToEveryoneOnceAndRefusesEveryLink() async throws {
+        let scheduler = try Self.scheduler()
+        let id = try await scheduler.create(try Self.draft()).meeting.id
+        let cancelled = try await scheduler.cancel(id)
+        #expect(cancelled.meeting.status == .cancelled)
+        #expect(cancelled.meeting.sequence == 1)
+        let again = try await scheduler.cancel(id)
+        #expect(again.meeting.sequence == 1, "cancelling twice changes nothing")
+        let items = try scheduler.store.outbox(meeting: id).filter { $0.sequence == 1 }
+        #expect(items.filter { $0.method == "CANCEL" }.count == 2)
+        #expect(items.contains { $0.kind == .calendarDelete })
+        guard case .refused(let code, _) = scheduler.admission(room: id, identity: "asha@example.in", at: Self.start) else {
+            Issue.record("a cancelled meeting admitted someone")
+            return
+        }
+        #expect(code == "meeting-cancelled")
+        await #expect(throws: MeetingError.cancelled(id)) { _ = try await scheduler.update(id, to: try Self.draft()) }
+    }
+
+    @Test func linksAdmitOnlyWithinTheJoinWindow() async throws {
+        let scheduler = try Self.scheduler()
+        let id = try await scheduler.create(try Self.draft()).meeting.id
+        let early = scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-31 * 60))
+        guard case .refused("meeting-not-open", let detail) = early else {
+            Issue.record("admitted 31 minutes early: \(early)")
+            return
+        }
+        #expect(detail.contains("Monday 30 November 2026, 06:23"), "says when the meeting is: \(detail)")
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-29 * 60)) == .admitted)
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 29 * 60)) == .admitted)
+        guard case .refused("meeting-not-open", _) = scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 31 * 60)) else {
+            Issue.record("admitted after the window")
+            return
+        }
+        #expect(scheduler.admission(room: "some-other-room", identity: "x", at: Self.start) == .notAMeeting)
+    }
+
+    @Test func draftsWithBadFieldsAreRefusedWithTheirCode() throws {
+        var endFirst = try Self.draft()
+        endFirst.end = endFirst.start.addingTimeInterval(-60)
+        #expect(throws: MeetingError.endBeforeStart) { try endFirst.validated() }
+        var zone = try Self.draft()
+        zone.timeZone = "Mars/Olympus"
+        #expect((try? zone.validated()) == nil)
+        do { _ = try zone.validated() } catch { #expect(error.code == "unknown-time-zone") }
+        var nobody = try Self.draft()
+        nobody.attendees = []
+        do { _ = try nobody.validated() } catch { #expect(error.code == "invalid-field") }
+        var twice = try Self.draft(attendees: [("A", "a@example.in", .host), ("A again", "A@EXAMPLE.IN", .viewer)])
+        twice = try twice.validated()
+        #expect(twice.attendees.count == 1)
+        #expect(twice.attendees[0].role == .host)
+    }
+
+    @Test func withoutMailOrCalendarNothingIsQueued() async throws {
+        let scheduler = try Self.scheduler(mail: false, calendar: false)
+        let meeting = try await scheduler.create(try Self.draft())
+        #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).isEmpty)
+    }
+}
