@@ -374,17 +374,21 @@ def booking_ics(uid: str, summary: str, start: dt.datetime, people, minutes: int
     return "\r\n".join(lines) + "\r\n"
 
 
-def change_booking(radicale, uid: str, summary: str) -> None:
-    """Renames the booking as a calendar client would: load the current object, change SUMMARY, bump SEQUENCE."""
-    ev = radicale.calendar("resource").event_by_uid(uid)
+def edit_event(radicale, which: str, uid: str, prop: str, value: str) -> None:
+    """Changes one text property as a calendar client would: load the current object, change it, bump SEQUENCE."""
+    ev = radicale.calendar(which).event_by_uid(uid)
     ev.load()
     cal = icalendar.Calendar.from_ical(ev.data)
     (vevent,) = cal.walk("VEVENT")
-    vevent["SUMMARY"] = icalendar.vText(summary)
+    vevent[prop] = icalendar.vText(value)
     vevent["SEQUENCE"] = int(vevent.get("SEQUENCE", 0)) + 1
     vevent["DTSTAMP"] = icalendar.vDDDTypes(now().replace(microsecond=0))
     ev.data = cal.to_ical().decode()
     ev.save()
+
+
+def change_booking(radicale, uid: str, summary: str) -> None:
+    edit_event(radicale, "resource", uid, "SUMMARY", summary)
 
 
 def delete_booking(radicale, uid: str) -> None:
@@ -431,6 +435,9 @@ def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calenda
     mails = [i for i in items if i["kind"] == "mail"]
     assert sorted(i["recipient"] for i in mails) == sorted(links) and all(i["method"] == "REQUEST" for i in mails), items
     assert any(i["kind"] == "calendar-put" for i in items), items
+
+    # Someone edits the organizer's copy in their calendar client: Sabha's next write meets a 412 and still wins.
+    edit_event(radicale, "organizer", uid, "DESCRIPTION", "Edited by hand")
 
     # Update: new title and time, Meera removed, Dev added.
     new_start = start + dt.timedelta(hours=3)
@@ -678,6 +685,60 @@ def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(
         assert len(mails) == 1, f"{a['email']} got {len(mails)} copies"
         check_invitation(mails[0], "REQUEST", created["uid"], a["email"], a["link"])
     assert all(i["state"] == "sent" for i in outbox(server, mid))
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_an_update_during_an_outage_supersedes_the_unsent_invitations(start_server, smtp_maildir):
+    smtp_maildir.stop()
+    server = start_groupware(start_server, smtp_maildir, None)
+    start = minute(now()) + dt.timedelta(days=1)
+    created = ok(api(server, "POST", "/api/meetings", meeting_body("Draft title", start, attendees=(ASHA, RAVI))), 201)
+    mid = created["id"]
+    wait_for(lambda: (items := [i for i in outbox(server, mid) if i["kind"] == "mail"]) and all(i["attempts"] >= 1 for i in items),
+             15, "the first invitations to have failed once")
+    updated = ok(api(server, "PUT", f"/api/meetings/{mid}",
+                     meeting_body("Final title", start + dt.timedelta(hours=1), attendees=(ASHA, RAVI))))
+    smtp_maildir.start()
+    items = wait_outbox_sent(server, mid, timeout=40)
+    stale = [i for i in items if i["kind"] == "mail" and i["sequence"] == 0]
+    assert stale and all(i["state"] == "superseded" for i in stale), items
+    time.sleep(2.5)  # a few retry intervals: nothing stale goes out late
+    for a in updated["attendees"]:
+        mails = smtp_maildir.messages(a["email"])
+        assert len(mails) == 1, f"{a['email']} got {[m.subject for m in mails]}"
+        ev = check_invitation(mails[0], "REQUEST", created["uid"], a["email"], a["link"])
+        assert int(ev["SEQUENCE"]) == updated["sequence"] and str(ev["SUMMARY"]) == "Final title"
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_recipient_the_mail_server_refuses_fails_alone_and_is_not_retried(start_server, smtp_maildir):
+    ghost = {"name": "Nobody", "email": "nobody@pune.gov.in", "role": "participant"}
+    smtp_maildir.stop()
+    smtp_maildir.refuse = [ghost["email"]]
+    smtp_maildir.start()
+    server = start_groupware(start_server, smtp_maildir, None)
+    created = ok(api(server, "POST", "/api/meetings",
+                     meeting_body("Roll call", minute(now()) + dt.timedelta(days=1), attendees=(ASHA, ghost, RAVI))), 201)
+    mid = created["id"]
+
+    def settled():
+        items = [i for i in outbox(server, mid) if i["kind"] == "mail"]
+        return items if len(items) == 3 and all(i["state"] in ("sent", "failed") for i in items) else None
+    items = wait_for(settled, 15, "every invitation sent or failed")
+    assert {i["recipient"]: i["state"] for i in items} == {ASHA["email"]: "sent", ghost["email"]: "failed", RAVI["email"]: "sent"}
+    (bounced,) = [i for i in items if i["state"] == "failed"]
+    assert "550" in bounced["lastError"], bounced
+    time.sleep(3)  # three retry intervals: a permanent failure is not retried
+    (again,) = [i for i in outbox(server, mid) if i["recipient"] == ghost["email"]]
+    assert again["state"] == "failed" and again["attempts"] == bounced["attempts"], again
+    assert any(" error " in f" {line} " and ghost["email"] in line for line in server.log_text().splitlines()), \
+        "the permanent failure is logged as an error"
+    for a in (ASHA, RAVI):
+        (mail,) = smtp_maildir.messages(a["email"])
+        check_invitation(mail, "REQUEST", created["uid"], a["email"], attendee(created, a["email"])["link"])
+    assert smtp_maildir.messages(ghost["email"]) == []
 
 
 # ------------------------------------------------------------------------------------------------ bad input

@@ -29,6 +29,7 @@ class SmtpSink:
     def __init__(self, outdir: Path, log_path: Path) -> None:
         self.outdir = outdir
         self.log_path = log_path
+        self.refuse: list[str] = []   # recipients answered 550 at RCPT TO (takes effect at the next start())
         self.port = 0
         self.proc: subprocess.Popen | None = None
         outdir.mkdir(parents=True, exist_ok=True)
@@ -41,6 +42,7 @@ class SmtpSink:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "ab")
         cmd = [sys.executable, str(HERE / "smtp_sink.py"), str(self.outdir), "--port", str(self.port)]
+        cmd += [arg for address in self.refuse for arg in ("--refuse", address)]
         deadline = time.monotonic() + timeout
         while True:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)

@@ -1,7 +1,8 @@
 """A mail sink for the groupware e2e tests: an aiosmtpd SMTP server on 127.0.0.1 that stores every accepted
 message once per recipient as <outdir>/<recipient>/<unique>.eml (a Maildir-like folder per recipient).
 
-Usage: smtp_sink.py OUTDIR [--port N]. Port 0 (the default) picks a free one. Prints "READY <port>" once
+Usage: smtp_sink.py OUTDIR [--port N] [--refuse ADDRESS ...]. --refuse answers RCPT TO for that address with a
+permanent 550 (a bounce at the door). Port 0 (the default) picks a free one. Prints "READY <port>" once
 listening and serves until stdin closes or it is killed; the test kills it to simulate an outage and starts it
 again with --port N on the same port (asyncio sets SO_REUSEADDR, so the port can be bound again at once).
 
@@ -20,11 +21,14 @@ from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, outdir):
+    def __init__(self, outdir, refused):
         self.outdir = outdir
+        self.refused = {a.lower() for a in refused}
         self.counter = itertools.count(1)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -45,8 +49,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("outdir")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--refuse", action="append", default=[])
     args = parser.parse_args()
-    handler = Handler(args.outdir)
+    handler = Handler(args.outdir, args.refuse)
 
     async def serve():
         loop = asyncio.get_running_loop()
