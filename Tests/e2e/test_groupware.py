@@ -6,6 +6,8 @@ the outbox surviving an SMTP outage and a crash, and bad input from the API and 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.header
 import html
 import json
 import re
@@ -489,6 +491,28 @@ def test_create_update_cancel_mail_every_attendee_and_keep_the_organizer_calenda
 
 @pytest.mark.server
 @pytest.mark.timeout(60)
+def test_titles_and_names_in_devanagari_survive_mail_and_ics(start_server, smtp_maildir):
+    server = start_groupware(start_server, smtp_maildir, None)
+    title = "जिल्हा आढावा बैठक – पूर व्यवस्थापन आणि पाणीपुरवठा नियोजन (तालुका स्तर)"
+    description = "कृपया वेळेवर उपस्थित राहा.\nसोबत अहवाल आणा: " + "पाऊस, धरणे, रस्ते; " * 6
+    person = {"name": "अनिता देशपांडे", "email": "anita@pune.gov.in", "role": "participant"}
+    created = ok(api(server, "POST", "/api/meetings", meeting_body(title, minute(now()) + dt.timedelta(days=1),
+                                                                   attendees=(person,), description=description)), 201)
+    assert created["title"] == title and created["description"] == description
+    (mail,) = wait_mails(smtp_maildir, person["email"], 1)
+    ev = check_invitation(mail, "REQUEST", created["uid"], person["email"], created["attendees"][0]["link"])
+    assert str(ev["SUMMARY"]) == title and str(ev["DESCRIPTION"]).startswith(description)
+    assert title in mail.subject, mail.subject
+    # RFC 2047 decoding (whitespace between encoded-words drops); email.policy.default's address parser would
+    # put a space where the server split a long name into two encoded-words.
+    to = str(email.header.make_header(email.header.decode_header(email.message_from_bytes(mail.raw)["To"])))
+    assert to == f"{person['name']} <{person['email']}>", to
+    assert ev["ATTENDEE"].params["CN"] == person["name"]
+    assert title in mail.plain and html.escape(title) in mail.html
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
 def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet_open(start_server):
     # Nothing configured: the API still works and sends nothing.
     server = start_server()
@@ -564,6 +588,28 @@ def test_the_join_window_follows_the_configured_margins(start_server):
     later = start + dt.timedelta(hours=1)
     not_yet = ok(api(server, "POST", "/api/meetings", meeting_body("Too early", later, attendees=(ASHA,))), 201)
     assert join_refusal(server, not_yet["attendees"][0]["link"])["code"] == "meeting-not-open"
+
+
+@pytest.mark.server
+@pytest.mark.timeout(90)
+def test_the_meeting_page_shows_why_a_link_does_not_join(start_server, browsers):
+    server = start_server()
+    soon = minute(now())
+    removed = ok(api(server, "POST", "/api/meetings", meeting_body("Revoked", soon, attendees=(ASHA, MEERA))), 201)
+    ok(api(server, "PUT", f"/api/meetings/{removed['id']}", meeting_body("Revoked", soon, attendees=(ASHA,))))
+    cancelled = ok(api(server, "POST", "/api/meetings", meeting_body("Cancelled", soon, attendees=(ASHA,))), 201)
+    ok(api(server, "DELETE", f"/api/meetings/{cancelled['id']}"))
+    later = ok(api(server, "POST", "/api/meetings",
+                   meeting_body("Later", soon + dt.timedelta(days=3), attendees=(ASHA,))), 201)
+    page = browsers("asha")
+    for link, code in [(attendee(removed, MEERA["email"])["link"], "link-revoked"),
+                       (cancelled["attendees"][0]["link"], "meeting-cancelled"),
+                       (later["attendees"][0]["link"], "meeting-not-open")]:
+        sentence = join_refusal(server, link)
+        assert sentence["code"] == code, sentence
+        page.get(link + "&autojoin=1&quality=low")
+        wait_for(lambda: sentence["message"] in page.find_element("tag name", "body").text, 20,
+                 f"the page to say {sentence['message']!r} for {code}")
 
 
 # ------------------------------------------------------------------------------------------------ the resource calendar
@@ -750,6 +796,14 @@ def test_bad_meeting_requests_get_400_with_the_documented_code(start_server, smt
     server = start_groupware(start_server, smtp_maildir, None)
     start = minute(now()) + dt.timedelta(days=1)
     good = meeting_body("Review", start)
+
+    for method, path in [("GET", "/api/meetings"), ("POST", "/api/meetings"), ("GET", "/api/meetings/m-x"),
+                         ("PUT", "/api/meetings/m-x"), ("DELETE", "/api/meetings/m-x"), ("GET", "/api/outbox")]:
+        resp = requests.request(method, server.base_url + path, json=good, timeout=10)
+        problem(resp, 401, "admin-key-missing")
+        resp = requests.request(method, server.base_url + path, json=good, timeout=10,
+                                headers={"Authorization": "Bearer not-the-key"})
+        problem(resp, 401, "admin-key-invalid")
 
     body = problem(api(server, "POST", "/api/meetings", raw=b"{not json"), 400, "bad-json")
     assert "JSON" in body["detail"], body

@@ -294,6 +294,10 @@ def strict_ics_check(text: str):
     for i, line in enumerate(lines):
         assert b"\n" not in line and b"\r" not in line, f"line {i + 1} has a bare LF or CR: {line[:80]!r}"
         assert len(line) <= 75, f"line {i + 1} is {len(line)} octets (> 75): {line!r}"
+        try:  # RFC 5545 3.1: folding inside a multi-octet character is "improperly folded"
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AssertionError(f"line {i + 1} splits a UTF-8 character: {line!r}") from None
     assert lines[0] == b"BEGIN:VCALENDAR", f"starts with {lines[0]!r}"
     assert lines[-1] == b"END:VCALENDAR", f"ends with {lines[-1]!r}"
     unfolded = raw.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").decode("utf-8").split("\r\n")
