@@ -511,6 +511,37 @@ def test_titles_and_names_in_devanagari_survive_mail_and_ics(start_server, smtp_
     assert title in mail.plain and html.escape(title) in mail.html
 
 
+def vtimezone_offset(cal, local: dt.datetime) -> dt.timedelta:
+    """The UTC offset the object's own VTIMEZONE gives for a local time (not the receiver's tz database)."""
+    (vtz,) = cal.walk("VTIMEZONE")
+    return vtz.to_tz(lookup_tzid=False).utcoffset(local.replace(tzinfo=None))
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+def test_a_berlin_meeting_keeps_its_local_time_across_the_daylight_saving_change(start_server, smtp_maildir):
+    server = start_groupware(start_server, smtp_maildir, None)
+    berlin = ZoneInfo("Europe/Berlin")
+    summer = dt.datetime(2027, 3, 29, 10, 0, tzinfo=berlin)   # the Monday after clocks go forward (UTC+2)
+    winter = dt.datetime(2027, 3, 26, 10, 0, tzinfo=berlin)   # the Friday before (UTC+1)
+    created = ok(api(server, "POST", "/api/meetings",
+                     meeting_body("Partner call", summer, timezone="Europe/Berlin", attendees=(ASHA,))), 201)
+    assert created["start"] == "2027-03-29T08:00:00Z" and created["timezone"] == "Europe/Berlin", created
+    updated = ok(api(server, "PUT", f"/api/meetings/{created['id']}",
+                     meeting_body("Partner call", winter, timezone="Europe/Berlin", attendees=(ASHA,))))
+    assert updated["start"] == "2027-03-26T09:00:00Z", updated
+    for mail, when in zip(wait_mails(smtp_maildir, ASHA["email"], 2), (summer, winter)):
+        ev = check_invitation(mail, "REQUEST", created["uid"], ASHA["email"], attendee(updated, ASHA["email"])["link"]
+                              if when is winter else created["attendees"][0]["link"])
+        cal = icalendar.Calendar.from_ical(mail.calendar)
+        assert ev["DTSTART"].params["TZID"] == "Europe/Berlin"
+        local = ev["DTSTART"].dt.replace(tzinfo=None)
+        assert local == dt.datetime(when.year, when.month, when.day, 10, 0), ev["DTSTART"].to_ical()
+        assert vtimezone_offset(cal, local) == when.utcoffset(), f"the VTIMEZONE puts {local} at the wrong offset"
+        (vtz,) = cal.walk("VTIMEZONE")
+        assert vtz.walk("STANDARD") and vtz.walk("DAYLIGHT"), "a zone with summer time needs both parts"
+
+
 @pytest.mark.server
 @pytest.mark.timeout(60)
 def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet_open(start_server):
