@@ -726,34 +726,88 @@ def test_a_booking_of_the_conference_room_becomes_a_meeting_and_follows_the_cale
     assert server.alive()
 
 
+@pytest.mark.server
+@pytest.mark.timeout(90)
+def test_a_booking_moved_with_one_person_dropped_and_then_marked_cancelled(start_server, smtp_maildir, radicale):
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    uid = f"booking-{uuid.uuid4()}@calendar.pune.gov.in"
+    start = minute(now()) + dt.timedelta(minutes=10)
+    radicale.calendar("resource").save_event(booking_ics(uid, "Water review", start, [ASHA, RAVI]))
+    meeting = wait_for(lambda: next((m for m in ok(api(server, "GET", "/api/meetings"))["meetings"] if m["uid"] == uid), None),
+                       10, "the booking to become a meeting")
+    mid, ravi_link = meeting["id"], attendee(meeting, RAVI["email"])["link"]
+    for person in (ASHA, RAVI):
+        wait_mails(smtp_maildir, person["email"], 1)
+    wait_for(lambda: f"/m/{meeting['room']}" in event_text_fields(radicale.events("resource")[0]), 15, "the link written back")
+
+    # Moved by 15 minutes and Ravi taken off, in one edit.
+    ev = radicale.calendar("resource").event_by_uid(uid)
+    ev.load()
+    cal = icalendar.Calendar.from_ical(ev.data)
+    (vevent,) = cal.walk("VEVENT")
+    moved = start + dt.timedelta(minutes=15)
+    for prop, t in (("DTSTART", moved), ("DTEND", moved + dt.timedelta(minutes=30))):
+        del vevent[prop]
+        vevent.add(prop, t.astimezone(IST))
+    vevent["ATTENDEE"] = [a for a in vevent.get("ATTENDEE") if RAVI["email"] not in str(a)]
+    vevent["SEQUENCE"] = int(vevent.get("SEQUENCE", 0)) + 1
+    ev.data = cal.to_ical().decode()
+    ev.save()
+
+    def followed():
+        m = ok(api(server, "GET", f"/api/meetings/{mid}"))
+        return m if parse_time(m["start"]) == moved and attendee(m, RAVI["email"])["status"] == "removed" else None
+    changed = wait_for(followed, 10, "the meeting to follow the moved booking without Ravi")
+    assert changed["sequence"] > meeting["sequence"], changed
+    asha_mail = wait_mails(smtp_maildir, ASHA["email"], 2)[-1]
+    ev2 = check_invitation(asha_mail, "REQUEST", uid, ASHA["email"], attendee(changed, ASHA["email"])["link"])
+    assert ev2["DTSTART"].dt == moved and int(ev2["SEQUENCE"]) == changed["sequence"]
+    check_invitation(wait_mails(smtp_maildir, RAVI["email"], 2)[-1], "CANCEL", uid, RAVI["email"])
+    assert join_refusal(server, ravi_link)["code"] == "link-revoked"
+
+    # STATUS:CANCELLED in the calendar cancels the meeting like a deletion does.
+    edit_event(radicale, "resource", uid, "STATUS", "CANCELLED")
+    wait_for(lambda: ok(api(server, "GET", f"/api/meetings/{mid}"))["status"] == "cancelled", 10, "the meeting to be cancelled")
+    check_invitation(wait_mails(smtp_maildir, ASHA["email"], 3)[-1], "CANCEL", uid, ASHA["email"])
+    assert join_refusal(server, attendee(changed, ASHA["email"])["link"])["code"] == "meeting-cancelled"
+    time.sleep(2)
+    assert len(smtp_maildir.messages(RAVI["email"])) == 2, "Ravi, already uninvited, is not cancelled twice"
+
+
 # ------------------------------------------------------------------------------------------------ outage and crash
 
 
 @pytest.mark.server
 @pytest.mark.timeout(90)
-def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(start_server, smtp_maildir):
+def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(start_server, smtp_maildir, radicale):
     smtp_maildir.stop()
-    server = start_groupware(start_server, smtp_maildir, None)
-    created = ok(api(server, "POST", "/api/meetings",
-                     meeting_body("Budget", minute(now()) + dt.timedelta(days=1), attendees=(ASHA, RAVI, MEERA))), 201)
+    radicale.stop()  # the organizer's calendar is down too
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    start = minute(now()) + dt.timedelta(days=1)
+    created = ok(api(server, "POST", "/api/meetings", meeting_body("Budget", start, attendees=(ASHA, RAVI, MEERA))), 201)
     mid = created["id"]
 
     def failing():
-        items = [i for i in outbox(server, mid) if i["kind"] == "mail"]
-        return items if len(items) == 3 and all(i["state"] == "pending" and i["lastError"] and i["attempts"] >= 1
+        items = outbox(server, mid)
+        return items if len(items) == 4 and all(i["state"] == "pending" and i["lastError"] and i["attempts"] >= 1
                                                 for i in items) else None
-    items = wait_for(failing, 15, "three pending mails with a lastError in the outbox")
-    assert all(i["method"] == "REQUEST" and i["sequence"] == 0 and i["nextAttemptAt"] for i in items), items
+    # A refused CalDAV connection is only reported when the client's 15 s request deadline passes (the HTTP client
+    # keeps retrying the connect until then), and the relay works through the items one by one: allow for it.
+    items = wait_for(failing, 40, "three mails and one calendar write pending with a lastError in the outbox")
+    assert sorted(i["kind"] for i in items) == ["calendar-put", "mail", "mail", "mail"], items
+    assert all(i["sequence"] == 0 and i["nextAttemptAt"] for i in items), items
+    assert all(i["method"] == "REQUEST" for i in items if i["kind"] == "mail"), items
 
-    # Crash (no shutdown at all), come back on the same data, then the mail server comes back.
+    # Crash (no shutdown at all), come back on the same data, then the mail and calendar servers come back.
     server.kill()
     server.start()
     assert [m["id"] for m in ok(api(server, "GET", "/api/meetings"))["meetings"]] == [mid]
     assert sorted(i["recipient"] for i in outbox(server, mid) if i["kind"] == "mail") == sorted(
         [ASHA["email"], RAVI["email"], MEERA["email"]])
     smtp_maildir.start()
+    radicale.start()
 
-    # The retry delay doubles from 1 s while the server is down: allow for a few doublings.
+    # The retry delay doubles from 1 s while the servers are down: allow for a few doublings.
     items = wait_outbox_sent(server, mid, timeout=40)
     assert all(i["sentAt"] for i in items), items
     time.sleep(3.5)  # three more retry intervals: a second copy would show up by now
@@ -762,6 +816,25 @@ def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(
         assert len(mails) == 1, f"{a['email']} got {len(mails)} copies"
         check_invitation(mails[0], "REQUEST", created["uid"], a["email"], a["link"])
     assert all(i["state"] == "sent" for i in outbox(server, mid))
+    assert len(radicale.objects("organizer")) == 1
+    calendar_matches(radicale, created["uid"], "Budget", start, 0)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(60)
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: with the CalDAV server down, a refused connection only fails at the 15 s request deadline and the "
+    "relay takes items one by one, oldest first, so older calendar writes retried every 1-8 s keep the relay busy and "
+    "a newer meeting's invitation waits ~14 s (second meeting) or more than 90 s (third meeting)"))
+def test_a_caldav_outage_does_not_hold_up_invitation_mails(start_server, smtp_maildir, radicale):
+    radicale.stop()
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    for person in (ASHA, RAVI, MEERA):
+        ok(api(server, "POST", "/api/meetings",
+               meeting_body(f"Meeting for {person['name']}", minute(now()) + dt.timedelta(days=1), attendees=(person,))), 201)
+        # SMTP is up and the retry delay is 1 s: the invitation has no reason to wait for the calendar.
+        wait_mails(smtp_maildir, person["email"], 1, timeout=8)
+        time.sleep(1)
 
 
 @pytest.mark.server
