@@ -94,6 +94,11 @@ struct CalDAVMultistatus: Sendable, Equatable {
         guard bytes.count <= maximumBytes else {
             throw .badResponse("multistatus body of \(bytes.count) bytes exceeds the limit of \(maximumBytes)")
         }
+        // FoundationXML runs libxml2 in recovery mode, which passes names with invalid UTF-8 on to
+        // Swift code that force-unwraps them: only valid UTF-8 goes in.
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw .badResponse("multistatus body is not UTF-8")
+        }
         let data = Data(bytes)
         guard data.range(of: Data("<!DOCTYPE".utf8)) == nil else {
             throw .badResponse("multistatus body declares a DTD")
@@ -205,8 +210,9 @@ struct CalDAVMultistatus: Sendable, Equatable {
             }
         }
 
+        /// Stops at the first error: recovery mode would go on with whatever libxml2 made of the rest.
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-            if failure == nil { failure = "multistatus body is not well-formed XML (\((parseError as NSError).code))" }
+            fail(parser, "multistatus body is not well-formed XML (libxml2 error \((parseError as NSError).code))")
         }
 
         /// The open elements from the root.
