@@ -137,7 +137,11 @@ struct CalDAVMultistatus: Sendable, Equatable {
         if starts("\u{FEFF}", at: 0) { index = 3 }
         // The XML declaration is the one "<?" allowed, and only at the very start.
         if starts("<?xml", at: index), index + 5 < bytes.count, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[index + 5]) {
-            index = skip(to: "?>", from: index + 5)
+            let end = skip(to: "?>", from: index + 5)
+            guard !bytes[(index + 5)..<end].contains(UInt8(ascii: "<")) else {
+                throw .badResponse("multistatus body has a malformed XML declaration")
+            }
+            index = end
         }
         while index < bytes.count {
             guard let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) else { return }
