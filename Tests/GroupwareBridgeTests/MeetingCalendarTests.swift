@@ -67,11 +67,14 @@ struct MeetingCalendarTests {
         ] + extra + ["END:VEVENT", "END:VCALENDAR", ""]).joined(separator: "\r\n")
     }
 
-    @Test func bookingsBecomeMeetingsCarryTheLinkFollowChangesAndBadEventsAreSkipped() async throws {
+    /// Once with sync-collection (RFC 6578), once with ctag/ETag polling, the fallback for servers without it.
+    @Test(arguments: [true, false])
+    func bookingsBecomeMeetingsCarryTheLinkFollowChangesAndBadEventsAreSkipped(syncCollection: Bool) async throws {
         let resource = try await server.freshCalendar()
         let scheduler = try Self.scheduler(organizerCalendar: false, resourceCalendar: true)
         let relay = OutboxRelay(store: scheduler.store, channels: .init(resourceCalendar: resource), retryDelay: 0.05, logger: Self.logger)
-        let watcher = CalendarWatcher(calendar: resource, scheduler: scheduler, interval: .seconds(1), logger: Self.logger)
+        let watcher = CalendarWatcher(calendar: resource, scheduler: scheduler, interval: .seconds(1), syncCollection: syncCollection,
+                                      logger: Self.logger)
         let start = Date().addingTimeInterval(600).addingTimeInterval(-Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60))
 
         _ = try await resource.put(Self.booking(uid: "b1@pune", summary: "Relief", start: start), resource: "b1.ics", condition: .create)
