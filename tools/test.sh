@@ -6,6 +6,7 @@
 #   tools/test.sh --e2e-only [ARGS] skip swift test; ARGS go to pytest (e.g. -k chromium, -x)
 #   tools/test.sh --no-e2e          build and unit tests only
 #
+# Also a smoke run of the C forwarding ceiling (tools/bench/ceiling.sh --smoke) with the unit tests.
 # Exits non-zero when any step fails and ends with a summary of the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,12 @@ finish() {
   exit 0
 }
 
+unshare_lo() {  # runs "$@" in a fresh network namespace with only lo up
+  local ns=(unshare -n)
+  [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)
+  "${ns[@]}" sh -c 'ip link set lo up && exec "$@"' sh "$@"
+}
+
 e2e() {
   if [[ ! -x .venv/bin/python ]]; then
     bash tools/setup.sh || return 1
@@ -66,5 +73,9 @@ if ! step "swift build" swift build; then
   finish
 fi
 if ((run_unit)); then step "swift test" swift test; fi
+# The performance tools still work (delivery, not speed): the C forwarding ceiling on loopback, ~4 s.
+if ((run_unit)); then
+  step "bench smoke (tools/bench/ceiling.sh --smoke)" unshare_lo bash tools/bench/ceiling.sh --smoke
+fi
 if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
 finish

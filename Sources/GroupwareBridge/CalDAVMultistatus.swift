@@ -94,10 +94,13 @@ struct CalDAVMultistatus: Sendable, Equatable {
         guard bytes.count <= maximumBytes else {
             throw .badResponse("multistatus body of \(bytes.count) bytes exceeds the limit of \(maximumBytes)")
         }
-        let data = Data(bytes)
-        guard data.range(of: Data("<!DOCTYPE".utf8)) == nil else {
-            throw .badResponse("multistatus body declares a DTD")
+        // FoundationXML runs libxml2 in recovery mode, which passes names with invalid UTF-8 on to
+        // Swift code that force-unwraps them: only valid UTF-8 goes in.
+        guard String(validating: bytes, as: UTF8.self) != nil else {
+            throw .badResponse("multistatus body is not UTF-8")
         }
+        let data = Data(bytes)
+        try Self.refuseUnsupportedMarkup(data)
         let builder = Builder()
         let parser = XMLParser(data: data)
         parser.shouldProcessNamespaces = true
@@ -112,6 +115,48 @@ struct CalDAVMultistatus: Sendable, Equatable {
         }
         guard builder.sawRoot else { throw .badResponse("multistatus body is empty") }
         self.init(responses: builder.responses, syncToken: builder.syncToken)
+    }
+
+    /// Refuses what a multistatus never needs and FoundationXML does not survive or should not see:
+    /// processing instructions (one without data makes FoundationXML on Linux call strlen on NULL)
+    /// and `<!` declarations such as a DTD (the only way to get entity expansion). Text inside
+    /// comments and CDATA sections is skipped, so calendar data may contain anything.
+    static func refuseUnsupportedMarkup(_ data: Data) throws(CalDAVError) {
+        let bytes = [UInt8](data)
+        func starts(_ prefix: String, at index: Int) -> Bool {
+            let prefix = Array(prefix.utf8)
+            return index + prefix.count <= bytes.count && bytes[index..<index + prefix.count].elementsEqual(prefix)
+        }
+        /// The index just past `terminator` from `index`, or the end when it never comes (libxml2 then reports the truncation).
+        func skip(to terminator: String, from index: Int) -> Int {
+            let terminator = Array(terminator.utf8)
+            guard let range = bytes[index...].firstRange(of: terminator) else { return bytes.count }
+            return range.upperBound
+        }
+        var index = 0
+        if starts("\u{FEFF}", at: 0) { index = 3 }
+        // The XML declaration is the one "<?" allowed, and only at the very start.
+        if starts("<?xml", at: index), index + 5 < bytes.count, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[index + 5]) {
+            let end = skip(to: "?>", from: index + 5)
+            guard !bytes[(index + 5)..<end].contains(UInt8(ascii: "<")) else {
+                throw .badResponse("multistatus body has a malformed XML declaration")
+            }
+            index = end
+        }
+        while index < bytes.count {
+            guard let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) else { return }
+            if starts("<![CDATA[", at: open) {
+                index = skip(to: "]]>", from: open + 9)
+            } else if starts("<!--", at: open) {
+                index = skip(to: "-->", from: open + 4)
+            } else if starts("<?", at: open) {
+                throw .badResponse("multistatus body contains a processing instruction")
+            } else if starts("<!", at: open) {
+                throw .badResponse("multistatus body contains a declaration (DTD)")
+            } else {
+                index = open + 1
+            }
+        }
     }
 
     /// Receives XMLParser events; keeps a stack of open elements and fills in the current response.
@@ -205,8 +250,9 @@ struct CalDAVMultistatus: Sendable, Equatable {
             }
         }
 
+        /// Stops at the first error: recovery mode would go on with whatever libxml2 made of the rest.
         func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
-            if failure == nil { failure = "multistatus body is not well-formed XML (\((parseError as NSError).code))" }
+            fail(parser, "multistatus body is not well-formed XML (libxml2 error \((parseError as NSError).code))")
         }
 
         /// The open elements from the root.

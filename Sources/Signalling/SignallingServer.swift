@@ -75,7 +75,7 @@ public struct SignallingServer: Sendable {
         let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings).register(on: router)
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
                     scheduler: scheduler, logger: logger)

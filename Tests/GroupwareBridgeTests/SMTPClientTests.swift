@@ -215,7 +215,7 @@ struct SMTPClientTests {
         #expect(error == .timeout(.greeting))
         #expect(error?.isTransient == true)
         #expect(elapsed >= .milliseconds(300))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(30), "bounded by the timeout, not hanging (generous: CI machines are loaded)")
     }
 
     @Test(arguments: [

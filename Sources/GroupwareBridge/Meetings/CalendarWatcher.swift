@@ -25,13 +25,15 @@ public final class CalendarWatcher: Sendable {
     }
     private let state = Mutex(State())
 
+    /// `syncCollection: false` goes straight to ctag/ETag polling (servers without RFC 6578, and its tests).
     public init(calendar: CalDAVClient, scheduler: MeetingScheduler, interval: Duration = .seconds(30),
-                defaultTimeZone: String = "Asia/Kolkata", logger: Logger) {
+                defaultTimeZone: String = "Asia/Kolkata", syncCollection: Bool = true, logger: Logger) {
         self.calendar = calendar
         self.scheduler = scheduler
         self.interval = interval
         self.defaultTimeZone = defaultTimeZone
         self.logger = logger
+        state.withLock { $0.syncUnsupported = !syncCollection }
     }
 
     /// Rounds until the task is cancelled.

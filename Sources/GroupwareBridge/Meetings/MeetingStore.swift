@@ -134,6 +134,18 @@ public final class MeetingStore: Sendable {
         }
     }
 
+    /// How many items are in each state.
+    public func outboxCounts() throws -> [OutboxItem.State: Int] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
+            var counts: [OutboxItem.State: Int] = [:]
+            for row in rows {
+                if let state = OutboxItem.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     /// The oldest pending item due at `now`, if any, and when the next one falls due otherwise.
     func nextDue(at now: Date) throws -> (item: OutboxItem?, next: Date?) {
         try database.read { db in

@@ -21,7 +21,7 @@ public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, Mutable
         case calendarLink = "calendar-link"
     }
 
-    public enum State: String, Codable, Sendable, DatabaseValueConvertible {
+    public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
         case pending
         case sent
         /// Refused for good (5xx, bad address); not retried.

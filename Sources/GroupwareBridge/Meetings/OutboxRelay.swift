@@ -67,9 +67,10 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    /// Sends every item that is due now, then returns (tests, and `sabha` on shutdown).
+    /// Tries every item that is due now once (a failed one is rescheduled past now), then returns.
     public func drain() async {
-        while let item = try? store.nextDue(at: Date()).item {
+        let now = Date()
+        while let item = try? store.nextDue(at: now).item {
             await attempt(item)
         }
     }

@@ -218,7 +218,7 @@ public final class SRTPContext {
         guard let slot = slot(for: ssrc, insert: true) else { return .streamTableFull }
         let mask = rtpMask + slot * SRTPReplayWindow.words
         let (index, delta) = SRTPReplayWindow.estimate(highest: rtpHighest[slot], sequence: sequence)
-        switch SRTPReplayWindow.check(delta: delta, mask: mask) {
+        switch SRTPReplayWindow.check(delta: delta, highest: rtpHighest[slot], mask: mask) {
         case .fresh: SRTPReplayWindow.add(delta: delta, highest: &rtpHighest[slot], mask: mask)
         case .seen: break  // a retransmission: the same index again, as libsrtp's allow_repeat_tx
         case .tooOld: return .replayed
@@ -257,7 +257,7 @@ public final class SRTPContext {
         guard let slot = slot(for: ssrc, insert: false) ?? freshSlot(for: ssrc) else { return .streamTableFull }
         let mask = rtpMask + slot * SRTPReplayWindow.words
         let (index, delta) = SRTPReplayWindow.estimate(highest: rtpHighest[slot], sequence: sequence)
-        guard SRTPReplayWindow.check(delta: delta, mask: mask) == .fresh else { return .replayed }
+        guard SRTPReplayWindow.check(delta: delta, highest: rtpHighest[slot], mask: mask) == .fresh else { return .replayed }
         let roc = UInt32(truncatingIfNeeded: index >> 16)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
         var outLength: Int32 = 0

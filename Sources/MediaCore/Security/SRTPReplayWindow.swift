@@ -4,7 +4,7 @@
 ///
 /// State per SSRC: the highest 48-bit index seen (ROC << 16 | SEQ) and a bitmask of `bits` packets in
 /// `SRTPContext`'s preallocated stream table; these functions work on it in place and never allocate.
-/// Bit `d` of the mask (word `d / 64`, bit `d % 64`) stands for index `highest - d`.
+/// Bit `i mod bits` of the mask stands for index `i`, for the `bits` indices up to `highest`.
 enum SRTPReplayWindow {
     /// Packets remembered behind the highest: the same as `SRTPSession.replayWindow`.
     static let bits = 1024
@@ -41,39 +41,51 @@ enum SRTPReplayWindow {
 
     /// Whether index `highest + delta` is new, already seen, or older than the window.
     @inline(__always)
-    static func check(delta: Int32, mask: UnsafePointer<UInt64>) -> Verdict {
+    static func check(delta: Int32, highest: UInt64, mask: UnsafePointer<UInt64>) -> Verdict {
         if delta > 0 { return .fresh }
         let d = Int(-delta)
         if d >= bits { return .tooOld }
-        return mask[d >> 6] & (1 << UInt64(d & 63)) != 0 ? .seen : .fresh
+        return isSet(highest &- UInt64(d), mask) ? .seen : .fresh
     }
 
-    /// Records index `highest + delta` (after `check` said `.ok` and the packet authenticated).
+    /// Records index `highest + delta` (after `check` said `.fresh` and the packet authenticated).
+    ///
+    /// The mask is circular: index `i` lives at bit `i mod bits` (2^48 is a multiple of `bits`, so this holds across
+    /// the 48-bit wrap). Moving ahead by one packet, the usual case, clears one bit instead of shifting the window.
     @inline(__always)
     static func add(delta: Int32, highest: inout UInt64, mask: UnsafeMutablePointer<UInt64>) {
         if delta <= 0 {
-            let d = Int(-delta)
-            mask[d >> 6] |= 1 << UInt64(d & 63)
+            set(highest &- UInt64(-delta), mask)
             return
         }
-        highest = (highest &+ UInt64(delta)) & 0xFFFF_FFFF_FFFF
-        let shift = Int(delta)
-        if shift >= bits {
+        if Int(delta) >= bits {
             for w in 0..<words { mask[w] = 0 }
         } else {
-            let wordShift = shift >> 6, bitShift = UInt64(shift & 63)
-            var w = words - 1
-            while w >= 0 {
-                let source = w - wordShift
-                var value: UInt64 = 0
-                if source >= 0 {
-                    value = mask[source] << bitShift
-                    if bitShift != 0, source >= 1 { value |= mask[source - 1] >> (64 - bitShift) }
-                }
-                mask[w] = value
-                w -= 1
+            var index = highest
+            for _ in 0..<Int(delta) {
+                index &+= 1
+                clear(index, mask)
             }
         }
-        mask[0] |= 1
+        highest = (highest &+ UInt64(delta)) & 0xFFFF_FFFF_FFFF
+        set(highest, mask)
+    }
+
+    @inline(__always)
+    private static func isSet(_ index: UInt64, _ mask: UnsafePointer<UInt64>) -> Bool {
+        let bit = Int(truncatingIfNeeded: index) & (bits - 1)
+        return mask[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    @inline(__always)
+    private static func set(_ index: UInt64, _ mask: UnsafeMutablePointer<UInt64>) {
+        let bit = Int(truncatingIfNeeded: index) & (bits - 1)
+        mask[bit >> 6] |= 1 << UInt64(bit & 63)
+    }
+
+    @inline(__always)
+    private static func clear(_ index: UInt64, _ mask: UnsafeMutablePointer<UInt64>) {
+        let bit = Int(truncatingIfNeeded: index) & (bits - 1)
+        mask[bit >> 6] &= ~(1 << UInt64(bit & 63))
     }
 }

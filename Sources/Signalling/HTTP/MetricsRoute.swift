@@ -1,3 +1,4 @@
+import GroupwareBridge
 import Hummingbird
 import MediaCore
 
@@ -6,6 +7,8 @@ struct MetricsRoute: Sendable {
     let engine: MediaEngine
     let registry: SessionRegistry
     let meetings: MeetingHub
+    /// Scheduled meetings' outbox (mail and calendar writes by state).
+    let outbox: MeetingStore?
 
     func register(on router: Router<some RequestContext>) {
         router.get("/metrics") { _, _ in
@@ -40,6 +43,10 @@ struct MetricsRoute: Sendable {
                MediaSession.Kind.allCases.map { ("{kind=\"\($0.rawValue)\"}", "\(counts.sessions[$0] ?? 0)") })
         metric("sabha_meeting_rooms", "gauge", "Rooms with at least one participant connected over /ws.", [("", "\(meeting.rooms)")])
         metric("sabha_meeting_participants", "gauge", "Participants connected over /ws.", [("", "\(meeting.participants)")])
+        if let outbox, let counts = try? outbox.outboxCounts() {
+            metric("sabha_outbox_items", "gauge", "Mail and calendar writes in the outbox, by state (pending ones wait for a retry).",
+                   OutboxItem.State.allCases.map { ("{state=\"\($0.rawValue)\"}", "\(counts[$0] ?? 0)") })
+        }
         return out
     }
 }
