@@ -10,6 +10,7 @@ import email
 import email.header
 import html
 import json
+import os
 import re
 import smtplib
 import subprocess
@@ -607,12 +608,17 @@ def test_links_join_while_open_and_are_refused_when_removed_cancelled_or_not_yet
 
 @pytest.mark.server
 @pytest.mark.timeout(60)
-def test_the_join_window_follows_the_configured_margins(start_server):
-    server = start_server(env={"SABHA_JOIN_OPENS_BEFORE": "2h", "SABHA_JOIN_CLOSES_AFTER": "10m"})
+def test_the_join_window_and_the_public_url_follow_the_configuration(start_server):
+    # The option wins over the environment (docs/meetings.md, Configuration).
+    server = start_server("--join-opens-before", "2h", env={
+        "SABHA_JOIN_OPENS_BEFORE": "1m", "SABHA_JOIN_CLOSES_AFTER": "10m", "SABHA_PUBLIC_URL": "https://meet.pune.gov.in"})
     start = minute(now()) + dt.timedelta(minutes=90)
     soon = check_meeting(ok(api(server, "POST", "/api/meetings", meeting_body("Early birds", start, attendees=(ASHA,))), 201))
     assert parse_time(soon["joinOpensAt"]) == start - dt.timedelta(hours=2)
     assert parse_time(soon["joinClosesAt"]) == start + dt.timedelta(minutes=70)
+    assert soon["url"] == f"https://meet.pune.gov.in/m/{soon['room']}", soon["url"]
+    for link in (soon["organizer"]["link"], soon["attendees"][0]["link"]):
+        assert link.startswith(f"https://meet.pune.gov.in/m/{soon['room']}?t="), link
     ws, joined = join_link(server, soon["attendees"][0]["link"])
     ws.close()
     assert joined["room"] == soon["room"]
@@ -641,6 +647,24 @@ def test_the_meeting_page_shows_why_a_link_does_not_join(start_server, browsers)
         page.get(link + "&autojoin=1&quality=low")
         wait_for(lambda: sentence["message"] in page.find_element("tag name", "body").text, 20,
                  f"the page to say {sentence['message']!r} for {code}")
+
+
+@pytest.mark.server
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(os.environ.get("SABHA_E2E_SLOW") != "1", reason="waits 65 s for a link's token to expire; SABHA_E2E_SLOW=1 runs it")
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: a link's token expires when its join window closes (no sooner than 60 s after it was made), and "
+    "after that the join is refused with token-expired instead of meeting-not-open saying when the meeting was"))
+def test_a_link_after_its_meeting_is_over_says_when_it_was(start_server):
+    server = start_server("--join-closes-after", "1s")
+    t = now().replace(microsecond=0)
+    over = ok(api(server, "POST", "/api/meetings", meeting_body("Over", t - dt.timedelta(hours=1), attendees=(ASHA,))
+                  | {"end": (t + dt.timedelta(seconds=2)).isoformat()}), 201)
+    link = over["attendees"][0]["link"]
+    time.sleep(4)
+    assert join_refusal(server, link)["code"] == "meeting-not-open"   # the window has closed
+    time.sleep(61)
+    assert join_refusal(server, link)["code"] == "meeting-not-open"   # and the token's exp has passed too
 
 
 # ------------------------------------------------------------------------------------------------ the resource calendar
