@@ -160,7 +160,10 @@ def attendee_emails(ev) -> list[str]:
     return sorted(str(a).lower().removeprefix("mailto:") for a in atts)
 
 
-def check_invitation(mail: Mail, method: str, uid: str, recipient: str, link: str | None = None):
+SMTP_FROM = "Sabha <meet@dept.example>"   # what sabha_env sets as SABHA_SMTP_FROM
+
+
+def check_invitation(mail: Mail, method: str, uid: str, recipient: str, link: str | None = None, from_sabha: bool = True):
     """An iMIP mail as docs/meetings.md and RFC 6047 want it; returns its VEVENT."""
     assert mail.msg.is_multipart() and mail.content_types[0] == "multipart/mixed", mail.content_types
     for ctype in ("text/plain", "text/html", "text/calendar"):
@@ -169,6 +172,9 @@ def check_invitation(mail: Mail, method: str, uid: str, recipient: str, link: st
     assert mail.attachment is not None, f"no invite.ics attachment: {mail.content_types}"
     assert mail.attachment == mail.calendar, "the invite.ics attachment differs from the text/calendar part"
     assert recipient in str(mail.msg["To"]).lower(), mail.msg["To"]
+    if from_sabha:  # sent as SABHA_SMTP_FROM, the organizer in Reply-To
+        assert str(mail.msg["From"]) == SMTP_FROM, mail.msg["From"]
+        assert ORGANIZER["email"] in str(mail.msg["Reply-To"]), mail.msg["Reply-To"]
     cal = strict_ics_check(mail.calendar)
     assert str(cal["METHOD"]) == method
     ev = event_of(cal)
@@ -297,7 +303,7 @@ def test_fixtures_work(smtp_maildir, radicale, lenient_radicale):
     (mail,) = smtp_maildir.messages("asha@pune.gov.in")
     assert mail.calendar_method == "REQUEST" and mail.attachment == mail.calendar == ics
     assert mail.plain.startswith("Join:") and "text/html" in mail.content_types
-    assert check_invitation(mail, "REQUEST", "sample-1@sabha", "asha@pune.gov.in")
+    assert check_invitation(mail, "REQUEST", "sample-1@sabha", "asha@pune.gov.in", from_sabha=False)
     assert len(smtp_maildir.messages("ravi@pune.gov.in")) == 1
 
     smtp_maildir.stop()
