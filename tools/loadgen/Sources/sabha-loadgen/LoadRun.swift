@@ -36,7 +36,7 @@ final class LoadRun {
         let context = try DTLSContext(certificate: try DTLSCertificate(), profiles: profiles)
         let bufferBytes = Int32(options.socketBuffer * 1024)
 
-        let threads = try (0..<options.threads).map { try PeerThread(index: $0) }
+        let threads = try (0..<options.threads).map { try PeerThread(index: $0, pollIntervalNs: Int64(options.pollInterval * 1_000_000)) }
         threads.forEach { $0.start() }
         defer { threads.forEach { $0.stopAndJoin() } }
 

@@ -49,6 +49,8 @@ struct LoadgenCommand: ParsableCommand {
     var setupTimeout = "10s"
     @Option(help: "New subscribers per second (0: as fast as signalling goes).")
     var ramp: Double = 0
+    @Option(help: "Milliseconds between socket polls of a peer thread (more packets per recvmmsg; latency uses kernel receive times, so it is unaffected).")
+    var pollInterval: Double = 2
     @Option(help: "Kernel socket buffer per peer, in KiB.")
     var socketBuffer = 512
     @Option(help: "PID of the server, to report its CPU time over the measurement window.")
@@ -62,6 +64,7 @@ struct LoadgenCommand: ParsableCommand {
         guard publishers >= 1, publishers <= 1000 else { throw ValidationError("--publishers must be 1...1000") }
         guard subscribers >= 0, subscribers <= 10_000 else { throw ValidationError("--subscribers must be 0...10000") }
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1...64") }
+        guard pollInterval >= 0, pollInterval <= 20 else { throw ValidationError("--poll-interval must be 0...20 ms") }
         guard fps >= 1, fps <= 120 else { throw ValidationError("--fps must be 1...120") }
         guard decryptEvery >= 1, decryptEvery <= 1000 else { throw ValidationError("--decrypt-every must be 1...1000") }
         guard !(noAudio && noVideo) else { throw ValidationError("--no-audio and --no-video leave nothing to send") }

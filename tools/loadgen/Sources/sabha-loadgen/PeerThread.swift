@@ -27,14 +27,18 @@ struct ThreadSnapshot: Sendable {
 /// timers, everyone's ICE/DTLS/RTCP timers. Peers arrive through `adopt` from the main thread.
 final class PeerThread: @unchecked Sendable {
     let index: Int
+    /// Minimum time between two polls of the sockets: packets accumulate meanwhile and each `recvmmsg` takes
+    /// more of them. Latency is unaffected (it uses the kernel's receive time), publishers still send on time.
+    let pollIntervalNs: Int64
     private let epoll: Int32
     private let inbox = Mutex<[any LoadPeer]>([])
     let snapshot = Mutex(ThreadSnapshot())
     private let stopFlag = Atomic<Bool>(false)
     private var thread: pthread_t?
 
-    init(index: Int) throws {
+    init(index: Int, pollIntervalNs: Int64) throws {
         self.index = index
+        self.pollIntervalNs = pollIntervalNs
         epoll = lg_epoll_create()
         guard epoll >= 0 else { throw LoadgenError.socket("epoll_create1: \(String(cString: strerror(-epoll)))") }
     }
@@ -72,9 +76,17 @@ final class PeerThread: @unchecked Sendable {
         var nextSlowTickNs: Int64 = 0
         var nextSnapshotNs: Int64 = 0
         var nextDueNs = Int64.max
+        var lastPollNs: Int64 = 0
 
         while !stopFlag.load(ordering: .acquiring) {
             var now = lg_monotonic_ns()
+            let earliestPoll = min(lastPollNs + pollIntervalNs, nextDueNs)
+            if now < earliestPoll {
+                var pause = timespec(tv_sec: 0, tv_nsec: Int(earliestPoll - now))
+                nanosleep(&pause, nil)
+                now = lg_monotonic_ns()
+            }
+            lastPollNs = now
             let arrivals = inbox.withLock { pending -> [any LoadPeer] in
                 let taken = pending
                 pending.removeAll()
