@@ -6,7 +6,7 @@
 #   tools/test.sh --e2e-only [ARGS] skip swift test; ARGS go to pytest (e.g. -k chromium, -x)
 #   tools/test.sh --no-e2e          build and unit tests only
 #
-# Also a smoke run of the C forwarding ceiling (tools/bench/ceiling.sh --smoke) with the unit tests.
+# Also smoke runs of the C forwarding ceiling and of the load generator (delivery, not speed) with the unit tests.
 # Exits non-zero when any step fails and ends with a summary of the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -76,6 +76,8 @@ if ((run_unit)); then step "swift test" swift test; fi
 # The performance tools still work (delivery, not speed): the C forwarding ceiling on loopback, ~4 s.
 if ((run_unit)); then
   step "bench smoke (tools/bench/ceiling.sh --smoke)" unshare_lo bash tools/bench/ceiling.sh --smoke
+  # The load generator against the debug server just built: 1 publisher, 3 subscribers, 5 s (own namespace).
+  step "loadgen smoke (tools/loadgen/smoke.sh)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/smoke.sh
 fi
 if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
 finish

@@ -62,7 +62,7 @@ final class RadicaleServer: Sendable {
         self.directory = directory
         self.port = port
         do {
-            try await SMTPTestEnvironment.waitForListener(port: port, within: 20)
+            try await SMTPTestEnvironment.waitForListener(port: port, within: 60)  // generous: Radicale imports slowly on a loaded machine
         } catch {
             stop()
             let log = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""

@@ -80,7 +80,7 @@ enum SMTPTestEnvironment {
     }
 
     /// Waits until something accepts TCP connections on the port.
-    static func waitForListener(port: Int, within seconds: Double = 10) async throws {
+    static func waitForListener(port: Int, within seconds: Double = 60) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -116,7 +116,7 @@ final class SMTPTestServer: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(60)  // generous: Python starts slowly on a loaded machine
         var port: Int?
         while port == nil, Date() < deadline, process.isRunning {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""

@@ -19,7 +19,8 @@ import Testing
         }
     }
 
-    static func makeEngine(consentTimeout: Double = 30, workers: Int = 1) throws -> (MediaEngine, EventLog) {
+    // 120 s: a loaded CI machine (parallel suites) can take tens of seconds between creating a transport and using it.
+    static func makeEngine(consentTimeout: Double = 120, workers: Int = 1) throws -> (MediaEngine, EventLog) {
         var configuration = MediaEngineConfiguration()
         configuration.workers = workers
         configuration.basePort = 0

@@ -1,0 +1,269 @@
+import CLoadgenNet
+import Foundation
+import MediaCore
+import Synchronization
+
+/// One run: encode the clips, signal and start the publishers, then the subscribers, let media flow for the
+/// duration with a progress line each second, stop, end the sessions, and summarise.
+final class LoadRun {
+    let options: LoadgenCommand
+    let durationNs: Int64
+    let setupTimeoutNs: Int64
+    /// Signalling all peers must finish within this, however slow the server answers.
+    let signallingLimitNs: Int64
+
+    init(options: LoadgenCommand) throws {
+        self.options = options
+        durationNs = Int64(LoadgenCommand.seconds(options.duration)! * 1e9)
+        setupTimeoutNs = Int64(LoadgenCommand.seconds(options.setupTimeout)! * 1e9)
+        signallingLimitNs = 60_000_000_000 + Int64(options.publishers + options.subscribers) * 100_000_000
+    }
+
+    func run() throws -> Summary {
+        _ = lg_raise_fd_limit()
+        let http = try HTTPClient(url: options.server)
+        let (videoClip, audioClip) = try prepareMedia()
+        if options.encodeOnly { throw LoadgenError.encodeOnly }
+        let keyPath = options.tokenKey ?? (options.dataDir! as NSString).appendingPathComponent("token-hs256.key")
+        let signer = try TokenSigner(keyFile: keyPath)
+        let signalling: any SignallingClient = WHIPClient(http: http, room: options.room, signer: signer)
+
+        let profiles: [SRTPProfile] = switch options.srtp {
+        case "gcm": [.aeadAES128GCM]
+        case "both": [.aeadAES128GCM, .aes128CMHMACSHA1_80]
+        default: [.aes128CMHMACSHA1_80]
+        }
+        let context = try DTLSContext(certificate: try DTLSCertificate(), profiles: profiles)
+        let bufferBytes = Int32(options.socketBuffer * 1024)
+
+        let threads = try (0..<options.threads).map { try PeerThread(index: $0, pollIntervalNs: Int64(options.pollInterval * 1_000_000)) }
+        threads.forEach { $0.start() }
+        defer { threads.forEach { $0.stopAndJoin() } }
+
+        var failures: [String] = []
+        var publishers: [Publisher] = []
+        var subscribers: [Subscriber] = []
+        let runStart = lg_monotonic_ns()
+        let progress = Progress(threads: threads, start: runStart)
+
+        // Publishers first: subscribers need someone to watch.
+        for i in 0..<options.publishers {
+            guard lg_monotonic_ns() - runStart < signallingLimitNs else { failures.append("signalling limit reached"); break }
+            let identity = "loadgen-pub-\(i)"
+            do {
+                let publisher = try Publisher(index: i, identity: identity, video: videoClip, audio: audioClip, context: context,
+                                              setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes)
+                try publisher.accept(try signalling.publish(identity: identity, local: publisher.localDescription()))
+                publishers.append(publisher)
+                threads[i % threads.count].adopt(publisher)
+            } catch {
+                failures.append("publisher \(i): \(error)")
+            }
+            progress.tick()
+        }
+        guard !publishers.isEmpty else { throw LoadgenError.signalling("no publisher could start: \(failures.first ?? "")") }
+        // Wait (bounded) until the publishers are connected, so that viewers find media flowing.
+        let waitEnd = lg_monotonic_ns() + setupTimeoutNs
+        while lg_monotonic_ns() < waitEnd {
+            let s = progress.aggregate()
+            if s.publishersConnected + s.publishersFailed >= publishers.count { break }
+            usleep(20_000)
+            progress.tick()
+        }
+
+        let rampIntervalNs = options.ramp > 0 ? Int64(1e9 / options.ramp) : 0
+        for j in 0..<options.subscribers {
+            guard lg_monotonic_ns() - runStart < signallingLimitNs else { failures.append("signalling limit reached after \(j) subscribers"); break }
+            if rampIntervalNs > 0 {
+                let due = runStart + Int64(j) * rampIntervalNs
+                while lg_monotonic_ns() < due { usleep(UInt32(min(max((due - lg_monotonic_ns()) / 1000, 100), 100_000))); progress.tick() }
+            }
+            let publisher = publishers[j % publishers.count]
+            let identity = "loadgen-sub-\(j)"
+            do {
+                let subscriber = try Subscriber(index: j, identity: identity, publisherIndex: publisher.index, publisherIdentity: publisher.identity,
+                                                context: context, setupTimeoutNs: setupTimeoutNs, decryptEvery: options.decryptEvery,
+                                                socketBufferBytes: bufferBytes)
+                subscriber.subscribeStartNs = lg_realtime_ns()
+                try subscriber.accept(try signalling.subscribe(identity: identity, publisher: publisher.identity,
+                                                               local: subscriber.localDescription(audio: audioClip != nil, video: videoClip != nil)))
+                subscribers.append(subscriber)
+                threads[j % threads.count].adopt(subscriber)
+            } catch {
+                failures.append("subscriber \(j): \(error)")
+            }
+            progress.tick()
+        }
+        let signallingSeconds = Double(lg_monotonic_ns() - runStart) / 1e9
+
+        // The measurement window.
+        let windowStart = lg_monotonic_ns()
+        let windowEnd = windowStart + durationNs
+        let startCounters = progress.aggregate()
+        let generatorCPUStart = Self.ownCPUSeconds()
+        let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
+        while lg_monotonic_ns() < windowEnd {
+            usleep(UInt32(min(max((windowEnd - lg_monotonic_ns()) / 1000, 1000), 50_000)))
+            progress.tick()
+        }
+        let endCounters = progress.aggregate()
+        let generatorCPU = Self.ownCPUSeconds() - generatorCPUStart
+        let serverCPU = serverCPUStart.flatMap { start in options.serverPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start } }
+        let windowSeconds = Double(lg_monotonic_ns() - windowStart) / 1e9
+
+        threads.forEach { $0.stopAndJoin() }
+
+        // End the sessions (viewers first; ending a publisher ends its viewers anyway).
+        var ended = 0
+        let endDeadline = lg_monotonic_ns() + 20_000_000_000
+        for subscriber in subscribers where lg_monotonic_ns() < endDeadline {
+            if let session = subscriber.session, signalling.end(session, identity: subscriber.identity) { ended += 1 }
+        }
+        for publisher in publishers where lg_monotonic_ns() < endDeadline {
+            if let session = publisher.session, signalling.end(session, identity: publisher.identity) { ended += 1 }
+        }
+        log("ended \(ended) of \(subscribers.count + publishers.count) sessions")
+
+        return summarise(
+            publishers: publishers, subscribers: subscribers, failures: failures, videoClip: videoClip, audioClip: audioClip,
+            profiles: profiles, signallingSeconds: signallingSeconds, windowSeconds: windowSeconds,
+            window: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU)
+    }
+
+    /// The VP8 clip (from the cache when the same parameters were encoded before) and the Opus clip.
+    private func prepareMedia() throws -> (VideoClip?, AudioClip?) {
+        var videoClip: VideoClip?
+        var audioClip: AudioClip?
+        let start = lg_monotonic_ns()
+        var source = "encoded"
+        if !options.noVideo {
+            let (width, height) = LoadgenCommand.size(options.video)!
+            let frames = max(1, Int(LoadgenCommand.seconds(options.clip)! * Double(options.fps)))
+            let cacheFile = options.clipCache.isEmpty ? nil
+                : (options.clipCache as NSString).appendingPathComponent("vp8-\(width)x\(height)-\(options.fps)fps-\(options.videoKbps)k-\(frames)-v\(VideoClip.formatVersion).clip")
+            if let cacheFile, let cached = VideoClip.load(path: cacheFile, width: width, height: height, fps: options.fps) {
+                videoClip = cached
+                source = "loaded from \(cacheFile)"
+            } else {
+                let clip = try VideoClip.encode(width: width, height: height, fps: options.fps, kbps: options.videoKbps, frameCount: frames)
+                if let cacheFile {
+                    try? FileManager.default.createDirectory(atPath: options.clipCache, withIntermediateDirectories: true)
+                    clip.save(path: cacheFile)
+                }
+                videoClip = clip
+            }
+        }
+        if !options.noAudio {
+            audioClip = try AudioClip.encode(bitrate: options.audioKbps * 1000)
+        }
+        var text = "media \(source) in " + String(format: "%.1f s:", Double(lg_monotonic_ns() - start) / 1e9)
+        if let v = videoClip {
+            text += " VP8 \(v.width)x\(v.height) \(v.frames.count) frames " + String(format: "%.0f kbit/s", v.averageKbps)
+                + " (keyframe \(v.keyframeBytes) bytes, \(v.packetCount) packets per clip)"
+        }
+        if let a = audioClip { text += " Opus " + String(format: "%.0f kbit/s", a.averageKbps) }
+        log(text)
+        return (videoClip, audioClip)
+    }
+
+    private func summarise(
+        publishers: [Publisher], subscribers: [Subscriber], failures: [String], videoClip: VideoClip?, audioClip: AudioClip?,
+        profiles: [SRTPProfile], signallingSeconds: Double, windowSeconds: Double,
+        window: (ThreadSnapshot, ThreadSnapshot), generatorCPU: Double, serverCPU: Double?
+    ) -> Summary {
+        var failures = failures
+        for publisher in publishers {
+            if case .failed(let reason) = publisher.transport.state { failures.append("publisher \(publisher.index): \(reason)") }
+        }
+        for subscriber in subscribers {
+            if case .failed(let reason) = subscriber.transport.state { failures.append("subscriber \(subscriber.index): \(reason)") }
+        }
+        var latency = LatencyHistogram()
+        var entries: [Summary.SubscriberEntry] = []
+        for s in subscribers {
+            latency.merge(s.latency)
+            let connected = s.transport.connectedNs != 0
+            var failure: String?
+            if case .failed(let reason) = s.transport.state { failure = reason }
+            entries.append(Summary.SubscriberEntry(
+                index: s.index, publisher: s.publisherIndex, connected: connected, failure: failure,
+                packets: s.stats.packets, bytes: s.stats.bytes, videoPackets: s.stats.videoPackets, audioPackets: s.stats.audioPackets,
+                expected: s.expected, lost: s.lost, lossPercent: Summary.Distribution.round(s.expected > 0 ? 100 * Double(s.lost) / Double(s.expected) : 0),
+                authenticated: s.stats.authenticated, authFailures: s.stats.authFailures, latency: Summary.Latency(s.latency),
+                keyframeWaitMs: s.hasKeyframe ? Summary.Distribution.round(Double(s.keyframeArrivalNs - s.subscribeStartNs) / 1e6) : nil,
+                connectMs: connected ? Summary.Distribution.round(Double(s.transport.connectedNs - s.transport.startedNs) / 1e6) : nil,
+                plisSent: s.stats.plisSent, senderReports: s.stats.senderReports))
+        }
+        let expected = subscribers.reduce(Int64(0)) { $0 + $1.expected }
+        let lost = subscribers.reduce(Int64(0)) { $0 + $1.lost }
+        let (first, last) = window
+        let packetsSent = publishers.reduce(UInt64(0)) { $0 + $1.stats.packetsSent }
+        let received = last.packetsReceived - first.packetsReceived
+        let video = videoClip.map {
+            Summary.VideoConfig(width: $0.width, height: $0.height, fps: $0.fps, targetKbps: options.videoKbps, clipFrames: $0.frames.count,
+                                clipKbps: Summary.Distribution.round($0.averageKbps), keyframeBytes: $0.keyframeBytes)
+        }
+        let audio = audioClip.map { Summary.AudioConfig(targetKbps: options.audioKbps, clipKbps: Summary.Distribution.round($0.averageKbps)) }
+        return Summary(
+            config: Summary.Config(
+                server: options.server, room: options.room, publishers: options.publishers, subscribers: options.subscribers,
+                durationSeconds: Double(durationNs) / 1e9, threads: options.threads, srtpProfiles: profiles.map(\.rawValue),
+                decryptEvery: options.decryptEvery, video: video, audio: audio),
+            setup: Summary.Setup(
+                publishersConnected: publishers.filter { $0.transport.connectedNs != 0 }.count,
+                subscribersConnected: subscribers.filter { $0.transport.connectedNs != 0 }.count,
+                subscribersWithKeyframe: subscribers.filter(\.hasKeyframe).count,
+                failures: Array(failures.prefix(50)),
+                connectMs: Summary.Distribution(entries.compactMap(\.connectMs)),
+                signallingSeconds: Summary.Distribution.round(signallingSeconds)),
+            totals: Summary.Totals(
+                packetsSent: packetsSent,
+                bytesSent: publishers.reduce(UInt64(0)) { $0 + $1.stats.bytesSent },
+                packetsReceived: subscribers.reduce(UInt64(0)) { $0 + $1.stats.packets },
+                bytesReceived: subscribers.reduce(UInt64(0)) { $0 + $1.stats.bytes },
+                expected: expected, lost: lost,
+                lossPercent: Summary.Distribution.round(expected > 0 ? 100 * Double(lost) / Double(expected) : 0),
+                authenticated: subscribers.reduce(UInt64(0)) { $0 + $1.stats.authenticated },
+                authFailures: subscribers.reduce(UInt64(0)) { $0 + $1.stats.authFailures },
+                rtcpAuthFailures: subscribers.reduce(UInt64(0)) { $0 + $1.stats.rtcpAuthFailures }
+                    + publishers.reduce(UInt64(0)) { $0 + $1.stats.rtcpAuthFailures },
+                pliReceivedByPublishers: publishers.reduce(UInt64(0)) { $0 + $1.stats.pliReceived + $1.stats.firReceived },
+                skippedFrames: publishers.reduce(UInt64(0)) { $0 + $1.stats.skippedFrames },
+                sendErrors: last.sendErrors,
+                latency: Summary.Latency(latency)),
+            window: Summary.Window(
+                seconds: Summary.Distribution.round(windowSeconds),
+                packetsReceivedPerSecond: Summary.Distribution.round(Double(received) / windowSeconds),
+                mbitReceivedPerSecond: Summary.Distribution.round(Double(last.bytesReceived - first.bytesReceived) * 8 / windowSeconds / 1e6),
+                packetsSentPerSecond: Summary.Distribution.round(Double(last.packetsSent - first.packetsSent) / windowSeconds),
+                generatorCPUSeconds: Summary.Distribution.round(generatorCPU),
+                serverCPUSeconds: serverCPU.map(Summary.Distribution.round),
+                serverPacketsPerCPUSecond: serverCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil }),
+            subscribers: Summary.SubscriberDistributions(
+                packets: Summary.Distribution(entries.map { Double($0.packets) }),
+                lossPercent: Summary.Distribution(entries.map(\.lossPercent)),
+                latencyP50Ms: Summary.Distribution(entries.compactMap(\.latency.p50Ms)),
+                latencyP99Ms: Summary.Distribution(entries.compactMap(\.latency.p99Ms)),
+                latencyMaxMs: Summary.Distribution(entries.compactMap(\.latency.maxMs)),
+                keyframeWaitMs: Summary.Distribution(entries.compactMap(\.keyframeWaitMs))),
+            perSubscriber: options.perSubscriber ? entries : nil)
+    }
+
+    /// User + system CPU seconds of this process.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// utime + stime of another process from /proc/PID/stat.
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command name: state is field 3, utime 14, stime 15 (1-based) → indices 11 and 12 here.
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}

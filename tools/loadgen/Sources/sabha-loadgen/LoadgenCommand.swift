@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+
+/// `sabha-loadgen`: real WebRTC publishers and subscribers against a Sabha server on loopback.
+@main
+struct LoadgenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sabha-loadgen",
+        abstract: "Real WebRTC publishers and subscribers (ICE, DTLS-SRTP, RTCP, VP8 + Opus) against Sabha over WHIP/WHEP on loopback.",
+        discussion: "Prints a progress line each second on standard error and a JSON summary on standard output. Always stops by itself.")
+
+    @Option(help: "Sabha's HTTP address (loopback only).")
+    var server = "http://127.0.0.1:8080"
+    @Option(help: "The server's data directory: tokens are signed with its token-hs256.key.")
+    var dataDir: String?
+    @Option(help: "The HS256 token key file (instead of --data-dir).")
+    var tokenKey: String?
+    @Option(help: "Room to publish and watch in.")
+    var room = "loadgen"
+    @Option(help: "Publishers (WHIP).")
+    var publishers = 1
+    @Option(help: "Subscribers (WHEP), spread round-robin over the publishers.")
+    var subscribers = 10
+    @Option(help: "How long media flows once everyone is signalled: 30s, 2m, 500ms.")
+    var duration = "30s"
+    @Option(help: "Peer threads (event loops); peers are spread over them.")
+    var threads = 1
+    @Option(help: "Video size, WIDTHxHEIGHT.")
+    var video = "1280x720"
+    @Option(help: "Video frame rate.")
+    var fps = 30
+    @Option(help: "VP8 target bitrate in kbit/s.")
+    var videoKbps = 1500
+    @Option(help: "Length of the encoded clip that is replayed (it starts with the only keyframe).")
+    var clip = "5s"
+    @Option(help: "Directory caching encoded clips by their parameters (empty: encode every time).")
+    var clipCache = "/tmp/sabha-loadgen-cache"
+    @Option(help: "Opus bitrate in kbit/s.")
+    var audioKbps = 48
+    @Flag(help: "Publish video only.")
+    var noAudio = false
+    @Flag(help: "Publish audio only.")
+    var noVideo = false
+    @Option(help: "Subscribers decrypt and authenticate RTP packets whose sequence number is a multiple of this (1 = all).")
+    var decryptEvery = 16
+    @Option(help: "SRTP profiles the peers offer in DTLS: cm (AES_CM_128_HMAC_SHA1_80, as browsers end up with), gcm, or both.")
+    var srtp = "cm"
+    @Option(help: "Per-peer limit for ICE + DTLS to complete.")
+    var setupTimeout = "10s"
+    @Option(help: "New subscribers per second (0: as fast as signalling goes).")
+    var ramp: Double = 0
+    @Option(help: "Milliseconds between socket polls of a peer thread (more packets per recvmmsg; latency uses kernel receive times, so it is unaffected).")
+    var pollInterval: Double = 2
+    @Option(help: "Kernel socket buffer per peer, in KiB.")
+    var socketBuffer = 512
+    @Option(help: "PID of the server, to report its CPU time over the measurement window.")
+    var serverPid: Int32?
+    @Flag(help: "Include every subscriber's figures in the JSON summary.")
+    var perSubscriber = false
+    @Flag(help: "Only encode the clips (and fill the cache), print their figures, and exit.")
+    var encodeOnly = false
+
+    func validate() throws {
+        guard publishers >= 1, publishers <= 1000 else { throw ValidationError("--publishers must be 1...1000") }
+        guard subscribers >= 0, subscribers <= 10_000 else { throw ValidationError("--subscribers must be 0...10000") }
+        guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1...64") }
+        guard pollInterval >= 0, pollInterval <= 20 else { throw ValidationError("--poll-interval must be 0...20 ms") }
+        guard fps >= 1, fps <= 120 else { throw ValidationError("--fps must be 1...120") }
+        guard decryptEvery >= 1, decryptEvery <= 1000 else { throw ValidationError("--decrypt-every must be 1...1000") }
+        guard !(noAudio && noVideo) else { throw ValidationError("--no-audio and --no-video leave nothing to send") }
+        guard encodeOnly || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
+        guard ["cm", "gcm", "both"].contains(srtp) else { throw ValidationError("--srtp is cm, gcm or both") }
+        guard let seconds = Self.seconds(duration), seconds > 0, seconds <= 3600 else {
+            throw ValidationError("--duration must be a time between 0 and 1h, such as 30s")
+        }
+        _ = seconds
+        guard Self.seconds(clip).map({ $0 > 0 && $0 <= 60 }) == true else { throw ValidationError("--clip must be a time up to 60s") }
+        guard Self.seconds(setupTimeout).map({ $0 > 0 && $0 <= 120 }) == true else { throw ValidationError("--setup-timeout must be up to 120s") }
+        guard Self.size(video) != nil else { throw ValidationError("--video is WIDTHxHEIGHT, such as 1280x720") }
+    }
+
+    func run() throws {
+        let runner = try LoadRun(options: self)
+        do {
+            let summary = try runner.run()
+            print(summary.json())
+        } catch LoadgenError.encodeOnly {
+            return
+        } catch {
+            FileHandle.standardError.write(Data("sabha-loadgen: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// "30s", "2m", "500ms", "1h", or plain seconds.
+    static func seconds(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if suffix == "s" && number.hasSuffix("m") { continue }
+            return Double(number).map { $0 * factor }
+        }
+        return Double(text)
+    }
+
+    static func size(_ text: String) -> (Int, Int)? {
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w >= 16, h >= 16, w <= 3840, h <= 2160 else { return nil }
+        return (w, h)
+    }
+}

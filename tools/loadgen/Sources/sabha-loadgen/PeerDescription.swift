@@ -1,0 +1,61 @@
+import MediaCore
+
+/// What one generator peer offers, independent of how it is signalled (WHIP/WHEP write an SDP offer from it;
+/// a Janus client would write an SDP answer from it).
+struct LocalPeerDescription {
+    struct Media {
+        var kind: MediaKind
+        var mid: String
+        var payloadType: UInt8
+        /// Our SSRC for a sending m-line, nil for a receiving one.
+        var ssrc: UInt32?
+    }
+
+    var ufrag: String
+    var password: String
+    var fingerprint: DTLSFingerprint
+    var ip: String
+    var port: UInt16
+    /// True: sendonly m-lines (publisher); false: recvonly (subscriber).
+    var sends: Bool
+    var media: [Media]
+    var cname: String
+    var streamID: String
+}
+
+/// What the server answered: its ICE-lite credentials and candidate, its certificate, and per m-line what it
+/// accepted (payload type) and, for a subscriber, which SSRC it sends.
+struct RemotePeerDescription {
+    struct Media {
+        var kind: MediaKind?
+        var mid: String
+        var accepted: Bool
+        var payloadType: UInt8
+        var ssrc: UInt32?
+    }
+
+    var ufrag = ""
+    var password = ""
+    var fingerprints: [DTLSFingerprint] = []
+    var ip = ""
+    var port: UInt16 = 0
+    var media: [Media] = []
+
+    func media(_ kind: MediaKind) -> Media? { media.first { $0.kind == kind && $0.accepted } }
+}
+
+/// A signalled session: the remote description plus whatever the signalling needs to end it again
+/// (the WHIP/WHEP `Location`; a Janus session and handle id later).
+struct SignalledSession {
+    var remote: RemotePeerDescription
+    var resource: String
+}
+
+/// How peers get their sessions. WHIP/WHEP today; a Janus videoroom WebSocket client fits the same shape
+/// (it would answer Janus's offer for subscribers instead of offering).
+protocol SignallingClient {
+    func publish(identity: String, local: LocalPeerDescription) throws -> SignalledSession
+    func subscribe(identity: String, publisher: String, local: LocalPeerDescription) throws -> SignalledSession
+    /// Best effort: the run is over, errors are only counted.
+    func end(_ session: SignalledSession, identity: String) -> Bool
+}

@@ -1,0 +1,174 @@
+import CLoadgenNet
+import Glibc
+import MediaCore
+
+/// One peer's connection to the server over its own UDP socket: ICE (we are the controlling agent and
+/// nominate with USE-CANDIDATE; the server is ICE-lite), DTLS as client, then SRTP/SRTCP with the exported keys,
+/// and consent freshness (RFC 7675: a binding request every few seconds).
+///
+/// Not Sendable in spirit: after `PeerThread.adopt` only that thread touches it.
+final class PeerTransport {
+    enum State: Equatable {
+        case idle
+        case checking
+        case handshaking
+        case connected
+        case failed(String)
+    }
+
+    static let checkIntervalNs: Int64 = 50_000_000
+    static let consentIntervalNs: Int64 = 5_000_000_000
+
+    let fd: Int32
+    let port: UInt16
+    let ufrag: String
+    let password: String
+    private(set) var state: State = .idle
+    private(set) var remote = RemotePeerDescription()
+    private var dtls: DTLSEndpoint?
+    private(set) var inbound: SRTPContext?
+    private(set) var outbound: SRTPContext?
+    private(set) var profile: SRTPProfile?
+
+    /// Monotonic times (ns).
+    private(set) var startedNs: Int64 = 0
+    private(set) var connectedNs: Int64 = 0
+    private var nextCheckNs: Int64 = 0
+    private var deadlineNs: Int64 = 0
+    private(set) var consentResponses = 0
+    private(set) var lastResponseNs: Int64 = 0
+
+    init(socketBufferBytes: Int32) throws {
+        var port: UInt16 = 0
+        let fd = lg_udp_socket(0, socketBufferBytes, &port)
+        guard fd >= 0 else { throw LoadgenError.socket("UDP socket: \(String(cString: strerror(-fd)))") }
+        self.fd = fd
+        self.port = port
+        ufrag = Self.randomToken(8)
+        password = Self.randomToken(24)
+    }
+
+    deinit { close(fd) }
+
+    var isConnected: Bool { state == .connected }
+    var isFailed: Bool { if case .failed = state { return true } else { return false } }
+
+    /// Starts ICE towards the answer's candidate; the handshake must complete before `deadlineNs`.
+    func start(remote: RemotePeerDescription, context: DTLSContext, now: Int64, setupTimeoutNs: Int64) {
+        self.remote = remote
+        startedNs = now
+        deadlineNs = now + setupTimeoutNs
+        let connected = lg_udp_connect(fd, remote.ip, remote.port)
+        guard connected == 0 else {
+            state = .failed("connect to \(remote.ip):\(remote.port): \(String(cString: strerror(-connected)))")
+            return
+        }
+        do {
+            dtls = try DTLSEndpoint(context: context, role: .client, remoteFingerprints: remote.fingerprints)
+        } catch {
+            state = .failed("DTLS: \(error)")
+            return
+        }
+        state = .checking
+        sendBindingRequest()
+        nextCheckNs = now + Self.checkIntervalNs
+    }
+
+    /// Timers: connectivity checks until answered, DTLS retransmissions, consent, the setup deadline.
+    func tick(now: Int64) {
+        switch state {
+        case .idle, .failed:
+            return
+        case .checking:
+            if now >= deadlineNs { state = .failed("no ICE binding response within the setup timeout"); return }
+            if now >= nextCheckNs {
+                sendBindingRequest()
+                nextCheckNs = now + Self.checkIntervalNs
+            }
+        case .handshaking:
+            if now >= deadlineNs { state = .failed("DTLS handshake did not complete within the setup timeout"); return }
+            if let dtls, let timeout = dtls.timeoutMilliseconds(), timeout == 0 {
+                dtls.handleTimeout()
+                flushDTLS()
+                if case .failed(let reason) = dtls.state { state = .failed("DTLS: \(reason)") }
+            }
+        case .connected:
+            if now >= nextCheckNs {
+                sendBindingRequest()
+                // 4 to 6 s apart (RFC 7675 section 5.1 wants randomised intervals).
+                nextCheckNs = now + Self.consentIntervalNs - 1_000_000_000 + Int64.random(in: 0..<2_000_000_000)
+            }
+        }
+    }
+
+    /// STUN and DTLS datagrams (RFC 7983 first bytes 0-3 and 20-63). Returns true when the peer just connected.
+    @discardableResult
+    func handleControl(_ bytes: UnsafeRawBufferPointer, now: Int64) -> Bool {
+        guard let first = bytes.first else { return false }
+        if first < 4 {
+            guard let message = STUNMessage.parse(bytes), message.messageClass == .successResponse,
+                  message.verifyMessageIntegrity(in: bytes, key: Array(remote.password.utf8)) else { return false }
+            lastResponseNs = now
+            if state == .checking {
+                state = .handshaking
+                dtls?.start()
+                flushDTLS()
+            } else {
+                consentResponses += 1
+            }
+            return false
+        }
+        guard first >= 20 && first <= 63, let dtls else { return false }
+        dtls.receive(bytes)
+        flushDTLS()
+        guard state == .handshaking else { return false }
+        switch dtls.state {
+        case .connected:
+            guard let keys = dtls.exportSRTPKeys() else { state = .failed("no SRTP keys"); return false }
+            do {
+                inbound = try SRTPContext(profile: keys.profile, key: keys.remoteKey, salt: keys.remoteSalt, direction: .inbound)
+                outbound = try SRTPContext(profile: keys.profile, key: keys.localKey, salt: keys.localSalt, direction: .outbound)
+            } catch {
+                state = .failed("SRTP: \(error)")
+                return false
+            }
+            profile = keys.profile
+            state = .connected
+            connectedNs = now
+            nextCheckNs = now + Self.consentIntervalNs
+            return true
+        case .failed(let reason):
+            state = .failed("DTLS: \(reason)")
+        case .closed:
+            state = .failed("DTLS closed by the server")
+        case .handshaking:
+            break
+        }
+        return false
+    }
+
+    /// Sends one datagram on the connected socket (control traffic; media goes through `PeerThread.flush`).
+    func send(_ bytes: UnsafeRawBufferPointer) {
+        _ = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT))
+    }
+
+    private func sendBindingRequest() {
+        var request = [UInt8](repeating: 0, count: 256)
+        let length = request.withUnsafeMutableBytes {
+            STUNMessage.writeBindingRequest(
+                transactionID: STUNTransactionID.random(), username: "\(remote.ufrag):\(ufrag)",
+                integrityKey: Array(remote.password.utf8), priority: 2_130_706_431,
+                useCandidate: true, iceControlling: 0x5AB4A, iceControlled: nil, into: $0)
+        }
+        request.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+
+    private func flushDTLS() {
+        dtls?.drainOutgoing { send($0) }
+    }
+
+    static func randomToken(_ count: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] })
+    }
+}

@@ -1,0 +1,280 @@
+import CLoadgenNet
+import MediaCore
+
+/// Counters of one publisher.
+struct PublisherStats {
+    var packetsSent: UInt64 = 0
+    var bytesSent: UInt64 = 0
+    var videoFrames: UInt64 = 0
+    var keyframes: UInt64 = 0
+    var audioFrames: UInt64 = 0
+    /// Frames not sent because the thread fell behind by more than `Publisher.maxLateNs`.
+    var skippedFrames: UInt64 = 0
+    var pliReceived: UInt64 = 0
+    var firReceived: UInt64 = 0
+    var nackReceived: UInt64 = 0
+    var receiverReports: UInt64 = 0
+    var rtcpAuthFailures: UInt64 = 0
+}
+
+/// Publishes the clip over one transport: VP8 frames every 1/fps s, packetised per RFC 7741 (15-bit PictureID),
+/// Opus every 20 ms, sender reports every second. Every RTP payload ends with 8 bytes: the CLOCK_REALTIME
+/// nanoseconds at which the packet was built (Sabha forwards payloads unchanged), for subscribers' latency.
+/// A PLI or FIR makes the next frame the clip's keyframe.
+final class Publisher: LoadPeer, @unchecked Sendable {
+    static let maxVP8DataPerPacket = 1100
+    static let stampLength = 8
+    static let maxLateNs: Int64 = 250_000_000
+
+    let index: Int
+    let identity: String
+    let transport: PeerTransport
+    let video: VideoClip?
+    let audio: AudioClip?
+    let context: DTLSContext
+    let setupTimeoutNs: Int64
+    var session: SignalledSession?
+    var isPublisher: Bool { true }
+
+    let videoSSRC = UInt32.random(in: 1...UInt32.max)
+    let audioSSRC = UInt32.random(in: 1...UInt32.max)
+    private(set) var videoPayloadType: UInt8 = 96
+    private(set) var audioPayloadType: UInt8 = 111
+
+    private var mediaStartNs: Int64 = 0
+    private var videoFrameCount: Int64 = 0
+    private var audioFrameCount: Int64 = 0
+    private var clipIndex = 0
+    private var audioIndex = 0
+    private var pictureID = UInt16.random(in: 0...0x7FFF)
+    private var videoSequence = UInt16.random(in: 0...UInt16.max)
+    private var audioSequence = UInt16.random(in: 0...UInt16.max)
+    private let videoTimestampBase = UInt32.random(in: 0...UInt32.max)
+    private let audioTimestampBase = UInt32.random(in: 0...UInt32.max)
+    private var videoPackets: UInt32 = 0
+    private var videoOctets: UInt32 = 0
+    private var audioPackets: UInt32 = 0
+    private var audioOctets: UInt32 = 0
+    private var keyframeRequested = false
+    private var nextReportNs: Int64 = 0
+    private(set) var stats = PublisherStats()
+
+    init(index: Int, identity: String, video: VideoClip?, audio: AudioClip?, context: DTLSContext,
+         setupTimeoutNs: Int64, socketBufferBytes: Int32) throws {
+        self.index = index
+        self.identity = identity
+        self.video = video
+        self.audio = audio
+        self.context = context
+        self.setupTimeoutNs = setupTimeoutNs
+        transport = try PeerTransport(socketBufferBytes: socketBufferBytes)
+    }
+
+    func localDescription() -> LocalPeerDescription {
+        var media: [LocalPeerDescription.Media] = []
+        if audio != nil { media.append(.init(kind: .audio, mid: "0", payloadType: audioPayloadType, ssrc: audioSSRC)) }
+        if video != nil { media.append(.init(kind: .video, mid: "\(media.count)", payloadType: videoPayloadType, ssrc: videoSSRC)) }
+        return LocalPeerDescription(
+            ufrag: transport.ufrag, password: transport.password, fingerprint: context.certificate.fingerprint,
+            ip: "127.0.0.1", port: transport.port, sends: true, media: media, cname: "loadgen-\(identity)", streamID: identity)
+    }
+
+    /// Takes the payload types the server answered (it echoes ours, but a signalling may choose others).
+    func accept(_ session: SignalledSession) throws {
+        if video != nil {
+            guard let media = session.remote.media(.video) else { throw LoadgenError.signalling("the server refused the VP8 m-line") }
+            videoPayloadType = media.payloadType
+        }
+        if audio != nil {
+            guard let media = session.remote.media(.audio) else { throw LoadgenError.signalling("the server refused the Opus m-line") }
+            audioPayloadType = media.payloadType
+        }
+        self.session = session
+    }
+
+    func begin(now: Int64) {
+        guard let session else { return }
+        transport.start(remote: session.remote, context: context, now: now, setupTimeoutNs: setupTimeoutNs)
+    }
+
+    // MARK: - Sending
+
+    func tick(now: Int64, io: PeerThreadIO) -> Int64 {
+        transport.tick(now: now)
+        guard transport.isConnected else { return now + 5_000_000 }
+        if mediaStartNs == 0 {
+            mediaStartNs = now
+            nextReportNs = now + 500_000_000
+        }
+        var next = now + 100_000_000
+        if let video {
+            let fps = Int64(video.fps)
+            var due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
+            if now - due > Self.maxLateNs {
+                let caughtUp = (now - mediaStartNs) * fps / 1_000_000_000
+                stats.skippedFrames &+= UInt64(caughtUp - videoFrameCount)
+                videoFrameCount = caughtUp
+                due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
+            }
+            while due <= now {
+                sendVideoFrame(video, io: io)
+                videoFrameCount += 1
+                due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
+            }
+            next = min(next, due)
+        }
+        if let audio {
+            var due = mediaStartNs + audioFrameCount * 20_000_000
+            if now - due > Self.maxLateNs {
+                let caughtUp = (now - mediaStartNs) / 20_000_000
+                stats.skippedFrames &+= UInt64(caughtUp - audioFrameCount)
+                audioFrameCount = caughtUp
+                due = mediaStartNs + audioFrameCount * 20_000_000
+            }
+            while due <= now {
+                sendAudioFrame(audio, io: io)
+                audioFrameCount += 1
+                due = mediaStartNs + audioFrameCount * 20_000_000
+            }
+            next = min(next, due)
+        }
+        if now >= nextReportNs {
+            sendSenderReports(io: io)
+            nextReportNs = now + 1_000_000_000
+        }
+        io.flush(transport.fd)
+        return min(next, nextReportNs)
+    }
+
+    private func sendVideoFrame(_ clip: VideoClip, io: PeerThreadIO) {
+        guard let srtp = transport.outbound else { return }
+        if keyframeRequested {
+            keyframeRequested = false
+            clipIndex = 0
+        }
+        let frame = clip.frames[clipIndex]
+        clipIndex = (clipIndex + 1) % clip.frames.count
+        if frame.isKey { stats.keyframes &+= 1 }
+        stats.videoFrames &+= 1
+        let timestamp = videoTimestampBase &+ UInt32(truncatingIfNeeded: videoFrameCount * 90_000 / Int64(clip.fps))
+        let size = frame.data.count
+        let packets = (size + Self.maxVP8DataPerPacket - 1) / Self.maxVP8DataPerPacket
+        let base = size / packets
+        let extra = size % packets
+        var offset = 0
+        frame.data.withUnsafeBytes { data in
+            for p in 0..<packets {
+                let chunk = base + (p < extra ? 1 : 0)
+                if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
+                let out = io.nextSendBuffer
+                out.storeBytes(of: 0x80, toByteOffset: 0, as: UInt8.self)
+                out.storeBytes(of: (p == packets - 1 ? 0x80 : 0) | videoPayloadType, toByteOffset: 1, as: UInt8.self)
+                out.put16(videoSequence, 2)
+                out.put32(timestamp, 4)
+                out.put32(videoSSRC, 8)
+                // RFC 7741 4.2: X=1, S on the frame's first packet, PID 0; I=1; M=1 with a 15-bit PictureID.
+                out.storeBytes(of: p == 0 ? 0x90 : 0x80, toByteOffset: 12, as: UInt8.self)
+                out.storeBytes(of: 0x80, toByteOffset: 13, as: UInt8.self)
+                out.put16(0x8000 | pictureID, 14)
+                (out + 16).copyMemory(from: data.baseAddress! + offset, byteCount: chunk)
+                out.put64(UInt64(lg_realtime_ns()), 16 + chunk)
+                var length = 16 + chunk + Self.stampLength
+                videoSequence &+= 1
+                offset += chunk
+                guard srtp.protectRTP(out, length: &length) == .ok else { continue }
+                io.commit(length: length)
+                stats.packetsSent &+= 1
+                stats.bytesSent &+= UInt64(length)
+                videoPackets &+= 1
+                videoOctets &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
+            }
+        }
+        pictureID = (pictureID &+ 1) & 0x7FFF
+        io.flush(transport.fd)
+    }
+
+    private func sendAudioFrame(_ clip: AudioClip, io: PeerThreadIO) {
+        guard let srtp = transport.outbound else { return }
+        let frame = clip.frames[audioIndex]
+        audioIndex = (audioIndex + 1) % clip.frames.count
+        stats.audioFrames &+= 1
+        if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
+        let out = io.nextSendBuffer
+        out.storeBytes(of: 0x80, toByteOffset: 0, as: UInt8.self)
+        out.storeBytes(of: (audioFrameCount == 0 ? 0x80 : 0) | audioPayloadType, toByteOffset: 1, as: UInt8.self)
+        out.put16(audioSequence, 2)
+        out.put32(audioTimestampBase &+ UInt32(truncatingIfNeeded: audioFrameCount * Int64(AudioClip.samplesPerFrame)), 4)
+        out.put32(audioSSRC, 8)
+        frame.withUnsafeBytes { (out + 12).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        out.put64(UInt64(lg_realtime_ns()), 12 + frame.count)
+        var length = 12 + frame.count + Self.stampLength
+        audioSequence &+= 1
+        guard srtp.protectRTP(out, length: &length) == .ok else { return }
+        io.commit(length: length)
+        stats.packetsSent &+= 1
+        stats.bytesSent &+= UInt64(length)
+        audioPackets &+= 1
+        audioOctets &+= UInt32(truncatingIfNeeded: frame.count + Self.stampLength)
+    }
+
+    /// One compound: an SR per stream (RFC 3550 6.4.1), so the server (and its viewers) can map RTP time.
+    private func sendSenderReports(io: PeerThreadIO) {
+        guard let srtp = transport.outbound else { return }
+        if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
+        let out = io.nextSendBuffer
+        let realtime = lg_realtime_ns()
+        let ntp = ntpTimestamp(realtimeNs: realtime)
+        let elapsedNs = lg_monotonic_ns() - mediaStartNs
+        var length = 0
+        let room = PeerThreadIO.bufferSize - SRTPContext.maxTrailerLength
+        if video != nil {
+            length += RTCPSenderReport.write(
+                ssrc: videoSSRC, ntpTimestamp: ntp,
+                rtpTimestamp: videoTimestampBase &+ UInt32(truncatingIfNeeded: elapsedNs * 90 / 1_000_000),
+                packetCount: videoPackets, octetCount: videoOctets,
+                into: UnsafeMutableRawBufferPointer(start: out + length, count: room - length))
+        }
+        if audio != nil {
+            length += RTCPSenderReport.write(
+                ssrc: audioSSRC, ntpTimestamp: ntp,
+                rtpTimestamp: audioTimestampBase &+ UInt32(truncatingIfNeeded: elapsedNs * 48 / 1_000_000),
+                packetCount: audioPackets, octetCount: audioOctets,
+                into: UnsafeMutableRawBufferPointer(start: out + length, count: room - length))
+        }
+        guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else { return }
+        io.commit(length: length)
+    }
+
+    // MARK: - Receiving
+
+    func receive(_ data: UnsafeMutableRawPointer, length: Int, arrivalNs: Int64, now: Int64, io: PeerThreadIO) {
+        let bytes = UnsafeRawBufferPointer(start: data, count: length)
+        guard length >= 8, data.load(as: UInt8.self) & 0xC0 == 0x80 else {
+            transport.handleControl(bytes, now: now)
+            return
+        }
+        let type = data.load(fromByteOffset: 1, as: UInt8.self)
+        guard type >= 192 && type <= 223, let srtp = transport.inbound else { return }
+        var plain = length
+        guard srtp.unprotectRTCP(data, length: &plain) == .ok else {
+            stats.rtcpAuthFailures &+= 1
+            return
+        }
+        for packet in RTCPCompound(UnsafeRawBufferPointer(start: data, count: plain)) {
+            switch packet.packetType {
+            case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPPictureLossIndication.format:
+                stats.pliReceived &+= 1
+                keyframeRequested = true
+            case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPFullIntraRequest.format:
+                stats.firReceived &+= 1
+                keyframeRequested = true
+            case RTCPPacketType.transportFeedback where packet.count == RTCPGenericNACK.format:
+                stats.nackReceived &+= 1
+            case RTCPPacketType.receiverReport:
+                stats.receiverReports &+= 1
+            default:
+                break
+            }
+        }
+    }
+}

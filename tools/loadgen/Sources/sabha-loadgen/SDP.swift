@@ -1,0 +1,108 @@
+import MediaCore
+
+/// Writes the generator's SDP (offers for WHIP/WHEP) and reads the other side's SDP into a
+/// `RemotePeerDescription`. Only what a BUNDLEd, rtcp-muxed, non-trickle Opus + VP8 session needs.
+enum SDP {
+    static func offer(_ local: LocalPeerDescription, sessionID: UInt64) -> String {
+        var out: [String] = [
+            "v=0",
+            "o=- \(sessionID) 2 IN IP4 \(local.ip)",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE " + local.media.map(\.mid).joined(separator: " "),
+            "a=msid-semantic:WMS \(local.streamID)",
+        ]
+        for media in local.media {
+            let isAudio = media.kind == .audio
+            out.append("m=\(isAudio ? "audio" : "video") 9 UDP/TLS/RTP/SAVPF \(media.payloadType)")
+            out.append("c=IN IP4 \(local.ip)")
+            out.append("a=mid:\(media.mid)")
+            out.append("a=ice-ufrag:\(local.ufrag)")
+            out.append("a=ice-pwd:\(local.password)")
+            out.append("a=fingerprint:\(local.fingerprint.algorithm) \(local.fingerprint.value)")
+            out.append("a=setup:actpass")
+            out.append("a=candidate:1 1 udp 2130706431 \(local.ip) \(local.port) typ host")
+            out.append("a=end-of-candidates")
+            out.append("a=rtcp-mux")
+            out.append("a=rtcp-rsize")
+            if isAudio {
+                out.append("a=rtpmap:\(media.payloadType) opus/48000/2")
+                out.append("a=fmtp:\(media.payloadType) minptime=10;useinbandfec=1")
+            } else {
+                out.append("a=rtpmap:\(media.payloadType) VP8/90000")
+                out.append("a=rtcp-fb:\(media.payloadType) nack")
+                out.append("a=rtcp-fb:\(media.payloadType) nack pli")
+                out.append("a=rtcp-fb:\(media.payloadType) ccm fir")
+            }
+            if local.sends, let ssrc = media.ssrc {
+                let track = "\(local.streamID)-\(media.kind.rawValue)"
+                out.append("a=sendonly")
+                out.append("a=msid:\(local.streamID) \(track)")
+                out.append("a=ssrc:\(ssrc) cname:\(local.cname)")
+                out.append("a=ssrc:\(ssrc) msid:\(local.streamID) \(track)")
+            } else {
+                out.append("a=recvonly")
+            }
+        }
+        return out.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// Reads an answer (or offer): transport attributes at session or media level, the first host candidate,
+    /// and per m-line the mid, port (0 = rejected), direction, first payload type and first a=ssrc.
+    static func read(_ text: String) throws -> RemotePeerDescription {
+        var remote = RemotePeerDescription()
+        var current: RemotePeerDescription.Media?
+        func finish() {
+            if let media = current { remote.media.append(media) }
+            current = nil
+        }
+        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline) {  // "\r\n" is one Character
+            let line = String(raw)
+            if line.hasPrefix("m=") {
+                finish()
+                let fields = line.dropFirst(2).split(separator: " ")
+                guard fields.count >= 4 else { throw LoadgenError.signalling("bad SDP line: \(line)") }
+                current = RemotePeerDescription.Media(
+                    kind: MediaKind(rawValue: String(fields[0])), mid: "", accepted: fields[1] != "0",
+                    payloadType: UInt8(fields[3]) ?? 0, ssrc: nil)
+                continue
+            }
+            guard line.hasPrefix("a=") else { continue }
+            let attribute = line.dropFirst(2)
+            let name = attribute.prefix { $0 != ":" }
+            let value = attribute.count > name.count ? String(attribute.dropFirst(name.count + 1)) : ""
+            switch name {
+            case "ice-ufrag": remote.ufrag = value
+            case "ice-pwd": remote.password = value
+            case "fingerprint":
+                let parts = value.split(separator: " ")
+                if parts.count == 2 {
+                    let fingerprint = DTLSFingerprint(algorithm: String(parts[0]), value: String(parts[1]))
+                    if !remote.fingerprints.contains(fingerprint) { remote.fingerprints.append(fingerprint) }
+                }
+            case "candidate":
+                // foundation component transport priority address port typ host
+                let parts = value.split(separator: " ")
+                if remote.port == 0, parts.count >= 8, parts[2].lowercased() == "udp", parts[7] == "host", let port = UInt16(parts[5]) {
+                    remote.ip = String(parts[4])
+                    remote.port = port
+                }
+            case "mid": current?.mid = value
+            case "inactive": current?.accepted = false
+            case "ssrc":
+                if current?.ssrc == nil, let ssrc = value.split(separator: " ").first.flatMap({ UInt32($0) }) {
+                    current?.ssrc = ssrc
+                }
+            default: break
+            }
+        }
+        finish()
+        guard !remote.ufrag.isEmpty, !remote.password.isEmpty else { throw LoadgenError.signalling("the answer has no ICE credentials") }
+        guard !remote.fingerprints.isEmpty else { throw LoadgenError.signalling("the answer has no DTLS fingerprint") }
+        guard remote.port != 0 else { throw LoadgenError.signalling("the answer has no UDP host candidate") }
+        guard remote.ip == "::1" || remote.ip.hasPrefix("127.") else {
+            throw LoadgenError.signalling("the server's candidate \(remote.ip) is not loopback; the generator only sends to 127.0.0.0/8 or ::1")
+        }
+        return remote
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+
+/// The JSON document printed on standard output at the end of a run.
+struct Summary: Encodable {
+    struct Distribution: Encodable {
+        var min: Double?
+        var p50: Double?
+        var p99: Double?
+        var max: Double?
+        var count: Int
+
+        init(_ values: [Double]) {
+            let sorted = values.sorted()
+            count = sorted.count
+            guard !sorted.isEmpty else { return }
+            func at(_ fraction: Double) -> Double {
+                sorted[Swift.min(sorted.count - 1, Swift.max(0, Int((Double(sorted.count) * fraction).rounded(.up)) - 1))]
+            }
+            min = Self.round(sorted[0])
+            p50 = Self.round(at(0.5))
+            p99 = Self.round(at(0.99))
+            max = Self.round(sorted[sorted.count - 1])
+        }
+
+        static func round(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    }
+
+    struct Latency: Encodable {
+        var samples: UInt64
+        var p50Ms: Double?
+        var p99Ms: Double?
+        var maxMs: Double?
+
+        init(_ histogram: LatencyHistogram) {
+            samples = histogram.total
+            p50Ms = histogram.percentile(0.5).map { Distribution.round(Double($0) / 1e6) }
+            p99Ms = histogram.percentile(0.99).map { Distribution.round(Double($0) / 1e6) }
+            maxMs = histogram.total > 0 ? Distribution.round(Double(histogram.maxValue) / 1e6) : nil
+        }
+    }
+
+    struct Config: Encodable {
+        var server: String
+        var room: String
+        var publishers: Int
+        var subscribers: Int
+        var durationSeconds: Double
+        var threads: Int
+        var srtpProfiles: [String]
+        var decryptEvery: Int
+        var video: VideoConfig?
+        var audio: AudioConfig?
+    }
+
+    struct VideoConfig: Encodable {
+        var width: Int
+        var height: Int
+        var fps: Int
+        var targetKbps: Int
+        var clipFrames: Int
+        var clipKbps: Double
+        var keyframeBytes: Int
+    }
+
+    struct AudioConfig: Encodable {
+        var targetKbps: Int
+        var clipKbps: Double
+    }
+
+    struct Setup: Encodable {
+        var publishersConnected: Int
+        var subscribersConnected: Int
+        var subscribersWithKeyframe: Int
+        var failures: [String]
+        var connectMs: Distribution
+        var signallingSeconds: Double
+    }
+
+    struct Totals: Encodable {
+        var packetsSent: UInt64
+        var bytesSent: UInt64
+        var packetsReceived: UInt64
+        var bytesReceived: UInt64
+        var expected: Int64
+        var lost: Int64
+        var lossPercent: Double
+        var authenticated: UInt64
+        var authFailures: UInt64
+        var rtcpAuthFailures: UInt64
+        var pliReceivedByPublishers: UInt64
+        var skippedFrames: UInt64
+        var sendErrors: UInt64
+        var latency: Latency
+    }
+
+    struct Window: Encodable {
+        var seconds: Double
+        var packetsReceivedPerSecond: Double
+        var mbitReceivedPerSecond: Double
+        var packetsSentPerSecond: Double
+        var generatorCPUSeconds: Double
+        var serverCPUSeconds: Double?
+        var serverPacketsPerCPUSecond: Double?
+    }
+
+    struct SubscriberDistributions: Encodable {
+        var packets: Distribution
+        var lossPercent: Distribution
+        var latencyP50Ms: Distribution
+        var latencyP99Ms: Distribution
+        var latencyMaxMs: Distribution
+        var keyframeWaitMs: Distribution
+    }
+
+    struct SubscriberEntry: Encodable {
+        var index: Int
+        var publisher: Int
+        var connected: Bool
+        var failure: String?
+        var packets: UInt64
+        var bytes: UInt64
+        var videoPackets: UInt64
+        var audioPackets: UInt64
+        var expected: Int64
+        var lost: Int64
+        var lossPercent: Double
+        var authenticated: UInt64
+        var authFailures: UInt64
+        var latency: Latency
+        var keyframeWaitMs: Double?
+        var connectMs: Double?
+        var plisSent: UInt64
+        var senderReports: UInt64
+    }
+
+    var config: Config
+    var setup: Setup
+    var totals: Totals
+    var window: Window
+    var subscribers: SubscriberDistributions
+    var perSubscriber: [SubscriberEntry]?
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(self) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
