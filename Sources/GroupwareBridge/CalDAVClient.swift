@@ -28,6 +28,16 @@ public final class CalDAVClient: Sendable {
     /// Rounds of a truncated sync-collection report (RFC 6578 section 3.6) before giving up.
     static let maximumSyncRounds = 64
 
+    /// An HTTP client for a server that must not hold up its caller when the CalDAV server is down: a refused
+    /// connection fails at once instead of being retried until the request's deadline (the outbox retries with
+    /// its own backoff), and connecting gives up after `connectTimeout`. Shut it down when done.
+    public static func makeHTTPClient(connectTimeout: TimeAmount = .seconds(5)) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = connectTimeout
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
     public init(
         configuration: CalDAVConfiguration, httpClient: HTTPClient = .shared,
         logger: Logger = Logger(label: "sabha.groupware.caldav")

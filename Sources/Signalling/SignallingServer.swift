@@ -49,7 +49,9 @@ public struct SignallingServer: Sendable {
                 case .participant: .participant
                 case .viewer: .viewer
                 }
-                let lifetime = max(60, request.expires.timeIntervalSinceNow)
+                // The token outlives the join window by 30 days: the window itself is checked at join time against
+                // the meeting as it is then (moved, over, cancelled), which says more than "token expired".
+                let lifetime = max(60, request.expires.timeIntervalSinceNow) + 30 * 86_400
                 let token = try await tokens.issue(AccessToken(identity: request.identity, room: request.room, role: role,
                                                                name: request.name.isEmpty ? nil : request.name, lifetime: lifetime))
                 return "\(base)/m/\(request.room)?t=\(token)"

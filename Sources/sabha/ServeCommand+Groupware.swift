@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import GroupwareBridge
 import Logging
@@ -11,6 +12,8 @@ extension ServeCommand {
         var relay: OutboxRelay
         var resourceCalendar: CalDAVClient?
         var watchInterval: TimeInterval
+        /// Shared by both calendars; shut down when the server stops.
+        var httpClient: HTTPClient?
     }
 
     static func groupware(_ options: ServeCommand, store: SabhaStore) throws -> Groupware {
@@ -42,10 +45,13 @@ extension ServeCommand {
         }
         let user = Settings.optional(options.caldavUser, env: "SABHA_CALDAV_USER")
         let password = Settings.optional(options.caldavPassword, env: "SABHA_CALDAV_PASSWORD")
+        var httpClient: HTTPClient?
         func calendar(_ url: String, what: String) throws -> CalDAVClient {
+            let client = httpClient ?? CalDAVClient.makeHTTPClient()
+            httpClient = client
             do {
                 return CalDAVClient(configuration: try CalDAVConfiguration(collectionURL: url, username: user, password: password),
-                                    logger: Logger(label: "sabha.caldav"))
+                                    httpClient: client, logger: Logger(label: "sabha.caldav"))
             } catch {
                 throw ValidationError("\(what): \(error)")
             }
@@ -63,7 +69,7 @@ extension ServeCommand {
             logger.info("bookings of the resource calendar become meetings", metadata: ["caldav": "\(url)", "every": "\(watchInterval)s"])
         }
         let relay = OutboxRelay(store: store.meetings, channels: channels, retryDelay: retry, logger: Logger(label: "sabha.outbox"))
-        return Groupware(policy: policy, relay: relay, resourceCalendar: resource, watchInterval: watchInterval)
+        return Groupware(policy: policy, relay: relay, resourceCalendar: resource, watchInterval: watchInterval, httpClient: httpClient)
     }
 
     /// "Name <address>" or "address".

@@ -172,6 +172,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         logger.info("shutting down")
+        relayTask.cancel()
+        watcherTask.cancel()
+        _ = await (relayTask.value, watcherTask.value)
+        try? await groupware.httpClient?.shutdown()
         await engine.shutdown()
     }
 

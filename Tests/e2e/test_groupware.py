@@ -658,9 +658,6 @@ def test_the_meeting_page_shows_why_a_link_does_not_join(start_server, browsers)
 @pytest.mark.server
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(os.environ.get("SABHA_E2E_SLOW") != "1", reason="waits 65 s for a link's token to expire; SABHA_E2E_SLOW=1 runs it")
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: a link's token expires when its join window closes (no sooner than 60 s after it was made), and "
-    "after that the join is refused with token-expired instead of meeting-not-open saying when the meeting was"))
 def test_a_link_after_its_meeting_is_over_says_when_it_was(start_server):
     server = start_server("--join-closes-after", "1s")
     t = now().replace(microsecond=0)
@@ -852,10 +849,6 @@ def test_invitations_survive_an_smtp_outage_and_a_crash_and_arrive_exactly_once(
 
 @pytest.mark.server
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug: with the CalDAV server down, a refused connection only fails at the 15 s request deadline and the "
-    "relay takes items one by one, oldest first, so older calendar writes retried every 1-8 s keep the relay busy and "
-    "a newer meeting's invitation waits ~14 s (second meeting) or more than 90 s (third meeting)"))
 def test_a_caldav_outage_does_not_hold_up_invitation_mails(start_server, smtp_maildir, radicale):
     radicale.stop()
     server = start_groupware(start_server, smtp_maildir, radicale)

@@ -9,7 +9,7 @@ public struct MeetingHooks: Sendable {
         public var identity: String
         public var name: String
         public var role: Attendee.Role
-        /// The link needs to work no longer than this; the join window is checked at join time anyway.
+        /// The end of the join window when the link is made; the window itself is checked at join time.
         public var expires: Date
     }
 

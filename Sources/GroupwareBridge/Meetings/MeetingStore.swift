@@ -147,9 +147,10 @@ public final class MeetingStore: Sendable {
     }
 
     /// The oldest pending item due at `now`, if any, and when the next one falls due otherwise.
-    func nextDue(at now: Date) throws -> (item: OutboxItem?, next: Date?) {
+    func nextDue(at now: Date, kinds: [OutboxItem.Kind] = OutboxItem.Kind.allCases) throws -> (item: OutboxItem?, next: Date?) {
         try database.read { db in
             let pending = OutboxItem.filter(OutboxItem.Columns.state == OutboxItem.State.pending.rawValue)
+                .filter(kinds.map(\.rawValue).contains(OutboxItem.Columns.kind))
             if let due = try pending.filter(OutboxItem.Columns.nextAttemptAt <= now).order(OutboxItem.Columns.id).fetchOne(db) {
                 return (due, now)
             }

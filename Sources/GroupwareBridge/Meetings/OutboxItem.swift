@@ -10,7 +10,7 @@ import GRDB
 public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "outbox"
 
-    public enum Kind: String, Codable, Sendable, DatabaseValueConvertible {
+    public enum Kind: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
         /// An iMIP mail to one recipient.
         case mail
         /// Our copy of the meeting PUT into the organizer's calendar.

@@ -1,8 +1,9 @@
 import Foundation
 import Logging
 
-/// Sends what the outbox holds, oldest first, one item at a time: mail over SMTP, our copies into the organizer's
-/// calendar and join links into resource-calendar bookings over CalDAV. A transient failure (server down, 4xx,
+/// Sends what the outbox holds, oldest first, one item at a time per lane: mail over SMTP in one lane, our copies
+/// into the organizer's calendar and join links into resource-calendar bookings over CalDAV in the other, so an
+/// outage of one server never holds up the other's messages. A transient failure (server down, 4xx,
 /// 5xx from CalDAV) is retried with doubling delay up to `maximumDelay`; a permanent one marks the item failed.
 /// Items survive restarts: what was pending when the process died goes out when it starts again.
 public final class OutboxRelay: Sendable {
@@ -28,7 +29,12 @@ public final class OutboxRelay: Sendable {
     let channels: Channels
     let retryDelay: TimeInterval
     let logger: Logger
-    private let doorbell = Doorbell()
+    private let mailDoorbell = Doorbell()
+    private let calendarDoorbell = Doorbell()
+
+    /// What each lane carries.
+    static let mailKinds: [OutboxItem.Kind] = [.mail]
+    static let calendarKinds: [OutboxItem.Kind] = [.calendarPut, .calendarDelete, .calendarLink]
 
     public init(store: MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, logger: Logger) {
         self.store = store
@@ -39,7 +45,8 @@ public final class OutboxRelay: Sendable {
 
     /// Something new is queued: look now rather than at the next due time.
     public func wake() {
-        doorbell.ring()
+        mailDoorbell.ring()
+        calendarDoorbell.ring()
     }
 
     /// Works until the task is cancelled.
@@ -47,18 +54,25 @@ public final class OutboxRelay: Sendable {
         logger.info("outbox relay running", metadata: ["mail": "\(channels.mailer != nil)",
                                                       "organizer-calendar": "\(channels.organizerCalendar != nil)",
                                                       "resource-calendar": "\(channels.resourceCalendar != nil)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
+            group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
+        }
+    }
+
+    private func runLane(_ kinds: [OutboxItem.Kind], _ doorbell: Doorbell) async {
         while !Task.isCancelled {
             let now = Date()
             let due: (item: OutboxItem?, next: Date?)
             do {
-                due = try store.nextDue(at: now)
+                due = try store.nextDue(at: now, kinds: kinds)
             } catch {
                 logger.error("outbox not readable; retrying", metadata: ["error": "\(error)"])
                 await doorbell.wait(timeout: .seconds(5))
                 continue
             }
             if let item = due.item {
-                await attempt(item)
+                if await !attempt(item) { await doorbell.wait(timeout: .seconds(5)) }
                 continue
             }
             // Nothing due: sleep until the next retry (at most a minute, so a clock jump cannot strand items).
@@ -75,8 +89,11 @@ public final class OutboxRelay: Sendable {
         }
     }
 
-    func attempt(_ item: OutboxItem) async {
-        guard let id = item.id else { return }
+    /// One try; false when its outcome could not be stored (the caller then waits before looking again, so a
+    /// broken database does not turn into a resend loop).
+    @discardableResult
+    func attempt(_ item: OutboxItem) async -> Bool {
+        guard let id = item.id else { return true }
         let outcome = await send(item)
         let now = Date()
         let metadata: Logger.Metadata = ["outbox": "\(id)", "meeting": "\(item.meetingId)", "kind": "\(item.kind.rawValue)",
@@ -96,11 +113,10 @@ public final class OutboxRelay: Sendable {
                 logger.error("outbox item refused for good; not retried", metadata: metadata.merging(["error": "\(why)"]) { $1 })
             }
         } catch {
-            // The send happened (or not) but its outcome could not be stored: wait before looking again, so a broken
-            // database does not turn into a resend loop.
             logger.error("outbox outcome not stored", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-            await doorbell.wait(timeout: .seconds(5))
+            return false
         }
+        return true
     }
 
     enum Outcome: Equatable {
