@@ -78,6 +78,8 @@ if ((run_unit)); then
   step "bench smoke (tools/bench/ceiling.sh --smoke)" unshare_lo bash tools/bench/ceiling.sh --smoke
   # The load generator against the debug server just built: 1 publisher, 3 subscribers, 5 s (own namespace).
   step "loadgen smoke (tools/loadgen/smoke.sh)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/smoke.sh
+  # The side-by-side benchmark script against both servers (debug Sabha, Janus): 1 publisher, 3 subscribers, 5 s each.
+  step "side-by-side smoke (tools/bench/bench.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/bench.sh --smoke
 fi
 if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
 finish

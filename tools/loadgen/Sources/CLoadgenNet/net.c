@@ -60,6 +60,17 @@ int lg_send_batch(int fd, const lg_dgram *slots, unsigned count) {
 }
 
 int lg_udp_socket(int ipv6, int buffer_bytes, uint16_t *port) {
+    return lg_udp_socket_at(ipv6 ? "::1" : "127.0.0.1", buffer_bytes, port);
+}
+
+int lg_udp_socket_at(const char *ip, int buffer_bytes, uint16_t *port) {
+    struct in_addr v4addr;
+    struct in6_addr v6addr;
+    int ipv6 = 0;
+    if (inet_pton(AF_INET, ip, &v4addr) != 1) {
+        if (inet_pton(AF_INET6, ip, &v6addr) != 1) return -EINVAL;
+        ipv6 = 1;
+    }
     int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     int one = 1;
@@ -74,12 +85,12 @@ int lg_udp_socket(int ipv6, int buffer_bytes, uint16_t *port) {
     if (ipv6) {
         struct sockaddr_in6 *a = (struct sockaddr_in6 *)&storage;
         a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_loopback;
+        a->sin6_addr = v6addr;
         length = sizeof *a;
     } else {
         struct sockaddr_in *a = (struct sockaddr_in *)&storage;
         a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a->sin_addr = v4addr;
         length = sizeof *a;
     }
     if (bind(fd, (struct sockaddr *)&storage, length) != 0) {

@@ -129,10 +129,32 @@ struct HTTPClient {
                             String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
         }
         let body = Array(bytes[(headEnd + 4)...])
+        if headers.contains(where: { $0.name.lowercased() == "transfer-encoding" && $0.value.lowercased().contains("chunked") }) {
+            // Janus answers chunked; we asked for `Connection: close`, so decode once the stream has ended.
+            guard atEnd, let decoded = dechunk(body) else { return nil }
+            return Response(status: status, headers: headers, body: decoded)
+        }
         if let lengthText = headers.first(where: { $0.name.lowercased() == "content-length" })?.value, let length = Int(lengthText) {
             guard body.count >= length else { return nil }
             return Response(status: status, headers: headers, body: Array(body[0..<length]))
         }
         return atEnd ? Response(status: status, headers: headers, body: body) : nil
+    }
+
+    /// Chunked transfer coding (RFC 9112 section 7.1): size line, data, CRLF, until the zero-size chunk.
+    static func dechunk(_ body: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = 0
+        for _ in 0..<100_000 {
+            guard let lineEnd = (i..<max(i, body.count - 1)).first(where: { body[$0] == 13 && body[$0 + 1] == 10 }) else { return nil }
+            let sizeText = String(decoding: body[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+            if size == 0 { return out }
+            let start = lineEnd + 2
+            guard start + size <= body.count else { return nil }
+            out += body[start..<(start + size)]
+            i = start + size + 2
+        }
+        return nil
     }
 }

@@ -21,12 +21,17 @@ final class LoadRun {
 
     func run() throws -> Summary {
         _ = lg_raise_fd_limit()
-        let http = try HTTPClient(url: options.server)
         let (videoClip, audioClip) = try prepareMedia()
         if options.encodeOnly { throw LoadgenError.encodeOnly }
-        let keyPath = options.tokenKey ?? (options.dataDir! as NSString).appendingPathComponent("token-hs256.key")
-        let signer = try TokenSigner(keyFile: keyPath)
-        let signalling: any SignallingClient = WHIPClient(http: http, room: options.room, signer: signer)
+        let janus = options.target == "janus"
+        let localIP = options.localIp ?? (janus ? "127.0.0.2" : "127.0.0.1")
+        let signalling: any SignallingClient
+        if janus {
+            signalling = try JanusVideoroomClient(url: options.janusUrl, room: options.janusRoom)
+        } else {
+            let keyPath = options.tokenKey ?? (options.dataDir! as NSString).appendingPathComponent("token-hs256.key")
+            signalling = WHIPClient(http: try HTTPClient(url: options.server), room: options.room, signer: try TokenSigner(keyFile: keyPath))
+        }
 
         let profiles: [SRTPProfile] = switch options.srtp {
         case "gcm": [.aeadAES128GCM]
@@ -52,7 +57,7 @@ final class LoadRun {
             let identity = "loadgen-pub-\(i)"
             do {
                 let publisher = try Publisher(index: i, identity: identity, video: videoClip, audio: audioClip, context: context,
-                                              setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes)
+                                              setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes, localIP: localIP)
                 try publisher.accept(try signalling.publish(identity: identity, local: publisher.localDescription()))
                 publishers.append(publisher)
                 threads[i % threads.count].adopt(publisher)
@@ -83,7 +88,7 @@ final class LoadRun {
             do {
                 let subscriber = try Subscriber(index: j, identity: identity, publisherIndex: publisher.index, publisherIdentity: publisher.identity,
                                                 context: context, setupTimeoutNs: setupTimeoutNs, decryptEvery: options.decryptEvery,
-                                                socketBufferBytes: bufferBytes)
+                                                socketBufferBytes: bufferBytes, localIP: localIP)
                 subscriber.subscribeStartNs = lg_realtime_ns()
                 try subscriber.accept(try signalling.subscribe(identity: identity, publisher: publisher.identity,
                                                                local: subscriber.localDescription(audio: audioClip != nil, video: videoClip != nil)))
@@ -122,6 +127,7 @@ final class LoadRun {
         for publisher in publishers where lg_monotonic_ns() < endDeadline {
             if let session = publisher.session, signalling.end(session, identity: publisher.identity) { ended += 1 }
         }
+        signalling.close()
         log("ended \(ended) of \(subscribers.count + publishers.count) sessions")
 
         return summarise(
@@ -206,7 +212,7 @@ final class LoadRun {
         let audio = audioClip.map { Summary.AudioConfig(targetKbps: options.audioKbps, clipKbps: Summary.Distribution.round($0.averageKbps)) }
         return Summary(
             config: Summary.Config(
-                server: options.server, room: options.room, publishers: options.publishers, subscribers: options.subscribers,
+                server: options.target == "janus" ? options.janusUrl : options.server, room: options.target == "janus" ? String(options.janusRoom) : options.room, publishers: options.publishers, subscribers: options.subscribers,
                 durationSeconds: Double(durationNs) / 1e9, threads: options.threads, srtpProfiles: profiles.map(\.rawValue),
                 decryptEvery: options.decryptEvery, video: video, audio: audio),
             setup: Summary.Setup(

@@ -6,9 +6,17 @@ import Foundation
 struct LoadgenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sabha-loadgen",
-        abstract: "Real WebRTC publishers and subscribers (ICE, DTLS-SRTP, RTCP, VP8 + Opus) against Sabha over WHIP/WHEP on loopback.",
+        abstract: "Real WebRTC publishers and subscribers (ICE, DTLS-SRTP, RTCP, VP8 + Opus) against Sabha over WHIP/WHEP, or Janus's videoroom, on loopback.",
         discussion: "Prints a progress line each second on standard error and a JSON summary on standard output. Always stops by itself.")
 
+    @Option(help: "Which server and signalling: sabha (WHIP/WHEP) or janus (videoroom over Janus's HTTP API).")
+    var target = "sabha"
+    @Option(help: "Janus's HTTP API (with --target janus; loopback only).")
+    var janusUrl = "http://127.0.0.1:8088/janus"
+    @Option(help: "The Janus videoroom to publish and watch in (with --target janus; must exist, e.g. a static room).")
+    var janusRoom = 1234
+    @Option(help: "Address the peers bind to and signal as their candidate (default 127.0.0.1; 127.0.0.2 with --target janus, whose libnice only gathers on a non-lo interface).")
+    var localIp: String?
     @Option(help: "Sabha's HTTP address (loopback only).")
     var server = "http://127.0.0.1:8080"
     @Option(help: "The server's data directory: tokens are signed with its token-hs256.key.")
@@ -68,7 +76,9 @@ struct LoadgenCommand: ParsableCommand {
         guard fps >= 1, fps <= 120 else { throw ValidationError("--fps must be 1...120") }
         guard decryptEvery >= 1, decryptEvery <= 1000 else { throw ValidationError("--decrypt-every must be 1...1000") }
         guard !(noAudio && noVideo) else { throw ValidationError("--no-audio and --no-video leave nothing to send") }
-        guard encodeOnly || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
+        guard ["sabha", "janus"].contains(target) else { throw ValidationError("--target is sabha or janus") }
+        guard (localIp ?? "127.0.0.1").hasPrefix("127.") || localIp == "::1" else { throw ValidationError("--local-ip must be loopback") }
+        guard encodeOnly || target == "janus" || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
         guard ["cm", "gcm", "both"].contains(srtp) else { throw ValidationError("--srtp is cm, gcm or both") }
         guard let seconds = Self.seconds(duration), seconds > 0, seconds <= 3600 else {
             throw ValidationError("--duration must be a time between 0 and 1h, such as 30s")

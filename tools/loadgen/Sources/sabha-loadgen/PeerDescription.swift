@@ -21,6 +21,9 @@ struct LocalPeerDescription {
     var media: [Media]
     var cname: String
     var streamID: String
+    /// a=setup in an offer. Our peers are always the DTLS client: WHIP/WHEP servers answer passive to actpass,
+    /// Janus would pick active for itself, so the Janus client offers `active`.
+    var setup = "actpass"
 }
 
 /// What the server answered: its ICE-lite credentials and candidate, its certificate, and per m-line what it
@@ -32,6 +35,9 @@ struct RemotePeerDescription {
         var accepted: Bool
         var payloadType: UInt8
         var ssrc: UInt32?
+        /// The m-line's media word and protocol as written (to reject unknown m-lines in an answer).
+        var rawKind = ""
+        var proto = ""
     }
 
     var ufrag = ""
@@ -49,6 +55,8 @@ struct RemotePeerDescription {
 struct SignalledSession {
     var remote: RemotePeerDescription
     var resource: String
+    /// The server sent the offer (Janus subscribers): it is the controlling ICE agent, we are controlled.
+    var serverOffered = false
 }
 
 /// How peers get their sessions. WHIP/WHEP today; a Janus videoroom WebSocket client fits the same shape
@@ -58,4 +66,10 @@ protocol SignallingClient {
     func subscribe(identity: String, publisher: String, local: LocalPeerDescription) throws -> SignalledSession
     /// Best effort: the run is over, errors are only counted.
     func end(_ session: SignalledSession, identity: String) -> Bool
+    /// After the last `end`: release what the signalling holds (a Janus session). Best effort.
+    func close()
+}
+
+extension SignallingClient {
+    func close() {}
 }

@@ -2,8 +2,9 @@ import CLoadgenNet
 import Glibc
 import MediaCore
 
-/// One peer's connection to the server over its own UDP socket: ICE (we are the controlling agent and
-/// nominate with USE-CANDIDATE; the server is ICE-lite), DTLS as client, then SRTP/SRTCP with the exported keys,
+/// One peer's connection to the server over its own UDP socket: ICE (against Sabha, which is ICE-lite, we are
+/// the controlling agent and nominate with USE-CANDIDATE; against a full ICE server such as Janus we may be
+/// controlled, and we answer the server's own connectivity checks either way), DTLS as client, then SRTP/SRTCP with the exported keys,
 /// and consent freshness (RFC 7675: a binding request every few seconds).
 ///
 /// Not Sendable in spirit: after `PeerThread.adopt` only that thread touches it.
@@ -37,10 +38,17 @@ final class PeerTransport {
     private var deadlineNs: Int64 = 0
     private(set) var consentResponses = 0
     private(set) var lastResponseNs: Int64 = 0
+    /// ICE role: controlling (nominates with USE-CANDIDATE) unless the server offered (Janus subscribers).
+    var controlling = true
+    private let tieBreaker = UInt64.random(in: 1...UInt64.max)
+    /// The address our socket is bound to (and the candidate we signal).
+    let ip: String
+    private(set) var checksAnswered = 0
 
-    init(socketBufferBytes: Int32) throws {
+    init(socketBufferBytes: Int32, ip: String = "127.0.0.1") throws {
         var port: UInt16 = 0
-        let fd = lg_udp_socket(0, socketBufferBytes, &port)
+        let fd = lg_udp_socket_at(ip, socketBufferBytes, &port)
+        self.ip = ip
         guard fd >= 0 else { throw LoadgenError.socket("UDP socket: \(String(cString: strerror(-fd)))") }
         self.fd = fd
         self.port = port
@@ -106,6 +114,10 @@ final class PeerTransport {
     func handleControl(_ bytes: UnsafeRawBufferPointer, now: Int64) -> Bool {
         guard let first = bytes.first else { return false }
         if first < 4 {
+            if let message = STUNMessage.parse(bytes), message.isBindingRequest {
+                answerBindingRequest(message, bytes)
+                return false
+            }
             guard let message = STUNMessage.parse(bytes), message.messageClass == .successResponse,
                   message.verifyMessageIntegrity(in: bytes, key: Array(remote.password.utf8)) else { return false }
             lastResponseNs = now
@@ -158,9 +170,26 @@ final class PeerTransport {
             STUNMessage.writeBindingRequest(
                 transactionID: STUNTransactionID.random(), username: "\(remote.ufrag):\(ufrag)",
                 integrityKey: Array(remote.password.utf8), priority: 2_130_706_431,
-                useCandidate: true, iceControlling: 0x5AB4A, iceControlled: nil, into: $0)
+                useCandidate: controlling, iceControlling: controlling ? tieBreaker : nil,
+                iceControlled: controlling ? nil : tieBreaker, into: $0)
         }
         request.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+
+    /// A full ICE server checks our candidate too: answer its binding requests (USERNAME "ours:theirs",
+    /// integrity with our password). The socket is connected, so the sender is the server's candidate.
+    private func answerBindingRequest(_ message: STUNMessage, _ bytes: UnsafeRawBufferPointer) {
+        guard state != .idle, message.verifyMessageIntegrity(in: bytes, key: Array(password.utf8)),
+              message.username?.hasPrefix("\(ufrag):") == true,
+              let mapped = TransportAddress(ip: remote.ip, port: remote.port) else { return }
+        var response = [UInt8](repeating: 0, count: 128)
+        let length = response.withUnsafeMutableBytes {
+            STUNMessage.writeBindingSuccess(transactionID: message.transactionID, mappedAddress: mapped,
+                                            integrityKey: Array(password.utf8), into: $0)
+        }
+        guard length > 0 else { return }
+        checksAnswered += 1
+        response.withUnsafeBytes { send(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
     }
 
     private func flushDTLS() {

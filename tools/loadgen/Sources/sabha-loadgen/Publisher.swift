@@ -60,14 +60,14 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     private(set) var stats = PublisherStats()
 
     init(index: Int, identity: String, video: VideoClip?, audio: AudioClip?, context: DTLSContext,
-         setupTimeoutNs: Int64, socketBufferBytes: Int32) throws {
+         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1") throws {
         self.index = index
         self.identity = identity
         self.video = video
         self.audio = audio
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
-        transport = try PeerTransport(socketBufferBytes: socketBufferBytes)
+        transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
     func localDescription() -> LocalPeerDescription {
@@ -76,7 +76,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         if video != nil { media.append(.init(kind: .video, mid: "\(media.count)", payloadType: videoPayloadType, ssrc: videoSSRC)) }
         return LocalPeerDescription(
             ufrag: transport.ufrag, password: transport.password, fingerprint: context.certificate.fingerprint,
-            ip: "127.0.0.1", port: transport.port, sends: true, media: media, cname: "loadgen-\(identity)", streamID: identity)
+            ip: transport.ip, port: transport.port, sends: true, media: media, cname: "loadgen-\(identity)", streamID: identity)
     }
 
     /// Takes the payload types the server answered (it echoes ours, but a signalling may choose others).
@@ -94,6 +94,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
 
     func begin(now: Int64) {
         guard let session else { return }
+        transport.controlling = !session.serverOffered
         transport.start(remote: session.remote, context: context, now: now, setupTimeoutNs: setupTimeoutNs)
     }
 

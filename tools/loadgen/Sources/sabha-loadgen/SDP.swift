@@ -20,7 +20,7 @@ enum SDP {
             out.append("a=ice-ufrag:\(local.ufrag)")
             out.append("a=ice-pwd:\(local.password)")
             out.append("a=fingerprint:\(local.fingerprint.algorithm) \(local.fingerprint.value)")
-            out.append("a=setup:actpass")
+            out.append("a=setup:\(local.setup)")
             out.append("a=candidate:1 1 udp 2130706431 \(local.ip) \(local.port) typ host")
             out.append("a=end-of-candidates")
             out.append("a=rtcp-mux")
@@ -47,6 +47,53 @@ enum SDP {
         return out.joined(separator: "\r\n") + "\r\n"
     }
 
+    /// An answer to a server's offer (Janus offers to subscribers): every offered m-line in order, audio and
+    /// video accepted with the offered payload type when `local` has that kind, the rest rejected (port 0).
+    /// We are the DTLS client (a=setup:active).
+    static func answer(_ local: LocalPeerDescription, offer: RemotePeerDescription, sessionID: UInt64) -> String {
+        let accepted = offer.media.filter { m in m.accepted && local.media.contains { $0.kind == m.kind } }
+        var out: [String] = [
+            "v=0",
+            "o=- \(sessionID) 2 IN IP4 \(local.ip)",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE " + accepted.map(\.mid).joined(separator: " "),
+            "a=msid-semantic:WMS \(local.streamID)",
+        ]
+        for media in offer.media {
+            guard media.accepted, let kind = media.kind, local.media.contains(where: { $0.kind == kind }) else {
+                out.append("m=\(media.rawKind) 0 \(media.proto) \(media.rawKind == "application" ? "webrtc-datachannel" : "0")")
+                out.append("c=IN IP4 0.0.0.0")
+                out.append("a=mid:\(media.mid)")
+                out.append("a=inactive")
+                continue
+            }
+            let pt = media.payloadType
+            out.append("m=\(kind == .audio ? "audio" : "video") 9 UDP/TLS/RTP/SAVPF \(pt)")
+            out.append("c=IN IP4 \(local.ip)")
+            out.append("a=mid:\(media.mid)")
+            out.append("a=ice-ufrag:\(local.ufrag)")
+            out.append("a=ice-pwd:\(local.password)")
+            out.append("a=fingerprint:\(local.fingerprint.algorithm) \(local.fingerprint.value)")
+            out.append("a=setup:active")
+            out.append("a=candidate:1 1 udp 2130706431 \(local.ip) \(local.port) typ host")
+            out.append("a=end-of-candidates")
+            out.append("a=rtcp-mux")
+            out.append("a=rtcp-rsize")
+            if kind == .audio {
+                out.append("a=rtpmap:\(pt) opus/48000/2")
+                out.append("a=fmtp:\(pt) minptime=10;useinbandfec=1")
+            } else {
+                out.append("a=rtpmap:\(pt) VP8/90000")
+                out.append("a=rtcp-fb:\(pt) nack")
+                out.append("a=rtcp-fb:\(pt) nack pli")
+                out.append("a=rtcp-fb:\(pt) ccm fir")
+            }
+            out.append(local.sends ? "a=sendonly" : "a=recvonly")
+        }
+        return out.joined(separator: "\r\n") + "\r\n"
+    }
+
     /// Reads an answer (or offer): transport attributes at session or media level, the first host candidate,
     /// and per m-line the mid, port (0 = rejected), direction, first payload type and first a=ssrc.
     static func read(_ text: String) throws -> RemotePeerDescription {
@@ -64,7 +111,7 @@ enum SDP {
                 guard fields.count >= 4 else { throw LoadgenError.signalling("bad SDP line: \(line)") }
                 current = RemotePeerDescription.Media(
                     kind: MediaKind(rawValue: String(fields[0])), mid: "", accepted: fields[1] != "0",
-                    payloadType: UInt8(fields[3]) ?? 0, ssrc: nil)
+                    payloadType: UInt8(fields[3]) ?? 0, ssrc: nil, rawKind: String(fields[0]), proto: String(fields[2]))
                 continue
             }
             guard line.hasPrefix("a=") else { continue }

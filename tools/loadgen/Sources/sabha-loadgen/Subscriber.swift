@@ -56,7 +56,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
     private var audioReported: (expected: Int64, received: Int64) = (0, 0)
 
     init(index: Int, identity: String, publisherIndex: Int, publisherIdentity: String, context: DTLSContext,
-         setupTimeoutNs: Int64, decryptEvery: Int, socketBufferBytes: Int32) throws {
+         setupTimeoutNs: Int64, decryptEvery: Int, socketBufferBytes: Int32, localIP: String = "127.0.0.1") throws {
         self.index = index
         self.identity = identity
         self.publisherIndex = publisherIndex
@@ -64,7 +64,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
         self.decryptEvery = UInt16(clamping: max(decryptEvery, 1))
-        transport = try PeerTransport(socketBufferBytes: socketBufferBytes)
+        transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
     func localDescription(audio: Bool, video: Bool) -> LocalPeerDescription {
@@ -73,7 +73,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
         if video { media.append(.init(kind: .video, mid: "\(media.count)", payloadType: 96, ssrc: nil)) }
         return LocalPeerDescription(
             ufrag: transport.ufrag, password: transport.password, fingerprint: context.certificate.fingerprint,
-            ip: "127.0.0.1", port: transport.port, sends: false, media: media, cname: "loadgen-\(identity)", streamID: identity)
+            ip: transport.ip, port: transport.port, sends: false, media: media, cname: "loadgen-\(identity)", streamID: identity)
     }
 
     func accept(_ session: SignalledSession) throws {
@@ -90,6 +90,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
 
     func begin(now: Int64) {
         guard let session else { return }
+        transport.controlling = !session.serverOffered
         transport.start(remote: session.remote, context: context, now: now, setupTimeoutNs: setupTimeoutNs)
     }
 

@@ -19,6 +19,8 @@ int lg_send_batch(int fd, const lg_dgram *slots, unsigned count);
 /// A non-blocking UDP socket bound to 127.0.0.1 (or ::1 when `ipv6`) on an ephemeral port, with
 /// SO_TIMESTAMPNS and the given buffer sizes; returns the fd (and the port in `*port`) or -errno.
 int lg_udp_socket(int ipv6, int buffer_bytes, uint16_t *port);
+/// The same, bound to the given IPv4 or IPv6 literal (such as 127.0.0.2 for Janus, whose libnice ignores `lo`).
+int lg_udp_socket_at(const char *ip, int buffer_bytes, uint16_t *port);
 /// connect(2) to an IPv4 or IPv6 literal; 0 or -errno.
 int lg_udp_connect(int fd, const char *ip, uint16_t port);
 /// CLOCK_REALTIME in nanoseconds (comparable with lg_dgram.stamp_ns).
