@@ -62,13 +62,8 @@ struct MeetingCommand: AsyncParsableCommand {
         }
 
         static func person(_ text: String) -> AdminWire.Person {
-            let text = text.trimmingCharacters(in: .whitespaces)
-            if let open = text.lastIndex(of: "<"), text.hasSuffix(">") {
-                let name = text[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                return AdminWire.Person(name: name.isEmpty ? nil : name,
-                                        email: String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
-            }
-            return AdminWire.Person(name: nil, email: text)
+            let mailbox = Settings.mailbox(text)
+            return AdminWire.Person(name: mailbox.name.isEmpty ? nil : mailbox.name, email: mailbox.address)
         }
 
         /// RFC 3339 as given, or "YYYY-MM-DD HH:MM" read in `zone`.

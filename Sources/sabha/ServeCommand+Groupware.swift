@@ -74,13 +74,8 @@ extension ServeCommand {
 
     /// "Name <address>" or "address".
     static func sender(_ text: String) throws -> CalendarUser {
-        var name = ""
-        var address = text.trimmingCharacters(in: .whitespaces)
-        if let open = address.lastIndex(of: "<"), address.hasSuffix(">") {
-            name = address[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            address = String(address[address.index(after: open)..<address.index(before: address.endIndex)])
-        }
-        do { return CalendarUser(name: name, email: try EmailAddress(address)) } catch {
+        let mailbox = Settings.mailbox(text)
+        do { return CalendarUser(name: mailbox.name, email: try EmailAddress(mailbox.address)) } catch {
             throw ValidationError("--smtp-from '\(text)': \(error)")
         }
     }

@@ -36,6 +36,14 @@ enum Settings {
         return (String(host), number)
     }
 
+    /// `Name <address>` (the name may be quoted) or a bare address → (name, address); the name is empty when absent.
+    static func mailbox(_ text: String) -> (name: String, address: String) {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        guard let open = text.lastIndex(of: "<"), text.hasSuffix(">") else { return ("", text) }
+        let name = text[..<open].trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        return (name, String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
+    }
+
     /// "90s", "15m", "1h", "7d", or plain seconds.
     static func duration(_ text: String, what: String) throws -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]

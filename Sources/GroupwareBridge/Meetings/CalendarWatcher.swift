@@ -143,7 +143,7 @@ public final class CalendarWatcher: Sendable {
                     _ = try await scheduler.update(existing.id, to: booking.draft, resourceETag: resource.etag,
                                                    minimumSequence: booking.sequence)
                 } else {
-                    try scheduler.noteResourceETag(resource.etag, meeting: existing.id)  // our own write-back, or a change that does not matter
+                    try scheduler.store.setResourceETag(resource.etag, meeting: existing.id)  // our own write-back, or a change that does not matter
                 }
                 return
             }

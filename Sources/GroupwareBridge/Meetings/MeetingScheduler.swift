@@ -43,10 +43,7 @@ public final class MeetingScheduler: Sendable {
             record.resourceETag = etag
             record.sequence = max(0, sequence)
         }
-        let attendees = draft.attendees.enumerated().map { index, invitee in
-            MeetingAttendeeRecord(meetingId: id, email: invitee.email.value, name: invitee.name, role: invitee.role,
-                                  status: .invited, link: links.attendees[invitee.email.value] ?? "", position: index)
-        }
+        let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let items = try outboxItems(for: record, attendees: attendees, removed: [], method: .request, now: now)
         let stored = record
         do {
@@ -89,10 +86,7 @@ public final class MeetingScheduler: Sendable {
         let previous: [MeetingAttendeeRecord]
         do { previous = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         let listed = Set(draft.attendees.map(\.email.value))
-        let attendees = draft.attendees.enumerated().map { index, invitee in
-            MeetingAttendeeRecord(meetingId: id, email: invitee.email.value, name: invitee.name, role: invitee.role,
-                                  status: .invited, link: links.attendees[invitee.email.value] ?? "", position: index)
-        }
+        let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let removed = previous.filter { $0.status == .invited && !listed.contains($0.email) }
         let stillRemoved = previous.filter { $0.status == .removed && !listed.contains($0.email) }
         var dropped = (removed + stillRemoved).map { attendee in
@@ -184,13 +178,6 @@ public final class MeetingScheduler: Sendable {
             attendees: try invited.map { .init(name: $0.name, email: try EmailAddress($0.email), role: $0.role) })
     }
 
-    /// Remembers the booking's current ETag when it changed in a way that needs no update.
-    public func noteResourceETag(_ etag: String?, meeting: String) throws {
-        try store.write { db in
-            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.resourceETag.set(to: etag))
-        }
-    }
-
     // MARK: - Admission
 
     /// Whether `identity` may join `room` at `now`: a meeting's room admits from `opensBefore` the start to
@@ -256,6 +243,14 @@ public final class MeetingScheduler: Sendable {
             return (organizer, links)
         } catch {
             throw .failed("cannot issue join links: \(error)")
+        }
+    }
+
+    /// The draft's attendees as stored: invited, in the order given, each with their link.
+    private static func invited(_ draft: MeetingDraft, meeting: String, links: [String: String]) -> [MeetingAttendeeRecord] {
+        draft.attendees.enumerated().map { index, invitee in
+            MeetingAttendeeRecord(meetingId: meeting, email: invitee.email.value, name: invitee.name, role: invitee.role,
+                                  status: .invited, link: links[invitee.email.value] ?? "", position: index)
         }
     }
 

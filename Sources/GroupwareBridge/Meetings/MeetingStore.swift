@@ -134,6 +134,21 @@ public final class MeetingStore: Sendable {
         }
     }
 
+    /// Remembers the ETag of our copy in the organizer's calendar (nil once deleted).
+    public func setCalendarETag(_ etag: String?, meeting: String) throws {
+        try database.write { db in
+            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.calendarETag.set(to: etag))
+        }
+    }
+
+    /// Remembers the booking's current ETag in the resource calendar (after our write-back, or a change that
+    /// needed no update), so the watcher does not take it for a change.
+    public func setResourceETag(_ etag: String?, meeting: String) throws {
+        try database.write { db in
+            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.resourceETag.set(to: etag))
+        }
+    }
+
     /// How many items are in each state.
     public func outboxCounts() throws -> [OutboxItem.State: Int] {
         try database.read { db in

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension OutboxRelay {
     /// Writes attempted per item before a conflict counts as transient: each 412 means someone changed the object
@@ -22,13 +21,13 @@ extension OutboxRelay {
             do {
                 if item.kind == .calendarDelete {
                     try await calendar.delete(resource, ifMatch: etag)
-                    try storeCalendarETag(nil, meeting: meeting.id)
+                    try store.setCalendarETag(nil, meeting: meeting.id)
                     return .sent
                 }
                 let condition: CalDAVWriteCondition = etag.map { .replace(etag: $0) } ?? .create
                 var written = try await calendar.put(String(decoding: item.payload, as: UTF8.self), resource: resource, condition: condition)
                 if written == nil { written = try await calendar.get(resource)?.etag }
-                try storeCalendarETag(written, meeting: meeting.id)
+                try store.setCalendarETag(written, meeting: meeting.id)
                 return .sent
             } catch let error as CalDAVError {
                 switch error {
@@ -70,13 +69,13 @@ extension OutboxRelay {
                     return .failed("the booking no longer parses: \(error)")
                 }
                 guard let updated = CalendarBooking.withLink(calendarObject, link: link) else {
-                    try storeResourceETag(current.etag, meeting: meeting.id)
+                    try store.setResourceETag(current.etag, meeting: meeting.id)
                     return .sent  // already carries the link
                 }
                 guard let etag = current.etag else { return .retry("the server gave the booking no ETag") }
                 var written = try await calendar.put(ICalendarWriter.string(updated), resource: href, condition: .replace(etag: etag))
                 if written == nil { written = try await calendar.get(href)?.etag }
-                try storeResourceETag(written, meeting: meeting.id)
+                try store.setResourceETag(written, meeting: meeting.id)
                 return .sent
             } catch let error as CalDAVError {
                 guard case .preconditionFailed = error else { return Self.outcome(error) }
@@ -89,17 +88,5 @@ extension OutboxRelay {
 
     static func outcome(_ error: CalDAVError) -> Outcome {
         error.isTransient ? .retry(error.description) : .failed(error.description)
-    }
-
-    private func storeCalendarETag(_ etag: String?, meeting: String) throws {
-        try store.write { db in
-            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.calendarETag.set(to: etag))
-        }
-    }
-
-    private func storeResourceETag(_ etag: String?, meeting: String) throws {
-        try store.write { db in
-            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.resourceETag.set(to: etag))
-        }
     }
 }
