@@ -127,6 +127,14 @@ public final class MediaEngine: Sendable {
         }
     }
 
+    /// Caps what a video consumer forwards at `spatial` (0 = lowest simulcast layer) and `temporal`, e.g. because
+    /// the viewer shows the tile small. The bandwidth estimate and the layers arriving may lower it further.
+    /// Unknown ids are ignored; nothing waits for the worker.
+    public func setPreferredLayers(consumer: ConsumerID, spatial: Int, temporal: Int) {
+        let handle = handles[Self.worker(of: consumer.rawValue)]
+        if handle.commands.push(.setPreferredLayers(consumer, spatial: spatial, temporal: temporal)) { handle.signal.signal() }
+    }
+
     /// Closes a transport with its producers and consumers; emits .transportClosed(.requested).
     public func closeTransport(_ id: TransportID) async {
         let handle = handles[Self.worker(of: id.rawValue)]

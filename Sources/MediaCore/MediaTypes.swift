@@ -86,6 +86,38 @@ public struct HeaderExtensionIDs: Sendable, Hashable {
     public init() {}
 }
 
+/// RTCP feedback a peer negotiated for a stream (a=rtcp-fb, RFC 4585/5104, transport-cc, goog-remb).
+public struct RTCPFeedbackSet: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// Generic NACK (RFC 4585 "nack").
+    public static let nack = RTCPFeedbackSet(rawValue: 1 << 0)
+    /// Picture loss indication ("nack pli").
+    public static let pli = RTCPFeedbackSet(rawValue: 1 << 1)
+    /// Full intra request ("ccm fir", RFC 5104).
+    public static let fir = RTCPFeedbackSet(rawValue: 1 << 2)
+    /// Transport-wide congestion control feedback ("transport-cc").
+    public static let transportCC = RTCPFeedbackSet(rawValue: 1 << 3)
+    /// Receiver estimated maximum bitrate ("goog-remb").
+    public static let remb = RTCPFeedbackSet(rawValue: 1 << 4)
+}
+
+/// One simulcast encoding of a publisher's stream (RFC 8853), bound to an SSRC by the RID header
+/// extension or by a=ssrc-group:SIM. A producer's encodings are ordered lowest spatial layer first.
+public struct ProducerEncoding: Sendable, Hashable {
+    /// RTP stream id ("q", "h", "f"); empty when the encoding is known only by its SSRC.
+    public var rid: String
+    /// Media SSRC when the offer announced it; otherwise learned from the first packet carrying `rid`.
+    public var ssrc: UInt32?
+    /// Repair (RTX) SSRC when announced (a=ssrc-group:FID); otherwise learned from the repaired-RID extension.
+    public var rtxSSRC: UInt32?
+    public init(rid: String, ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil) {
+        self.rid = rid
+        self.ssrc = ssrc
+        self.rtxSSRC = rtxSSRC
+    }
+}
+
 /// An incoming stream on a publisher's transport.
 public struct ProducerParameters: Sendable {
     public var kind: MediaKind
@@ -95,14 +127,35 @@ public struct ProducerParameters: Sendable {
     public var payloadType: UInt8
     public var clockRate: UInt32
     public var extensions: HeaderExtensionIDs
-    public init(kind: MediaKind, mid: String, ssrcs: [UInt32], payloadType: UInt8, clockRate: UInt32, extensions: HeaderExtensionIDs) {
+    /// Simulcast encodings, lowest first; empty for a single stream.
+    public var encodings: [ProducerEncoding]
+    /// The publisher's RTX payload type (RFC 4588, apt = `payloadType`); 0 when not negotiated.
+    public var rtxPayloadType: UInt8
+    /// The repair SSRC of a single (non-simulcast) stream when announced (a=ssrc-group:FID).
+    public var rtxSSRC: UInt32?
+    /// Feedback the publisher accepts from us (NACK, PLI, FIR, transport-cc).
+    public var feedback: RTCPFeedbackSet
+    public init(kind: MediaKind, mid: String, ssrcs: [UInt32], payloadType: UInt8, clockRate: UInt32, extensions: HeaderExtensionIDs,
+                encodings: [ProducerEncoding] = [], rtxPayloadType: UInt8 = 0, rtxSSRC: UInt32? = nil,
+                feedback: RTCPFeedbackSet = [.nack, .pli]) {
         self.kind = kind
         self.mid = mid
         self.ssrcs = ssrcs
         self.payloadType = payloadType
         self.clockRate = clockRate
         self.extensions = extensions
+        self.encodings = encodings
+        self.rtxPayloadType = rtxPayloadType
+        self.rtxSSRC = rtxSSRC
+        self.feedback = feedback
     }
+}
+
+/// What a consumer carries, for sharing a viewer's bandwidth: screen share and the active speaker come first.
+public enum MediaSource: String, Sendable, Hashable {
+    case camera
+    case screen
+    case microphone
 }
 
 /// An outgoing copy of a producer on a subscriber's transport.
@@ -114,12 +167,25 @@ public struct ConsumerParameters: Sendable {
     /// The subscriber's payload type for the codec.
     public var payloadType: UInt8
     public var extensions: HeaderExtensionIDs
-    public init(producer: ProducerID, mid: String, ssrc: UInt32, payloadType: UInt8, extensions: HeaderExtensionIDs) {
+    /// The subscriber's RTX payload type for the codec (RFC 4588); 0 = retransmit on the media SSRC.
+    public var rtxPayloadType: UInt8
+    /// SSRC for RTX and padding probes (announced in a=ssrc-group:FID); 0 when RTX is not negotiated.
+    public var rtxSSRC: UInt32
+    /// Feedback the subscriber sends us (NACK, PLI, FIR, transport-cc, goog-remb).
+    public var feedback: RTCPFeedbackSet
+    public var source: MediaSource
+    public init(producer: ProducerID, mid: String, ssrc: UInt32, payloadType: UInt8, extensions: HeaderExtensionIDs,
+                rtxPayloadType: UInt8 = 0, rtxSSRC: UInt32 = 0, feedback: RTCPFeedbackSet = [.nack, .pli],
+                source: MediaSource = .camera) {
         self.producer = producer
         self.mid = mid
         self.ssrc = ssrc
         self.payloadType = payloadType
         self.extensions = extensions
+        self.rtxPayloadType = rtxPayloadType
+        self.rtxSSRC = rtxSSRC
+        self.feedback = feedback
+        self.source = source
     }
 }
 
@@ -138,6 +204,10 @@ public enum MediaEvent: Sendable {
     case transportClosed(TransportID, TransportCloseReason)
     case producerClosed(ProducerID)
     case consumerClosed(ConsumerID, TransportID)
+    /// The loudest publisher of a room changed (RFC 6464 audio levels, with hysteresis); nil = silence.
+    case activeSpeaker(room: String, producer: ProducerID?)
+    /// A video consumer now forwards this spatial/temporal layer of its producer.
+    case consumerLayersChanged(ConsumerID, spatial: Int, temporal: Int)
 }
 
 /// Process-wide counters, read by /metrics and tests.
@@ -150,6 +220,16 @@ public struct MediaStats: Sendable, Codable {
     public var packetsReceived: UInt64 = 0
     public var packetsSent: UInt64 = 0
     public var rtpForwarded: UInt64 = 0
+    /// NACKed packets viewers asked for / that we resent from the retransmission buffers.
+    public var nackedPacketsReceived: UInt64 = 0
+    public var packetsRetransmitted: UInt64 = 0
+    /// Packets we asked publishers to resend (our own NACKs for losses on the way in).
+    public var nackedPacketsSent: UInt64 = 0
+    /// PLIs sent to publishers (after aggregation across viewers).
+    public var keyframeRequestsSent: UInt64 = 0
+    /// Spatial layer switches done by consumers; padding packets sent to probe bandwidth.
+    public var layerSwitches: UInt64 = 0
+    public var paddingPacketsSent: UInt64 = 0
     /// Dropped datagrams by reason: "malformed", "unknownSource", "stunBadIntegrity", "stunUnknownUser",
     /// "srtpAuthFailed", "srtpReplay", "dtlsUnknownSource", "noProducer", ...
     public var dropped: [String: UInt64] = [:]

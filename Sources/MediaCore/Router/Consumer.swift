@@ -18,6 +18,9 @@ final class Consumer {
     var packetsSent: UInt64 = 0
     var octetsSent: UInt64 = 0
     var lastTimestamp: UInt32 = 0
+    /// The viewer's cap from its tile size (`MediaEngine.setPreferredLayers`); highest by default.
+    var preferredSpatial = Int.max
+    var preferredTemporal = Int.max
 
     init(id: ConsumerID, transport: WebRTCTransport, producer: Producer, parameters: ConsumerParameters) {
         self.id = id

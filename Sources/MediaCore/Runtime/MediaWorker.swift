@@ -468,6 +468,11 @@ final class MediaWorker {
                 if let transport = transports[id] { closeTransport(transport, reason: .requested) }
                 flushSends()
                 reply?.resume()
+            case let .setPreferredLayers(id, spatial, temporal):
+                if let consumer = consumers[id] {
+                    consumer.preferredSpatial = max(0, spatial)
+                    consumer.preferredTemporal = max(0, temporal)
+                }
             case .shutdown:
                 running = false
             }

@@ -7,5 +7,7 @@ enum WorkerCommand: Sendable {
     case closeProducer(ProducerID, reply: CheckedContinuation<Void, Never>)
     case closeConsumer(ConsumerID, reply: CheckedContinuation<Void, Never>)
     case closeTransport(TransportID, reply: CheckedContinuation<Void, Never>?)
+    /// A viewer's wish (from the tile size it shows): at most this spatial and temporal layer.
+    case setPreferredLayers(ConsumerID, spatial: Int, temporal: Int)
     case shutdown
 }

@@ -124,7 +124,7 @@ public final class SessionService: Sendable {
                 logger.notice("transport closed by the media layer", metadata: [
                     "transport": "\(transport)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
                     "kind": "\(session.kind.rawValue)", "identity": "\(session.identity)", "viewers closed": "\(viewers.count)"])
-            case .producerClosed, .consumerClosed:
+            case .producerClosed, .consumerClosed, .consumerLayersChanged, .activeSpeaker:
                 break
             }
         }
