@@ -220,6 +220,8 @@ public struct MediaStats: Sendable, Codable {
     public var packetsReceived: UInt64 = 0
     public var packetsSent: UInt64 = 0
     public var rtpForwarded: UInt64 = 0
+    /// Packets lost on the way in that the publisher resent as RTX after our NACK.
+    public var packetsRecovered: UInt64 = 0
     /// NACKed packets viewers asked for / that we resent from the retransmission buffers.
     public var nackedPacketsReceived: UInt64 = 0
     public var packetsRetransmitted: UInt64 = 0

@@ -1,5 +1,7 @@
-/// One outgoing copy of a producer to one subscriber: rewrites SSRC, payload type, sequence numbers and
-/// header extensions into the subscriber's view, then the subscriber's transport encrypts it.
+/// One outgoing copy of a producer to one subscriber. For video it forwards one spatial layer (simulcast) up
+/// to one temporal layer, switching spatial layers only at a keyframe of the new one and temporal layers
+/// at frame starts, and rewrites sequence numbers, timestamps, PictureID and TL0PICIDX so the viewer sees
+/// one continuous stream whatever we switch or drop.
 final class Consumer {
     let id: ConsumerID
     unowned let transport: WebRTCTransport
@@ -7,20 +9,34 @@ final class Consumer {
     let parameters: ConsumerParameters
     /// The MID value as bytes, written into the MID header extension when the subscriber negotiated it.
     let midBytes: [UInt8]
+    let isVideo: Bool
+    let clockRate: UInt32
 
-    /// Video starts at a keyframe: before it, the decoder can only show garbage or ask again.
-    var waitingForKeyframe: Bool
-    /// Added to the producer's sequence numbers; chosen at the first forwarded packet so that the subscriber
-    /// sees a sequence starting at a random point, continuous from then on.
-    var sequenceDelta: UInt16 = 0
-    var started = false
-    var initialSequence: UInt16
-    var packetsSent: UInt64 = 0
-    var octetsSent: UInt64 = 0
-    var lastTimestamp: UInt32 = 0
+    /// The layer being forwarded (-1: none yet, waiting for a keyframe) and the one we want.
+    var currentSpatial: Int
+    var targetSpatial: Int = 0
+    var currentTemporal: Int = Int(UInt8.max)
+    var targetTemporal: Int = Int(UInt8.max)
     /// The viewer's cap from its tile size (`MediaEngine.setPreferredLayers`); highest by default.
     var preferredSpatial = Int.max
     var preferredTemporal = Int.max
+    /// Set when a spatial or temporal switch happened, so the worker reports it once.
+    var layersChanged = false
+
+    private var sequence = SequenceRewriter(bits: 16)
+    private var pictureIDs = SequenceRewriter(bits: 15)
+    private var tl0PicIdxs = SequenceRewriter(bits: 8)
+    /// output timestamp = input − timestampOffset; recomputed at each spatial switch.
+    private var timestampOffset: UInt32 = 0
+    private var lastTimestamp: UInt32 = 0
+    private var lastForwardMs: Int64 = 0
+    let initialSequence: UInt16
+    /// RTX sequence numbers (RFC 4588: the repair stream has its own).
+    var rtxSequence: UInt16
+
+    let sent: SentPacketLog?
+    var packetsSent: UInt64 = 0
+    var octetsSent: UInt64 = 0
 
     init(id: ConsumerID, transport: WebRTCTransport, producer: Producer, parameters: ConsumerParameters) {
         self.id = id
@@ -28,62 +44,170 @@ final class Consumer {
         self.producer = producer
         self.parameters = parameters
         self.midBytes = Array(parameters.mid.utf8.prefix(16))
-        self.waitingForKeyframe = producer.parameters.kind == .video
+        self.isVideo = producer.parameters.kind == .video
+        self.clockRate = max(1, producer.parameters.clockRate)
+        self.currentSpatial = -1
         self.initialSequence = UInt16.random(in: 1000...30000)
+        self.rtxSequence = UInt16.random(in: 1000...30000)
+        self.sent = isVideo ? SentPacketLog() : nil
     }
+
+    /// Video starts at a keyframe: before it, the decoder can only show garbage or ask again.
+    var waitingForKeyframe: Bool { isVideo && currentSpatial < 0 }
+
+    /// The timestamp of the newest packet sent, for padding probes on the repair stream.
+    var lastSentTimestamp: UInt32 { lastTimestamp }
+
+    var isStarted: Bool { sequence.started }
+
+    /// For benchmarks: forward layer 0 from the next packet on, as after a keyframe.
+    func startWithoutKeyframe() {
+        currentSpatial = 0
+        targetSpatial = 0
+        sequence.sync(input: 0, initial: initialSequence)
+    }
+}
+
+/// Sequence number, timestamp, PictureID and TL0PICIDX a packet gets in the viewer's stream.
+struct OutgoingNumbers {
+    var sequence: UInt16
+    var timestamp: UInt32
+    var pictureID: UInt16
+    var tl0PicIdx: UInt8
 }
 
 // MARK: - Packet path (MediaWorker.forward and ForwardingBench run exactly this)
 
 extension Consumer {
-    /// Video starts at a keyframe: false until the first packet of one arrives (the caller then asks
-    /// the publisher for a keyframe); true for every packet after it.
+    /// Decides whether `packet` goes to this viewer and, if so, with which numbers. Returns nil for packets
+    /// of other layers, of temporal layers above the current one (their numbers are hidden), and while
+    /// waiting for a keyframe of the target layer (`needsKeyframe` tells the caller to ask for one).
     @inline(__always)
-    func admits(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer) -> Bool {
-        guard waitingForKeyframe else { return true }
-        let payload = UnsafeRawBufferPointer(rebasing: packet[header.headerLength..<(header.headerLength + header.payloadLength)])
-        guard let descriptor = VP8PayloadDescriptor.parse(payload), descriptor.isKeyframeStart else { return false }
-        waitingForKeyframe = false
-        return true
+    func accept(_ packet: IncomingPacket, nowMs: Int64, needsKeyframe: inout Bool) -> OutgoingNumbers? {
+        if packet.spatialLayer != currentSpatial {
+            guard packet.spatialLayer == targetSpatial else { return nil }
+            guard packet.keyframeStart else {
+                needsKeyframe = true
+                return nil
+            }
+            switchSpatial(to: packet, nowMs: nowMs)
+        } else if currentSpatial != targetSpatial && isVideo {
+            // Still on the old layer: keep forwarding it, and make sure the new one's keyframe is coming.
+            needsKeyframe = true
+        }
+        if isVideo {
+            if packet.frameStart && currentTemporal != targetTemporal
+                && (targetTemporal < currentTemporal || packet.temporalLayer == 0 || packet.layerSync) {
+                currentTemporal = targetTemporal
+                layersChanged = true
+            }
+            if Int(packet.temporalLayer) > currentTemporal {
+                sequence.drop(packet.header.sequenceNumber)
+                if packet.pictureIDOffset >= 0 { pictureIDs.drop(packet.pictureID) }
+                return nil
+            }
+        }
+        let timestamp = packet.header.timestamp &- timestampOffset
+        if Int32(bitPattern: timestamp &- lastTimestamp) > 0 || packetsSent == 0 {
+            lastTimestamp = timestamp
+            lastForwardMs = nowMs
+        }
+        return OutgoingNumbers(
+            sequence: sequence.map(packet.header.sequenceNumber),
+            timestamp: timestamp,
+            pictureID: packet.pictureIDOffset >= 0 ? pictureIDs.map(packet.pictureID) : 0,
+            tl0PicIdx: packet.tl0PicIdxOffset >= 0 ? UInt8(truncatingIfNeeded: tl0PicIdxs.map(UInt16(packet.tl0PicIdx))) : 0)
     }
 
-    /// Writes the producer's packet into `out` in the subscriber's terms and returns its length (not yet
-    /// protected): RTP fixed header (RFC 3550 5.1) with our SSRC, payload type and shifted sequence number,
-    /// the MID extension if negotiated, then the payload. The publisher's CSRCs and extensions are dropped.
-    /// `out` must hold the header (at most 36 bytes), the payload and the SRTP trailer.
-    @inline(__always)
-    func rewrite(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer) -> Int {
-        if !started {
-            started = true
-            sequenceDelta = initialSequence &- header.sequenceNumber
+    /// Starts forwarding another spatial layer at its keyframe: every number continues from the last one sent.
+    private func switchSpatial(to packet: IncomingPacket, nowMs: Int64) {
+        let header = packet.header
+        if sequence.started {
+            // The new layer's timestamps have their own random base: continue ours by the time that passed.
+            let elapsed = UInt32(truncatingIfNeeded: max(1, nowMs - lastForwardMs)) &* (clockRate / 1000)
+            let timestamp = lastTimestamp &+ max(1, elapsed)
+            timestampOffset = header.timestamp &- timestamp
+            lastTimestamp = timestamp
+        } else {
+            timestampOffset = 0
+            lastTimestamp = header.timestamp
         }
+        lastForwardMs = nowMs
+        sequence.sync(input: header.sequenceNumber, initial: initialSequence)
+        if packet.pictureIDOffset >= 0 { pictureIDs.sync(input: packet.pictureID, initial: packet.pictureID) }
+        if packet.tl0PicIdxOffset >= 0 { tl0PicIdxs.sync(input: UInt16(packet.tl0PicIdx), initial: UInt16(packet.tl0PicIdx)) }
+        currentSpatial = packet.spatialLayer
+        // A keyframe starts every temporal layer afresh.
+        currentTemporal = targetTemporal
+        layersChanged = true
+    }
+
+    /// Writes `packet` into `out` in the subscriber's terms and returns its length (not yet protected):
+    /// RTP fixed header (RFC 3550 5.1) with our SSRC, payload type and `numbers`, the MID and transport-wide
+    /// sequence extensions if negotiated (`transportSequence` < 0: none), then the payload with the VP8
+    /// PictureID/TL0PICIDX rewritten. The publisher's CSRCs and other extensions are dropped. As RTX
+    /// (RFC 4588) it goes on the repair SSRC with its own sequence number and the original one first in
+    /// the payload. `out` must hold the header (at most 40 bytes), the payload and the SRTP trailer.
+    @inline(__always)
+    func write(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, _ numbers: OutgoingNumbers,
+               transportSequence: Int, rtx: Bool, into out: UnsafeMutableRawPointer) -> Int {
+        let header = packet.header
         let hasMid = parameters.extensions.mid != 0 && !midBytes.isEmpty
-        out.storeBytes(of: hasMid ? 0x90 : 0x80, toByteOffset: 0, as: UInt8.self)
-        out.storeBytes(of: (header.marker ? 0x80 : 0) | parameters.payloadType, toByteOffset: 1, as: UInt8.self)
-        out.storeBytes(of: (header.sequenceNumber &+ sequenceDelta).bigEndian, toByteOffset: 2, as: UInt16.self)
-        out.storeBytes(of: header.timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-        out.storeBytes(of: parameters.ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+        let hasTransportSequence = transportSequence >= 0 && parameters.extensions.transportWideCC != 0
+        let hasExtensions = hasMid || hasTransportSequence
+        out.storeBytes(of: hasExtensions ? 0x90 : 0x80, toByteOffset: 0, as: UInt8.self)
+        let payloadType = rtx ? parameters.rtxPayloadType : parameters.payloadType
+        out.storeBytes(of: (header.marker ? 0x80 : 0) | payloadType, toByteOffset: 1, as: UInt8.self)
+        out.storeBytes(of: (rtx ? rtxSequence : numbers.sequence).bigEndian, toByteOffset: 2, as: UInt16.self)
+        out.storeBytes(of: numbers.timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+        out.storeBytes(of: (rtx ? parameters.rtxSSRC : parameters.ssrc).bigEndian, toByteOffset: 8, as: UInt32.self)
         var offset = 12
-        if hasMid {
-            // RFC 8285 one-byte form: 0xBEDE, length in words, then id<<4 | (len-1), value, zero padding.
-            let count = midBytes.count
-            let words = (1 + count + 3) / 4
+        if hasExtensions {
+            // RFC 8285 one-byte form: 0xBEDE, length in words, then id<<4 | (len-1), value; zero padding.
+            var element = 16
+            if hasMid {
+                let count = midBytes.count
+                out.storeBytes(of: (parameters.extensions.mid << 4) | UInt8(count - 1), toByteOffset: element, as: UInt8.self)
+                midBytes.withUnsafeBytes { (out + element + 1).copyMemory(from: $0.baseAddress!, byteCount: count) }
+                element += 1 + count
+            }
+            if hasTransportSequence {
+                out.storeBytes(of: (parameters.extensions.transportWideCC << 4) | 1, toByteOffset: element, as: UInt8.self)
+                out.storeBytes(of: UInt16(truncatingIfNeeded: transportSequence).bigEndian, toByteOffset: element + 1, as: UInt16.self)
+                element += 3
+            }
+            let words = (element - 16 + 3) / 4
+            for pad in element..<(16 + words * 4) { out.storeBytes(of: 0, toByteOffset: pad, as: UInt8.self) }
             out.storeBytes(of: UInt16(0xBEDE).bigEndian, toByteOffset: 12, as: UInt16.self)
             out.storeBytes(of: UInt16(words).bigEndian, toByteOffset: 14, as: UInt16.self)
-            out.storeBytes(of: (parameters.extensions.mid << 4) | UInt8(count - 1), toByteOffset: 16, as: UInt8.self)
-            midBytes.withUnsafeBytes { (out + 17).copyMemory(from: $0.baseAddress!, byteCount: count) }
-            for pad in (17 + count)..<(16 + words * 4) { out.storeBytes(of: 0, toByteOffset: pad, as: UInt8.self) }
             offset = 16 + words * 4
         }
-        (out + offset).copyMemory(from: packet.baseAddress! + header.headerLength, byteCount: header.payloadLength)
+        if rtx {
+            out.storeBytes(of: numbers.sequence.bigEndian, toByteOffset: offset, as: UInt16.self)
+            offset += 2
+        }
+        (out + offset).copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
+        // The descriptor fields sit at the same place relative to the payload start.
+        let shift = offset - header.headerLength
+        if packet.pictureIDOffset >= 0 {
+            if packet.pictureID15Bit {
+                out.storeBytes(of: (0x8000 | numbers.pictureID).bigEndian, toByteOffset: packet.pictureIDOffset + shift, as: UInt16.self)
+            } else {
+                out.storeBytes(of: UInt8(truncatingIfNeeded: numbers.pictureID) & 0x7F, toByteOffset: packet.pictureIDOffset + shift, as: UInt8.self)
+            }
+        }
+        if packet.tl0PicIdxOffset >= 0 {
+            out.storeBytes(of: numbers.tl0PicIdx, toByteOffset: packet.tl0PicIdxOffset + shift, as: UInt8.self)
+        }
         return offset + header.payloadLength
     }
 
-    /// Counts a packet that `rewrite` wrote and the subscriber's SRTP session protected.
+    /// Counts a packet that `write` wrote and the subscriber's SRTP session protected, and remembers it for NACKs.
     @inline(__always)
-    func noteForwarded(_ header: RTPHeader) {
+    func noteForwarded(_ packet: IncomingPacket, _ numbers: OutgoingNumbers) {
         packetsSent &+= 1
-        octetsSent &+= UInt64(header.payloadLength)
-        lastTimestamp = header.timestamp
+        octetsSent &+= UInt64(packet.header.payloadLength)
+        sent?.record(sequence: numbers.sequence, sourceSequence: packet.header.sequenceNumber, layer: packet.spatialLayer,
+                     timestamp: numbers.timestamp, pictureID: numbers.pictureID, tl0PicIdx: numbers.tl0PicIdx)
     }
 }

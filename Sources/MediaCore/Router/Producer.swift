@@ -1,38 +1,58 @@
-/// One incoming RTP stream of a publisher (one m-line). Its consumers get a copy of every packet.
+/// One incoming media source of a publisher (one m-line): a single RTP stream, or up to three simulcast
+/// layers, lowest first. Its consumers each pick the layer their viewer can take.
 final class Producer {
     let id: ProducerID
     unowned let transport: WebRTCTransport
     let parameters: ProducerParameters
-    /// Media SSRC, learned from the SDP or from the first packet (MID extension or payload type).
-    var ssrc: UInt32
+    let layers: ContiguousArray<ProducerLayer>
     var consumers: ContiguousArray<Consumer> = []
+    /// The room's active-speaker detector, for audio producers that send RFC 6464 levels.
+    var speakers: RoomSpeakers?
 
-    /// Highest sequence number seen, extended with its wrap count (RFC 3550 A.1), for receiver reports.
-    var extendedHighestSequence: UInt32 = 0
-    var receivedPackets: UInt64 = 0
-    /// When we last asked the publisher for a keyframe: PLIs from all viewers are throttled into one.
-    var lastKeyframeRequestMs: Int64 = -1_000_000
+    /// RFC 6464 levels feed the room's active-speaker detector when the publisher sends them.
+    var audioLevelID: UInt8 { parameters.kind == .audio ? parameters.extensions.audioLevel : 0 }
 
     init(id: ProducerID, transport: WebRTCTransport, parameters: ProducerParameters) {
         self.id = id
         self.transport = transport
         self.parameters = parameters
-        self.ssrc = parameters.ssrcs.first ?? 0
+        let video = parameters.kind == .video
+        let nack = parameters.feedback.contains(.nack)
+        if parameters.encodings.count > 1 {
+            layers = ContiguousArray(parameters.encodings.prefix(Self.maxLayers).enumerated().map { index, encoding in
+                ProducerLayer(index: index, rid: encoding.rid, ssrc: encoding.ssrc ?? 0, rtxSSRC: encoding.rtxSSRC ?? 0,
+                              video: video, nack: nack)
+            })
+        } else {
+            let rid = parameters.encodings.first?.rid ?? ""
+            layers = [ProducerLayer(index: 0, rid: rid, ssrc: parameters.encodings.first?.ssrc ?? parameters.ssrcs.first ?? 0,
+                                    rtxSSRC: parameters.encodings.first?.rtxSSRC ?? parameters.rtxSSRC ?? 0,
+                                    video: video, nack: nack)]
+        }
     }
 
-    @inline(__always)
-    func noteSequence(_ sequence: UInt16) {
-        if receivedPackets == 0 {
-            extendedHighestSequence = UInt32(sequence)
-        } else {
-            let highest = UInt16(truncatingIfNeeded: extendedHighestSequence)
-            let delta = sequence &- highest
-            if delta != 0 && delta < 0x8000 {
-                var cycles = extendedHighestSequence & 0xFFFF_0000
-                if sequence < highest { cycles &+= 0x1_0000 }
-                extendedHighestSequence = cycles | UInt32(sequence)
-            }
+    static let maxLayers = 3
+
+    var isSimulcast: Bool { layers.count > 1 }
+
+    /// The media SSRC of the lowest layer (single streams: the stream's), 0 before the first packet.
+    var ssrc: UInt32 { layers[0].ssrc }
+
+    /// The layer whose RID is `rid` (bytes of the RID header extension), if any.
+    func layer(rid: UnsafeRawBufferPointer) -> ProducerLayer? {
+        for layer in layers where layer.rid.count == rid.count {
+            if layer.rid.withUnsafeBytes({ $0.elementsEqual(rid) }) { return layer }
         }
-        receivedPackets &+= 1
+        return nil
+    }
+
+    /// The highest layer that is arriving now and is at most `spatial`; else the lowest arriving one; nil if
+    /// nothing arrives.
+    func bestActiveLayer(atMost spatial: Int, nowMs: Int64) -> Int? {
+        var best: Int?
+        for layer in layers where layer.isActive(nowMs: nowMs) {
+            if layer.index <= spatial { best = layer.index } else if best == nil { return layer.index }
+        }
+        return best
     }
 }

@@ -97,7 +97,7 @@ public final class ForwardingBench {
             parameters: ProducerParameters(kind: .video, mid: "0", ssrcs: [header.ssrc], payloadType: header.payloadType,
                                            clockRate: 90_000, extensions: extensions))
         publisher.producers.append(producer)
-        publisher.producersBySSRC[header.ssrc] = producer
+        publisher.streamsBySSRC[header.ssrc] = StreamBinding(producer: producer, layer: 0, isRTX: false)
         source = publisher.selected!
         transportsByAddress[source] = publisher
 
@@ -110,7 +110,7 @@ public final class ForwardingBench {
                 parameters: ConsumerParameters(producer: producer.id, mid: "0", ssrc: UInt32.random(in: 1...UInt32.max),
                                                payloadType: header.payloadType, extensions: extensions))
             // Steady state: the viewers have had their keyframe.
-            consumer.waitingForKeyframe = false
+            consumer.startWithoutKeyframe()
             transport.consumers.append(consumer)
             transport.consumersBySSRC[consumer.parameters.ssrc] = consumer
             producer.consumers.append(consumer)
@@ -158,25 +158,31 @@ public final class ForwardingBench {
             guard let srtp = transport.srtpInbound, srtp.unprotectRTP(input, length: &plainLength) == .ok else { return 0 }
         }
         let packet = UnsafeRawBufferPointer(start: input, count: plainLength)
-        guard let header = RTPHeader.parse(packet),
-              let producer = transport.producer(ssrc: header.ssrc, payloadType: header.payloadType) else { return 0 }
-        producer.noteSequence(header.sequenceNumber)
+        guard let header = RTPHeader.parse(packet), let binding = transport.binding(for: header, packet) else { return 0 }
+        let producer = binding.producer
+        let layer = producer.layers[binding.layer]
+        layer.noteSequence(header.sequenceNumber)
         guard header.payloadType == producer.parameters.payloadType else { return 0 }
+        var incoming = IncomingPacket(header: header)
+        guard incoming.readVP8(packet) else { return 0 }
+        layer.retransmissions?.store(packet, sequence: header.sequenceNumber, nowMs: 0)
 
         var count = 0
         for consumer in producer.consumers {
             let viewer = consumer.transport
-            guard viewer.selected != nil, consumer.admits(header, packet) else { continue }
+            var needsKeyframe = false
+            guard viewer.selected != nil,
+                  let numbers = consumer.accept(incoming, nowMs: 0, needsKeyframe: &needsKeyframe) else { continue }
             guard let buffer = pool.acquire() else { break }
             let out = pool.pointer(buffer)
-            var length = consumer.rewrite(header, packet, into: out)
+            var length = consumer.write(incoming, packet, numbers, transportSequence: -1, rtx: false, into: out)
             if profile != nil {
                 guard let outbound = viewer.srtpOutbound, outbound.protectRTP(out, length: &length) == .ok else {
                     pool.release(buffer)
                     continue
                 }
             }
-            consumer.noteForwarded(header)
+            consumer.noteForwarded(incoming, numbers)
             held[count] = buffer
             count += 1
         }

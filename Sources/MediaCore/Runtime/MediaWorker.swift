@@ -14,20 +14,29 @@ final class MediaWorker {
     let events: EventChannel
     let counters: WorkerCounters
 
-    private let pool: PacketBufferPool
+    let pool: PacketBufferPool
     private let receiveBatch = DatagramBatch()
     private let sendBatch = DatagramBatch()
-    private var local = LocalCounters()
+    var local = LocalCounters()
     private var running = true
 
-    private var transports: [TransportID: WebRTCTransport] = [:]
+    var transports: [TransportID: WebRTCTransport] = [:]
     private var transportsByUfrag: [String: WebRTCTransport] = [:]
-    private var transportsByAddress: [TransportAddress: WebRTCTransport] = [:]
-    private var producers: [ProducerID: Producer] = [:]
-    private var consumers: [ConsumerID: Consumer] = [:]
+    var transportsByAddress: [TransportAddress: WebRTCTransport] = [:]
+    var producers: [ProducerID: Producer] = [:]
+    var consumers: [ConsumerID: Consumer] = [:]
 
     private var nextTickMs: Int64 = 0
     private var nextReportMs: Int64 = 0
+    private var nextLayerUpdateMs: Int64 = 0
+    /// Microseconds at the current receive batch: send times for transport-wide feedback.
+    var batchMicroseconds: Int64 = 0
+    /// Some viewer has probe padding to send: the loop wakes more often to pace it.
+    private var probing = false
+    /// One active-speaker detector per room on this worker.
+    var speakerDetectors: [String: RoomSpeakers] = [:]
+    /// Scratch for NACK lists (no allocation per feedback).
+    let nackScratch = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: 256)
     private let consentTimeoutMs: Int64
     /// At most one keyframe request per producer in this interval, however many viewers ask.
     static let keyframeRequestIntervalMs: Int64 = 500
@@ -68,7 +77,8 @@ final class MediaWorker {
         ]
         while running {
             let now = MonotonicClock.milliseconds()
-            let timeout = Int32(max(0, min(20, nextTickMs - now)))
+            // While probing, wake every few milliseconds to pace the padding.
+            let timeout = Int32(max(0, min(probing ? 5 : 20, nextTickMs - now)))
             fds[0].revents = 0
             fds[1].revents = 0
             let ready = poll(&fds, 2, timeout)
@@ -77,6 +87,7 @@ final class MediaWorker {
                 if fds[0].revents != 0 { receiveAvailable() }
             }
             drainCommands()
+            if probing { pacePadding() }
             let after = MonotonicClock.milliseconds()
             if after >= nextTickMs {
                 tick(now: after)
@@ -93,7 +104,8 @@ final class MediaWorker {
         for _ in 0..<32 {
             let received = sabha_recv_batch(socket.fd, receiveBatch.slots, UInt32(DatagramBatch.capacity))
             if received <= 0 { break }
-            let now = MonotonicClock.milliseconds()
+            batchMicroseconds = MonotonicClock.microseconds()
+            let now = batchMicroseconds / 1000
             for i in 0..<Int(received) {
                 local.packetsReceived &+= 1
                 handleDatagram(receiveBatch.slots + i, now: now)
@@ -213,7 +225,7 @@ final class MediaWorker {
         emit(.transportConnected(transport.id, keys.profile))
         // Viewers need a keyframe to start: ask the publishers now that we can decrypt their feedback paths.
         for consumer in transport.consumers where consumer.waitingForKeyframe {
-            requestKeyframe(consumer.producer, now: now)
+            requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
         }
     }
 
@@ -230,116 +242,86 @@ final class MediaWorker {
         case .streamTableFull: local.drop(.srtpStreamLimit); return
         default: local.drop(.srtpAuthFailed); return
         }
-        let bytes = UnsafeRawBufferPointer(start: data, count: plainLength)
-        guard let header = RTPHeader.parse(bytes) else { local.drop(.malformed); return }
-        guard let producer = transport.producer(ssrc: header.ssrc, payloadType: header.payloadType) else {
+        guard var header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plainLength)) else {
+            local.drop(.malformed)
+            return
+        }
+        guard let binding = transport.binding(for: header, UnsafeRawBufferPointer(start: data, count: plainLength)) else {
             local.drop(.noProducer)
             return
         }
-        producer.noteSequence(header.sequenceNumber)
-        if header.payloadType != producer.parameters.payloadType { return }
+        let producer = binding.producer
+        let layer = producer.layers[binding.layer]
+        if let feedback = transport.transportWideFeedback, transport.transportWideIDIn != 0,
+           let element = header.extensionElement(id: transport.transportWideIDIn, in: UnsafeRawBufferPointer(start: data, count: plainLength)),
+           element.length == 2 {
+            feedback.record(sequence: UnsafeRawBufferPointer(start: data, count: plainLength).u16(element.offset),
+                            arrivalMicroseconds: batchMicroseconds)
+        }
+        if binding.isRTX {
+            // RFC 4588: a retransmission we asked for (or a padding probe, which carries nothing).
+            guard header.payloadType == producer.parameters.rtxPayloadType, layer.ssrc != 0,
+                  let original = RTXPacket.unwrap(data, length: plainLength, header: header,
+                                                  mediaPayloadType: producer.parameters.payloadType, mediaSSRC: layer.ssrc),
+                  let restored = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: original)) else { return }
+            plainLength = original
+            header = restored
+            local.packetsRecovered &+= 1
+        }
+        guard header.payloadType == producer.parameters.payloadType else { return }
+        let bytes = UnsafeRawBufferPointer(start: data, count: plainLength)
+        layer.noteSequence(header.sequenceNumber)
+        var packet = IncomingPacket(header: header)
+        packet.spatialLayer = layer.index
+        if producer.parameters.kind == .video {
+            guard header.payloadLength == 0 || packet.readVP8(bytes) else { local.drop(.malformed); return }
+            if header.payloadLength == 0 { return }  // padding from the publisher's own probing
+            if packet.keyframeStart { layer.lastKeyframeMs = now }
+            layer.retransmissions?.store(bytes, sequence: header.sequenceNumber, nowMs: now)
+            layer.nacks?.received(sequence: header.sequenceNumber, isKeyframe: packet.keyframeStart,
+                                  isRecovered: binding.isRTX, nowMs: now)
+        } else if let speakers = producer.speakers, producer.audioLevelID != 0,
+                  let level = RTPAudioLevel.read(header, bytes, id: producer.audioLevelID) {
+            speakers.detector.record(source: producer.id.rawValue, level: level.level, voice: level.voice, nowMs: now)
+        }
+        layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         for consumer in producer.consumers {
-            forward(header, bytes, to: consumer, now: now)
+            forward(packet, bytes, to: consumer, now: now)
         }
     }
 
     @inline(__always)
-    private func forward(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer, to consumer: Consumer, now: Int64) {
+    private func forward(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, to consumer: Consumer, now: Int64) {
         let transport = consumer.transport
         guard let srtp = transport.srtpOutbound, let destination = transport.selected else { return }
-        guard consumer.admits(header, packet) else {
-            requestKeyframe(consumer.producer, now: now)
-            return
-        }
+        var needsKeyframe = false
+        let numbers = consumer.accept(packet, nowMs: now, needsKeyframe: &needsKeyframe)
+        if needsKeyframe { requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now) }
+        guard let numbers else { return }
+        if consumer.layersChanged { noteLayersChanged(consumer) }
         guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
         let out = pool.pointer(buffer)
-        var length = consumer.rewrite(header, packet, into: out)
+        let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
+        var length = consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, into: out)
         guard srtp.protectRTP(out, length: &length) == .ok else {
             pool.release(buffer)
             local.drop(.sendFailed)
             return
         }
-        consumer.noteForwarded(header)
+        consumer.noteForwarded(packet, numbers)
+        if transportSequence >= 0 {
+            transport.sendHistory?.record(sequence: UInt16(truncatingIfNeeded: transportSequence),
+                                          sentMicroseconds: batchMicroseconds, size: length, isProbe: false)
+        }
+        transport.sentOctets &+= UInt64(length)
         local.rtpForwarded &+= 1
         enqueueSend(buffer: buffer, length: length, to: destination)
-    }
-
-    // MARK: - RTCP
-
-    private func handleRTCP(_ data: UnsafeMutableRawPointer, length: Int, from source: TransportAddress, now: Int64) {
-        guard let transport = transportsByAddress[source] else { local.drop(.unknownSource); return }
-        guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
-        var plainLength = length
-        switch srtp.unprotectRTCP(data, length: &plainLength) {
-        case .ok: break
-        case .replayed: local.drop(.srtpReplay); return
-        case .streamTableFull: local.drop(.srtpStreamLimit); return
-        default: local.drop(.srtpAuthFailed); return
-        }
-        let compound = RTCPCompound(UnsafeRawBufferPointer(start: data, count: plainLength))
-        for packet in compound where packet.packetType == RTCPPacketType.payloadSpecificFeedback {
-            // PLI or FIR from a viewer: one throttled keyframe request to the publisher.
-            var mediaSSRC: UInt32?
-            if packet.count == RTCPPictureLossIndication.format {
-                mediaSSRC = RTCPPictureLossIndication.parse(packet)?.mediaSSRC
-            } else if packet.count == RTCPFullIntraRequest.format,
-                      let fir = RTCPFullIntraRequest.parse(packet), fir.entryCount > 0 {
-                mediaSSRC = fir.entry(0).ssrc
-            }
-            guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc] else { continue }
-            requestKeyframe(consumer.producer, now: now)
-        }
-        if !compound.isWellFormed { local.drop(.rtcpMalformed) }
-    }
-
-    /// Sends a PLI to the producer's publisher, at most once per interval per producer.
-    private func requestKeyframe(_ producer: Producer, now: Int64) {
-        guard producer.parameters.kind == .video,
-              now - producer.lastKeyframeRequestMs >= Self.keyframeRequestIntervalMs else { return }
-        let publisher = producer.transport
-        guard let srtp = publisher.srtpOutbound, let destination = publisher.selected, producer.ssrc != 0 else { return }
-        producer.lastKeyframeRequestMs = now
-        guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
-        let out = pool.pointer(buffer)
-        var length = RTCPPictureLossIndication.write(
-            senderSSRC: publisher.rtcpSSRC, mediaSSRC: producer.ssrc,
-            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
-        guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-            pool.release(buffer)
-            return
-        }
-        enqueueSend(buffer: buffer, length: length, to: destination)
-    }
-
-    /// Receiver reports to publishers once a second: browsers' loss-based rate control needs them to ramp up.
-    private func sendReceiverReports() {
-        for transport in transports.values where transport.isConnected && !transport.producers.isEmpty {
-            guard let srtp = transport.srtpOutbound, let destination = transport.selected else { continue }
-            for producer in transport.producers where producer.receivedPackets > 0 {
-                guard let buffer = pool.acquire() else { return }
-                let out = pool.pointer(buffer)
-                var block = RTCPReportBlock(
-                    ssrc: producer.ssrc, fractionLost: 0, cumulativeLost: 0,
-                    extendedHighestSequenceNumber: producer.extendedHighestSequence, jitter: 0,
-                    lastSenderReport: 0, delaySinceLastSenderReport: 0)
-                var length = withUnsafePointer(to: &block) { blockPointer in
-                    RTCPReceiverReport.write(
-                        ssrc: transport.rtcpSSRC, reportBlocks: UnsafeBufferPointer(start: blockPointer, count: 1),
-                        into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
-                }
-                guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-                    pool.release(buffer)
-                    continue
-                }
-                enqueueSend(buffer: buffer, length: length, to: destination)
-            }
-        }
     }
 
     // MARK: - Sending
 
     @inline(__always)
-    private func enqueueSend(buffer: Int32, length: Int, to destination: TransportAddress) {
+    func enqueueSend(buffer: Int32, length: Int, to destination: TransportAddress) {
         if sendBatch.isFull { flushSends() }
         let i = sendBatch.count
         sendBatch.buffers[i] = buffer
@@ -385,16 +367,39 @@ final class MediaWorker {
                 }
             }
         }
+        sendPublisherFeedback(now: now)
+        if now >= nextLayerUpdateMs {
+            let elapsed = now - (nextLayerUpdateMs - Self.layerUpdateIntervalMs)
+            nextLayerUpdateMs = now + Self.layerUpdateIntervalMs
+            updateLayers(now: now, elapsedMs: elapsed)
+            probing = transports.values.contains { $0.paddingDebt > 0 }
+        }
         if now >= nextReportMs {
             nextReportMs = now + 1000
             sendReceiverReports()
             for consumer in consumers.values where consumer.waitingForKeyframe && consumer.transport.isConnected {
-                requestKeyframe(consumer.producer, now: now)
+                requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
             }
         }
         flushSends()
         publishCounters()
     }
+
+    /// Sends the next step of every viewer's probe padding.
+    private func pacePadding() {
+        var pending = false
+        let now = MonotonicClock.milliseconds()
+        batchMicroseconds = now * 1000
+        for transport in transports.values where transport.paddingDebt > 0 {
+            flushPadding(transport, now: now)
+            pending = pending || transport.paddingDebt > 0
+        }
+        flushSends()
+        probing = pending
+    }
+
+    /// How often viewers' layers are re-chosen from their estimates (and rates, speakers updated).
+    static let layerUpdateIntervalMs: Int64 = 200
 
     private func publishCounters() {
         counters.transports.store(transports.count, ordering: .relaxed)
@@ -404,6 +409,7 @@ final class MediaWorker {
         counters.packetsReceived.store(local.packetsReceived, ordering: .relaxed)
         counters.packetsSent.store(local.packetsSent, ordering: .relaxed)
         counters.rtpForwarded.store(local.rtpForwarded, ordering: .relaxed)
+        counters.store(local)
         for reason in DropReason.allCases {
             counters.dropped[reason.rawValue].store(local.dropped[reason.rawValue], ordering: .relaxed)
         }
@@ -434,7 +440,21 @@ final class MediaWorker {
                 }
                 let producer = Producer(id: id, transport: transport, parameters: parameters)
                 transport.producers.append(producer)
-                for ssrc in parameters.ssrcs { transport.producersBySSRC[ssrc] = producer }
+                for layer in producer.layers {
+                    if layer.ssrc != 0 { transport.streamsBySSRC[layer.ssrc] = StreamBinding(producer: producer, layer: layer.index, isRTX: false) }
+                    if layer.rtxSSRC != 0 { transport.streamsBySSRC[layer.rtxSSRC] = StreamBinding(producer: producer, layer: layer.index, isRTX: true) }
+                }
+                if parameters.extensions.transportWideCC != 0 && parameters.feedback.contains(.transportCC)
+                    && transport.transportWideFeedback == nil {
+                    transport.transportWideFeedback = TransportWideFeedbackBuilder()
+                    transport.transportWideIDIn = parameters.extensions.transportWideCC
+                }
+                if producer.audioLevelID != 0 {
+                    let speakers = speakerDetectors[transport.room] ?? RoomSpeakers()
+                    speakerDetectors[transport.room] = speakers
+                    speakers.detector.addSource(id.rawValue)
+                    producer.speakers = speakers
+                }
                 producers[id] = producer
                 reply.resume()
             case let .addConsumer(transportID, id, parameters, reply):
@@ -447,8 +467,17 @@ final class MediaWorker {
                     continue
                 }
                 let consumer = Consumer(id: id, transport: transport, producer: producer, parameters: parameters)
+                consumer.targetSpatial = producer.bestActiveLayer(atMost: Int.max, nowMs: MonotonicClock.milliseconds())
+                    ?? producer.layers.count - 1
+                if parameters.extensions.transportWideCC != 0 && parameters.feedback.contains(.transportCC) {
+                    if transport.sendHistory == nil { transport.sendHistory = TransportWideSendHistory() }
+                    if transport.estimator == nil { transport.estimator = SendSideBandwidthEstimator() }
+                } else if parameters.feedback.contains(.remb), transport.estimator == nil {
+                    transport.estimator = SendSideBandwidthEstimator()
+                }
                 transport.consumers.append(consumer)
                 transport.consumersBySSRC[parameters.ssrc] = consumer
+                if parameters.rtxSSRC != 0 { transport.consumersBySSRC[parameters.rtxSSRC] = consumer }
                 producer.consumers.append(consumer)
                 consumers[id] = consumer
                 reply.resume()
@@ -504,8 +533,9 @@ final class MediaWorker {
             transport.dtls.close()
             sendDTLSOutput(transport, to: destination)
         }
+        for producer in transport.producers { forgetSpeaker(producer) }
         transport.producers.removeAll()
-        transport.producersBySSRC.removeAll()
+        transport.streamsBySSRC.removeAll()
         transport.consumers.removeAll()
         transport.consumersBySSRC.removeAll()
         transport.srtpInbound = nil
@@ -530,9 +560,10 @@ final class MediaWorker {
         if let index = transport.producers.firstIndex(where: { $0 === producer }) {
             transport.producers.remove(at: index)
         }
-        for (ssrc, candidate) in transport.producersBySSRC where candidate === producer {
-            transport.producersBySSRC[ssrc] = nil
+        for (ssrc, binding) in transport.streamsBySSRC where binding.producer === producer {
+            transport.streamsBySSRC[ssrc] = nil
         }
+        forgetSpeaker(producer)
         producers[producer.id] = nil
         emit(.producerClosed(producer.id))
     }
@@ -544,14 +575,29 @@ final class MediaWorker {
             transport.consumers.remove(at: index)
         }
         transport.consumersBySSRC[consumer.parameters.ssrc] = nil
+        if consumer.parameters.rtxSSRC != 0 { transport.consumersBySSRC[consumer.parameters.rtxSSRC] = nil }
         consumers[consumer.id] = nil
     }
 
-    private func emit(_ event: MediaEvent) {
+    /// Takes a closing producer out of its room's active-speaker detection (and the room's detector, once empty).
+    private func forgetSpeaker(_ producer: Producer) {
+        guard let speakers = producer.speakers else { return }
+        producer.speakers = nil
+        speakers.detector.removeSource(producer.id.rawValue)
+        if speakers.current == producer.id {
+            speakers.current = nil
+            emit(.activeSpeaker(room: producer.transport.room, producer: nil))
+        }
+        if !producers.values.contains(where: { $0.speakers === speakers && $0 !== producer }) {
+            speakerDetectors[producer.transport.room] = nil
+        }
+    }
+
+    func emit(_ event: MediaEvent) {
         events.send(.media(event))
     }
 
-    private func log(_ message: String) {
+    func log(_ message: String) {
         events.send(.log("worker \(index): \(message)"))
     }
 }

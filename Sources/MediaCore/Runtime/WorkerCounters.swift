@@ -49,6 +49,13 @@ final class WorkerCounters: Sendable {
     let packetsReceived = ManagedAtomic<UInt64>(0)
     let packetsSent = ManagedAtomic<UInt64>(0)
     let rtpForwarded = ManagedAtomic<UInt64>(0)
+    let packetsRecovered = ManagedAtomic<UInt64>(0)
+    let nackedPacketsReceived = ManagedAtomic<UInt64>(0)
+    let packetsRetransmitted = ManagedAtomic<UInt64>(0)
+    let nackedPacketsSent = ManagedAtomic<UInt64>(0)
+    let keyframeRequestsSent = ManagedAtomic<UInt64>(0)
+    let layerSwitches = ManagedAtomic<UInt64>(0)
+    let paddingPacketsSent = ManagedAtomic<UInt64>(0)
     let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     func add(to stats: inout MediaStats) {
@@ -60,9 +67,29 @@ final class WorkerCounters: Sendable {
         stats.packetsReceived += packetsReceived.load(ordering: .relaxed)
         stats.packetsSent += packetsSent.load(ordering: .relaxed)
         stats.rtpForwarded += rtpForwarded.load(ordering: .relaxed)
+        stats.packetsRecovered += packetsRecovered.load(ordering: .relaxed)
+        stats.nackedPacketsReceived += nackedPacketsReceived.load(ordering: .relaxed)
+        stats.packetsRetransmitted += packetsRetransmitted.load(ordering: .relaxed)
+        stats.nackedPacketsSent += nackedPacketsSent.load(ordering: .relaxed)
+        stats.keyframeRequestsSent += keyframeRequestsSent.load(ordering: .relaxed)
+        stats.layerSwitches += layerSwitches.load(ordering: .relaxed)
+        stats.paddingPacketsSent += paddingPacketsSent.load(ordering: .relaxed)
         for reason in DropReason.allCases {
             stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
         }
+    }
+}
+
+extension WorkerCounters {
+    /// Publishes the loss-recovery and layer counters (single writer: the worker).
+    func store(_ local: LocalCounters) {
+        packetsRecovered.store(local.packetsRecovered, ordering: .relaxed)
+        nackedPacketsReceived.store(local.nackedPacketsReceived, ordering: .relaxed)
+        packetsRetransmitted.store(local.packetsRetransmitted, ordering: .relaxed)
+        nackedPacketsSent.store(local.nackedPacketsSent, ordering: .relaxed)
+        keyframeRequestsSent.store(local.keyframeRequestsSent, ordering: .relaxed)
+        layerSwitches.store(local.layerSwitches, ordering: .relaxed)
+        paddingPacketsSent.store(local.paddingPacketsSent, ordering: .relaxed)
     }
 }
 
@@ -71,6 +98,13 @@ struct LocalCounters {
     var packetsReceived: UInt64 = 0
     var packetsSent: UInt64 = 0
     var rtpForwarded: UInt64 = 0
+    var packetsRecovered: UInt64 = 0
+    var nackedPacketsReceived: UInt64 = 0
+    var packetsRetransmitted: UInt64 = 0
+    var nackedPacketsSent: UInt64 = 0
+    var keyframeRequestsSent: UInt64 = 0
+    var layerSwitches: UInt64 = 0
+    var paddingPacketsSent: UInt64 = 0
     var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
 
     @inline(__always)

@@ -20,11 +20,26 @@ final class WebRTCTransport {
     var closed = false
 
     var producers: [Producer] = []
-    var producersBySSRC: [UInt32: Producer] = [:]
+    /// Incoming SSRC → producer layer (media or RTX), bound from the SDP or on first sight.
+    var streamsBySSRC: [UInt32: StreamBinding] = [:]
     var consumers: [Consumer] = []
     var consumersBySSRC: [UInt32: Consumer] = [:]
-    /// Our SSRC as the sender of RTCP feedback (RR, PLI) on this transport.
+    /// Our SSRC as the sender of RTCP feedback (RR, PLI, NACK, TWCC) on this transport.
     let rtcpSSRC: UInt32 = UInt32.random(in: 1...UInt32.max)
+
+    // Publisher side: transport-wide feedback we send (when the publisher negotiated transport-cc).
+    var transportWideFeedback: TransportWideFeedbackBuilder?
+    var transportWideIDIn: UInt8 = 0
+
+    // Viewer side: transport-wide sequence numbers on what we send, and the estimate built from the feedback.
+    var sendHistory: TransportWideSendHistory?
+    var estimator: SendSideBandwidthEstimator?
+    /// Bits per second the layer selection wanted last time (for probing) and what we sent in the last window.
+    var wantedBitrate = 0
+    var sentOctets: UInt64 = 0
+    var sendingBitrate = 0
+    /// Padding bytes still to send in this probe slot.
+    var paddingDebt = 0
 
     var isConnected: Bool { srtpOutbound != nil }
 
@@ -41,18 +56,72 @@ final class WebRTCTransport {
         self.createdMs = now
     }
 
-    /// The producer an incoming RTP packet belongs to: by SSRC, else bound on first sight by payload type
-    /// (each accepted m-line has its own codec), so peers that announce no a=ssrc still work.
+    /// The producer layer an incoming RTP packet belongs to: by SSRC once bound; else bound on first sight by
+    /// the MID and RID (or repaired RID) header extensions, by SSRCs the SDP announced, or by payload type for a
+    /// single stream (each accepted m-line has its own codec), so peers that announce no a=ssrc still work.
     @inline(__always)
-    func producer(ssrc: UInt32, payloadType: UInt8) -> Producer? {
-        if let producer = producersBySSRC[ssrc] { return producer }
-        for producer in producers where producer.parameters.payloadType == payloadType {
-            if producer.parameters.ssrcs.isEmpty || producer.parameters.ssrcs.contains(ssrc) {
-                producer.ssrc = ssrc
-                producersBySSRC[ssrc] = producer
-                return producer
+    func binding(for header: RTPHeader, _ packet: UnsafeRawBufferPointer) -> StreamBinding? {
+        if let binding = streamsBySSRC[header.ssrc] { return binding }
+        return bindNewStream(header, packet)
+    }
+
+    private func bindNewStream(_ header: RTPHeader, _ packet: UnsafeRawBufferPointer) -> StreamBinding? {
+        let ssrc = header.ssrc
+        // SSRCs announced in the SDP.
+        for producer in producers {
+            for layer in producer.layers {
+                if layer.ssrc == ssrc { return bind(ssrc, StreamBinding(producer: producer, layer: layer.index, isRTX: false)) }
+                if layer.rtxSSRC == ssrc { return bind(ssrc, StreamBinding(producer: producer, layer: layer.index, isRTX: true)) }
             }
         }
-        return nil
+        // The MID extension names the m-line; else the payload type does.
+        var candidate: Producer?
+        if let first = producers.first, first.parameters.extensions.mid != 0,
+           let element = header.extensionElement(id: first.parameters.extensions.mid, in: packet) {
+            let mid = UnsafeRawBufferPointer(rebasing: packet[element.offset..<(element.offset + element.length)])
+            candidate = producers.first { $0.parameters.mid.utf8.elementsEqual(mid) }
+        }
+        if candidate == nil {
+            candidate = producers.first { producer in
+                (producer.parameters.payloadType == header.payloadType
+                    || (producer.parameters.rtxPayloadType != 0 && producer.parameters.rtxPayloadType == header.payloadType))
+                    && (producer.parameters.ssrcs.isEmpty || producer.parameters.ssrcs.contains(ssrc) || producer.isSimulcast)
+            }
+        }
+        guard let producer = candidate else { return nil }
+        let isRTX = producer.parameters.rtxPayloadType != 0 && header.payloadType == producer.parameters.rtxPayloadType
+        var layer: ProducerLayer?
+        let ridID = isRTX ? producer.parameters.extensions.repairedRid : producer.parameters.extensions.rid
+        if ridID != 0, let element = header.extensionElement(id: ridID, in: packet) {
+            layer = producer.layer(rid: UnsafeRawBufferPointer(rebasing: packet[element.offset..<(element.offset + element.length)]))
+        } else if !producer.isSimulcast {
+            layer = producer.layers[0]
+        }
+        guard let layer else { return nil }
+        // A publisher that restarts a stream with a new SSRC (renegotiation): follow it.
+        if isRTX {
+            if layer.rtxSSRC != 0 && layer.rtxSSRC != ssrc { streamsBySSRC[layer.rtxSSRC] = nil }
+            layer.rtxSSRC = ssrc
+        } else {
+            if layer.ssrc != 0 && layer.ssrc != ssrc { streamsBySSRC[layer.ssrc] = nil }
+            layer.ssrc = ssrc
+        }
+        return bind(ssrc, StreamBinding(producer: producer, layer: layer.index, isRTX: isRTX))
     }
+
+    private func bind(_ ssrc: UInt32, _ binding: StreamBinding) -> StreamBinding? {
+        guard streamsBySSRC.count < Self.maxIncomingStreams else { return nil }
+        streamsBySSRC[ssrc] = binding
+        return binding
+    }
+
+    /// Media and repair streams one publisher transport may bind (3 layers × 2 per m-line, a few m-lines).
+    static let maxIncomingStreams = 32
+}
+
+/// Where an incoming SSRC goes: a producer's layer, as media or as RTX (RFC 4588) to unwrap first.
+struct StreamBinding {
+    unowned let producer: Producer
+    let layer: Int
+    let isRTX: Bool
 }

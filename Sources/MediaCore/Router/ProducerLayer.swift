@@ -1,0 +1,95 @@
+/// One simulcast encoding of a producer (or its only stream) as it arrives: its SSRCs, receive statistics
+/// for receiver reports and layer selection, and the recent packets for serving viewers' NACKs.
+final class ProducerLayer {
+    let index: Int
+    /// RTP stream id as bytes, compared with the RID header extension to bind the SSRC.
+    let rid: [UInt8]
+    var ssrc: UInt32
+    var rtxSSRC: UInt32
+
+    /// Highest sequence number seen, extended with its wrap count (RFC 3550 A.1), for receiver reports.
+    var extendedHighestSequence: UInt32 = 0
+    var receivedPackets: UInt64 = 0
+    var lastPacketMs: Int64 = -1_000_000
+    var lastKeyframeMs: Int64 = -1_000_000
+    /// When we last asked for a keyframe of this layer: PLIs from all viewers are throttled into one.
+    var lastKeyframeRequestMs: Int64 = -1_000_000
+
+    /// Bytes per temporal layer since the last rate update, and the resulting bitrates (bits/s) of
+    /// temporal layers 0...t together (index t), smoothed.
+    private var octets: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    private(set) var bitrates: (Int, Int, Int, Int) = (0, 0, 0, 0)
+    private var rateWindowStartMs: Int64 = -1
+    /// Highest TID seen, so layer selection knows how many temporal layers there are.
+    private(set) var maxTemporalLayer: UInt8 = 0
+
+    let retransmissions: RetransmissionBuffer?
+    let nacks: NackGenerator?
+
+    init(index: Int, rid: String, ssrc: UInt32, rtxSSRC: UInt32, video: Bool, nack: Bool) {
+        self.index = index
+        self.rid = Array(rid.utf8)
+        self.ssrc = ssrc
+        self.rtxSSRC = rtxSSRC
+        self.retransmissions = video ? RetransmissionBuffer(capacity: 512, maxPacketSize: PacketBufferPool.bufferSize) : nil
+        self.nacks = video && nack ? NackGenerator() : nil
+    }
+
+    /// Arriving recently enough to be worth switching to (a publisher may stop sending its top layer when
+    /// its own bandwidth or CPU is short).
+    @inline(__always)
+    func isActive(nowMs: Int64) -> Bool { nowMs - lastPacketMs < 1_000 }
+
+    @inline(__always)
+    func noteSequence(_ sequence: UInt16) {
+        if receivedPackets == 0 {
+            extendedHighestSequence = UInt32(sequence)
+        } else {
+            let highest = UInt16(truncatingIfNeeded: extendedHighestSequence)
+            let delta = sequence &- highest
+            if delta != 0 && delta < 0x8000 {
+                var cycles = extendedHighestSequence & 0xFFFF_0000
+                if sequence < highest { cycles &+= 0x1_0000 }
+                extendedHighestSequence = cycles | UInt32(sequence)
+            }
+        }
+        receivedPackets &+= 1
+    }
+
+    @inline(__always)
+    func noteOctets(_ count: Int, temporalLayer: UInt8, nowMs: Int64) {
+        lastPacketMs = nowMs
+        let bytes = UInt64(count)
+        switch temporalLayer {
+        case 0: octets.0 &+= bytes
+        case 1: octets.1 &+= bytes
+        case 2: octets.2 &+= bytes
+        default: octets.3 &+= bytes
+        }
+        if temporalLayer > maxTemporalLayer { maxTemporalLayer = min(temporalLayer, 3) }
+    }
+
+    /// Folds the bytes counted since the last call into the bitrates (called from the worker's timer).
+    func updateRates(nowMs: Int64) {
+        guard rateWindowStartMs >= 0 else { rateWindowStartMs = nowMs; return }
+        let elapsed = nowMs - rateWindowStartMs
+        guard elapsed >= 500 else { return }
+        func rate(_ bytes: UInt64) -> Int { Int(bytes * 8 * 1000 / UInt64(elapsed)) }
+        let t0 = rate(octets.0), t1 = t0 + rate(octets.1), t2 = t1 + rate(octets.2), t3 = t2 + rate(octets.3)
+        // Smooth over about two windows: keyframes make single windows jumpy.
+        func smooth(_ old: Int, _ new: Int) -> Int { old == 0 ? new : (old + new) / 2 }
+        bitrates = (smooth(bitrates.0, t0), smooth(bitrates.1, t1), smooth(bitrates.2, t2), smooth(bitrates.3, t3))
+        octets = (0, 0, 0, 0)
+        rateWindowStartMs = nowMs
+    }
+
+    /// Bits per second of temporal layers 0...`temporal` of this layer (0 when nothing arrives).
+    func bitrate(upToTemporal temporal: Int) -> Int {
+        switch min(temporal, Int(maxTemporalLayer)) {
+        case 0: bitrates.0
+        case 1: bitrates.1
+        case 2: bitrates.2
+        default: bitrates.3
+        }
+    }
+}

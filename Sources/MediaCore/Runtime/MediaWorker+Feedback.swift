@@ -1,0 +1,292 @@
+import Glibc
+
+/// RTCP both ways: viewers' feedback (NACKs served from our buffers, keyframe requests aggregated towards the
+/// publisher, TWCC and REMB into the bandwidth estimate) and ours to publishers (receiver reports, NACKs,
+/// transport-wide feedback, PLIs). Runs on the worker thread only.
+extension MediaWorker {
+    /// How often we NACK publishers and send them transport-wide feedback.
+    static let feedbackIntervalMs: Int64 = 50
+    /// A packet is resent to a viewer at most once per this interval, however many NACKs name it.
+    static let retransmitIntervalMs: Int64 = 40
+    /// Round-trip time assumed for NACK retries until we measure it.
+    static let assumedRTTMs: Int64 = 50
+
+    func handleRTCP(_ data: UnsafeMutableRawPointer, length: Int, from source: TransportAddress, now: Int64) {
+        guard let transport = transportsByAddress[source] else { local.drop(.unknownSource); return }
+        guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
+        var plainLength = length
+        switch srtp.unprotectRTCP(data, length: &plainLength) {
+        case .ok: break
+        case .replayed: local.drop(.srtpReplay); return
+        case .streamTableFull: local.drop(.srtpStreamLimit); return
+        default: local.drop(.srtpAuthFailed); return
+        }
+        let compound = RTCPCompound(UnsafeRawBufferPointer(start: data, count: plainLength))
+        for packet in compound {
+            switch packet.packetType {
+            case RTCPPacketType.payloadSpecificFeedback:
+                handlePayloadFeedback(packet, on: transport, now: now)
+            case RTCPPacketType.transportFeedback:
+                handleTransportFeedback(packet, on: transport, now: now)
+            case RTCPPacketType.receiverReport:
+                if let estimator = transport.estimator, let report = RTCPReceiverReport.parse(packet), report.reportCount > 0 {
+                    estimator.onReceiverReport(fractionLost: report.reportBlock(0).fractionLost,
+                                               nowMicroseconds: batchMicroseconds)
+                }
+            default:
+                break
+            }
+        }
+        if !compound.isWellFormed { local.drop(.rtcpMalformed) }
+        flushPadding(transport, now: now)
+    }
+
+    /// PLI/FIR (one throttled keyframe request to the publisher) and REMB (RFC draft-alvestrand-rmcat-remb).
+    private func handlePayloadFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
+        var mediaSSRC: UInt32?
+        switch packet.count {
+        case RTCPPictureLossIndication.format:
+            mediaSSRC = RTCPPictureLossIndication.parse(packet)?.mediaSSRC
+        case RTCPFullIntraRequest.format:
+            if let fir = RTCPFullIntraRequest.parse(packet), fir.entryCount > 0 { mediaSSRC = fir.entry(0).ssrc }
+        case RTCPReceiverEstimatedMaxBitrate.format:
+            if let remb = RTCPReceiverEstimatedMaxBitrate.parse(packet) {
+                if transport.estimator == nil, transport.consumers.contains(where: { $0.parameters.feedback.contains(.remb) }) {
+                    transport.estimator = SendSideBandwidthEstimator()
+                }
+                // With transport-cc the estimate is ours; REMB is only the fallback.
+                if let estimator = transport.estimator, transport.sendHistory == nil {
+                    estimator.onREMB(bitrate: Int(clamping: remb.bitrate), nowMicroseconds: batchMicroseconds)
+                }
+            }
+            return
+        default:
+            return
+        }
+        guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc] else { return }
+        let layer = consumer.currentSpatial >= 0 ? consumer.currentSpatial : consumer.targetSpatial
+        requestKeyframe(consumer.producer, layer: layer, now: now)
+    }
+
+    /// Generic NACK (served from the retransmission buffers, never passed to the publisher) and TWCC feedback.
+    private func handleTransportFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
+        switch packet.count {
+        case RTCPGenericNACK.format:
+            guard let nack = RTCPGenericNACK.parse(packet), let consumer = transport.consumersBySSRC[nack.mediaSSRC] else { return }
+            for sequence in nack.lostSequenceNumbers {
+                local.nackedPacketsReceived &+= 1
+                retransmit(sequence, of: consumer, now: now)
+            }
+        case RTCPTransportWideFeedback.format:
+            guard let history = transport.sendHistory, let estimator = transport.estimator,
+                  let feedback = RTCPTransportWideFeedback.parse(packet) else { return }
+            estimator.onTransportFeedback(feedback, history: history, nowMicroseconds: batchMicroseconds)
+        default:
+            break
+        }
+    }
+
+    /// Resends what `consumer` sent as `sequence`, rewritten exactly as the first time, as RTX when negotiated.
+    private func retransmit(_ sequence: UInt16, of consumer: Consumer, now: Int64) {
+        let transport = consumer.transport
+        guard let log = consumer.sent, let entry = log.entry(sequence),
+              now - entry.pointee.resentMs >= Self.retransmitIntervalMs,
+              let srtp = transport.srtpOutbound, let destination = transport.selected else { return }
+        let layers = consumer.producer.layers
+        guard Int(entry.pointee.layer) < layers.count,
+              let original = layers[Int(entry.pointee.layer)].retransmissions?.packet(sequence: entry.pointee.sourceSequence, nowMs: now),
+              let header = RTPHeader.parse(original) else { return }
+        var packet = IncomingPacket(header: header)
+        packet.spatialLayer = Int(entry.pointee.layer)
+        guard packet.readVP8(original) else { return }
+        entry.pointee.resentMs = now
+        let numbers = OutgoingNumbers(sequence: sequence, timestamp: entry.pointee.timestamp,
+                                      pictureID: entry.pointee.pictureID, tl0PicIdx: entry.pointee.tl0PicIdx)
+        let rtx = consumer.parameters.rtxSSRC != 0 && consumer.parameters.rtxPayloadType != 0
+        guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
+        let out = pool.pointer(buffer)
+        let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
+        var length = consumer.write(packet, original, numbers, transportSequence: transportSequence, rtx: rtx, into: out)
+        if rtx { consumer.rtxSequence &+= 1 }
+        guard srtp.protectRTP(out, length: &length) == .ok else {
+            pool.release(buffer)
+            return
+        }
+        if transportSequence >= 0 {
+            transport.sendHistory?.record(sequence: UInt16(truncatingIfNeeded: transportSequence),
+                                          sentMicroseconds: batchMicroseconds, size: length, isProbe: false)
+        }
+        transport.sentOctets &+= UInt64(length)
+        local.packetsRetransmitted &+= 1
+        enqueueSend(buffer: buffer, length: length, to: destination)
+    }
+
+    /// Sends a PLI for one layer of the producer to its publisher, at most once per interval per layer,
+    /// however many viewers ask.
+    func requestKeyframe(_ producer: Producer, layer index: Int, now: Int64) {
+        guard producer.parameters.kind == .video else { return }
+        let layer = producer.layers[max(0, min(index, producer.layers.count - 1))]
+        guard now - layer.lastKeyframeRequestMs >= Self.keyframeRequestIntervalMs else { return }
+        let publisher = producer.transport
+        guard let srtp = publisher.srtpOutbound, let destination = publisher.selected, layer.ssrc != 0 else { return }
+        layer.lastKeyframeRequestMs = now
+        guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
+        let out = pool.pointer(buffer)
+        var length = RTCPPictureLossIndication.write(
+            senderSSRC: publisher.rtcpSSRC, mediaSSRC: layer.ssrc,
+            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
+        guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
+            pool.release(buffer)
+            return
+        }
+        local.keyframeRequestsSent &+= 1
+        enqueueSend(buffer: buffer, length: length, to: destination)
+    }
+
+    /// Our NACKs for packets lost on the way in, and transport-wide feedback, to every publisher.
+    func sendPublisherFeedback(now: Int64) {
+        for transport in transports.values where transport.isConnected && !transport.producers.isEmpty {
+            guard let srtp = transport.srtpOutbound, let destination = transport.selected else { continue }
+            for producer in transport.producers {
+                for layer in producer.layers where layer.ssrc != 0 {
+                    guard let nacks = layer.nacks else { continue }
+                    let count = nacks.collect(nowMs: now, rttMs: Self.assumedRTTMs, into: nackScratch)
+                    guard count > 0, let buffer = pool.acquire() else { continue }
+                    let out = pool.pointer(buffer)
+                    var length = RTCPGenericNACK.write(
+                        senderSSRC: transport.rtcpSSRC, mediaSSRC: layer.ssrc,
+                        lost: UnsafeBufferPointer(rebasing: nackScratch[0..<count]),
+                        into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
+                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
+                        pool.release(buffer)
+                        continue
+                    }
+                    local.nackedPacketsSent &+= UInt64(count)
+                    enqueueSend(buffer: buffer, length: length, to: destination)
+                }
+            }
+            if let feedback = transport.transportWideFeedback, let media = transport.producers.first?.ssrc {
+                // Several packets when much arrived since the last one.
+                for _ in 0..<4 {
+                    guard let buffer = pool.acquire() else { break }
+                    let out = pool.pointer(buffer)
+                    var length = feedback.write(
+                        senderSSRC: transport.rtcpSSRC, mediaSSRC: media,
+                        into: UnsafeMutableRawBufferPointer(start: out, count: 1200))
+                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
+                        pool.release(buffer)
+                        break
+                    }
+                    enqueueSend(buffer: buffer, length: length, to: destination)
+                }
+            }
+        }
+    }
+
+    /// Receiver reports to publishers once a second, one block per incoming stream: browsers' loss-based
+    /// rate control needs them to ramp up.
+    func sendReceiverReports() {
+        for transport in transports.values where transport.isConnected && !transport.producers.isEmpty {
+            guard let srtp = transport.srtpOutbound, let destination = transport.selected else { continue }
+            for producer in transport.producers {
+                for layer in producer.layers where layer.receivedPackets > 0 {
+                    guard let buffer = pool.acquire() else { return }
+                    let out = pool.pointer(buffer)
+                    var block = RTCPReportBlock(
+                        ssrc: layer.ssrc, fractionLost: 0, cumulativeLost: 0,
+                        extendedHighestSequenceNumber: layer.extendedHighestSequence, jitter: 0,
+                        lastSenderReport: 0, delaySinceLastSenderReport: 0)
+                    var length = withUnsafePointer(to: &block) { blockPointer in
+                        RTCPReceiverReport.write(
+                            ssrc: transport.rtcpSSRC, reportBlocks: UnsafeBufferPointer(start: blockPointer, count: 1),
+                            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
+                    }
+                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
+                        pool.release(buffer)
+                        continue
+                    }
+                    enqueueSend(buffer: buffer, length: length, to: destination)
+                }
+            }
+        }
+    }
+
+    // MARK: - Layers and probing
+
+    /// Re-chooses every viewer's layers from its estimate, updates rates and the active speakers.
+    func updateLayers(now: Int64, elapsedMs: Int64) {
+        for producer in producers.values {
+            for layer in producer.layers { layer.updateRates(nowMs: now) }
+        }
+        for (room, speakers) in speakerDetectors {
+            if let change = speakers.detector.update(nowMs: now) {
+                speakers.current = change.map { ProducerID($0) }
+                emit(.activeSpeaker(room: room, producer: speakers.current))
+            }
+        }
+        for transport in transports.values where transport.isConnected && !transport.consumers.isEmpty {
+            if elapsedMs > 0 {
+                transport.sendingBitrate = Int(transport.sentOctets * 8 * 1000 / UInt64(elapsedMs))
+                transport.sentOctets = 0
+            }
+            let speaker = speakerDetectors[transport.room]?.current.flatMap { producers[$0]?.transport }
+            let budget = transport.estimator?.estimate ?? Int.max
+            transport.wantedBitrate = LayerAllocator.allocate(transport.consumers, budget: budget, speaker: speaker, nowMs: now)
+            for consumer in transport.consumers where consumer.currentSpatial >= 0 && consumer.currentSpatial != consumer.targetSpatial {
+                requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
+            }
+            if let estimator = transport.estimator, transport.sendHistory != nil {
+                transport.paddingDebt = estimator.probe(nowMicroseconds: batchMicroseconds,
+                                                        sendingBitrate: transport.sendingBitrate,
+                                                        wantedBitrate: transport.wantedBitrate)
+            }
+        }
+    }
+
+    /// Sends part of a viewer's probe padding: small steps, so the probe is paced rather than one burst.
+    func flushPadding(_ transport: WebRTCTransport, now: Int64) {
+        guard transport.paddingDebt > 0, let history = transport.sendHistory,
+              let srtp = transport.srtpOutbound, let destination = transport.selected,
+              let consumer = transport.consumers.first(where: { $0.parameters.rtxSSRC != 0 && $0.isStarted }) else {
+            transport.paddingDebt = 0
+            return
+        }
+        var budget = min(transport.paddingDebt, Self.paddingStepBytes)
+        while budget > 0, let buffer = pool.acquire() {
+            let out = pool.pointer(buffer)
+            let sequence = history.nextSequence()
+            var length = RTXPacket.writePadding(
+                payloadType: consumer.parameters.rtxPayloadType, ssrc: consumer.parameters.rtxSSRC,
+                sequenceNumber: consumer.rtxSequence, timestamp: consumer.lastSentTimestamp,
+                paddingLength: 255,
+                extensionID: consumer.parameters.extensions.transportWideCC, transportSequence: sequence,
+                into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
+            guard length > 0, srtp.protectRTP(out, length: &length) == .ok else {
+                pool.release(buffer)
+                break
+            }
+            consumer.rtxSequence &+= 1
+            history.record(sequence: sequence, sentMicroseconds: batchMicroseconds, size: length, isProbe: true)
+            transport.sentOctets &+= UInt64(length)
+            local.paddingPacketsSent &+= 1
+            enqueueSend(buffer: buffer, length: length, to: destination)
+            budget -= length
+            transport.paddingDebt -= length
+        }
+    }
+
+    /// Padding bytes sent per step (each loop turn, ≤ 5 ms apart while probing).
+    static let paddingStepBytes = 2_000
+
+    func noteLayersChanged(_ consumer: Consumer) {
+        consumer.layersChanged = false
+        local.layerSwitches &+= 1
+        emit(.consumerLayersChanged(consumer.id, spatial: consumer.currentSpatial, temporal: min(consumer.currentTemporal, 3)))
+    }
+}
+
+/// A room's active-speaker detector and who it names now.
+final class RoomSpeakers {
+    let detector = ActiveSpeakerDetector()
+    var current: ProducerID?
+}
