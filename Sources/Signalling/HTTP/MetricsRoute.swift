@@ -35,6 +35,13 @@ struct MetricsRoute: Sendable {
         metric("sabha_packets_received_total", "counter", "UDP datagrams received by media workers.", [("", "\(stats.packetsReceived)")])
         metric("sabha_packets_sent_total", "counter", "UDP datagrams sent by media workers.", [("", "\(stats.packetsSent)")])
         metric("sabha_rtp_forwarded_total", "counter", "RTP packets forwarded to consumers.", [("", "\(stats.rtpForwarded)")])
+        metric("sabha_nack_requested_total", "counter", "Packets viewers asked for again (generic NACK).", [("", "\(stats.nackedPacketsReceived)")])
+        metric("sabha_rtp_retransmitted_total", "counter", "Packets resent to viewers from the retransmission buffers.", [("", "\(stats.packetsRetransmitted)")])
+        metric("sabha_nack_sent_total", "counter", "Packets we asked publishers to resend.", [("", "\(stats.nackedPacketsSent)")])
+        metric("sabha_rtp_recovered_total", "counter", "Packets publishers resent (RTX) after our NACKs.", [("", "\(stats.packetsRecovered)")])
+        metric("sabha_keyframe_requests_total", "counter", "PLIs sent to publishers after aggregating viewers' requests.", [("", "\(stats.keyframeRequestsSent)")])
+        metric("sabha_layer_switches_total", "counter", "Spatial or temporal layer switches by consumers.", [("", "\(stats.layerSwitches)")])
+        metric("sabha_padding_packets_total", "counter", "Padding packets sent to probe viewers' bandwidth.", [("", "\(stats.paddingPacketsSent)")])
         metric("sabha_dropped_packets_total", "counter", "Datagrams dropped, by reason.",
                stats.dropped.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", "\($0.value)") })
         metric("sabha_transports_connected_total", "counter", "Transports that completed DTLS, by SRTP profile.",

@@ -125,6 +125,15 @@ final class LoopbackPeer {
         send(Array(packet[0..<length]))
     }
 
+    /// Protects and sends a ready-made plain RTP packet (header extensions and all).
+    func sendPlainRTP(_ plain: [UInt8]) {
+        var packet = plain + [UInt8](repeating: 0, count: SRTPSession.maxTrailerLength)
+        var length = plain.count
+        let status = packet.withUnsafeMutableBytes { outbound!.protectRTP($0.baseAddress!, length: &length) }
+        precondition(status == .ok)
+        send(Array(packet[0..<length]))
+    }
+
     /// Protects and sends an RTCP compound packet.
     func sendRTCP(_ plain: [UInt8]) {
         var packet = plain + [UInt8](repeating: 0, count: SRTPSession.maxTrailerLength)
