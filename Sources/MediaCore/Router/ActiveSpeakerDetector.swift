@@ -207,8 +207,9 @@ final class ActiveSpeakerDetector {
         var total = 0.0
         for i in 0..<Self.bucketsPerWindow {
             let bucket = base[i]
-            let age = epochNow - bucket.epoch
-            if bucket.epoch != .min, age >= 0, age < Int64(Self.bucketsPerWindow), bucket.packets > 0 {
+            guard bucket.packets > 0, bucket.epoch != .min else { continue }
+            let age = epochNow &- bucket.epoch
+            if age >= 0, age < Int64(Self.bucketsPerWindow) {
                 total += bucket.energySum / Double(bucket.packets)
             }
         }
