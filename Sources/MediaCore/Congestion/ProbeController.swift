@@ -77,9 +77,10 @@ struct ProbeController {
         guard phase == .awaitingResult, now >= clusterEnd + Self.resultGraceMicroseconds else { return nil }
         phase = .idle
         var rate: Double?
-        let sendSpan = lastSend - firstSend
-        let receiveSpan = lastArrival - firstArrival
-        if bytes > 0, sendSpan > 0, receiveSpan > 0 {
+        // Spans only once a packet was acknowledged: the empty sentinels would overflow.
+        if bytes > 0, lastSend > firstSend, lastArrival > firstArrival {
+            let sendSpan = lastSend - firstSend
+            let receiveSpan = lastArrival - firstArrival
             let sendRate = Double(bytes - lastSize) * 8_000_000 / Double(sendSpan)
             let receiveRate = Double(bytes - firstSize) * 8_000_000 / Double(receiveSpan)
             rate = min(sendRate, receiveRate)
