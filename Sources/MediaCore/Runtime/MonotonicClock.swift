@@ -9,7 +9,8 @@ enum MonotonicClock {
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
-    /// Microseconds from CLOCK_MONOTONIC: send and arrival times for transport-wide congestion control.
+    /// Microseconds from CLOCK_MONOTONIC: transport-wide feedback carries arrival deltas in
+    /// 250 µs units, so congestion control needs finer time than `milliseconds()`.
     @inline(__always)
     static func microseconds() -> Int64 {
         var ts = timespec()

@@ -79,4 +79,93 @@ public struct RTCPTransportWideFeedback: Sendable, Hashable {
         }
         return feedback
     }
+
+    /// Visits every packet this feedback covers, in sequence order: the sequence number and, for
+    /// a received packet, its arrival time in microseconds on the remote clock (reference time
+    /// plus the running sum of receive deltas). Lets the estimator walk a parsed report without
+    /// rebuilding arrival times in another array.
+    func forEachPacket(_ body: (_ sequence: UInt16, _ arrivalMicroseconds: Int64?) -> Void) {
+        var arrival = referenceTimeMicroseconds
+        var deltaIndex = 0
+        for (index, status) in statuses.enumerated() {
+            let sequence = baseSequenceNumber &+ UInt16(truncatingIfNeeded: index)
+            guard status != .notReceived, deltaIndex < deltas.count else {
+                body(sequence, nil)
+                continue
+            }
+            arrival += Int64(deltas[deltaIndex]) * 250
+            deltaIndex += 1
+            body(sequence, arrival)
+        }
+    }
+
+    /// The same walk straight from the wire bytes, without allocating: for a caller on the packet
+    /// path that only needs sequence numbers and arrival times. The whole packet is validated
+    /// before the first call, so a malformed packet visits nothing and returns false.
+    @discardableResult
+    static func forEachPacket(in packet: RTCPHeaderView, _ body: (_ sequence: UInt16, _ arrivalMicroseconds: Int64?) -> Void) -> Bool {
+        guard packet.packetType == RTCPPacketType.transportFeedback, packet.count == format else { return false }
+        let bytes = packet.body
+        guard bytes.count >= 16 else { return false }
+        let statusCount = Int(bytes.u16(10))
+        let base = bytes.u16(8)
+        let reference = Int64(Int32(bitPattern: bytes.u24(12) << 8) >> 8) * 64_000
+        // Pass 1: where the deltas start and whether all of them are present.
+        var deltaBytes = 0
+        guard let deltaStart = walkChunks(bytes, statusCount: statusCount, { status in
+            deltaBytes += status == .smallDelta ? 1 : (status == .largeOrNegativeDelta ? 2 : 0)
+        }), deltaStart + deltaBytes <= bytes.count else { return false }
+        // Pass 2: emit.
+        var index = 0
+        var offset = deltaStart
+        var arrival = reference
+        _ = walkChunks(bytes, statusCount: statusCount) { status in
+            let sequence = base &+ UInt16(truncatingIfNeeded: index)
+            index += 1
+            switch status {
+            case .notReceived:
+                body(sequence, nil)
+            case .smallDelta:
+                arrival += Int64(bytes[offset]) * 250
+                offset += 1
+                body(sequence, arrival)
+            case .largeOrNegativeDelta:
+                arrival += Int64(Int16(bitPattern: bytes.u16(offset))) * 250
+                offset += 2
+                body(sequence, arrival)
+            }
+        }
+        return true
+    }
+
+    /// Decodes the packet chunks after the 16-byte fixed part, calling `visit` once per status;
+    /// returns the offset just past the chunks, or nil if they are cut short or use symbol 3.
+    private static func walkChunks(_ bytes: UnsafeRawBufferPointer, statusCount: Int, _ visit: (Status) -> Void) -> Int? {
+        var offset = 16
+        var seen = 0
+        while seen < statusCount {
+            guard offset + 2 <= bytes.count else { return nil }
+            let chunk = bytes.u16(offset)
+            offset += 2
+            let remaining = statusCount - seen
+            if chunk & 0x8000 == 0 {
+                guard let symbol = Status(rawValue: UInt8((chunk >> 13) & 0x3)) else { return nil }
+                let run = min(Int(chunk & 0x1FFF), remaining)
+                for _ in 0..<run { visit(symbol) }
+                seen += run
+            } else if chunk & 0x4000 == 0 {
+                let n = min(14, remaining)
+                for i in 0..<n { visit(chunk & (1 << (13 - i)) != 0 ? .smallDelta : .notReceived) }
+                seen += n
+            } else {
+                let n = min(7, remaining)
+                for i in 0..<n {
+                    guard let symbol = Status(rawValue: UInt8((chunk >> (12 - 2 * i)) & 0x3)) else { return nil }
+                    visit(symbol)
+                }
+                seen += n
+            }
+        }
+        return offset
+    }
 }
