@@ -73,7 +73,7 @@ import Testing
             }
         }
         #expect(sawPLIForLayer0, "the SFU asks for a keyframe of the layer it wants to switch to")
-        viewer.receiveMedia(forMs: 100) { _ in }
+        viewer.receiveMedia(forMs: 100) { if case .rtp(let bytes) = $0 { received.append(bytes) } }
         sendFrame(keyframes: [0], timestamp: 50_000)
         for i in 1..<5 { sendFrame(keyframes: [], timestamp: 50_000 + UInt32(i) * 3000) }
         var after: [[UInt8]] = []

@@ -8,6 +8,8 @@ final class Producer {
     var consumers: ContiguousArray<Consumer> = []
     /// The room's active-speaker detector, for audio producers that send RFC 6464 levels.
     var speakers: RoomSpeakers?
+    /// Viewers' PLIs and FIRs, aggregated per layer into few requests to the publisher.
+    var keyframeRequests = KeyframeRequestThrottle()
 
     /// RFC 6464 levels feed the room's active-speaker detector when the publisher sends them.
     var audioLevelID: UInt8 { parameters.kind == .audio ? parameters.extensions.audioLevel : 0 }

@@ -12,8 +12,6 @@ final class ProducerLayer {
     var receivedPackets: UInt64 = 0
     var lastPacketMs: Int64 = -1_000_000
     var lastKeyframeMs: Int64 = -1_000_000
-    /// When we last asked for a keyframe of this layer: PLIs from all viewers are throttled into one.
-    var lastKeyframeRequestMs: Int64 = -1_000_000
 
     /// Bytes per temporal layer since the last rate update, and the resulting bitrates (bits/s) of
     /// temporal layers 0...t together (index t), smoothed.

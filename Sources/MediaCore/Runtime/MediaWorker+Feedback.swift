@@ -126,10 +126,9 @@ extension MediaWorker {
     func requestKeyframe(_ producer: Producer, layer index: Int, now: Int64) {
         guard producer.parameters.kind == .video else { return }
         let layer = producer.layers[max(0, min(index, producer.layers.count - 1))]
-        guard now - layer.lastKeyframeRequestMs >= Self.keyframeRequestIntervalMs else { return }
         let publisher = producer.transport
-        guard let srtp = publisher.srtpOutbound, let destination = publisher.selected, layer.ssrc != 0 else { return }
-        layer.lastKeyframeRequestMs = now
+        guard let srtp = publisher.srtpOutbound, let destination = publisher.selected, layer.ssrc != 0,
+              producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) else { return }
         guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
         let out = pool.pointer(buffer)
         var length = RTCPPictureLossIndication.write(
@@ -150,6 +149,8 @@ extension MediaWorker {
             for producer in transport.producers {
                 for layer in producer.layers where layer.ssrc != 0 {
                     guard let nacks = layer.nacks else { continue }
+                    // Too much lost to repair: a keyframe is cheaper than waiting.
+                    if nacks.takeKeyframeRequest() { requestKeyframe(producer, layer: layer.index, now: now) }
                     let count = nacks.collect(nowMs: now, rttMs: Self.assumedRTTMs, into: nackScratch)
                     guard count > 0, let buffer = pool.acquire() else { continue }
                     let out = pool.pointer(buffer)
@@ -220,7 +221,10 @@ extension MediaWorker {
         }
         for (room, speakers) in speakerDetectors {
             if let change = speakers.detector.update(nowMs: now) {
-                speakers.current = change.map { ProducerID($0) }
+                switch change {
+                case .speaker(let key): speakers.current = ProducerID(key)
+                case .silence: speakers.current = nil
+                }
                 emit(.activeSpeaker(room: room, producer: speakers.current))
             }
         }
@@ -255,12 +259,15 @@ extension MediaWorker {
         while budget > 0, let buffer = pool.acquire() {
             let out = pool.pointer(buffer)
             let sequence = history.nextSequence()
-            var length = RTXPacket.writePadding(
-                payloadType: consumer.parameters.rtxPayloadType, ssrc: consumer.parameters.rtxSSRC,
-                sequenceNumber: consumer.rtxSequence, timestamp: consumer.lastSentTimestamp,
-                paddingLength: 255,
-                extensionID: consumer.parameters.extensions.transportWideCC, transportSequence: sequence,
-                into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
+            var wireSequence = sequence.bigEndian
+            var length = withUnsafeBytes(of: &wireSequence) { transportSequence in
+                RTXPacket.writePadding(
+                    payloadType: consumer.parameters.rtxPayloadType, ssrc: consumer.parameters.rtxSSRC,
+                    sequenceNumber: consumer.rtxSequence, timestamp: consumer.lastSentTimestamp,
+                    paddingLength: RTXPacket.maxPaddingLength,
+                    extensionID: consumer.parameters.extensions.transportWideCC, extensionData: transportSequence,
+                    into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
+            }
             guard length > 0, srtp.protectRTP(out, length: &length) == .ok else {
                 pool.release(buffer)
                 break

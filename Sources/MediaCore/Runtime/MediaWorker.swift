@@ -38,8 +38,6 @@ final class MediaWorker {
     /// Scratch for NACK lists (no allocation per feedback).
     let nackScratch = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: 256)
     private let consentTimeoutMs: Int64
-    /// At most one keyframe request per producer in this interval, however many viewers ask.
-    static let keyframeRequestIntervalMs: Int64 = 500
     /// Addresses one transport may validate (ICE-lite answers checks on all of them).
     static let maxAddressesPerTransport = 8
 
@@ -276,13 +274,16 @@ final class MediaWorker {
         if producer.parameters.kind == .video {
             guard header.payloadLength == 0 || packet.readVP8(bytes) else { local.drop(.malformed); return }
             if header.payloadLength == 0 { return }  // padding from the publisher's own probing
-            if packet.keyframeStart { layer.lastKeyframeMs = now }
+            if packet.keyframeStart {
+                layer.lastKeyframeMs = now
+                producer.keyframeRequests.keyframeArrived(layer: layer.index, nowMs: now)
+            }
             layer.retransmissions?.store(bytes, sequence: header.sequenceNumber, nowMs: now)
             layer.nacks?.received(sequence: header.sequenceNumber, isKeyframe: packet.keyframeStart,
                                   isRecovered: binding.isRTX, nowMs: now)
         } else if let speakers = producer.speakers, producer.audioLevelID != 0,
-                  let level = RTPAudioLevel.read(header, bytes, id: producer.audioLevelID) {
-            speakers.detector.record(source: producer.id.rawValue, level: level.level, voice: level.voice, nowMs: now)
+                  let level = RTPAudioLevel.read(from: bytes, header: header, extensionID: producer.audioLevelID) {
+            speakers.detector.record(source: producer.id.rawValue, level: level.level, voice: level.voiceActivity, nowMs: now)
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         for consumer in producer.consumers {
@@ -452,7 +453,7 @@ final class MediaWorker {
                 if producer.audioLevelID != 0 {
                     let speakers = speakerDetectors[transport.room] ?? RoomSpeakers()
                     speakerDetectors[transport.room] = speakers
-                    speakers.detector.addSource(id.rawValue)
+                    _ = speakers.detector.addSource(id.rawValue)
                     producer.speakers = speakers
                 }
                 producers[id] = producer
