@@ -32,6 +32,7 @@ public actor MeetingHub {
         var kind: MediaKind
         var consumer: ConsumerID
         var ssrc: UInt32
+        var rtxSSRC: UInt32
     }
 
     final class Participant {
@@ -88,6 +89,8 @@ public actor MeetingHub {
     private var rooms: [String: [Participant]] = [:]
     private var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
+    /// The participant last announced as active speaker in each room (nil = silence).
+    private var activeSpeakers: [String: String?] = [:]
 
     public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30)) {
         self.engine = engine
@@ -205,6 +208,7 @@ public actor MeetingHub {
     @discardableResult
     public func endMeeting(room: String, reason: String) async -> Int {
         let everyone = rooms.removeValue(forKey: room) ?? []
+        activeSpeakers[room] = nil
         for participant in everyone {
             audit(participant, "ended")
             byID[participant.id] = nil
@@ -250,6 +254,7 @@ public actor MeetingHub {
         rooms[room]?.removeAll { $0 === participant }
         if rooms[room]?.isEmpty == true {
             rooms[room] = nil
+            activeSpeakers[room] = nil
             scheduleClose(room)
         }
         if let transport = participant.transport {
@@ -322,9 +327,7 @@ public actor MeetingHub {
             publishing.insert(media.mid)
             guard participant.published[media.mid] == nil else { continue }
             do {
-                let producer = try await engine.addProducer(transport: transport.id, ProducerParameters(
-                    kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
-                    clockRate: media.clockRate, extensions: media.extensions))
+                let producer = try await engine.addProducer(transport: transport.id, SessionService.producerParameters(media, kind: kind))
                 let declared = sources[media.mid]
                 let source = kind == .audio ? "microphone" : (declared == "screen" ? "screen" : "camera")
                 let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer,
@@ -358,13 +361,13 @@ public actor MeetingHub {
                 freeMids[kind, default: 0] += 1
                 continue
             }
-            let ssrc = UInt32.random(in: 1...UInt32.max)
+            let (ssrc, rtxSSRC) = SessionService.newSSRCs(rtx: media.rtxPayloadType != 0)
             do {
-                let consumer = try await engine.addConsumer(transport: transport.id, ConsumerParameters(
-                    producer: next.track.producer, mid: media.mid, ssrc: ssrc, payloadType: media.payloadType,
-                    extensions: media.extensions))
+                let consumer = try await engine.addConsumer(transport: transport.id, SessionService.consumerParameters(
+                    media, producer: next.track.producer, ssrc: ssrc, rtxSSRC: rtxSSRC,
+                    source: MediaSource(rawValue: next.track.source) ?? (kind == .audio ? .microphone : .camera)))
                 participant.receiving[media.mid] = ReceivingSlot(track: next.track.id, publisher: next.publisher, kind: kind,
-                                                                consumer: consumer, ssrc: ssrc)
+                                                                consumer: consumer, ssrc: ssrc, rtxSSRC: rtxSSRC)
                 assigned.insert(next.track.id)
             } catch {
                 // The publisher left meanwhile; the next renegotiation settles it.
@@ -374,7 +377,7 @@ public actor MeetingHub {
         // The participant may have left (or the meeting ended) while we waited for the media engine.
         guard byID[id] === participant else { return [] }
         let sending = participant.receiving.mapValues {
-            OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track)
+            OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track, rtxSSRC: $0.rtxSSRC)
         }
         let local = LocalSDPParameters(iceUfrag: transport.localUfrag, icePassword: transport.localPassword,
                                        fingerprint: transport.fingerprint, candidateIP: transport.candidateIP,
@@ -414,6 +417,57 @@ public actor MeetingHub {
         }
     }
 
+    /// Largest tile side a client may report; anything larger is a client bug.
+    static let maximumVideoSize = 16384
+
+    /// The layers a viewer wants for a tile shown `width`×`height` CSS pixels (0×0 = hidden): spatial 0 up to
+    /// 200 pixels high, 1 up to 400, else 2; all temporal layers, except for a hidden tile (0, 0).
+    static func preferredLayers(width: Int, height: Int) -> (spatial: Int, temporal: Int) {
+        if width == 0 || height == 0 { return (0, 0) }
+        return (height <= 200 ? 0 : height <= 400 ? 1 : 2, 2)
+    }
+
+    /// A `video-size` message: caps the layers of the viewer's consumer for `track`. Returns an error message
+    /// for the client when the numbers are not a size; an unknown or non-video track is ignored.
+    func videoSize(_ id: String, track: String, width: Int, height: Int) -> String? {
+        guard (0...Self.maximumVideoSize).contains(width), (0...Self.maximumVideoSize).contains(height) else {
+            return MeetingWire.error("bad-video-size", "width and height must be whole numbers from 0 to \(Self.maximumVideoSize)", fatal: false)
+        }
+        guard let participant = byID[id],
+              let slot = participant.receiving.values.first(where: { $0.track == track && $0.kind == .video }) else {
+            logger.debug("video-size for a track not received", metadata: ["participant": "\(id)", "track": "\(track.prefix(40))"])
+            return nil
+        }
+        let layers = Self.preferredLayers(width: width, height: height)
+        engine.setPreferredLayers(consumer: slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
+        return nil
+    }
+
+    /// The media layer's active speaker of `room` changed: tell everyone in the room which participant
+    /// publishes `producer` (null for silence, or a producer no participant publishes).
+    public func activeSpeaker(room: String, producer: ProducerID?) {
+        guard let participants = rooms[room] else { return }
+        let speaker = producer.flatMap { producer in
+            participants.first { $0.published.values.contains { $0.producer == producer } }?.id
+        }
+        guard speaker != activeSpeakers[room] ?? nil else { return }
+        activeSpeakers[room] = speaker
+        let message = MeetingWire.encode("active-speaker", ["participant": speaker])
+        for participant in participants { participant.send(message) }
+    }
+
+    /// A viewer's consumer now forwards other layers: tell that viewer (informational). Returns false when no
+    /// meeting participant receives through `consumer`.
+    @discardableResult
+    public func consumerLayersChanged(_ consumer: ConsumerID, spatial: Int, temporal: Int) -> Bool {
+        for participant in byID.values {
+            guard let slot = participant.receiving.values.first(where: { $0.consumer == consumer }) else { continue }
+            participant.send(MeetingWire.encode("layers", ["track": slot.track, "spatial": spatial, "temporal": temporal]))
+            return true
+        }
+        return false
+    }
+
     // MARK: - Queries
 
     public struct Snapshot: Sendable {
@@ -440,6 +494,15 @@ public actor MeetingHub {
             list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
                                           connected: $0.connected, tracks: trackInfos(of: $0)) }
         }
+    }
+
+    /// The producer behind a published track, and a participant's consumer of a track (tests, diagnostics).
+    func producer(ofTrack track: String) -> ProducerID? {
+        byID.values.lazy.compactMap { $0.published.values.first { $0.id == track }?.producer }.first
+    }
+
+    func consumer(of id: String, track: String) -> ConsumerID? {
+        byID[id]?.receiving.values.first { $0.track == track }?.consumer
     }
 
     // MARK: - Helpers

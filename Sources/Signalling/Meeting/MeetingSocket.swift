@@ -116,6 +116,9 @@ struct MeetingSocket: Sendable {
                 case .muteParticipant(let target, let kind):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.yield(hostError(error)) }
+                case .videoSize(let track, let width, let height):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.yield(error) }
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil

@@ -37,6 +37,8 @@ public enum MeetingWire {
         case endMeeting
         case remove(participant: String)
         case muteParticipant(participant: String, kind: String)
+        /// The size a remote video tile is shown at, in CSS pixels; 0×0 = hidden.
+        case videoSize(track: String, width: Int, height: Int)
 
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
@@ -44,6 +46,7 @@ public enum MeetingWire {
         struct Offer: Decodable { var sdp: String; var sources: [String: String]? }
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
+        struct VideoSize: Decodable { var track: String; var width: Int; var height: Int }
 
         enum Failure: Error { case badJSON(String), unknownType(String) }
 
@@ -73,6 +76,9 @@ public enum MeetingWire {
                     let target = try decoder.decode(Target.self, from: data)
                     guard let kind = target.kind else { throw Failure.badJSON("\"mute-participant\" needs \"kind\"") }
                     return .muteParticipant(participant: target.participant, kind: kind)
+                case "video-size":
+                    let size = try decoder.decode(VideoSize.self, from: data)
+                    return .videoSize(track: size.track, width: size.width, height: size.height)
                 default: throw Failure.unknownType(type)
                 }
             } catch let failure as Failure {

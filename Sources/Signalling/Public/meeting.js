@@ -7,12 +7,19 @@
 //   name=NAME    display name (otherwise the token's name, else its identity)
 //   quality=low  capture 320x180 at 15 fps (tests running many browsers on one machine)
 //
+// The camera is sent as simulcast (rids q/h/f at 1/4, 1/2 and full size; the server answers a=simulcast:recv;
+// not with quality=low)
+// and each remote video tile reports its size (`video-size`, debounced) so the server forwards a fitting layer.
+//
 // window.sabhaMeeting is for tests and debugging:
 //   pc              the RTCPeerConnection (null before joining)
 //   events          human-readable log, newest last
 //   participants()  the other participants: [{id, name, identity, role}]
 //   me()            our own {id, name, identity, role} once joined
 //   stats()         {perParticipant: {id: {framesDecoded, audioPackets}}, tiles, state}
+//   layers          server track id -> {spatial, temporal}, from the server's `layers` messages (shown nowhere)
+//   videoSizes      server track id -> {width, height}, the last `video-size` we sent
+//   activeSpeaker   participant id of the latest `active-speaker`, or null
 (() => {
   'use strict';
 
@@ -23,9 +30,19 @@
   const claims = decodeTokenClaims(token);
   const isViewer = !!claims && claims.role === 'viewer';
 
-  const VIDEO = params.get('quality') === 'low'
+  const LOW_QUALITY = params.get('quality') === 'low';
+  const VIDEO = LOW_QUALITY
     ? { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } }
-    : { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
+    : { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24 } };
+  // Chromium sends all three layers only for input of at least 960x540; smaller input gets fewer.
+  const CAMERA_ENCODINGS = [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: 'L1T3' },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: 'L1T3' },
+    { rid: 'f', maxBitrate: 1500000, scalabilityMode: 'L1T3' },
+  ];
+  // A tile's size goes to the server at most this often (per tile), after it stops changing.
+  const VIDEO_SIZE_DEBOUNCE_MS = 300;
+  const MAX_VIDEO_SIZE = 16384;
   const PING_INTERVAL_MS = 10000;
   const QUALITY_INTERVAL_MS = 2000;
   const GATHERING_TIMEOUT_MS = 3000;
@@ -72,6 +89,9 @@
     })),
     me: () => state.me && { ...state.me },
     stats,
+    layers: {},
+    videoSizes: {},
+    activeSpeaker: null,
     // Drops the WebSocket as a network loss would (no leave); the page then resumes. For tests and support.
     dropSocket: () => { if (state.ws) state.ws.close(4000, 'dropped on request'); },
   };
@@ -457,7 +477,11 @@
           showBanner(`${by ? displayName(by.info) : 'The host'} turned off your ${msg.kind === 'audio' ? 'microphone' : 'camera'}.`);
         }
         return undefined;
+      case 'layers':
+        if (typeof msg.track === 'string') api.layers[msg.track] = { spatial: msg.spatial, temporal: msg.temporal };
+        return undefined;
       case 'active-speaker':
+        api.activeSpeaker = msg.participant || null;
         document.querySelectorAll('#grid .tile.speaking').forEach((t) => t.classList.remove('speaking'));
         if (msg.participant) {
           const tile = document.querySelector(`#grid .tile[data-participant="${CSS.escape(msg.participant)}"]`);
@@ -558,7 +582,9 @@
     api.pc = pc;
     if (state.local) {
       for (const track of state.local.getTracks()) {
-        pc.addTransceiver(track, { direction: 'sendonly', streams: [state.local] });
+        // quality=low (320x180) is too small for layers: Chromium would send one, at a quarter of the size.
+        if (track.kind === 'video' && !LOW_QUALITY) addCameraTransceiver(pc, track, state.local);
+        else pc.addTransceiver(track, { direction: 'sendonly', streams: [state.local] });
       }
     }
     pc.addEventListener('track', onTrack);
@@ -571,6 +597,26 @@
       if (s === 'failed') showBanner('The media connection failed: others may not see or hear you.');
       if (s === 'connected') showBanner('');
     });
+  }
+
+  // The camera as simulcast; without scalabilityMode when the browser refuses it, and as one encoding when
+  // it refuses simulcast altogether.
+  function addCameraTransceiver(pc, track, stream) {
+    const attempts = [
+      CAMERA_ENCODINGS,
+      CAMERA_ENCODINGS.map(({ scalabilityMode, ...rest }) => rest),
+      null,
+    ];
+    for (const sendEncodings of attempts) {
+      try {
+        const init = { direction: 'sendonly', streams: [stream] };
+        if (sendEncodings) init.sendEncodings = sendEncodings;
+        return pc.addTransceiver(track, init);
+      } catch (err) {
+        log(`addTransceiver(${sendEncodings ? sendEncodings.length + ' encodings' : 'one encoding'}) failed: ${err.name}`);
+      }
+    }
+    return null;
   }
 
   async function requestOffer() {
@@ -713,6 +759,7 @@
     p.screen = track;
     if (!track) {
       if (p.screenUi) {
+        unobserveVideo(p.screenUi.video);
         p.screenUi.video.srcObject = null;
         p.screenUi.tile.remove();
         p.screenUi = null;
@@ -729,6 +776,7 @@
     p.screenUi.name.textContent = `${displayName(p.info)} (screen)`;
     p.screenUi.video.srcObject = new MediaStream([track]);
     p.screenUi.video.play().catch(() => {});
+    scheduleVideoSize(p.screenUi.video);
   }
 
   async function toggleScreenShare() {
@@ -765,6 +813,7 @@
     p[kind] = track;
     const el = kind === 'video' ? p.ui.video : p.ui.audio;
     el.srcObject = track ? new MediaStream([track]) : null;
+    if (track && kind === 'video') scheduleVideoSize(el);
     if (track) {
       el.play().catch((err) => {
         log(`${kind} playback blocked: ${err.name}`);
@@ -772,6 +821,55 @@
       });
     }
     refreshParticipant(p.info.id);
+  }
+
+  // --- tile sizes: tell the server how large each remote video is shown (`video-size`) ---
+
+  const sizeObserver = typeof ResizeObserver === 'function'
+    ? new ResizeObserver((entries) => { for (const entry of entries) scheduleVideoSize(entry.target); })
+    : null;
+  const sizeTimers = new Map();  // <video> -> debounce timer
+  const sentSizes = new Map();   // server track id -> "WxH" last sent
+
+  function observeVideo(el) {
+    if (sizeObserver) sizeObserver.observe(el);
+  }
+
+  function unobserveVideo(el) {
+    if (sizeObserver) sizeObserver.unobserve(el);
+    clearTimeout(sizeTimers.get(el));
+    sizeTimers.delete(el);
+  }
+
+  function scheduleVideoSize(el) {
+    clearTimeout(sizeTimers.get(el));
+    sizeTimers.set(el, setTimeout(() => {
+      sizeTimers.delete(el);
+      reportVideoSize(el);
+    }, VIDEO_SIZE_DEBOUNCE_MS));
+  }
+
+  // The server's id of the track a <video> shows: its receiver's mid, through the answer's a=msid.
+  function serverTrackOf(el) {
+    const track = el.srcObject && el.srcObject.getVideoTracks()[0];
+    if (!track || !state.pc || !state.midTracks) return null;
+    const transceiver = state.pc.getTransceivers().find((t) => t.receiver && t.receiver.track === track);
+    return (transceiver && transceiver.mid && state.midTracks.get(transceiver.mid)) || null;
+  }
+
+  function reportVideoSize(el) {
+    const track = serverTrackOf(el);
+    if (!track) return;
+    const shown = el.isConnected && el.offsetParent !== null;
+    const clamp = (n) => Math.min(MAX_VIDEO_SIZE, Math.max(0, Math.round(n)));
+    const width = shown ? clamp(el.clientWidth) : 0;
+    const height = shown && width > 0 ? clamp(el.clientHeight) : 0;
+    const key = `${width}x${height}`;
+    if (sentSizes.get(track) === key) return;
+    if (send({ type: 'video-size', track, width: height > 0 ? width : 0, height })) {
+      sentSizes.set(track, key);
+      api.videoSizes[track] = { width: height > 0 ? width : 0, height };
+    }
   }
 
   // --- participants and tiles ---
@@ -800,7 +898,10 @@
     tile.append(video, avatar, label);
     const audio = document.createElement('audio');
     audio.autoplay = true;
-    if (!self) tile.append(audio);
+    if (!self) {
+      tile.append(audio);
+      observeVideo(video);
+    }
     if (shown) {
       $('grid').append(tile);
       layoutGrid();
@@ -826,6 +927,7 @@
     const p = state.participants.get(id);
     if (!p) return;
     state.participants.delete(id);
+    unobserveVideo(p.ui.video);
     p.ui.video.srcObject = null;
     p.ui.audio.srcObject = null;
     p.ui.tile.remove();

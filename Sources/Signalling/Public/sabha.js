@@ -145,13 +145,36 @@
 
   // --- publish ---
 
+  // The camera as simulcast (rids q/h/f, lowest first; the server answers a=simulcast:recv), without
+  // scalabilityMode when the browser refuses it, as one encoding when it refuses simulcast.
+  const CAMERA_ENCODINGS = [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: 'L1T3' },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: 'L1T3' },
+    { rid: 'f', maxBitrate: 1500000, scalabilityMode: 'L1T3' },
+  ];
+
+  function addSimulcastTransceiver(pc, track, stream) {
+    const attempts = [CAMERA_ENCODINGS, CAMERA_ENCODINGS.map(({ scalabilityMode, ...rest }) => rest), null];
+    for (const sendEncodings of attempts) {
+      try {
+        const init = { direction: 'sendonly', streams: [stream] };
+        if (sendEncodings) init.sendEncodings = sendEncodings;
+        return pc.addTransceiver(track, init);
+      } catch (err) {
+        console.warn(`addTransceiver with ${sendEncodings ? sendEncodings.length + ' encodings' : 'one encoding'} failed: ${err.name}`);
+      }
+    }
+    return null;
+  }
+
   async function startPublishing() {
     if (sabha.publisher) return;
     $('publish-start').disabled = true;
     setStatus('publish-status', 'Asking for camera and microphone…');
     let stream;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      // 1280x720: Chromium sends all three simulcast layers only for input of at least 960x540.
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
     } catch (err) {
       setStatus('publish-status', `Could not start the camera: ${mediaErrorText(err)}.`, 'error');
       $('publish-start').disabled = false;
@@ -164,7 +187,8 @@
     const entry = { pc, stream, location: null };
     sabha.publisher = entry;
     for (const track of stream.getTracks()) {
-      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (track.kind === 'video') addSimulcastTransceiver(pc, track, stream);
+      else pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     }
     pc.addEventListener('connectionstatechange', () => {
       if (sabha.publisher !== entry) return;

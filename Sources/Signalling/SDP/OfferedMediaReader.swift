@@ -29,8 +29,14 @@ struct OfferedMediaReader {
     }
 
     static let dtlsSRTPProtocol = "UDP/TLS/RTP/SAVPF"
-    /// rtcp-fb values we can honour for VP8: RFC 4585 NACK, PLI and RFC 5104 FIR.
-    static let videoFeedback: Set<String> = ["nack", "nack pli", "ccm fir"]
+    /// rtcp-fb values we can honour for VP8: RFC 4585 NACK, PLI, RFC 5104 FIR, REMB and transport-cc.
+    static let videoFeedback: [String: RTCPFeedbackSet] = [
+        "nack": .nack, "nack pli": .pli, "ccm fir": .fir, "goog-remb": .remb, "transport-cc": .transportCC,
+    ]
+    /// rtcp-fb values we can honour for Opus: transport-cc only.
+    static let audioFeedback: [String: RTCPFeedbackSet] = ["transport-cc": .transportCC]
+    /// At most this many simulcast encodings are taken from an offer; further streams are not answered.
+    static let maximumSimulcastLayers = 3
 
     let intent: SDPIntent
     let defaults: SessionDefaults
@@ -47,7 +53,11 @@ struct OfferedMediaReader {
         var knownSSRCs: Set<UInt32> = []
         var ssrcMSIDs: Set<SDPMediaStreamID> = []
         var repairSSRCs: Set<UInt32> = []
+        /// a=ssrc-group:FID media → repair SSRC (RFC 5576 §4, RFC 4588 §8.3).
+        var repairOf: [UInt32: UInt32] = [:]
         var hasSimulcastGroup = false
+        /// Members of the first a=ssrc-group:SIM, as listed (legacy simulcast, lowest layer first).
+        var simulcastGroup: [UInt32] = []
         var msids: [SDPMediaStreamID] = []
         var rids: [SDPRID] = []
         var simulcast: SDPSimulcast?
@@ -148,7 +158,9 @@ struct OfferedMediaReader {
                         throw .malformed(line: line, "a=ssrc-group:\(semantics) needs a media SSRC and its repair SSRC")
                     }
                     repairSSRCs.formUnion(members.dropFirst())
+                    if semantics == "FID", repairOf[members[0]] == nil { repairOf[members[0]] = members[1] }
                 case "SIM":
+                    if !hasSimulcastGroup { simulcastGroup = members }
                     hasSimulcastGroup = true
                 default:
                     break
@@ -261,17 +273,111 @@ struct OfferedMediaReader {
         media.codecName = codec.name
         media.clockRate = codec.clockRate
         media.codecParameters = fmtp[String(chosen)]
+        media.extensions = Self.echoed(extmaps, kind: kind, intent: intent == .meeting ? (media.direction.sends ? .publish : .subscribe) : intent)
+
+        // rtcp-fb for the chosen payload type; transport-cc only when its header extension is echoed too.
+        let honoured = kind == .audio ? Self.audioFeedback : Self.videoFeedback
+        for entry in feedback where entry.format == "*" || UInt8(entry.format) == chosen {
+            guard let flag = honoured[entry.value], !media.rtcpFeedback.contains(entry.value) else { continue }
+            if flag == .transportCC && media.extensions.transportWideCC == 0 { continue }
+            media.rtcpFeedback.append(entry.value)
+            media.feedback.insert(flag)
+        }
+
+        // RTX (RFC 4588 §8.6): an offered rtx/90000 whose apt is the VP8 payload type.
         if kind == .video {
-            var echoed: [String] = []
-            for entry in feedback where entry.format == "*" || UInt8(entry.format) == chosen {
-                if Self.videoFeedback.contains(entry.value) && !echoed.contains(entry.value) {
-                    echoed.append(entry.value)
+            for format in section.formats {
+                guard let pt = UInt8(format), pt != chosen, let map = rtpmaps[pt], map.name.lowercased() == "rtx",
+                      map.clockRate == codec.clockRate, Self.associatedPayloadType(fmtp[format]) == chosen else { continue }
+                media.rtxPayloadType = pt
+                break
+            }
+        }
+
+        // Simulcast (RFC 8853, RFC 8851) or legacy a=ssrc-group:SIM, for the m-lines that publish to us.
+        let publishes = intent == .publish || (intent == .meeting && media.direction.sends)
+        if publishes && kind == .video {
+            if let simulcast, !simulcast.send.isEmpty {
+                let (answered, encodings) = try Self.simulcastLayers(simulcast, rids: rids, payloadType: chosen, line: mLine)
+                media.simulcastRIDs = answered
+                media.encodings = encodings
+            } else if hasSimulcastGroup {
+                media.encodings = simulcastGroup.prefix(Self.maximumSimulcastLayers).map {
+                    ProducerEncoding(rid: "", ssrc: $0, rtxSSRC: repairOf[$0])
                 }
             }
-            media.rtcpFeedback = echoed
         }
-        media.extensions = Self.echoed(extmaps, kind: kind, intent: intent == .meeting ? (media.direction.sends ? .publish : .subscribe) : intent)
+        if media.encodings.isEmpty, primarySSRCs.count == 1 {
+            media.rtxSSRC = repairOf[primarySSRCs[0]]
+        }
         return (media, transport)
+    }
+
+    // MARK: - Simulcast
+
+    /// The rids we answer (offer order) and the encodings they become (lowest spatial layer first).
+    ///
+    /// Each `a=simulcast:send` stream takes its first alternative that is not paused ("~"), has an
+    /// `a=rid:<id> send` line and allows our payload type; streams with none are not answered, and
+    /// only the first `maximumSimulcastLayers` streams are. Order of the encodings:
+    /// 1. every rid is one of q, h, f (what browsers and our client use) → q, h, f;
+    /// 2. otherwise, every rid restricts max-height or max-width → ascending by that size;
+    /// 3. otherwise the a=simulcast order, taken as lowest first: browsers list rids in the order the
+    ///    sender gave its sendEncodings, and WebRTC applications give them lowest first.
+    static func simulcastLayers(_ simulcast: SDPSimulcast, rids: [SDPRID], payloadType: UInt8, line: Int) throws(SDPError) -> (rids: [String], encodings: [ProducerEncoding]) {
+        var sending: [String: SDPRID] = [:]
+        for rid in rids where rid.direction == .send {
+            guard sending.updateValue(rid, forKey: rid.id) == nil else {
+                throw SDPError(.invalidSimulcast, line: line, "a=rid:\(rid.id) send appears twice in the m-line")
+            }
+        }
+        var seen: Set<String> = []
+        for stream in simulcast.send {
+            for alternative in stream {
+                guard sending[alternative.rid] != nil else {
+                    throw SDPError(.invalidSimulcast, line: line, "a=simulcast names rid \"\(alternative.rid)\" but the m-line has no a=rid:\(alternative.rid) send (RFC 8853 §5.1)")
+                }
+                guard seen.insert(alternative.rid).inserted else {
+                    throw SDPError(.invalidSimulcast, line: line, "a=simulcast names rid \"\(alternative.rid)\" twice")
+                }
+            }
+        }
+        var chosen: [SDPRID] = []
+        for stream in simulcast.send where chosen.count < maximumSimulcastLayers {
+            let usable = stream.first { alternative in
+                guard !alternative.paused, let rid = sending[alternative.rid] else { return false }
+                return rid.payloadTypes.isEmpty || rid.payloadTypes.contains(String(payloadType))
+            }
+            if let usable, let rid = sending[usable.rid] { chosen.append(rid) }
+        }
+        let answered = chosen.map(\.id)
+        let ladder = ["q", "h", "f"]
+        let ordered: [SDPRID]
+        if chosen.allSatisfy({ ladder.contains($0.id) }) {
+            ordered = chosen.sorted { ladder.firstIndex(of: $0.id)! < ladder.firstIndex(of: $1.id)! }
+        } else if chosen.allSatisfy({ size(of: $0) != nil }) {
+            ordered = chosen.enumerated().sorted { (size(of: $0.element)!, $0.offset) < (size(of: $1.element)!, $1.offset) }.map(\.element)
+        } else {
+            ordered = chosen
+        }
+        return (answered, ordered.map { ProducerEncoding(rid: $0.id) })
+    }
+
+    /// max-height, else max-width, of an a=rid line (RFC 8851 §5).
+    private static func size(of rid: SDPRID) -> Int? {
+        rid.restrictions["max-height"].flatMap { Int($0) } ?? rid.restrictions["max-width"].flatMap { Int($0) }
+    }
+
+    /// The `apt=` of an rtx a=fmtp (RFC 4588 §8.6).
+    static func associatedPayloadType(_ parameters: String?) -> UInt8? {
+        guard let parameters else { return nil }
+        for parameter in parameters.split(separator: ";") {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0].filter({ $0 != " " }) == "apt" {
+                return UInt8(pair[1].filter { $0 != " " })
+            }
+        }
+        return nil
     }
 
     // MARK: - Extensions
@@ -285,7 +391,8 @@ struct OfferedMediaReader {
         return ids
     }
 
-    /// The ids we answer: publish → mid, rid, repairedRid, audioLevel (audio); subscribe → mid.
+    /// The ids we answer: publish → mid, rid, repairedRid, audioLevel (audio), transport-wide-cc;
+    /// subscribe → mid, transport-wide-cc.
     /// The offerer must send them (publish) or receive them (subscribe), and they must fit a one-byte header.
     static func echoed(_ extmaps: [SDPExtmap], kind: MediaKind, intent: SDPIntent) -> HeaderExtensionIDs {
         var ids = HeaderExtensionIDs()
@@ -295,7 +402,8 @@ struct OfferedMediaReader {
             case .publish:
                 guard direction.sends else { continue }
                 switch extmap.uri {
-                case SDPHeaderExtensionURI.mid, SDPHeaderExtensionURI.rid, SDPHeaderExtensionURI.repairedRid:
+                case SDPHeaderExtensionURI.mid, SDPHeaderExtensionURI.rid, SDPHeaderExtensionURI.repairedRid,
+                     SDPHeaderExtensionURI.transportWideCC:
                     set(&ids, uri: extmap.uri, id: extmap.id)
                 case SDPHeaderExtensionURI.audioLevel where kind == .audio:
                     set(&ids, uri: extmap.uri, id: extmap.id)
@@ -303,7 +411,8 @@ struct OfferedMediaReader {
                     continue
                 }
             case .subscribe, .meeting:
-                guard direction.receives, extmap.uri == SDPHeaderExtensionURI.mid else { continue }
+                guard direction.receives,
+                      extmap.uri == SDPHeaderExtensionURI.mid || extmap.uri == SDPHeaderExtensionURI.transportWideCC else { continue }
                 set(&ids, uri: extmap.uri, id: extmap.id)
             }
         }

@@ -40,7 +40,8 @@ struct SDPAnswerWriter {
 
     private func writeAccepted(_ media: OfferedMedia, addressType: String, into out: inout String) {
         let pt = media.payloadType
-        line(&out, "m=\(media.mediaType) \(local.candidatePort) \(media.transportProtocol) \(pt)")
+        let rtx = media.rtxPayloadType
+        line(&out, "m=\(media.mediaType) \(local.candidatePort) \(media.transportProtocol) \(pt)" + (rtx == 0 ? "" : " \(rtx)"))
         line(&out, "c=IN \(addressType) \(local.candidateIP)")
         line(&out, "a=mid:\(media.mid)")
         line(&out, "a=ice-ufrag:\(local.iceUfrag)")
@@ -65,9 +66,24 @@ struct SDPAnswerWriter {
         for feedback in media.rtcpFeedback {
             line(&out, "a=rtcp-fb:\(pt) \(feedback)")
         }
+        if rtx != 0 {
+            line(&out, "a=rtpmap:\(rtx) rtx/\(media.clockRate)")
+            line(&out, "a=fmtp:\(rtx) apt=\(pt)")
+        }
         let publishes = offer.intent == .publish || (offer.intent == .meeting && media.direction.sends)
         if publishes {
-            line(&out, refused.contains(media.mid) ? "a=inactive" : "a=recvonly")
+            guard !refused.contains(media.mid) else {
+                line(&out, "a=inactive")
+                return
+            }
+            // RFC 8853 §5.3: receive the rids we took, in the offer's order.
+            if !media.simulcastRIDs.isEmpty {
+                for rid in media.simulcastRIDs {
+                    line(&out, "a=rid:\(rid) recv")
+                }
+                line(&out, "a=simulcast:recv " + media.simulcastRIDs.joined(separator: ";"))
+            }
+            line(&out, "a=recvonly")
         } else {
             guard media.direction.receives, let track = sending[media.mid] else {
                 line(&out, "a=inactive")
@@ -75,8 +91,14 @@ struct SDPAnswerWriter {
             }
             line(&out, "a=sendonly")
             line(&out, "a=msid:\(track.streamID) \(track.trackID)")
-            line(&out, "a=ssrc:\(track.ssrc) cname:\(track.cname)")
-            line(&out, "a=ssrc:\(track.ssrc) msid:\(track.streamID) \(track.trackID)")
+            let withRTX = rtx != 0 && track.rtxSSRC != 0
+            if withRTX {
+                line(&out, "a=ssrc-group:FID \(track.ssrc) \(track.rtxSSRC)")
+            }
+            for ssrc in withRTX ? [track.ssrc, track.rtxSSRC] : [track.ssrc] {
+                line(&out, "a=ssrc:\(ssrc) cname:\(track.cname)")
+                line(&out, "a=ssrc:\(ssrc) msid:\(track.streamID) \(track.trackID)")
+            }
         }
     }
 

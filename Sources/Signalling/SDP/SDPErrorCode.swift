@@ -30,6 +30,8 @@ extension SDPError {
         public static let notUnifiedPlan = Code(rawValue: "not-unified-plan")
         public static let missingMid = Code(rawValue: "missing-mid")
         public static let duplicateMid = Code(rawValue: "duplicate-mid")
+        /// a=simulcast and a=rid lines that contradict each other (RFC 8853 §5.1, RFC 8851).
+        public static let invalidSimulcast = Code(rawValue: "invalid-simulcast")
         /// Every m-line was rejected; the reason lists why for each.
         public static let noUsableMedia = Code(rawValue: "no-usable-media")
     }

@@ -43,8 +43,8 @@ public struct OfferedMedia: Sendable {
     /// Primary media SSRCs announced (a=ssrc, excluding FID/FEC-FR repair SSRCs).
     public var ssrcs: [UInt32]
     /// Extension ids we understand, from the offer's a=extmap lines.
-    /// Only the ones echoed in the answer: publish → mid, rid, repairedRid and (audio) audioLevel;
-    /// subscribe → mid. Ids above 14 (two-byte headers) are not echoed.
+    /// Only the ones echoed in the answer: publish → mid, rid, repairedRid, transportWideCC and (audio)
+    /// audioLevel; subscribe → mid and transportWideCC. Ids above 14 (two-byte headers) are not echoed.
     public var extensions: HeaderExtensionIDs
 
     // Added by the parser; all have defaults so the memberwise init above keeps its shape.
@@ -63,13 +63,26 @@ public struct OfferedMedia: Sendable {
     public var formats: [String] = []
     /// The offerer's a=fmtp parameters for the chosen payload type, copied into the answer.
     public var codecParameters: String? = nil
-    /// The a=rtcp-fb values we echo for the chosen payload type (VP8: nack, nack pli, ccm fir).
+    /// The a=rtcp-fb values we echo for the chosen payload type, in offer order (VP8: nack, nack pli,
+    /// ccm fir, goog-remb, transport-cc; Opus: transport-cc). transport-cc only with its header extension.
     public var rtcpFeedback: [String] = []
+    /// `rtcpFeedback` as the media layer takes it.
+    public var feedback: RTCPFeedbackSet = []
+    /// The offerer's rtx/90000 payload type whose apt is `payloadType` (RFC 4588); 0 when none (audio: always 0).
+    public var rtxPayloadType: UInt8 = 0
+    /// The repair SSRC of a single stream (a=ssrc-group:FID <media> <repair>); nil when not announced.
+    public var rtxSSRC: UInt32? = nil
+    /// Simulcast encodings we take from a publishing video m-line, lowest spatial layer first
+    /// (see `OfferedMediaReader.simulcastLayers`); empty for a single stream.
+    public var encodings: [ProducerEncoding] = []
+    /// The rids answered with a=rid:<id> recv and a=simulcast:recv, in the offer's order; empty for
+    /// legacy a=ssrc-group:SIM simulcast and single streams.
+    public var simulcastRIDs: [String] = []
     /// a=rtcp-rsize was offered (RFC 5506).
     public var reducedSizeRTCP: Bool = false
     /// a=msid of the m-line (or of its a=ssrc lines).
     public var mediaStreamID: SDPMediaStreamID? = nil
-    /// a=rid and a=simulcast, kept for later simulcast support; not negotiated yet.
+    /// a=rid and a=simulcast as offered; what we negotiated from them is `simulcastRIDs` and `encodings`.
     public var rids: [SDPRID] = []
     public var simulcast: SDPSimulcast? = nil
     public init(mid: String, kind: MediaKind?, accepted: Bool, payloadType: UInt8, codecName: String, clockRate: UInt32, ssrcs: [UInt32], extensions: HeaderExtensionIDs) {
@@ -108,8 +121,11 @@ public struct OutgoingTrack: Sendable {
     public var cname: String
     public var streamID: String
     public var trackID: String
-    public init(ssrc: UInt32, cname: String, streamID: String, trackID: String) {
+    /// Our RTX SSRC, announced with a=ssrc-group:FID when the m-line negotiated RTX; 0 = none.
+    public var rtxSSRC: UInt32
+    public init(ssrc: UInt32, cname: String, streamID: String, trackID: String, rtxSSRC: UInt32 = 0) {
         self.ssrc = ssrc
+        self.rtxSSRC = rtxSSRC
         self.cname = cname
         self.streamID = streamID
         self.trackID = trackID

@@ -26,9 +26,7 @@ public final class SessionService: Sendable {
         do {
             for media in offer.media where media.accepted {
                 guard let kind = media.kind else { continue }
-                let id = try await engine.addProducer(transport: description.id, ProducerParameters(
-                    kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
-                    clockRate: media.clockRate, extensions: media.extensions))
+                let id = try await engine.addProducer(transport: description.id, Self.producerParameters(media, kind: kind))
                 producers.append((kind, id))
             }
         } catch {
@@ -59,12 +57,12 @@ public final class SessionService: Sendable {
             for media in offer.media where media.accepted {
                 guard let kind = media.kind, let index = unused.firstIndex(where: { $0.kind == kind }) else { continue }
                 let producer = unused.remove(at: index)
-                let ssrc = UInt32.random(in: 1...UInt32.max)
-                _ = try await engine.addConsumer(transport: description.id, ConsumerParameters(
-                    producer: producer.id, mid: media.mid, ssrc: ssrc, payloadType: media.payloadType,
-                    extensions: media.extensions))
+                let (ssrc, rtxSSRC) = Self.newSSRCs(rtx: media.rtxPayloadType != 0)
+                _ = try await engine.addConsumer(transport: description.id, Self.consumerParameters(
+                    media, producer: producer.id, ssrc: ssrc, rtxSSRC: rtxSSRC, source: kind == .audio ? .microphone : .camera))
                 sending[media.mid] = OutgoingTrack(ssrc: ssrc, cname: "sabha-\(publisherIdentity)",
-                                                   streamID: publisherIdentity, trackID: "\(publisherIdentity)-\(kind.rawValue)")
+                                                   streamID: publisherIdentity, trackID: "\(publisherIdentity)-\(kind.rawValue)",
+                                                   rtxSSRC: rtxSSRC)
             }
         } catch {
             await engine.closeTransport(description.id)
@@ -124,7 +122,11 @@ public final class SessionService: Sendable {
                 logger.notice("transport closed by the media layer", metadata: [
                     "transport": "\(transport)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
                     "kind": "\(session.kind.rawValue)", "identity": "\(session.identity)", "viewers closed": "\(viewers.count)"])
-            case .producerClosed, .consumerClosed, .consumerLayersChanged, .activeSpeaker:
+            case .activeSpeaker(let room, let producer):
+                await meetings?.activeSpeaker(room: room, producer: producer)
+            case .consumerLayersChanged(let consumer, let spatial, let temporal):
+                await meetings?.consumerLayersChanged(consumer, spatial: spatial, temporal: temporal)
+            case .producerClosed, .consumerClosed:
                 break
             }
         }
@@ -145,6 +147,29 @@ public final class SessionService: Sendable {
             return Problem(status: 503, code: "media-overloaded", title: "Media server busy", detail: "The media worker is overloaded; retry shortly.")
         }
         return Problem(status: 500, code: "media-error", title: "Media error", detail: "\(error)")
+    }
+
+    /// A publishing m-line as the media layer takes it: simulcast encodings, RTX and negotiated feedback included.
+    static func producerParameters(_ media: OfferedMedia, kind: MediaKind) -> ProducerParameters {
+        ProducerParameters(kind: kind, mid: media.mid, ssrcs: media.ssrcs, payloadType: media.payloadType,
+                           clockRate: media.clockRate, extensions: media.extensions, encodings: media.encodings,
+                           rtxPayloadType: media.rtxPayloadType, rtxSSRC: media.rtxSSRC, feedback: media.feedback)
+    }
+
+    /// A receiving m-line carrying `producer`; `rtxSSRC` is 0 unless the m-line negotiated RTX.
+    static func consumerParameters(_ media: OfferedMedia, producer: ProducerID, ssrc: UInt32, rtxSSRC: UInt32, source: MediaSource) -> ConsumerParameters {
+        ConsumerParameters(producer: producer, mid: media.mid, ssrc: ssrc, payloadType: media.payloadType,
+                           extensions: media.extensions, rtxPayloadType: media.rtxPayloadType, rtxSSRC: rtxSSRC,
+                           feedback: media.feedback, source: source)
+    }
+
+    /// A random media SSRC and, when RTX is negotiated, a different random RTX SSRC (else 0).
+    static func newSSRCs(rtx: Bool) -> (ssrc: UInt32, rtxSSRC: UInt32) {
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        guard rtx else { return (ssrc, 0) }
+        var rtxSSRC = UInt32.random(in: 1...UInt32.max)
+        while rtxSSRC == ssrc { rtxSSRC = UInt32.random(in: 1...UInt32.max) }
+        return (ssrc, rtxSSRC)
     }
 
     static func local(_ description: TransportDescription) -> LocalSDPParameters {
