@@ -147,6 +147,8 @@ def require_three_layers(pub: NsBrowser, timeout: float, tl: Timeline) -> list[i
     try:
         s = pub.wait(three, timeout, "three simulcast layers")
     except AssertionError:
+        s = None
+    if s is None:
         s = pub.latest()
         layers = publisher_layers(s)
         pytest.fail(f"the publisher sends {len(layers)} video layer(s), not 3 simulcast encodings: "
@@ -213,7 +215,7 @@ def test_netns_harness_viewer_in_V_decodes_through_tbf_and_nft(request, topo, ns
     assert nft.get("seen", 0) > 100 and nft.get("dropped", 0) > 0, nft
     # 5% of what V received from the server, give or take chance.
     assert 0.01 < nft["dropped"] / nft["seen"] < 0.12, nft
-    assert delta(window, "packetsReceived") > 50, f"the viewer kept receiving: {brief(viewer.latest())}"
+    assert delta(window, "packetsReceived") > 20, f"the viewer kept receiving: {brief(viewer.latest())}"
     assert shaped_kbps <= limit_kbps * 1.25, f"the tbf limit shows at the viewer ({shaped_kbps:.0f} kbit/s received)"
     assert tc.get("dropped", 0) + tc.get("overlimits", 0) > 0, f"the tbf queue never filled: {tc}"
 
@@ -328,9 +330,10 @@ def test_loss_on_a_viewer_link_is_repaired_by_the_server_not_the_publisher(reque
     pub_before, v_before = pub_nacks(), main_inbound(viewer.latest()).get("nackCount", 0)
     tl.note(f"5% loss on V's input from {topo.s_addr}:{ns_server.udp_port}; viewer {brief(viewer.latest())}")
 
-    # Until the viewer has sent 40 NACKs, or 20 s.
-    end = time.monotonic() + 20
-    while time.monotonic() < end and main_inbound(viewer.latest()).get("nackCount", 0) - v_before < 40:
+    # At least 10 s; then until the viewer has sent 40 NACKs, or 20 s in all.
+    start = time.monotonic()
+    while time.monotonic() < start + 20 and (time.monotonic() < start + 10 or
+                                               main_inbound(viewer.latest()).get("nackCount", 0) - v_before < 40):
         sleep_watching(0.5, viewer, pub)
     sleep_watching(1, viewer, pub)   # answers still on their way
     window = viewer.since(loss_at)
@@ -339,7 +342,8 @@ def test_loss_on_a_viewer_link_is_repaired_by_the_server_not_the_publisher(reque
     p_nacks = pub_nacks() - pub_before
     nft = topo.nft_counters()
     frames = delta(window, "framesDecoded")
-    rtx = delta(window, "retransmittedPacketsReceived")
+    has_rtx = "retransmittedPacketsReceived" in main_inbound(viewer.latest())
+    rtx = delta(window, "retransmittedPacketsReceived") if has_rtx else "n/a"
     lost, received = delta(window, "packetsLost"), delta(window, "packetsReceived")
     tl.note(f"{seconds:.1f}s of loss: nft {nft}; viewer sent {v_nacks} NACKs, publisher received {p_nacks}; "
             f"viewer retransmittedPacketsReceived +{rtx}, packetsLost +{lost} of +{received} received; "
@@ -347,11 +351,16 @@ def test_loss_on_a_viewer_link_is_repaired_by_the_server_not_the_publisher(reque
             f"publisher layers {[(r.get('rid'), r.get('nackCount')) for r in publisher_layers(pub.latest())]}")
 
     assert nft.get("dropped", 0) > 0, f"nftables dropped nothing: {nft}"
-    assert frames >= 5 * seconds, f"video kept decoding under loss (+{frames} frames in {seconds:.1f}s): {brief(window[-1])}"
-    assert longest_stall(window) <= 2.0, f"decoding stood still for {longest_stall(window):.2f}s under 5% loss"
     assert v_nacks >= 20, f"the viewer sent only {v_nacks} NACKs in {seconds:.1f}s at 5% loss (nft {nft})"
     assert p_nacks <= v_nacks / 4, (f"the publisher received {p_nacks} NACKs for the viewer's {v_nacks}: the server "
                                     f"did not serve the retransmissions itself")
-    # Served, not swallowed: the viewer got retransmissions, so few packets stay lost.
-    assert rtx > 0 or lost <= 0.02 * (received + lost), (
-        f"the viewer's NACKs were not answered: retransmittedPacketsReceived +{rtx}, packetsLost +{lost} of {received + lost}")
+    # Served, not swallowed: the viewer got retransmissions. Chromium reports retransmittedPacketsReceived only
+    # with RTX negotiated; without it, answered NACKs show as no freeze (a retransmission here comes within ms).
+    if has_rtx:
+        assert rtx >= v_nacks / 4, (f"the viewer's {v_nacks} NACKs were not answered: retransmittedPacketsReceived "
+                                    f"+{rtx}, packetsLost +{lost} of {received + lost}")
+    freeze = longest_freeze(window)
+    assert freeze <= 1.0, (f"the viewer froze for {freeze:.2f}s under 5% loss: its NACKs were not answered in time "
+                           f"(retransmittedPacketsReceived {rtx}, packetsLost +{lost} of {received + lost})")
+    assert frames >= 5 * seconds, f"video kept decoding under loss (+{frames} frames in {seconds:.1f}s): {brief(window[-1])}"
+    assert longest_stall(window) <= 2.0, f"decoding stood still for {longest_stall(window):.2f}s under 5% loss"
