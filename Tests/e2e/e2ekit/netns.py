@@ -92,7 +92,7 @@ class Topology:
         pid = os.getpid()
         # /run/netns is shared by the whole machine: the names carry our pid; the subnet varies with it so two
         # runs at once (each in its own pytest namespace) never mix, though no route joins them anyway.
-        self.tag = self.tag or f"{pid % 100000}x{n}"
+        self.tag = self.tag or f"{pid}x{n}"
         self.subnet = self.subnet or (10 + (pid * 7 + n) % 240)
         self.s = self.s or f"sabha-e2e-{self.tag}-S"
         self.v = self.v or f"sabha-e2e-{self.tag}-V"
@@ -119,6 +119,7 @@ class Topology:
         return out.stdout
 
     def create(self) -> "Topology":
+        sweep_stale()
         try:
             for ns in (self.s, self.v):
                 self.sh("ip", "netns", "add", ns)
@@ -265,6 +266,16 @@ class Topology:
                 if "counter" in expr:
                     out[rule.get("comment", "?")] = expr["counter"]["packets"]
         return out
+
+
+def sweep_stale() -> None:
+    """Deletes namespaces an earlier, killed test run left behind (its pid gone) once nothing runs in them."""
+    for line in _run(["ip", "netns", "list"], check=False).stdout.splitlines():
+        m = re.match(r"(sabha-e2e-(\d+)x\d+-[SV])\b", line.strip())
+        if not m or os.path.exists(f"/proc/{m[2]}"):
+            continue
+        if not _run(["ip", "netns", "pids", m[1]], check=False).stdout.split():
+            _run(["ip", "netns", "del", m[1]], check=False)
 
 
 def _wait_gone(pids: list[int], timeout: float) -> None:
