@@ -31,7 +31,7 @@ const done = arguments[arguments.length - 1];
 """
 
 
-def chromium(log_path: str | None = None) -> webdriver.Chrome:
+def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = ()) -> webdriver.Chrome:
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for flag in (
@@ -46,6 +46,7 @@ def chromium(log_path: str | None = None) -> webdriver.Chrome:
         "--disable-gpu",
         "--no-first-run",
         "--auto-select-desktop-capture-source=Entire screen",
+        *extra_flags,
     ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})

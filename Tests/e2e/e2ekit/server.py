@@ -9,6 +9,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -35,14 +36,19 @@ class SabhaServer:
     http_port: int = 0
     udp_port: int = 0
     proc: subprocess.Popen | None = None
+    host: str = "127.0.0.1"                            # --http and --rtc bind (and announce) this address
+    prefix: list[str] = field(default_factory=list)    # run under this, e.g. ["ip", "netns", "exec", NS]
+    # How /healthz is fetched: get(url) -> status code. Default: from this process (a server in another
+    # network namespace needs a getter that runs there, e2ekit/netns.py Topology.call_in).
+    http_status: Callable[[str], int] | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"http://{self.host}:{self.http_port}"
 
     @property
     def media_address(self) -> tuple[str, int]:
-        return ("127.0.0.1", self.udp_port)
+        return (self.host, self.udp_port)
 
     def __iter__(self):
         """Unpacks as (base_url, udp_port, data_dir)."""
@@ -53,9 +59,10 @@ class SabhaServer:
         self.udp_port = self.udp_port or free_udp_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
+            *self.prefix,
             str(self.binary), "serve",
-            "--http", f"127.0.0.1:{self.http_port}",
-            "--rtc", f"127.0.0.1:{self.udp_port}",
+            "--http", f"{self.host}:{self.http_port}",
+            "--rtc", f"{self.host}:{self.udp_port}",
             "--data-dir", str(self.data_dir),
             *self.extra_args,
         ]
@@ -65,12 +72,13 @@ class SabhaServer:
         self._log.flush()
         env = {**os.environ, **self.env} if self.env else None
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        status = self.http_status or (lambda url: requests.get(url, timeout=1).status_code)
         deadline = time.monotonic() + ready_timeout
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"sabha serve exited with {self.proc.returncode} before /healthz answered")
             try:
-                if requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                if status(f"{self.base_url}/healthz") == 200:
                     return
             except requests.RequestException:
                 pass
