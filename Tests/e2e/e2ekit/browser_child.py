@@ -10,7 +10,7 @@ It opens URL (the meeting page with autojoin) and prints one JSON line per `--in
     {"t": wall-clock seconds, "name", "joined", "me", "state", "inbound": [...], "outbound": [...], "pair": {...}}
 with the getStats() fields of STATS_JS below (inbound-rtp and outbound-rtp video, the selected candidate pair).
 Ends by itself after --lifetime seconds, or when stdin closes, or on SIGTERM; quits Chromium on the way out
-and writes the browser console to DIR/console-NAME.log.
+and appends the browser console to DIR/console-NAME.log every 3 s.
 """
 
 from __future__ import annotations
@@ -94,6 +94,19 @@ def main() -> int:
     extra = [f"--unsafely-treat-insecure-origin-as-secure={','.join(args.insecure_origin)}"] if args.insecure_origin else []
     driver = chromium(str(log_dir / f"chromedriver-{args.name}.log"), extra_flags=extra)
     deadline = time.monotonic() + args.lifetime
+    console = log_dir / f"console-{args.name}.log"
+    console.write_text("")
+
+    def save_console() -> None:  # get_log hands out each entry once: append as we go, so a failing test sees it
+        try:
+            text = console_log(driver)
+            if text:
+                with console.open("a") as f:
+                    f.write(text + "\n")
+        except OSError:
+            pass
+
+    last_console = time.monotonic()
     try:
         driver.get(args.url)
         print(json.dumps({"t": time.time(), "name": args.name, "loaded": True}), flush=True)
@@ -106,12 +119,12 @@ def main() -> int:
             sample["t"] = time.time()
             sample["name"] = args.name
             print(json.dumps(sample), flush=True)
+            if time.monotonic() - last_console > 3:
+                save_console()
+                last_console = time.monotonic()
             stop.wait(max(0.0, args.interval - (time.monotonic() - t0)))
     finally:
-        try:
-            (log_dir / f"console-{args.name}.log").write_text(console_log(driver))
-        except OSError:
-            pass
+        save_console()
         driver.quit()
     return 0
 

@@ -274,6 +274,11 @@ def sweep_stale() -> None:
         m = re.match(r"(sabha-e2e-(\d+)x\d+-[SV])\b", line.strip())
         if not m or os.path.exists(f"/proc/{m[2]}"):
             continue
+        try:   # and old: a run in another pid namespace has pids we cannot see
+            if time.time() - os.stat(f"/run/netns/{m[1]}").st_mtime < 600:
+                continue
+        except OSError:
+            continue
         if not _run(["ip", "netns", "pids", m[1]], check=False).stdout.split():
             _run(["ip", "netns", "del", m[1]], check=False)
 
