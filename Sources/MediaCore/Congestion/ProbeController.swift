@@ -10,7 +10,8 @@ struct ProbeController {
     /// Feedback for the end of a cluster arrives within this long.
     static let resultGraceMicroseconds: Int64 = 300_000
     static let baseIntervalMicroseconds: Int64 = 3_000_000
-    static let maxIntervalMicroseconds: Int64 = 60_000_000
+    /// Failed probes back off up to this: a viewer whose link recovers must not wait a minute for its picture.
+    static let maxIntervalMicroseconds: Int64 = 6_000_000
     /// A probe that reached this share of its target was limited by the target, not the path:
     /// probe again soon, higher.
     static let continueRatio = 0.8
@@ -58,7 +59,13 @@ struct ProbeController {
     /// Notes an overuse signal: fails a running cluster and delays the next.
     mutating func onOveruse(nowMicroseconds now: Int64) {
         lastOveruse = now
-        if phase != .idle { overuseDuringCluster = true }
+        guard phase != .idle else { return }
+        overuseDuringCluster = true
+        // Stop padding at once: the queue is building, and the viewer's media is in it too.
+        if phase == .probing {
+            phase = .awaitingResult
+            clusterEnd = min(clusterEnd, now)
+        }
     }
 
     /// Notes one acknowledged packet; only those sent during the cluster count.

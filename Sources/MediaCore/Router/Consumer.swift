@@ -20,6 +20,10 @@ final class Consumer {
     /// The viewer's cap from its tile size (`MediaEngine.setPreferredLayers`); highest by default.
     var preferredSpatial = Int.max
     var preferredTemporal = Int.max
+    /// A higher layer the allocator would choose, and since when it has kept choosing it: upgrades wait
+    /// until the estimate has held for a while, downgrades happen at once.
+    var pendingUpgrade: (spatial: Int, temporal: Int)?
+    var pendingUpgradeSinceMs: Int64 = 0
     /// Set when a spatial or temporal switch happened, so the worker reports it once.
     var layersChanged = false
 

@@ -6,6 +6,8 @@ enum LayerAllocator {
     /// A higher layer than the current target must fit in this share of what is left, so that a small
     /// wobble of the estimate does not switch layers back and forth.
     static let upgradeHeadroom = 0.85
+    /// An upgrade must stay affordable this long before it is made (the estimate wobbles; a switch costs a keyframe).
+    static let upgradeDelayMs: Int64 = 1_500
 
     /// Returns the bitrate the viewer would want with unlimited bandwidth (for probing).
     @discardableResult
@@ -33,17 +35,21 @@ enum LayerAllocator {
                 guard let lowest = producer.bestActiveLayer(atMost: 0, nowMs: nowMs) else { continue }
                 let base = producer.layers[lowest].bitrate(upToTemporal: 0)
                 let spatialCap = min(consumer.preferredSpatial, producer.layers.count - 1)
-                let temporalCap = min(consumer.preferredTemporal, 3)
                 let best = producer.bestActiveLayer(atMost: spatialCap, nowMs: nowMs) ?? lowest
-                wanted += producer.layers[best].bitrate(upToTemporal: temporalCap)
+                // No higher temporal layer than the publisher sends: asking for TID 3 of an L1T3 stream changes nothing.
+                let temporalCap = min(consumer.preferredTemporal, Int(producer.layers[best].maxTemporalLayer))
+                // Probing aims at what the upgrade needs with its headroom, so that a good probe makes it fit.
+                wanted += base + Int(Double(max(0, producer.layers[best].bitrate(upToTemporal: temporalCap) - base)) / upgradeHeadroom)
                 var chosen = (spatial: lowest, temporal: 0)
                 if remaining == Int.max {
                     chosen = (best, temporalCap)
                 } else {
+                    // A sharper picture at a jerky frame rate serves a meeting worse than a smaller one that moves:
+                    // higher spatial layers only with all their temporal layers; frame rate is cut on the lowest.
                     search: for spatial in stride(from: best, through: lowest, by: -1) {
                         let layer = producer.layers[spatial]
                         guard layer.isActive(nowMs: nowMs) else { continue }
-                        for temporal in stride(from: temporalCap, through: 0, by: -1) {
+                        for temporal in stride(from: temporalCap, through: spatial == lowest ? 0 : temporalCap, by: -1) {
                             let extra = layer.bitrate(upToTemporal: temporal) - base
                             let isUpgrade = spatial > consumer.targetSpatial
                                 || (spatial == consumer.targetSpatial && temporal > consumer.targetTemporal)
@@ -56,11 +62,35 @@ enum LayerAllocator {
                     }
                     remaining -= producer.layers[chosen.spatial].bitrate(upToTemporal: chosen.temporal) - base
                 }
-                consumer.targetSpatial = chosen.spatial
-                consumer.targetTemporal = chosen.temporal
+                apply(chosen, to: consumer, immediately: remaining == Int.max, nowMs: nowMs)
             }
         }
         return wanted
+    }
+
+    /// Downgrades (and anything without an estimate) take effect now; an upgrade once it has been wanted for
+    /// `upgradeDelayMs`.
+    private static func apply(_ chosen: (spatial: Int, temporal: Int), to consumer: Consumer, immediately: Bool, nowMs: Int64) {
+        let current = (spatial: consumer.targetSpatial, temporal: min(consumer.targetTemporal, 3))
+        let isUpgrade = chosen.spatial > current.spatial || (chosen.spatial == current.spatial && chosen.temporal > current.temporal)
+        guard isUpgrade && !immediately else {
+            consumer.targetSpatial = chosen.spatial
+            consumer.targetTemporal = chosen.temporal
+            consumer.pendingUpgrade = nil
+            return
+        }
+        if let pending = consumer.pendingUpgrade, pending.spatial >= current.spatial {
+            if nowMs - consumer.pendingUpgradeSinceMs >= upgradeDelayMs {
+                consumer.targetSpatial = chosen.spatial
+                consumer.targetTemporal = chosen.temporal
+                consumer.pendingUpgrade = nil
+            } else {
+                consumer.pendingUpgrade = chosen
+            }
+        } else {
+            consumer.pendingUpgrade = chosen
+            consumer.pendingUpgradeSinceMs = nowMs
+        }
     }
 
     /// 2 = screen share, 1 = the active speaker's camera, 0 = the rest.

@@ -71,11 +71,11 @@ final class ProducerLayer {
     func updateRates(nowMs: Int64) {
         guard rateWindowStartMs >= 0 else { rateWindowStartMs = nowMs; return }
         let elapsed = nowMs - rateWindowStartMs
-        guard elapsed >= 500 else { return }
+        guard elapsed >= 1_000 else { return }
         func rate(_ bytes: UInt64) -> Int { Int(bytes * 8 * 1000 / UInt64(elapsed)) }
         let t0 = rate(octets.0), t1 = t0 + rate(octets.1), t2 = t1 + rate(octets.2), t3 = t2 + rate(octets.3)
-        // Smooth over about two windows: keyframes make single windows jumpy.
-        func smooth(_ old: Int, _ new: Int) -> Int { old == 0 ? new : (old + new) / 2 }
+        // Smooth over a few windows: keyframes make single windows jumpy.
+        func smooth(_ old: Int, _ new: Int) -> Int { old == 0 ? new : (old * 3 + new * 2) / 5 }
         bitrates = (smooth(bitrates.0, t0), smooth(bitrates.1, t1), smooth(bitrates.2, t2), smooth(bitrates.3, t3))
         octets = (0, 0, 0, 0)
         rateWindowStartMs = nowMs

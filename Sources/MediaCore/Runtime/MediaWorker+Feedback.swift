@@ -90,7 +90,7 @@ extension MediaWorker {
     private func retransmit(_ sequence: UInt16, of consumer: Consumer, now: Int64) {
         let transport = consumer.transport
         guard let log = consumer.sent, let entry = log.entry(sequence),
-              now - entry.pointee.resentMs >= Self.retransmitIntervalMs,
+              now - entry.pointee.resentMs >= Self.retransmitIntervalMs, transport.retransmitBudget > 0,
               let srtp = transport.srtpOutbound, let destination = transport.selected else { return }
         let layers = consumer.producer.layers
         guard Int(entry.pointee.layer) < layers.count,
@@ -117,6 +117,7 @@ extension MediaWorker {
                                           sentMicroseconds: batchMicroseconds, size: length, isProbe: false)
         }
         transport.sentOctets &+= UInt64(length)
+        if transport.retransmitBudget != Int.max { transport.retransmitBudget -= length }
         local.packetsRetransmitted &+= 1
         enqueueSend(buffer: buffer, length: length, to: destination)
     }
@@ -239,12 +240,21 @@ extension MediaWorker {
             for consumer in transport.consumers where consumer.currentSpatial >= 0 && consumer.currentSpatial != consumer.targetSpatial {
                 requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
             }
-            if let estimator = transport.estimator, transport.sendHistory != nil {
-                transport.paddingDebt = estimator.probe(nowMicroseconds: batchMicroseconds,
-                                                        sendingBitrate: transport.sendingBitrate,
-                                                        wantedBitrate: transport.wantedBitrate)
-            }
+            transport.retransmitBudget = transport.estimator.map { $0.estimate / 8 * Int(Self.layerUpdateIntervalMs) / 1000 / 2 } ?? Int.max
         }
+    }
+
+    /// Asks each viewer's estimator how much probe padding to send in the next slot (every tick, 50 ms).
+    func scheduleProbes() -> Bool {
+        var probing = false
+        for transport in transports.values where transport.isConnected && transport.sendHistory != nil {
+            guard let estimator = transport.estimator else { continue }
+            transport.paddingDebt = estimator.probe(nowMicroseconds: MonotonicClock.microseconds(),
+                                                    sendingBitrate: transport.sendingBitrate,
+                                                    wantedBitrate: transport.wantedBitrate)
+            probing = probing || transport.paddingDebt > 0
+        }
+        return probing
     }
 
     /// Sends part of a viewer's probe padding: small steps, so the probe is paced rather than one burst.
@@ -273,8 +283,8 @@ extension MediaWorker {
                 break
             }
             consumer.rtxSequence &+= 1
+            // Not counted in sentOctets: the probe tops up what media sends, measured without the padding.
             history.record(sequence: sequence, sentMicroseconds: batchMicroseconds, size: length, isProbe: true)
-            transport.sentOctets &+= UInt64(length)
             local.paddingPacketsSent &+= 1
             enqueueSend(buffer: buffer, length: length, to: destination)
             budget -= length

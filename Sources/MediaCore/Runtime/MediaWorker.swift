@@ -373,8 +373,8 @@ final class MediaWorker {
             let elapsed = now - (nextLayerUpdateMs - Self.layerUpdateIntervalMs)
             nextLayerUpdateMs = now + Self.layerUpdateIntervalMs
             updateLayers(now: now, elapsedMs: elapsed)
-            probing = transports.values.contains { $0.paddingDebt > 0 }
         }
+        probing = scheduleProbes()
         if now >= nextReportMs {
             nextReportMs = now + 1000
             sendReceiverReports()

@@ -40,6 +40,9 @@ final class WebRTCTransport {
     var sendingBitrate = 0
     /// Padding bytes still to send in this probe slot.
     var paddingDebt = 0
+    /// Bytes we may still resend in this layer-update period: NACK storms on a congested link must not
+    /// make it worse (at most half the estimate goes to retransmissions).
+    var retransmitBudget = Int.max
 
     var isConnected: Bool { srtpOutbound != nil }
 
