@@ -16,12 +16,17 @@ import Testing
         guard case .endMeeting? = try? MeetingWire.Inbound.decode(#"{"type":"end-meeting"}"#) else { Issue.record("end"); return }
         guard case .remove("p-2")? = try? MeetingWire.Inbound.decode(#"{"type":"remove","participant":"p-2"}"#) else { Issue.record("remove"); return }
         guard case .muteParticipant("p-2", "audio")? = try? MeetingWire.Inbound.decode(#"{"type":"mute-participant","participant":"p-2","kind":"audio"}"#) else { Issue.record("mute-participant"); return }
+        guard case .videoSize("t-1", 640, 360)? = try? MeetingWire.Inbound.decode(#"{"type":"video-size","track":"t-1","width":640,"height":360}"#) else { Issue.record("video-size"); return }
+        guard case .videoSize("t-1", 0, 0)? = try? MeetingWire.Inbound.decode(#"{"type":"video-size","track":"t-1","width":0,"height":0}"#) else { Issue.record("video-size hidden"); return }
     }
 
     @Test func refusesMalformedMessagesWithAReason() {
         let cases: [(String, String)] = [
             ("", "bad"), ("[]", "bad"), ("{}", "bad"), (#"{"type":5}"#, "bad"), ("null", "bad"),
             (#"{"type":"offer"}"#, "bad"), (#"{"type":"mute","kind":"audio"}"#, "bad"), (#"{"type":"fly"}"#, "unknown"),
+            (#"{"type":"video-size","track":"t-1","width":640}"#, "bad"), (#"{"type":"video-size","track":"t-1","width":"640","height":360}"#, "bad"),
+            (#"{"type":"video-size","track":"t-1","width":640.5,"height":360}"#, "bad"), (#"{"type":"video-size","width":640,"height":360}"#, "bad"),
+            (#"{"type":"video-size","track":"t-1","width":1e30,"height":360}"#, "bad"),
         ]
         for (text, expected) in cases {
             do {
@@ -51,5 +56,7 @@ import Testing
         #expect((object["receive"] as? [[String: String]])?.first?["track"] == "t-1")
         let error = try #require(try JSONSerialization.jsonObject(with: Data(MeetingWire.error("bad-json", "why", fatal: false).utf8)) as? [String: Any])
         #expect(error["code"] as? String == "bad-json" && error["fatal"] as? Bool == false)
+        let silence = try #require(try JSONSerialization.jsonObject(with: Data(MeetingWire.encode("active-speaker", ["participant": String?.none]).utf8)) as? [String: Any])
+        #expect(silence["participant"] is NSNull)
     }
 }

@@ -33,7 +33,7 @@ struct SDPAnswerTests {
             #expect(section.media == offered.mediaType)
             #expect(section.port == 40000)
             #expect(section.transportProtocol == "UDP/TLS/RTP/SAVPF")
-            #expect(section.formats == [String(offered.payloadType)])
+            #expect(section.formats == [String(offered.payloadType)] + (offered.rtxPayloadType == 0 ? [] : [String(offered.rtxPayloadType)]))
             #expect(section.lines.contains { $0.type == "c" && $0.value == "IN IP4 203.0.113.7" })
             #expect(Self.values(section, "mid") == [offered.mid])
             #expect(Self.values(section, "ice-ufrag") == ["sabha1"])
@@ -46,19 +46,24 @@ struct SDPAnswerTests {
             #expect(section.attributes.contains(named: "rtcp-rsize") == offered.reducedSizeRTCP)
 
             let rtpmaps = Self.values(section, "rtpmap")
-            #expect(rtpmaps == [offered.kind == .audio ? "\(offered.payloadType) opus/48000/2" : "\(offered.payloadType) VP8/90000"])
-            let feedback = Self.values(section, "rtcp-fb")
-            if offered.kind == .audio {
-                #expect(feedback.isEmpty)
-            } else {
-                #expect(!feedback.isEmpty)
-                #expect(feedback.allSatisfy { ["nack", "nack pli", "ccm fir"].map { "\(offered.payloadType) \($0)" }.contains($0) })
+            let rtx = offered.rtxPayloadType
+            #expect(rtpmaps == [offered.kind == .audio ? "\(offered.payloadType) opus/48000/2" : "\(offered.payloadType) VP8/90000"]
+                + (rtx == 0 ? [] : ["\(rtx) rtx/90000"]))
+            if rtx != 0 {
+                #expect(Self.values(section, "fmtp").contains("\(rtx) apt=\(offered.payloadType)"))
             }
-            #expect(!text.contains("goog-remb") && !text.contains("transport-cc"))
+            let feedback = Self.values(section, "rtcp-fb")
+            let honoured = offered.kind == .audio ? ["transport-cc"] : ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"]
+            #expect(feedback == offered.rtcpFeedback.map { "\(offered.payloadType) \($0)" })
+            #expect(feedback.allSatisfy { line in honoured.contains { line == "\(offered.payloadType) \($0)" } })
+            if offered.kind == .video {
+                #expect(!feedback.isEmpty)
+            }
 
             // Only the echoed extensions, with the offerer's ids.
             let extmaps = Self.values(section, "extmap")
-            #expect(!extmaps.contains { $0.contains("abs-send-time") || $0.contains("transport-wide-cc") })
+            #expect(!extmaps.contains { $0.contains("abs-send-time") })
+            #expect(extmaps.contains { $0.contains("transport-wide-cc") } == (offered.extensions.transportWideCC != 0))
             let midExtmap = extmaps.first { $0.hasSuffix(SDPHeaderExtensionURI.mid) }
             #expect(midExtmap?.hasPrefix("\(offered.extensions.mid)") == true)
             switch offer.intent {
@@ -66,7 +71,7 @@ struct SDPAnswerTests {
                 #expect(section.attributes.contains(named: "recvonly"))
             case .subscribe:
                 #expect(section.attributes.contains(named: "inactive"))
-                #expect(extmaps.count == 1)
+                #expect(extmaps.count == (offered.extensions.transportWideCC != 0 ? 2 : 1))
             case .meeting:
                 #expect(section.attributes.contains(named: offered.direction.sends ? "recvonly" : "inactive"))
             }
@@ -80,24 +85,25 @@ struct SDPAnswerTests {
         #expect(Self.values(firefox.media[0], "fmtp") == ["109 maxplaybackrate=48000;stereo=1;useinbandfec=1"])
     }
 
-    @Test func publishAnswerEchoesMidRidAndAudioLevel() throws {
+    @Test func publishAnswerEchoesMidRidAudioLevelAndTransportWideCC() throws {
         let (_, _, answer) = try Self.answer("chromium156-simulcast-offer")
         #expect(Self.values(answer.media[0], "extmap") == [
-            "1 urn:ietf:params:rtp-hdrext:ssrc-audio-level", "4 urn:ietf:params:rtp-hdrext:sdes:mid",
+            "1 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+            "3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+            "4 urn:ietf:params:rtp-hdrext:sdes:mid",
         ])
         #expect(Self.values(answer.media[1], "extmap") == [
+            "3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
             "4 urn:ietf:params:rtp-hdrext:sdes:mid", "10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
             "11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
         ])
-        // Simulcast is parsed but not negotiated yet.
-        #expect(!answer.media[1].attributes.contains(named: "simulcast"))
-        #expect(!answer.media[1].attributes.contains(named: "rid"))
     }
 
     @Test func extensionDirectionIsReversedInTheAnswer() throws {
         let (_, _, answer) = try Self.answer("firefox153-simulcast-offer")
         #expect(Self.values(answer.media[1], "extmap") == [
-            "3 urn:ietf:params:rtp-hdrext:sdes:mid", "9/recvonly urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+            "3 urn:ietf:params:rtp-hdrext:sdes:mid", "7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+            "9/recvonly urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
             "10/recvonly urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
         ])
     }
@@ -111,7 +117,10 @@ struct SDPAnswerTests {
         #expect(section.attributes.contains(named: "sendonly"))
         #expect(Self.values(section, "msid") == ["room-alice alice-video"])
         #expect(Self.values(section, "ssrc") == ["123456 cname:sabha", "123456 msid:room-alice alice-video"])
-        #expect(Self.values(section, "extmap") == ["3 urn:ietf:params:rtp-hdrext:sdes:mid"])
+        #expect(!section.attributes.contains(named: "ssrc-group"))
+        #expect(Self.values(section, "extmap") == [
+            "3 urn:ietf:params:rtp-hdrext:sdes:mid", "7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+        ])
     }
 
     @Test func rejectedMLinesHavePortZeroAndStayInOrder() throws {

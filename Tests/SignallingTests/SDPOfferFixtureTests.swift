@@ -18,6 +18,7 @@ struct SDPOfferFixtureTests {
         var fingerprintAlgorithms: [String]
         var fingerprintPrefix: String
         var videoFeedback: [String]
+        var videoRTX: UInt8
         var rids: [String] = []
         var testDescription: String { fixture }
     }
@@ -27,43 +28,43 @@ struct SDPOfferFixtureTests {
                  audioSSRCs: [2762058622], videoSSRCs: [1162894474],
                  audioExtensions: (4, 1), videoExtensions: (4, 10, 11), offeredVideo: (2, 3),
                  ufrag: "+hpE", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "0E:16:B7",
-                 videoFeedback: ["ccm fir", "nack", "nack pli"]),
+                 videoFeedback: ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"], videoRTX: 97),
         Expected(fixture: "chromium156-simulcast-offer", audioPT: 111, videoPT: 96,
                  audioSSRCs: [3727418572], videoSSRCs: [],
                  audioExtensions: (4, 1), videoExtensions: (4, 10, 11), offeredVideo: (2, 3),
                  ufrag: "MUX3", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "3D:91:19",
-                 videoFeedback: ["ccm fir", "nack", "nack pli"], rids: ["q", "h", "f"]),
+                 videoFeedback: ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"], videoRTX: 97, rids: ["q", "h", "f"]),
         Expected(fixture: "firefox153-sendonly-offer", audioPT: 109, videoPT: 120,
                  audioSSRCs: [2318443113], videoSSRCs: [3575450728],
                  audioExtensions: (3, 1), videoExtensions: (3, 0, 0), offeredVideo: (4, 7),
                  ufrag: "592c90c2", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "FF:2A:2C",
-                 videoFeedback: ["nack", "nack pli", "ccm fir"]),
+                 videoFeedback: ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"], videoRTX: 124),
         Expected(fixture: "firefox153-simulcast-offer", audioPT: 109, videoPT: 120,
                  audioSSRCs: [2206501867], videoSSRCs: [3943639865, 1020102000, 2159522366],
                  audioExtensions: (3, 1), videoExtensions: (3, 9, 10), offeredVideo: (4, 7),
                  ufrag: "13aa15b6", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "7F:8C:90",
-                 videoFeedback: ["nack", "nack pli", "ccm fir"], rids: ["q", "h", "f"]),
+                 videoFeedback: ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"], videoRTX: 124, rids: ["q", "h", "f"]),
         Expected(fixture: "aiortc-sendonly-offer", audioPT: 96, videoPT: 97,
                  audioSSRCs: [2306761518], videoSSRCs: [1312304096],
                  audioExtensions: (1, 2), videoExtensions: (1, 0, 0), offeredVideo: (3, 0),
                  ufrag: "yQtl", fingerprintAlgorithms: ["sha-256", "sha-384", "sha-512"], fingerprintPrefix: "2C:45:57",
-                 videoFeedback: ["nack", "nack pli"]),
-        // Subscribe offers: only mid is echoed.
+                 videoFeedback: ["nack", "nack pli", "goog-remb"], videoRTX: 98),
+        // Subscribe offers: only mid (and transport-wide-cc) is echoed.
         Expected(fixture: "chromium156-recvonly-offer", audioPT: 111, videoPT: 96,
                  audioSSRCs: [], videoSSRCs: [],
                  audioExtensions: (4, 0), videoExtensions: (4, 0, 0), offeredVideo: (2, 3),
                  ufrag: "gSpV", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "6F:4B:DF",
-                 videoFeedback: ["ccm fir", "nack", "nack pli"]),
+                 videoFeedback: ["goog-remb", "transport-cc", "ccm fir", "nack", "nack pli"], videoRTX: 97),
         Expected(fixture: "firefox153-recvonly-offer", audioPT: 109, videoPT: 120,
                  audioSSRCs: [3174976714], videoSSRCs: [2131861051],
                  audioExtensions: (3, 0), videoExtensions: (3, 0, 0), offeredVideo: (4, 7),
                  ufrag: "b727d42e", fingerprintAlgorithms: ["sha-256"], fingerprintPrefix: "F5:B0:ED",
-                 videoFeedback: ["nack", "nack pli", "ccm fir"]),
+                 videoFeedback: ["nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"], videoRTX: 124),
         Expected(fixture: "aiortc-recvonly-offer", audioPT: 96, videoPT: 97,
                  audioSSRCs: [4216055987], videoSSRCs: [1259888924],
                  audioExtensions: (1, 0), videoExtensions: (1, 0, 0), offeredVideo: (3, 0),
                  ufrag: "dnSo", fingerprintAlgorithms: ["sha-256", "sha-384", "sha-512"], fingerprintPrefix: "FD:82:FE",
-                 videoFeedback: ["nack", "nack pli"]),
+                 videoFeedback: ["nack", "nack pli", "goog-remb"], videoRTX: 98),
     ]
 
     @Test(arguments: expectations)
@@ -90,8 +91,12 @@ struct SDPOfferFixtureTests {
         #expect(audio.ssrcs == expected.audioSSRCs)
         #expect(audio.extensions.mid == expected.audioExtensions.mid)
         #expect(audio.extensions.audioLevel == expected.audioExtensions.audioLevel)
-        #expect(audio.extensions.absSendTime == 0 && audio.extensions.transportWideCC == 0)
-        #expect(audio.rtcpFeedback.isEmpty)
+        #expect(audio.extensions.absSendTime == 0)
+        #expect(audio.extensions.transportWideCC == audio.offeredExtensions.transportWideCC)
+        let audioCC = audio.offeredExtensions.transportWideCC != 0
+        #expect(audio.rtcpFeedback == (audioCC ? ["transport-cc"] : []))
+        #expect(audio.feedback == (audioCC ? [.transportCC] : []))
+        #expect(audio.rtxPayloadType == 0 && audio.encodings.isEmpty && audio.simulcastRIDs.isEmpty)
 
         let video = offer.media[1]
         #expect(video.mid == "1")
@@ -105,10 +110,21 @@ struct SDPOfferFixtureTests {
         #expect(video.extensions.rid == expected.videoExtensions.rid)
         #expect(video.extensions.repairedRid == expected.videoExtensions.repairedRid)
         #expect(video.extensions.audioLevel == 0)
-        #expect(video.extensions.absSendTime == 0 && video.extensions.transportWideCC == 0)
+        #expect(video.extensions.absSendTime == 0)
+        #expect(video.extensions.transportWideCC == expected.offeredVideo.transportWideCC)
         #expect(video.offeredExtensions.absSendTime == expected.offeredVideo.absSendTime)
         #expect(video.offeredExtensions.transportWideCC == expected.offeredVideo.transportWideCC)
         #expect(video.rtcpFeedback == expected.videoFeedback)
+        #expect(video.feedback.contains([.nack, .pli]))
+        #expect(video.feedback.contains(.transportCC) == expected.videoFeedback.contains("transport-cc"))
+        #expect(video.feedback.contains(.remb) && video.feedback.contains(.fir) == expected.videoFeedback.contains("ccm fir"))
+        #expect(video.rtxPayloadType == expected.videoRTX)
+        if intent == .publish {
+            #expect(video.simulcastRIDs == expected.rids)
+            #expect(video.encodings.map(\.rid) == expected.rids)
+        } else {
+            #expect(video.simulcastRIDs.isEmpty && video.encodings.isEmpty)
+        }
         #expect(video.rids.map(\.id) == expected.rids)
         if expected.rids.isEmpty {
             #expect(video.simulcast == nil)

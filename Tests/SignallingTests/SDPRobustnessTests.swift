@@ -60,7 +60,7 @@ struct SDPRobustnessTests {
         for intent in intents {
             do {
                 let offer = try SDPOffer(session: session, intent: intent)
-                let track = OutgoingTrack(ssrc: 1, cname: "c", streamID: "s", trackID: "t")
+                let track = OutgoingTrack(ssrc: 1, cname: "c", streamID: "s", trackID: "t", rtxSSRC: 2)
                 let sending = Dictionary(offer.media.map { ($0.mid, track) }, uniquingKeysWith: { a, _ in a })
                 let answer = offer.answer(local: SDPFixtures.local, sending: sending)
                 do {
@@ -111,6 +111,39 @@ struct SDPRobustnessTests {
             }
             _ = Self.exercise(Array((["v=0"] + lines).joined(separator: "\r\n").utf8))
         }
+    }
+
+    /// Random a=rid, a=simulcast and a=ssrc-group lines in a simulcast offer, under every intent.
+    @Test func randomSimulcastLinesAreAcceptedOrRefusedWithSDPError() {
+        var rng = SeededGenerator(state: 0x51_4C_A5)
+        let base = SDPFixtures.load("chromium156-simulcast-offer").removingLines { $0.hasPrefix("a=rid:") || $0.hasPrefix("a=simulcast:") }
+        let rids = ["q", "h", "f", "x", "~q", "~h", "", "q!", "0", "hi"]
+        let pieces = ["send", "recv", "sned", " ", ";", ",", "pt=96", "pt=98", "max-height=360", "max-width=abc", "=", "99999999999"]
+        var totals = (accepted: 0, refused: 0)
+        for _ in 0..<3_000 {
+            var lines: [String] = []
+            for _ in 0..<Int.random(in: 0...6, using: &rng) {
+                let rid = rids.randomElement(using: &rng)!
+                let rest = (0..<Int.random(in: 0...3, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined(separator: " ")
+                lines.append("a=rid:\(rid) \(rest)")
+            }
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                let streams = (0..<Int.random(in: 0...5, using: &rng)).map { _ in
+                    (0..<Int.random(in: 1...2, using: &rng)).map { _ in rids.randomElement(using: &rng)! }.joined(separator: ",")
+                }
+                lines.append("a=simulcast:\(["send", "recv", "send"].randomElement(using: &rng)!) \(streams.joined(separator: ";"))")
+            }
+            if Bool.random(using: &rng) {
+                let members = (0..<Int.random(in: 0...4, using: &rng)).map { _ in String(UInt32.random(in: 1...5, using: &rng)) }
+                lines.append("a=ssrc-group:\(["SIM", "FID"].randomElement(using: &rng)!) \(members.joined(separator: " "))")
+            }
+            let sdp = base.editingLines { $0.hasPrefix("a=rtpmap:120 ") ? [$0] + lines : [$0] }
+            let counts = Self.exercise(Array(sdp.utf8), intents: [.publish, .subscribe, .meeting])
+            totals.accepted += counts.accepted
+            totals.refused += counts.refused
+        }
+        #expect(totals.accepted > 100, "\(totals)")
+        #expect(totals.refused > 100, "\(totals)")
     }
 
     @Test(arguments: SDPFixtures.all)

@@ -308,3 +308,38 @@ def test_an_expired_link_says_so_in_words(server, browsers):
     page = browsers("asha")
     page.get(f"{server.base_url}/m/e2e-expired?t={quote(token)}&autojoin=1&quality=low")
     wait_for(lambda: "expired" in page.find_element("tag name", "body").text.lower(), 20, "the page to say the link has expired")
+
+
+SIMULCAST_STATE_JS = """
+const m = window.sabhaMeeting;
+if (!m || !m.pc || !m.pc.remoteDescription) return null;
+const video = m.pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'video');
+return {
+  rids: video ? video.sender.getParameters().encodings.map((e) => e.rid || '') : [],
+  answer: m.pc.remoteDescription.sdp,
+  videoSizes: m.videoSizes,
+};
+"""
+
+
+@pytest.mark.timeout(120)
+def test_the_camera_goes_out_as_three_simulcast_layers_and_remote_tiles_report_their_size(server, browsers):
+    """Full quality (1280x720 fake camera): the page offers rids q/h/f, Chromium takes our simulcast answer,
+    and the viewer's ResizeObserver sends video-size for the tile it shows. (Which layer arrives is the worker's part.)"""
+    room = "e2e-simulcast"
+    drivers = {}
+    for identity in ("asha", "bela"):
+        driver = browsers(identity)
+        driver.get(f"{server.base_url}/m/{room}?t={quote(server.token(room, identity, 'publisher'))}&autojoin=1&name={identity}")
+        drivers[identity] = driver
+    asha = wait_for(lambda: (s := drivers["asha"].execute_script(SIMULCAST_STATE_JS)) and s["rids"] and s, 30,
+                    "asha's offer to be answered")
+    assert asha["rids"] == ["q", "h", "f"], asha["rids"]
+    assert "a=simulcast:recv q;h;f\r\n" in asha["answer"], asha["answer"]
+    for rid in "qhf":
+        assert f"a=rid:{rid} recv\r\n" in asha["answer"]
+    assert "rtx/90000" in asha["answer"] and "transport-cc" in asha["answer"]
+    sizes = wait_for(lambda: (s := drivers["bela"].execute_script(SIMULCAST_STATE_JS)) and s["videoSizes"]
+                     and any(v["height"] > 0 for v in s["videoSizes"].values()) and s["videoSizes"], 30,
+                     "bela to report the size of asha's tile")
+    assert all(0 <= v["width"] <= 16384 and 0 <= v["height"] <= 16384 for v in sizes.values()), sizes
