@@ -72,20 +72,28 @@ struct CongestionComponentTests {
         #expect(loss.cap > 1_900_000 && loss.cap < 1_960_000)
     }
 
-    @Test func failedProbesBackOffExponentially() {
+    @Test func failedProbesStopAtTheOveruseAndBackOffUpToTheCap() {
         var prober = ProbeController()
         var now: Int64 = 0
         var starts: [Int64] = []
         while now < 40_000_000 {
             let padding = prober.padding(nowMicroseconds: now, estimate: 500_000, maxBitrate: 20_000_000, sendingBitrate: 150_000, wantedBitrate: 2_500_000)
             if padding > 0, starts.last.map({ now - $0 > ProbeController.clusterMicroseconds }) ?? true { starts.append(now) }
-            if prober.phase == .probing { prober.onOveruse(nowMicroseconds: now) }  // every probe congests the path
+            if prober.phase == .probing {
+                prober.onOveruse(nowMicroseconds: now)  // every probe congests the path
+                // The cluster ends at once: no more padding into a queue that is building.
+                #expect(prober.padding(nowMicroseconds: now + 1, estimate: 500_000, maxBitrate: 20_000_000,
+                                       sendingBitrate: 150_000, wantedBitrate: 2_500_000) == 0)
+            }
             #expect(prober.result(nowMicroseconds: now, estimate: 500_000) == nil)
             now += ProbeController.slotMicroseconds
         }
         #expect(starts.count >= 3)
         let gaps = zip(starts.dropFirst(), starts).map { $0 - $1 }
-        for (later, earlier) in zip(gaps.dropFirst(), gaps) { #expect(later > earlier) }
+        for (later, earlier) in zip(gaps.dropFirst(), gaps) { #expect(later >= earlier) }
+        #expect(gaps.first! >= ProbeController.baseIntervalMicroseconds)
+        // A link that recovers is probed again within the cap (plus the result grace and a slot).
+        #expect(gaps.last! <= ProbeController.maxIntervalMicroseconds + ProbeController.resultGraceMicroseconds + 2 * ProbeController.slotMicroseconds)
         print("failed probes started at \(starts.map { Double($0) / 1_000_000 }) s")
     }
 }

@@ -71,10 +71,12 @@ if [[ -z $sabha && $servers == *sabha* ]]; then
     sabha=$root/.build/release/sabha
   fi
 fi
-loadgen=${LOADGEN:-$root/tools/loadgen/.build/release/sabha-loadgen}
-if [[ ! -x $loadgen ]]; then
-  echo "bench: building sabha-loadgen (release)"
-  (cd "$root/tools/loadgen" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release)
+loadgen=${LOADGEN:-}
+if [[ -z $loadgen ]]; then
+  # Always (incrementally) rebuilt: a stale generator from an older checkout fails in confusing ways.
+  echo "bench: building sabha-loadgen (release; incremental)"
+  (cd "$root/tools/loadgen" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
+  loadgen=$root/tools/loadgen/.build/release/sabha-loadgen
 fi
 command -v janus >/dev/null || [[ $servers != *janus* ]] || { echo "bench: janus is not installed (apt-get install janus; tools/setup.sh)"; exit 1; }
 

@@ -24,10 +24,9 @@ if [[ ! -x $sabha ]]; then
   echo "smoke: building sabha (release)"
   (cd "$root" && nice -n 10 swift build -c release --product sabha)
 fi
-if [[ ! -x $loadgen ]]; then
-  echo "smoke: building sabha-loadgen (release)"
-  (cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release)
-fi
+# Always (incrementally) rebuilt: a stale generator from an older checkout fails in confusing ways.
+echo "smoke: building sabha-loadgen (release; incremental)"
+(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
 
 data=$(mktemp -d /tmp/sabha-loadgen-smoke.XXXXXX)
 server_pid=""

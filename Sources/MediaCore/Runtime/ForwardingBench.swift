@@ -3,9 +3,10 @@
 /// sessions on both sides and a packet pool.
 ///
 /// `forward(_:)` runs what `MediaWorker.handleDatagram` → `handleRTP` → `forward` run for an RTP datagram:
-/// classify, find the transport by source address, unprotect, parse, find the producer, then per consumer
-/// `Consumer.admits`, a pool buffer, `Consumer.rewrite`, `protectRTP` and `Consumer.noteForwarded` (the same
-/// functions the worker calls). Where the worker would queue the copies for `sendmmsg`, it releases them.
+/// classify, find the transport by source address, unprotect, parse, bind the stream to its producer layer, read
+/// the VP8 descriptor, store the packet for NACKs, then per consumer `Consumer.accept`, a pool buffer, a
+/// transport-wide sequence number, `Consumer.write`, `protectRTP`, `Consumer.noteForwarded` and the send history
+/// (the same functions the worker calls). Where the worker would queue the copies for `sendmmsg`, it releases them.
 /// No kernel I/O is measured. The worker's SRTP is `SRTPContext` (ours, on OpenSSL EVP), as in `MediaWorker`; the
 /// publisher's own side is libsrtp2 (`SRTPSession`), as a browser's would be. Without a profile it skips the two
 /// SRTP calls and forwards plain RTP: what is left is the Swift part of the path.
@@ -105,6 +106,9 @@ public final class ForwardingBench {
         for index in 1...viewers {
             let transport = try makeTransport(index)
             transport.srtpOutbound = try session(.outbound)
+            // As for a browser viewer: transport-wide sequence numbers on every packet, a send history and an estimator.
+            transport.sendHistory = TransportWideSendHistory()
+            transport.estimator = SendSideBandwidthEstimator()
             let consumer = Consumer(
                 id: ConsumerID(UInt64(index)), transport: transport, producer: producer,
                 parameters: ConsumerParameters(producer: producer.id, mid: "0", ssrc: UInt32.random(in: 1...UInt32.max),
@@ -175,7 +179,8 @@ public final class ForwardingBench {
                   let numbers = consumer.accept(incoming, nowMs: 0, needsKeyframe: &needsKeyframe) else { continue }
             guard let buffer = pool.acquire() else { break }
             let out = pool.pointer(buffer)
-            var length = consumer.write(incoming, packet, numbers, transportSequence: -1, rtx: false, into: out)
+            let transportSequence = viewer.sendHistory.map { Int($0.nextSequence()) } ?? -1
+            var length = consumer.write(incoming, packet, numbers, transportSequence: transportSequence, rtx: false, into: out)
             if profile != nil {
                 guard let outbound = viewer.srtpOutbound, outbound.protectRTP(out, length: &length) == .ok else {
                     pool.release(buffer)
@@ -183,6 +188,10 @@ public final class ForwardingBench {
                 }
             }
             consumer.noteForwarded(incoming, numbers)
+            if transportSequence >= 0 {
+                viewer.sendHistory?.record(sequence: UInt16(truncatingIfNeeded: transportSequence), sentMicroseconds: 0,
+                                           size: length, isProbe: false)
+            }
             held[count] = buffer
             count += 1
         }
