@@ -2,7 +2,8 @@ import Glibc
 import Testing
 @testable import MediaCore
 
-/// Simulcast, loss recovery and keyframe-request aggregation through a real worker over loopback UDP.
+/// Simulcast, loss recovery, keyframe-request aggregation and active-speaker detection through a real worker
+/// over loopback UDP.
 @Suite(.serialized) struct MediaEngineSimulcastTests {
     typealias Loopback = MediaEngineLoopbackTests
 
@@ -134,5 +135,52 @@ import Testing
         var plis = 0
         publisher.receiveMedia(forMs: 300) { if case .rtcp(let bytes) = $0, bytes[1] == 206, bytes[0] & 0x1F == 1 { plis += 1 } }
         #expect(plis == 1, "ten PLIs from five viewers within the interval become one")
+    }
+
+    /// An Opus packet carrying the RFC 6464 audio level (one-byte extension id 1): level 0 is loudest, 127 silence.
+    static func audioPacket(ssrc: UInt32, sequence: UInt16, level: UInt8) -> [UInt8] {
+        var packet: [UInt8] = [0x90, 111, UInt8(sequence >> 8), UInt8(sequence & 0xFF)]
+        packet += withUnsafeBytes(of: (UInt32(sequence) * 960).bigEndian, Array.init)
+        packet += withUnsafeBytes(of: ssrc.bigEndian, Array.init)
+        packet += [0xBE, 0xDE, 0x00, 0x01, 0x10, 0x80 | level, 0x00, 0x00]
+        return packet + [UInt8](repeating: 0xF8, count: 60)
+    }
+
+    @Test func theLoudPublisherBecomesTheRoomsActiveSpeakerAndSilenceEndsIt() async throws {
+        let (engine, log) = try Loopback.makeEngine()
+        defer { Task { await engine.shutdown() } }
+        var extensions = HeaderExtensionIDs()
+        extensions.audioLevel = 1
+        var peers: [LoopbackPeer] = []
+        var producers: [ProducerID] = []
+        for i in 0..<2 {
+            let peer = try LoopbackPeer(serverPort: engine.port, ufrag: "asp\(i)")
+            peer.remote = try await engine.createTransport(peer.parameters(room: "talk"))
+            producers.append(try await engine.addProducer(transport: peer.remote!.id, ProducerParameters(
+                kind: .audio, mid: "0", ssrcs: [UInt32(300 + i)], payloadType: 111, clockRate: 48_000, extensions: extensions)))
+            peers.append(peer)
+        }
+        for peer in peers { #expect(try peer.connect()) }
+        #expect(await Loopback.waitUntil(2000) { log.connectedCount() == 2 })
+        func speakers() -> [ProducerID?] {
+            log.events.withLock { list in list.compactMap { if case let .activeSpeaker("talk", producer) = $0 { producer } else { nil } } }
+        }
+        // Two seconds of 20 ms packets: peer 1 talks (level 20 dBov below full scale), peer 0 murmurs (level 100).
+        var sequence: UInt16 = 1
+        for _ in 0..<100 {
+            peers[0].sendPlainRTP(Self.audioPacket(ssrc: 300, sequence: sequence, level: 100))
+            peers[1].sendPlainRTP(Self.audioPacket(ssrc: 301, sequence: sequence, level: 20))
+            sequence &+= 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await Loopback.waitUntil(1000) { speakers().first == .some(producers[1]) }, "the loud one speaks: \(speakers())")
+        // Then both fall silent (level 127): after the timeout the room has no speaker.
+        for _ in 0..<125 {
+            for (i, peer) in peers.enumerated() { peer.sendPlainRTP(Self.audioPacket(ssrc: UInt32(300 + i), sequence: sequence, level: 127)) }
+            sequence &+= 1
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(await Loopback.waitUntil(1000) { speakers().last == .some(nil) }, "silence ends it: \(speakers())")
+        #expect(!speakers().contains(.some(producers[0])), "the murmur never takes over")
     }
 }
