@@ -11,11 +11,12 @@ final class TransportWideSendHistory {
     }
 
     private let mask: Int
-    private var entries: [Entry]
+    // Written on every packet sent, by the worker thread only: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var entries: [Entry]
     /// Whether feedback already reported the slot's packet as received (duplicates are skipped).
-    private var acknowledged: [Bool]
+    @exclusivity(unchecked) private var acknowledged: [Bool]
     /// The next unwrapped sequence number `nextSequence()` hands out.
-    private var next: Int64
+    @exclusivity(unchecked) private var next: Int64
 
     /// `capacity` is rounded up to a power of two: 8192 packets is over 3 s at 20 Mbit/s.
     init(capacity: Int = 8192, firstSequence: UInt16 = 0) {

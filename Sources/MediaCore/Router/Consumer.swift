@@ -12,10 +12,13 @@ final class Consumer {
     let isVideo: Bool
     let clockRate: UInt32
 
+    // The fields the packet path writes are `@exclusivity(unchecked)`: only the worker thread touches a
+    // consumer, and the dynamic checks cost more than the rewriting itself (callgrind, docs/performance.md).
+
     /// The layer being forwarded (-1: none yet, waiting for a keyframe) and the one we want.
-    var currentSpatial: Int
+    @exclusivity(unchecked) var currentSpatial: Int
     var targetSpatial: Int = 0
-    var currentTemporal: Int = Int(UInt8.max)
+    @exclusivity(unchecked) var currentTemporal: Int = Int(UInt8.max)
     var targetTemporal: Int = Int(UInt8.max)
     /// The viewer's cap from its tile size (`MediaEngine.setPreferredLayers`); highest by default.
     var preferredSpatial = Int.max
@@ -25,22 +28,22 @@ final class Consumer {
     var pendingUpgrade: (spatial: Int, temporal: Int)?
     var pendingUpgradeSinceMs: Int64 = 0
     /// Set when a spatial or temporal switch happened, so the worker reports it once.
-    var layersChanged = false
+    @exclusivity(unchecked) var layersChanged = false
 
-    private var sequence = SequenceRewriter(bits: 16)
-    private var pictureIDs = SequenceRewriter(bits: 15)
-    private var tl0PicIdxs = SequenceRewriter(bits: 8)
+    @exclusivity(unchecked) private var sequence = SequenceRewriter(bits: 16)
+    @exclusivity(unchecked) private var pictureIDs = SequenceRewriter(bits: 15)
+    @exclusivity(unchecked) private var tl0PicIdxs = SequenceRewriter(bits: 8)
     /// output timestamp = input − timestampOffset; recomputed at each spatial switch.
-    private var timestampOffset: UInt32 = 0
-    private var lastTimestamp: UInt32 = 0
-    private var lastForwardMs: Int64 = 0
+    @exclusivity(unchecked) private var timestampOffset: UInt32 = 0
+    @exclusivity(unchecked) private var lastTimestamp: UInt32 = 0
+    @exclusivity(unchecked) private var lastForwardMs: Int64 = 0
     let initialSequence: UInt16
     /// RTX sequence numbers (RFC 4588: the repair stream has its own).
     var rtxSequence: UInt16
 
     let sent: SentPacketLog?
-    var packetsSent: UInt64 = 0
-    var octetsSent: UInt64 = 0
+    @exclusivity(unchecked) var packetsSent: UInt64 = 0
+    @exclusivity(unchecked) var octetsSent: UInt64 = 0
 
     init(id: ConsumerID, transport: WebRTCTransport, producer: Producer, parameters: ConsumerParameters) {
         self.id = id

@@ -8,18 +8,18 @@ final class ProducerLayer {
     var rtxSSRC: UInt32
 
     /// Highest sequence number seen, extended with its wrap count (RFC 3550 A.1), for receiver reports.
-    var extendedHighestSequence: UInt32 = 0
-    var receivedPackets: UInt64 = 0
-    var lastPacketMs: Int64 = -1_000_000
+    @exclusivity(unchecked) var extendedHighestSequence: UInt32 = 0
+    @exclusivity(unchecked) var receivedPackets: UInt64 = 0
+    @exclusivity(unchecked) var lastPacketMs: Int64 = -1_000_000
     var lastKeyframeMs: Int64 = -1_000_000
 
     /// Bytes per temporal layer since the last rate update, and the resulting bitrates (bits/s) of
     /// temporal layers 0...t together (index t), smoothed.
-    private var octets: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    @exclusivity(unchecked) private var octets: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private(set) var bitrates: (Int, Int, Int, Int) = (0, 0, 0, 0)
     private var rateWindowStartMs: Int64 = -1
     /// Highest TID seen, so layer selection knows how many temporal layers there are.
-    private(set) var maxTemporalLayer: UInt8 = 0
+    @exclusivity(unchecked) private(set) var maxTemporalLayer: UInt8 = 0
 
     let retransmissions: RetransmissionBuffer?
     let nacks: NackGenerator?

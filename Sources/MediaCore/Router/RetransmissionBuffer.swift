@@ -24,16 +24,16 @@ final class RetransmissionBuffer {
     private let storedAtMs: UnsafeMutablePointer<Int64>
 
     /// The newest sequence number stored since init or `reset()`, if any.
-    private(set) var newestSequence: UInt16 = 0
-    private var hasNewest = false
+    @exclusivity(unchecked) private(set) var newestSequence: UInt16 = 0
+    @exclusivity(unchecked) private var hasNewest = false
 
     /// Packets copied in.
-    private(set) var storedCount = 0
+    @exclusivity(unchecked) private(set) var storedCount = 0
     /// Packets not stored because they exceed `maxPacketSize`.
-    private(set) var oversizedCount = 0
+    @exclusivity(unchecked) private(set) var oversizedCount = 0
     /// Packets not stored because they are older than everything the buffer can hold: storing
     /// them would evict a newer packet from their slot.
-    private(set) var tooOldCount = 0
+    @exclusivity(unchecked) private(set) var tooOldCount = 0
 
     /// - Parameters:
     ///   - capacity: number of packets kept; a power of two between 1 and 32 768 (half the

@@ -36,7 +36,7 @@ final class WebRTCTransport {
     var estimator: SendSideBandwidthEstimator?
     /// Bits per second the layer selection wanted last time (for probing) and what we sent in the last window.
     var wantedBitrate = 0
-    var sentOctets: UInt64 = 0
+    @exclusivity(unchecked) var sentOctets: UInt64 = 0
     var sendingBitrate = 0
     /// Padding bytes still to send in this probe slot.
     var paddingDebt = 0
