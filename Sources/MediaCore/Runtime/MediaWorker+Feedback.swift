@@ -15,12 +15,7 @@ extension MediaWorker {
         guard let transport = transportsByAddress[source] else { local.drop(.unknownSource); return }
         guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
         var plainLength = length
-        switch srtp.unprotectRTCP(data, length: &plainLength) {
-        case .ok: break
-        case .replayed: local.drop(.srtpReplay); return
-        case .streamTableFull: local.drop(.srtpStreamLimit); return
-        default: local.drop(.srtpAuthFailed); return
-        }
+        guard accepted(srtp.unprotectRTCP(data, length: &plainLength)) else { return }
         let compound = RTCPCompound(UnsafeRawBufferPointer(start: data, count: plainLength))
         for packet in compound {
             switch packet.packetType {

@@ -234,12 +234,7 @@ final class MediaWorker {
         guard let transport = transportsByAddress[source] else { local.drop(.unknownSource); return }
         guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
         var plainLength = length
-        switch srtp.unprotectRTP(data, length: &plainLength) {
-        case .ok: break
-        case .replayed: local.drop(.srtpReplay); return
-        case .streamTableFull: local.drop(.srtpStreamLimit); return
-        default: local.drop(.srtpAuthFailed); return
-        }
+        guard accepted(srtp.unprotectRTP(data, length: &plainLength)) else { return }
         guard var header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plainLength)) else {
             local.drop(.malformed)
             return
@@ -317,6 +312,18 @@ final class MediaWorker {
         transport.sentOctets &+= UInt64(length)
         local.rtpForwarded &+= 1
         enqueueSend(buffer: buffer, length: length, to: destination)
+    }
+
+    /// Counts a datagram SRTP refused under its reason; true when it was decrypted.
+    @inline(__always)
+    func accepted(_ status: SRTPStatus) -> Bool {
+        switch status {
+        case .ok: return true
+        case .replayed: local.drop(.srtpReplay)
+        case .streamTableFull: local.drop(.srtpStreamLimit)
+        default: local.drop(.srtpAuthFailed)
+        }
+        return false
     }
 
     // MARK: - Sending

@@ -34,12 +34,6 @@
   const VIDEO = LOW_QUALITY
     ? { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } }
     : { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24 } };
-  // Chromium sends all three layers only for input of at least 960x540; smaller input gets fewer.
-  const CAMERA_ENCODINGS = [
-    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: 'L1T3' },
-    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: 'L1T3' },
-    { rid: 'f', maxBitrate: 1500000, scalabilityMode: 'L1T3' },
-  ];
   // A tile's size goes to the server at most this often (per tile), after it stops changing.
   const VIDEO_SIZE_DEBOUNCE_MS = 300;
   const MAX_VIDEO_SIZE = 16384;
@@ -599,24 +593,9 @@
     });
   }
 
-  // The camera as simulcast; without scalabilityMode when the browser refuses it, and as one encoding when
-  // it refuses simulcast altogether.
+  // The camera as simulcast (simulcast.js), or one encoding where the browser refuses it.
   function addCameraTransceiver(pc, track, stream) {
-    const attempts = [
-      CAMERA_ENCODINGS,
-      CAMERA_ENCODINGS.map(({ scalabilityMode, ...rest }) => rest),
-      null,
-    ];
-    for (const sendEncodings of attempts) {
-      try {
-        const init = { direction: 'sendonly', streams: [stream] };
-        if (sendEncodings) init.sendEncodings = sendEncodings;
-        return pc.addTransceiver(track, init);
-      } catch (err) {
-        log(`addTransceiver(${sendEncodings ? sendEncodings.length + ' encodings' : 'one encoding'}) failed: ${err.name}`);
-      }
-    }
-    return null;
+    return window.SabhaSimulcast.addCameraTransceiver(pc, track, stream, log);
   }
 
   async function requestOffer() {

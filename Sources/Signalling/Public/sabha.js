@@ -145,26 +145,9 @@
 
   // --- publish ---
 
-  // The camera as simulcast (rids q/h/f, lowest first; the server answers a=simulcast:recv), without
-  // scalabilityMode when the browser refuses it, as one encoding when it refuses simulcast.
-  const CAMERA_ENCODINGS = [
-    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000, scalabilityMode: 'L1T3' },
-    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000, scalabilityMode: 'L1T3' },
-    { rid: 'f', maxBitrate: 1500000, scalabilityMode: 'L1T3' },
-  ];
-
+  // The camera as simulcast (simulcast.js), or one encoding where the browser refuses it.
   function addSimulcastTransceiver(pc, track, stream) {
-    const attempts = [CAMERA_ENCODINGS, CAMERA_ENCODINGS.map(({ scalabilityMode, ...rest }) => rest), null];
-    for (const sendEncodings of attempts) {
-      try {
-        const init = { direction: 'sendonly', streams: [stream] };
-        if (sendEncodings) init.sendEncodings = sendEncodings;
-        return pc.addTransceiver(track, init);
-      } catch (err) {
-        console.warn(`addTransceiver with ${sendEncodings ? sendEncodings.length + ' encodings' : 'one encoding'} failed: ${err.name}`);
-      }
-    }
-    return null;
+    return window.SabhaSimulcast.addCameraTransceiver(pc, track, stream, (m) => console.warn(m));
   }
 
   async function startPublishing() {
