@@ -11,7 +11,6 @@ final class ProducerLayer {
     @exclusivity(unchecked) var extendedHighestSequence: UInt32 = 0
     @exclusivity(unchecked) var receivedPackets: UInt64 = 0
     @exclusivity(unchecked) var lastPacketMs: Int64 = -1_000_000
-    var lastKeyframeMs: Int64 = -1_000_000
 
     /// Bytes per temporal layer since the last rate update, and the resulting bitrates (bits/s) of
     /// temporal layers 0...t together (index t), smoothed.

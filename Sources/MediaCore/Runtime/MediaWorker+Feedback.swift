@@ -232,9 +232,6 @@ extension MediaWorker {
             let speaker = speakerDetectors[transport.room]?.current.flatMap { producers[$0]?.transport }
             let budget = transport.estimator?.estimate ?? Int.max
             transport.wantedBitrate = LayerAllocator.allocate(transport.consumers, budget: budget, speaker: speaker, nowMs: now)
-            for consumer in transport.consumers where consumer.currentSpatial >= 0 && consumer.currentSpatial != consumer.targetSpatial {
-                requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
-            }
             transport.retransmitBudget = transport.estimator.map { $0.estimate / 8 * Int(Self.layerUpdateIntervalMs) / 1000 / 2 } ?? Int.max
         }
     }

@@ -269,10 +269,7 @@ final class MediaWorker {
         if producer.parameters.kind == .video {
             guard header.payloadLength == 0 || packet.readVP8(bytes) else { local.drop(.malformed); return }
             if header.payloadLength == 0 { return }  // padding from the publisher's own probing
-            if packet.keyframeStart {
-                layer.lastKeyframeMs = now
-                producer.keyframeRequests.keyframeArrived(layer: layer.index, nowMs: now)
-            }
+            if packet.keyframeStart { producer.keyframeRequests.keyframeArrived(layer: layer.index, nowMs: now) }
             layer.retransmissions?.store(bytes, sequence: header.sequenceNumber, nowMs: now)
             layer.nacks?.received(sequence: header.sequenceNumber, isKeyframe: packet.keyframeStart,
                                   isRecovered: binding.isRTX, nowMs: now)
