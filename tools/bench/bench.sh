@@ -9,6 +9,7 @@
 #   bash tools/bench/bench.sh --smoke           1 publisher → 3 subscribers, 5 s, both servers; asserts delivery only (CI)
 #   options: --servers "sabha janus"  --steps "10 50 100"  --seconds 10  --out DIR
 #            --max-p99 MS (50; a large value makes the ladder stop on loss only)
+#            --no-ceiling (skip the C ceiling run after each Sabha step)
 #   env: SABHA=path/to/sabha (e.g. .build/debug/sabha), LOADGEN=path/to/sabha-loadgen
 #
 # Per server and step it writes DIR/<server>-<subscribers>.json (the generator's summary) and a row of
@@ -16,6 +17,10 @@
 # server CPU over the whole step, loss, latency p50/p99, RSS per subscriber (peak RSS during the step minus the
 # idle RSS before the ladder, over subscribers). DIR/results.json has the rows and, per server, the largest
 # load held with < 1 % loss.
+# After each Sabha step the C ceiling (tools/bench/ceiling.c) runs the same fan-out for the same time, its
+# forwarder pinned to core 0 and its sender/drain threads to core 1, with the step's mean packet size: a
+# "ceiling" row per step, and the Sabha/ceiling ratio of forwarded packets per CPU-second measured minutes apart
+# on the same machine under the same load.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -26,6 +31,7 @@ steps="10 50 100 200 400 600 800 1000"
 seconds=10
 out=""
 max_p99=50     # ms: the ladder stops above this (or above 1 % loss)
+ceiling=1
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -34,6 +40,7 @@ while (($#)); do
     --seconds) seconds=$2; shift ;;
     --out) out=$2; shift ;;
     --max-p99) max_p99=$2; shift ;;
+    --no-ceiling) ceiling="" ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -49,6 +56,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   export SABHA_BENCH_IN_NS=1
   args=(--servers "$servers" --steps "$steps" --seconds "$seconds" --out "$out" --max-p99 "$max_p99")
   [[ -n $smoke ]] && args+=(--smoke)
+  [[ -z $ceiling ]] && args+=(--no-ceiling)
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
   exec "${ns[@]}" bash -c 'set -e
@@ -77,6 +85,10 @@ if [[ -z $loadgen ]]; then
   echo "bench: building sabha-loadgen (release; incremental)"
   (cd "$root/tools/loadgen" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
   loadgen=$root/tools/loadgen/.build/release/sabha-loadgen
+fi
+ceiling_bin=""
+if [[ -n $ceiling && $servers == *sabha* ]]; then
+  ceiling_bin=$(bash "$here/ceiling.sh" build) || { echo "bench: could not build the C ceiling (needs cc and libssl-dev)"; exit 1; }
 fi
 command -v janus >/dev/null || [[ $servers != *janus* ]] || { echo "bench: janus is not installed (apt-get install janus; tools/setup.sh)"; exit 1; }
 
@@ -186,6 +198,25 @@ print(f"{setup['subscribersConnected']}/{subs} connected, {w.get('serverPacketsP
 PY
     ) || verdict="STOP (could not read $json)"
     echo "bench: $name 1 publisher -> $subs subscribers: $verdict"
+    if [[ $name == sabha && -n $ceiling_bin ]]; then
+      # The same fan-out in plain C, now, on the same cores: recvmmsg -> unprotect -> N x protect -> sendmmsg.
+      size=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(max(64, round(t["bytesReceived"]/max(t["packetsReceived"],1)) - 10))' "$json")
+      if "$ceiling_bin" --profile cm --viewers "$subs" --size "$size" --seconds "$seconds" --forwarder-cpu 0 --helper-cpu 1 \
+          >"$out/ceiling-$subs.txt" 2>&1; then
+        python3 - "$out/ceiling-$subs.txt" "$step" "$subs" "$csv" <<'PY'
+import json, sys
+path, step, subs, csv_path = sys.argv[1:]
+r = json.loads(open(path).read().strip().splitlines()[-1])
+row = ["ceiling", step, 1, subs, subs, round(r["forwarded_per_cpu_s"]), round(r["cpu_s"], 2), round(r["cpu_s"], 2),
+       round(100 * (1 - r["delivered"] / max(r["sent"], 1)), 3), "", "", "", "", "", round(r["forwarded"] / r["wall_s"]), ""]
+open(csv_path, "a").write(",".join(str(v) for v in row) + "\n")
+print(f"bench: ceiling 1 -> {subs} copies of {r['size']}-byte packets: {r['forwarded_per_cpu_s']:.0f} copies per CPU-s "
+      f"({r['ns_per_forwarded']:.0f} ns each, {100 * r['sys_s'] / max(r['cpu_s'], 1e-9):.0f}% system time)")
+PY
+      else
+        echo "bench: the C ceiling failed at $subs viewers:"; tail -3 "$out/ceiling-$subs.txt"
+      fi
+    fi
     if [[ $verdict != *"-> OK" ]]; then
       [[ -n $smoke ]] && status=1
       break
@@ -202,15 +233,23 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 max_p99 = float(sys.argv[3])
 best = {}
 for r in rows:
-    ok = int(r["connected"]) == int(r["subscribers"]) and float(r["loss_pct"] or 100) < 1 and float(r["p99_ms"] or 1e9) <= max_p99
+    ok = r["server"] != "ceiling" and int(r["connected"]) == int(r["subscribers"]) and float(r["loss_pct"] or 100) < 1 and float(r["p99_ms"] or 1e9) <= max_p99
     if ok and int(r["subscribers"]) > best.get(r["server"], 0):
         best[r["server"]] = int(r["subscribers"])
-json.dump({"rows": rows, "maxP99Ms": max_p99, "largestHeldWithUnder1PercentLoss": best}, open(sys.argv[2], "w"), indent=2)
-for server in dict.fromkeys(r["server"] for r in rows):
+# Sabha's forwarded packets per CPU-second over the C ceiling's at the same step (measured right after it).
+ceiling = {r["subscribers"]: float(r["pkts_per_server_cpu_s"]) for r in rows if r["server"] == "ceiling" and r["pkts_per_server_cpu_s"]}
+ratio = {r["subscribers"]: round(float(r["pkts_per_server_cpu_s"]) / ceiling[r["subscribers"]], 3)
+         for r in rows if r["server"] == "sabha" and r["pkts_per_server_cpu_s"] and ceiling.get(r["subscribers"])}
+json.dump({"rows": rows, "maxP99Ms": max_p99, "largestHeldWithUnder1PercentLoss": best, "sabhaOverCeiling": ratio},
+          open(sys.argv[2], "w"), indent=2)
+if ratio:
+    print("bench: Sabha / C ceiling, forwarded packets per CPU-second: " + ", ".join(f"{k} subscribers {v:.2f}" for k, v in ratio.items()))
+for server in dict.fromkeys(r["server"] for r in rows if r["server"] != "ceiling"):
     print(f"bench: {server}: largest load held with < 1% loss and p99 <= {max_p99:g} ms: 1 publisher -> {best.get(server, 0)} subscribers")
 PY
 if [[ -z $smoke ]]; then
-  python3 "$here/plot.py" "$csv" "$out/results.svg" && echo "bench: plot in $out/results.svg"
+  py=python3; [[ -x $root/.venv/bin/python ]] && py=$root/.venv/bin/python   # matplotlib comes with tools/setup.sh
+  "$py" "$here/plot.py" "$csv" "$out/results.png" "1 publisher, CM; $(date -u +%Y-%m-%d\ %H:%M) UTC" && echo "bench: plot in $out/results.png"
 fi
 echo "bench: results in $out (results.csv, results.json, per-step summaries)"
 if [[ -n $smoke ]]; then

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -394,8 +395,19 @@ static void flush(forwarder_t *f, int fd, uint64_t *sent, uint64_t *send_failed)
     f->out_used = 0;
 }
 
+/// Pins a thread to one CPU (`cpu` < 0: leave it where the scheduler puts it).
+static void pin(pthread_t thread, int cpu) {
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int rc = pthread_setaffinity_np(thread, sizeof set, &set);
+    if (rc) { errno = rc; die("pthread_setaffinity_np"); }
+}
+
 static void usage(void) {
-    fprintf(stderr, "usage: ceiling [--profile cm|gcm] [--viewers N] [--packets M] [--size BYTES] [--seconds S] [--mode net|mem]\n");
+    fprintf(stderr, "usage: ceiling [--profile cm|gcm] [--viewers N] [--packets M] [--size BYTES] [--seconds S] [--mode net|mem]"
+                    " [--forwarder-cpu C] [--helper-cpu C]\n");
     exit(2);
 }
 
@@ -404,10 +416,11 @@ int main(int argc, char **argv) {
     long long packets = 10 * 1000 * 1000;
     size_t size = 1200;
     double seconds = 5;
+    int forwarder_cpu = -1, helper_cpu = -1;  // as with taskset for a server (forwarder) and the load generator (helpers)
     static const struct option options[] = {
         {"profile", required_argument, 0, 'p'}, {"viewers", required_argument, 0, 'v'}, {"packets", required_argument, 0, 'n'},
         {"size", required_argument, 0, 's'},    {"seconds", required_argument, 0, 't'}, {"mode", required_argument, 0, 'm'},
-        {0, 0, 0, 0}};
+        {"forwarder-cpu", required_argument, 0, 'f'}, {"helper-cpu", required_argument, 0, 'h'}, {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
         switch (c) {
         case 'p': if (!strcmp(optarg, "gcm")) gcm = 1; else if (strcmp(optarg, "cm")) usage(); break;
@@ -416,10 +429,13 @@ int main(int argc, char **argv) {
         case 's': size = (size_t)atol(optarg); break;
         case 't': seconds = atof(optarg); break;
         case 'm': if (!strcmp(optarg, "mem")) mem = 1; else if (strcmp(optarg, "net")) usage(); break;
+        case 'f': forwarder_cpu = atoi(optarg); break;
+        case 'h': helper_cpu = atoi(optarg); break;
         default: usage();
         }
     }
     if (nviewers < 1 || nviewers > MAX_VIEWERS || packets < 1 || size < 40 || size > BUF_SIZE - 64 || seconds <= 0 || seconds > 600) usage();
+    pin(pthread_self(), forwarder_cpu);
 
     g_cipher = EVP_CIPHER_fetch(NULL, gcm ? "AES-128-GCM" : "AES-128-CTR", NULL);
     if (!g_cipher) { fprintf(stderr, "ceiling: EVP_CIPHER_fetch failed\n"); return 1; }
@@ -560,6 +576,8 @@ int main(int argc, char **argv) {
 
         pthread_t sender_thread, drain_thread;
         if (pthread_create(&drain_thread, NULL, drain_main, &drain) || pthread_create(&sender_thread, NULL, sender_main, &sender)) die("pthread_create");
+        pin(drain_thread, helper_cpu);
+        pin(sender_thread, helper_cpu);
 
         static uint8_t in[RECV_BATCH][BUF_SIZE];
         struct iovec iov[RECV_BATCH];

@@ -1,64 +1,67 @@
 #!/usr/bin/env python3
-"""Plots tools/bench/bench.sh's results.csv as an SVG (no matplotlib here): server CPU per forwarded packet
-(µs, from forwarded packets per server CPU-second) and loss (%) against subscribers, one line per server.
+"""Plots tools/bench/bench.sh's results.csv: CPU per forwarded packet (µs, from forwarded packets per CPU-second),
+loss (%) and added latency p99 (ms) against subscribers, one line per server, the C ceiling's CPU per copy
+beside them. The format follows OUT's suffix (.png, .svg). Needs matplotlib (tools/setup.sh puts it in .venv).
 
-    python3 tools/bench/plot.py RESULTS.csv OUT.svg
+    .venv/bin/python tools/bench/plot.py RESULTS.csv OUT.png [TITLE]
 """
 import csv
 import sys
 
-COLOURS = {"sabha": "#1f77b4", "janus": "#d62728"}
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    sys.exit("plot.py needs matplotlib: run tools/setup.sh (it installs it into .venv) or pip install matplotlib")
+
+STYLE = {"sabha": ("#1f77b4", "o", "-"), "janus": ("#d62728", "s", "-"), "ceiling": ("#555555", "^", "--")}
+LABEL = {"ceiling": "C ceiling (same fan-out)"}
 
 
-def panel(x0, y0, w, h, title, ylabel, series, xmax, ymax):
-    parts = [f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#444"/>',
-             f'<text x="{x0 + w / 2}" y="{y0 - 8}" text-anchor="middle" font-size="14">{title}</text>',
-             f'<text x="{x0 - 42}" y="{y0 + h / 2}" text-anchor="middle" font-size="12" '
-             f'transform="rotate(-90 {x0 - 42} {y0 + h / 2})">{ylabel}</text>',
-             f'<text x="{x0 + w / 2}" y="{y0 + h + 34}" text-anchor="middle" font-size="12">subscribers (1 publisher)</text>']
-    for i in range(5):
-        yv = ymax * i / 4
-        y = y0 + h - h * i / 4
-        parts.append(f'<line x1="{x0}" y1="{y}" x2="{x0 + w}" y2="{y}" stroke="#ddd"/>')
-        parts.append(f'<text x="{x0 - 5}" y="{y + 4}" text-anchor="end" font-size="10">{yv:.3g}</text>')
-        xv = xmax * i / 4
-        x = x0 + w * i / 4
-        parts.append(f'<text x="{x}" y="{y0 + h + 15}" text-anchor="middle" font-size="10">{xv:.0f}</text>')
-    for name, points in series.items():
-        if not points:
-            continue
-        colour = COLOURS.get(name, "#2ca02c")
-        coords = [(x0 + w * x / xmax, y0 + h - h * min(y, ymax) / ymax) for x, y in points]
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
-                     + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
-        parts += [f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>' for x, y in coords]
-    return parts
+def series(rows, server, column, scale=None):
+    points = []
+    for r in rows:
+        if r["server"] == server and r[column]:
+            value = float(r[column])
+            points.append((int(r["subscribers"]), scale(value) if scale else value))
+    return points
 
 
 def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
     rows = list(csv.DictReader(open(sys.argv[1])))
+    if not rows:
+        sys.exit(f"plot.py: {sys.argv[1]} has no rows")
     servers = list(dict.fromkeys(r["server"] for r in rows))
-    cpu = {s: [] for s in servers}
-    loss = {s: [] for s in servers}
-    for r in rows:
-        n = int(r["subscribers"])
-        if r["pkts_per_server_cpu_s"]:
-            cpu[r["server"]].append((n, 1e6 / float(r["pkts_per_server_cpu_s"])))
-        loss[r["server"]].append((n, float(r["loss_pct"] or 0)))
-    xmax = max(int(r["subscribers"]) for r in rows) or 1
-    cmax = max((y for s in cpu.values() for _, y in s), default=1) * 1.1 or 1
-    lmax = max(2.0, max((y for s in loss.values() for _, y in s), default=0) * 1.1)
-    width, height = 900, 380
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">',
-             f'<rect width="{width}" height="{height}" fill="white"/>']
-    parts += panel(70, 40, 330, 260, "server CPU per forwarded packet", "µs", cpu, xmax, cmax)
-    parts += panel(530, 40, 330, 260, "loss", "%", loss, xmax, lmax)
-    for i, name in enumerate(servers):
-        colour = COLOURS.get(name, "#2ca02c")
-        parts.append(f'<rect x="{80 + i * 110}" y="{height - 22}" width="14" height="4" fill="{colour}"/>')
-        parts.append(f'<text x="{100 + i * 110}" y="{height - 16}" font-size="12">{name}</text>')
-    parts.append("</svg>")
-    open(sys.argv[2], "w").write("\n".join(parts) + "\n")
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    panels = [
+        (axes[0], "CPU per forwarded packet", "µs of server CPU", "pkts_per_server_cpu_s", lambda v: 1e6 / v if v else None, servers),
+        (axes[1], "loss", "%", "loss_pct", None, [s for s in servers if s != "ceiling"]),
+        (axes[2], "added latency p99", "ms (log)", "p99_ms", None, [s for s in servers if s != "ceiling"]),
+    ]
+    for ax, title, ylabel, column, scale, names in panels:
+        for name in names:
+            points = [(x, y) for x, y in series(rows, name, column, scale) if y is not None]
+            if not points:
+                continue
+            colour, marker, line = STYLE.get(name, ("#2ca02c", "D", "-"))
+            ax.plot([x for x, _ in points], [y for _, y in points], line, marker=marker, color=colour, label=LABEL.get(name, name))
+        ax.set_title(title)
+        ax.set_xlabel("subscribers (1 publisher)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.set_xlim(left=0)
+        if column == "p99_ms":
+            ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)
+        ax.legend(fontsize=9)
+    if len(sys.argv) > 3:
+        fig.suptitle(sys.argv[3])
+    fig.tight_layout()
+    fig.savefig(sys.argv[2], dpi=110)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ final class LoadRun {
             let identity = "loadgen-pub-\(i)"
             do {
                 let publisher = try Publisher(index: i, identity: identity, video: videoClip, audio: audioClip, context: context,
-                                              setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes, localIP: localIP)
+                                              setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes, localIP: localIP,
+                                              pacingFactor: options.pacingFactor)
                 try publisher.accept(try signalling.publish(identity: identity, local: publisher.localDescription()))
                 publishers.append(publisher)
                 threads[i % threads.count].adopt(publisher)
@@ -207,7 +208,8 @@ final class LoadRun {
         let received = last.packetsReceived - first.packetsReceived
         let video = videoClip.map {
             Summary.VideoConfig(width: $0.width, height: $0.height, fps: $0.fps, targetKbps: options.videoKbps, clipFrames: $0.frames.count,
-                                clipKbps: Summary.Distribution.round($0.averageKbps), keyframeBytes: $0.keyframeBytes)
+                                clipKbps: Summary.Distribution.round($0.averageKbps), keyframeBytes: $0.keyframeBytes,
+                                pacingFactor: options.pacingFactor)
         }
         let audio = audioClip.map { Summary.AudioConfig(targetKbps: options.audioKbps, clipKbps: Summary.Distribution.round($0.averageKbps)) }
         return Summary(

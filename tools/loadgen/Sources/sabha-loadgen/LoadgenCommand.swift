@@ -43,6 +43,8 @@ struct LoadgenCommand: ParsableCommand {
     var clip = "5s"
     @Option(help: "Directory caching encoded clips by their parameters (empty: encode every time).")
     var clipCache = "/tmp/sabha-loadgen-cache"
+    @Option(help: "Video pacing rate as a multiple of the clip's bitrate, like a browser's pacer (WebRTC uses 2.5); 0 sends each frame as one burst.")
+    var pacingFactor: Double = 2.5
     @Option(help: "Opus bitrate in kbit/s.")
     var audioKbps = 48
     @Flag(help: "Publish video only.")
@@ -73,6 +75,7 @@ struct LoadgenCommand: ParsableCommand {
         guard subscribers >= 0, subscribers <= 10_000 else { throw ValidationError("--subscribers must be 0...10000") }
         guard threads >= 1, threads <= 64 else { throw ValidationError("--threads must be 1...64") }
         guard pollInterval >= 0, pollInterval <= 20 else { throw ValidationError("--poll-interval must be 0...20 ms") }
+        guard pacingFactor == 0 || (pacingFactor >= 1 && pacingFactor <= 100) else { throw ValidationError("--pacing-factor must be 0 or 1...100") }
         guard fps >= 1, fps <= 120 else { throw ValidationError("--fps must be 1...120") }
         guard decryptEvery >= 1, decryptEvery <= 1000 else { throw ValidationError("--decrypt-every must be 1...1000") }
         guard !(noAudio && noVideo) else { throw ValidationError("--no-audio and --no-video leave nothing to send") }

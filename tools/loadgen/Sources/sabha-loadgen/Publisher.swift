@@ -18,13 +18,27 @@ struct PublisherStats {
 }
 
 /// Publishes the clip over one transport: VP8 frames every 1/fps s, packetised per RFC 7741 (15-bit PictureID),
-/// Opus every 20 ms, sender reports every second. Every RTP payload ends with 8 bytes: the CLOCK_REALTIME
+/// Opus every 20 ms, sender reports every second. Video goes through a pacer, as a browser's does (WebRTC's
+/// pacer sends at 2.5× the target bitrate): a frame's packets leave spread out at `pacingBytesPerSecond`, a
+/// keyframe over tens of milliseconds, not as one burst. Audio is not paced. Every RTP payload ends with 8 bytes: the CLOCK_REALTIME
 /// nanoseconds at which the packet was built (Sabha forwards payloads unchanged), for subscribers' latency.
 /// A PLI or FIR makes the next frame the clip's keyframe.
 final class Publisher: LoadPeer, @unchecked Sendable {
     static let maxVP8DataPerPacket = 1100
     static let stampLength = 8
     static let maxLateNs: Int64 = 250_000_000
+    /// Frames waiting in the pacer beyond this are sent at once (the pacer fell behind, e.g. a slow thread).
+    static let maxPacerQueue = 8
+
+    /// A video frame in the pacer: what its packets need, and how many have left.
+    struct PacedFrame {
+        var clipIndex: Int
+        var timestamp: UInt32
+        var pictureID: UInt16
+        var packets: Int
+        var sent = 0
+        var offset = 0
+    }
 
     let index: Int
     let identity: String
@@ -33,6 +47,8 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     let audio: AudioClip?
     let context: DTLSContext
     let setupTimeoutNs: Int64
+    /// Video pacing rate; 0 sends each frame as one burst.
+    let pacingBytesPerSecond: Double
     var session: SignalledSession?
     var isPublisher: Bool { true }
 
@@ -56,17 +72,21 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     private var audioPackets: UInt32 = 0
     private var audioOctets: UInt32 = 0
     private var keyframeRequested = false
+    private var pacerQueue: [PacedFrame] = []
+    private var pacerNextSendNs: Int64 = 0
     private var nextReportNs: Int64 = 0
     private(set) var stats = PublisherStats()
 
     init(index: Int, identity: String, video: VideoClip?, audio: AudioClip?, context: DTLSContext,
-         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1") throws {
+         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1", pacingFactor: Double = 2.5) throws {
         self.index = index
         self.identity = identity
         self.video = video
         self.audio = audio
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
+        pacingBytesPerSecond = video.map { pacingFactor * $0.averageKbps * 1000 / 8 } ?? 0
+        pacerQueue.reserveCapacity(Self.maxPacerQueue + 1)
         transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
@@ -118,11 +138,12 @@ final class Publisher: LoadPeer, @unchecked Sendable {
                 due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
             }
             while due <= now {
-                sendVideoFrame(video, io: io)
+                enqueueVideoFrame(video)
                 videoFrameCount += 1
                 due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
             }
             next = min(next, due)
+            if let paceAt = sendPacedVideo(video, now: now, io: io) { next = min(next, paceAt) }
         }
         if let audio {
             var due = mediaStartNs + audioFrameCount * 20_000_000
@@ -147,51 +168,69 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         return min(next, nextReportNs)
     }
 
-    private func sendVideoFrame(_ clip: VideoClip, io: PeerThreadIO) {
-        guard let srtp = transport.outbound else { return }
+    /// Queues the next frame of the clip (a requested keyframe restarts the clip).
+    private func enqueueVideoFrame(_ clip: VideoClip) {
         if keyframeRequested {
             keyframeRequested = false
             clipIndex = 0
         }
         let frame = clip.frames[clipIndex]
-        clipIndex = (clipIndex + 1) % clip.frames.count
         if frame.isKey { stats.keyframes &+= 1 }
         stats.videoFrames &+= 1
         let timestamp = videoTimestampBase &+ UInt32(truncatingIfNeeded: videoFrameCount * 90_000 / Int64(clip.fps))
-        let size = frame.data.count
-        let packets = (size + Self.maxVP8DataPerPacket - 1) / Self.maxVP8DataPerPacket
-        let base = size / packets
-        let extra = size % packets
-        var offset = 0
-        frame.data.withUnsafeBytes { data in
-            for p in 0..<packets {
-                let chunk = base + (p < extra ? 1 : 0)
-                if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
-                let out = io.nextSendBuffer
-                out.storeBytes(of: 0x80, toByteOffset: 0, as: UInt8.self)
-                out.storeBytes(of: (p == packets - 1 ? 0x80 : 0) | videoPayloadType, toByteOffset: 1, as: UInt8.self)
-                out.put16(videoSequence, 2)
-                out.put32(timestamp, 4)
-                out.put32(videoSSRC, 8)
-                // RFC 7741 4.2: X=1, S on the frame's first packet, PID 0; I=1; M=1 with a 15-bit PictureID.
-                out.storeBytes(of: p == 0 ? 0x90 : 0x80, toByteOffset: 12, as: UInt8.self)
-                out.storeBytes(of: 0x80, toByteOffset: 13, as: UInt8.self)
-                out.put16(0x8000 | pictureID, 14)
-                (out + 16).copyMemory(from: data.baseAddress! + offset, byteCount: chunk)
-                out.put64(UInt64(lg_realtime_ns()), 16 + chunk)
-                var length = 16 + chunk + Self.stampLength
-                videoSequence &+= 1
-                offset += chunk
-                guard srtp.protectRTP(out, length: &length) == .ok else { continue }
-                io.commit(length: length)
-                stats.packetsSent &+= 1
-                stats.bytesSent &+= UInt64(length)
-                videoPackets &+= 1
-                videoOctets &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
-            }
-        }
+        let packets = (frame.data.count + Self.maxVP8DataPerPacket - 1) / Self.maxVP8DataPerPacket
+        pacerQueue.append(PacedFrame(clipIndex: clipIndex, timestamp: timestamp, pictureID: pictureID, packets: packets))
+        clipIndex = (clipIndex + 1) % clip.frames.count
         pictureID = (pictureID &+ 1) & 0x7FFF
-        io.flush(transport.fd)
+    }
+
+    /// Sends the queued video packets whose pacing time has come; returns when the next one is due
+    /// (nil: the queue is empty). Without pacing, or with too many frames queued, everything goes now.
+    private func sendPacedVideo(_ clip: VideoClip, now: Int64, io: PeerThreadIO) -> Int64? {
+        let unpaced = pacingBytesPerSecond <= 0 || pacerQueue.count > Self.maxPacerQueue
+        if pacerNextSendNs < now - 5_000_000 { pacerNextSendNs = now - 5_000_000 }   // no credit beyond 5 ms
+        var sentAny = false
+        while !pacerQueue.isEmpty && (unpaced || pacerNextSendNs <= now) {
+            let bytes = sendVideoPacket(clip, frame: &pacerQueue[0], io: io)
+            sentAny = true
+            if !unpaced { pacerNextSendNs += Int64(Double(bytes) * 1e9 / pacingBytesPerSecond) }
+            if pacerQueue[0].sent == pacerQueue[0].packets { pacerQueue.removeFirst() }
+        }
+        if sentAny { io.flush(transport.fd) }
+        return pacerQueue.isEmpty ? nil : pacerNextSendNs
+    }
+
+    /// Builds, stamps, protects and queues the frame's next packet; returns its size on the wire.
+    private func sendVideoPacket(_ clip: VideoClip, frame paced: inout PacedFrame, io: PeerThreadIO) -> Int {
+        let frame = clip.frames[paced.clipIndex]
+        let p = paced.sent
+        let size = frame.data.count
+        let chunk = size / paced.packets + (p < size % paced.packets ? 1 : 0)
+        paced.sent += 1
+        defer { paced.offset += chunk }
+        guard let srtp = transport.outbound else { return chunk }
+        if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
+        let out = io.nextSendBuffer
+        out.storeBytes(of: 0x80, toByteOffset: 0, as: UInt8.self)
+        out.storeBytes(of: (p == paced.packets - 1 ? 0x80 : 0) | videoPayloadType, toByteOffset: 1, as: UInt8.self)
+        out.put16(videoSequence, 2)
+        out.put32(paced.timestamp, 4)
+        out.put32(videoSSRC, 8)
+        // RFC 7741 4.2: X=1, S on the frame's first packet, PID 0; I=1; M=1 with a 15-bit PictureID.
+        out.storeBytes(of: p == 0 ? 0x90 : 0x80, toByteOffset: 12, as: UInt8.self)
+        out.storeBytes(of: 0x80, toByteOffset: 13, as: UInt8.self)
+        out.put16(0x8000 | paced.pictureID, 14)
+        frame.data.withUnsafeBytes { (out + 16).copyMemory(from: $0.baseAddress! + paced.offset, byteCount: chunk) }
+        out.put64(UInt64(lg_realtime_ns()), 16 + chunk)
+        var length = 16 + chunk + Self.stampLength
+        videoSequence &+= 1
+        guard srtp.protectRTP(out, length: &length) == .ok else { return length }
+        io.commit(length: length)
+        stats.packetsSent &+= 1
+        stats.bytesSent &+= UInt64(length)
+        videoPackets &+= 1
+        videoOctets &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
+        return length
     }
 
     private func sendAudioFrame(_ clip: AudioClip, io: PeerThreadIO) {

@@ -60,6 +60,8 @@ struct Summary: Encodable {
         var clipFrames: Int
         var clipKbps: Double
         var keyframeBytes: Int
+        /// Video pacing rate as a multiple of the clip's bitrate (0: each frame as one burst).
+        var pacingFactor: Double
     }
 
     struct AudioConfig: Encodable {
