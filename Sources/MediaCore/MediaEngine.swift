@@ -23,6 +23,8 @@ public struct MediaEngineConfiguration: Sendable {
 
 /// The control-plane face of MediaCore: creates transports, producers and consumers on the worker that owns
 /// a room, and reports what happens to them. Every call is a command over a worker's lock-free ring.
+/// With several workers, receive-only transports (WHEP viewers) are spread round-robin over all of them; a
+/// consumer on another worker than its producer gets the packets through a `PacketPipe` between the two.
 public final class MediaEngine: Sendable {
     public let configuration: MediaEngineConfiguration
     public let fingerprint: DTLSFingerprint
@@ -36,6 +38,7 @@ public final class MediaEngine: Sendable {
     private let channel: EventChannel
     private let launcher: Launcher
     private let nextID = ManagedAtomic<UInt64>(1)
+    private let nextSpread = ManagedAtomic<Int>(0)
     private let stopped = ManagedAtomic<Bool>(false)
 
     public init(configuration: MediaEngineConfiguration) throws {
@@ -55,6 +58,19 @@ public final class MediaEngine: Sendable {
             let socket = try UDPSocket(host: configuration.bindHost, port: requested)
             workers.append(try MediaWorker(index: index, socket: socket, configuration: configuration,
                                            dtlsContext: context, events: channel))
+        }
+        // A pipe for each ordered pair of workers. Slots are touched only when used.
+        if workers.count > 1 {
+            var pipes: [[PacketPipe?]] = workers.map { from in
+                workers.map { to in from.index == to.index ? nil : PacketPipe(capacity: Self.pipeSlots) }
+            }
+            for worker in workers {
+                worker.links = ContiguousArray(workers.map { other in
+                    WorkerLink(outgoing: pipes[worker.index][other.index], incoming: pipes[other.index][worker.index],
+                               commands: other.commands, signal: other.commandSignal)
+                })
+            }
+            pipes.removeAll()
         }
         handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.socket.port) }
         ports = handles.map(\.port)
@@ -78,7 +94,9 @@ public final class MediaEngine: Sendable {
 
     /// Creates an ICE-lite + DTLS transport on the worker that owns `parameters.room`.
     public func createTransport(_ parameters: TransportParameters) async throws -> TransportDescription {
-        let worker = workerIndex(room: parameters.room)
+        let worker = parameters.receiveOnly && handles.count > 1
+            ? nextSpread.loadThenWrappingIncrement(ordering: .relaxed) % handles.count
+            : workerIndex(room: parameters.room)
         let id = TransportID(allocateID(worker: worker))
         let ufrag = Self.randomICEString(length: 8)
         let password = Self.randomICEString(length: 24)
@@ -98,15 +116,29 @@ public final class MediaEngine: Sendable {
         return id
     }
 
-    /// Adds an outgoing copy of a producer to a subscriber transport. Both must live on the same worker
-    /// (same room); cross-worker fan-out is a later step.
+    /// Adds an outgoing copy of a producer to a subscriber transport. When the two live on different workers,
+    /// the producer's worker first opens (or adds a reference to) a pipe to the transport's worker, which then
+    /// mirrors the producer for its consumers.
     public func addConsumer(transport: TransportID, _ parameters: ConsumerParameters) async throws -> ConsumerID {
         let worker = Self.worker(of: transport.rawValue)
-        guard Self.worker(of: parameters.producer.rawValue) == worker else {
-            throw MediaError.configuration("producer \(parameters.producer) lives on another worker than transport \(transport)")
-        }
+        let home = Self.worker(of: parameters.producer.rawValue)
+        guard home < handles.count else { throw MediaError.unknownProducer(parameters.producer) }
         let id = ConsumerID(allocateID(worker: worker))
-        try await send(to: worker) { reply in .addConsumer(transport, id, parameters, reply: reply) }
+        guard home != worker else {
+            try await send(to: worker) { reply in .addConsumer(transport, id, parameters, piped: nil, reply: reply) }
+            return id
+        }
+        let source = try await request(home) { reply in .openPipe(parameters.producer, toWorker: worker, reply: reply) }
+        do {
+            try await send(to: worker) { reply in
+                .addConsumer(transport, id, parameters, piped: PipedProducer(parameters: source, home: home), reply: reply)
+            }
+        } catch MediaError.workerOverloaded {
+            // The command never reached the transport's worker, so it cannot give the pipe reference back.
+            let handle = handles[home]
+            if handle.commands.push(.closePipe(parameters.producer, toWorker: worker)) { handle.signal.signal() }
+            throw MediaError.workerOverloaded
+        }
         return id
     }
 
@@ -180,6 +212,22 @@ public final class MediaEngine: Sendable {
         }
     }
 
+    /// Like `send`, for a command whose reply carries a value.
+    private func request<Value: Sendable>(_ worker: Int, _ make: (CheckedContinuation<Value, any Error>) -> WorkerCommand) async throws -> Value {
+        guard !stopped.load(ordering: .relaxed) else { throw MediaError.configuration("media engine is shut down") }
+        let handle = handles[worker]
+        return try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Value, any Error>) in
+            if handle.commands.push(make(reply)) {
+                handle.signal.signal()
+            } else {
+                reply.resume(throwing: MediaError.workerOverloaded)
+            }
+        }
+    }
+
+    /// Slots per pipe between two workers (each 1.5 KiB): ≈ 1.5 MiB per ordered pair.
+    static let pipeSlots = 1024
+
     /// Ids carry their worker in the low byte, so a command finds its worker without shared tables.
     private func allocateID(worker: Int) -> UInt64 {
         (nextID.loadThenWrappingIncrement(ordering: .relaxed) << 8) | UInt64(worker)
@@ -212,6 +260,14 @@ struct WorkerHandle: Sendable {
     let signal: WakeSignal
     let counters: WorkerCounters
     let port: UInt16
+}
+
+/// A worker's view of another worker: the pipes between them, and its command ring and doorbell.
+struct WorkerLink {
+    let outgoing: PacketPipe?
+    let incoming: PacketPipe?
+    let commands: MPSCRing<WorkerCommand>
+    let signal: WakeSignal
 }
 
 /// Hands each worker to its thread exactly once.

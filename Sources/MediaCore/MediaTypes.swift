@@ -47,14 +47,19 @@ public struct DTLSFingerprint: Sendable, Hashable {
 
 /// What the control plane asks for when it creates a transport from a remote offer.
 public struct TransportParameters: Sendable {
-    /// Room the transport belongs to; all transports of a room live on the same worker.
+    /// Room the transport belongs to. A room's publishing transports live on one worker (its home).
     public var room: String
     /// Free text for logs: "whip alice", "whep bob".
     public var label: String
     public var remoteUfrag: String
     public var remotePassword: String
     public var remoteFingerprints: [DTLSFingerprint]
-    public init(room: String, label: String, remoteUfrag: String, remotePassword: String, remoteFingerprints: [DTLSFingerprint]) {
+    /// A viewer that only consumes (WHEP): with several workers it is placed round-robin on any of them, and
+    /// what it consumes from another worker is piped there. Others stay on the room's worker.
+    public var receiveOnly: Bool
+    public init(room: String, label: String, remoteUfrag: String, remotePassword: String, remoteFingerprints: [DTLSFingerprint],
+                receiveOnly: Bool = false) {
+        self.receiveOnly = receiveOnly
         self.room = room
         self.label = label
         self.remoteUfrag = remoteUfrag
@@ -232,6 +237,8 @@ public struct MediaStats: Sendable, Codable {
     /// Spatial layer switches done by consumers; padding packets sent to probe bandwidth.
     public var layerSwitches: UInt64 = 0
     public var paddingPacketsSent: UInt64 = 0
+    /// Packets copied from the worker that receives a producer to another worker with viewers of it.
+    public var packetsPiped: UInt64 = 0
     /// Dropped datagrams by reason: "malformed", "unknownSource", "stunBadIntegrity", "stunUnknownUser",
     /// "srtpAuthFailed", "srtpReplay", "dtlsUnknownSource", "noProducer", ...
     public var dropped: [String: UInt64] = [:]

@@ -31,7 +31,7 @@ struct LayerAllocatorTests {
         /// A q/h/f camera whose layers arrive at `rates` kbit/s (three temporal layers, T0 half, T1 a quarter, T2 a quarter).
         @discardableResult
         func camera(rates: [Int], source: MediaSource = .camera, publisher: Int = 0, nowMs: Int64) -> Consumer {
-            let producer = Producer(id: ProducerID(UInt64(producers.count + 1)), transport: publishers[publisher], parameters: ProducerParameters(
+            let producer = Producer(id: ProducerID(UInt64(producers.count + 1)), transport: publishers[publisher], home: 0, parameters: ProducerParameters(
                 kind: .video, mid: "\(producers.count)", ssrcs: [], payloadType: 96, clockRate: 90_000, extensions: HeaderExtensionIDs(),
                 encodings: [ProducerEncoding(rid: "q"), ProducerEncoding(rid: "h"), ProducerEncoding(rid: "f")]))
             for (layer, kbps) in zip(producer.layers, rates) {

@@ -53,7 +53,7 @@ struct SimulcastConsumerTests {
             }
             let publisher = try makeTransport(1)
             transport = try makeTransport(2)
-            producer = Producer(id: ProducerID(1), transport: publisher, parameters: ProducerParameters(
+            producer = Producer(id: ProducerID(1), transport: publisher, home: 0, parameters: ProducerParameters(
                 kind: .video, mid: "0", ssrcs: [], payloadType: 96, clockRate: 90_000, extensions: HeaderExtensionIDs(),
                 encodings: [ProducerEncoding(rid: "q", ssrc: 10), ProducerEncoding(rid: "h", ssrc: 20), ProducerEncoding(rid: "f", ssrc: 30)]))
             consumer = Consumer(id: ConsumerID(1), transport: transport, producer: producer, parameters: ConsumerParameters(
@@ -232,7 +232,7 @@ struct SimulcastConsumerTests {
         let parameters = TransportParameters(room: "r", label: "t", remoteUfrag: "u", remotePassword: "remote-password-x", remoteFingerprints: [])
         let transport = WebRTCTransport(id: TransportID(9), parameters: parameters, localUfrag: "l", localPassword: "local-password-x",
                                         dtls: try DTLSEndpoint(context: context, role: .server, remoteFingerprints: []), now: 0)
-        let producer = Producer(id: ProducerID(2), transport: transport, parameters: ProducerParameters(
+        let producer = Producer(id: ProducerID(2), transport: transport, home: 0, parameters: ProducerParameters(
             kind: .video, mid: "0", ssrcs: [10], payloadType: 96, clockRate: 90_000, extensions: HeaderExtensionIDs()))
         var extensions = HeaderExtensionIDs()
         extensions.mid = 4

@@ -10,6 +10,8 @@
 #   options: --servers "sabha janus"  --steps "10 50 100"  --seconds 10  --out DIR
 #            --max-p99 MS (50; a large value makes the ladder stop on loss only)
 #            --no-ceiling (skip the C ceiling run after each Sabha step)
+#            --sabha-workers N (media worker threads; with N > 1 Sabha is pinned to cores 0..N-1 and the generator
+#            is not pinned: WHEP viewers are spread over the workers, the publisher's packets piped to them)
 #   env: SABHA=path/to/sabha (e.g. .build/debug/sabha), LOADGEN=path/to/sabha-loadgen
 #
 # Per server and step it writes DIR/<server>-<subscribers>.json (the generator's summary) and a row of
@@ -18,7 +20,8 @@
 # idle RSS before the ladder, over subscribers). DIR/results.json has the rows and, per server, the largest
 # load held with < 1 % loss.
 # After each Sabha step the C ceiling (tools/bench/ceiling.c) runs the same fan-out for the same time, its
-# forwarder pinned to core 0 and its sender/drain threads to core 1, with the step's mean packet size: a
+# forwarder pinned to core 0 and its sender/drain threads to core 1, with the step's mean packet size and
+# the publisher's packet rate (paced, one packet at a time): a
 # "ceiling" row per step, and the Sabha/ceiling ratio of forwarded packets per CPU-second measured minutes apart
 # on the same machine under the same load.
 set -euo pipefail
@@ -32,6 +35,7 @@ seconds=10
 out=""
 max_p99=50     # ms: the ladder stops above this (or above 1 % loss)
 ceiling=1
+sabha_workers=1
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -41,6 +45,7 @@ while (($#)); do
     --out) out=$2; shift ;;
     --max-p99) max_p99=$2; shift ;;
     --no-ceiling) ceiling="" ;;
+    --sabha-workers) sabha_workers=$2; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -57,6 +62,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   args=(--servers "$servers" --steps "$steps" --seconds "$seconds" --out "$out" --max-p99 "$max_p99")
   [[ -n $smoke ]] && args+=(--smoke)
   [[ -z $ceiling ]] && args+=(--no-ceiling)
+  args+=(--sabha-workers "$sabha_workers")
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
   exec "${ns[@]}" bash -c 'set -e
@@ -97,6 +103,14 @@ clip=(--video 1280x720 --video-kbps 1500 --clip 5s)
 # Fill the clip cache first so encoding never lands inside a step.
 nice -n 5 "$loadgen" "${clip[@]}" --encode-only >/dev/null 2>&1 || true
 
+server_cpus=0
+generator_cpus=(taskset -c 1)
+if ((sabha_workers > 1)); then
+  server_cpus=0-$((sabha_workers - 1))
+  generator_cpus=()   # not enough cores to keep it apart: it shares them
+  [[ $servers == sabha ]] || { echo "bench: --sabha-workers > 1 is for --servers sabha (Janus runs on one core)"; exit 2; }
+  ceiling=""; ceiling_bin=""
+fi
 server_pid=""
 stop_server() {
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
@@ -125,7 +139,8 @@ start_server() {  # sabha | janus; sets server_pid and target_args
     sabha)
       local data=$out/sabha-data
       rm -rf "$data"; mkdir -p "$data"
-      taskset -c 0 "$sabha" serve --http 127.0.0.1:18080 --rtc 127.0.0.1:18443 --data-dir "$data" --log-level warning \
+      taskset -c "$server_cpus" "$sabha" serve --http 127.0.0.1:18080 --rtc 127.0.0.1:18443 --data-dir "$data" --log-level warning \
+        --workers "$sabha_workers" \
         >"$out/sabha.log" 2>&1 &
       server_pid=$!
       wait_http http://127.0.0.1:18080/healthz 300 || { echo "bench: sabha did not start"; tail -20 "$out/sabha.log"; exit 1; }
@@ -154,7 +169,7 @@ for name in $servers; do
     json=$out/$name-$subs.json
     cpu_before=$(cpu_ticks "$server_pid")
     limit=$((seconds + 60 + subs / 5))
-    taskset -c 1 timeout "$limit" "$loadgen" "${target_args[@]}" "${clip[@]}" --publishers 1 --subscribers "$subs" \
+    "${generator_cpus[@]}" timeout "$limit" "$loadgen" "${target_args[@]}" "${clip[@]}" --publishers 1 --subscribers "$subs" \
       --duration "${seconds}s" --server-pid "$server_pid" --per-subscriber >"$json" 2>"$out/$name-$subs.log" &
     gen=$!
     peak=$rss_idle
@@ -200,8 +215,10 @@ PY
     echo "bench: $name 1 publisher -> $subs subscribers: $verdict"
     if [[ $name == sabha && -n $ceiling_bin ]]; then
       # The same fan-out in plain C, now, on the same cores: recvmmsg -> unprotect -> N x protect -> sendmmsg.
-      size=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["totals"]; print(max(64, round(t["bytesReceived"]/max(t["packetsReceived"],1)) - 10))' "$json")
-      if "$ceiling_bin" --profile cm --viewers "$subs" --size "$size" --seconds "$seconds" --forwarder-cpu 0 --helper-cpu 1 \
+      # Same mean packet size and the publisher's packet rate (paced, one packet per receive as in Sabha).
+      read -r size rate < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); t=s["totals"]; w=s["window"]
+print(max(64, round(t["bytesReceived"]/max(t["packetsReceived"],1)) - 10), round(w["packetsSentPerSecond"]))' "$json")
+      if "$ceiling_bin" --profile cm --viewers "$subs" --size "$size" --rate "$rate" --seconds "$seconds" --forwarder-cpu 0 --helper-cpu 1 \
           >"$out/ceiling-$subs.txt" 2>&1; then
         python3 - "$out/ceiling-$subs.txt" "$step" "$subs" "$csv" <<'PY'
 import json, sys
@@ -210,7 +227,7 @@ r = json.loads(open(path).read().strip().splitlines()[-1])
 row = ["ceiling", step, 1, subs, subs, round(r["forwarded_per_cpu_s"]), round(r["cpu_s"], 2), round(r["cpu_s"], 2),
        round(100 * (1 - r["delivered"] / max(r["sent"], 1)), 3), "", "", "", "", "", round(r["forwarded"] / r["wall_s"]), ""]
 open(csv_path, "a").write(",".join(str(v) for v in row) + "\n")
-print(f"bench: ceiling 1 -> {subs} copies of {r['size']}-byte packets: {r['forwarded_per_cpu_s']:.0f} copies per CPU-s "
+print(f"bench: ceiling 1 -> {subs} copies of {r['size']}-byte packets at {r['inputs'] / r['wall_s']:.0f} packets/s: {r['forwarded_per_cpu_s']:.0f} copies per CPU-s "
       f"({r['ns_per_forwarded']:.0f} ns each, {100 * r['sys_s'] / max(r['cpu_s'], 1e-9):.0f}% system time)")
 PY
       else

@@ -9,7 +9,12 @@
 // Stops by itself after --packets inputs or --seconds, whichever comes first.
 //
 //   ceiling [--profile cm|gcm] [--viewers N] [--packets M] [--size BYTES] [--seconds S] [--mode net|mem]
+//           [--forwarder-cpu C] [--helper-cpu C] [--rate PPS]
 //
+// --forwarder-cpu/--helper-cpu pin the forwarder and the sender + drain threads (as taskset pins a server and
+// its load generator). --rate makes the sender send one packet every 1/PPS s, like a paced publisher, so each
+// recvmmsg returns about one packet, as a real SFU sees it; without it the sender keeps the forwarder busy
+// (up to 64 packets per recvmmsg), which is the best case for batching.
 // --size is the plain RTP packet as the publisher sends it (header with 3 one-byte extensions + VP8
 // descriptor + payload, like Benchmarks' chromiumVideoPacket); SRTP adds 10 (cm) or 16 (gcm) bytes.
 // --mode mem skips the sockets: the forwarder loops over pre-protected packets in memory (user-space work
@@ -278,6 +283,7 @@ typedef struct {
     int fd;                      // connected to the forwarder's socket
     double deadline;             // CLOCK_MONOTONIC
     unsigned window;             // packets in flight before the sender waits
+    double rate;                 // > 0: one packet every 1/rate s, as a publisher sends (paced); else as fast as allowed
     atomic_uint_fast64_t sent;
     atomic_uint_fast64_t *received;  // forwarder's count
     atomic_int *stop;
@@ -301,7 +307,17 @@ static void *sender_main(void *arg) {
     memset(msg, 0, sizeof msg);
     unsigned next = 0;
     uint64_t sent = 0;
-    while (!atomic_load(s->stop) && now_s(CLOCK_MONOTONIC) < s->deadline) {
+    double start = now_s(CLOCK_MONOTONIC);
+    while (s->rate > 0 && !atomic_load(s->stop) && now_s(CLOCK_MONOTONIC) < s->deadline) {
+        double due = start + (double)sent / s->rate;
+        struct timespec at = {(time_t)due, (long)((due - (double)(time_t)due) * 1e9)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        if (send(s->fd, packets + (size_t)next * BUF_SIZE, lengths[next], 0) > 0) sent++;
+        else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR) die("sender send");
+        else sent++;  // keep the schedule
+        next = (next + 1) % SENDER_PACKETS;
+    }
+    while (s->rate <= 0 && !atomic_load(s->stop) && now_s(CLOCK_MONOTONIC) < s->deadline) {
         if (sent - atomic_load(s->received) + 32 > s->window) {
             struct timespec pause = {0, 20000};
             nanosleep(&pause, NULL);
@@ -407,7 +423,7 @@ static void pin(pthread_t thread, int cpu) {
 
 static void usage(void) {
     fprintf(stderr, "usage: ceiling [--profile cm|gcm] [--viewers N] [--packets M] [--size BYTES] [--seconds S] [--mode net|mem]"
-                    " [--forwarder-cpu C] [--helper-cpu C]\n");
+                    " [--forwarder-cpu C] [--helper-cpu C] [--rate PPS]\n");
     exit(2);
 }
 
@@ -416,11 +432,12 @@ int main(int argc, char **argv) {
     long long packets = 10 * 1000 * 1000;
     size_t size = 1200;
     double seconds = 5;
-    int forwarder_cpu = -1, helper_cpu = -1;  // as with taskset for a server (forwarder) and the load generator (helpers)
+    int forwarder_cpu = -1, helper_cpu = -1;
+    double rate = 0;  // packets per second from the sender (0: as fast as the forwarder takes them)  // as with taskset for a server (forwarder) and the load generator (helpers)
     static const struct option options[] = {
         {"profile", required_argument, 0, 'p'}, {"viewers", required_argument, 0, 'v'}, {"packets", required_argument, 0, 'n'},
         {"size", required_argument, 0, 's'},    {"seconds", required_argument, 0, 't'}, {"mode", required_argument, 0, 'm'},
-        {"forwarder-cpu", required_argument, 0, 'f'}, {"helper-cpu", required_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"forwarder-cpu", required_argument, 0, 'f'}, {"helper-cpu", required_argument, 0, 'h'}, {"rate", required_argument, 0, 'r'}, {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", options, NULL)) != -1;) {
         switch (c) {
         case 'p': if (!strcmp(optarg, "gcm")) gcm = 1; else if (strcmp(optarg, "cm")) usage(); break;
@@ -431,6 +448,7 @@ int main(int argc, char **argv) {
         case 'm': if (!strcmp(optarg, "mem")) mem = 1; else if (strcmp(optarg, "net")) usage(); break;
         case 'f': forwarder_cpu = atoi(optarg); break;
         case 'h': helper_cpu = atoi(optarg); break;
+        case 'r': rate = atof(optarg); break;
         default: usage();
         }
     }
@@ -565,7 +583,7 @@ int main(int argc, char **argv) {
         atomic_int stop = 0;
         atomic_uint_fast64_t received = 0;
         double deadline = now_s(CLOCK_MONOTONIC) + seconds;
-        sender_t sender = {.gcm = gcm, .size = size, .deadline = deadline, .received = &received, .stop = &stop};
+        sender_t sender = {.gcm = gcm, .size = size, .deadline = deadline, .rate = rate, .received = &received, .stop = &stop};
         memcpy(sender.key, key, 16); memcpy(sender.salt, salt, 14); memcpy(sender.auth, auth, 20);
         // About half of what the receive buffer holds (a 1200-byte datagram takes ≈ 2.3 KB of it).
         sender.window = (unsigned)(rcvbuf / 2304 / 2);

@@ -1,8 +1,13 @@
 /// One incoming media source of a publisher (one m-line): a single RTP stream, or up to three simulcast
 /// layers, lowest first. Its consumers each pick the layer their viewer can take.
+/// On a worker other than the publisher's, a *mirror* stands for it (no transport): fed by a `PacketPipe`,
+/// it has the layers, rates and retransmission buffers its local consumers need.
 final class Producer {
     let id: ProducerID
-    unowned let transport: WebRTCTransport
+    /// The publisher's transport; nil for a mirror.
+    unowned let transport: WebRTCTransport?
+    /// The worker that receives this producer from the publisher.
+    let home: Int
     let parameters: ProducerParameters
     let layers: ContiguousArray<ProducerLayer>
     var consumers: ContiguousArray<Consumer> = []
@@ -10,16 +15,25 @@ final class Producer {
     var speakers: RoomSpeakers?
     /// Viewers' PLIs and FIRs, aggregated per layer into few requests to the publisher.
     var keyframeRequests = KeyframeRequestThrottle()
+    /// Workers with consumers of this producer (each gets a copy of every packet), and how many consumers
+    /// each has there; on the home worker only.
+    var pipes: ContiguousArray<Int> = []
+    var pipeReferences: [Int: Int] = [:]
+
+    var isMirror: Bool { transport == nil }
 
     /// RFC 6464 levels feed the room's active-speaker detector when the publisher sends them.
     var audioLevelID: UInt8 { parameters.kind == .audio ? parameters.extensions.audioLevel : 0 }
 
-    init(id: ProducerID, transport: WebRTCTransport, parameters: ProducerParameters) {
+    /// A producer received on `home` through `transport`, or (transport nil) a mirror of one received on `home`.
+    /// Mirrors never NACK: the home worker recovers losses from the publisher before piping.
+    init(id: ProducerID, transport: WebRTCTransport?, home: Int, parameters: ProducerParameters) {
         self.id = id
         self.transport = transport
+        self.home = home
         self.parameters = parameters
         let video = parameters.kind == .video
-        let nack = parameters.feedback.contains(.nack)
+        let nack = parameters.feedback.contains(.nack) && transport != nil
         if parameters.encodings.count > 1 {
             layers = ContiguousArray(parameters.encodings.prefix(Self.maxLayers).enumerated().map { index, encoding in
                 ProducerLayer(index: index, rid: encoding.rid, ssrc: encoding.ssrc ?? 0, rtxSSRC: encoding.rtxSSRC ?? 0,

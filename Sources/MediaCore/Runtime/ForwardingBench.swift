@@ -94,7 +94,7 @@ public final class ForwardingBench {
         publisher.srtpInbound = try session(.inbound, key: key, salt: salt)
         publisher.srtpOutbound = try session(.outbound)
         producer = Producer(
-            id: ProducerID(1), transport: publisher,
+            id: ProducerID(1), transport: publisher, home: 0,
             parameters: ProducerParameters(kind: .video, mid: "0", ssrcs: [header.ssrc], payloadType: header.payloadType,
                                            clockRate: 90_000, extensions: extensions))
         publisher.producers.append(producer)

@@ -122,7 +122,13 @@ extension MediaWorker {
     func requestKeyframe(_ producer: Producer, layer index: Int, now: Int64) {
         guard producer.parameters.kind == .video else { return }
         let layer = producer.layers[max(0, min(index, producer.layers.count - 1))]
-        let publisher = producer.transport
+        guard let publisher = producer.transport else {
+            // A mirror: the worker that receives the publisher asks (and aggregates across workers).
+            if producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) {
+                tell(worker: producer.home, .requestKeyframe(producer.id, layer: layer.index))
+            }
+            return
+        }
         guard let srtp = publisher.srtpOutbound, let destination = publisher.selected, layer.ssrc != 0,
               producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) else { return }
         guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }

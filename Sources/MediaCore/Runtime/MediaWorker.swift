@@ -25,6 +25,13 @@ final class MediaWorker {
     var transportsByAddress: [TransportAddress: WebRTCTransport] = [:]
     var producers: [ProducerID: Producer] = [:]
     var consumers: [ConsumerID: Consumer] = [:]
+    /// The other workers, by index (this worker's own entry is unused): pipes to and from each, and its
+    /// command ring and doorbell. Set once by the engine before the threads start.
+    var links: ContiguousArray<WorkerLink> = []
+    /// Some pipe got packets in this receive batch: its worker's doorbell rings once after the batch.
+    private var pipesPending = false
+    /// Mirrors in `producers` (not counted as producers in the stats).
+    private var mirrorCount = 0
 
     private var nextTickMs: Int64 = 0
     private var nextReportMs: Int64 = 0
@@ -85,6 +92,7 @@ final class MediaWorker {
                 if fds[0].revents != 0 { receiveAvailable() }
             }
             drainCommands()
+            if !links.isEmpty { receivePiped() }
             if probing { pacePadding() }
             let after = MonotonicClock.milliseconds()
             if after >= nextTickMs {
@@ -109,8 +117,68 @@ final class MediaWorker {
                 handleDatagram(receiveBatch.slots + i, now: now)
             }
             flushSends()
+            publishPipes()
             if received < DatagramBatch.capacity { break }
         }
+    }
+
+    // MARK: - Pipes to other workers
+
+    /// Makes this batch's piped packets visible and rings each receiving worker once.
+    @inline(__always)
+    private func publishPipes() {
+        guard pipesPending else { return }
+        pipesPending = false
+        for link in links where link.outgoing?.publish() == true { link.signal.signal() }
+    }
+
+    /// Forwards what other workers piped to this one, as if it had arrived here (bounded per round).
+    private func receivePiped() {
+        var any = false
+        for link in links {
+            guard let pipe = link.incoming else { continue }
+            let now = MonotonicClock.milliseconds()
+            batchMicroseconds = MonotonicClock.microseconds()
+            let count = pipe.drain(limit: 256) { slot, data in
+                handlePiped(slot, data, now: now)
+            }
+            any = any || count > 0
+        }
+        if any { flushSends() }
+    }
+
+    @inline(__always)
+    private func handlePiped(_ slot: PacketPipe.SlotHeader, _ data: UnsafeMutableRawPointer, now: Int64) {
+        guard let producer = producers[slot.producer], producer.isMirror, Int(slot.layer) < producer.layers.count else {
+            return  // its last consumer here closed while packets were in flight
+        }
+        let length = Int(slot.length)
+        guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: length)) else { return }
+        let layer = producer.layers[Int(slot.layer)]
+        if layer.ssrc == 0 { layer.ssrc = header.ssrc }
+        route(header, UnsafeRawBufferPointer(start: data, count: length), producer: producer, layer: layer,
+              recovered: false, now: now)
+    }
+
+    /// Copies a packet to every worker with consumers of its producer.
+    @inline(__always)
+    private func pipe(_ bytes: UnsafeRawBufferPointer, producer: Producer, layer: Int) {
+        for worker in producer.pipes {
+            if links[worker].outgoing?.push(producer: producer.id, layer: layer, bytes: bytes) == true {
+                pipesPending = true
+                local.packetsPiped &+= 1
+            } else {
+                local.drop(.pipeFull)
+            }
+        }
+    }
+
+    /// Sends a cross-worker command and rings that worker; false if its ring is full.
+    @discardableResult
+    func tell(worker: Int, _ command: WorkerCommand) -> Bool {
+        guard worker != index, worker < links.count, links[worker].commands.push(command) else { return false }
+        links[worker].signal.signal()
+        return true
     }
 
     @inline(__always)
@@ -262,7 +330,15 @@ final class MediaWorker {
             local.packetsRecovered &+= 1
         }
         guard header.payloadType == producer.parameters.payloadType else { return }
-        let bytes = UnsafeRawBufferPointer(start: data, count: plainLength)
+        route(header, UnsafeRawBufferPointer(start: data, count: plainLength), producer: producer, layer: layer,
+              recovered: binding.isRTX, now: now)
+    }
+
+    /// A decrypted media packet of `producer`: receive-side bookkeeping, then a copy to each consumer here and
+    /// to each worker with consumers of it. Mirrors (packets from a pipe) take the same path.
+    @inline(__always)
+    private func route(_ header: RTPHeader, _ bytes: UnsafeRawBufferPointer, producer: Producer, layer: ProducerLayer,
+                       recovered: Bool, now: Int64) {
         layer.noteSequence(header.sequenceNumber)
         var packet = IncomingPacket(header: header)
         packet.spatialLayer = layer.index
@@ -272,12 +348,13 @@ final class MediaWorker {
             if packet.keyframeStart { producer.keyframeRequests.keyframeArrived(layer: layer.index, nowMs: now) }
             layer.retransmissions?.store(bytes, sequence: header.sequenceNumber, nowMs: now)
             layer.nacks?.received(sequence: header.sequenceNumber, isKeyframe: packet.keyframeStart,
-                                  isRecovered: binding.isRTX, nowMs: now)
+                                  isRecovered: recovered, nowMs: now)
         } else if let speakers = producer.speakers, producer.audioLevelID != 0,
                   let level = RTPAudioLevel.read(from: bytes, header: header, extensionID: producer.audioLevelID) {
             speakers.detector.record(source: producer.id.rawValue, level: level.level, voice: level.voiceActivity, nowMs: now)
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
+        if !producer.pipes.isEmpty { pipe(bytes, producer: producer, layer: layer.index) }
         for consumer in producer.consumers {
             forward(packet, bytes, to: consumer, now: now)
         }
@@ -408,7 +485,7 @@ final class MediaWorker {
 
     private func publishCounters() {
         counters.transports.store(transports.count, ordering: .relaxed)
-        counters.producers.store(producers.count, ordering: .relaxed)
+        counters.producers.store(producers.count - mirrorCount, ordering: .relaxed)
         counters.consumers.store(consumers.count, ordering: .relaxed)
         counters.poolInUse.store(poolInUse, ordering: .relaxed)
         counters.packetsReceived.store(local.packetsReceived, ordering: .relaxed)
@@ -443,7 +520,7 @@ final class MediaWorker {
                     reply.resume(throwing: MediaError.unknownTransport(transportID))
                     continue
                 }
-                let producer = Producer(id: id, transport: transport, parameters: parameters)
+                let producer = Producer(id: id, transport: transport, home: index, parameters: parameters)
                 transport.producers.append(producer)
                 for layer in producer.layers {
                     if layer.ssrc != 0 { transport.streamsBySSRC[layer.ssrc] = StreamBinding(producer: producer, layer: layer.index, isRTX: false) }
@@ -462,10 +539,16 @@ final class MediaWorker {
                 }
                 producers[id] = producer
                 reply.resume()
-            case let .addConsumer(transportID, id, parameters, reply):
+            case let .addConsumer(transportID, id, parameters, piped, reply):
                 guard let transport = transports[transportID] else {
+                    if let piped { tell(worker: piped.home, .closePipe(parameters.producer, toWorker: index)) }
                     reply.resume(throwing: MediaError.unknownTransport(transportID))
                     continue
+                }
+                if let piped, producers[parameters.producer] == nil {
+                    producers[parameters.producer] = Producer(id: parameters.producer, transport: nil, home: piped.home,
+                                                              parameters: piped.parameters)
+                    mirrorCount += 1
                 }
                 guard let producer = producers[parameters.producer] else {
                     reply.resume(throwing: MediaError.unknownProducer(parameters.producer))
@@ -492,9 +575,7 @@ final class MediaWorker {
             case let .closeConsumer(id, reply):
                 if let consumer = consumers[id] {
                     detach(consumer)
-                    if let index = consumer.producer.consumers.firstIndex(where: { $0 === consumer }) {
-                        consumer.producer.consumers.remove(at: index)
-                    }
+                    unlink(consumer)
                     emit(.consumerClosed(consumer.id, consumer.transport.id))
                 }
                 reply.resume()
@@ -509,6 +590,39 @@ final class MediaWorker {
                 }
             case .shutdown:
                 running = false
+            case let .openPipe(id, worker, reply):
+                guard let producer = producers[id], !producer.isMirror else {
+                    reply.resume(throwing: MediaError.unknownProducer(id))
+                    continue
+                }
+                guard worker != index, worker < links.count, links[worker].outgoing != nil else {
+                    reply.resume(throwing: MediaError.configuration("no pipe from worker \(index) to worker \(worker)"))
+                    continue
+                }
+                producer.pipeReferences[worker, default: 0] += 1
+                if !producer.pipes.contains(worker) { producer.pipes.append(worker) }
+                reply.resume(returning: producer.parameters)
+            case let .closePipe(id, worker):
+                guard let producer = producers[id], !producer.isMirror, let count = producer.pipeReferences[worker] else { continue }
+                if count > 1 {
+                    producer.pipeReferences[worker] = count - 1
+                } else {
+                    producer.pipeReferences[worker] = nil
+                    producer.pipes.removeAll { $0 == worker }
+                }
+            case let .producerGone(id):
+                guard let mirror = producers[id], mirror.isMirror else { continue }
+                for consumer in mirror.consumers {
+                    detach(consumer)
+                    emit(.consumerClosed(consumer.id, consumer.transport.id))
+                }
+                mirror.consumers.removeAll()
+                producers[id] = nil
+                mirrorCount -= 1
+            case let .requestKeyframe(id, layer):
+                if let producer = producers[id], !producer.isMirror {
+                    requestKeyframe(producer, layer: layer, now: MonotonicClock.milliseconds())
+                }
             }
         }
         publishCounters()
@@ -525,13 +639,12 @@ final class MediaWorker {
                 emit(.consumerClosed(consumer.id, consumer.transport.id))
             }
             producer.consumers.removeAll()
+            closePipes(producer)
             producers[producer.id] = nil
             emit(.producerClosed(producer.id))
         }
         for consumer in transport.consumers {
-            if let index = consumer.producer.consumers.firstIndex(where: { $0 === consumer }) {
-                consumer.producer.consumers.remove(at: index)
-            }
+            unlink(consumer)
             consumers[consumer.id] = nil
         }
         if reason != .dtlsClosed && reason != .consentExpired && reason != .dtlsFailed, let destination = transport.selected {
@@ -561,16 +674,44 @@ final class MediaWorker {
             emit(.consumerClosed(consumer.id, consumer.transport.id))
         }
         producer.consumers.removeAll()
-        let transport = producer.transport
-        if let index = transport.producers.firstIndex(where: { $0 === producer }) {
-            transport.producers.remove(at: index)
-        }
-        for (ssrc, binding) in transport.streamsBySSRC where binding.producer === producer {
-            transport.streamsBySSRC[ssrc] = nil
+        closePipes(producer)
+        if let transport = producer.transport {
+            if let index = transport.producers.firstIndex(where: { $0 === producer }) {
+                transport.producers.remove(at: index)
+            }
+            for (ssrc, binding) in transport.streamsBySSRC where binding.producer === producer {
+                transport.streamsBySSRC[ssrc] = nil
+            }
         }
         forgetSpeaker(producer)
         producers[producer.id] = nil
         emit(.producerClosed(producer.id))
+    }
+
+    /// Takes a consumer out of its producer's list. A mirror's home worker hears of it (one pipe reference
+    /// less), and a mirror without consumers goes.
+    private func unlink(_ consumer: Consumer) {
+        let producer = consumer.producer
+        if let position = producer.consumers.firstIndex(where: { $0 === consumer }) {
+            producer.consumers.remove(at: position)
+        }
+        guard producer.isMirror else { return }
+        if !tell(worker: producer.home, .closePipe(producer.id, toWorker: index)) {
+            log("could not tell worker \(producer.home) that a consumer of \(producer.id) closed (its ring is full)")
+        }
+        if producer.consumers.isEmpty && producers[producer.id] === producer {
+            producers[producer.id] = nil
+            mirrorCount -= 1
+        }
+    }
+
+    /// A producer is closing: the workers it is piped to close their mirrors (and those mirrors' consumers).
+    private func closePipes(_ producer: Producer) {
+        for worker in producer.pipes where !tell(worker: worker, .producerGone(producer.id)) {
+            log("could not tell worker \(worker) that \(producer.id) closed (its ring is full)")
+        }
+        producer.pipes.removeAll()
+        producer.pipeReferences.removeAll()
     }
 
     /// Removes a consumer from its subscriber transport (its producer is going away).
@@ -589,12 +730,13 @@ final class MediaWorker {
         guard let speakers = producer.speakers else { return }
         producer.speakers = nil
         speakers.detector.removeSource(producer.id.rawValue)
+        guard let room = producer.transport?.room else { return }
         if speakers.current == producer.id {
             speakers.current = nil
-            emit(.activeSpeaker(room: producer.transport.room, producer: nil))
+            emit(.activeSpeaker(room: room, producer: nil))
         }
         if !producers.values.contains(where: { $0.speakers === speakers && $0 !== producer }) {
-            speakerDetectors[producer.transport.room] = nil
+            speakerDetectors[room] = nil
         }
     }
 

@@ -17,6 +17,8 @@ enum DropReason: Int, CaseIterable {
     case rtcpMalformed
     /// A transport's SRTP context tracks a fixed number of SSRCs; more streams than that are refused.
     case srtpStreamLimit
+    /// The pipe to another worker was full (that worker is behind): its viewers miss the packet.
+    case pipeFull
 
     var name: String {
         switch self {
@@ -34,6 +36,7 @@ enum DropReason: Int, CaseIterable {
         case .sendFailed: "sendFailed"
         case .rtcpMalformed: "rtcpMalformed"
         case .srtpStreamLimit: "srtpStreamLimit"
+        case .pipeFull: "pipeFull"
         }
     }
 }
@@ -56,6 +59,7 @@ final class WorkerCounters: Sendable {
     let keyframeRequestsSent = ManagedAtomic<UInt64>(0)
     let layerSwitches = ManagedAtomic<UInt64>(0)
     let paddingPacketsSent = ManagedAtomic<UInt64>(0)
+    let packetsPiped = ManagedAtomic<UInt64>(0)
     let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     func add(to stats: inout MediaStats) {
@@ -74,6 +78,7 @@ final class WorkerCounters: Sendable {
         stats.keyframeRequestsSent += keyframeRequestsSent.load(ordering: .relaxed)
         stats.layerSwitches += layerSwitches.load(ordering: .relaxed)
         stats.paddingPacketsSent += paddingPacketsSent.load(ordering: .relaxed)
+        stats.packetsPiped += packetsPiped.load(ordering: .relaxed)
         for reason in DropReason.allCases {
             stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
         }
@@ -90,6 +95,7 @@ extension WorkerCounters {
         keyframeRequestsSent.store(local.keyframeRequestsSent, ordering: .relaxed)
         layerSwitches.store(local.layerSwitches, ordering: .relaxed)
         paddingPacketsSent.store(local.paddingPacketsSent, ordering: .relaxed)
+        packetsPiped.store(local.packetsPiped, ordering: .relaxed)
     }
 }
 
@@ -105,6 +111,8 @@ struct LocalCounters {
     var keyframeRequestsSent: UInt64 = 0
     var layerSwitches: UInt64 = 0
     var paddingPacketsSent: UInt64 = 0
+    /// Packets copied into pipes to other workers (one per packet and receiving worker).
+    var packetsPiped: UInt64 = 0
     var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
 
     @inline(__always)

@@ -50,7 +50,7 @@ public final class SessionService: Sendable {
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
                           detail: "'\(publisherIdentity)' is not publishing in room '\(room)' right now.")
         }
-        let description = try await createTransport(room: room, label: "whep:\(identity)", offer: offer)
+        let description = try await createTransport(room: room, label: "whep:\(identity)", offer: offer, receiveOnly: true)
         var sending: [String: OutgoingTrack] = [:]
         var unused = publisher.producers
         do {
@@ -132,11 +132,12 @@ public final class SessionService: Sendable {
         }
     }
 
-    private func createTransport(room: String, label: String, offer: SDPOffer) async throws(Problem) -> TransportDescription {
+    private func createTransport(room: String, label: String, offer: SDPOffer,
+                                 receiveOnly: Bool = false) async throws(Problem) -> TransportDescription {
         do {
             return try await engine.createTransport(TransportParameters(
                 room: room, label: label, remoteUfrag: offer.iceUfrag, remotePassword: offer.icePassword,
-                remoteFingerprints: offer.fingerprints))
+                remoteFingerprints: offer.fingerprints, receiveOnly: receiveOnly))
         } catch {
             throw Self.mediaProblem(error)
         }

@@ -5,7 +5,8 @@ import Glibc
 /// MediaEngine over real loopback UDP. It plays the browser in tests of the worker.
 final class LoopbackPeer {
     let fd: Int32
-    let server: TransportAddress
+    /// The worker port this peer talks to (a transport on another worker: set it from the candidate port).
+    var server: TransportAddress
     let certificate: DTLSCertificate
     let ufrag: String
     let password = "peerpasswordpeerpassword"
