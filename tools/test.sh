@@ -77,7 +77,7 @@ if ((run_unit)); then step "swift test" swift test; fi
 if ((run_unit)); then
   step "bench smoke (tools/bench/ceiling.sh --smoke)" unshare_lo bash tools/bench/ceiling.sh --smoke
   # The load generator against the debug server just built: 1 publisher, 3 subscribers, 5 s (own namespace).
-  step "loadgen smoke (tools/loadgen/smoke.sh)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/smoke.sh
+  step "loadgen smoke, two media workers (tools/loadgen/smoke.sh --workers 2)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/smoke.sh --workers 2
   # The side-by-side benchmark script against both servers (debug Sabha, Janus): 1 publisher, 3 subscribers, 5 s each.
   step "side-by-side smoke (tools/bench/bench.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/bench.sh --smoke
 fi

@@ -5,6 +5,8 @@
 # and got a keyframe; no authentication failures. Under 60 s once both are built (builds them if missing).
 #
 #   bash tools/loadgen/smoke.sh            # SABHA=path/to/sabha to use another server binary
+#   bash tools/loadgen/smoke.sh --workers 2   # two media workers: the WHEP subscribers are spread over both, so
+#                                             # some get the publisher through the cross-worker pipe (checked in /metrics)
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
@@ -18,6 +20,8 @@ if [[ -z "${LOADGEN_SMOKE_IN_NS:-}" ]]; then
   exec "${ns[@]}" sh -c 'ip link set lo up && exec bash "$0" "$@"' "$here/smoke.sh" "$@"
 fi
 
+workers=1
+if [[ ${1:-} == --workers ]]; then workers=$2; fi
 sabha=${SABHA:-$root/.build/release/sabha}
 loadgen=$here/.build/release/sabha-loadgen
 if [[ ! -x $sabha ]]; then
@@ -47,7 +51,7 @@ t = socket.socket(); t.bind(("127.0.0.1", 0))
 u = socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
 print(t.getsockname()[1], u.getsockname()[1])')
 
-"$sabha" serve --http "127.0.0.1:$http_port" --rtc "127.0.0.1:$rtc_port" --data-dir "$data" --log-level warning \
+"$sabha" serve --http "127.0.0.1:$http_port" --rtc "127.0.0.1:$rtc_port" --data-dir "$data" --log-level warning --workers "$workers" \
   >"$data/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 150); do
@@ -57,15 +61,21 @@ for _ in $(seq 150); do
 done
 curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "smoke: server not healthy after 15 s"; cat "$data/server.log"; exit 1; }
 
-echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port), 1 publisher + 3 subscribers for 5 s"
+echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port, $workers worker(s)), 1 publisher + 3 subscribers for 5 s"
 timeout 50 "$loadgen" --server "http://127.0.0.1:$http_port" --data-dir "$data" --room smoke \
   --publishers 1 --subscribers 3 --duration 5s --video 640x360 --video-kbps 800 --clip 2s \
   --decrypt-every 4 --server-pid "$server_pid" --per-subscriber >"$data/summary.json"
 
-python3 - "$data/summary.json" <<'PY'
-import json, sys
+curl -fsS "http://127.0.0.1:$http_port/metrics" >"$data/metrics.txt" || true
+python3 - "$data/summary.json" "$workers" "$data/metrics.txt" <<'PY'
+import json, re, sys
 summary = json.load(open(sys.argv[1]))
 problems = []
+if int(sys.argv[2]) > 1:
+    piped = re.search(r"^sabha_rtp_piped_total (\d+)", open(sys.argv[3]).read(), re.M)
+    print(f"smoke: {piped.group(1) if piped else 'no'} packets piped between workers")
+    if not piped or int(piped.group(1)) == 0:
+        problems.append("with several workers nothing was piped: the subscribers were not spread")
 subs = summary.get("perSubscriber") or []
 if len(subs) != 3:
     problems.append(f"expected 3 subscribers in the summary, got {len(subs)}")
