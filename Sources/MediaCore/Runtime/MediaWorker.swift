@@ -30,6 +30,8 @@ final class MediaWorker {
     var links: ContiguousArray<WorkerLink> = []
     /// Some pipe got packets in this receive batch: its worker's doorbell rings once after the batch.
     private var pipesPending = false
+    /// A pipe had more than one round's worth: poll without sleeping until it is drained.
+    private var pipedBacklog = false
     /// Mirrors in `producers` (not counted as producers in the stats).
     private var mirrorCount = 0
 
@@ -83,7 +85,7 @@ final class MediaWorker {
         while running {
             let now = MonotonicClock.milliseconds()
             // While probing, wake every few milliseconds to pace the padding.
-            let timeout = Int32(max(0, min(probing ? 5 : 20, nextTickMs - now)))
+            let timeout = pipedBacklog ? 0 : Int32(max(0, min(probing ? 5 : 20, nextTickMs - now)))
             fds[0].revents = 0
             fds[1].revents = 0
             let ready = poll(&fds, 2, timeout)
@@ -92,7 +94,7 @@ final class MediaWorker {
                 if fds[0].revents != 0 { receiveAvailable() }
             }
             drainCommands()
-            if !links.isEmpty { receivePiped() }
+            if !links.isEmpty { pipedBacklog = receivePiped() }
             if probing { pacePadding() }
             let after = MonotonicClock.milliseconds()
             if after >= nextTickMs {
@@ -132,20 +134,27 @@ final class MediaWorker {
         for link in links where link.outgoing?.publish() == true { link.signal.signal() }
     }
 
-    /// Forwards what other workers piped to this one, as if it had arrived here (bounded per round).
-    private func receivePiped() {
+    /// Forwards what other workers piped to this one, as if it had arrived here (bounded per round); true when
+    /// some pipe still has packets waiting.
+    private func receivePiped() -> Bool {
         var any = false
+        var more = false
         for link in links {
             guard let pipe = link.incoming else { continue }
             let now = MonotonicClock.milliseconds()
             batchMicroseconds = MonotonicClock.microseconds()
-            let count = pipe.drain(limit: 256) { slot, data in
+            let count = pipe.drain(limit: Self.pipedPerRound) { slot, data in
                 handlePiped(slot, data, now: now)
             }
             any = any || count > 0
+            more = more || count == Self.pipedPerRound
         }
         if any { flushSends() }
+        return more
     }
+
+    /// Packets taken from one pipe per loop round, so sockets, commands and timers keep their turn.
+    static let pipedPerRound = 256
 
     @inline(__always)
     private func handlePiped(_ slot: PacketPipe.SlotHeader, _ data: UnsafeMutableRawPointer, now: Int64) {
