@@ -10,6 +10,7 @@
 #   options: --servers "sabha janus"  --steps "10 50 100"  --seconds 10  --out DIR
 #            --max-p99 MS (50; a large value makes the ladder stop on loss only)
 #            --no-ceiling (skip the C ceiling run after each Sabha step)
+#            --janus-api ws|http (Janus's WebSocket API, the default, or its HTTP API with long-polls)
 #            --sabha-workers N (media worker threads; with N > 1 Sabha is pinned to cores 0..N-1 and the generator
 #            is not pinned: WHEP viewers are spread over the workers, the publisher's packets piped to them)
 #   env: SABHA=path/to/sabha (e.g. .build/debug/sabha), LOADGEN=path/to/sabha-loadgen
@@ -36,6 +37,7 @@ out=""
 max_p99=50     # ms: the ladder stops above this (or above 1 % loss)
 ceiling=1
 sabha_workers=1
+janus_api=ws
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -46,6 +48,7 @@ while (($#)); do
     --max-p99) max_p99=$2; shift ;;
     --no-ceiling) ceiling="" ;;
     --sabha-workers) sabha_workers=$2; shift ;;
+    --janus-api) janus_api=$2; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -62,7 +65,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   args=(--servers "$servers" --steps "$steps" --seconds "$seconds" --out "$out" --max-p99 "$max_p99")
   [[ -n $smoke ]] && args+=(--smoke)
   [[ -z $ceiling ]] && args+=(--no-ceiling)
-  args+=(--sabha-workers "$sabha_workers")
+  args+=(--sabha-workers "$sabha_workers" --janus-api "$janus_api")
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
   exec "${ns[@]}" bash -c 'set -e
@@ -150,7 +153,9 @@ start_server() {  # sabha | janus; sets server_pid and target_args
       taskset -c 0 bash "$here/janus.sh" "$out/janus-conf" >"$out/janus.log" 2>&1 &
       server_pid=$!
       wait_http http://127.0.0.1:8088/janus/info 300 || { echo "bench: janus did not start"; tail -20 "$out/janus.log"; exit 1; }
-      target_args=(--target janus --janus-url http://127.0.0.1:8088/janus --janus-room 1234)
+      janus_url=ws://127.0.0.1:8188
+      [[ $janus_api == http ]] && janus_url=http://127.0.0.1:8088/janus
+      target_args=(--target janus --janus-url "$janus_url" --janus-room 1234)
       ;;
   esac
 }

@@ -46,11 +46,11 @@ struct HTTPClient {
         self.port = port
     }
 
-    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> Response {
+    /// A TCP socket connected to the server, with send and receive timeouts of `timeoutMs`.
+    func connectedSocket() throws -> Int32 {
         let ipv6 = host.contains(":")
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw LoadgenError.socket("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         var timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -75,8 +75,17 @@ struct HTTPClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
         guard connected == 0 else {
-            throw LoadgenError.signalling("cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw LoadgenError.signalling("cannot connect to \(host):\(port): \(reason)")
         }
+        return fd
+    }
+
+    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> Response {
+        let ipv6 = host.contains(":")
+        let fd = try connectedSocket()
+        defer { close(fd) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(ipv6 ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"

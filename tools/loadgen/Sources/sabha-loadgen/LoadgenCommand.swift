@@ -9,10 +9,10 @@ struct LoadgenCommand: ParsableCommand {
         abstract: "Real WebRTC publishers and subscribers (ICE, DTLS-SRTP, RTCP, VP8 + Opus) against Sabha over WHIP/WHEP, or Janus's videoroom, on loopback.",
         discussion: "Prints a progress line each second on standard error and a JSON summary on standard output. Always stops by itself.")
 
-    @Option(help: "Which server and signalling: sabha (WHIP/WHEP) or janus (videoroom over Janus's HTTP API).")
+    @Option(help: "Which server and signalling: sabha (WHIP/WHEP) or janus (videoroom over Janus's WebSocket or HTTP API).")
     var target = "sabha"
-    @Option(help: "Janus's HTTP API (with --target janus; loopback only).")
-    var janusUrl = "http://127.0.0.1:8088/janus"
+    @Option(help: "Janus's API (with --target janus; loopback only): ws://HOST:PORT for its WebSocket API, http://HOST:PORT/janus for its HTTP API.")
+    var janusUrl = "ws://127.0.0.1:8188"
     @Option(help: "The Janus videoroom to publish and watch in (with --target janus; must exist, e.g. a static room).")
     var janusRoom = 1234
     @Option(help: "Address the peers bind to and signal as their candidate (default 127.0.0.1; 127.0.0.2 with --target janus, whose libnice only gathers on a non-lo interface).")
