@@ -10,6 +10,7 @@
 #   options: --servers "sabha janus"  --steps "10 50 100"  --seconds 10  --out DIR
 #            --max-p99 MS (50; a large value makes the ladder stop on loss only)
 #            --no-ceiling (skip the C ceiling run after each Sabha step)
+#            --simulcast (the publisher sends three simulcast layers, 320x180 / 640x360 / 1280x720; each viewer gets one)
 #            --janus-api ws|http (Janus's WebSocket API, the default, or its HTTP API with long-polls)
 #            --sabha-workers N (media worker threads; with N > 1 Sabha is pinned to cores 0..N-1 and the generator
 #            is not pinned: WHEP viewers are spread over the workers, the publisher's packets piped to them)
@@ -38,6 +39,7 @@ max_p99=50     # ms: the ladder stops above this (or above 1 % loss)
 ceiling=1
 sabha_workers=1
 janus_api=ws
+simulcast=""
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -49,6 +51,7 @@ while (($#)); do
     --no-ceiling) ceiling="" ;;
     --sabha-workers) sabha_workers=$2; shift ;;
     --janus-api) janus_api=$2; shift ;;
+    --simulcast) simulcast=1 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,6 +69,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   [[ -n $smoke ]] && args+=(--smoke)
   [[ -z $ceiling ]] && args+=(--no-ceiling)
   args+=(--sabha-workers "$sabha_workers" --janus-api "$janus_api")
+  [[ -n $simulcast ]] && args+=(--simulcast)
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
   exec "${ns[@]}" bash -c 'set -e
@@ -96,6 +100,8 @@ if [[ -z $loadgen ]]; then
   loadgen=$root/tools/loadgen/.build/release/sabha-loadgen
 fi
 ceiling_bin=""
+# With simulcast each viewer gets one of three layers, so "every input to every viewer" is not the same work.
+[[ -n $simulcast ]] && ceiling=""
 if [[ -n $ceiling && $servers == *sabha* ]]; then
   ceiling_bin=$(bash "$here/ceiling.sh" build) || { echo "bench: could not build the C ceiling (needs cc and libssl-dev)"; exit 1; }
 fi
@@ -103,6 +109,7 @@ command -v janus >/dev/null || [[ $servers != *janus* ]] || { echo "bench: janus
 
 clip=(--video 1280x720 --video-kbps 1500 --clip 5s)
 [[ -n $smoke ]] && clip=(--video 640x360 --video-kbps 800 --clip 2s)
+[[ -n $simulcast ]] && clip+=(--simulcast)
 # Fill the clip cache first so encoding never lands inside a step.
 nice -n 5 "$loadgen" "${clip[@]}" --encode-only >/dev/null 2>&1 || true
 

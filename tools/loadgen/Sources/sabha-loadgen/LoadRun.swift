@@ -21,7 +21,8 @@ final class LoadRun {
 
     func run() throws -> Summary {
         _ = lg_raise_fd_limit()
-        let (videoClip, audioClip) = try prepareMedia()
+        let (videoLayers, audioClip) = try prepareMedia()
+        let videoClip = videoLayers.last
         if options.encodeOnly { throw LoadgenError.encodeOnly }
         let janus = options.target == "janus"
         let localIP = options.localIp ?? (janus ? "127.0.0.2" : "127.0.0.1")
@@ -56,7 +57,7 @@ final class LoadRun {
             guard lg_monotonic_ns() - runStart < signallingLimitNs else { failures.append("signalling limit reached"); break }
             let identity = "loadgen-pub-\(i)"
             do {
-                let publisher = try Publisher(index: i, identity: identity, video: videoClip, audio: audioClip, context: context,
+                let publisher = try Publisher(index: i, identity: identity, videoLayers: videoLayers, audio: audioClip, context: context,
                                               setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes, localIP: localIP,
                                               pacingFactor: options.pacingFactor)
                 try publisher.accept(try signalling.publish(identity: identity, local: publisher.localDescription()))
@@ -132,49 +133,60 @@ final class LoadRun {
         log("ended \(ended) of \(subscribers.count + publishers.count) sessions")
 
         return summarise(
-            publishers: publishers, subscribers: subscribers, failures: failures, videoClip: videoClip, audioClip: audioClip,
+            publishers: publishers, subscribers: subscribers, failures: failures, videoLayers: videoLayers, audioClip: audioClip,
             profiles: profiles, signallingSeconds: signallingSeconds, windowSeconds: windowSeconds,
             window: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU)
     }
 
-    /// The VP8 clip (from the cache when the same parameters were encoded before) and the Opus clip.
-    private func prepareMedia() throws -> (VideoClip?, AudioClip?) {
-        var videoClip: VideoClip?
+    /// The VP8 clip of each layer (one, or three with `--simulcast`: a quarter, half and the full size at about
+    /// 10 %, 30 % and 100 % of the bitrate, lowest first), from the cache when encoded before, and the Opus clip.
+    private func prepareMedia() throws -> ([VideoClip], AudioClip?) {
+        var layers: [VideoClip] = []
         var audioClip: AudioClip?
         let start = lg_monotonic_ns()
-        var source = "encoded"
+        var sources: [String] = []
         if !options.noVideo {
             let (width, height) = LoadgenCommand.size(options.video)!
             let frames = max(1, Int(LoadgenCommand.seconds(options.clip)! * Double(options.fps)))
-            let cacheFile = options.clipCache.isEmpty ? nil
-                : (options.clipCache as NSString).appendingPathComponent("vp8-\(width)x\(height)-\(options.fps)fps-\(options.videoKbps)k-\(frames)-v\(VideoClip.formatVersion).clip")
-            if let cacheFile, let cached = VideoClip.load(path: cacheFile, width: width, height: height, fps: options.fps) {
-                videoClip = cached
-                source = "loaded from \(cacheFile)"
-            } else {
-                let clip = try VideoClip.encode(width: width, height: height, fps: options.fps, kbps: options.videoKbps, frameCount: frames)
-                if let cacheFile {
-                    try? FileManager.default.createDirectory(atPath: options.clipCache, withIntermediateDirectories: true)
-                    clip.save(path: cacheFile)
-                }
-                videoClip = clip
+            let shapes: [(Int, Int, Int)] = options.simulcast
+                ? [(width / 4, height / 4, options.videoKbps / 10), (width / 2, height / 2, options.videoKbps * 3 / 10),
+                   (width, height, options.videoKbps)]
+                : [(width, height, options.videoKbps)]
+            for (w, h, kbps) in shapes {
+                let (clip, source) = try loadOrEncode(width: w & ~1, height: h & ~1, kbps: max(kbps, 30), frames: frames)
+                layers.append(clip)
+                sources.append(source)
             }
         }
         if !options.noAudio {
             audioClip = try AudioClip.encode(bitrate: options.audioKbps * 1000)
         }
-        var text = "media \(source) in " + String(format: "%.1f s:", Double(lg_monotonic_ns() - start) / 1e9)
-        if let v = videoClip {
+        var text = "media in " + String(format: "%.1f s:", Double(lg_monotonic_ns() - start) / 1e9)
+        for (v, source) in zip(layers, sources) {
             text += " VP8 \(v.width)x\(v.height) \(v.frames.count) frames " + String(format: "%.0f kbit/s", v.averageKbps)
-                + " (keyframe \(v.keyframeBytes) bytes, \(v.packetCount) packets per clip)"
+                + " (keyframe \(v.keyframeBytes) bytes, \(v.packetCount) packets per clip; \(source));"
         }
         if let a = audioClip { text += " Opus " + String(format: "%.0f kbit/s", a.averageKbps) }
         log(text)
-        return (videoClip, audioClip)
+        return (layers, audioClip)
+    }
+
+    private func loadOrEncode(width: Int, height: Int, kbps: Int, frames: Int) throws -> (VideoClip, String) {
+        let cacheFile = options.clipCache.isEmpty ? nil
+            : (options.clipCache as NSString).appendingPathComponent("vp8-\(width)x\(height)-\(options.fps)fps-\(kbps)k-\(frames)-v\(VideoClip.formatVersion).clip")
+        if let cacheFile, let cached = VideoClip.load(path: cacheFile, width: width, height: height, fps: options.fps) {
+            return (cached, "cached")
+        }
+        let clip = try VideoClip.encode(width: width, height: height, fps: options.fps, kbps: kbps, frameCount: frames)
+        if let cacheFile {
+            try? FileManager.default.createDirectory(atPath: options.clipCache, withIntermediateDirectories: true)
+            clip.save(path: cacheFile)
+        }
+        return (clip, "encoded")
     }
 
     private func summarise(
-        publishers: [Publisher], subscribers: [Subscriber], failures: [String], videoClip: VideoClip?, audioClip: AudioClip?,
+        publishers: [Publisher], subscribers: [Subscriber], failures: [String], videoLayers: [VideoClip], audioClip: AudioClip?,
         profiles: [SRTPProfile], signallingSeconds: Double, windowSeconds: Double,
         window: (ThreadSnapshot, ThreadSnapshot), generatorCPU: Double, serverCPU: Double?
     ) -> Summary {
@@ -206,10 +218,12 @@ final class LoadRun {
         let (first, last) = window
         let packetsSent = publishers.reduce(UInt64(0)) { $0 + $1.stats.packetsSent }
         let received = last.packetsReceived - first.packetsReceived
-        let video = videoClip.map {
+        let video = videoLayers.last.map {
             Summary.VideoConfig(width: $0.width, height: $0.height, fps: $0.fps, targetKbps: options.videoKbps, clipFrames: $0.frames.count,
                                 clipKbps: Summary.Distribution.round($0.averageKbps), keyframeBytes: $0.keyframeBytes,
-                                pacingFactor: options.pacingFactor)
+                                pacingFactor: options.pacingFactor,
+                                simulcastLayers: videoLayers.count > 1
+                                    ? videoLayers.map { "\($0.width)x\($0.height) " + String(format: "%.0f kbit/s", $0.averageKbps) } : [])
         }
         let audio = audioClip.map { Summary.AudioConfig(targetKbps: options.audioKbps, clipKbps: Summary.Distribution.round($0.averageKbps)) }
         return Summary(

@@ -43,6 +43,8 @@ struct LoadgenCommand: ParsableCommand {
     var clip = "5s"
     @Option(help: "Directory caching encoded clips by their parameters (empty: encode every time).")
     var clipCache = "/tmp/sabha-loadgen-cache"
+    @Flag(help: "Publish video as three simulcast layers (rid q, h, f: a quarter, half and the full --video size at about 10 %, 30 % and 100 % of --video-kbps), as our meeting client does.")
+    var simulcast = false
     @Option(help: "Video pacing rate as a multiple of the clip's bitrate, like a browser's pacer (WebRTC uses 2.5); 0 sends each frame as one burst.")
     var pacingFactor: Double = 2.5
     @Option(help: "Opus bitrate in kbit/s.")

@@ -9,6 +9,10 @@ struct LocalPeerDescription {
         var payloadType: UInt8
         /// Our SSRC for a sending m-line, nil for a receiving one.
         var ssrc: UInt32?
+        /// Simulcast RIDs, lowest first (sending video only; empty: one stream announced by `ssrc`).
+        var rids: [String] = []
+        var midExtensionID: UInt8 = 0
+        var ridExtensionID: UInt8 = 0
     }
 
     var ufrag: String
@@ -59,8 +63,8 @@ struct SignalledSession {
     var serverOffered = false
 }
 
-/// How peers get their sessions. WHIP/WHEP today; a Janus videoroom WebSocket client fits the same shape
-/// (it would answer Janus's offer for subscribers instead of offering).
+/// How peers get their sessions: WHIP/WHEP (`WHIPClient`) or Janus's videoroom (`JanusVideoroomClient`, which
+/// answers Janus's offer for subscribers instead of offering).
 protocol SignallingClient {
     func publish(identity: String, local: LocalPeerDescription) throws -> SignalledSession
     func subscribe(identity: String, publisher: String, local: LocalPeerDescription) throws -> SignalledSession

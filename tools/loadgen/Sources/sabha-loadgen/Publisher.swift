@@ -22,7 +22,9 @@ struct PublisherStats {
 /// pacer sends at 2.5× the target bitrate): a frame's packets leave spread out at `pacingBytesPerSecond`, a
 /// keyframe over tens of milliseconds, not as one burst. Audio is not paced. Every RTP payload ends with 8 bytes: the CLOCK_REALTIME
 /// nanoseconds at which the packet was built (Sabha forwards payloads unchanged), for subscribers' latency.
-/// A PLI or FIR makes the next frame the clip's keyframe.
+/// A PLI or FIR makes the next frame the clip's keyframe. With simulcast, every frame time sends one frame of
+/// each layer (lowest first), each layer its own SSRC, sequence numbers and PictureIDs, marked with the MID and
+/// RID header extensions (RFC 8852) as browsers do; a PLI restarts the clip of the layer it names.
 final class Publisher: LoadPeer, @unchecked Sendable {
     static let maxVP8DataPerPacket = 1100
     static let stampLength = 8
@@ -32,6 +34,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
 
     /// A video frame in the pacer: what its packets need, and how many have left.
     struct PacedFrame {
+        var layer: Int
         var clipIndex: Int
         var timestamp: UInt32
         var pictureID: UInt16
@@ -43,7 +46,9 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     let index: Int
     let identity: String
     let transport: PeerTransport
-    let video: VideoClip?
+    /// The video clip of each simulcast layer, lowest first (one without simulcast); `video` is the top one.
+    let videoLayers: [VideoClip]
+    var video: VideoClip? { videoLayers.last }
     let audio: AudioClip?
     let context: DTLSContext
     let setupTimeoutNs: Int64
@@ -52,7 +57,10 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     var session: SignalledSession?
     var isPublisher: Bool { true }
 
-    let videoSSRC = UInt32.random(in: 1...UInt32.max)
+    /// RIDs of the layers (empty without simulcast), as in our meeting client.
+    let rids: [String]
+    let videoSSRCs: [UInt32]
+    var videoSSRC: UInt32 { videoSSRCs.last ?? 0 }
     let audioSSRC = UInt32.random(in: 1...UInt32.max)
     private(set) var videoPayloadType: UInt8 = 96
     private(set) var audioPayloadType: UInt8 = 111
@@ -60,40 +68,57 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     private var mediaStartNs: Int64 = 0
     private var videoFrameCount: Int64 = 0
     private var audioFrameCount: Int64 = 0
-    private var clipIndex = 0
+    private var clipIndex: [Int]
     private var audioIndex = 0
-    private var pictureID = UInt16.random(in: 0...0x7FFF)
-    private var videoSequence = UInt16.random(in: 0...UInt16.max)
+    private var pictureID: [UInt16]
+    private var videoSequence: [UInt16]
     private var audioSequence = UInt16.random(in: 0...UInt16.max)
     private let videoTimestampBase = UInt32.random(in: 0...UInt32.max)
     private let audioTimestampBase = UInt32.random(in: 0...UInt32.max)
-    private var videoPackets: UInt32 = 0
-    private var videoOctets: UInt32 = 0
+    private var videoPackets: [UInt32]
+    private var videoOctets: [UInt32]
     private var audioPackets: UInt32 = 0
     private var audioOctets: UInt32 = 0
-    private var keyframeRequested = false
+    private var keyframeRequested: [Bool]
     private var pacerQueue: [PacedFrame] = []
     private var pacerNextSendNs: Int64 = 0
     private var nextReportNs: Int64 = 0
     private(set) var stats = PublisherStats()
 
-    init(index: Int, identity: String, video: VideoClip?, audio: AudioClip?, context: DTLSContext,
+    /// MID and RID header extension ids we offer with simulcast.
+    static let midExtensionID: UInt8 = 1
+    static let ridExtensionID: UInt8 = 2
+
+    init(index: Int, identity: String, videoLayers: [VideoClip], audio: AudioClip?, context: DTLSContext,
          setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1", pacingFactor: Double = 2.5) throws {
+        precondition(videoLayers.count <= 3)
         self.index = index
         self.identity = identity
-        self.video = video
+        self.videoLayers = videoLayers
+        let count = videoLayers.count
+        rids = count > 1 ? Array(["q", "h", "f"].suffix(count)) : []
+        videoSSRCs = (0..<count).map { _ in UInt32.random(in: 1...UInt32.max) }
+        clipIndex = Array(repeating: 0, count: count)
+        pictureID = (0..<count).map { _ in UInt16.random(in: 0...0x7FFF) }
+        videoSequence = (0..<count).map { _ in UInt16.random(in: 0...UInt16.max) }
+        videoPackets = Array(repeating: 0, count: count)
+        videoOctets = Array(repeating: 0, count: count)
+        keyframeRequested = Array(repeating: false, count: count)
         self.audio = audio
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
-        pacingBytesPerSecond = video.map { pacingFactor * $0.averageKbps * 1000 / 8 } ?? 0
-        pacerQueue.reserveCapacity(Self.maxPacerQueue + 1)
+        pacingBytesPerSecond = pacingFactor * videoLayers.reduce(0) { $0 + $1.averageKbps } * 1000 / 8
+        pacerQueue.reserveCapacity(3 * (Self.maxPacerQueue + 1))
         transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
     func localDescription() -> LocalPeerDescription {
         var media: [LocalPeerDescription.Media] = []
         if audio != nil { media.append(.init(kind: .audio, mid: "0", payloadType: audioPayloadType, ssrc: audioSSRC)) }
-        if video != nil { media.append(.init(kind: .video, mid: "\(media.count)", payloadType: videoPayloadType, ssrc: videoSSRC)) }
+        if video != nil {
+            media.append(.init(kind: .video, mid: "\(media.count)", payloadType: videoPayloadType, ssrc: videoSSRC, rids: rids,
+                               midExtensionID: Self.midExtensionID, ridExtensionID: Self.ridExtensionID))
+        }
         return LocalPeerDescription(
             ufrag: transport.ufrag, password: transport.password, fingerprint: context.certificate.fingerprint,
             ip: transport.ip, port: transport.port, sends: true, media: media, cname: "loadgen-\(identity)", streamID: identity)
@@ -138,12 +163,12 @@ final class Publisher: LoadPeer, @unchecked Sendable {
                 due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
             }
             while due <= now {
-                enqueueVideoFrame(video)
+                for layer in videoLayers.indices { enqueueVideoFrame(layer: layer) }
                 videoFrameCount += 1
                 due = mediaStartNs + videoFrameCount * 1_000_000_000 / fps
             }
             next = min(next, due)
-            if let paceAt = sendPacedVideo(video, now: now, io: io) { next = min(next, paceAt) }
+            if let paceAt = sendPacedVideo(now: now, io: io) { next = min(next, paceAt) }
         }
         if let audio {
             var due = mediaStartNs + audioFrameCount * 20_000_000
@@ -168,30 +193,34 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         return min(next, nextReportNs)
     }
 
-    /// Queues the next frame of the clip (a requested keyframe restarts the clip).
-    private func enqueueVideoFrame(_ clip: VideoClip) {
-        if keyframeRequested {
-            keyframeRequested = false
-            clipIndex = 0
+    /// Queues the next frame of one layer's clip (a requested keyframe restarts that clip).
+    private func enqueueVideoFrame(layer: Int) {
+        let clip = videoLayers[layer]
+        if keyframeRequested[layer] {
+            keyframeRequested[layer] = false
+            clipIndex[layer] = 0
         }
-        let frame = clip.frames[clipIndex]
-        if frame.isKey { stats.keyframes &+= 1 }
-        stats.videoFrames &+= 1
+        let frame = clip.frames[clipIndex[layer]]
+        if layer == videoLayers.count - 1 {
+            if frame.isKey { stats.keyframes &+= 1 }
+            stats.videoFrames &+= 1
+        }
         let timestamp = videoTimestampBase &+ UInt32(truncatingIfNeeded: videoFrameCount * 90_000 / Int64(clip.fps))
         let packets = (frame.data.count + Self.maxVP8DataPerPacket - 1) / Self.maxVP8DataPerPacket
-        pacerQueue.append(PacedFrame(clipIndex: clipIndex, timestamp: timestamp, pictureID: pictureID, packets: packets))
-        clipIndex = (clipIndex + 1) % clip.frames.count
-        pictureID = (pictureID &+ 1) & 0x7FFF
+        pacerQueue.append(PacedFrame(layer: layer, clipIndex: clipIndex[layer], timestamp: timestamp,
+                                     pictureID: pictureID[layer], packets: packets))
+        clipIndex[layer] = (clipIndex[layer] + 1) % clip.frames.count
+        pictureID[layer] = (pictureID[layer] &+ 1) & 0x7FFF
     }
 
     /// Sends the queued video packets whose pacing time has come; returns when the next one is due
     /// (nil: the queue is empty). Without pacing, or with too many frames queued, everything goes now.
-    private func sendPacedVideo(_ clip: VideoClip, now: Int64, io: PeerThreadIO) -> Int64? {
-        let unpaced = pacingBytesPerSecond <= 0 || pacerQueue.count > Self.maxPacerQueue
+    private func sendPacedVideo(now: Int64, io: PeerThreadIO) -> Int64? {
+        let unpaced = pacingBytesPerSecond <= 0 || pacerQueue.count > Self.maxPacerQueue * videoLayers.count
         if pacerNextSendNs < now - 5_000_000 { pacerNextSendNs = now - 5_000_000 }   // no credit beyond 5 ms
         var sentAny = false
         while !pacerQueue.isEmpty && (unpaced || pacerNextSendNs <= now) {
-            let bytes = sendVideoPacket(clip, frame: &pacerQueue[0], io: io)
+            let bytes = sendVideoPacket(frame: &pacerQueue[0], io: io)
             sentAny = true
             if !unpaced { pacerNextSendNs += Int64(Double(bytes) * 1e9 / pacingBytesPerSecond) }
             if pacerQueue[0].sent == pacerQueue[0].packets { pacerQueue.removeFirst() }
@@ -201,8 +230,9 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     }
 
     /// Builds, stamps, protects and queues the frame's next packet; returns its size on the wire.
-    private func sendVideoPacket(_ clip: VideoClip, frame paced: inout PacedFrame, io: PeerThreadIO) -> Int {
-        let frame = clip.frames[paced.clipIndex]
+    private func sendVideoPacket(frame paced: inout PacedFrame, io: PeerThreadIO) -> Int {
+        let layer = paced.layer
+        let frame = videoLayers[layer].frames[paced.clipIndex]
         let p = paced.sent
         let size = frame.data.count
         let chunk = size / paced.packets + (p < size % paced.packets ? 1 : 0)
@@ -211,25 +241,36 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         guard let srtp = transport.outbound else { return chunk }
         if io.pending == PeerThreadIO.batch { io.flush(transport.fd) }
         let out = io.nextSendBuffer
-        out.storeBytes(of: 0x80, toByteOffset: 0, as: UInt8.self)
+        var header = 12
+        out.storeBytes(of: rids.isEmpty ? 0x80 : 0x90, toByteOffset: 0, as: UInt8.self)
         out.storeBytes(of: (p == paced.packets - 1 ? 0x80 : 0) | videoPayloadType, toByteOffset: 1, as: UInt8.self)
-        out.put16(videoSequence, 2)
+        out.put16(videoSequence[layer], 2)
         out.put32(paced.timestamp, 4)
-        out.put32(videoSSRC, 8)
+        out.put32(videoSSRCs[layer], 8)
+        if !rids.isEmpty, let mid = videoMID.utf8.first, let rid = rids[layer].utf8.first {
+            // RFC 8285 one-byte elements, one word: MID (1 byte) and RID (1 byte).
+            out.put16(0xBEDE, 12)
+            out.put16(1, 14)
+            out.storeBytes(of: Self.midExtensionID << 4, toByteOffset: 16, as: UInt8.self)
+            out.storeBytes(of: mid, toByteOffset: 17, as: UInt8.self)
+            out.storeBytes(of: Self.ridExtensionID << 4, toByteOffset: 18, as: UInt8.self)
+            out.storeBytes(of: rid, toByteOffset: 19, as: UInt8.self)
+            header = 20
+        }
         // RFC 7741 4.2: X=1, S on the frame's first packet, PID 0; I=1; M=1 with a 15-bit PictureID.
-        out.storeBytes(of: p == 0 ? 0x90 : 0x80, toByteOffset: 12, as: UInt8.self)
-        out.storeBytes(of: 0x80, toByteOffset: 13, as: UInt8.self)
-        out.put16(0x8000 | paced.pictureID, 14)
-        frame.data.withUnsafeBytes { (out + 16).copyMemory(from: $0.baseAddress! + paced.offset, byteCount: chunk) }
-        out.put64(UInt64(lg_realtime_ns()), 16 + chunk)
-        var length = 16 + chunk + Self.stampLength
-        videoSequence &+= 1
+        out.storeBytes(of: p == 0 ? 0x90 : 0x80, toByteOffset: header, as: UInt8.self)
+        out.storeBytes(of: 0x80, toByteOffset: header + 1, as: UInt8.self)
+        out.put16(0x8000 | paced.pictureID, header + 2)
+        frame.data.withUnsafeBytes { (out + header + 4).copyMemory(from: $0.baseAddress! + paced.offset, byteCount: chunk) }
+        out.put64(UInt64(lg_realtime_ns()), header + 4 + chunk)
+        var length = header + 4 + chunk + Self.stampLength
+        videoSequence[layer] &+= 1
         guard srtp.protectRTP(out, length: &length) == .ok else { return length }
         io.commit(length: length)
         stats.packetsSent &+= 1
         stats.bytesSent &+= UInt64(length)
-        videoPackets &+= 1
-        videoOctets &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
+        videoPackets[layer] &+= 1
+        videoOctets[layer] &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
         return length
     }
 
@@ -267,11 +308,11 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         let elapsedNs = lg_monotonic_ns() - mediaStartNs
         var length = 0
         let room = PeerThreadIO.bufferSize - SRTPContext.maxTrailerLength
-        if video != nil {
+        for layer in videoLayers.indices {
             length += RTCPSenderReport.write(
-                ssrc: videoSSRC, ntpTimestamp: ntp,
+                ssrc: videoSSRCs[layer], ntpTimestamp: ntp,
                 rtpTimestamp: videoTimestampBase &+ UInt32(truncatingIfNeeded: elapsedNs * 90 / 1_000_000),
-                packetCount: videoPackets, octetCount: videoOctets,
+                packetCount: videoPackets[layer], octetCount: videoOctets[layer],
                 into: UnsafeMutableRawBufferPointer(start: out + length, count: room - length))
         }
         if audio != nil {
@@ -304,10 +345,10 @@ final class Publisher: LoadPeer, @unchecked Sendable {
             switch packet.packetType {
             case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPPictureLossIndication.format:
                 stats.pliReceived &+= 1
-                keyframeRequested = true
+                requestKeyframe(mediaSSRC: Self.ssrc(packet.bytes, at: 8))
             case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPFullIntraRequest.format:
                 stats.firReceived &+= 1
-                keyframeRequested = true
+                requestKeyframe(mediaSSRC: Self.ssrc(packet.bytes, at: 12))
             case RTCPPacketType.transportFeedback where packet.count == RTCPGenericNACK.format:
                 stats.nackReceived &+= 1
             case RTCPPacketType.receiverReport:
@@ -317,4 +358,21 @@ final class Publisher: LoadPeer, @unchecked Sendable {
             }
         }
     }
+
+    private static func ssrc(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
+        guard bytes.count >= offset + 4 else { return 0 }
+        return (0..<4).reduce(0) { $0 << 8 | UInt32(bytes[offset + $1]) }
+    }
+
+    /// The layer with that SSRC restarts its clip at the keyframe; an unknown SSRC restarts all of them.
+    private func requestKeyframe(mediaSSRC: UInt32) {
+        if let layer = videoSSRCs.firstIndex(of: mediaSSRC) {
+            keyframeRequested[layer] = true
+        } else {
+            for layer in keyframeRequested.indices { keyframeRequested[layer] = true }
+        }
+    }
+
+    /// The video m-line's MID (written into the MID header extension with simulcast).
+    private var videoMID: String { audio != nil ? "1" : "0" }
 }

@@ -34,7 +34,15 @@ enum SDP {
                 out.append("a=rtcp-fb:\(media.payloadType) nack pli")
                 out.append("a=rtcp-fb:\(media.payloadType) ccm fir")
             }
-            if local.sends, let ssrc = media.ssrc {
+            if local.sends, !media.rids.isEmpty {
+                // Simulcast as browsers offer it (RFC 8853): layers named by RID, SSRCs learnt from the packets.
+                out.append("a=extmap:\(media.midExtensionID) urn:ietf:params:rtp-hdrext:sdes:mid")
+                out.append("a=extmap:\(media.ridExtensionID) urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")
+                out.append("a=sendonly")
+                out.append("a=msid:\(local.streamID) \(local.streamID)-\(media.kind.rawValue)")
+                for rid in media.rids { out.append("a=rid:\(rid) send") }
+                out.append("a=simulcast:send " + media.rids.joined(separator: ";"))
+            } else if local.sends, let ssrc = media.ssrc {
                 let track = "\(local.streamID)-\(media.kind.rawValue)"
                 out.append("a=sendonly")
                 out.append("a=msid:\(local.streamID) \(track)")

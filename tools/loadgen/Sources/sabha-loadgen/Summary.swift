@@ -62,6 +62,8 @@ struct Summary: Encodable {
         var keyframeBytes: Int
         /// Video pacing rate as a multiple of the clip's bitrate (0: each frame as one burst).
         var pacingFactor: Double
+        /// With --simulcast: each layer's size and clip bitrate, lowest first (the rest above is the top layer).
+        var simulcastLayers: [String]
     }
 
     struct AudioConfig: Encodable {
