@@ -39,8 +39,7 @@ final class JanusWebSocketAPI: JanusAPI {
     final class Inbox: Sendable {
         let messages = Mutex<[String: [String]]>([:])
     }
-    private let keepAliveStop = Atomic<Bool>(false)
-    private let keepAliveDone = Atomic<Bool>(true)
+    private let keepAlive = KeepAliveThread()
 
     init(url: String) throws {
         let inbox = self.inbox
@@ -101,25 +100,12 @@ final class JanusWebSocketAPI: JanusAPI {
     }
 
     func startKeepAlive(session: Int64) {
-        keepAliveDone.store(false, ordering: .relaxed)
-        let thread = Thread { [self] in
-            for second in 1...(24 * 3600) {
-                if keepAliveStop.load(ordering: .relaxed) { break }
-                sleep(1)
-                if second % 20 == 0 {
-                    let message = "{\"janus\":\"keepalive\",\"session_id\":\(session),\"transaction\":\"keepalive-\(second)\"}"
-                    try? socket.send(message)
-                }
-            }
-            keepAliveDone.store(true, ordering: .relaxed)
+        keepAlive.start { [socket] tick in
+            try? socket.send("{\"janus\":\"keepalive\",\"session_id\":\(session),\"transaction\":\"keepalive-\(tick)\"}")
         }
-        thread.start()
     }
 
-    func stopKeepAlive() {
-        keepAliveStop.store(true, ordering: .relaxed)
-        for _ in 0..<30 where !keepAliveDone.load(ordering: .relaxed) { usleep(50_000) }
-    }
+    func stopKeepAlive() { keepAlive.stop() }
 
     func close() { socket.close() }
 }
@@ -129,8 +115,7 @@ final class JanusWebSocketAPI: JanusAPI {
 final class JanusHTTPAPI: JanusAPI {
     let http: HTTPClient
     let basePath: String
-    private let keepAliveStop = Atomic<Bool>(false)
-    private let keepAliveDone = Atomic<Bool>(true)
+    private let keepAlive = KeepAliveThread()
 
     init(url: String) throws {
         http = try HTTPClient(url: url)
@@ -175,22 +160,34 @@ final class JanusHTTPAPI: JanusAPI {
     }
 
     func startKeepAlive(session: Int64) {
-        keepAliveDone.store(false, ordering: .relaxed)
+        keepAlive.start { [self] _ in _ = try? request(["janus": "keepalive"], session: session, handle: nil, timeoutMs: 5000) }
+    }
+
+    func stopKeepAlive() { keepAlive.stop() }
+
+    func close() {}
+}
+
+/// Calls `body` every 20 s on its own thread (Janus drops a session after 60 s without a request) until `stop`.
+final class KeepAliveThread: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let done = Atomic<Bool>(true)
+
+    func start(_ body: @escaping @Sendable (Int) -> Void) {
+        done.store(false, ordering: .relaxed)
         let thread = Thread { [self] in
             for second in 1...(24 * 3600) {
-                if keepAliveStop.load(ordering: .relaxed) { break }
+                if stopped.load(ordering: .relaxed) { break }
                 sleep(1)
-                if second % 20 == 0 { _ = try? request(["janus": "keepalive"], session: session, handle: nil, timeoutMs: 5000) }
+                if second % 20 == 0 { body(second / 20) }
             }
-            keepAliveDone.store(true, ordering: .relaxed)
+            done.store(true, ordering: .relaxed)
         }
         thread.start()
     }
 
-    func stopKeepAlive() {
-        keepAliveStop.store(true, ordering: .relaxed)
-        for _ in 0..<30 where !keepAliveDone.load(ordering: .relaxed) { usleep(50_000) }
+    func stop() {
+        stopped.store(true, ordering: .relaxed)
+        for _ in 0..<30 where !done.load(ordering: .relaxed) { usleep(50_000) }
     }
-
-    func close() {}
 }

@@ -1,5 +1,18 @@
 /// SHA-256 (FIPS 180-4) and HMAC-SHA256 (RFC 2104), enough to sign HS256 join tokens without linking
 /// another crypto library into the generator. Not on any packet path.
+/// The message padded as SHA-1 and SHA-256 both pad it (FIPS 180-4 5.1.1: 0x80, zeros, 64-bit bit length),
+/// as big-endian 32-bit words: 16 per 512-bit block.
+func paddedWords(_ message: [UInt8]) -> [UInt32] {
+    var data = message
+    let bitLength = UInt64(message.count) * 8
+    data.append(0x80)
+    while data.count % 64 != 56 { data.append(0) }
+    for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+    return stride(from: 0, to: data.count, by: 4).map {
+        UInt32(data[$0]) << 24 | UInt32(data[$0 + 1]) << 16 | UInt32(data[$0 + 2]) << 8 | UInt32(data[$0 + 3])
+    }
+}
+
 enum SHA256 {
     private static let k: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -14,17 +27,10 @@ enum SHA256 {
 
     static func hash(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var data = message
-        let bitLength = UInt64(message.count) * 8
-        data.append(0x80)
-        while data.count % 64 != 56 { data.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { data.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        let words = paddedWords(message)
         var w = [UInt32](repeating: 0, count: 64)
-        for block in stride(from: 0, to: data.count, by: 64) {
-            for i in 0..<16 {
-                let j = block + 4 * i
-                w[i] = UInt32(data[j]) << 24 | UInt32(data[j + 1]) << 16 | UInt32(data[j + 2]) << 8 | UInt32(data[j + 3])
-            }
+        for block in stride(from: 0, to: words.count, by: 16) {
+            for i in 0..<16 { w[i] = words[block + i] }
             for i in 16..<64 {
                 let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
                 let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
