@@ -92,6 +92,17 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
+    // The cross-worker pipe: a 1200-byte packet copied in by one worker and drained by the other (here both
+    // ends on one thread), in batches of 8 as a receive batch publishes them. Per packet, no allocation.
+    Benchmark("Pipe.push+drain-1200", configuration: .init(thresholds: noAllocation)) { benchmark in
+        let pipe = PipeBench(packetSize: 1200)
+        benchmark.startMeasurement()
+        for _ in 0..<(benchmark.scaledIterations.count / 8) {
+            blackHole(pipe.pass(count: 8))
+        }
+        benchmark.stopMeasurement()
+    }
+
     // RTP: the header, then the three extension elements the SFU reads.
     let rtp = chromiumVideoPacket()
     Benchmark("RTP.parse+extensions", configuration: .init(thresholds: noAllocation)) { benchmark in

@@ -34,6 +34,10 @@ final class MediaWorker {
     private var pipedBacklog = false
     /// Mirrors in `producers` (not counted as producers in the stats).
     private var mirrorCount = 0
+    /// Producers of other workers that closed, most recent last (bounded): a consumer for one of them that
+    /// arrives after the news is refused instead of waiting on a mirror nothing feeds.
+    private var goneProducers: [ProducerID] = []
+    static let goneProducersRemembered = 256
 
     private var nextTickMs: Int64 = 0
     private var nextReportMs: Int64 = 0
@@ -554,6 +558,10 @@ final class MediaWorker {
                     reply.resume(throwing: MediaError.unknownTransport(transportID))
                     continue
                 }
+                if piped != nil && goneProducers.contains(parameters.producer) {
+                    reply.resume(throwing: MediaError.unknownProducer(parameters.producer))
+                    continue
+                }
                 if let piped, producers[parameters.producer] == nil {
                     producers[parameters.producer] = Producer(id: parameters.producer, transport: nil, home: piped.home,
                                                               parameters: piped.parameters)
@@ -620,6 +628,8 @@ final class MediaWorker {
                     producer.pipes.removeAll { $0 == worker }
                 }
             case let .producerGone(id):
+                if goneProducers.count == Self.goneProducersRemembered { goneProducers.removeFirst() }
+                goneProducers.append(id)
                 guard let mirror = producers[id], mirror.isMirror else { continue }
                 for consumer in mirror.consumers {
                     detach(consumer)
