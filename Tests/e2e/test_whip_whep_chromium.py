@@ -56,3 +56,31 @@ def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, met
     viewer.find_element("css selector", "#tiles .tile button").click()
     publisher.find_element("id", "publish-stop").click()
     wait_for(lambda: metrics(server.base_url).value("sabha_transports") == 0, 10, "both transports gone after Stop")
+
+
+@pytest.mark.timeout(150)
+def test_chromium_viewers_spread_over_two_media_workers_both_decode(start_server, metrics, browsers):
+    """`--workers 2`: WHEP viewers are placed round-robin, so one of two viewers sits on the other worker than
+    the publisher and gets the media through the cross-worker pipe; both must decode it."""
+    server = start_server("--workers", "2")
+    room = "e2e-two-workers"
+    publisher = browsers("publisher")
+    publisher.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, 'alice', 'publisher'))}&publish=1")
+    wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30,
+             "the publisher page to say it is connected")
+
+    viewers = []
+    for name in ("bob", "carol"):
+        viewer = browsers(name)
+        viewer.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, name, 'viewer'))}&watch=alice")
+        viewers.append(viewer)
+    for name, viewer in zip(("bob", "carol"), viewers):
+        first = wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40,
+                         f"{name}'s framesDecoded to reach 30")
+        wait_for(lambda: (s := page_stats(viewer)) and s["frames"] >= first["frames"] + 60 and s, 20,
+                 f"{name}'s framesDecoded to keep rising")
+
+    m = metrics(server.base_url)
+    assert m.value("sabha_rtp_piped_total") > 0, "one viewer is on the other worker: packets must cross the pipe"
+    assert m.value("sabha_consumers") == 4
+    assert m.value("sabha_dropped_packets_total", reason="pipeFull") == 0
