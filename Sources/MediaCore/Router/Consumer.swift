@@ -64,6 +64,8 @@ final class Consumer {
 
     /// The timestamp of the newest packet sent, for padding probes on the repair stream.
     var lastSentTimestamp: UInt32 { lastTimestamp }
+    /// The viewer's RTP time for an RTP time of the layer it is on now.
+    func outputTimestamp(forInput timestamp: UInt32) -> UInt32 { timestamp &- timestampOffset }
 
     var isStarted: Bool { sequence.started }
 

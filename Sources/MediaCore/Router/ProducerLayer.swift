@@ -23,6 +23,19 @@ final class ProducerLayer {
     let retransmissions: RetransmissionBuffer?
     let nacks: NackGenerator?
 
+    /// The publisher's last sender report for this layer (RFC 3550 6.4.1): its NTP time, the RTP time that goes
+    /// with it, and when it arrived here (µs, monotonic; < 0: none yet). Viewers' sender reports are derived
+    /// from it, so their browsers can synchronise this stream with the publisher's others (lip sync).
+    var senderReportNTP: UInt64 = 0
+    var senderReportRTP: UInt32 = 0
+    var senderReportArrivalMicroseconds: Int64 = -1
+
+    func noteSenderReport(ntp: UInt64, rtp: UInt32, nowMicroseconds: Int64) {
+        senderReportNTP = ntp
+        senderReportRTP = rtp
+        senderReportArrivalMicroseconds = nowMicroseconds
+    }
+
     init(index: Int, rid: String, ssrc: UInt32, rtxSSRC: UInt32, video: Bool, nack: Bool) {
         self.index = index
         self.rid = Array(rid.utf8)

@@ -23,6 +23,8 @@ extension MediaWorker {
                 handlePayloadFeedback(packet, on: transport, now: now)
             case RTCPPacketType.transportFeedback:
                 handleTransportFeedback(packet, on: transport, now: now)
+            case RTCPPacketType.senderReport:
+                if let report = RTCPSenderReport.parse(packet) { noteSenderReport(report, on: transport) }
             case RTCPPacketType.receiverReport:
                 if let estimator = transport.estimator, let report = RTCPReceiverReport.parse(packet), report.reportCount > 0 {
                     estimator.onReceiverReport(fractionLost: report.reportBlock(0).fractionLost,
@@ -34,6 +36,68 @@ extension MediaWorker {
         }
         if !compound.isWellFormed { local.drop(.rtcpMalformed) }
         flushPadding(transport, now: now)
+    }
+
+    /// A publisher's SR: kept on its layer, and passed to the workers its packets are piped to.
+    private func noteSenderReport(_ report: RTCPSenderReport, on transport: WebRTCTransport) {
+        guard let binding = transport.streamsBySSRC[report.ssrc], !binding.isRTX else { return }
+        let producer = binding.producer
+        producer.layers[binding.layer].noteSenderReport(ntp: report.ntpTimestamp, rtp: report.rtpTimestamp,
+                                                        nowMicroseconds: batchMicroseconds)
+        for worker in producer.pipes {
+            tell(worker: worker, .senderReport(producer.id, layer: binding.layer, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
+        }
+    }
+
+    /// Once a second, an SR for every consumer that has sent media, in one compound per viewer transport: the
+    /// publisher's last NTP ↔ RTP mapping for the layer the consumer is on, carried forward by the time since it
+    /// arrived and put in the viewer's RTP time. Browsers need SRs to synchronise audio with video.
+    func sendSenderReports(nowMicroseconds: Int64) {
+        for transport in transports.values where transport.isConnected && !transport.consumers.isEmpty {
+            guard let srtp = transport.srtpOutbound, let destination = transport.selected else { continue }
+            var buffer: Int32?
+            var length = 0
+            let room = PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength
+            for consumer in transport.consumers where consumer.packetsSent > 0 {
+                let layer = consumer.producer.layers[max(0, min(consumer.currentSpatial, consumer.producer.layers.count - 1))]
+                guard layer.senderReportArrivalMicroseconds >= 0 else { continue }
+                let elapsed = nowMicroseconds - layer.senderReportArrivalMicroseconds
+                guard elapsed >= 0, elapsed < Self.senderReportMaxAgeMicroseconds else { continue }
+                if buffer == nil {
+                    guard let taken = pool.acquire() else { return }
+                    buffer = taken
+                }
+                let out = pool.pointer(buffer!)
+                let ntp = layer.senderReportNTP &+ UInt64(elapsed) * (1 << 32) / 1_000_000
+                let rtp = layer.senderReportRTP &+ UInt32(truncatingIfNeeded: elapsed * Int64(consumer.clockRate) / 1_000_000)
+                let written = RTCPSenderReport.write(
+                    ssrc: consumer.parameters.ssrc, ntpTimestamp: ntp, rtpTimestamp: consumer.outputTimestamp(forInput: rtp),
+                    packetCount: UInt32(truncatingIfNeeded: consumer.packetsSent),
+                    octetCount: UInt32(truncatingIfNeeded: consumer.octetsSent),
+                    into: UnsafeMutableRawBufferPointer(start: out + length, count: room - length))
+                length += written
+                if written == 0 || room - length < 28 {
+                    sendCompound(buffer!, length: length, srtp: srtp, to: destination)
+                    buffer = nil
+                    length = 0
+                }
+            }
+            if let buffer {
+                if length > 0 { sendCompound(buffer, length: length, srtp: srtp, to: destination) } else { pool.release(buffer) }
+            }
+        }
+    }
+
+    /// A publisher that stopped sending SRs: after this, its viewers get none rather than a drifting guess.
+    static let senderReportMaxAgeMicroseconds: Int64 = 30_000_000
+
+    private func sendCompound(_ buffer: Int32, length: Int, srtp: SRTPContext, to destination: TransportAddress) {
+        var length = length
+        guard length > 0, srtp.protectRTCP(pool.pointer(buffer), length: &length) == .ok else {
+            pool.release(buffer)
+            return
+        }
+        enqueueSend(buffer: buffer, length: length, to: destination)
     }
 
     /// PLI/FIR (one throttled keyframe request to the publisher) and REMB (RFC draft-alvestrand-rmcat-remb).

@@ -472,6 +472,7 @@ final class MediaWorker {
         if now >= nextReportMs {
             nextReportMs = now + 1000
             sendReceiverReports()
+            sendSenderReports(nowMicroseconds: MonotonicClock.microseconds())
             for consumer in consumers.values where consumer.waitingForKeyframe && consumer.transport.isConnected {
                 requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now)
             }
@@ -638,6 +639,10 @@ final class MediaWorker {
                 mirror.consumers.removeAll()
                 producers[id] = nil
                 mirrorCount -= 1
+            case let .senderReport(id, layer, ntp, rtp):
+                if let mirror = producers[id], mirror.isMirror, layer < mirror.layers.count {
+                    mirror.layers[layer].noteSenderReport(ntp: ntp, rtp: rtp, nowMicroseconds: MonotonicClock.microseconds())
+                }
             case let .requestKeyframe(id, layer):
                 if let producer = producers[id], !producer.isMirror {
                     requestKeyframe(producer, layer: layer, now: MonotonicClock.milliseconds())

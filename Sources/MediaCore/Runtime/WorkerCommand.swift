@@ -22,6 +22,8 @@ enum WorkerCommand: Sendable {
     case producerGone(ProducerID)
     /// To the producer's worker: a consumer on another worker needs a keyframe of this layer.
     case requestKeyframe(ProducerID, layer: Int)
+    /// To a mirror's worker: the publisher's sender report for a layer (viewers' SRs are derived from it).
+    case senderReport(ProducerID, layer: Int, ntp: UInt64, rtp: UInt32)
 }
 
 /// A producer as another worker mirrors it: what it sends, and the worker that receives it.
