@@ -34,6 +34,10 @@ def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, met
                      "framesDecoded to keep rising")
     assert later["width"] > 0
     assert later["cipher"], later  # SRTP in use on the viewer's transport
+    # The server's sender reports reach the browser for both streams (what it needs for lip sync).
+    reports = wait_for(lambda: (s := page_stats(viewer)["senderReports"]) and s.get("audio", 0) >= 1 and s.get("video", 0) >= 1 and s,
+                       10, "the viewer to take sender reports for audio and video")
+    assert reports["video"] >= 1 and reports["audio"] >= 1, reports
     assert "Watching alice" in viewer.find_element("id", "watch-status").text
 
     # The screenshot in docs/ is refreshed only on request (SABHA_UPDATE_SCREENSHOTS=1), so test runs leave the tree clean.
@@ -79,6 +83,8 @@ def test_chromium_viewers_spread_over_two_media_workers_both_decode(start_server
                          f"{name}'s framesDecoded to reach 30")
         wait_for(lambda: (s := page_stats(viewer)) and s["frames"] >= first["frames"] + 60 and s, 20,
                  f"{name}'s framesDecoded to keep rising")
+        wait_for(lambda: (s := page_stats(viewer)["senderReports"]) and s.get("audio", 0) >= 1 and s.get("video", 0) >= 1, 10,
+                 f"{name} to take sender reports for audio and video")
 
     m = metrics(server.base_url)
     assert m.value("sabha_rtp_piped_total") > 0, "one viewer is on the other worker: packets must cross the pipe"

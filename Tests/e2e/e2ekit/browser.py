@@ -18,15 +18,17 @@ const done = arguments[arguments.length - 1];
 (async () => {
   const pcs = (window.sabha && window.sabha.pcs) || [];
   let frames = 0, width = 0, cipher = null, states = [];
+  const senderReports = {};  // remote-outbound-rtp: the server's RTCP SRs the browser took, by kind
   for (const pc of pcs) {
     states.push(pc.connectionState);
     const stats = await pc.getStats();
     stats.forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') { frames += r.framesDecoded || 0; width = r.frameWidth || width; }
       if (r.type === 'transport' && r.srtpCipher) cipher = r.srtpCipher;
+      if (r.type === 'remote-outbound-rtp') senderReports[r.kind] = (senderReports[r.kind] || 0) + (r.reportsSent || 0);
     });
   }
-  return { frames, width, cipher, states, events: (window.sabha && window.sabha.events) || [] };
+  return { frames, width, cipher, states, senderReports, events: (window.sabha && window.sabha.events) || [] };
 })().then(done, (e) => done({ error: String(e) }));
 """
 
