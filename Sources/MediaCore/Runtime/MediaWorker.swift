@@ -186,13 +186,40 @@ final class MediaWorker {
         }
     }
 
-    /// Sends a cross-worker command and rings that worker; false if its ring is full.
-    @discardableResult
-    func tell(worker: Int, _ command: WorkerCommand) -> Bool {
-        guard worker != index, worker < links.count, links[worker].commands.push(command) else { return false }
+    /// Sends a cross-worker command and rings that worker. When its ring is full the command waits in
+    /// `undelivered` (in order, behind any earlier one for that worker) and is retried on every tick.
+    func tell(worker: Int, _ command: WorkerCommand) {
+        guard worker != index, worker < links.count else { return }
+        if undelivered.contains(where: { $0.worker == worker }) || !links[worker].commands.push(command) {
+            guard undelivered.count < Self.maxUndelivered else {
+                log("dropped a command for worker \(worker): \(Self.maxUndelivered) already wait for full rings")
+                return
+            }
+            if undelivered.isEmpty { log("worker \(worker)'s command ring is full; retrying on the next ticks") }
+            undelivered.append((worker, command))
+            return
+        }
         links[worker].signal.signal()
-        return true
     }
+
+    /// Retries what `tell` could not deliver, oldest first, as long as the rings take it.
+    private func retryUndelivered() {
+        var blocked: Set<Int> = []
+        var kept: [(worker: Int, command: WorkerCommand)] = []
+        for entry in undelivered {
+            if blocked.contains(entry.worker) || !links[entry.worker].commands.push(entry.command) {
+                blocked.insert(entry.worker)
+                kept.append(entry)
+            } else {
+                links[entry.worker].signal.signal()
+            }
+        }
+        undelivered = kept
+    }
+
+    /// Cross-worker commands that met a full ring, with their destination worker.
+    private var undelivered: [(worker: Int, command: WorkerCommand)] = []
+    static let maxUndelivered = 4096
 
     @inline(__always)
     private func handleDatagram(_ slot: UnsafeMutablePointer<sabha_dgram>, now: Int64) {
@@ -462,6 +489,7 @@ final class MediaWorker {
                 }
             }
         }
+        if !undelivered.isEmpty { retryUndelivered() }
         sendPublisherFeedback(now: now)
         if now >= nextLayerUpdateMs {
             let elapsed = now - (nextLayerUpdateMs - Self.layerUpdateIntervalMs)
@@ -720,9 +748,7 @@ final class MediaWorker {
             producer.consumers.remove(at: position)
         }
         guard producer.isMirror else { return }
-        if !tell(worker: producer.home, .closePipe(producer.id, toWorker: index)) {
-            log("could not tell worker \(producer.home) that a consumer of \(producer.id) closed (its ring is full)")
-        }
+        tell(worker: producer.home, .closePipe(producer.id, toWorker: index))
         if producer.consumers.isEmpty && producers[producer.id] === producer {
             producers[producer.id] = nil
             mirrorCount -= 1
@@ -731,9 +757,7 @@ final class MediaWorker {
 
     /// A producer is closing: the workers it is piped to close their mirrors (and those mirrors' consumers).
     private func closePipes(_ producer: Producer) {
-        for worker in producer.pipes where !tell(worker: worker, .producerGone(producer.id)) {
-            log("could not tell worker \(worker) that \(producer.id) closed (its ring is full)")
-        }
+        for worker in producer.pipes { tell(worker: worker, .producerGone(producer.id)) }
         producer.pipes.removeAll()
         producer.pipeReferences.removeAll()
     }
