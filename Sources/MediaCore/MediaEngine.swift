@@ -61,7 +61,7 @@ public final class MediaEngine: Sendable {
         }
         // A pipe for each ordered pair of workers. Slots are touched only when used.
         if workers.count > 1 {
-            var pipes: [[PacketPipe?]] = workers.map { from in
+            let pipes: [[PacketPipe?]] = workers.map { from in
                 workers.map { to in from.index == to.index ? nil : PacketPipe(capacity: Self.pipeSlots) }
             }
             for worker in workers {
@@ -70,7 +70,6 @@ public final class MediaEngine: Sendable {
                                commands: other.commands, signal: other.commandSignal)
                 })
             }
-            pipes.removeAll()
         }
         handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.socket.port) }
         ports = handles.map(\.port)
@@ -201,18 +200,11 @@ public final class MediaEngine: Sendable {
     // MARK: - Internals
 
     private func send(to worker: Int, _ make: (CheckedContinuation<Void, any Error>) -> WorkerCommand) async throws {
-        guard !stopped.load(ordering: .relaxed) else { throw MediaError.configuration("media engine is shut down") }
-        let handle = handles[worker]
-        try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Void, any Error>) in
-            if handle.commands.push(make(reply)) {
-                handle.signal.signal()
-            } else {
-                reply.resume(throwing: MediaError.workerOverloaded)
-            }
-        }
+        try await request(worker, make)
     }
 
-    /// Like `send`, for a command whose reply carries a value.
+    /// Pushes a command whose reply resumes the caller (with a value, or Void for `send`); a full ring is
+    /// `workerOverloaded`.
     private func request<Value: Sendable>(_ worker: Int, _ make: (CheckedContinuation<Value, any Error>) -> WorkerCommand) async throws -> Value {
         guard !stopped.load(ordering: .relaxed) else { throw MediaError.configuration("media engine is shut down") }
         let handle = handles[worker]

@@ -77,13 +77,13 @@ extension MediaWorker {
                     into: UnsafeMutableRawBufferPointer(start: out + length, count: room - length))
                 length += written
                 if written == 0 || room - length < 28 {
-                    sendCompound(buffer!, length: length, srtp: srtp, to: destination)
+                    sendRTCP(buffer!, length: length, srtp: srtp, to: destination)
                     buffer = nil
                     length = 0
                 }
             }
             if let buffer {
-                if length > 0 { sendCompound(buffer, length: length, srtp: srtp, to: destination) } else { pool.release(buffer) }
+                if length > 0 { sendRTCP(buffer, length: length, srtp: srtp, to: destination) } else { pool.release(buffer) }
             }
         }
     }
@@ -91,13 +91,17 @@ extension MediaWorker {
     /// A publisher that stopped sending SRs: after this, its viewers get none rather than a drifting guess.
     static let senderReportMaxAgeMicroseconds: Int64 = 30_000_000
 
-    private func sendCompound(_ buffer: Int32, length: Int, srtp: SRTPContext, to destination: TransportAddress) {
+    /// Protects the RTCP written into `buffer` and queues it; on failure (nothing written, SRTP refused) the
+    /// buffer goes back to the pool. True when queued.
+    @discardableResult
+    private func sendRTCP(_ buffer: Int32, length: Int, srtp: SRTPContext, to destination: TransportAddress) -> Bool {
         var length = length
         guard length > 0, srtp.protectRTCP(pool.pointer(buffer), length: &length) == .ok else {
             pool.release(buffer)
-            return
+            return false
         }
         enqueueSend(buffer: buffer, length: length, to: destination)
+        return true
     }
 
     /// PLI/FIR (one throttled keyframe request to the publisher) and REMB (RFC draft-alvestrand-rmcat-remb).
@@ -197,15 +201,10 @@ extension MediaWorker {
               producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) else { return }
         guard let buffer = pool.acquire() else { local.drop(.poolExhausted); return }
         let out = pool.pointer(buffer)
-        var length = RTCPPictureLossIndication.write(
+        let length = RTCPPictureLossIndication.write(
             senderSSRC: publisher.rtcpSSRC, mediaSSRC: layer.ssrc,
             into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
-        guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-            pool.release(buffer)
-            return
-        }
-        local.keyframeRequestsSent &+= 1
-        enqueueSend(buffer: buffer, length: length, to: destination)
+        if sendRTCP(buffer, length: length, srtp: srtp, to: destination) { local.keyframeRequestsSent &+= 1 }
     }
 
     /// Our NACKs for packets lost on the way in, and transport-wide feedback, to every publisher.
@@ -220,16 +219,11 @@ extension MediaWorker {
                     let count = nacks.collect(nowMs: now, rttMs: Self.assumedRTTMs, into: nackScratch)
                     guard count > 0, let buffer = pool.acquire() else { continue }
                     let out = pool.pointer(buffer)
-                    var length = RTCPGenericNACK.write(
+                    let length = RTCPGenericNACK.write(
                         senderSSRC: transport.rtcpSSRC, mediaSSRC: layer.ssrc,
                         lost: UnsafeBufferPointer(rebasing: nackScratch[0..<count]),
                         into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
-                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-                        pool.release(buffer)
-                        continue
-                    }
-                    local.nackedPacketsSent &+= UInt64(count)
-                    enqueueSend(buffer: buffer, length: length, to: destination)
+                    if sendRTCP(buffer, length: length, srtp: srtp, to: destination) { local.nackedPacketsSent &+= UInt64(count) }
                 }
             }
             if let feedback = transport.transportWideFeedback, let media = transport.producers.first?.ssrc {
@@ -237,14 +231,10 @@ extension MediaWorker {
                 for _ in 0..<4 {
                     guard let buffer = pool.acquire() else { break }
                     let out = pool.pointer(buffer)
-                    var length = feedback.write(
+                    let length = feedback.write(
                         senderSSRC: transport.rtcpSSRC, mediaSSRC: media,
                         into: UnsafeMutableRawBufferPointer(start: out, count: 1200))
-                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-                        pool.release(buffer)
-                        break
-                    }
-                    enqueueSend(buffer: buffer, length: length, to: destination)
+                    guard sendRTCP(buffer, length: length, srtp: srtp, to: destination) else { break }
                 }
             }
         }
@@ -263,16 +253,12 @@ extension MediaWorker {
                         ssrc: layer.ssrc, fractionLost: 0, cumulativeLost: 0,
                         extendedHighestSequenceNumber: layer.extendedHighestSequence, jitter: 0,
                         lastSenderReport: 0, delaySinceLastSenderReport: 0)
-                    var length = withUnsafePointer(to: &block) { blockPointer in
+                    let length = withUnsafePointer(to: &block) { blockPointer in
                         RTCPReceiverReport.write(
                             ssrc: transport.rtcpSSRC, reportBlocks: UnsafeBufferPointer(start: blockPointer, count: 1),
                             into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
                     }
-                    guard length > 0, srtp.protectRTCP(out, length: &length) == .ok else {
-                        pool.release(buffer)
-                        continue
-                    }
-                    enqueueSend(buffer: buffer, length: length, to: destination)
+                    sendRTCP(buffer, length: length, srtp: srtp, to: destination)
                 }
             }
         }
