@@ -99,9 +99,17 @@ if [[ -z $loadgen ]]; then
   (cd "$root/tools/loadgen" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
   loadgen=$root/tools/loadgen/.build/release/sabha-loadgen
 fi
+server_cpus=0
+generator_cpus=(taskset -c 1)
+if ((sabha_workers > 1)); then
+  server_cpus=0-$((sabha_workers - 1))
+  generator_cpus=()   # not enough cores to keep it apart: it shares them
+  [[ $servers == sabha ]] || { echo "bench: --sabha-workers > 1 is for --servers sabha (Janus runs on one core)"; exit 2; }
+fi
 ceiling_bin=""
-# With simulcast each viewer gets one of three layers, so "every input to every viewer" is not the same work.
-[[ -n $simulcast ]] && ceiling=""
+# No ceiling rows with simulcast (each viewer gets one of three layers, so "every input to every viewer" is not
+# the same work) or with several workers (the ceiling is one core).
+if [[ -n $simulcast ]] || ((sabha_workers > 1)); then ceiling=""; fi
 if [[ -n $ceiling && $servers == *sabha* ]]; then
   ceiling_bin=$(bash "$here/ceiling.sh" build) || { echo "bench: could not build the C ceiling (needs cc and libssl-dev)"; exit 1; }
 fi
@@ -113,14 +121,6 @@ clip=(--video 1280x720 --video-kbps 1500 --clip 5s)
 # Fill the clip cache first so encoding never lands inside a step.
 nice -n 5 "$loadgen" "${clip[@]}" --encode-only >/dev/null 2>&1 || true
 
-server_cpus=0
-generator_cpus=(taskset -c 1)
-if ((sabha_workers > 1)); then
-  server_cpus=0-$((sabha_workers - 1))
-  generator_cpus=()   # not enough cores to keep it apart: it shares them
-  [[ $servers == sabha ]] || { echo "bench: --sabha-workers > 1 is for --servers sabha (Janus runs on one core)"; exit 2; }
-  ceiling=""; ceiling_bin=""
-fi
 server_pid=""
 stop_server() {
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then

@@ -1,6 +1,4 @@
 import Foundation
-import Glibc
-import Synchronization
 
 /// Janus's videoroom over its WebSocket API (`ws://127.0.0.1:8188`, subprotocol `janus-protocol`) or its HTTP
 /// API (`http://127.0.0.1:8088/janus`), so the same peers load Janus as Sabha.
