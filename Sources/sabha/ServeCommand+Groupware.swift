@@ -25,6 +25,13 @@ extension ServeCommand {
         let retry = try Settings.duration(Settings.value(options.outboxRetry, env: "SABHA_OUTBOX_RETRY", default: "5s"), what: "--outbox-retry")
         let watchInterval = try Settings.duration(Settings.value(options.watchInterval, env: "SABHA_WATCH_INTERVAL", default: "30s"),
                                                   what: "--watch-interval")
+        // Each round is a CalDAV request or two: faster than once a second only loads both servers.
+        guard watchInterval >= 1 else {
+            throw ValidationError("--watch-interval must be at least 1s (a round asks the calendar server for changes); got \(watchInterval)s")
+        }
+        guard retry >= 0.1 else {
+            throw ValidationError("--outbox-retry must be at least 0.1s (it doubles from there, up to 10m); got \(retry)s")
+        }
         let logger = Logger(label: "sabha.groupware")
         var channels = OutboxRelay.Channels()
 

@@ -69,10 +69,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "... until this long after the end (env SABHA_JOIN_CLOSES_AFTER, default 30m).")
     var joinClosesAfter: String?
 
-    @Option(help: "First retry delay of an unsent mail or calendar write; doubles up to 10m (env SABHA_OUTBOX_RETRY, default 5s).")
+    @Option(help: "First retry delay of an unsent mail or calendar write, at least 0.1s; doubles up to 10m (env SABHA_OUTBOX_RETRY, default 5s).")
     var outboxRetry: String?
 
-    @Option(help: "How often the resource calendar is checked (env SABHA_WATCH_INTERVAL, default 30s).")
+    @Option(help: "How often the resource calendar is checked, at least 1s (env SABHA_WATCH_INTERVAL, default 30s).")
     var watchInterval: String?
 
     func run() async throws {

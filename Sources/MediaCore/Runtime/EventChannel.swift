@@ -37,7 +37,9 @@ final class EventChannel: Sendable {
         var fds = [pollfd(fd: signal.fd, events: Int16(POLLIN), revents: 0)]
         while true {
             fds[0].revents = 0
-            _ = poll(&fds, 1, 100)
+            // Sleeps until an event or `wake()`: every push and the engine's shutdown ring the eventfd, which
+            // stays readable until drained, so nothing is missed between the `stopped()` check and the poll.
+            _ = poll(&fds, 1, -1)
             signal.drain()
             while let event = ring.pop() {
                 switch event {

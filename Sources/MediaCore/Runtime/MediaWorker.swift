@@ -87,9 +87,7 @@ final class MediaWorker {
             pollfd(fd: commandSignal.fd, events: Int16(POLLIN), revents: 0),
         ]
         while running {
-            let now = MonotonicClock.milliseconds()
-            // While probing, wake every few milliseconds to pace the padding.
-            let timeout = pipedBacklog ? 0 : Int32(max(0, min(probing ? 5 : 20, nextTickMs - now)))
+            let timeout = pollTimeout(now: MonotonicClock.milliseconds())
             fds[0].revents = 0
             fds[1].revents = 0
             let ready = poll(&fds, 2, timeout)
@@ -109,6 +107,15 @@ final class MediaWorker {
         for transport in Array(transports.values) { closeTransport(transport, reason: .shutdown) }
         flushSends()
         publishCounters()
+    }
+
+    /// How long the loop may sleep in `poll`: not at all while a pipe has a backlog, a few milliseconds while
+    /// probe padding is paced, until the next tick while there are transports (consent, feedback, reports), and
+    /// until a datagram or a command arrives when the worker has nothing at all (an idle server sleeps).
+    private func pollTimeout(now: Int64) -> Int32 {
+        if pipedBacklog { return 0 }
+        if transports.isEmpty && undelivered.isEmpty && !probing { return -1 }
+        return Int32(max(0, min(probing ? 5 : 50, nextTickMs - now)))
     }
 
     /// Reads batches until the socket is empty (bounded, so commands and timers keep their turn).
