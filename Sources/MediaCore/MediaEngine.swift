@@ -16,6 +16,13 @@ public struct MediaEngineConfiguration: Sendable {
     public var srtpProfiles: [SRTPProfile] = [.aeadAES128GCM, .aes128CMHMACSHA1_80]
     /// Packet buffers preallocated per worker.
     public var poolSize: Int = 8192
+    /// Bytes of retransmission buffers (recent packets kept to answer viewers' NACKs) one worker may hold, and
+    /// one publisher transport may take of them. A video layer takes 128 to 512 packets of
+    /// `ProducerLayer.retransmissionSlotSize` bytes (0.2 to 0.8 MB; a simulcast camera 1.3 MB). Past either
+    /// limit, a new producer's layers get no buffer: its viewers' NACKs go unanswered (logged, and counted in
+    /// `MediaStats.retransmissionBuffersRefused`) while everything else works.
+    public var retransmissionMemoryPerWorker: Int = 512 << 20
+    public var retransmissionMemoryPerTransport: Int = 4 << 20
     /// Where workers' log lines go (called on the event thread, never on a packet thread).
     public var logHandler: @Sendable (String) -> Void = { line in sabha_write_stderr("sabha media: \(line)\n") }
     public init() {}

@@ -96,7 +96,7 @@ extension MediaWorker {
     @discardableResult
     private func sendRTCP(_ buffer: Int32, length: Int, srtp: SRTPContext, to destination: TransportAddress) -> Bool {
         var length = length
-        guard length > 0, srtp.protectRTCP(pool.pointer(buffer), length: &length) == .ok else {
+        guard length > 0, srtp.protectRTCP(pool.pointer(buffer), length: &length, capacity: PacketBufferPool.bufferSize) == .ok else {
             pool.release(buffer)
             return false
         }
@@ -141,9 +141,10 @@ extension MediaWorker {
                 retransmit(sequence, of: consumer, now: now)
             }
         case RTCPTransportWideFeedback.format:
-            guard let history = transport.sendHistory, let estimator = transport.estimator,
-                  let feedback = RTCPTransportWideFeedback.parse(packet) else { return }
-            estimator.onTransportFeedback(feedback, history: history, nowMicroseconds: batchMicroseconds)
+            guard let history = transport.sendHistory, let estimator = transport.estimator else { return }
+            if !estimator.onTransportFeedback(packet, history: history, nowMicroseconds: batchMicroseconds) {
+                local.drop(.rtcpMalformed)
+            }
         default:
             break
         }
@@ -171,7 +172,7 @@ extension MediaWorker {
         let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
         var length = consumer.write(packet, original, numbers, transportSequence: transportSequence, rtx: rtx, into: out)
         if rtx { consumer.rtxSequence &+= 1 }
-        guard srtp.protectRTP(out, length: &length) == .ok else {
+        guard srtp.protectRTP(out, length: &length, capacity: PacketBufferPool.bufferSize) == .ok else {
             pool.release(buffer)
             return
         }
@@ -180,7 +181,7 @@ extension MediaWorker {
                                           sentMicroseconds: batchMicroseconds, size: length, isProbe: false)
         }
         transport.sentOctets &+= UInt64(length)
-        if transport.retransmitBudget != Int.max { transport.retransmitBudget -= length }
+        transport.retransmitBudget -= length
         local.packetsRetransmitted &+= 1
         enqueueSend(buffer: buffer, length: length, to: destination)
     }
@@ -203,7 +204,7 @@ extension MediaWorker {
         let out = pool.pointer(buffer)
         let length = RTCPPictureLossIndication.write(
             senderSSRC: publisher.rtcpSSRC, mediaSSRC: layer.ssrc,
-            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
+            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
         if sendRTCP(buffer, length: length, srtp: srtp, to: destination) { local.keyframeRequestsSent &+= 1 }
     }
 
@@ -256,7 +257,7 @@ extension MediaWorker {
                     let length = withUnsafePointer(to: &block) { blockPointer in
                         RTCPReceiverReport.write(
                             ssrc: transport.rtcpSSRC, reportBlocks: UnsafeBufferPointer(start: blockPointer, count: 1),
-                            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize))
+                            into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
                     }
                     sendRTCP(buffer, length: length, srtp: srtp, to: destination)
                 }
@@ -282,15 +283,29 @@ extension MediaWorker {
         }
         for transport in transports.values where transport.isConnected && !transport.consumers.isEmpty {
             if elapsedMs > 0 {
-                transport.sendingBitrate = Int(transport.sentOctets * 8 * 1000 / UInt64(elapsedMs))
+                transport.sendingBitrate = Int(clamping: transport.sentOctets * 8 * 1000 / UInt64(elapsedMs))
                 transport.sentOctets = 0
+                transport.mediaBitrate = Int(clamping: transport.mediaOctets * 8 * 1000 / UInt64(elapsedMs))
+                transport.mediaOctets = 0
             }
             let speaker = speakerDetectors[transport.room]?.current.flatMap { producers[$0]?.transport }
             let budget = transport.estimator?.estimate ?? Int.max
             transport.wantedBitrate = LayerAllocator.allocate(transport.consumers, budget: budget, speaker: speaker, nowMs: now)
-            transport.retransmitBudget = transport.estimator.map { $0.estimate / 8 * Int(Self.layerUpdateIntervalMs) / 1000 / 2 } ?? Int.max
+            transport.retransmitBudget = Self.retransmitBudget(mediaBitrate: transport.mediaBitrate,
+                                                              estimate: transport.estimator?.estimate)
         }
     }
+
+    /// Bytes a viewer may have resent in one layer-update period: half of the media we forward to it, and of its
+    /// estimate when it has one (a viewer's feedback could inflate the estimate, not the media we send), but at
+    /// least a few packets so a thin stream (audio-only, a low layer) still gets its losses repaired.
+    static func retransmitBudget(mediaBitrate: Int, estimate: Int?) -> Int {
+        let bitrate = min(mediaBitrate, estimate ?? .max)
+        return max(minimumRetransmitBudget, bitrate / 8 * Int(layerUpdateIntervalMs) / 1000 / 2)
+    }
+
+    /// Four full-size packets per period.
+    static let minimumRetransmitBudget = 4 * 1200
 
     /// Asks each viewer's estimator how much probe padding to send in the next slot (every tick, 50 ms).
     func scheduleProbes() -> Bool {
@@ -326,7 +341,7 @@ extension MediaWorker {
                     extensionID: consumer.parameters.extensions.transportWideCC, extensionData: transportSequence,
                     into: UnsafeMutableRawBufferPointer(start: out, count: PacketBufferPool.bufferSize - SRTPContext.maxTrailerLength))
             }
-            guard length > 0, srtp.protectRTP(out, length: &length) == .ok else {
+            guard length > 0, srtp.protectRTP(out, length: &length, capacity: PacketBufferPool.bufferSize) == .ok else {
                 pool.release(buffer)
                 break
             }

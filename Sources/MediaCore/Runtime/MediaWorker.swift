@@ -39,6 +39,8 @@ final class MediaWorker {
     private var goneProducers: [ProducerID] = []
     static let goneProducersRemembered = 256
 
+    /// Bytes held by the retransmission buffers of this worker's producers and mirrors.
+    private var retransmissionBytes = 0
     private var nextTickMs: Int64 = 0
     private var nextReportMs: Int64 = 0
     private var nextLayerUpdateMs: Int64 = 0
@@ -387,6 +389,9 @@ final class MediaWorker {
     @inline(__always)
     private func route(_ header: RTPHeader, _ bytes: UnsafeRawBufferPointer, producer: Producer, layer: ProducerLayer,
                        recovered: Bool, now: Int64) {
+        // Every copy gets our header and an SRTP tag in a pool buffer of the same size: refuse what cannot fit,
+        // here, before any state changes (a datagram may be up to the receive buffer's size).
+        guard header.payloadLength <= Consumer.maxPayloadLength else { local.drop(.tooLarge); return }
         layer.noteSequence(header.sequenceNumber)
         var packet = IncomingPacket(header: header)
         packet.spatialLayer = layer.index
@@ -421,13 +426,14 @@ final class MediaWorker {
         let out = pool.pointer(buffer)
         let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
         var length = consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, into: out)
-        let status = srtp.protectRTP(out, length: &length)
+        let status = srtp.protectRTP(out, length: &length, capacity: PacketBufferPool.bufferSize)
         guard status == .ok else {
             pool.release(buffer)
             local.drop(status == .streamTableFull ? .srtpStreamLimit : .sendFailed)
             return
         }
         consumer.noteForwarded(packet, numbers)
+        transport.mediaOctets &+= UInt64(length)
         if transportSequence >= 0 {
             transport.sendHistory?.record(sequence: UInt16(truncatingIfNeeded: transportSequence),
                                           sentMicroseconds: batchMicroseconds, size: length, isProbe: false)
@@ -571,7 +577,9 @@ final class MediaWorker {
                     reply.resume(throwing: MediaError.unknownTransport(transportID))
                     continue
                 }
-                let producer = Producer(id: id, transport: transport, home: index, parameters: parameters)
+                let producer = Producer(id: id, transport: transport, home: index, parameters: parameters,
+                                        retransmissions: roomForRetransmissions(parameters, on: transport))
+                noteRetransmissionMemory(producer, on: transport, sign: 1)
                 transport.producers.append(producer)
                 for layer in producer.layers {
                     if layer.ssrc != 0 { transport.streamsBySSRC[layer.ssrc] = StreamBinding(producer: producer, layer: layer.index, isRTX: false) }
@@ -602,8 +610,10 @@ final class MediaWorker {
                     continue
                 }
                 if let piped, producers[parameters.producer] == nil {
-                    producers[parameters.producer] = Producer(id: parameters.producer, transport: nil, home: piped.home,
-                                                              parameters: piped.parameters)
+                    let mirror = Producer(id: parameters.producer, transport: nil, home: piped.home, parameters: piped.parameters,
+                                          retransmissions: roomForRetransmissions(piped.parameters, on: nil))
+                    noteRetransmissionMemory(mirror, on: nil, sign: 1)
+                    producers[parameters.producer] = mirror
                     mirrorCount += 1
                 }
                 guard let producer = producers[parameters.producer] else {
@@ -677,6 +687,7 @@ final class MediaWorker {
                 }
                 mirror.consumers.removeAll()
                 producers[id] = nil
+                noteRetransmissionMemory(mirror, on: nil, sign: -1)
                 mirrorCount -= 1
             case let .senderReport(id, layer, ntp, rtp):
                 if let mirror = producers[id], mirror.isMirror, layer < mirror.layers.count {
@@ -689,6 +700,34 @@ final class MediaWorker {
             }
         }
         publishCounters()
+    }
+
+    /// Whether a new producer's retransmission buffers fit in the worker's and its transport's allowance
+    /// (`MediaEngineConfiguration.retransmissionMemoryPer*`); when not, it gets none and that is logged.
+    private func roomForRetransmissions(_ parameters: ProducerParameters, on transport: WebRTCTransport?) -> Bool {
+        let needed = Producer.retransmissionBytes(parameters)
+        guard needed > 0 else { return true }
+        if retransmissionBytes + needed > configuration.retransmissionMemoryPerWorker {
+            local.retransmissionBuffersRefused &+= 1
+            log("retransmission buffers use \(retransmissionBytes >> 20) MiB of the worker's \(configuration.retransmissionMemoryPerWorker >> 20) MiB: "
+                + "a new \(parameters.kind.rawValue) producer gets none (its viewers' NACKs go unanswered)")
+            return false
+        }
+        if let transport, transport.retransmissionBytes + needed > configuration.retransmissionMemoryPerTransport {
+            local.retransmissionBuffersRefused &+= 1
+            log("transport \(transport.id) (\(transport.label)): its producers' retransmission buffers would exceed "
+                + "\(configuration.retransmissionMemoryPerTransport >> 20) MiB; mid \(parameters.mid) gets none")
+            return false
+        }
+        return true
+    }
+
+    /// Adds (`sign` 1) or releases (-1) a producer's retransmission buffers in the worker's and transport's totals.
+    private func noteRetransmissionMemory(_ producer: Producer, on transport: WebRTCTransport?, sign: Int) {
+        let bytes = producer.retransmissionBytes * sign
+        retransmissionBytes += bytes
+        transport?.retransmissionBytes += bytes
+        counters.retransmissionBytes.store(retransmissionBytes, ordering: .relaxed)
     }
 
     /// Keeps the transport's SRTP state in step with its streams; says so once when a limit is reached.
@@ -712,6 +751,7 @@ final class MediaWorker {
             producer.consumers.removeAll()
             closePipes(producer)
             producers[producer.id] = nil
+            noteRetransmissionMemory(producer, on: transport, sign: -1)
             emit(.producerClosed(producer.id))
         }
         for consumer in transport.consumers {
@@ -757,6 +797,7 @@ final class MediaWorker {
         }
         forgetSpeaker(producer)
         producers[producer.id] = nil
+        noteRetransmissionMemory(producer, on: producer.transport, sign: -1)
         emit(.producerClosed(producer.id))
     }
 
@@ -771,6 +812,7 @@ final class MediaWorker {
         tell(worker: producer.home, .closePipe(producer.id, toWorker: index))
         if producer.consumers.isEmpty && producers[producer.id] === producer {
             producers[producer.id] = nil
+            noteRetransmissionMemory(producer, on: nil, sign: -1)
             mirrorCount -= 1
         }
     }

@@ -15,10 +15,12 @@ enum DropReason: Int, CaseIterable {
     case poolExhausted
     case sendFailed
     case rtcpMalformed
-    /// A transport's SRTP context tracks a fixed number of SSRCs; more streams than that are refused.
+    /// A transport carries more SRTP streams than `SRTPContext.maxStreams`: the new ones are refused.
     case srtpStreamLimit
     /// The pipe to another worker was full (that worker is behind): its viewers miss the packet.
     case pipeFull
+    /// A media packet too large to forward: our rewritten header and the SRTP tag would not fit a pool buffer.
+    case tooLarge
 
     var name: String {
         switch self {
@@ -37,6 +39,7 @@ enum DropReason: Int, CaseIterable {
         case .rtcpMalformed: "rtcpMalformed"
         case .srtpStreamLimit: "srtpStreamLimit"
         case .pipeFull: "pipeFull"
+        case .tooLarge: "tooLarge"
         }
     }
 }
@@ -60,6 +63,8 @@ final class WorkerCounters: Sendable {
     let layerSwitches = ManagedAtomic<UInt64>(0)
     let paddingPacketsSent = ManagedAtomic<UInt64>(0)
     let packetsPiped = ManagedAtomic<UInt64>(0)
+    let retransmissionBytes = ManagedAtomic<Int>(0)
+    let retransmissionBuffersRefused = ManagedAtomic<UInt64>(0)
     let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     func add(to stats: inout MediaStats) {
@@ -79,6 +84,8 @@ final class WorkerCounters: Sendable {
         stats.layerSwitches += layerSwitches.load(ordering: .relaxed)
         stats.paddingPacketsSent += paddingPacketsSent.load(ordering: .relaxed)
         stats.packetsPiped += packetsPiped.load(ordering: .relaxed)
+        stats.retransmissionBufferBytes += retransmissionBytes.load(ordering: .relaxed)
+        stats.retransmissionBuffersRefused += retransmissionBuffersRefused.load(ordering: .relaxed)
         for reason in DropReason.allCases {
             stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
         }
@@ -96,6 +103,7 @@ extension WorkerCounters {
         layerSwitches.store(local.layerSwitches, ordering: .relaxed)
         paddingPacketsSent.store(local.paddingPacketsSent, ordering: .relaxed)
         packetsPiped.store(local.packetsPiped, ordering: .relaxed)
+        retransmissionBuffersRefused.store(local.retransmissionBuffersRefused, ordering: .relaxed)
     }
 }
 
@@ -113,6 +121,8 @@ struct LocalCounters {
     var paddingPacketsSent: UInt64 = 0
     /// Packets copied into pipes to other workers (one per packet and receiving worker).
     var packetsPiped: UInt64 = 0
+    /// Producers that got no retransmission buffers (the memory allowance was used up).
+    var retransmissionBuffersRefused: UInt64 = 0
     var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
 
     @inline(__always)

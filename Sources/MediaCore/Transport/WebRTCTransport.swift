@@ -38,11 +38,19 @@ final class WebRTCTransport {
     var wantedBitrate = 0
     @exclusivity(unchecked) var sentOctets: UInt64 = 0
     var sendingBitrate = 0
+    /// Media bytes forwarded (retransmissions and padding left out) in the last window, and their rate: what
+    /// caps the retransmission budget.
+    @exclusivity(unchecked) var mediaOctets: UInt64 = 0
+    var mediaBitrate = 0
     /// Padding bytes still to send in this probe slot.
     var paddingDebt = 0
-    /// Bytes we may still resend in this layer-update period: NACK storms on a congested link must not
-    /// make it worse (at most half the estimate goes to retransmissions).
-    var retransmitBudget = Int.max
+    /// Bytes we may still resend in this layer-update period: NACK storms on a congested link must not make it
+    /// worse, and a viewer that NACKs everything must not make us resend many times the stream (issue 13: NACKs
+    /// naming a second of packets drew 7× the stream's bitrate). At most half of what media sends, and of the
+    /// estimate when there is one (`MediaWorker.updateLayers`).
+    var retransmitBudget = MediaWorker.minimumRetransmitBudget
+    /// Bytes held by the retransmission buffers of this transport's producers.
+    var retransmissionBytes = 0
 
     var isConnected: Bool { srtpOutbound != nil }
 
