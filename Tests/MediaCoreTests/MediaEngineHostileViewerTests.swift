@@ -184,4 +184,32 @@ import Testing
         #expect(stats.packetsRetransmitted > 0, "genuine losses would still be repaired")
         #expect(honestGot == sent)
     }
+
+    @Test func aPublisherOfManyVideoStreamsGetsRetransmissionBuffersOnlyWithinItsAllowance() async throws {
+        let (engine, _) = try MediaEngineLoopbackTests.makeEngine()
+        defer { Task { await engine.shutdown() } }
+        let greedy = try LoopbackPeer(serverPort: engine.port, ufrag: "greedy")
+        let other = try LoopbackPeer(serverPort: engine.port, ufrag: "other")
+        let greedyTransport = try await engine.createTransport(greedy.parameters(room: "r"))
+        let otherTransport = try await engine.createTransport(other.parameters(room: "r"))
+        func simulcast(_ mid: Int) -> ProducerParameters {
+            ProducerParameters(kind: .video, mid: "\(mid)", ssrcs: [], payloadType: 96, clockRate: 90000, extensions: HeaderExtensionIDs(),
+                               encodings: [ProducerEncoding(rid: "q"), ProducerEncoding(rid: "h"), ProducerEncoding(rid: "f")])
+        }
+        // 64 simulcast video m-lines (an SDP may carry that many): 84 MB of buffers before the allowance.
+        var greedyProducers: [ProducerID] = []
+        for mid in 0..<64 { greedyProducers.append(try await engine.addProducer(transport: greedyTransport.id, simulcast(mid))) }
+        let perProducer = (128 + 256 + 512) * 1500
+        var stats = await engine.stats()
+        #expect(stats.producers == 64, "every stream is still received and forwarded")
+        #expect(stats.retransmissionBufferBytes == 3 * perProducer, "4 MiB per transport: three simulcast cameras")
+        #expect(stats.retransmissionBuffersRefused == 61)
+        // Another participant is unaffected.
+        _ = try await engine.addProducer(transport: otherTransport.id, simulcast(0))
+        stats = await engine.stats()
+        #expect(stats.retransmissionBufferBytes == 4 * perProducer)
+        for id in greedyProducers { await engine.closeProducer(id) }
+        stats = await engine.stats()
+        #expect(stats.retransmissionBufferBytes == perProducer, "closing producers gives their memory back")
+    }
 }
