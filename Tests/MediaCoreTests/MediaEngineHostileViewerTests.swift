@@ -179,7 +179,7 @@ import Testing
               + "\(resentBytes) bytes for \(mediaBytes) bytes of media")
         #expect(stats.nackedPacketsReceived > 5_000, "the viewer asked for many thousands of resends")
         // Half the media, plus the per-period floor (about 10 periods of 200 ms in the run).
-        #expect(resentBytes <= mediaBytes / 2 + 12 * MediaWorker.minimumRetransmitBudget,
+        #expect(resentBytes <= mediaBytes / 2 + 12 * WebRTCTransport.minimumRetransmitBudget,
                 "resent \(resentBytes) bytes for \(mediaBytes) bytes of media")
         #expect(stats.packetsRetransmitted > 0, "genuine losses would still be repaired")
         #expect(honestGot == sent)

@@ -107,24 +107,32 @@ extension WorkerCounters {
     }
 }
 
-/// The worker's own plain counters, published into WorkerCounters on each tick.
-struct LocalCounters {
-    var packetsReceived: UInt64 = 0
-    var packetsSent: UInt64 = 0
-    var rtpForwarded: UInt64 = 0
-    var packetsRecovered: UInt64 = 0
-    var nackedPacketsReceived: UInt64 = 0
-    var packetsRetransmitted: UInt64 = 0
-    var nackedPacketsSent: UInt64 = 0
-    var keyframeRequestsSent: UInt64 = 0
-    var layerSwitches: UInt64 = 0
-    var paddingPacketsSent: UInt64 = 0
+/// The worker's own plain counters, published into WorkerCounters on each tick. One instance per worker, shared
+/// by its parts (the packet sender counts what it sends and drops); touched by the worker thread only.
+final class LocalCounters {
+    @exclusivity(unchecked) var packetsReceived: UInt64 = 0
+    @exclusivity(unchecked) var packetsSent: UInt64 = 0
+    @exclusivity(unchecked) var rtpForwarded: UInt64 = 0
+    @exclusivity(unchecked) var packetsRecovered: UInt64 = 0
+    @exclusivity(unchecked) var nackedPacketsReceived: UInt64 = 0
+    @exclusivity(unchecked) var packetsRetransmitted: UInt64 = 0
+    @exclusivity(unchecked) var nackedPacketsSent: UInt64 = 0
+    @exclusivity(unchecked) var keyframeRequestsSent: UInt64 = 0
+    @exclusivity(unchecked) var layerSwitches: UInt64 = 0
+    @exclusivity(unchecked) var paddingPacketsSent: UInt64 = 0
     /// Packets copied into pipes to other workers (one per packet and receiving worker).
-    var packetsPiped: UInt64 = 0
+    @exclusivity(unchecked) var packetsPiped: UInt64 = 0
     /// Producers that got no retransmission buffers (the memory allowance was used up).
-    var retransmissionBuffersRefused: UInt64 = 0
-    var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
+    @exclusivity(unchecked) var retransmissionBuffersRefused: UInt64 = 0
+    let dropped: UnsafeMutablePointer<UInt64>
+
+    init() {
+        dropped = .allocate(capacity: DropReason.allCases.count)
+        dropped.initialize(repeating: 0, count: DropReason.allCases.count)
+    }
+
+    deinit { dropped.deallocate() }
 
     @inline(__always)
-    mutating func drop(_ reason: DropReason) { dropped[reason.rawValue] &+= 1 }
+    func drop(_ reason: DropReason) { dropped[reason.rawValue] &+= 1 }
 }
