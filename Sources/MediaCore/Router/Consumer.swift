@@ -94,7 +94,7 @@ struct OutgoingNumbers {
     var tl0PicIdx: UInt8
 }
 
-// MARK: - Packet path (MediaWorker.forward and ForwardingBench run exactly this)
+// MARK: - Packet path (MediaWorker.forward, also under WorkerBench)
 
 extension Consumer {
     /// Decides whether `packet` goes to this viewer and, if so, with which numbers. Returns nil for packets

@@ -106,11 +106,12 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
         shutDown()
     }
 
-    /// One turn of the loop: what arrived, the commands, the pipes, probe padding and the timers. Engine tests
-    /// and benchmarks call it directly on memory I/O.
+    /// One turn of the loop: the commands, what arrived, the pipes, probe padding and the timers. Engine tests
+    /// and benchmarks call it directly on memory I/O. Commands come first: one given before a datagram arrived
+    /// (a consumer closed, another worker's pipe closed) takes effect before that datagram is routed.
     func turn(readable: Bool = true) {
-        if readable { receiveAvailable() }
         drainCommands()
+        if readable { receiveAvailable() }
         if !links.isEmpty { pipedBacklog = receivePiped() }
         if probing { pacePadding() }
         let now = clock.milliseconds()
