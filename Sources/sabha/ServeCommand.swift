@@ -100,7 +100,12 @@ struct ServeCommand: AsyncParsableCommand {
         media.basePort = UInt16(rtcAddress.port)
         media.announceIP = announce
         media.workers = workers ?? Int(Settings.value(nil, env: "SABHA_WORKERS", default: "1")) ?? 0
-        media.consentTimeout = consentTimeout ?? Double(Settings.value(nil, env: "SABHA_CONSENT_TIMEOUT", default: "30")) ?? 0
+        // Worker i listens on port + i: every such port must exist (an overflowing port number trapped before).
+        if rtcAddress.port != 0, (1...64).contains(media.workers), rtcAddress.port + media.workers - 1 > 65535 {
+            throw ValidationError("--rtc port \(rtcAddress.port) with \(media.workers) workers needs ports up to \(rtcAddress.port + media.workers - 1); the last port is 65535")
+        }
+        media.consentTimeout = try Settings.seconds(consentTimeout, env: "SABHA_CONSENT_TIMEOUT", default: 30, range: 1...3600,
+                                                    what: "--consent-timeout")
         media.srtpProfiles = try Self.profiles(Settings.value(srtpProfiles, env: "SABHA_SRTP_PROFILES", default: "gcm,cm"))
         let mediaLogger = Logger(label: "sabha.media")
         media.logHandler = { line in mediaLogger.notice("\(line)") }
@@ -126,8 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
         var http = SignallingServer.Configuration()
         http.host = httpAddress.host
         http.port = httpAddress.port
-        let grace = resumeGrace ?? Double(Settings.value(nil, env: "SABHA_RESUME_GRACE", default: "30")) ?? -1
-        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--resume-grace must be between 0 and 3600 seconds") }
+        let grace = try Settings.seconds(resumeGrace, env: "SABHA_RESUME_GRACE", default: 30, range: 0...3600, what: "--resume-grace")
         http.resumeGrace = .milliseconds(Int(grace * 1000))
         let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
         let listenHost = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host

@@ -44,8 +44,12 @@ enum Settings {
         return (name, String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
     }
 
-    /// "90s", "15m", "1h", "7d", or plain seconds.
-    static func duration(_ text: String, what: String) throws -> TimeInterval {
+    /// The longest duration any option takes (ten years): more is a typo, and it keeps every later conversion
+    /// (to milliseconds, to a whole number of seconds) far from overflowing.
+    static let maximumDuration: TimeInterval = 10 * 366 * 86_400
+
+    /// "90s", "15m", "1h", "7d", or plain seconds; positive and at most `maximum`.
+    static func duration(_ text: String, what: String, maximum: TimeInterval = maximumDuration) throws -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(text)
         var scale = 1.0
@@ -56,6 +60,27 @@ enum Settings {
         guard let value = Double(number), value > 0, value.isFinite else {
             throw ValidationError("\(what) '\(text)' is not a duration like 90s, 15m, 1h or 7d")
         }
-        return value * scale
+        let seconds = value * scale
+        guard seconds <= maximum else {
+            throw ValidationError("\(what) '\(text)' is longer than the \(describe(maximum)) allowed")
+        }
+        return seconds
+    }
+
+    /// "30d", "1h", "90s": the largest whole unit.
+    static func describe(_ seconds: TimeInterval) -> String {
+        for (unit, size) in [("d", 86_400.0), ("h", 3600.0), ("m", 60.0)] where seconds >= size && seconds.truncatingRemainder(dividingBy: size) == 0 {
+            return "\(Int(seconds / size))\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
+    /// A number of seconds from an option or its environment variable, finite and within `range`.
+    static func seconds(_ option: Double?, env: String, default fallback: Double, range: ClosedRange<Double>, what: String) throws -> Double {
+        let text = option.map { "\($0)" } ?? Settings.value(nil, env: env, default: "\(fallback)")
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw ValidationError("\(what) must be a number of seconds from \(range.lowerBound) to \(range.upperBound); got '\(text.prefix(40))'")
+        }
+        return value
     }
 }

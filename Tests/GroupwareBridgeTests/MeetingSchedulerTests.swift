@@ -95,6 +95,60 @@ import Testing
         await #expect(throws: MeetingError.cancelled(id)) { _ = try await scheduler.update(id, to: try Self.draft()) }
     }
 
+    @Test func theNextSequenceStaysWithinICalendarsIntegerWhateverCameBefore() {
+        #expect(MeetingRecord.sequence(after: 0) == 1)
+        #expect(MeetingRecord.sequence(after: 4, atLeast: 9) == 9)
+        #expect(MeetingRecord.sequence(after: 9, atLeast: 4) == 10)
+        #expect(MeetingRecord.sequence(after: -5) == 0)
+        #expect(MeetingRecord.sequence(after: Int.max) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: Int.min, atLeast: Int.max) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: MeetingRecord.maximumSequence - 1) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: 1, atLeast: Int.min) == 2)
+    }
+
+    @Test func aBookingWithTheLargestSequenceCanStillBeEditedAndCancelled() async throws {
+        let scheduler = try Self.scheduler()
+        let created = try await scheduler.create(try Self.draft(), origin: .calendar(uid: "b-1", href: "/cal/b-1.ics", etag: "\"1\"", sequence: Int.max))
+        #expect(created.meeting.sequence == MeetingRecord.maximumSequence)
+        let edited = try await scheduler.update(created.meeting.id, to: try Self.draft(title: "Edited"), minimumSequence: Int.max)
+        #expect(edited.meeting.sequence == MeetingRecord.maximumSequence)
+        #expect(edited.meeting.title == "Edited")
+        let cancelled = try await scheduler.cancel(created.meeting.id)
+        #expect(cancelled.meeting.status == .cancelled && cancelled.meeting.sequence == MeetingRecord.maximumSequence)
+    }
+
+    @Test func aSequenceStoredByAnOlderVersionAtIntMaxDoesNotTrapTheNextEdit() async throws {
+        let scheduler = try Self.scheduler()
+        let id = try await scheduler.create(try Self.draft()).meeting.id
+        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        let edited = try await scheduler.update(id, to: try Self.draft(title: "After the crash loop"))
+        #expect(edited.meeting.sequence == MeetingRecord.maximumSequence)
+        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        #expect(try await scheduler.cancel(id).meeting.status == .cancelled)
+    }
+
+    @Test func theMigrationBringsStoredSequencesBackIntoRange() throws {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        MeetingStore.registerMigrations(in: &migrator)
+        try migrator.migrate(queue, upTo: "meetings-v1")
+        try queue.write { db in
+            for (id, sequence) in [("m-huge", Int.max), ("m-negative", -3), ("m-fine", 7)] {
+                try db.execute(sql: """
+                    INSERT INTO meeting (id, uid, room, source, title, description, start, "end", timeZone, organizerName,
+                                         organizerEmail, organizerLink, sequence, status, createdAt, updatedAt)
+                    VALUES (?, ?, ?, 'calendar', 't', '', '2026-12-01 10:00:00', '2026-12-01 11:00:00', 'UTC', '', 'o@x.in', '', ?,
+                            'scheduled', '2026-11-01 10:00:00', '2026-11-01 10:00:00')
+                    """, arguments: [id, id + "@x", id, sequence])
+            }
+        }
+        try migrator.migrate(queue)
+        let sequences = try queue.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, sequence FROM meeting").map { ($0["id"] as String, $0["sequence"] as Int) })
+        }
+        #expect(sequences == ["m-huge": MeetingRecord.maximumSequence, "m-negative": 0, "m-fine": 7])
+    }
+
     @Test func linksAdmitOnlyWithinTheJoinWindow() async throws {
         let scheduler = try Self.scheduler()
         let id = try await scheduler.create(try Self.draft()).meeting.id

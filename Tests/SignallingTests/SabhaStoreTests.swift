@@ -16,7 +16,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
         #expect(store.path == directory + "/" + SabhaStore.fileName)
-        #expect(try store.appliedMigrations() == ["v1", "meetings-v1"])
+        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range"])
         try store.database.read { db in
             #expect(try db.tableExists("room"))
             #expect(try db.tableExists("audit"))
@@ -93,7 +93,7 @@ import Testing
             store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
         }
         let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
-        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1"])
+        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range"])
         #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
         #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
     }

@@ -133,6 +133,10 @@ public final class CalendarWatcher: Sendable {
             logger.warning("resource calendar event skipped: \(error)", metadata: metadata)
             return
         }
+        if let ignored = booking.ignoredSequence {
+            logger.warning("booking's SEQUENCE is not a whole number from 0 to 2147483647; ignored, Sabha numbers its own versions",
+                           metadata: metadata.merging(["sequence": "\(ignored.prefix(40))"]) { $1 })
+        }
         do {
             if let existing {
                 guard existing.status == .scheduled else { return }

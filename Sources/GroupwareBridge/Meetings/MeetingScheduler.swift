@@ -41,7 +41,7 @@ public final class MeetingScheduler: Sendable {
             record.source = .calendar
             record.resourceHref = href
             record.resourceETag = etag
-            record.sequence = max(0, sequence)
+            record.sequence = min(max(0, sequence), MeetingRecord.maximumSequence)
         }
         let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let items = try outboxItems(for: record, attendees: attendees, removed: [], method: .request, now: now)
@@ -79,7 +79,7 @@ public final class MeetingScheduler: Sendable {
         record.organizerName = draft.organizer.name
         record.organizerEmail = draft.organizer.email.value
         record.organizerLink = links.organizer
-        record.sequence = max(current.sequence + 1, minimumSequence)
+        record.sequence = MeetingRecord.sequence(after: current.sequence, atLeast: minimumSequence)
         record.updatedAt = now
         if let resourceETag { record.resourceETag = resourceETag }
 
@@ -105,7 +105,7 @@ public final class MeetingScheduler: Sendable {
                 var stored = stored
                 stored.calendarETag = fresh.calendarETag
                 if stored.resourceETag == nil { stored.resourceETag = fresh.resourceETag }
-                stored.sequence = max(stored.sequence, fresh.sequence + 1)
+                stored.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 try stored.update(db)
                 try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == id).deleteAll(db)
                 for attendee in all { try attendee.insert(db) }
@@ -131,7 +131,7 @@ public final class MeetingScheduler: Sendable {
         do { attendees = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         guard record.status == .scheduled else { return ScheduledMeeting(meeting: record, attendees: attendees) }
         record.status = .cancelled
-        record.sequence += 1
+        record.sequence = MeetingRecord.sequence(after: record.sequence)
         record.updatedAt = now
         let invited = attendees.filter { $0.status == .invited }
         let items = try outboxItems(for: record, attendees: invited, removed: [], method: .cancel, now: now)
@@ -140,7 +140,7 @@ public final class MeetingScheduler: Sendable {
             try store.write { db in
                 guard var fresh = try MeetingRecord.fetchOne(db, key: id), fresh.status == .scheduled else { return }
                 fresh.status = .cancelled
-                fresh.sequence = max(stored.sequence, fresh.sequence + 1)
+                fresh.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 fresh.updatedAt = now
                 try fresh.update(db)
                 for item in items { try Self.enqueue(item, db) }
