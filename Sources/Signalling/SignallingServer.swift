@@ -26,6 +26,8 @@ public struct SignallingServer: Sendable {
     public let scheduler: MeetingScheduler
     let adminKey: AdminKey
     let audit: AuditRecorder
+    /// Closed rooms, removed people, withdrawn links and scheduled meetings' rules, for every way in.
+    let access: RoomAccess
     let configuration: Configuration
     let logger: Logger
 
@@ -39,7 +41,10 @@ public struct SignallingServer: Sendable {
         self.audit = AuditRecorder(store: store)
         self.logger = logger
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
+        // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for
+        // /ws, WHIP and WHEP through `access`, below, once the scheduler exists.
+        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace,
+                             access: RoomAccess(store: store, scheduler: nil, logger: logger))
         self.meetings = hub
         let base = configuration.publicURL.hasSuffix("/") ? String(configuration.publicURL.dropLast()) : configuration.publicURL
         let hooks = MeetingHooks(
@@ -70,17 +75,18 @@ public struct SignallingServer: Sendable {
             outboxChanged: outboxChanged)
         self.scheduler = MeetingScheduler(store: store.meetings, policy: meetingPolicy, hooks: hooks,
                                           logger: Logger(label: "sabha.meetings"))
+        self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
-        MediaSessionRoutes(service: service, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
+        MediaSessionRoutes(service: service, tokens: tokens, access: access, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store).register(on: router)
-        MeetingSocket(hub: meetings, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
+        MeetingSocket(hub: meetings, tokens: tokens, access: access, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
-                    scheduler: scheduler, logger: logger)
+                    scheduler: scheduler, audit: audit.sink, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router
@@ -99,6 +105,9 @@ public struct SignallingServer: Sendable {
         let meetings = self.meetings
         let audit = self.audit
         await meetings.setAuditSink(audit.sink)
+        await meetings.setMediaSessionEnder { room, identity, tokenID in
+            await service.endSessions(room: room, identity: identity, tokenID: tokenID)
+        }
         let auditWriter = Task { await audit.run() }
         let events = Task { await service.runEventLoop(meetings: meetings) }
         defer { events.cancel() }

@@ -73,7 +73,7 @@ import Testing
         #expect(old.allSatisfy { $0.state == .superseded })
         #expect(scheduler.admission(room: id, identity: "ravi@example.in", at: Self.start) ==
                 .refused(code: "link-revoked", detail: "You are no longer invited to 'Review (moved)'; this link has been withdrawn."))
-        #expect(scheduler.admission(room: id, identity: "meena@example.in", at: Self.start) == .admitted)
+        #expect(scheduler.admission(room: id, identity: "meena@example.in", at: Self.start) == .admitted(role: .participant))
     }
 
     @Test func cancelSendsCancelToEveryoneOnceAndRefusesEveryLink() async throws {
@@ -158,13 +158,24 @@ import Testing
             return
         }
         #expect(detail.contains("Monday 30 November 2026, 06:23"), "says when the meeting is: \(detail)")
-        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-29 * 60)) == .admitted)
-        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 29 * 60)) == .admitted)
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-29 * 60)) == .admitted(role: .participant))
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 29 * 60)) == .admitted(role: .participant))
         guard case .refused("meeting-not-open", _) = scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 31 * 60)) else {
             Issue.record("admitted after the window")
             return
         }
         #expect(scheduler.admission(room: "some-other-room", identity: "x", at: Self.start) == .notAMeeting)
+    }
+
+    @Test func admissionTellsTheRoleTheMeetingGivesNowSoADowngradeBeatsAnOldHostLink() async throws {
+        let scheduler = try Self.scheduler()
+        let id = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)])).meeting.id
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start) == .admitted(role: .host))
+        _ = try await scheduler.update(id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .viewer)]))
+        #expect(scheduler.admission(room: id, identity: "Asha@Example.in", at: Self.start) == .admitted(role: .viewer))
+        #expect(scheduler.admission(room: id, identity: "collector@pune.gov.in", at: Self.start) == .admitted(role: .host),
+                "the organizer hosts without being listed")
+        #expect(scheduler.admission(room: id, identity: "someone-an-admin-invited", at: Self.start) == .admitted(role: nil))
     }
 
     @Test func draftsWithBadFieldsAreRefusedWithTheirCode() throws {

@@ -24,7 +24,7 @@ import Testing
         let inbox = Inbox()
         Task { for await text in stream { await inbox.add(text) } }
         let token = AccessToken(identity: identity, room: room, role: .participant, lifetime: 600)
-        let (id, _) = await hub.join(token: token, name: identity, resume: nil, outbox: continuation)
+        let (id, _) = try! await hub.join(token: token, name: identity, resume: nil, outbox: continuation)
         return Member(id: id, inbox: inbox)
     }
 

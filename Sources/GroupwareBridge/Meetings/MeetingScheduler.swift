@@ -192,8 +192,14 @@ public final class MeetingScheduler: Sendable {
         if record.status == .cancelled {
             return .refused(code: "meeting-cancelled", detail: "The meeting '\(record.title)' was cancelled.")
         }
-        if let attendee = try? store.read({ db in try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": record.id, "email": identity.lowercased()]) }),
-           attendee.status == .removed {
+        let attendee: MeetingAttendeeRecord?
+        do {
+            attendee = try store.read { db in try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": record.id, "email": identity.lowercased()]) }
+        } catch {
+            logger.error("admission check failed; refusing", metadata: ["room": "\(room)", "error": "\(error)"])
+            return .refused(code: "meeting-not-open", detail: "The meeting cannot be checked right now; try again in a minute.")
+        }
+        if attendee?.status == .removed {
             return .refused(code: "link-revoked", detail: "You are no longer invited to '\(record.title)'; this link has been withdrawn.")
         }
         let opens = record.start.addingTimeInterval(-policy.opensBefore)
@@ -206,7 +212,8 @@ public final class MeetingScheduler: Sendable {
         if now > closes {
             return .refused(code: "meeting-not-open", detail: "'\(record.title)' was on \(when); it is over.")
         }
-        return .admitted
+        if let attendee { return .admitted(role: attendee.role) }
+        return .admitted(role: identity.lowercased() == record.organizerEmail.lowercased() ? .host : nil)
     }
 
     /// "Monday 1 December 2026, 10:00–11:00 (Asia/Kolkata)".

@@ -14,14 +14,14 @@ public struct MediaSessionRoutes: Sendable {
 
     let service: SessionService
     let tokens: TokenAuthority
-    /// Scheduled meetings: their rooms admit only within the meeting's window.
-    let scheduler: MeetingScheduler?
+    /// Scheduled meetings' windows and roles, closed rooms, removed people, withdrawn links.
+    let access: RoomAccess
     let logger: Logger
 
-    public init(service: SessionService, tokens: TokenAuthority, scheduler: MeetingScheduler? = nil, logger: Logger) {
+    public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, logger: Logger) {
         self.service = service
         self.tokens = tokens
-        self.scheduler = scheduler
+        self.access = access
         self.logger = logger
     }
 
@@ -32,7 +32,7 @@ public struct MediaSessionRoutes: Sendable {
                 let token = try await authorize(request, room: room)
                 guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
                 let offer = try await readOffer(request, intent: .publish)
-                let created = try await service.publish(room: room, identity: token.identity, offer: offer)
+                let created = try await service.publish(room: room, identity: token.identity, offer: offer, tokenID: token.tokenID)
                 return created.response
             }
         }
@@ -42,7 +42,8 @@ public struct MediaSessionRoutes: Sendable {
                 let publisher = try parameter(context, "identity")
                 let token = try await authorize(request, room: room)
                 let offer = try await readOffer(request, intent: .subscribe)
-                let created = try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer)
+                let created = try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer,
+                                                      tokenID: token.tokenID)
                 return created.response
             }
         }
@@ -92,11 +93,10 @@ public struct MediaSessionRoutes: Sendable {
     private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {
         do {
             let token = try await tokens.verify(authorization: request.headers[.authorization], room: room)
-            if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: room, identity: token.identity) {
-                logger.info("meeting link refused", metadata: ["path": "\(request.uri.path)", "reason": "\(code)"])
-                throw Problem(status: 403, code: code, title: "Not admitted now", detail: detail)
-            }
-            return token
+            return try access.admit(token)
+        } catch let refusal as RoomAccess.Refusal {
+            logger.info("token not admitted", metadata: ["path": "\(request.uri.path)", "reason": "\(refusal.code)"])
+            throw refusal.problem
         } catch let error as TokenRejection {
             logger.info("token refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error.problem.code)"])
             throw error.problem

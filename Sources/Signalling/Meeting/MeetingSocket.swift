@@ -8,8 +8,8 @@ import Logging
 struct MeetingSocket: Sendable {
     let hub: MeetingHub
     let tokens: TokenAuthority
-    /// Scheduled meetings: their rooms admit only within the meeting's window.
-    let scheduler: MeetingScheduler?
+    /// Scheduled meetings' windows and roles, closed rooms, removed people, withdrawn links.
+    let access: RoomAccess
     let logger: Logger
 
     func register(on router: Router<SabhaRequestContext>) {
@@ -90,17 +90,19 @@ struct MeetingSocket: Sendable {
                         outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
                         return
                     }
-                    if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: claims.room, identity: claims.identity) {
-                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(code)"])
-                        outbox.yield(MeetingWire.error(code, detail, fatal: true))
-                        return
-                    }
                     if let room, room != claims.room {
                         let problem = TokenRejection.wrongRoom(tokenRoom: claims.room, requested: room).problem
                         outbox.yield(MeetingWire.error(problem.code, problem.detail, fatal: true))
                         return
                     }
-                    (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, address: address, outbox: outbox)
+                    do {
+                        let admitted = try access.admit(claims)
+                        (participant, epoch) = try await hub.join(token: admitted, name: name, resume: resume, address: address, outbox: outbox)
+                    } catch {
+                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(error.code)"])
+                        outbox.yield(MeetingWire.error(error.code, error.detail, fatal: true))
+                        return
+                    }
                 case .offer(let sdp, let sources):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.yield(reply) }
@@ -113,6 +115,9 @@ struct MeetingSocket: Sendable {
                 case .remove(let target):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     do { try await hub.remove(target, by: id) } catch { outbox.yield(hostError(error)) }
+                case .readmit(let identity):
+                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    do { try await hub.readmit(identity, by: id) } catch { outbox.yield(hostError(error)) }
                 case .muteParticipant(let target, let kind):
                     guard let id = participant else { outbox.yield(notJoined); continue }
                     do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.yield(hostError(error)) }
@@ -136,6 +141,7 @@ struct MeetingSocket: Sendable {
         switch error {
         case .notHost: return MeetingWire.error("not-host", "only a host may do that", fatal: false)
         case .unknownParticipant: return MeetingWire.error("unknown-participant", "no such participant in this meeting", fatal: false)
+        case .notRemoved: return MeetingWire.error("unknown-participant", "nobody with that identity is removed from this meeting", fatal: false)
         }
     }
 

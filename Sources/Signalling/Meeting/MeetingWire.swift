@@ -20,6 +20,12 @@ public enum MeetingWire {
         public var muted: Bool
     }
 
+    /// Someone a host removed, as the hosts' list shows them (`joined.removed`, `removed-list`).
+    public struct RemovedInfo: Codable, Sendable, Equatable {
+        public var identity: String
+        public var name: String
+    }
+
     public struct ReceiveEntry: Codable, Sendable, Equatable {
         public var track: String
         public var participant: String
@@ -36,6 +42,8 @@ public enum MeetingWire {
         case leave
         case endMeeting
         case remove(participant: String)
+        /// A host lets a removed identity back in.
+        case readmit(identity: String)
         case muteParticipant(participant: String, kind: String)
         /// The size a remote video tile is shown at, in CSS pixels; 0×0 = hidden.
         case videoSize(track: String, width: Int, height: Int)
@@ -43,6 +51,7 @@ public enum MeetingWire {
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
         struct Target: Decodable { var participant: String; var kind: String? }
+        struct Readmit: Decodable { var identity: String }
         struct Offer: Decodable { var sdp: String; var sources: [String: String]? }
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
@@ -72,6 +81,7 @@ public enum MeetingWire {
                 case "leave": return .leave
                 case "end-meeting": return .endMeeting
                 case "remove": return .remove(participant: try decoder.decode(Target.self, from: data).participant)
+                case "readmit": return .readmit(identity: try decoder.decode(Readmit.self, from: data).identity)
                 case "mute-participant":
                     let target = try decoder.decode(Target.self, from: data)
                     guard let kind = target.kind else { throw Failure.badJSON("\"mute-participant\" needs \"kind\"") }

@@ -62,6 +62,7 @@
     tracks: new Map(),           // server track id -> {id, participant, kind, source, muted}
     trackOwner: new Map(),       // MediaStreamTrack.id of a receiver -> participant id (set in ontrack)
     receive: [],                 // the latest `renegotiate.receive`
+    removed: [],                 // hosts only: [{identity, name}] kept out of the room until let back in
     offering: false,             // an offer is in flight
     reofferWanted: false,        // a renegotiate arrived while it was
     answerWaiter: null,          // {resolve, reject} for the offer in flight
@@ -445,6 +446,9 @@
         state.receive = Array.isArray(msg.receive) ? msg.receive : [];
         return requestOffer();
       case 'participant-joined': return addParticipant(msg.participant);
+      case 'removed-list':
+        state.removed = Array.isArray(msg.removed) ? msg.removed : [];
+        return renderPeople();
       case 'participant-left': return removeParticipant(msg.participant);
       case 'track-published':
         if (msg.track && msg.track.id) state.tracks.set(msg.track.id, { ...msg.track });
@@ -496,10 +500,11 @@
     if (code === 'token-expired') return MESSAGES.expired;
     if (code.startsWith('token-')) return MESSAGES.invalid;
     if (code === 'unsupported-version') return 'This page is out of date: reload it and try again.';
-    if (code === 'removed') return 'The host removed you from the meeting.';
+    if (code === 'removed') return state.me ? 'The host removed you from the meeting.' : (message || 'A host removed you from this meeting.');
     if (code === 'replaced') return 'You joined this meeting from another window.';
     if (code === 'media-closed') return 'The media connection was lost.';
-    if (code === 'meeting-not-open' || code === 'link-revoked' || code === 'meeting-cancelled') return message;  // says when / why
+    // These say when or why, in words meant for the person.
+    if (['meeting-not-open', 'link-revoked', 'meeting-cancelled', 'room-closed', 'access-check-failed'].includes(code)) return message;
     if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
     return message || `The server reported a problem (${code}).`;
   }
@@ -513,7 +518,7 @@
     }
     if (msg.fatal || code.startsWith('token-')) {
       // A scheduled meeting that is not open yet may be joined later; a withdrawn link or a cancelled meeting never.
-      const final = code.startsWith('token-') || ['removed', 'replaced', 'link-revoked', 'meeting-cancelled'].includes(code);
+      const final = code.startsWith('token-') || ['removed', 'replaced', 'link-revoked', 'meeting-cancelled', 'room-closed'].includes(code);
       finish(state.me ? 'Disconnected' : 'Cannot join', errorText(code, msg.message), { rejoin: !final });
     } else {
       showBanner(errorText(code, msg.message));
@@ -550,6 +555,7 @@
       state.trackOwner.clear();
     }
     state.me = msg.you || null;
+    state.removed = Array.isArray(msg.removed) ? msg.removed : [];
     if (msg.room) {
       state.room = msg.room;
       $('room-name').textContent = msg.room;
@@ -1044,8 +1050,36 @@
     for (const p of state.participants.values()) {
       rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id));
     }
+    const count = rows.length;
+    if (isHost) {
+      // People a host removed stay out until a host lets them back in.
+      for (const person of state.removed) {
+        const li = document.createElement('li');
+        li.className = 'removed';
+        const who = document.createElement('div');
+        who.className = 'who';
+        const n = document.createElement('span');
+        n.className = 'name';
+        n.textContent = `${person.name || person.identity} (removed)`;
+        who.append(n);
+        if (person.identity && person.identity !== person.name) {
+          const i = document.createElement('span');
+          i.className = 'identity';
+          i.textContent = person.identity;
+          who.append(i);
+        }
+        const back = document.createElement('button');
+        back.type = 'button';
+        back.className = 'small readmit';
+        back.textContent = 'Let back in';
+        back.title = `Let ${person.name || person.identity} join again`;
+        back.addEventListener('click', () => send({ type: 'readmit', identity: person.identity }));
+        li.append(who, back);
+        rows.push(li);
+      }
+    }
     $('people-list').replaceChildren(...rows);
-    $('people-count').textContent = String(rows.length);
+    $('people-count').textContent = String(count);
   }
 
   // --- controls ---

@@ -42,6 +42,13 @@ public actor SessionRegistry {
 
     public func session(id: String) -> MediaSession? { sessions[id] }
 
+    /// Sessions in `room`, of `identity` and opened with `tokenID` when those are given.
+    public func sessions(room: String, identity: String? = nil, tokenID: String? = nil) -> [MediaSession] {
+        sessions.values.filter { session in
+            session.room == room && (identity == nil || session.identity == identity) && (tokenID == nil || session.tokenID == tokenID)
+        }
+    }
+
     /// Removes a session. For a publisher, also removes and returns its viewers (to be closed).
     public func remove(id: String) -> (session: MediaSession, viewers: [MediaSession])? {
         guard let session = sessions.removeValue(forKey: id) else { return nil }

@@ -52,6 +52,6 @@ public struct AuditRecorder: Sendable {
             break
         }
         store.recordAudit(AuditRecord(at: at, room: event.room, identity: event.identity, participant: event.participant,
-                                      event: event.event, address: event.address))
+                                      event: event.event, address: event.address, actor: event.actor, detail: event.detail))
     }
 }
