@@ -15,6 +15,8 @@ public struct SignallingServer: Sendable {
         public var resumeGrace: Duration = .seconds(30)
         /// Base URL people open ("https://meet.example.gov.in"): the links the admin API hands out start with it.
         public var publicURL: String = "http://127.0.0.1:8080"
+        /// What one logged-in user can hold at once (sessions per token, sockets per address, ...).
+        public var limits = SignallingLimits()
         public init() {}
     }
 
@@ -28,6 +30,9 @@ public struct SignallingServer: Sendable {
     let audit: AuditRecorder
     /// Closed rooms, removed people, withdrawn links and scheduled meetings' rules, for every way in.
     let access: RoomAccess
+    /// How often each limit refused something (`/metrics`).
+    public let limitCounters: LimitCounters
+    let webSockets: WebSocketConnections
     let configuration: Configuration
     let logger: Logger
 
@@ -40,6 +45,9 @@ public struct SignallingServer: Sendable {
         self.adminKey = adminKey
         self.audit = AuditRecorder(store: store)
         self.logger = logger
+        let counters = LimitCounters()
+        self.limitCounters = counters
+        self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
         // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for
         // /ws, WHIP and WHEP through `access`, below, once the scheduler exists.
@@ -72,7 +80,10 @@ public struct SignallingServer: Sendable {
             dismiss: { room, identities in
                 await hub.dismiss(room: room, identities: Set(identities))
             },
-            outboxChanged: outboxChanged)
+            outboxChanged: outboxChanged,
+            limitReached: { limit, times in
+                if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }
+            })
         self.scheduler = MeetingScheduler(store: store.meetings, policy: meetingPolicy, hooks: hooks,
                                           logger: Logger(label: "sabha.meetings"))
         self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
@@ -82,9 +93,12 @@ public struct SignallingServer: Sendable {
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
         router.get("/healthz") { _, _ in "ok\n" }
-        MediaSessionRoutes(service: service, tokens: tokens, access: access, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store).register(on: router)
-        MeetingSocket(hub: meetings, tokens: tokens, access: access, logger: logger).register(on: router)
+        MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
+                           logger: logger).register(on: router)
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
+                     limits: limitCounters, webSockets: webSockets).register(on: router)
+        MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
+                      counters: limitCounters, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
                     scheduler: scheduler, audit: audit.sink, logger: logger)
             .register(on: router)

@@ -178,6 +178,47 @@ import Testing
         #expect(scheduler.admission(room: id, identity: "someone-an-admin-invited", at: Self.start) == .admitted(role: nil))
     }
 
+    @Test func thePolicyRefusesOutsideDomainsAndTooManyAttendeesAndCountsIt() async throws {
+        var policy = MeetingPolicy()
+        policy.inviteDomains = ["example.in", "gov.in"]
+        policy.maximumAttendees = 2
+        #expect(policy.allowsInvitation(try EmailAddress("asha@example.in")))
+        #expect(policy.allowsInvitation(try EmailAddress("ravi@pune.gov.in")), "subdomains of a listed domain")
+        #expect(policy.allowsInvitation(try EmailAddress("RAVI@PUNE.GOV.IN")))
+        #expect(!policy.allowsInvitation(try EmailAddress("eve@notgov.in")), "a suffix that is not a subdomain")
+        #expect(!policy.allowsInvitation(try EmailAddress("eve@gov.in.evil.com")))
+        #expect(MeetingPolicy().allowsInvitation(try EmailAddress("anyone@anywhere.org")), "no list: any domain")
+
+        let reached = LimitLog()
+        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy,
+                                         hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, limitReached: { reached.add($0, $1) }),
+                                         logger: Logger(label: "test"))
+        await #expect(throws: MeetingError.inviteDomainNotAllowed(email: "eve@evil.com", allowed: ["example.in", "gov.in"])) {
+            _ = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host), ("Eve", "eve@evil.com", .viewer)]))
+        }
+        await #expect(throws: MeetingError.tooManyAttendees(count: 3, limit: 2)) {
+            _ = try await scheduler.create(try Self.draft(attendees: [("A", "a@example.in", .host), ("B", "b@example.in", .viewer),
+                                                                     ("C", "c@gov.in", .viewer)]))
+        }
+        #expect(try scheduler.store.outbox().isEmpty && scheduler.meetings().isEmpty, "nothing stored, nothing queued")
+        let created = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)]))
+        await #expect(throws: MeetingError.inviteDomainNotAllowed(email: "eve@evil.com", allowed: ["example.in", "gov.in"])) {
+            _ = try await scheduler.update(created.meeting.id, to: try Self.draft(attendees: [("Eve", "eve@evil.com", .host)]))
+        }
+        #expect(reached.all == ["invite-domains:1", "attendees:1", "invite-domains:1"])
+
+        let screened = policy.screen(try Self.draft(attendees: [("Asha", "asha@example.in", .host), ("Eve", "eve@evil.com", .viewer)]))
+        #expect(screened.draft.attendees.map(\.email.value) == ["asha@example.in"])
+        #expect(screened.leftOut.map(\.email.value) == ["eve@evil.com"])
+    }
+
+    final class LimitLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String] = []
+        func add(_ limit: String, _ count: Int) { lock.withLock { entries.append("\(limit):\(count)") } }
+        var all: [String] { lock.withLock { entries } }
+    }
+
     @Test func draftsWithBadFieldsAreRefusedWithTheirCode() throws {
         var endFirst = try Self.draft()
         endFirst.end = endFirst.start.addingTimeInterval(-60)

@@ -27,6 +27,7 @@ public final class MeetingScheduler: Sendable {
 
     public func create(_ draft: MeetingDraft, origin: Origin = .api, now: Date = Date()) async throws(MeetingError) -> ScheduledMeeting {
         let draft = try draft.validated()
+        try checkPolicy(draft)
         let id = "m-" + Self.randomID(8)
         let links = try await issueLinks(for: draft, room: id)
         do { try await hooks.openRoom(id, draft.title) } catch { throw .failed("cannot open room \(id): \(error)") }
@@ -66,6 +67,7 @@ public final class MeetingScheduler: Sendable {
     public func update(_ id: String, to draft: MeetingDraft, resourceETag: String? = nil, minimumSequence: Int = 0,
                        now: Date = Date()) async throws(MeetingError) -> ScheduledMeeting {
         let draft = try draft.validated()
+        try checkPolicy(draft)
         guard let current = try lookUp(id) else { throw .notFound(id) }
         guard current.status == .scheduled else { throw .cancelled(id) }
         let links = try await issueLinks(for: draft, room: current.room)
@@ -230,6 +232,21 @@ public final class MeetingScheduler: Sendable {
     }
 
     // MARK: - Internals
+
+    /// The policy's limits (attendee count, invitation domains), counted when they refuse.
+    private func checkPolicy(_ draft: MeetingDraft) throws(MeetingError) {
+        do {
+            try policy.check(draft)
+        } catch {
+            switch error {
+            case .tooManyAttendees: hooks.limitReached("attendees", 1)
+            case .inviteDomainNotAllowed: hooks.limitReached("invite-domains", 1)
+            default: break
+            }
+            logger.notice("meeting refused by policy", metadata: ["reason": "\(error.code)", "detail": "\(error.description)"])
+            throw error
+        }
+    }
 
     private func lookUp(_ id: String) throws(MeetingError) -> MeetingRecord? {
         do { return try store.meeting(id: id) } catch { throw .failed("\(error)") }

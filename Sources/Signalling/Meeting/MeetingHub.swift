@@ -43,7 +43,7 @@ public actor MeetingHub {
         let role: ParticipantRole
         /// The id (`jti`) of the token it joined with, so an administrator can withdraw that one link.
         let tokenID: String?
-        var outbox: AsyncStream<String>.Continuation
+        var outbox: SocketOutbox
         /// Lets a dropped WebSocket come back within the grace period and keep its place.
         let resumeSecret = MeetingHub.randomHex(16) + MeetingHub.randomHex(16)
         var connected = true
@@ -57,7 +57,7 @@ public actor MeetingHub {
         var receiving: [String: ReceivingSlot] = [:]
 
         init(id: String, room: String, identity: String, name: String, role: ParticipantRole, tokenID: String?,
-             outbox: AsyncStream<String>.Continuation) {
+             outbox: SocketOutbox) {
             self.id = id
             self.room = room
             self.identity = identity
@@ -71,7 +71,7 @@ public actor MeetingHub {
             MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue)
         }
 
-        func send(_ text: String) { outbox.yield(text) }
+        func send(_ text: String) { outbox.send(text) }
     }
 
     /// Something worth an audit record: who joined or left which room, when, from where, and who acted on them.
@@ -144,7 +144,7 @@ public actor MeetingHub {
     /// Returns the participant id and the connection epoch the socket must quote when it drops. Refuses a withdrawn
     /// link, a closed room and a removed person (checked here, in the actor, so a removal and a rejoin cannot cross).
     func join(token: AccessToken, name: String?, resume: String?, address: String? = nil,
-              outbox: AsyncStream<String>.Continuation) async throws(RoomAccess.Refusal) -> (id: String, epoch: Int) {
+              outbox: SocketOutbox) async throws(RoomAccess.Refusal) -> (id: String, epoch: Int) {
         let room = token.room
         if let refusal = access?.refusal(room: room, identity: token.identity, tokenID: token.tokenID) { throw refusal }
         if let resume, let participant = rooms[room]?.first(where: { $0.resumeSecret == resume && $0.identity == token.identity }) {

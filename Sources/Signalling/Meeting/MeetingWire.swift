@@ -1,9 +1,22 @@
 import Foundation
+import HummingbirdWebSocket
+import NIOWebSocket
 
 /// JSON shapes of the meeting protocol (docs/protocol.md), version 1.
 public enum MeetingWire {
     public static let version = 1
     public static let maximumMessageSize = 64 * 1024
+
+    /// Close codes (RFC 6455 section 7.4.2, the private range 4000-4999: 4000 + the nearest HTTP status) for
+    /// connections the server ends because of a limit. A fatal `error` with the same name goes first when it can.
+    public enum CloseCode {
+        /// No `join` within `--join-timeout`.
+        public static let joinTimeout = WebSocketErrorCode.unknown(4408)
+        /// The client fell more than `--websocket-outbox` bytes behind reading.
+        public static let slowReader = WebSocketErrorCode.unknown(4413)
+        /// The client's address already holds `--max-websockets-per-address` connections.
+        public static let tooManyConnections = WebSocketErrorCode.unknown(4429)
+    }
 
     public struct ParticipantInfo: Codable, Sendable, Equatable {
         public var id: String

@@ -19,6 +19,8 @@ public struct MediaSession: Sendable {
     public var watching: String?
     /// The id (`jti`) of the token that opened it: a withdrawn link ends its sessions.
     public var tokenID: String? = nil
+    /// Which token's allowance of sessions it uses (`SessionRegistry.reserve`); nil when it uses none.
+    public var tokenKey: String? = nil
 
     /// The resource URL path (the WHIP/WHEP `Location`).
     public var location: String {

@@ -20,7 +20,8 @@ public final class SessionService: Sendable {
     }
 
     /// WHIP: `identity` publishes the accepted audio/video m-lines of `offer` into `room`.
-    public func publish(room: String, identity: String, offer: SDPOffer, tokenID: String? = nil) async throws(Problem) -> Created {
+    /// `tokenKey` names the token's allowance the session holds (reserved by the caller, given back when it ends).
+    public func publish(room: String, identity: String, offer: SDPOffer, tokenID: String? = nil, tokenKey: String? = nil) async throws(Problem) -> Created {
         let description = try await createTransport(room: room, label: "whip:\(identity)", offer: offer)
         var producers: [(kind: MediaKind, id: ProducerID)] = []
         do {
@@ -34,7 +35,8 @@ public final class SessionService: Sendable {
             throw Self.mediaProblem(error)
         }
         let session = MediaSession(id: Self.newSessionID(), kind: .whip, room: room, identity: identity,
-                                   transport: description.id, producers: producers, watching: nil, tokenID: tokenID, watchingIdentity: nil)
+                                   transport: description.id, producers: producers, watching: nil, tokenID: tokenID, tokenKey: tokenKey,
+                                   watchingIdentity: nil)
         if let replaced = await registry.addPublisher(session) {
             logger.info("publisher replaces its previous session", metadata: ["room": "\(room)", "identity": "\(identity)", "old": "\(replaced.id)"])
             await end(replaced.id)
@@ -46,7 +48,7 @@ public final class SessionService: Sendable {
 
     /// WHEP: `identity` watches what `publisherIdentity` publishes in `room`.
     public func watch(room: String, identity: String, publisherIdentity: String, offer: SDPOffer,
-                      tokenID: String? = nil) async throws(Problem) -> Created {
+                      tokenID: String? = nil, tokenKey: String? = nil) async throws(Problem) -> Created {
         guard let publisher = await registry.publisher(room: room, identity: publisherIdentity) else {
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
                           detail: "'\(publisherIdentity)' is not publishing in room '\(room)' right now.")
@@ -80,7 +82,7 @@ public final class SessionService: Sendable {
         }
         let session = MediaSession(id: Self.newSessionID(), kind: .whep, room: room, identity: identity,
                                    transport: description.id, producers: [], watching: publisher.id, tokenID: tokenID,
-                                   watchingIdentity: publisherIdentity)
+                                   tokenKey: tokenKey, watchingIdentity: publisherIdentity)
         guard await registry.addViewer(session) else {
             await engine.closeTransport(description.id)
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
