@@ -92,6 +92,8 @@ public struct SignallingServer: Sendable {
     /// The routes, separate from the listener so tests can drive them in process.
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
+        // First, so that it wraps every route added below (and the 404 answer).
+        router.add(middleware: SecurityHeadersMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            logger: logger).register(on: router)

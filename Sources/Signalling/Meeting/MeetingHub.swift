@@ -39,7 +39,10 @@ public actor MeetingHub {
         let id: String
         let room: String
         let identity: String
+        /// The name the token gives (its identity when it gives none): what others see it as, whatever it says.
         let name: String
+        /// The name the participant typed, when it differs: shown to others marked as self-chosen, never instead.
+        let chosenName: String?
         let role: ParticipantRole
         /// The id (`jti`) of the token it joined with, so an administrator can withdraw that one link.
         let tokenID: String?
@@ -56,19 +59,21 @@ public actor MeetingHub {
         var mutedKinds: Set<MediaKind> = []
         var receiving: [String: ReceivingSlot] = [:]
 
-        init(id: String, room: String, identity: String, name: String, role: ParticipantRole, tokenID: String?,
+        init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
              outbox: SocketOutbox) {
             self.id = id
             self.room = room
             self.identity = identity
             self.name = name
+            self.chosenName = chosenName
             self.role = role
             self.tokenID = tokenID
             self.outbox = outbox
         }
 
         var info: MeetingWire.ParticipantInfo {
-            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue)
+            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue,
+                                        chosenName: chosenName)
         }
 
         func send(_ text: String) { outbox.send(text) }
@@ -165,8 +170,9 @@ public actor MeetingHub {
             previous.outbox.finish()
             await leave(previous.id, reason: .replaced)
         }
-        let displayName = String((name?.isEmpty == false ? name! : (token.name ?? token.identity)).prefix(80))
-        let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: displayName,
+        let names = Self.names(token: token, chosen: name)
+        let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: names.name,
+                                      chosenName: names.chosen,
                                       role: token.role, tokenID: token.tokenID, outbox: outbox)
         let others = rooms[room] ?? []
         rooms[room, default: []].append(participant)
@@ -178,6 +184,15 @@ public actor MeetingHub {
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
                                                      "participants": "\(others.count + 1)"])
         return (participant.id, participant.connectionEpoch)
+    }
+
+    /// Who a participant is to the others: the token's name (else its identity), and what they typed when it differs
+    /// (trimmed, without control characters, at most 80 characters), so nobody can pass for someone else.
+    static func names(token: AccessToken, chosen: String?) -> (name: String, chosen: String?) {
+        let name = String((token.name.flatMap { $0.isEmpty ? nil : $0 } ?? token.identity).prefix(80))
+        let typed = String((chosen ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+            .trimmingCharacters(in: .whitespacesAndNewlines).prefix(80)
+        return (name, typed.isEmpty || typed == name ? nil : String(typed))
     }
 
     private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
@@ -578,6 +593,8 @@ public actor MeetingHub {
         public var name: String
         public var role: String
         public var connected: Bool
+        /// The name it typed, when it differs from the token's.
+        public var chosenName: String?
         /// The id of the link (token) it joined with; `DELETE /api/rooms/{room}/links/{link}` withdraws it.
         public var link: String?
         public var tracks: [MeetingWire.TrackInfo]
@@ -589,6 +606,7 @@ public actor MeetingHub {
             try c.encode(name, forKey: .name)
             try c.encode(role, forKey: .role)
             try c.encode(connected, forKey: .connected)
+            try c.encode(chosenName, forKey: .chosenName)
             try c.encode(link, forKey: .link)
             try c.encode(tracks, forKey: .tracks)
         }
@@ -598,7 +616,7 @@ public actor MeetingHub {
     public func liveRooms() -> [String: [ParticipantSummary]] {
         rooms.mapValues { list in
             list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
-                                          connected: $0.connected, link: $0.tokenID, tracks: trackInfos(of: $0)) }
+                                          connected: $0.connected, chosenName: $0.chosenName, link: $0.tokenID, tracks: trackInfos(of: $0)) }
         }
     }
 

@@ -21,8 +21,12 @@ public enum MeetingWire {
     public struct ParticipantInfo: Codable, Sendable, Equatable {
         public var id: String
         public var identity: String
+        /// From the token (its identity when it has no name): who this is.
         public var name: String
         public var role: String
+        /// What the participant typed as its name, when it differs from `name`: clients show it marked as
+        /// self-chosen, next to `name`, never in its place. Absent otherwise.
+        public var chosenName: String?
     }
 
     public struct TrackInfo: Codable, Sendable, Equatable {

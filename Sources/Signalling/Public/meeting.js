@@ -4,7 +4,10 @@
 //
 // URL: /m/{room}?t=TOKEN[&autojoin=1][&name=NAME][&quality=low]
 //   autojoin=1   skip the pre-join screen and use the default devices (tests, room systems)
-//   name=NAME    display name (otherwise the token's name, else its identity)
+//   name=NAME    a name of one's own: others see the token's name (else its identity), with this one next to it
+//                marked as self-chosen
+// The token (t=) leaves the address bar as soon as it is read (history.replaceState); sessionStorage keeps it for
+// this tab, so a reload still joins.
 //   quality=low  capture 320x180 at 15 fps (tests running many browsers on one machine)
 //
 // The camera is sent as simulcast (rids q/h/f at 1/4, 1/2 and full size; the server answers a=simulcast:recv;
@@ -24,7 +27,7 @@
   'use strict';
 
   const params = new URLSearchParams(location.search);
-  const token = params.get('t') || '';
+  const token = takeToken(params);
   const autojoin = params.get('autojoin') === '1';
   const pathRoom = decodeURIComponent((location.pathname.match(/^\/m\/([^/?#]+)/) || [])[1] || '');
   const claims = decodeTokenClaims(token);
@@ -80,7 +83,7 @@
     pc: null,
     events: [],
     participants: () => [...state.participants.values()].map(({ info }) => ({
-      id: info.id, name: info.name, identity: info.identity, role: info.role,
+      id: info.id, name: info.name, identity: info.identity, role: info.role, chosenName: info.chosenName || null,
     })),
     me: () => state.me && { ...state.me },
     stats,
@@ -98,6 +101,28 @@
     api.events.push(`${new Date().toISOString()} ${message}`);
     if (api.events.length > 300) api.events.shift();
     console.log(`[meeting] ${message}`);
+  }
+
+  // --- the token: out of the address bar as soon as it is read ---
+
+  // The token is the person's key to the meeting: it must not stay in the address bar (history, screenshots, a
+  // link copied from there) nor go out in a Referer. It is kept for this tab only (sessionStorage), so a reload or
+  // "Join again" still works.
+  function takeToken(query) {
+    const key = `sabha-token:${location.pathname}`;
+    const fromLink = query.get('t');
+    let kept = null;
+    try {
+      if (fromLink) sessionStorage.setItem(key, fromLink);
+      kept = sessionStorage.getItem(key);
+    } catch (_) { /* storage off: the token lives in this page only */ }
+    if (fromLink) {
+      const rest = new URLSearchParams(query);
+      rest.delete('t');
+      const search = rest.toString();
+      history.replaceState(history.state, '', location.pathname + (search ? `?${search}` : '') + location.hash);
+    }
+    return fromLink || kept || '';
   }
 
   // --- token claims (shown to the person only; the server is the one that checks the token) ---
@@ -272,6 +297,10 @@
     $('prejoin-room').textContent = state.room || 'the meeting';
     const nameInput = $('name-input');
     nameInput.value = state.name;
+    const linkName = claims && (claims.name || claims.sub);
+    if (linkName) {
+      $('name-note').textContent = `Others see you as “${linkName}”, the name in your link. A different name typed here is shown next to it, marked as self-chosen.`;
+    }
     const update = () => { $('preview-avatar').querySelector('span').textContent = initials(nameInput.value); };
     nameInput.addEventListener('input', update);
     update();
@@ -879,7 +908,10 @@
     micBadge.append(icon('micOff'));
     const name = document.createElement('span');
     name.className = 'name';
-    label.append(micBadge, name);
+    const chosen = document.createElement('span');
+    chosen.className = 'chosen';
+    chosen.hidden = true;
+    label.append(micBadge, name, chosen);
     tile.append(video, avatar, label);
     const audio = document.createElement('audio');
     audio.autoplay = true;
@@ -891,7 +923,7 @@
       $('grid').append(tile);
       layoutGrid();
     }
-    return { tile, video, audio, avatar, micBadge, name };
+    return { tile, video, audio, avatar, micBadge, name, chosen };
   }
 
   function addParticipant(info) {
@@ -938,6 +970,11 @@
     return info.name || info.identity || 'Guest';
   }
 
+  // The name a participant typed, when it differs from the one in its token: shown marked, never as its name.
+  function chosenLabel(info) {
+    return info && info.chosenName ? `“${info.chosenName}” (self-chosen)` : '';
+  }
+
   function refreshParticipant(id) {
     const p = state.participants.get(id);
     if (!p) return;
@@ -945,6 +982,8 @@
     const audio = publishedState(id, 'audio');
     const video = publishedState(id, 'video');
     p.ui.name.textContent = name;
+    p.ui.chosen.textContent = chosenLabel(p.info);
+    p.ui.chosen.hidden = !p.info.chosenName;
     p.ui.avatar.querySelector('span').textContent = initials(name);
     p.ui.micBadge.hidden = audio === 'on';
     p.ui.avatar.hidden = video === 'on' && !!p.video;
@@ -967,6 +1006,8 @@
     const hasAudio = !!(state.local && state.local.getAudioTracks().length);
     const hasVideo = !!(state.local && state.local.getVideoTracks().length);
     selfUI.name.textContent = `${name} (you)`;
+    selfUI.chosen.textContent = chosenLabel(state.me);
+    selfUI.chosen.hidden = !(state.me && state.me.chosenName);
     selfUI.avatar.querySelector('span').textContent = initials(name);
     selfUI.micBadge.hidden = hasAudio && !state.micMuted;
     selfUI.avatar.hidden = hasVideo && !state.camMuted;
@@ -1000,7 +1041,7 @@
   function renderPeople() {
     const rows = [];
     const isHost = !!state.me && state.me.role === 'host';
-    const row = (name, identity, audio, video, id) => {
+    const row = (name, identity, audio, video, id, chosen) => {
       const li = document.createElement('li');
       const who = document.createElement('div');
       who.className = 'who';
@@ -1008,6 +1049,12 @@
       n.className = 'name';
       n.textContent = name;
       who.append(n);
+      if (chosen) {
+        const c = document.createElement('span');
+        c.className = 'chosen';
+        c.textContent = chosen;
+        who.append(c);
+      }
       if (identity && identity !== name) {
         const i = document.createElement('span');
         i.className = 'identity';
@@ -1045,10 +1092,11 @@
       const hasAudio = !!(state.local && state.local.getAudioTracks().length);
       const hasVideo = !!(state.local && state.local.getVideoTracks().length);
       rows.push(row(`${name} (you)`, state.me && state.me.identity,
-        hasAudio && !state.micMuted ? 'on' : 'muted', hasVideo && !state.camMuted ? 'on' : 'muted'));
+        hasAudio && !state.micMuted ? 'on' : 'muted', hasVideo && !state.camMuted ? 'on' : 'muted', undefined, chosenLabel(state.me)));
     }
     for (const p of state.participants.values()) {
-      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id));
+      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id,
+        chosenLabel(p.info)));
     }
     const count = rows.length;
     if (isHost) {
@@ -1175,7 +1223,7 @@
       document.querySelectorAll('#grid audio').forEach((a) => a.play().catch(() => {}));
       $('sound-button').hidden = true;
     });
-    $('rejoin-button').addEventListener('click', () => location.reload());
+    $('rejoin-button').addEventListener('click', () => location.reload());  // the token stays in sessionStorage
     new ResizeObserver(layoutGrid).observe($('grid'));
     window.addEventListener('pagehide', () => {
       if (!state.finished) send({ type: 'leave' });
