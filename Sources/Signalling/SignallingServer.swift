@@ -113,7 +113,9 @@ public struct SignallingServer: Sendable {
         let router = try makeRouter()
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize)),
+            // A peer has as long to answer the library's close frame as ours (MeetingSocket.closeGrace).
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize,
+                                                                                        closeTimeout: MeetingSocket.closeGrace)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -196,10 +196,15 @@ struct MeetingSocket: Sendable {
 /// Closes one WebSocket once: a close frame with `code`, and the connection dropped `grace` later whatever the peer
 /// does (a close frame waits behind what a slow reader has not read; a hostile peer may never answer it).
 final class SocketCloser: Sendable {
+    private struct Closing {
+        var frame: Task<Void, Never>
+        var drop: Task<Void, Never>
+    }
+
     private let outbound: WebSocketOutboundWriter
     private let channel: (any Channel)?
     private let grace: Duration
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let closing = Mutex<Closing?>(nil)
 
     init(outbound: WebSocketOutboundWriter, channel: (any Channel)?, grace: Duration) {
         self.outbound = outbound
@@ -208,22 +213,24 @@ final class SocketCloser: Sendable {
     }
 
     func close(code: WebSocketErrorCode, reason: String?) {
-        task.withLock { task in
-            guard task == nil else { return }
+        closing.withLock { closing in
+            guard closing == nil else { return }
             let (outbound, channel, grace) = (outbound, channel, grace)
-            task = Task {
-                let drop = Task {
+            closing = Closing(
+                frame: Task { try? await outbound.close(code, reason: reason) },
+                drop: Task {
                     try? await Task.sleep(for: grace)
+                    guard !Task.isCancelled else { return }
                     channel?.close(promise: nil)
-                }
-                try? await outbound.close(code, reason: reason)
-                _ = await drop.value
-            }
+                })
         }
     }
 
-    /// Waits until a close begun here has run its course (nothing when none was begun).
+    /// Called when the socket's reader is done (the peer answered, or the connection is gone): waits for our close
+    /// frame to be handed over, so the library's own close cannot overtake it, and calls off the drop.
     func finished() async {
-        await task.withLock { $0 }?.value
+        guard let current = closing.withLock({ $0 }) else { return }
+        await current.frame.value
+        current.drop.cancel()
     }
 }
