@@ -59,11 +59,12 @@ def test_a_viewer_token_may_not_publish(server):
     problem(post(f"{server.base_url}/whip/r", viewer), 403, "role-not-allowed")
 
 
-def test_bad_offers_get_415_413_and_400_with_the_reason(server):
+def test_bad_offers_get_415_413_and_400_with_the_reason(server, metrics):
     url = f"{server.base_url}/whip/r"
     tok = server.token("r", "alice", "publisher")
     problem(post(url, tok, content_type="application/json"), 415, "unsupported-media-type")
     problem(post(url, tok, body=b"v=0\r\n" + b"a=x\r\n" * 20000), 413, "offer-too-large")
+    assert metrics(server.base_url).value("sabha_limit_refusals_total", limit="offer-size") == 1
     body = problem(post(url, tok, body=b"hello, this is not SDP"), 400, "sdp-invalid")
     assert len(body["detail"]) > 10
     problem(post(url, tok, body=bytes(range(256)) * 4), 400, "sdp-invalid")

@@ -151,12 +151,16 @@ public struct MediaSessionRoutes: Sendable {
         }
         let tooLarge = Problem(status: 413, code: "offer-too-large", title: "Offer too large",
                                detail: "SDP offers are limited to \(Self.maximumOfferSize) bytes.")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize { throw tooLarge }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize {
+            counters.count(.offerSize)
+            throw tooLarge
+        }
         var request = request
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumOfferSize)
         } catch {
+            counters.count(.offerSize)
             throw tooLarge
         }
         guard let text = body.getString(at: body.readerIndex, length: body.readableBytes) else {

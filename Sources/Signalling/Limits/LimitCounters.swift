@@ -12,6 +12,8 @@ public final class LimitCounters: Sendable {
         case attendees
         /// Meetings refused (API), or booking attendees left out, for a mail domain outside SABHA_INVITE_DOMAINS.
         case inviteDomains = "invite-domains"
+        /// WHIP/WHEP offers over 64 KiB (413).
+        case offerSize = "offer-size"
     }
 
     private let counts = Mutex<[Limit: UInt64]>([:])
