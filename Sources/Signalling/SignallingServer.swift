@@ -80,6 +80,9 @@ public struct SignallingServer: Sendable {
             dismiss: { room, identities in
                 await hub.dismiss(room: room, identities: Set(identities))
             },
+            rolesLowered: { room, identities in
+                await hub.roleLowered(room: room, identities: Set(identities))
+            },
             outboxChanged: outboxChanged,
             limitReached: { limit, times in
                 if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }

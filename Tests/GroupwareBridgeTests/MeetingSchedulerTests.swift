@@ -168,11 +168,17 @@ import Testing
     }
 
     @Test func admissionTellsTheRoleTheMeetingGivesNowSoADowngradeBeatsAnOldHostLink() async throws {
-        let scheduler = try Self.scheduler()
+        let lowered = DismissLog()
+        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: MeetingPolicy(),
+                                         hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, rolesLowered: { lowered.add($0, $1) }),
+                                         logger: Logger(label: "test"))
         let id = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)])).meeting.id
         #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start) == .admitted(role: .host))
         _ = try await scheduler.update(id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .viewer)]))
         #expect(scheduler.admission(room: id, identity: "Asha@Example.in", at: Self.start) == .admitted(role: .viewer))
+        #expect(lowered.all == ["\(id):asha@example.in"], "whoever is in with the old role is sent out")
+        _ = try await scheduler.update(id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .participant)]))
+        #expect(lowered.all.count == 1, "raising a role sends nobody out")
         #expect(scheduler.admission(room: id, identity: "collector@pune.gov.in", at: Self.start) == .admitted(role: .host),
                 "the organizer hosts without being listed")
         #expect(scheduler.admission(room: id, identity: "someone-an-admin-invited", at: Self.start) == .admitted(role: nil))

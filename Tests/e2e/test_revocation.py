@@ -214,8 +214,22 @@ def test_a_downgraded_host_of_a_scheduled_meeting_joins_with_the_lesser_role(ser
     old_host_link = next(a["link"] for a in created["attendees"] if a["email"] == "asha@pune.gov.in")
     token, room = old_host_link.split("?t=", 1)[1], created["room"]
 
-    body["attendees"][0]["role"] = "viewer"
-    ok(api(server, "PUT", f"/api/meetings/{created['id']}", body))
+    # Asha is in the meeting as host when she is made a viewer: she is sent out, Ravi is told, and so is the audit trail.
+    ravi_token = next(a["link"] for a in created["attendees"] if a["email"] == "ravi@pune.gov.in").split("?t=", 1)[1]
+    asha_in, ravi_in = MeetingSocket(server.base_url), MeetingSocket(server.base_url)
+    try:
+        asha_in.send({"type": "join", "version": 1, "token": token, "room": room})
+        assert asha_in.next_type("joined")["you"]["role"] == "host"
+        ravi_in.send({"type": "join", "version": 1, "token": ravi_token, "room": room})
+        ravi_in.next_type("joined")
+        body["attendees"][0]["role"] = "viewer"
+        ok(api(server, "PUT", f"/api/meetings/{created['id']}", body))
+        err = asha_in.next_type("error")
+        assert err["code"] == "role-changed" and err["fatal"], err
+        assert ravi_in.next_type("participant-left")["reason"] == "role-changed"
+    finally:
+        asha_in.close()
+        ravi_in.close()
     ws = MeetingSocket(server.base_url)
     try:
         ws.send({"type": "join", "version": 1, "token": token, "room": room})

@@ -20,6 +20,9 @@ public struct MeetingHooks: Sendable {
     public var closeRoom: @Sendable (_ room: String) async -> Void
     /// Sends these people out of the room (removed from the meeting); their links no longer admit them.
     public var dismiss: @Sendable (_ room: String, _ identities: [String]) async -> Void
+    /// These attendees now have a lesser role: whoever of them is in the room with the old one is sent out, to join
+    /// again with the new one (a join uses the lesser of the link's role and the meeting's).
+    public var rolesLowered: @Sendable (_ room: String, _ identities: [String]) async -> Void
     /// New items are in the outbox.
     public var outboxChanged: @Sendable () -> Void
     /// A limit refused something (`limit`: "attendees", "invite-domains"), `count` times: the server's metrics count it.
@@ -29,12 +32,14 @@ public struct MeetingHooks: Sendable {
                 openRoom: @escaping @Sendable (String, String) async throws -> Void = { _, _ in },
                 closeRoom: @escaping @Sendable (String) async -> Void = { _ in },
                 dismiss: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
+                rolesLowered: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
                 outboxChanged: @escaping @Sendable () -> Void = {},
                 limitReached: @escaping @Sendable (String, Int) -> Void = { _, _ in }) {
         self.issueLink = issueLink
         self.openRoom = openRoom
         self.closeRoom = closeRoom
         self.dismiss = dismiss
+        self.rolesLowered = rolesLowered
         self.outboxChanged = outboxChanged
         self.limitReached = limitReached
     }

@@ -90,6 +90,9 @@ public final class MeetingScheduler: Sendable {
         let listed = Set(draft.attendees.map(\.email.value))
         let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let removed = previous.filter { $0.status == .invited && !listed.contains($0.email) }
+        let lowered = attendees.filter { now in
+            previous.contains { $0.email == now.email && $0.status == .invited && Self.rank($0.role) > Self.rank(now.role) }
+        }.map(\.email)
         let stillRemoved = previous.filter { $0.status == .removed && !listed.contains($0.email) }
         var dropped = (removed + stillRemoved).map { attendee in
             var attendee = attendee
@@ -122,6 +125,7 @@ public final class MeetingScheduler: Sendable {
                                                     "attendees": "\(attendees.count)", "removed": "\(removed.count)"])
         hooks.outboxChanged()
         if !removed.isEmpty { await hooks.dismiss(record.room, removed.map(\.email)) }
+        if !lowered.isEmpty { await hooks.rolesLowered(record.room, lowered) }
         return ScheduledMeeting(meeting: record, attendees: all)
     }
 
@@ -353,6 +357,15 @@ public final class MeetingScheduler: Sendable {
         try stale.updateAll(db, OutboxItem.Columns.state.set(to: OutboxItem.State.superseded.rawValue))
         var item = item
         try item.insert(db, onConflict: .ignore)
+    }
+
+    /// viewer < participant < host.
+    static func rank(_ role: Attendee.Role) -> Int {
+        switch role {
+        case .viewer: 0
+        case .participant: 1
+        case .host: 2
+        }
     }
 
     static func randomID(_ count: Int) -> String {

@@ -14,6 +14,8 @@ public actor MeetingHub {
         case removed
         case replaced
         case ended
+        /// A scheduled meeting lowered its role: it may join again with the new one.
+        case roleChanged = "role-changed"
     }
 
     struct PublishedTrack {
@@ -321,6 +323,19 @@ public actor MeetingHub {
 
     /// A host sends someone out; they stay out (any token, same identity) until a host or an administrator lets
     /// them back in.
+    /// Sends out whoever in `room` joined as one of `identities` (a scheduled meeting lowered their role): they join
+    /// again with the new role, since a join uses the lesser of the link's and the meeting's.
+    public func roleLowered(room: String, identities: Set<String>) async {
+        let leaving = (rooms[room] ?? []).filter { identities.contains($0.identity.lowercased()) }
+        for participant in leaving {
+            participant.send(MeetingWire.error("role-changed", "The organiser changed your role in this meeting. Join again to continue with your new role.",
+                                               fatal: true))
+            participant.outbox.finish()
+            await leave(participant.id, reason: .roleChanged)
+        }
+        for participant in leaving { _ = await endMediaSessions?(room, participant.identity, nil) }
+    }
+
     func remove(_ target: String, by id: String) async throws(HostActionError) {
         guard let host = byID[id], host.role == .host else { throw .notHost }
         guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }

@@ -33,7 +33,7 @@ public struct AuditRecorder: Sendable {
     }
 
     /// The terminal events: the participant id is not used again.
-    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended"]
+    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended", "role-changed"]
 
     func write(_ event: MeetingHub.AuditEvent, at: Date, addresses: inout [String: String]) {
         var event = event
