@@ -200,15 +200,19 @@ import Testing
         var greedyProducers: [ProducerID] = []
         for mid in 0..<64 { greedyProducers.append(try await engine.addProducer(transport: greedyTransport.id, simulcast(mid))) }
         let perProducer = (128 + 256 + 512) * 1500
+        // The worker publishes its counters after the command that replied: wait for them.
+        #expect(await MediaEngineLoopbackTests.waitUntil(2000) { await engine.stats().producers == 64 },
+                "every stream is still received and forwarded")
         var stats = await engine.stats()
-        #expect(stats.producers == 64, "every stream is still received and forwarded")
         #expect(stats.retransmissionBufferBytes == 3 * perProducer, "4 MiB per transport: three simulcast cameras")
         #expect(stats.retransmissionBuffersRefused == 61)
         // Another participant is unaffected.
         _ = try await engine.addProducer(transport: otherTransport.id, simulcast(0))
+        #expect(await MediaEngineLoopbackTests.waitUntil(2000) { await engine.stats().producers == 65 })
         stats = await engine.stats()
         #expect(stats.retransmissionBufferBytes == 4 * perProducer)
         for id in greedyProducers { await engine.closeProducer(id) }
+        #expect(await MediaEngineLoopbackTests.waitUntil(2000) { await engine.stats().producers == 1 })
         stats = await engine.stats()
         #expect(stats.retransmissionBufferBytes == perProducer, "closing producers gives their memory back")
     }
