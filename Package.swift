@@ -118,6 +118,17 @@ let package = Package(
     ]
 )
 
+// Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
+// tools/loadgen and Hummingbird).
+let swiftTargets: Set<String> = ["MediaCore", "Signalling", "GroupwareBridge", "sabha", "MediaCoreTests", "SignallingTests",
+                                 "GroupwareBridgeTests"]
+for target in package.targets where swiftTargets.contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}
+
 if coreOnly {
     let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "MediaCoreTests"]
     package.targets.removeAll { !keep.contains($0.name) }

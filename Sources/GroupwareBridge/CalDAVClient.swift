@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Reads and writes the events of one CalDAV calendar collection (RFC 4791) over async-http-client:
 /// conditional PUT/DELETE on ETags, GET, collection tags (ctag, sync-token), the sync-collection

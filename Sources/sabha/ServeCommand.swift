@@ -4,6 +4,7 @@ import GroupwareBridge
 import Logging
 import MediaCore
 import Signalling
+import AsyncHTTPClient
 
 /// `sabha serve`: the media engine, the HTTP API and the web client in one process.
 struct ServeCommand: AsyncParsableCommand {

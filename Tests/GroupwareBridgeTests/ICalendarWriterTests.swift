@@ -1,5 +1,6 @@
 import Testing
 @testable import GroupwareBridge
+import FoundationEssentials
 
 /// Folding at 75 octets (RFC 5545 section 3.1) and TEXT escaping (section 3.3.11).
 struct ICalendarWriterTests {

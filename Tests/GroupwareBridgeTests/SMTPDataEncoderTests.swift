@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 @testable import GroupwareBridge
+import FoundationEssentials
 
 /// RFC 5321 section 4.5.2 transparency and the terminator.
 struct SMTPDataEncoderTests {

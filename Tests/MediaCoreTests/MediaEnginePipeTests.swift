@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import MediaCore
+import Synchronization
 
 /// Cross-worker fan-out: viewers on another worker than the publisher get its packets through a pipe, their
 /// keyframe requests reach the publisher, and closing either side cleans up the other — real UDP, two workers.

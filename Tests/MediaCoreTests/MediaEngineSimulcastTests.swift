@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import MediaCore
+import Synchronization
 
 /// Simulcast, loss recovery, keyframe-request aggregation and active-speaker detection through a real worker
 /// over loopback UDP.

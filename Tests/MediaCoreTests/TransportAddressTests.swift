@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import MediaCore
+import CMediaShims
 
 struct TransportAddressTests {
     @Test func parsesIPv4AndPrintsIt() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Signalling
+import JWTKit
 
 @Suite struct TokenAuthorityTests {
     static func temporaryDirectory() -> String {

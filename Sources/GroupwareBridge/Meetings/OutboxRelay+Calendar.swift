@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 extension OutboxRelay {
     /// Writes attempted per item before a conflict counts as transient: each 412 means someone changed the object

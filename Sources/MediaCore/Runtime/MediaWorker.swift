@@ -1,5 +1,6 @@
 import CMediaShims
 import Glibc
+import Atomics
 
 /// One thread that owns a datagram I/O (a UDP socket in the server), the transports on it, their producers and
 /// consumers and a packet pool. The packet path runs only here: no locks, no allocation per packet, no async.

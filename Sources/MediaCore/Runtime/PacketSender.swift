@@ -1,3 +1,4 @@
+import CMediaShims
 /// The one way a worker sends: a pool buffer, the bytes written into it, SRTP with the buffer's capacity, for RTP
 /// to a viewer its transport-wide sequence number and send history, then the send batch, flushed as one
 /// `sendmmsg` (or as one call into the injected I/O). Forwarding, NACK answers, probe padding, every RTCP packet

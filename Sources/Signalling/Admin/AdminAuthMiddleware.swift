@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 
 /// Lets a request through to the admin API only with `Authorization: Bearer <admin key>`; otherwise answers
 /// 401 with a problem (`admin-key-missing`, `admin-key-invalid`).

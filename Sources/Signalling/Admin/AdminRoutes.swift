@@ -2,6 +2,7 @@ import Foundation
 import GroupwareBridge
 import Hummingbird
 import Logging
+import JWTKit
 
 /// The admin API under `/api` (docs/http-api.md): rooms, personal join links, ending meetings, the audit trail.
 /// Every route needs the admin key (AdminAuthMiddleware); every refusal is a problem document.

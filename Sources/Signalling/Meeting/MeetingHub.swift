@@ -1,5 +1,6 @@
 import Logging
 import MediaCore
+import Foundation
 
 /// Rooms and their participants, and the media each one sends and receives. Participants talk to it over
 /// the WebSocket protocol (docs/protocol.md); it drives the media engine and tells everyone what changed.

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Carries the meeting hub's audit events to the store in order, off the hub's actor: the hub only appends to a
 /// queue, so a slow disk never holds up a meeting. Rooms that people join without having been created through
