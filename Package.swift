@@ -92,14 +92,19 @@ let package = Package(
             ]
         ),
 
+        // What the test targets share (seeded random input, hex vectors, fixtures). Not a product.
+        .target(
+            name: "SabhaTestSupport",
+            path: "Tests/SabhaTestSupport"
+        ),
         .testTarget(
             name: "MediaCoreTests",
-            dependencies: ["MediaCore", "CSRTP", "COpenSSL"]
+            dependencies: ["MediaCore", "CSRTP", "COpenSSL", "SabhaTestSupport"]
         ),
         .testTarget(
             name: "SignallingTests",
             dependencies: [
-                "Signalling",
+                "Signalling", "SabhaTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -107,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "GroupwareBridgeTests",
             dependencies: [
-                "GroupwareBridge",
+                "GroupwareBridge", "SabhaTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -120,8 +125,8 @@ let package = Package(
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Signalling", "GroupwareBridge", "sabha", "MediaCoreTests", "SignallingTests",
-                                 "GroupwareBridgeTests"]
+let swiftTargets: Set<String> = ["MediaCore", "Signalling", "GroupwareBridge", "sabha", "SabhaTestSupport", "MediaCoreTests",
+                                 "SignallingTests", "GroupwareBridgeTests"]
 for target in package.targets where swiftTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
@@ -130,7 +135,7 @@ for target in package.targets where swiftTargets.contains(target.name) {
 }
 
 if coreOnly {
-    let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "MediaCoreTests"]
+    let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "SabhaTestSupport", "MediaCoreTests"]
     package.targets.removeAll { !keep.contains($0.name) }
     package.products = [.library(name: "MediaCore", targets: ["MediaCore"])]
     package.dependencies = [.package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0")]
