@@ -274,17 +274,19 @@ struct SRTPContextTests {
         #expect(run(rtcp) { receiver.unprotectRTCP($0, length: &$1) }.0 == .ok)
     }
 
-    @Test("the stream table holds 32 SSRCs; a 33rd is refused, known ones keep working", arguments: SRTPProfile.allCases)
-    func streamTableFull(profile: SRTPProfile) throws {
+    @Test("registered streams are kept; a table full of them refuses a new stream, known ones keep working",
+          arguments: SRTPProfile.allCases)
+    func registeredStreamsFillTheTable(profile: SRTPProfile) throws {
         let key = [UInt8](repeating: 3, count: 16), salt = [UInt8](repeating: 4, count: profile.masterSaltLength)
         let sender = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
         let receiver = try SRTPContext(profile: profile, key: key, salt: salt, direction: .inbound)
         let other = try SRTPSession(profile: profile, key: key, salt: salt, direction: .outbound)
-        for ssrc in 1...UInt32(SRTPContext.streamCapacity) {
-            let (status, protected) = run(rtpPacket(sequence: 1, ssrc: ssrc &* 0x0101_0101, payload: [1])) { sender.protectRTP($0, length: &$1) }
-            #expect(status == .ok)
-            #expect(run(protected) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok)
+        for ssrc in 1...UInt32(SRTPContext.maxStreams) {
+            #expect(sender.registerStream(ssrc &* 0x0101_0101))
+            #expect(receiver.registerStream(ssrc &* 0x0101_0101))
         }
+        #expect(sender.streamCount == SRTPContext.maxStreams && receiver.streamCount == SRTPContext.maxStreams)
+        #expect(!sender.registerStream(0xFFFF_0000), "past the limit")
         let extra = rtpPacket(sequence: 1, ssrc: 0xFFFF_0000, payload: [1])
         #expect(run(extra) { sender.protectRTP($0, length: &$1) }.0 == .streamTableFull)
         let fromOther = run(extra) { other.protectRTP($0, length: &$1) }.1
@@ -292,6 +294,79 @@ struct SRTPContextTests {
         let known = run(rtpPacket(sequence: 2, ssrc: 5 &* 0x0101_0101, payload: [2])) { sender.protectRTP($0, length: &$1) }
         #expect(known.0 == .ok)
         #expect(run(known.1) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok)
+        // Freeing one registered stream makes room for the new one.
+        sender.removeStream(7 &* 0x0101_0101)
+        receiver.removeStream(7 &* 0x0101_0101)
+        let admitted = run(extra) { sender.protectRTP($0, length: &$1) }
+        #expect(admitted.0 == .ok)
+        #expect(run(admitted.1) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok)
+    }
+
+    @Test("unregistered SSRCs past the table's size evict the least recently used one, and only when authentic",
+          arguments: SRTPProfile.allCases)
+    func unregisteredStreamsAreEvictedLeastRecentlyUsedFirst(profile: SRTPProfile) throws {
+        let key = [UInt8](repeating: 5, count: 16), salt = [UInt8](repeating: 6, count: profile.masterSaltLength)
+        let sender = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
+        let receiver = try SRTPContext(profile: profile, key: key, salt: salt, direction: .inbound, streams: 8)
+        let capacity = receiver.streamCapacity
+        receiver.registerStream(0xAAAA)  // a producer's stream: never evicted
+        let first = run(rtpPacket(sequence: 10, ssrc: 0xAAAA, payload: [1])) { sender.protectRTP($0, length: &$1) }.1
+        #expect(run(first) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok)
+        // RTCP from as many receiving transceivers as the table has slots, and then some.
+        var sent: [UInt32: [UInt8]] = [:]
+        for n in 1...UInt32(capacity + 20) {
+            let protected = run(rtcpPacket(ssrc: 0x1000 + n)) { sender.protectRTCP($0, length: &$1) }.1
+            #expect(run(protected) { receiver.unprotectRTCP($0, length: &$1) }.0 == .ok)
+            sent[0x1000 + n] = protected
+        }
+        #expect(receiver.streamCount == capacity && receiver.streamEvictions == 21)
+        // Forgeries from new SSRCs evict nothing.
+        for n in 0..<UInt32(50) {
+            var forged = rtcpPacket(ssrc: 0x9000 + n) + [UInt8](repeating: 0, count: 20)
+            forged[forged.count - 1] = 1
+            _ = run(forged) { receiver.unprotectRTCP($0, length: &$1) }
+        }
+        #expect(receiver.streamEvictions == 21)
+        // The registered stream kept its replay state: its old packet is still a replay.
+        #expect(receiver.isRegistered(0xAAAA))
+        #expect(run(first) { receiver.unprotectRTP($0, length: &$1) }.0 == .replayed)
+        // The most recent SSRC is still known (a replay is caught); an evicted one starts afresh.
+        #expect(run(sent[0x1000 + UInt32(capacity + 20)]!) { receiver.unprotectRTCP($0, length: &$1) }.0 == .replayed)
+        let next = run(rtcpPacket(ssrc: 0x1001)) { sender.protectRTCP($0, length: &$1) }.1
+        #expect(run(next) { receiver.unprotectRTCP($0, length: &$1) }.0 == .ok)
+    }
+
+    @Test("growing and shrinking the table keeps every remaining stream's ROC and replay state", arguments: SRTPProfile.allCases)
+    func streamsKeepTheirStateAcrossGrowthAndRemoval(profile: SRTPProfile) throws {
+        let key = [UInt8](repeating: 7, count: 16), salt = [UInt8](repeating: 8, count: profile.masterSaltLength)
+        let sender = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
+        let receiver = try SRTPContext(profile: profile, key: key, salt: salt, direction: .inbound)
+        let ssrcs = (1...UInt32(40)).map { $0 &* 0x9E37_79B1 }
+        var last: [UInt32: [UInt8]] = [:]
+        // Past the 16-bit wrap, so the ROC matters.
+        for ssrc in ssrcs {
+            sender.registerStream(ssrc)
+            receiver.registerStream(ssrc)
+            for sequence in [UInt16(65_530), 65_535, 3] {
+                let protected = run(rtpPacket(sequence: sequence, ssrc: ssrc, payload: [9])) { sender.protectRTP($0, length: &$1) }.1
+                #expect(run(protected) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok)
+                last[ssrc] = protected
+            }
+        }
+        let before = receiver.streamCapacity
+        receiver.reserveStreams(600)
+        sender.reserveStreams(600)
+        #expect(receiver.streamCapacity > before)
+        for ssrc in ssrcs.enumerated().filter({ $0.offset % 3 == 0 }).map(\.element) {
+            receiver.removeStream(ssrc)
+            sender.removeStream(ssrc)
+        }
+        for (index, ssrc) in ssrcs.enumerated() where index % 3 != 0 {
+            #expect(run(last[ssrc]!) { receiver.unprotectRTP($0, length: &$1) }.0 == .replayed)
+            let protected = run(rtpPacket(sequence: 4, ssrc: ssrc, payload: [9])) { sender.protectRTP($0, length: &$1) }.1
+            #expect(run(protected) { receiver.unprotectRTP($0, length: &$1) }.0 == .ok, "ROC 1 carried over")
+        }
+        #expect(receiver.streamCount == ssrcs.count - 14)
     }
 
     @Test("forged packets from unknown SSRCs do not take table slots")

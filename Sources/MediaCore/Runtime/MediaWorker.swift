@@ -329,6 +329,7 @@ final class MediaWorker {
         do {
             transport.srtpInbound = try SRTPContext(profile: keys.profile, key: keys.remoteKey, salt: keys.remoteSalt, direction: .inbound)
             transport.srtpOutbound = try SRTPContext(profile: keys.profile, key: keys.localKey, salt: keys.localSalt, direction: .outbound)
+            followStreams(transport)
             transport.profile = keys.profile
         } catch {
             log("transport \(transport.id): SRTP setup failed: \(error)")
@@ -420,9 +421,10 @@ final class MediaWorker {
         let out = pool.pointer(buffer)
         let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
         var length = consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, into: out)
-        guard srtp.protectRTP(out, length: &length) == .ok else {
+        let status = srtp.protectRTP(out, length: &length)
+        guard status == .ok else {
             pool.release(buffer)
-            local.drop(.sendFailed)
+            local.drop(status == .streamTableFull ? .srtpStreamLimit : .sendFailed)
             return
         }
         consumer.noteForwarded(packet, numbers)
@@ -580,6 +582,7 @@ final class MediaWorker {
                     transport.transportWideFeedback = TransportWideFeedbackBuilder()
                     transport.transportWideIDIn = parameters.extensions.transportWideCC
                 }
+                followStreams(transport)
                 if producer.audioLevelID != 0 {
                     let speakers = speakerDetectors[transport.room] ?? RoomSpeakers()
                     speakerDetectors[transport.room] = speakers
@@ -619,6 +622,7 @@ final class MediaWorker {
                 transport.consumers.append(consumer)
                 transport.consumersBySSRC[parameters.ssrc] = consumer
                 if parameters.rtxSSRC != 0 { transport.consumersBySSRC[parameters.rtxSSRC] = consumer }
+                followStreams(transport)
                 producer.consumers.append(consumer)
                 consumers[id] = consumer
                 reply.resume()
@@ -687,6 +691,14 @@ final class MediaWorker {
         publishCounters()
     }
 
+    /// Keeps the transport's SRTP state in step with its streams; says so once when a limit is reached.
+    private func followStreams(_ transport: WebRTCTransport) {
+        if !transport.followStreams() {
+            log("transport \(transport.id) (\(transport.label)): more than \(SRTPContext.maxStreams) SRTP streams; "
+                + "packets of new streams are dropped (srtpStreamLimit)")
+        }
+    }
+
     // MARK: - Teardown
 
     private func closeTransport(_ transport: WebRTCTransport, reason: TransportCloseReason) {
@@ -741,6 +753,7 @@ final class MediaWorker {
             for (ssrc, binding) in transport.streamsBySSRC where binding.producer === producer {
                 transport.streamsBySSRC[ssrc] = nil
             }
+            transport.forgetStreams(of: producer)
         }
         forgetSpeaker(producer)
         producers[producer.id] = nil
@@ -777,6 +790,7 @@ final class MediaWorker {
         }
         transport.consumersBySSRC[consumer.parameters.ssrc] = nil
         if consumer.parameters.rtxSSRC != 0 { transport.consumersBySSRC[consumer.parameters.rtxSSRC] = nil }
+        transport.forgetStreams(of: consumer)
         consumers[consumer.id] = nil
     }
 

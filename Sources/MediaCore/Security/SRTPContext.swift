@@ -11,8 +11,9 @@ import COpenSSL
 ///   header, or the RTCP header and the E flag and SRTCP index; 16-byte tags.
 /// - Session keys from the RFC 3711 KDF (`SRTPKeyDerivation`), once, at init.
 /// - Per SSRC: the ROC and highest index with a 1024-packet replay window (`SRTPReplayWindow`) and the SRTCP
-///   index with a 128-packet window (`SRTCPReplayWindow`), in a fixed open-addressing table of
-///   `streamCapacity` SSRCs allocated at init. A new SSRC when the table is full gets `.streamTableFull`.
+///   index with a 128-packet window (`SRTCPReplayWindow`), in an `SRTPStreamTable` that follows the streams the
+///   transport carries (`register`, `remove`, `reserve` off the packet path). A new SSRC that finds no room
+///   (every slot registered, or `SRTPStreamTable.maxStreams` reached) gets `.streamTableFull`.
 ///
 /// Behaviour follows libsrtp's where RFC 3711 leaves room: the outbound side may protect an index again (NACK
 /// retransmissions, libsrtp allow_repeat_tx), SRTCP indexes start at 1, replay is checked before the tag,
@@ -28,8 +29,10 @@ public final class SRTPContext {
     public static let maxTrailerLength = 20
     /// RTP replay window in packets, the same as `SRTPSession.replayWindow`.
     public static let replayWindow = SRTPReplayWindow.bits
-    /// SSRCs one session can track (a power of two). Never grows.
-    public static let streamCapacity = 32
+    /// SSRCs a session tracks at first; the table grows with `reserve` and `register`.
+    public static let initialStreamCapacity = SRTPStreamTable.minimumCapacity
+    /// The most SSRCs one session tracks.
+    public static let maxStreams = SRTPStreamTable.maxStreams
 
     public let profile: SRTPProfile
     public let direction: SRTPDirection
@@ -55,17 +58,8 @@ public final class SRTPContext {
     /// SHA-1 states: RTP inner, RTP outer, RTCP inner, RTCP outer, work.
     private func sha(_ slot: Int) -> UnsafeMutableRawPointer { scratch + 128 + slot * shaSize }
 
-    // The stream table: slot `i` of each array belongs to the SSRC in `ssrcs[i]` when `used[i]`.
-    private let ssrcs: UnsafeMutablePointer<UInt32>
-    private let used: UnsafeMutablePointer<Bool>
-    /// Highest RTP index (ROC << 16 | SEQ) per stream.
-    private let rtpHighest: UnsafeMutablePointer<UInt64>
-    /// `SRTPReplayWindow.words` words per stream.
-    private let rtpMask: UnsafeMutablePointer<UInt64>
-    /// SRTCP window start (inbound) or last index sent (outbound) per stream.
-    private let rtcpStart: UnsafeMutablePointer<UInt32>
-    /// Two words per stream.
-    private let rtcpMask: UnsafeMutablePointer<UInt64>
+    /// Replay and index state per SSRC.
+    private let streams: SRTPStreamTable
 
     /// Session keys and salts (RFC 3711 section 4.3), what the KDF makes of a master key and salt.
     struct SessionKeys {
@@ -110,17 +104,20 @@ public final class SRTPContext {
     }
 
     /// A session from the master key and salt DTLS exported (RFC 5764 section 4.2).
-    public convenience init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws {
+    /// `streams`: how many SSRCs to make room for at once (the table grows later as streams are registered).
+    public convenience init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection,
+                            streams: Int = SRTPContext.initialStreamCapacity) throws {
         guard key.count == profile.masterKeyLength, salt.count == profile.masterSaltLength else {
             throw MediaError.srtp("\(profile.rawValue) needs a \(profile.masterKeyLength)-byte key and a \(profile.masterSaltLength)-byte salt, got \(key.count) and \(salt.count)")
         }
         var keys = try SessionKeys(profile: profile, masterKey: key, masterSalt: salt)
         defer { keys.wipe() }
-        try self.init(profile: profile, sessionKeys: keys, direction: direction)
+        try self.init(profile: profile, sessionKeys: keys, direction: direction, streams: streams)
     }
 
     /// A session from session keys directly (the RFC 7714 test vectors give those).
-    init(profile: SRTPProfile, sessionKeys keys: SessionKeys, direction: SRTPDirection) throws {
+    init(profile: SRTPProfile, sessionKeys keys: SessionKeys, direction: SRTPDirection,
+         streams: Int = SRTPContext.initialStreamCapacity) throws {
         self.profile = profile
         self.direction = direction
         isGCM = profile == .aeadAES128GCM
@@ -148,19 +145,7 @@ public final class SRTPContext {
         scratch = .allocate(byteCount: 128 + 5 * shaSize, alignment: 16)
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: 128 + 5 * shaSize)
 
-        let capacity = Self.streamCapacity
-        ssrcs = .allocate(capacity: capacity)
-        ssrcs.initialize(repeating: 0, count: capacity)
-        used = .allocate(capacity: capacity)
-        used.initialize(repeating: false, count: capacity)
-        rtpHighest = .allocate(capacity: capacity)
-        rtpHighest.initialize(repeating: 0, count: capacity)
-        rtpMask = .allocate(capacity: capacity * SRTPReplayWindow.words)
-        rtpMask.initialize(repeating: 0, count: capacity * SRTPReplayWindow.words)
-        rtcpStart = .allocate(capacity: capacity)
-        rtcpStart.initialize(repeating: 0, count: capacity)
-        rtcpMask = .allocate(capacity: capacity * 2)
-        rtcpMask.initialize(repeating: 0, count: capacity * 2)
+        self.streams = SRTPStreamTable(capacity: 2 * streams)
 
         // Both directions of CTR encrypt; GCM decrypts inbound so it checks the tag.
         let encrypt: Int32 = (isGCM && direction == .inbound) ? 0 : 1
@@ -185,13 +170,27 @@ public final class SRTPContext {
         // Session keys live in the SHA-1 pad states and the salts: wipe them.
         scratch.initializeMemory(as: UInt8.self, repeating: 0, count: 128 + 5 * shaSize)
         scratch.deallocate()
-        ssrcs.deallocate()
-        used.deallocate()
-        rtpHighest.deallocate()
-        rtpMask.deallocate()
-        rtcpStart.deallocate()
-        rtcpMask.deallocate()
     }
+
+    // MARK: - Streams (off the packet path)
+
+    /// Marks `ssrc` as a stream this session carries (a producer's or consumer's, or our RTCP SSRC): its state
+    /// is kept until `removeStream`, never evicted for another. False when `maxStreams` streams are held.
+    @discardableResult
+    public func registerStream(_ ssrc: UInt32) -> Bool { streams.register(ssrc) }
+
+    /// Forgets `ssrc` (its producer or consumer closed), freeing its slot.
+    public func removeStream(_ ssrc: UInt32) { streams.remove(ssrc) }
+
+    /// Grows the table so `count` streams fit without crowding (allocates; never on the packet path).
+    public func reserveStreams(_ count: Int) { streams.reserve(count) }
+
+    /// SSRCs tracked now, and slots in the table.
+    public var streamCount: Int { streams.count }
+    public var streamCapacity: Int { streams.capacity }
+    /// Unregistered SSRCs dropped to make room for new ones.
+    public var streamEvictions: Int { streams.evictions }
+    func isRegistered(_ ssrc: UInt32) -> Bool { streams.isRegistered(ssrc) }
 
     /// RFC 2104: SHA-1 states after hashing (key XOR ipad) and (key XOR opad), one 64-byte block each.
     private static func hmacPads(key: [UInt8], inner: UnsafeMutableRawPointer, outer: UnsafeMutableRawPointer) throws {
@@ -215,11 +214,12 @@ public final class SRTPContext {
               let headerLength = Self.rtpHeaderLength(packet, length) else { return .badParameter }
         let ssrc = Self.load32(packet, 8)
         let sequence = Self.load16(packet, 2)
-        guard let slot = slot(for: ssrc, insert: true) else { return .streamTableFull }
-        let mask = rtpMask + slot * SRTPReplayWindow.words
-        let (index, delta) = SRTPReplayWindow.estimate(highest: rtpHighest[slot], sequence: sequence)
-        switch SRTPReplayWindow.check(delta: delta, highest: rtpHighest[slot], mask: mask) {
-        case .fresh: SRTPReplayWindow.add(delta: delta, highest: &rtpHighest[slot], mask: mask)
+        guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
+        streams.touch(slot)
+        let mask = streams.rtpMask(slot)
+        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.rtpHighest[slot], sequence: sequence)
+        switch SRTPReplayWindow.check(delta: delta, highest: streams.rtpHighest[slot], mask: mask) {
+        case .fresh: SRTPReplayWindow.add(delta: delta, highest: &streams.rtpHighest[slot], mask: mask)
         case .seen: break  // a retransmission: the same index again, as libsrtp's allow_repeat_tx
         case .tooOld: return .replayed
         }
@@ -253,11 +253,11 @@ public final class SRTPContext {
         guard let headerLength = Self.rtpHeaderLength(packet, bodyEnd) else { return .badParameter }
         let ssrc = Self.load32(packet, 8)
         let sequence = Self.load16(packet, 2)
-        // An unknown SSRC gets a fresh slot, claimed only once the packet authenticates.
-        guard let slot = slot(for: ssrc, insert: false) ?? freshSlot(for: ssrc) else { return .streamTableFull }
-        let mask = rtpMask + slot * SRTPReplayWindow.words
-        let (index, delta) = SRTPReplayWindow.estimate(highest: rtpHighest[slot], sequence: sequence)
-        guard SRTPReplayWindow.check(delta: delta, highest: rtpHighest[slot], mask: mask) == .fresh else { return .replayed }
+        // An unknown SSRC is checked in a fresh slot, claimed only once the packet authenticates.
+        let candidate = streams.find(ssrc) ?? streams.vacancy(for: ssrc)
+        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.rtpHighest[candidate], sequence: sequence)
+        guard SRTPReplayWindow.check(delta: delta, highest: streams.rtpHighest[candidate], mask: streams.rtpMask(candidate)) == .fresh
+        else { return .replayed }
         let roc = UInt32(truncatingIfNeeded: index >> 16)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
         var outLength: Int32 = 0
@@ -277,8 +277,9 @@ public final class SRTPContext {
                   EVP_EncryptUpdate(rtpCipher, bytes + headerLength, &outLength, bytes + headerLength, Int32(bodyEnd - headerLength)) == 1
             else { return .other(-1) }
         }
-        claim(slot, ssrc)
-        SRTPReplayWindow.add(delta: delta, highest: &rtpHighest[slot], mask: mask)
+        guard let slot = streams.claim(candidate, ssrc) else { return .streamTableFull }
+        streams.touch(slot)
+        SRTPReplayWindow.add(delta: delta, highest: &streams.rtpHighest[slot], mask: streams.rtpMask(slot))
         length = bodyEnd
         return .ok
     }
@@ -290,10 +291,11 @@ public final class SRTPContext {
     public func protectRTCP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus {
         guard length >= 8, length <= Int(Int32.max) - Self.maxTrailerLength else { return .badParameter }
         let ssrc = Self.load32(packet, 4)
-        guard let slot = slot(for: ssrc, insert: true) else { return .streamTableFull }
-        guard rtcpStart[slot] < SRTCPReplayWindow.maxIndex else { return .other(15) }
-        rtcpStart[slot] += 1
-        let index = rtcpStart[slot]
+        guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
+        streams.touch(slot)
+        guard streams.rtcpStart[slot] < SRTCPReplayWindow.maxIndex else { return .other(15) }
+        streams.rtcpStart[slot] += 1
+        let index = streams.rtcpStart[slot]
         Self.store32(index | 0x8000_0000, word)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
         var outLength: Int32 = 0
@@ -332,9 +334,9 @@ public final class SRTPContext {
         let encrypted = trailer & 0x8000_0000 != 0
         let index = trailer & 0x7FFF_FFFF
         let ssrc = Self.load32(packet, 4)
-        guard let slot = slot(for: ssrc, insert: false) ?? freshSlot(for: ssrc) else { return .streamTableFull }
-        let mask = rtcpMask + slot * 2
-        guard SRTCPReplayWindow.check(index: index, start: rtcpStart[slot], mask: mask) == .ok else { return .replayed }
+        let candidate = streams.find(ssrc) ?? streams.vacancy(for: ssrc)
+        guard SRTCPReplayWindow.check(index: index, start: streams.rtcpStart[candidate], mask: streams.rtcpMask(candidate)) == .ok
+        else { return .replayed }
         var outLength: Int32 = 0
         if isGCM {
             gcmRTCPIV(ssrc: ssrc, index: index)
@@ -356,8 +358,9 @@ public final class SRTPContext {
                       EVP_EncryptUpdate(rtcpCipher, bytes + 8, &outLength, bytes + 8, Int32(payloadEnd - 8)) == 1 else { return .other(-1) }
             }
         }
-        claim(slot, ssrc)
-        SRTCPReplayWindow.add(index: index, start: &rtcpStart[slot], mask: mask)
+        guard let slot = streams.claim(candidate, ssrc) else { return .streamTableFull }
+        streams.touch(slot)
+        SRTCPReplayWindow.add(index: index, start: &streams.rtcpStart[slot], mask: streams.rtcpMask(slot))
         length = payloadEnd
         return .ok
     }
@@ -465,56 +468,5 @@ public final class SRTPContext {
         work.copyMemory(from: outer, byteCount: shaSize)
         _ = sabha_sha1_update(work, digest, 20)
         _ = sabha_sha1_final(digest, work)
-    }
-
-    // MARK: - Stream table
-
-    @inline(__always)
-    private static func home(_ ssrc: UInt32) -> Int {
-        Int((ssrc &* 0x9E37_79B1) >> 27) & (streamCapacity - 1)
-    }
-
-    /// The slot of `ssrc`; with `insert`, a new zeroed slot claimed for it when it has none; nil when it
-    /// has none (and `insert` is false, or the table is full).
-    @inline(__always)
-    private func slot(for ssrc: UInt32, insert: Bool) -> Int? {
-        var i = Self.home(ssrc)
-        for _ in 0..<Self.streamCapacity {
-            if !used[i] {
-                guard insert else { return nil }
-                reset(i)
-                claim(i, ssrc)
-                return i
-            }
-            if ssrcs[i] == ssrc { return i }
-            i = (i + 1) & (Self.streamCapacity - 1)
-        }
-        return nil
-    }
-
-    /// The empty slot `ssrc` would take, zeroed but not claimed; nil when the table is full.
-    private func freshSlot(for ssrc: UInt32) -> Int? {
-        var i = Self.home(ssrc)
-        for _ in 0..<Self.streamCapacity {
-            if !used[i] {
-                reset(i)
-                return i
-            }
-            i = (i + 1) & (Self.streamCapacity - 1)
-        }
-        return nil
-    }
-
-    @inline(__always)
-    private func claim(_ slot: Int, _ ssrc: UInt32) {
-        ssrcs[slot] = ssrc
-        used[slot] = true
-    }
-
-    private func reset(_ slot: Int) {
-        rtpHighest[slot] = 0
-        rtcpStart[slot] = 0
-        (rtpMask + slot * SRTPReplayWindow.words).update(repeating: 0, count: SRTPReplayWindow.words)
-        (rtcpMask + slot * 2).update(repeating: 0, count: 2)
     }
 }

@@ -101,25 +101,79 @@ final class WebRTCTransport {
             layer = producer.layers[0]
         }
         guard let layer else { return nil }
-        // A publisher that restarts a stream with a new SSRC (renegotiation): follow it.
+        // A publisher that restarts a stream with a new SSRC (renegotiation): follow it, and free the old one.
         if isRTX {
-            if layer.rtxSSRC != 0 && layer.rtxSSRC != ssrc { streamsBySSRC[layer.rtxSSRC] = nil }
+            if layer.rtxSSRC != 0 && layer.rtxSSRC != ssrc { unbind(layer.rtxSSRC) }
             layer.rtxSSRC = ssrc
         } else {
-            if layer.ssrc != 0 && layer.ssrc != ssrc { streamsBySSRC[layer.ssrc] = nil }
+            if layer.ssrc != 0 && layer.ssrc != ssrc { unbind(layer.ssrc) }
             layer.ssrc = ssrc
         }
         return bind(ssrc, StreamBinding(producer: producer, layer: layer.index, isRTX: isRTX))
     }
 
+    private func unbind(_ ssrc: UInt32) {
+        streamsBySSRC[ssrc] = nil
+        srtpInbound?.removeStream(ssrc)
+    }
+
     private func bind(_ ssrc: UInt32, _ binding: StreamBinding) -> StreamBinding? {
-        guard streamsBySSRC.count < Self.maxIncomingStreams else { return nil }
+        guard streamsBySSRC.count < incomingStreamLimit else { return nil }
         streamsBySSRC[ssrc] = binding
+        // Learnt from the packet (RID, MID, payload type): from now on a stream of a producer, kept in SRTP.
+        srtpInbound?.registerStream(ssrc)
         return binding
     }
 
-    /// Media and repair streams one publisher transport may bind (3 layers × 2 per m-line, a few m-lines).
-    static let maxIncomingStreams = 32
+    /// Media and repair streams this transport may bind: two per layer of each producer, and a few spare for a
+    /// publisher that restarts a stream with a new SSRC before the old binding is dropped.
+    var incomingStreamLimit: Int {
+        producers.reduce(8) { $0 + 2 * $1.layers.count }
+    }
+
+    // MARK: - SRTP state that follows the streams
+
+    /// Sizes the SRTP tables for what the transport carries now and registers every stream it knows: on the
+    /// inbound side the producers' SSRCs, and room for the peer's RTCP SSRCs (one per receiving transceiver
+    /// with some clients); on the outbound side each consumer's media and RTX SSRC and our RTCP SSRC.
+    /// Called when SRTP starts and whenever a producer or consumer is added (allocates; not the packet path).
+    /// False when some stream found no room (`SRTPContext.maxStreams`): its packets are dropped as `srtpStreamLimit`.
+    @discardableResult
+    func followStreams() -> Bool {
+        var room = true
+        if let inbound = srtpInbound {
+            inbound.reserveStreams(incomingStreamLimit + consumers.count + 8)
+            for producer in producers {
+                for layer in producer.layers {
+                    if layer.ssrc != 0 { room = inbound.registerStream(layer.ssrc) && room }
+                    if layer.rtxSSRC != 0 { room = inbound.registerStream(layer.rtxSSRC) && room }
+                }
+            }
+        }
+        if let outbound = srtpOutbound {
+            outbound.reserveStreams(2 * consumers.count + 1)
+            room = outbound.registerStream(rtcpSSRC) && room
+            for consumer in consumers {
+                room = outbound.registerStream(consumer.parameters.ssrc) && room
+                if consumer.parameters.rtxSSRC != 0 { room = outbound.registerStream(consumer.parameters.rtxSSRC) && room }
+            }
+        }
+        return room
+    }
+
+    /// A consumer left this transport: its outbound SSRCs are freed.
+    func forgetStreams(of consumer: Consumer) {
+        srtpOutbound?.removeStream(consumer.parameters.ssrc)
+        if consumer.parameters.rtxSSRC != 0 { srtpOutbound?.removeStream(consumer.parameters.rtxSSRC) }
+    }
+
+    /// A producer of this transport closed: its inbound SSRCs are freed.
+    func forgetStreams(of producer: Producer) {
+        for layer in producer.layers {
+            if layer.ssrc != 0 { srtpInbound?.removeStream(layer.ssrc) }
+            if layer.rtxSSRC != 0 { srtpInbound?.removeStream(layer.rtxSSRC) }
+        }
+    }
 }
 
 /// Where an incoming SSRC goes: a producer's layer, as media or as RTX (RFC 4588) to unwrap first.
