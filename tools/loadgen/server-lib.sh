@@ -26,7 +26,12 @@ loadgen_build() {
   fi
   # Always (incrementally) rebuilt: a stale generator from an older checkout fails in confusing ways.
   echo "smoke: building sabha-loadgen (release; incremental)"
-  (cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
+  local out
+  if ! out=$(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release 2>&1); then
+    echo "$out" | tail -40
+    echo "smoke: building sabha-loadgen failed"
+    return 1
+  fi
 }
 
 loadgen_start_server() {

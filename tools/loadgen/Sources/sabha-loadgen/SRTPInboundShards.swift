@@ -1,14 +1,14 @@
 import MediaCore
 
 /// Inbound SRTP for a peer that receives many streams (a meeting participant gets audio, video and RTX from
-/// everyone else, and new SSRCs whenever someone rejoins). One `SRTPContext` holds a fixed number of SSRCs and
-/// never frees a slot, so the streams are spread over several contexts with the same keys, at most
-/// `ssrcsPerContext` each; a context whose SSRCs have all been retired is dropped. The generator itself thus
-/// never fails to authenticate a stream for lack of room, whatever the server's own limit is.
+/// everyone else, and new SSRCs whenever someone rejoins). The streams are spread over several contexts with the
+/// same keys, at most `ssrcsPerContext` each, and a context whose SSRCs have all been retired is dropped: the
+/// generator's own count never depends on how `SRTPContext` sizes or evicts its stream table (it held 32 SSRCs
+/// and never freed one before issue 13; the instrument had to measure that bug, not suffer from it).
 ///
 /// Used by one peer thread only.
 final class SRTPInboundShards {
-    /// SSRCs given to one context (`SRTPContext` holds 32; a larger table after a fix does no harm).
+    /// SSRCs given to one context (within what any `SRTPContext` holds without evicting).
     static let ssrcsPerContext = 32
     /// More SSRCs than any sane run needs (a 50-participant meeting with 1000 rejoins sees about 6000).
     static let maxSSRCs = 65_536
