@@ -9,7 +9,9 @@
 # arrive and the server's drop counters when it fails.
 #
 #   bash tools/loadgen/meeting-smoke.sh                          # SABHA=path/to/sabha for another server binary
-#   bash tools/loadgen/meeting-smoke.sh --participants 14 --cycles 20   # any further loadgen options
+#   bash tools/loadgen/meeting-smoke.sh --participants 14 --cycles 20   # further loadgen options override the defaults
+#   LOADGEN_TIMEOUT=900 LOADGEN_SUMMARY=out.json bash tools/loadgen/meeting-smoke.sh --mode meeting --participants 50 ...
+#                       # a longer bound for benchmark runs (docs/performance.md), and keep the JSON summary
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
@@ -21,11 +23,12 @@ loadgen_start_server --workers 1
 
 echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port), meeting + churn"
 status=0
-timeout 170 "$loadgen" --mode churn --server "http://127.0.0.1:$http_port" --data-dir "$data" --room meeting-smoke \
+timeout "${LOADGEN_TIMEOUT:-170}" "$loadgen" --mode churn --server "http://127.0.0.1:$http_port" --data-dir "$data" --room meeting-smoke \
   --participants 25 --cycles 100 --churn-concurrency 4 --duration 4s --verify-window 3s --warmup 2s --time-limit 150s \
   --video 320x180 --video-kbps 300 --fps 15 --clip 2s --decrypt-every 8 --server-pid "$server_pid" "$@" \
   >"$data/summary.json" || status=$?
 echo "smoke: sabha-loadgen exited with $status"
+if [[ -n ${LOADGEN_SUMMARY:-} ]]; then cp "$data/summary.json" "$LOADGEN_SUMMARY"; fi
 
 python3 - "$data/summary.json" <<'PY'
 import json, sys
