@@ -20,7 +20,7 @@ let package = Package(
             path: "Benchmarks/MediaCoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Pushes K packets through ForwardingBench (what the Forward.* benchmarks run) for callgrind's
+        // Pushes K packets through WorkerBench (the worker's own path, what the Forward.* benchmarks run) for callgrind's
         // instruction counts: tools/bench/callgrind.sh. Depends on MediaCore only, not on the harness. It lives
         // under Probes/, not Benchmarks/: the benchmark plugin runs every executable target in a Benchmarks/ folder.
         .executableTarget(

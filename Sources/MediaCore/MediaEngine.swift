@@ -16,6 +16,13 @@ public struct MediaEngineConfiguration: Sendable {
     public var srtpProfiles: [SRTPProfile] = [.aeadAES128GCM, .aes128CMHMACSHA1_80]
     /// Packet buffers preallocated per worker.
     public var poolSize: Int = 8192
+    /// Bytes of retransmission buffers (recent packets kept to answer viewers' NACKs) one worker may hold, and
+    /// one publisher transport may take of them. A video layer takes 128 to 512 packets of
+    /// `ProducerLayer.retransmissionSlotSize` bytes (0.2 to 0.8 MB; a simulcast camera 1.3 MB). Past either
+    /// limit, a new producer's layers get no buffer: its viewers' NACKs go unanswered (logged, and counted in
+    /// `MediaStats.retransmissionBuffersRefused`) while everything else works.
+    public var retransmissionMemoryPerWorker: Int = 512 << 20
+    public var retransmissionMemoryPerTransport: Int = 4 << 20
     /// Where workers' log lines go (called on the event thread, never on a packet thread).
     public var logHandler: @Sendable (String) -> Void = { line in sabha_write_stderr("sabha media: \(line)\n") }
     public init() {}
@@ -52,11 +59,11 @@ public final class MediaEngine: Sendable {
         fingerprint = certificate.fingerprint
         let context = try DTLSContext(certificate: certificate, profiles: configuration.srtpProfiles)
         channel = try EventChannel(logHandler: configuration.logHandler)
-        var workers: [MediaWorker] = []
+        var workers: [UDPMediaWorker] = []
         for index in 0..<configuration.workers {
             let requested = configuration.basePort == 0 ? 0 : configuration.basePort + UInt16(index)
             let socket = try UDPSocket(host: configuration.bindHost, port: requested)
-            workers.append(try MediaWorker(index: index, socket: socket, configuration: configuration,
+            workers.append(try UDPMediaWorker(index: index, io: socket, clock: SystemClock(), configuration: configuration,
                                            dtlsContext: context, events: channel))
         }
         // A pipe for each ordered pair of workers. Slots are touched only when used.
@@ -71,7 +78,7 @@ public final class MediaEngine: Sendable {
                 })
             }
         }
-        handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.socket.port) }
+        handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.io.port) }
         ports = handles.map(\.port)
         port = ports[0]
         launcher = Launcher(workers)
@@ -265,10 +272,10 @@ struct WorkerLink {
 /// Hands each worker to its thread exactly once.
 private final class Launcher: @unchecked Sendable {
     // @unchecked: `workers` is read and cleared only by the single caller that wins `taken`.
-    private var workers: [MediaWorker]
+    private var workers: [UDPMediaWorker]
     private let taken = ManagedAtomic<Bool>(false)
-    init(_ workers: [MediaWorker]) { self.workers = workers }
-    func take() -> [MediaWorker]? {
+    init(_ workers: [UDPMediaWorker]) { self.workers = workers }
+    func take() -> [UDPMediaWorker]? {
         guard !taken.exchange(true, ordering: .acquiringAndReleasing) else { return nil }
         defer { workers = [] }
         return workers
@@ -278,6 +285,6 @@ private final class Launcher: @unchecked Sendable {
 /// Transfers a worker to the thread that will own it from then on.
 private struct WorkerOwnership: @unchecked Sendable {
     // @unchecked: after the thread starts, only that thread touches the worker.
-    let worker: MediaWorker
-    init(_ worker: MediaWorker) { self.worker = worker }
+    let worker: UDPMediaWorker
+    init(_ worker: UDPMediaWorker) { self.worker = worker }
 }

@@ -239,6 +239,10 @@ public struct MediaStats: Sendable, Codable {
     public var paddingPacketsSent: UInt64 = 0
     /// Packets copied from the worker that receives a producer to another worker with viewers of it.
     public var packetsPiped: UInt64 = 0
+    /// Bytes held by retransmission buffers (recent packets kept to answer NACKs), and producers that got none
+    /// because `MediaEngineConfiguration.retransmissionMemoryPer*` was reached.
+    public var retransmissionBufferBytes: Int = 0
+    public var retransmissionBuffersRefused: UInt64 = 0
     /// Dropped datagrams by reason: "malformed", "unknownSource", "stunBadIntegrity", "stunUnknownUser",
     /// "srtpAuthFailed", "srtpReplay", "dtlsUnknownSource", "noProducer", ...
     public var dropped: [String: UInt64] = [:]

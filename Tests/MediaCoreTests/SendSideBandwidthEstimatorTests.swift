@@ -220,4 +220,73 @@ struct SendSideBandwidthEstimatorTests {
             now += Int64(rng.next() % 20_000) - 2_000  // mostly forward, sometimes backwards
         }
     }
+
+    /// A crafted report: RTPFB FMT 15 with the given reference time and a run-length chunk of `run` packets
+    /// "received, small delta" followed by their deltas (0 when `deltas` is false: a truncated packet).
+    static func craftedFeedback(base: UInt16, reference: Int32, statusCount: UInt16, run: UInt16, deltas: Bool) -> [UInt8] {
+        var body: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 2, UInt8(base >> 8), UInt8(base & 0xFF),
+                             UInt8(statusCount >> 8), UInt8(statusCount & 0xFF),
+                             UInt8((reference >> 16) & 0xFF), UInt8((reference >> 8) & 0xFF), UInt8(reference & 0xFF), 7]
+        var remaining = Int(statusCount)
+        while remaining > 0 {
+            let n = min(remaining, Int(run))
+            let chunk = UInt16(0x2000) | UInt16(n)  // run-length, symbol 1 (small delta)
+            body += [UInt8(chunk >> 8), UInt8(chunk & 0xFF)]
+            remaining -= n
+        }
+        if deltas { body += [UInt8](repeating: 4, count: Int(statusCount)) }
+        while body.count % 4 != 0 { body.append(0) }
+        let words = UInt16(body.count / 4)  // RTCP length: 32-bit words minus one, the header included
+        return [0x8F, 205, UInt8(words >> 8), UInt8(words & 0xFF)] + body
+    }
+
+    @Test func feedbackWhoseReferenceTimeCyclesForeverStaysNearOurClock() {
+        // Issue 13: a viewer cycling the 24-bit reference time made the unwrapped offset grow by 2^24 × 64 ms per
+        // cycle until Int64 overflowed and the server trapped. Now the timeline is anchored to our clock.
+        let estimator = SendSideBandwidthEstimator()
+        let history = TransportWideSendHistory()
+        var now: Int64 = 1_000_000
+        var reference: Int32 = 0
+        for i in 0..<300_000 {
+            let sequence = history.nextSequence()
+            history.record(sequence: sequence, sentMicroseconds: now, size: 1200, isProbe: false)
+            // Three steps of 6 Mi units (~107 hours each) per wrap of the 24 bits: always forward.
+            reference = ((reference &+ 6_000_000) << 8) >> 8
+            let bytes = Self.craftedFeedback(base: sequence, reference: reference, statusCount: 1, run: 1, deltas: true)
+            let ok = bytes.withUnsafeBytes { raw in
+                estimator.onTransportFeedback(RTCPHeaderView.parse(raw)!, history: history, nowMicroseconds: now)
+            }
+            #expect(ok)
+            if i % 10_000 == 0 { #expect(estimator.estimate >= estimator.minBitrate && estimator.estimate <= estimator.maxBitrate) }
+            now += 100
+        }
+        #expect(estimator.referenceResets > 100_000, "every jump re-anchors the timeline instead of piling up")
+    }
+
+    @Test func aReportNamingSixtyFiveThousandPacketsIsLookedAtOnlyUpToTheBound() {
+        let history = TransportWideSendHistory()
+        for _ in 0..<100 { history.record(sequence: history.nextSequence(), sentMicroseconds: 0, size: 1200, isProbe: false) }
+        // 65 535 "received" packets in run-length chunks of 8191, with all their deltas: a legal, 65 KB report.
+        let huge = Self.craftedFeedback(base: 0, reference: 5, statusCount: 65_535, run: 8191, deltas: true)
+        var visited = 0
+        let ok = huge.withUnsafeBytes { raw in
+            RTCPTransportWideFeedback.forEachPacket(in: RTCPHeaderView.parse(raw)!, limit: SendSideBandwidthEstimator.maxPacketsPerFeedback) { _, _ in
+                visited += 1
+            }
+        }
+        #expect(ok && visited == SendSideBandwidthEstimator.maxPacketsPerFeedback)
+        // The 40-byte version without deltas is malformed, found without visiting 65 535 statuses.
+        let short = Self.craftedFeedback(base: 0, reference: 5, statusCount: 65_535, run: 8191, deltas: false)
+        #expect(short.count < 64)
+        visited = 0
+        let refused = short.withUnsafeBytes { raw in
+            RTCPTransportWideFeedback.forEachPacket(in: RTCPHeaderView.parse(raw)!) { _, _ in visited += 1 }
+        }
+        #expect(!refused && visited == 0)
+        let estimator = SendSideBandwidthEstimator()
+        let accepted = huge.withUnsafeBytes { raw in
+            estimator.onTransportFeedback(RTCPHeaderView.parse(raw)!, history: history, nowMicroseconds: 1_000)
+        }
+        #expect(accepted)
+    }
 }

@@ -139,16 +139,16 @@ let benchmarks: @Sendable () -> Void = {
         srtpBenchmarks(SRTPContext.self, name: "SRTPContext", profile: profile, rtp: rtp, thresholds: noAllocation)
     }
 
-    // The forwarding step for one received packet and 10 viewers: unprotect once, parse, then per viewer
-    // a pool buffer, header rewrite + payload copy, protect. No socket I/O. "plain" skips both SRTP calls.
-    // The worker's SRTP is SRTPContext (ours): no profile may allocate.
+    // The worker's own receive path for one packet and 10 viewers (WorkerBench: a real MediaWorker on memory
+    // I/O): classify, transport lookup, unprotect, parse, bind, receive bookkeeping, then per viewer accept,
+    // rewrite, protect, send history and the send batch, flushed. The worker's SRTP is SRTPContext (ours): no
+    // profile may allocate.
     let viewers = 10
-    let forwardProfiles: [SRTPProfile?] = [nil, .aeadAES128GCM, .aes128CMHMACSHA1_80]
-    for profile in forwardProfiles {
+    for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
         Benchmark(
-            "Forward.\(profile?.shortName ?? "plain").\(viewers)-viewers",
+            "Forward.\(profile.shortName).\(viewers)-viewers",
             configuration: .init(thresholds: noAllocation)
-        ) { (benchmark: Benchmark, bench: ForwardingBench) in
+        ) { (benchmark: Benchmark, bench: WorkerBench) in
             bench.prepare()
             benchmark.startMeasurement()
             for index in benchmark.scaledIterations {
@@ -156,8 +156,7 @@ let benchmarks: @Sendable () -> Void = {
                 guard copies == viewers else { benchmark.error("forwarded \(copies) of \(viewers)"); return }
             }
         } setup: {
-            try ForwardingBench(profile: profile, viewers: viewers, packet: rtp,
-                                batch: BenchmarkScalingFactor.kilo.rawValue)
+            try WorkerBench(profile: profile, viewers: viewers, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
         }
     }
 }
@@ -167,13 +166,27 @@ let benchmarks: @Sendable () -> Void = {
 /// What both SRTP implementations offer, so one generic benchmark body (specialised per type, no
 /// existentials) measures each of them.
 protocol SRTPTransform {
-    init(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws
-    func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
-    func unprotectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
+    static func make(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws -> Self
+    func protect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
+    func unprotect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus
 }
 
-extension SRTPSession: SRTPTransform {}
-extension SRTPContext: SRTPTransform {}
+extension SRTPSession: SRTPTransform {
+    static func make(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws -> SRTPSession {
+        try SRTPSession(profile: profile, key: key, salt: salt, direction: direction)
+    }
+    func protect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus { protectRTP(packet, length: &length) }
+    func unprotect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus { unprotectRTP(packet, length: &length) }
+}
+
+extension SRTPContext: SRTPTransform {
+    static func make(profile: SRTPProfile, key: [UInt8], salt: [UInt8], direction: SRTPDirection) throws -> SRTPContext {
+        try SRTPContext(profile: profile, key: key, salt: salt, direction: direction)
+    }
+    // As the worker calls it: with the pool buffer's capacity.
+    func protect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus { protectRTP(packet, length: &length, capacity: 2048) }
+    func unprotect(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus { unprotectRTP(packet, length: &length) }
+}
 
 /// `<name>.<profile>.protect-1200` (what every forwarded copy costs) and `.protect+unprotect-1200` (the two
 /// SRTP operations of a forwarded packet: one unprotect per packet received, one protect per copy sent).
@@ -182,8 +195,8 @@ func srtpBenchmarks<Transform: SRTPTransform>(
     thresholds: [BenchmarkMetric: BenchmarkThresholds]
 ) {
     Benchmark("\(name).\(profile.shortName).protect-1200", configuration: .init(thresholds: thresholds)) { benchmark in
-        let sender = try Transform(profile: profile, key: randomBytes(profile.masterKeyLength),
-                                   salt: randomBytes(profile.masterSaltLength), direction: .outbound)
+        let sender = try Transform.make(profile: profile, key: randomBytes(profile.masterKeyLength),
+                                        salt: randomBytes(profile.masterSaltLength), direction: .outbound)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
         defer { buffer.deallocate() }
         rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -194,7 +207,7 @@ func srtpBenchmarks<Transform: SRTPTransform>(
             sequence &+= 1
             RTPHeader.setSequenceNumber(sequence, in: buffer)
             var length = rtp.count
-            guard sender.protectRTP(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
+            guard sender.protect(buffer, length: &length) == .ok else { benchmark.error("protect failed"); return }
             blackHole(length)
         }
         benchmark.stopMeasurement()
@@ -203,8 +216,8 @@ func srtpBenchmarks<Transform: SRTPTransform>(
     Benchmark("\(name).\(profile.shortName).protect+unprotect-1200", configuration: .init(thresholds: thresholds)) { benchmark in
         let key = randomBytes(profile.masterKeyLength)
         let salt = randomBytes(profile.masterSaltLength)
-        let sender = try Transform(profile: profile, key: key, salt: salt, direction: .outbound)
-        let receiver = try Transform(profile: profile, key: key, salt: salt, direction: .inbound)
+        let sender = try Transform.make(profile: profile, key: key, salt: salt, direction: .outbound)
+        let receiver = try Transform.make(profile: profile, key: key, salt: salt, direction: .inbound)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
         defer { buffer.deallocate() }
         rtp.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
@@ -216,8 +229,8 @@ func srtpBenchmarks<Transform: SRTPTransform>(
             sequence &+= 1
             RTPHeader.setSequenceNumber(sequence, in: buffer)
             var length = rtp.count
-            guard sender.protectRTP(buffer, length: &length) == .ok,
-                  receiver.unprotectRTP(buffer, length: &length) == .ok, length == rtp.count else {
+            guard sender.protect(buffer, length: &length) == .ok,
+                  receiver.unprotect(buffer, length: &length) == .ok, length == rtp.count else {
                 benchmark.error("SRTP round trip failed at sequence \(sequence)")
                 return
             }

@@ -1,8 +1,8 @@
-// Forwards K packets through `ForwardingBench` (the code the `Forward.*.10-viewers` benchmarks run: classify,
-// transport lookup, unprotect, parse, then per viewer admits + pool buffer + rewrite + protect) so that
+// Forwards K packets through `WorkerBench` (a real MediaWorker on memory I/O: the code the
+// `Forward.*.10-viewers` benchmarks run and the server runs, from the receive slot to the send batch) so that
 // `valgrind --tool=callgrind` can count the instructions one forwarded packet costs. No sockets, no timing.
 //
-//   ForwardingProbe <cm|gcm|plain> <viewers> <packets> [cpu-time]
+//   ForwardingProbe <cm|gcm> <viewers> <packets> [cpu-time]
 //
 // With `cpu-time` it also reports the thread CPU time spent in `forwardInputs` (ns per forwarded copy), to
 // compare natively with `tools/bench/ceiling.sh --mode mem` (the C ceiling's same user-space work).
@@ -51,7 +51,7 @@ func chromiumVideoPacket(length: Int) -> [UInt8] {
 /// The measured region: forwards inputs 0..<count of the prepared batch. Not inlined, so callgrind can
 /// collect exactly this function and what it calls.
 @inline(never)
-func forwardInputs(_ bench: ForwardingBench, _ count: Int) -> Int {
+func forwardInputs(_ bench: WorkerBench, _ count: Int) -> Int {
     var copies = 0
     for index in 0..<count { copies &+= bench.forward(index) }
     return copies
@@ -59,19 +59,18 @@ func forwardInputs(_ bench: ForwardingBench, _ count: Int) -> Int {
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4 || (arguments.count == 5 && arguments[4] == "cpu-time"), let viewers = Int(arguments[2]), let packets = Int(arguments[3]), viewers >= 1, packets >= 0 else {
-    print("usage: ForwardingProbe <cm|gcm|plain> <viewers> <packets> [cpu-time]")
+    print("usage: ForwardingProbe <cm|gcm> <viewers> <packets> [cpu-time]")
     exit(2)
 }
-let profile: SRTPProfile?
+let profile: SRTPProfile
 switch arguments[1] {
 case "cm": profile = .aes128CMHMACSHA1_80
 case "gcm": profile = .aeadAES128GCM
-case "plain": profile = nil
-default: print("profile must be cm, gcm or plain"); exit(2)
+default: print("profile must be cm or gcm (the worker always runs SRTP)"); exit(2)
 }
 
 let batch = 256
-let bench = try ForwardingBench(profile: profile, viewers: viewers, packet: chromiumVideoPacket(length: 1200), batch: batch)
+let bench = try WorkerBench(profile: profile, viewers: viewers, packet: chromiumVideoPacket(length: 1200), batch: batch)
 func threadCPUNanoseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)

@@ -20,9 +20,13 @@ final class SendSideBandwidthEstimator {
     /// The last REMB, when the viewer uses REMB instead of transport-wide feedback.
     private var remb: Double?
     private var usesTransportFeedback = false
-    /// Reference time of the previous feedback in 64 ms units, to unwrap its 24 bits.
-    private var lastReferenceTime: Int64?
-    private var referenceOffset: Int64 = 0
+    /// Reference time of the previous feedback (64 ms units, 24 bits), and where it lies on our clock (µs): each
+    /// feedback moves it by the wrapped difference of reference times, so arrival times stay continuous across
+    /// the 24-bit wrap and stay near our own clock whatever a viewer sends.
+    private var lastReferenceTime: Int32?
+    private var referenceOnOurClock: Int64 = 0
+    /// Feedback whose reference time landed too far from our clock (a jump, or a hostile viewer).
+    private(set) var referenceResets = 0
     private var smoothedRTT: Int64?
 
     init(initialBitrate: Int = 1_000_000, minBitrate: Int = 50_000, maxBitrate: Int = 20_000_000) {
@@ -45,15 +49,42 @@ final class SendSideBandwidthEstimator {
         acknowledged.bitrate.map { Int(min(max($0, 0), Double(Int32.max))) }
     }
 
+    /// Packets of one feedback report looked at: more than a full-size report of a real receiver carries (each
+    /// received packet takes at least a byte), while a crafted report can name 65 535 in a few bytes.
+    static let maxPacketsPerFeedback = 2048
+
     /// Processes one transport-wide feedback report against what was sent.
     func onTransportFeedback(_ feedback: RTCPTransportWideFeedback, history: TransportWideSendHistory, nowMicroseconds now: Int64) {
+        process(referenceTime: feedback.referenceTime, history: history, nowMicroseconds: now) { visit in
+            var count = 0
+            feedback.forEachPacket { sequence, arrival in
+                guard count < Self.maxPacketsPerFeedback else { return }
+                count += 1
+                visit(sequence, arrival)
+            }
+        }
+    }
+
+    /// The same straight from the wire (the worker's path: no arrays); false when the packet is malformed.
+    @discardableResult
+    func onTransportFeedback(_ packet: RTCPHeaderView, history: TransportWideSendHistory, nowMicroseconds now: Int64) -> Bool {
+        guard let reference = RTCPTransportWideFeedback.referenceTime(in: packet) else { return false }
+        var wellFormed = false
+        process(referenceTime: reference, history: history, nowMicroseconds: now) { visit in
+            wellFormed = RTCPTransportWideFeedback.forEachPacket(in: packet, limit: Self.maxPacketsPerFeedback, visit)
+        }
+        return wellFormed
+    }
+
+    private func process(referenceTime: Int32, history: TransportWideSendHistory, nowMicroseconds now: Int64,
+                         _ walk: ((UInt16, Int64?) -> Void) -> Void) {
         usesTransportFeedback = true
-        let offset = unwrapReference(Int64(feedback.referenceTime))
+        let offset = unwrapReference(referenceTime, nowMicroseconds: now)
         var received = 0
         var lost = 0
         var sawOveruse = false
         var newestSend: Int64?
-        feedback.forEachPacket { sequence, remoteArrival in
+        walk { sequence, remoteArrival in
             let extended = history.unwrap(sequence)
             guard let sent = history.entry(extended) else { return }
             guard let remoteArrival else {
@@ -123,14 +154,30 @@ final class SendSideBandwidthEstimator {
         lossBased.rttMicroseconds = smoothed
     }
 
-    /// Extends the 24-bit reference time across its wrap; returns what to add to the parser's
-    /// arrival times (which sign-extend the 24 bits) to keep them monotonic.
-    private func unwrapReference(_ reference: Int64) -> Int64 {
+    /// Places the 24-bit reference time on our clock; returns what to add to the parser's arrival times (which
+    /// sign-extend the 24 bits). The first feedback is anchored at `now`; each next one moves by the difference
+    /// of reference times taken modulo 2^24 (libwebrtc's base delta), so the wrap is just the next step. A
+    /// receiver's clock runs with ours: a reference that lands more than `maxReferenceDriftMicroseconds` from
+    /// our clock is a jump (or crafted, issue 13: reference times that cycle once overflowed an ever-growing
+    /// offset), so the timeline is anchored at `now` again and the delay estimate starts over. Every value stays
+    /// within minutes of `now`.
+    private func unwrapReference(_ reference: Int32, nowMicroseconds now: Int64) -> Int64 {
         if let last = lastReferenceTime {
-            let delta = reference - last
-            if delta < -(1 << 23) { referenceOffset += (1 << 24) * 64_000 } else if delta > (1 << 23) { referenceOffset -= (1 << 24) * 64_000 }
+            // The difference as a signed 24-bit number of 64 ms units.
+            let step = Int64(Int32(bitPattern: UInt32(bitPattern: reference &- last) << 8) >> 8)
+            referenceOnOurClock += step * 64_000
+            if abs(referenceOnOurClock - now) > Self.maxReferenceDriftMicroseconds {
+                referenceResets += 1
+                referenceOnOurClock = now
+                interArrival = InterArrival()
+            }
+        } else {
+            referenceOnOurClock = now
         }
         lastReferenceTime = reference
-        return referenceOffset
+        return referenceOnOurClock - Int64(reference) * 64_000
     }
+
+    /// How far a viewer's feedback timeline may stray from our clock before it is anchored again.
+    static let maxReferenceDriftMicroseconds: Int64 = 60_000_000
 }

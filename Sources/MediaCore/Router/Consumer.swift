@@ -69,6 +69,15 @@ final class Consumer {
 
     var isStarted: Bool { sequence.started }
 
+    /// The most header bytes `write` puts before the payload: the 12-byte fixed header, the one-byte-form
+    /// extension block (4) with the MID (1 + up to 16) and the transport-wide sequence (3), padded to 36, and the
+    /// original sequence number of an RTX packet (2).
+    static let maxHeaderLength = 38
+
+    /// The largest payload a consumer can forward from a pool buffer: room for `maxHeaderLength` and the SRTP
+    /// trailer. The worker refuses (counts `tooLarge`) any media packet with a larger payload before routing it.
+    static let maxPayloadLength = PacketBufferPool.bufferSize - maxHeaderLength - SRTPContext.maxTrailerLength
+
     /// For benchmarks: forward layer 0 from the next packet on, as after a keyframe.
     func startWithoutKeyframe() {
         currentSpatial = 0
@@ -85,7 +94,7 @@ struct OutgoingNumbers {
     var tl0PicIdx: UInt8
 }
 
-// MARK: - Packet path (MediaWorker.forward and ForwardingBench run exactly this)
+// MARK: - Packet path (MediaWorker.forward, also under WorkerBench)
 
 extension Consumer {
     /// Decides whether `packet` goes to this viewer and, if so, with which numbers. Returns nil for packets

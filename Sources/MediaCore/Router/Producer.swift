@@ -27,24 +27,45 @@ final class Producer {
 
     /// A producer received on `home` through `transport`, or (transport nil) a mirror of one received on `home`.
     /// Mirrors never NACK: the home worker recovers losses from the publisher before piping.
-    init(id: ProducerID, transport: WebRTCTransport?, home: Int, parameters: ProducerParameters) {
+    /// `retransmissions: false` gives its layers no retransmission buffers (the worker's memory limit was reached).
+    init(id: ProducerID, transport: WebRTCTransport?, home: Int, parameters: ProducerParameters, retransmissions: Bool = true) {
         self.id = id
         self.transport = transport
         self.home = home
         self.parameters = parameters
         let video = parameters.kind == .video
         let nack = parameters.feedback.contains(.nack) && transport != nil
+        let slots = retransmissions ? Self.retransmissionSlots(parameters) : []
+        func slotsOf(_ index: Int) -> Int { index < slots.count ? slots[index] : 0 }
         if parameters.encodings.count > 1 {
             layers = ContiguousArray(parameters.encodings.prefix(Self.maxLayers).enumerated().map { index, encoding in
                 ProducerLayer(index: index, rid: encoding.rid, ssrc: encoding.ssrc ?? 0, rtxSSRC: encoding.rtxSSRC ?? 0,
-                              video: video, nack: nack)
+                              video: video, nack: nack, retransmissionSlots: slotsOf(index))
             })
         } else {
             let rid = parameters.encodings.first?.rid ?? ""
             layers = [ProducerLayer(index: 0, rid: rid, ssrc: parameters.encodings.first?.ssrc ?? parameters.ssrcs.first ?? 0,
                                     rtxSSRC: parameters.encodings.first?.rtxSSRC ?? parameters.rtxSSRC ?? 0,
-                                    video: video, nack: nack)]
+                                    video: video, nack: nack, retransmissionSlots: slotsOf(0))]
         }
+    }
+
+    /// Packets each layer keeps for NACKs: about a second of each layer at browser bitrates (the viewer's jitter
+    /// buffer gives up after that, `RetransmissionBuffer.maxAgeMs`): 128, 256 and 512 for simulcast q/h/f, 512
+    /// for a single video stream; none for audio (Opus is not NACKed).
+    static func retransmissionSlots(_ parameters: ProducerParameters) -> [Int] {
+        guard parameters.kind == .video else { return [] }
+        let count = min(max(parameters.encodings.count, 1), maxLayers)
+        if count == 1 { return [512] }
+        return (0..<count).map { 512 >> (count - 1 - $0) }
+    }
+
+    /// Bytes the layers' retransmission buffers hold.
+    var retransmissionBytes: Int { layers.reduce(0) { $0 + $1.retransmissionBytes } }
+
+    /// What `retransmissionBytes` would be with buffers (before deciding whether there is room).
+    static func retransmissionBytes(_ parameters: ProducerParameters) -> Int {
+        retransmissionSlots(parameters).reduce(0, +) * ProducerLayer.retransmissionSlotSize
     }
 
     static let maxLayers = 3

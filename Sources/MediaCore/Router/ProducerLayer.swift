@@ -36,14 +36,23 @@ final class ProducerLayer {
         senderReportArrivalMicroseconds = nowMicroseconds
     }
 
-    init(index: Int, rid: String, ssrc: UInt32, rtxSSRC: UInt32, video: Bool, nack: Bool) {
+    /// Largest packet a retransmission buffer keeps: an Ethernet MTU. Browsers send at most about 1200 bytes;
+    /// a larger packet is forwarded but not kept (`RetransmissionBuffer.oversizedCount`).
+    static let retransmissionSlotSize = 1500
+
+    /// `retransmissionSlots`: packets the layer keeps for NACKs (a power of two; 0: none).
+    init(index: Int, rid: String, ssrc: UInt32, rtxSSRC: UInt32, video: Bool, nack: Bool, retransmissionSlots: Int) {
         self.index = index
         self.rid = Array(rid.utf8)
         self.ssrc = ssrc
         self.rtxSSRC = rtxSSRC
-        self.retransmissions = video ? RetransmissionBuffer(capacity: 512, maxPacketSize: PacketBufferPool.bufferSize) : nil
+        self.retransmissions = video && retransmissionSlots > 0
+            ? RetransmissionBuffer(capacity: retransmissionSlots, maxPacketSize: Self.retransmissionSlotSize) : nil
         self.nacks = video && nack ? NackGenerator() : nil
     }
+
+    /// Bytes this layer's retransmission buffer holds.
+    var retransmissionBytes: Int { retransmissions.map { $0.capacity * $0.maxPacketSize } ?? 0 }
 
     /// Arriving recently enough to be worth switching to (a publisher may stop sending its top layer when
     /// its own bandwidth or CPU is short).

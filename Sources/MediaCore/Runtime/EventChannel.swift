@@ -41,15 +41,25 @@ final class EventChannel: Sendable {
             // stays readable until drained, so nothing is missed between the `stopped()` check and the poll.
             _ = poll(&fds, 1, -1)
             signal.drain()
-            while let event = ring.pop() {
-                switch event {
-                case .media(let media): continuation.yield(media)
-                case .log(let line): logHandler(line)
-                }
-            }
+            deliverPending()
             if stopped() { break }
         }
         continuation.finish()
+    }
+
+    /// Hands what the ring holds to the stream and the log handler (the pump thread's work).
+    func deliverPending() {
+        drain { event in
+            switch event {
+            case .media(let media): continuation.yield(media)
+            case .log(let line): logHandler(line)
+            }
+        }
+    }
+
+    /// Pops every event waiting in the ring (for a consumer other than the stream: engine tests).
+    func drain(_ body: (WorkerEvent) -> Void) {
+        while let event = ring.pop() { body(event) }
     }
 
     func wake() { signal.signal() }

@@ -15,10 +15,12 @@ enum DropReason: Int, CaseIterable {
     case poolExhausted
     case sendFailed
     case rtcpMalformed
-    /// A transport's SRTP context tracks a fixed number of SSRCs; more streams than that are refused.
+    /// A transport carries more SRTP streams than `SRTPContext.maxStreams`: the new ones are refused.
     case srtpStreamLimit
     /// The pipe to another worker was full (that worker is behind): its viewers miss the packet.
     case pipeFull
+    /// A media packet too large to forward: our rewritten header and the SRTP tag would not fit a pool buffer.
+    case tooLarge
 
     var name: String {
         switch self {
@@ -37,6 +39,7 @@ enum DropReason: Int, CaseIterable {
         case .rtcpMalformed: "rtcpMalformed"
         case .srtpStreamLimit: "srtpStreamLimit"
         case .pipeFull: "pipeFull"
+        case .tooLarge: "tooLarge"
         }
     }
 }
@@ -60,6 +63,8 @@ final class WorkerCounters: Sendable {
     let layerSwitches = ManagedAtomic<UInt64>(0)
     let paddingPacketsSent = ManagedAtomic<UInt64>(0)
     let packetsPiped = ManagedAtomic<UInt64>(0)
+    let retransmissionBytes = ManagedAtomic<Int>(0)
+    let retransmissionBuffersRefused = ManagedAtomic<UInt64>(0)
     let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     func add(to stats: inout MediaStats) {
@@ -79,6 +84,8 @@ final class WorkerCounters: Sendable {
         stats.layerSwitches += layerSwitches.load(ordering: .relaxed)
         stats.paddingPacketsSent += paddingPacketsSent.load(ordering: .relaxed)
         stats.packetsPiped += packetsPiped.load(ordering: .relaxed)
+        stats.retransmissionBufferBytes += retransmissionBytes.load(ordering: .relaxed)
+        stats.retransmissionBuffersRefused += retransmissionBuffersRefused.load(ordering: .relaxed)
         for reason in DropReason.allCases {
             stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
         }
@@ -96,25 +103,36 @@ extension WorkerCounters {
         layerSwitches.store(local.layerSwitches, ordering: .relaxed)
         paddingPacketsSent.store(local.paddingPacketsSent, ordering: .relaxed)
         packetsPiped.store(local.packetsPiped, ordering: .relaxed)
+        retransmissionBuffersRefused.store(local.retransmissionBuffersRefused, ordering: .relaxed)
     }
 }
 
-/// The worker's own plain counters, published into WorkerCounters on each tick.
-struct LocalCounters {
-    var packetsReceived: UInt64 = 0
-    var packetsSent: UInt64 = 0
-    var rtpForwarded: UInt64 = 0
-    var packetsRecovered: UInt64 = 0
-    var nackedPacketsReceived: UInt64 = 0
-    var packetsRetransmitted: UInt64 = 0
-    var nackedPacketsSent: UInt64 = 0
-    var keyframeRequestsSent: UInt64 = 0
-    var layerSwitches: UInt64 = 0
-    var paddingPacketsSent: UInt64 = 0
+/// The worker's own plain counters, published into WorkerCounters on each tick. One instance per worker, shared
+/// by its parts (the packet sender counts what it sends and drops); touched by the worker thread only.
+final class LocalCounters {
+    @exclusivity(unchecked) var packetsReceived: UInt64 = 0
+    @exclusivity(unchecked) var packetsSent: UInt64 = 0
+    @exclusivity(unchecked) var rtpForwarded: UInt64 = 0
+    @exclusivity(unchecked) var packetsRecovered: UInt64 = 0
+    @exclusivity(unchecked) var nackedPacketsReceived: UInt64 = 0
+    @exclusivity(unchecked) var packetsRetransmitted: UInt64 = 0
+    @exclusivity(unchecked) var nackedPacketsSent: UInt64 = 0
+    @exclusivity(unchecked) var keyframeRequestsSent: UInt64 = 0
+    @exclusivity(unchecked) var layerSwitches: UInt64 = 0
+    @exclusivity(unchecked) var paddingPacketsSent: UInt64 = 0
     /// Packets copied into pipes to other workers (one per packet and receiving worker).
-    var packetsPiped: UInt64 = 0
-    var dropped = [UInt64](repeating: 0, count: DropReason.allCases.count)
+    @exclusivity(unchecked) var packetsPiped: UInt64 = 0
+    /// Producers that got no retransmission buffers (the memory allowance was used up).
+    @exclusivity(unchecked) var retransmissionBuffersRefused: UInt64 = 0
+    let dropped: UnsafeMutablePointer<UInt64>
+
+    init() {
+        dropped = .allocate(capacity: DropReason.allCases.count)
+        dropped.initialize(repeating: 0, count: DropReason.allCases.count)
+    }
+
+    deinit { dropped.deallocate() }
 
     @inline(__always)
-    mutating func drop(_ reason: DropReason) { dropped[reason.rawValue] &+= 1 }
+    func drop(_ reason: DropReason) { dropped[reason.rawValue] &+= 1 }
 }

@@ -208,9 +208,10 @@ public final class SRTPContext {
     // MARK: - RTP
 
     /// Encrypts and authenticates an RTP packet in place; `length` grows by the tag.
-    /// The buffer must have `maxTrailerLength` bytes of room after `length`.
-    public func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus {
-        guard length >= 12, length <= Int(Int32.max) - Self.maxTrailerLength,
+    /// The buffer holds `capacity` bytes (pass it: a packet whose tag would not fit gets `.badParameter`);
+    /// callers that leave `maxTrailerLength` bytes of room after `length` may omit it.
+    public func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int, capacity: Int = .max) -> SRTPStatus {
+        guard length >= 12, length <= Int(Int32.max) - Self.maxTrailerLength, length <= capacity - tagLength,
               let headerLength = Self.rtpHeaderLength(packet, length) else { return .badParameter }
         let ssrc = Self.load32(packet, 8)
         let sequence = Self.load16(packet, 2)
@@ -287,9 +288,11 @@ public final class SRTPContext {
     // MARK: - RTCP
 
     /// Encrypts and authenticates an RTCP compound packet in place, appending the SRTCP index and tag.
-    /// The buffer must have `maxTrailerLength` bytes of room after `length`.
-    public func protectRTCP(_ packet: UnsafeMutableRawPointer, length: inout Int) -> SRTPStatus {
-        guard length >= 8, length <= Int(Int32.max) - Self.maxTrailerLength else { return .badParameter }
+    /// The buffer holds `capacity` bytes (as for `protectRTP`).
+    public func protectRTCP(_ packet: UnsafeMutableRawPointer, length: inout Int, capacity: Int = .max) -> SRTPStatus {
+        guard length >= 8, length <= Int(Int32.max) - Self.maxTrailerLength, length <= capacity - 4 - tagLength else {
+            return .badParameter
+        }
         let ssrc = Self.load32(packet, 4)
         guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
         streams.touch(slot)

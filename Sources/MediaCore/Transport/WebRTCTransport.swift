@@ -38,13 +38,35 @@ final class WebRTCTransport {
     var wantedBitrate = 0
     @exclusivity(unchecked) var sentOctets: UInt64 = 0
     var sendingBitrate = 0
+    /// Media bytes forwarded (retransmissions and padding left out) in the last window, and their rate: what
+    /// caps the retransmission budget.
+    @exclusivity(unchecked) var mediaOctets: UInt64 = 0
+    var mediaBitrate = 0
     /// Padding bytes still to send in this probe slot.
     var paddingDebt = 0
-    /// Bytes we may still resend in this layer-update period: NACK storms on a congested link must not
-    /// make it worse (at most half the estimate goes to retransmissions).
-    var retransmitBudget = Int.max
+    /// Bytes we may still resend in this layer-update period: NACK storms on a congested link must not make it
+    /// worse, and a viewer that NACKs everything must not make us resend many times the stream (issue 13: NACKs
+    /// naming a second of packets drew 7× the stream's bitrate). At most half of what media sends, and of the
+    /// estimate when there is one (`retransmitBudget(mediaBitrate:estimate:)`, each layer update).
+    var retransmitBudget = WebRTCTransport.minimumRetransmitBudget
+    /// Bytes held by the retransmission buffers of this transport's producers.
+    var retransmissionBytes = 0
 
     var isConnected: Bool { srtpOutbound != nil }
+
+    /// Bytes a viewer may have resent in one layer-update period: half of the media we forward to it, and of its
+    /// estimate when it has one (a viewer's feedback could inflate the estimate, not the media we send), but at
+    /// least a few packets so a thin stream (audio-only, a low layer) still gets its losses repaired.
+    static func retransmitBudget(mediaBitrate: Int, estimate: Int?) -> Int {
+        let bitrate = min(mediaBitrate, estimate ?? .max)
+        return max(minimumRetransmitBudget, bitrate / 8 * Int(WorkerTiming.layerUpdateIntervalMs) / 1000 / 2)
+    }
+
+    /// Four full-size packets per period.
+    static let minimumRetransmitBudget = 4 * 1200
+
+    /// Probe padding bytes sent per step (each loop turn, ≤ 5 ms apart while probing).
+    static let paddingStepBytes = 2_000
 
     init(id: TransportID, parameters: TransportParameters, localUfrag: String, localPassword: String,
          dtls: DTLSEndpoint, now: Int64) {

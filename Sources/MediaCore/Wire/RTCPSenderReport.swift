@@ -8,6 +8,8 @@ public struct RTCPSenderReport {
     public let octetCount: UInt32
     public let reportCount: Int
     let body: UnsafeRawBufferPointer
+    /// An SR without report blocks: header and sender info.
+    public static let minimumLength = 28
 
     public static func parse(_ packet: RTCPHeaderView) -> RTCPSenderReport? {
         guard packet.packetType == RTCPPacketType.senderReport else { return nil }

@@ -17,9 +17,32 @@ extension RTCPTransportWideFeedback {
     ) -> (length: Int, packetCount: Int) {
         let limit = min(packetCount, Int(UInt16.max))
         guard limit > 0, buffer.count >= 24 else { return (0, 0) }
+        let count = fittingCount(limit: limit, capacity: buffer.count, delta: delta)
+        guard count > 0 else { return (0, 0) }
+        let offset = writeChunksAndDeltas(count: count, into: buffer, delta: delta)
 
-        // Pass 1: how many packets fit. After packet i the size is the fixed part, every chunk
-        // emitted so far plus one for the pending symbols, the delta bytes, padded to 32 bits.
+        buffer.put32(senderSSRC, at: 4)
+        buffer.put32(mediaSSRC, at: 8)
+        buffer.put16(baseSequenceNumber, at: 12)
+        buffer.put16(UInt16(count), at: 14)
+        buffer.put24(UInt32(bitPattern: referenceTime) & 0xFF_FFFF, at: 16)
+        buffer[19] = feedbackPacketCount
+        // Pad to 32 bits the way libwebrtc does: zero bytes, the last one holding the padding
+        // count, and the P bit set.
+        let length = paddedSize(offset)
+        let padding = length - offset
+        for i in offset..<length { buffer[i] = 0 }
+        if padding > 0 { buffer[length - 1] = UInt8(padding) }
+        RTCPHeaderView.writeHeader(count: format, packetType: RTCPPacketType.transportFeedback, length: length, into: buffer)
+        if padding > 0 { buffer[0] |= 0x20 }
+        return (length, count)
+    }
+
+    /// Pass 1: how many packets fit in `capacity` bytes. After packet i the size is the fixed part, every chunk
+    /// emitted so far plus one for the pending symbols, the delta bytes, padded to 32 bits. A report cut short
+    /// does not end in lost packets: the sender would count them lost before they had a chance to arrive, so
+    /// they are left for the next report.
+    private static func fittingCount(limit: Int, capacity: Int, delta: (Int) -> Int32?) -> Int {
         var encoder = StatusChunkEncoder()
         var emitted = 0
         var deltaBytes = 0
@@ -40,17 +63,17 @@ extension RTCPTransportWideFeedback {
             encoder.add(symbol)
             deltaBytes += symbol == .smallDelta ? 1 : (symbol == .largeOrNegativeDelta ? 2 : 0)
             let size = paddedSize(20 + 2 * (emitted + 1) + deltaBytes)
-            guard size <= buffer.count else { break }
+            guard size <= capacity else { break }
             fitting = i + 1
             if symbol != .notReceived { lastReceivedFit = fitting }
         }
-        // A report cut short should not end in lost packets: the sender would count them lost
-        // before they had a chance to arrive. Leave them for the next report.
-        let count = fitting == limit ? fitting : lastReceivedFit
-        guard count > 0 else { return (0, 0) }
+        return fitting == limit ? fitting : lastReceivedFit
+    }
 
-        // Pass 2: chunks, then deltas.
-        encoder = StatusChunkEncoder()
+    /// Pass 2: the status chunks from offset 20, then the deltas; returns the offset after them.
+    private static func writeChunksAndDeltas(count: Int, into buffer: UnsafeMutableRawBufferPointer,
+                                             delta: (Int) -> Int32?) -> Int {
+        var encoder = StatusChunkEncoder()
         var offset = 20
         for i in 0..<count {
             let symbol: Status
@@ -77,22 +100,7 @@ extension RTCPTransportWideFeedback {
                 offset += 2
             }
         }
-
-        buffer.put32(senderSSRC, at: 4)
-        buffer.put32(mediaSSRC, at: 8)
-        buffer.put16(baseSequenceNumber, at: 12)
-        buffer.put16(UInt16(count), at: 14)
-        buffer.put24(UInt32(bitPattern: referenceTime) & 0xFF_FFFF, at: 16)
-        buffer[19] = feedbackPacketCount
-        // Pad to 32 bits the way libwebrtc does: zero bytes, the last one holding the padding
-        // count, and the P bit set.
-        let length = paddedSize(offset)
-        let padding = length - offset
-        for i in offset..<length { buffer[i] = 0 }
-        if padding > 0 { buffer[length - 1] = UInt8(padding) }
-        RTCPHeaderView.writeHeader(count: format, packetType: RTCPPacketType.transportFeedback, length: length, into: buffer)
-        if padding > 0 { buffer[0] |= 0x20 }
-        return (length, count)
+        return offset
     }
 
     /// Writes this (parsed or hand-built) feedback back out; returns the length, or 0 if it does

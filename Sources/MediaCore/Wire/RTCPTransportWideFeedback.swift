@@ -102,8 +102,13 @@ public struct RTCPTransportWideFeedback: Sendable, Hashable {
     /// The same walk straight from the wire bytes, without allocating: for a caller on the packet
     /// path that only needs sequence numbers and arrival times. The whole packet is validated
     /// before the first call, so a malformed packet visits nothing and returns false.
+    ///
+    /// At most `limit` packets are visited. A run-length chunk names up to 8191 packets in two bytes, so a
+    /// 20-byte packet can claim 65 535; validation counts runs without visiting them, and a caller bounds its
+    /// own work with `limit` (the worker: `SendSideBandwidthEstimator.maxPacketsPerFeedback`).
     @discardableResult
-    static func forEachPacket(in packet: RTCPHeaderView, _ body: (_ sequence: UInt16, _ arrivalMicroseconds: Int64?) -> Void) -> Bool {
+    static func forEachPacket(in packet: RTCPHeaderView, limit: Int = Int.max,
+                              _ body: (_ sequence: UInt16, _ arrivalMicroseconds: Int64?) -> Void) -> Bool {
         guard packet.packetType == RTCPPacketType.transportFeedback, packet.count == format else { return false }
         let bytes = packet.body
         guard bytes.count >= 16 else { return false }
@@ -112,37 +117,52 @@ public struct RTCPTransportWideFeedback: Sendable, Hashable {
         let reference = Int64(Int32(bitPattern: bytes.u24(12) << 8) >> 8) * 64_000
         // Pass 1: where the deltas start and whether all of them are present.
         var deltaBytes = 0
-        guard let deltaStart = walkChunks(bytes, statusCount: statusCount, { status in
-            deltaBytes += status == .smallDelta ? 1 : (status == .largeOrNegativeDelta ? 2 : 0)
+        guard let deltaStart = walkChunks(bytes, statusCount: statusCount, { status, count in
+            deltaBytes += count * (status == .smallDelta ? 1 : (status == .largeOrNegativeDelta ? 2 : 0))
+            return true
         }), deltaStart + deltaBytes <= bytes.count else { return false }
-        // Pass 2: emit.
+        // Pass 2: emit, up to `limit`.
         var index = 0
         var offset = deltaStart
         var arrival = reference
-        _ = walkChunks(bytes, statusCount: statusCount) { status in
-            let sequence = base &+ UInt16(truncatingIfNeeded: index)
-            index += 1
-            switch status {
-            case .notReceived:
-                body(sequence, nil)
-            case .smallDelta:
-                arrival += Int64(bytes[offset]) * 250
-                offset += 1
-                body(sequence, arrival)
-            case .largeOrNegativeDelta:
-                arrival += Int64(Int16(bitPattern: bytes.u16(offset))) * 250
-                offset += 2
-                body(sequence, arrival)
+        _ = walkChunks(bytes, statusCount: statusCount) { status, count in
+            for _ in 0..<count {
+                guard index < limit else { return false }
+                let sequence = base &+ UInt16(truncatingIfNeeded: index)
+                index += 1
+                switch status {
+                case .notReceived:
+                    body(sequence, nil)
+                case .smallDelta:
+                    arrival += Int64(bytes[offset]) * 250
+                    offset += 1
+                    body(sequence, arrival)
+                case .largeOrNegativeDelta:
+                    arrival += Int64(Int16(bitPattern: bytes.u16(offset))) * 250
+                    offset += 2
+                    body(sequence, arrival)
+                }
             }
+            return true
         }
         return true
     }
 
-    /// Decodes the packet chunks after the 16-byte fixed part, calling `visit` once per status;
-    /// returns the offset just past the chunks, or nil if they are cut short or use symbol 3.
-    private static func walkChunks(_ bytes: UnsafeRawBufferPointer, statusCount: Int, _ visit: (Status) -> Void) -> Int? {
+    /// The reference time of a transport-wide feedback packet, in multiples of 64 ms (24-bit signed), or nil
+    /// when it is not one.
+    static func referenceTime(in packet: RTCPHeaderView) -> Int32? {
+        guard packet.packetType == RTCPPacketType.transportFeedback, packet.count == format, packet.body.count >= 16 else { return nil }
+        return Int32(bitPattern: packet.body.u24(12) << 8) >> 8
+    }
+
+    /// Decodes the packet chunks after the 16-byte fixed part, calling `visit` once per run of equal statuses
+    /// (with its length; `false` stops the visits but not the walk); returns the offset just past the chunks,
+    /// or nil if they are cut short or use symbol 3.
+    private static func walkChunks(_ bytes: UnsafeRawBufferPointer, statusCount: Int,
+                                   _ visit: (Status, Int) -> Bool) -> Int? {
         var offset = 16
         var seen = 0
+        var visiting = true
         while seen < statusCount {
             guard offset + 2 <= bytes.count else { return nil }
             let chunk = bytes.u16(offset)
@@ -151,17 +171,17 @@ public struct RTCPTransportWideFeedback: Sendable, Hashable {
             if chunk & 0x8000 == 0 {
                 guard let symbol = Status(rawValue: UInt8((chunk >> 13) & 0x3)) else { return nil }
                 let run = min(Int(chunk & 0x1FFF), remaining)
-                for _ in 0..<run { visit(symbol) }
+                if visiting && run > 0 { visiting = visit(symbol, run) }
                 seen += run
             } else if chunk & 0x4000 == 0 {
                 let n = min(14, remaining)
-                for i in 0..<n { visit(chunk & (1 << (13 - i)) != 0 ? .smallDelta : .notReceived) }
+                for i in 0..<n where visiting { visiting = visit(chunk & (1 << (13 - i)) != 0 ? .smallDelta : .notReceived, 1) }
                 seen += n
             } else {
                 let n = min(7, remaining)
                 for i in 0..<n {
                     guard let symbol = Status(rawValue: UInt8((chunk >> (12 - 2 * i)) & 0x3)) else { return nil }
-                    visit(symbol)
+                    if visiting { visiting = visit(symbol, 1) }
                 }
                 seen += n
             }

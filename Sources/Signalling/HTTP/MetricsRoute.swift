@@ -43,6 +43,11 @@ struct MetricsRoute: Sendable {
         metric("sabha_layer_switches_total", "counter", "Spatial or temporal layer switches by consumers.", [("", "\(stats.layerSwitches)")])
         metric("sabha_padding_packets_total", "counter", "Padding packets sent to probe viewers' bandwidth.", [("", "\(stats.paddingPacketsSent)")])
         metric("sabha_rtp_piped_total", "counter", "Packets copied to another media worker for its viewers.", [("", "\(stats.packetsPiped)")])
+        metric("sabha_retransmission_buffer_bytes", "gauge", "Bytes of recent packets kept to answer viewers' NACKs.",
+               [("", "\(stats.retransmissionBufferBytes)")])
+        metric("sabha_retransmission_buffers_refused_total", "counter",
+               "Producers that got no retransmission buffers because the memory allowance was used up.",
+               [("", "\(stats.retransmissionBuffersRefused)")])
         metric("sabha_dropped_packets_total", "counter", "Datagrams dropped, by reason.",
                stats.dropped.sorted { $0.key < $1.key }.map { ("{reason=\"\($0.key)\"}", "\($0.value)") })
         metric("sabha_transports_connected_total", "counter", "Transports that completed DTLS, by SRTP profile.",

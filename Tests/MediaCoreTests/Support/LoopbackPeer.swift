@@ -2,11 +2,15 @@ import Glibc
 @testable import MediaCore
 
 /// A minimal WebRTC peer built from MediaCore's own parts (STUN client, DTLS client, SRTP), talking to a
-/// MediaEngine over real loopback UDP. It plays the browser in tests of the worker.
+/// MediaEngine over real loopback UDP (`init(serverPort:ufrag:)`) or to a worker in memory through a
+/// `PeerLink` (`EmbeddedWorker.peer`). It plays the browser in tests of the worker.
 final class LoopbackPeer {
-    let fd: Int32
+    let link: any PeerLink
     /// The worker port this peer talks to (a transport on another worker: set it from the candidate port).
-    var server: TransportAddress
+    var server: TransportAddress {
+        get { (link as? UDPPeerLink)?.server ?? TransportAddress(ipv4: 0, port: 0) }
+        set { (link as? UDPPeerLink)?.server = newValue }
+    }
     let certificate: DTLSCertificate
     let ufrag: String
     let password = "peerpasswordpeerpassword"
@@ -14,43 +18,28 @@ final class LoopbackPeer {
     var dtls: DTLSEndpoint?
     var inbound: SRTPSession?
     var outbound: SRTPSession?
-    var buffer = [UInt8](repeating: 0, count: 2048)
 
-    init(serverPort: UInt16, ufrag: String) throws {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        precondition(bound == 0)
-        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        server = TransportAddress(ip: "127.0.0.1", port: serverPort)!
+    init(link: any PeerLink, ufrag: String) throws {
+        self.link = link
         certificate = try DTLSCertificate()
         self.ufrag = ufrag
     }
 
-    deinit { close(fd) }
+    convenience init(serverPort: UInt16, ufrag: String) throws {
+        try self.init(link: UDPPeerLink(serverPort: serverPort), ufrag: ufrag)
+    }
 
     func parameters(room: String) -> TransportParameters {
         TransportParameters(room: room, label: "test \(ufrag)", remoteUfrag: ufrag, remotePassword: password,
                             remoteFingerprints: [certificate.fingerprint])
     }
 
-    func send(_ bytes: UnsafeRawBufferPointer) {
-        _ = server.withSockAddr { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, $1) }
-    }
+    func send(_ bytes: UnsafeRawBufferPointer) { link.send(bytes) }
 
     func send(_ bytes: [UInt8]) { bytes.withUnsafeBytes { send($0) } }
 
-    /// One datagram or nil after the 50 ms receive timeout.
-    func receive() -> [UInt8]? {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        return n > 0 ? Array(buffer[0..<n]) : nil
-    }
+    /// One datagram, or nil when none comes (UDP: after a 50 ms receive timeout).
+    func receive() -> [UInt8]? { link.receive() }
 
     /// An ICE connectivity check with USE-CANDIDATE, as a controlling browser sends it.
     func sendBindingRequest(integrityKey: [UInt8]? = nil) {

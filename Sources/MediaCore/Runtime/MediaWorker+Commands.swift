@@ -1,0 +1,155 @@
+/// What the control plane and the other workers ask of this worker, one handler per command; each replies to its
+/// caller's continuation. The handlers are also what engine tests and benchmarks call to set a worker up.
+extension MediaWorker {
+    func drainCommands() {
+        while let command = commands.pop() {
+            switch command {
+            case let .createTransport(id, parameters, ufrag, password, reply):
+                reply.resume(with: Result { () throws(MediaError) in
+                    try createTransport(id, parameters, localUfrag: ufrag, localPassword: password)
+                })
+            case let .addProducer(transportID, id, parameters, reply):
+                reply.resume(with: Result { () throws(MediaError) in try addProducer(id, parameters, on: transportID) })
+            case let .addConsumer(transportID, id, parameters, piped, reply):
+                reply.resume(with: Result { () throws(MediaError) in try addConsumer(id, parameters, on: transportID, piped: piped) })
+            case let .closeProducer(id, reply):
+                if let producer = tables.producers[id] { closeProducer(producer) }
+                reply.resume()
+            case let .closeConsumer(id, reply):
+                if let consumer = tables.consumers[id] { closeConsumer(consumer) }
+                reply.resume()
+            case let .closeTransport(id, reply):
+                if let transport = tables.transports[id] { closeTransport(transport, reason: .requested) }
+                sender.flush()
+                reply?.resume()
+            case let .setPreferredLayers(id, spatial, temporal):
+                if let consumer = tables.consumers[id] {
+                    consumer.preferredSpatial = max(0, spatial)
+                    consumer.preferredTemporal = max(0, temporal)
+                }
+            case .shutdown:
+                running = false
+            case let .openPipe(id, worker, reply):
+                reply.resume(with: Result { () throws(MediaError) in try openPipe(id, toWorker: worker) })
+            case let .closePipe(id, worker):
+                closePipe(id, toWorker: worker)
+            case let .producerGone(id):
+                producerGone(id)
+            case let .senderReport(id, layer, ntp, rtp):
+                if let mirror = tables.producers[id], mirror.isMirror, layer < mirror.layers.count {
+                    mirror.layers[layer].noteSenderReport(ntp: ntp, rtp: rtp, nowMicroseconds: clock.microseconds())
+                }
+            case let .requestKeyframe(id, layer):
+                if let producer = tables.producers[id], !producer.isMirror {
+                    requestKeyframe(producer, layer: layer, now: clock.milliseconds())
+                }
+            }
+        }
+        publishCounters()
+    }
+
+    // MARK: - Transports, producers, consumers
+
+    func createTransport(_ id: TransportID, _ parameters: TransportParameters, localUfrag: String,
+                         localPassword: String) throws(MediaError) {
+        let dtls: DTLSEndpoint
+        do {
+            dtls = try DTLSEndpoint(context: dtlsContext, role: .server, remoteFingerprints: parameters.remoteFingerprints)
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw MediaError.dtls("\(error)")
+        }
+        tables.add(WebRTCTransport(id: id, parameters: parameters, localUfrag: localUfrag, localPassword: localPassword,
+                                   dtls: dtls, now: clock.milliseconds()))
+    }
+
+    func addProducer(_ id: ProducerID, _ parameters: ProducerParameters, on transportID: TransportID) throws(MediaError) {
+        guard let transport = tables.transports[transportID] else { throw MediaError.unknownTransport(transportID) }
+        let producer = Producer(id: id, transport: transport, home: index, parameters: parameters,
+                                retransmissions: roomForRetransmissions(parameters, on: transport))
+        tables.add(producer, on: transport)
+        if parameters.extensions.transportWideCC != 0 && parameters.feedback.contains(.transportCC)
+            && transport.transportWideFeedback == nil {
+            transport.transportWideFeedback = TransportWideFeedbackBuilder()
+            transport.transportWideIDIn = parameters.extensions.transportWideCC
+        }
+        followStreams(transport)
+    }
+
+    func addConsumer(_ id: ConsumerID, _ parameters: ConsumerParameters, on transportID: TransportID,
+                     piped: PipedProducer?) throws(MediaError) {
+        guard let transport = tables.transports[transportID] else {
+            if let piped { tell(worker: piped.home, .closePipe(parameters.producer, toWorker: index)) }
+            throw MediaError.unknownTransport(transportID)
+        }
+        if piped != nil && tables.isGone(parameters.producer) { throw MediaError.unknownProducer(parameters.producer) }
+        if let piped, tables.producers[parameters.producer] == nil {
+            tables.addMirror(Producer(id: parameters.producer, transport: nil, home: piped.home, parameters: piped.parameters,
+                                      retransmissions: roomForRetransmissions(piped.parameters, on: nil)))
+        }
+        guard let producer = tables.producers[parameters.producer] else { throw MediaError.unknownProducer(parameters.producer) }
+        let consumer = Consumer(id: id, transport: transport, producer: producer, parameters: parameters)
+        consumer.targetSpatial = producer.bestActiveLayer(atMost: Int.max, nowMs: clock.milliseconds()) ?? producer.layers.count - 1
+        if parameters.extensions.transportWideCC != 0 && parameters.feedback.contains(.transportCC) {
+            if transport.sendHistory == nil { transport.sendHistory = TransportWideSendHistory() }
+            if transport.estimator == nil { transport.estimator = SendSideBandwidthEstimator() }
+        } else if parameters.feedback.contains(.remb), transport.estimator == nil {
+            transport.estimator = SendSideBandwidthEstimator()
+        }
+        tables.add(consumer)
+        followStreams(transport)
+    }
+
+    /// Whether a new producer's retransmission buffers fit in the worker's and its transport's allowance
+    /// (`MediaEngineConfiguration.retransmissionMemoryPer*`); when not, it gets none and that is logged.
+    private func roomForRetransmissions(_ parameters: ProducerParameters, on transport: WebRTCTransport?) -> Bool {
+        let needed = Producer.retransmissionBytes(parameters)
+        guard needed > 0 else { return true }
+        if tables.retransmissionBytes + needed > configuration.retransmissionMemoryPerWorker {
+            local.retransmissionBuffersRefused &+= 1
+            log("retransmission buffers use \(tables.retransmissionBytes >> 20) MiB of the worker's "
+                + "\(configuration.retransmissionMemoryPerWorker >> 20) MiB: a new \(parameters.kind.rawValue) producer "
+                + "gets none (its viewers' NACKs go unanswered)")
+            return false
+        }
+        if let transport, transport.retransmissionBytes + needed > configuration.retransmissionMemoryPerTransport {
+            local.retransmissionBuffersRefused &+= 1
+            log("transport \(transport.id) (\(transport.label)): its producers' retransmission buffers would exceed "
+                + "\(configuration.retransmissionMemoryPerTransport >> 20) MiB; mid \(parameters.mid) gets none")
+            return false
+        }
+        return true
+    }
+
+    // MARK: - Pipes
+
+    /// Another worker has a consumer of this producer: copy its packets there too.
+    private func openPipe(_ id: ProducerID, toWorker worker: Int) throws(MediaError) -> ProducerParameters {
+        guard let producer = tables.producers[id], !producer.isMirror else { throw MediaError.unknownProducer(id) }
+        guard worker != index, worker < links.count, links[worker].outgoing != nil else {
+            throw MediaError.configuration("no pipe from worker \(index) to worker \(worker)")
+        }
+        producer.pipeReferences[worker, default: 0] += 1
+        if !producer.pipes.contains(worker) { producer.pipes.append(worker) }
+        return producer.parameters
+    }
+
+    private func closePipe(_ id: ProducerID, toWorker worker: Int) {
+        guard let producer = tables.producers[id], !producer.isMirror, let count = producer.pipeReferences[worker] else { return }
+        if count > 1 {
+            producer.pipeReferences[worker] = count - 1
+        } else {
+            producer.pipeReferences[worker] = nil
+            producer.pipes.removeAll { $0 == worker }
+        }
+    }
+
+    /// Another worker's producer closed: its mirror here and the mirror's consumers go.
+    private func producerGone(_ id: ProducerID) {
+        tables.noteGone(id)
+        guard let mirror = tables.producers[id], mirror.isMirror else { return }
+        closeConsumers(of: mirror)
+        tables.remove(mirror)
+    }
+}

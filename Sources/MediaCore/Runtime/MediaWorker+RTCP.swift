@@ -1,0 +1,108 @@
+/// RTCP from peers: viewers' NACKs are served by their consumers, their PLIs and FIRs aggregated into few
+/// keyframe requests to the publisher, their TWCC and REMB fed to the transport's bandwidth estimate; publishers'
+/// sender reports are kept for their viewers' own.
+extension MediaWorker {
+    func handleRTCP(_ data: UnsafeMutableRawPointer, length: Int, from source: TransportAddress, now: Int64) {
+        guard let transport = tables.transportsByAddress[source] else { local.drop(.unknownSource); return }
+        guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
+        var plainLength = length
+        guard accepted(srtp.unprotectRTCP(data, length: &plainLength)) else { return }
+        let compound = RTCPCompound(UnsafeRawBufferPointer(start: data, count: plainLength))
+        for packet in compound {
+            switch packet.packetType {
+            case RTCPPacketType.payloadSpecificFeedback:
+                handlePayloadFeedback(packet, on: transport, now: now)
+            case RTCPPacketType.transportFeedback:
+                handleTransportFeedback(packet, on: transport, now: now)
+            case RTCPPacketType.senderReport:
+                if let report = RTCPSenderReport.parse(packet) { noteSenderReport(report, on: transport) }
+            case RTCPPacketType.receiverReport:
+                if let estimator = transport.estimator, let report = RTCPReceiverReport.parse(packet), report.reportCount > 0 {
+                    estimator.onReceiverReport(fractionLost: report.reportBlock(0).fractionLost,
+                                               nowMicroseconds: batchMicroseconds)
+                }
+            default:
+                break
+            }
+        }
+        if !compound.isWellFormed { local.drop(.rtcpMalformed) }
+        flushPadding(transport, now: now)
+    }
+
+    /// A publisher's SR: kept on its layer, and passed to the workers its packets are piped to.
+    private func noteSenderReport(_ report: RTCPSenderReport, on transport: WebRTCTransport) {
+        guard let binding = transport.streamsBySSRC[report.ssrc], !binding.isRTX else { return }
+        let producer = binding.producer
+        producer.layers[binding.layer].noteSenderReport(ntp: report.ntpTimestamp, rtp: report.rtpTimestamp,
+                                                        nowMicroseconds: batchMicroseconds)
+        for worker in producer.pipes {
+            tell(worker: worker, .senderReport(producer.id, layer: binding.layer, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
+        }
+    }
+
+    /// PLI/FIR (one throttled keyframe request to the publisher) and REMB (RFC draft-alvestrand-rmcat-remb).
+    private func handlePayloadFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
+        var mediaSSRC: UInt32?
+        switch packet.count {
+        case RTCPPictureLossIndication.format:
+            mediaSSRC = RTCPPictureLossIndication.parse(packet)?.mediaSSRC
+        case RTCPFullIntraRequest.format:
+            if let fir = RTCPFullIntraRequest.parse(packet), fir.entryCount > 0 { mediaSSRC = fir.entry(0).ssrc }
+        case RTCPReceiverEstimatedMaxBitrate.format:
+            if let remb = RTCPReceiverEstimatedMaxBitrate.parse(packet) {
+                if transport.estimator == nil, transport.consumers.contains(where: { $0.parameters.feedback.contains(.remb) }) {
+                    transport.estimator = SendSideBandwidthEstimator()
+                }
+                // With transport-cc the estimate is ours; REMB is only the fallback.
+                if let estimator = transport.estimator, transport.sendHistory == nil {
+                    estimator.onREMB(bitrate: Int(clamping: remb.bitrate), nowMicroseconds: batchMicroseconds)
+                }
+            }
+            return
+        default:
+            return
+        }
+        guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc] else { return }
+        let layer = consumer.currentSpatial >= 0 ? consumer.currentSpatial : consumer.targetSpatial
+        requestKeyframe(consumer.producer, layer: layer, now: now)
+    }
+
+    /// Generic NACK (served from the retransmission buffers, never passed to the publisher) and TWCC feedback.
+    private func handleTransportFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
+        switch packet.count {
+        case RTCPGenericNACK.format:
+            guard let nack = RTCPGenericNACK.parse(packet), let consumer = transport.consumersBySSRC[nack.mediaSSRC] else { return }
+            for sequence in nack.lostSequenceNumbers {
+                local.nackedPacketsReceived &+= 1
+                if consumer.resend(sequence, nowMs: now, via: sender) { local.packetsRetransmitted &+= 1 }
+            }
+        case RTCPTransportWideFeedback.format:
+            guard let history = transport.sendHistory, let estimator = transport.estimator else { return }
+            if !estimator.onTransportFeedback(packet, history: history, nowMicroseconds: batchMicroseconds) {
+                local.drop(.rtcpMalformed)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Sends a PLI for one layer of the producer to its publisher, at most once per interval per layer,
+    /// however many viewers ask.
+    func requestKeyframe(_ producer: Producer, layer index: Int, now: Int64) {
+        guard producer.parameters.kind == .video else { return }
+        let layer = producer.layers[max(0, min(index, producer.layers.count - 1))]
+        guard let publisher = producer.transport else {
+            // A mirror: the worker that receives the publisher asks (and aggregates across workers).
+            if producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) {
+                tell(worker: producer.home, .requestKeyframe(producer.id, layer: layer.index))
+            }
+            return
+        }
+        guard PacketSender<IO>.canSend(on: publisher), layer.ssrc != 0,
+              producer.keyframeRequests.shouldRequest(layer: layer.index, nowMs: now) else { return }
+        let sent = sender.sendRTCP(on: publisher) { out in
+            RTCPPictureLossIndication.write(senderSSRC: publisher.rtcpSSRC, mediaSSRC: layer.ssrc, into: out)
+        }
+        if sent { local.keyframeRequestsSent &+= 1 }
+    }
+}
