@@ -3,7 +3,8 @@ import Foundation
 /// JSON shapes of the meeting protocol (docs/protocol.md), version 1.
 public enum MeetingWire {
     public static let version = 1
-    public static let maximumMessageSize = 64 * 1024
+    /// Largest message (one frame): an `offer` carries the SDP, up to `SessionDescription.maximumSize`, JSON-escaped.
+    public static let maximumMessageSize = 1024 * 1024
 
     public struct ParticipantInfo: Codable, Sendable, Equatable {
         public var id: String
