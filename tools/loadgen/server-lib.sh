@@ -27,7 +27,10 @@ loadgen_build() {
   # Always (incrementally) rebuilt: a stale generator from an older checkout fails in confusing ways.
   echo "smoke: building sabha-loadgen (release; incremental)"
   local out
-  if ! out=$(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release 2>&1); then
+  # Once more on failure: after a checkout removes MediaCore files, SwiftPM's first incremental build stops on
+  # "missing inputs" and the second one succeeds.
+  if ! out=$(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release 2>&1) \
+     && ! out=$(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release 2>&1); then
     echo "$out" | tail -40
     echo "smoke: building sabha-loadgen failed"
     return 1
