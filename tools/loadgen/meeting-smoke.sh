@@ -57,8 +57,8 @@ if ch:
 show(s.get("afterChurn"))
 i, r = s["idle"], s["rssKiB"]
 print(f"smoke: idle after everyone left: {i['reached']} (transports {i['transports']}, producers {i['producers']}, consumers {i['consumers']}, "
-      f"pool in use {i['poolBuffersInUse']} vs {i['poolBuffersBaseline']} before); server RSS KiB: before {r['beforeJoin']}, "
-      f"meeting {r['meeting']}, churn first/last/max {r['churnFirst']}/{r['churnLast']}/{r['churnMax']}, after {r['afterTeardown']}")
+      f"pool in use {i['poolBuffersInUse']} vs {i['poolBuffersBaseline']} before); server RSS KiB: before {r.get('beforeJoin')}, "
+      f"meeting {r.get('meeting')}, churn first/last/max {r.get('churnFirst')}/{r.get('churnLast')}/{r.get('churnMax')}, after {r.get('afterTeardown')}")
 print(f"smoke: server drops over the run: {s['serverDropsOverRun']}")
 for p in s["problems"][:10]:
     print(f"smoke:   problem: {p}")
