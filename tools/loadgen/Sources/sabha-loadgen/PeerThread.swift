@@ -115,18 +115,14 @@ final class PeerThread: @unchecked Sendable {
                 return taken
             }
             for peer in departures {
-                guard let slot = peers.firstIndex(where: { $0 === peer }) else { continue }
+                guard let slot = peers.firstIndex(where: { $0 === peer }) else {
+                    leaving.withLock { $0.append(peer) }  // adopted after we took the inbox: next round
+                    continue
+                }
                 if let participant = peer as? MeetingPeer {
                     // Its counters stay in the totals, so rates do not dip when someone leaves.
                     participant.publishReport()
-                    gone.packetsSent &+= participant.publisher.stats.packetsSent
-                    gone.bytesSent &+= participant.publisher.stats.bytesSent
-                    gone.packetsReceived &+= participant.received.packets
-                    gone.bytesReceived &+= participant.received.bytes
-                    gone.expected += participant.received.expected
-                    gone.lost += participant.received.lost
-                    gone.authenticated &+= participant.received.authenticated
-                    gone.authFailures &+= participant.received.authFailures
+                    Self.add(participant, to: &gone)
                 }
                 _ = lg_epoll_del(epoll, peer.transport.fd)
                 peers[slot] = nil
@@ -169,6 +165,19 @@ final class PeerThread: @unchecked Sendable {
         publish(peers, gone: gone, io: io)
     }
 
+    /// A meeting participant's traffic counters (it both sends and receives).
+    private static func add(_ participant: MeetingPeer, to s: inout ThreadSnapshot) {
+        s.packetsSent &+= participant.publisher.stats.packetsSent
+        s.bytesSent &+= participant.publisher.stats.bytesSent
+        s.pliReceived &+= participant.publisher.stats.pliReceived
+        s.packetsReceived &+= participant.received.packets
+        s.bytesReceived &+= participant.received.bytes
+        s.expected += participant.received.expected
+        s.lost += participant.received.lost
+        s.authenticated &+= participant.received.authenticated
+        s.authFailures &+= participant.received.authFailures
+    }
+
     private func publish(_ peers: [(any LoadPeer)?], gone: ThreadSnapshot, io: PeerThreadIO) {
         var s = gone
         for case let peer? in peers {
@@ -176,15 +185,7 @@ final class PeerThread: @unchecked Sendable {
                 participant.publishReport()
                 if participant.transport.isConnected { s.publishersConnected += 1 }
                 if participant.transport.isFailed { s.publishersFailed += 1 }
-                s.packetsSent &+= participant.publisher.stats.packetsSent
-                s.bytesSent &+= participant.publisher.stats.bytesSent
-                s.pliReceived &+= participant.publisher.stats.pliReceived
-                s.packetsReceived &+= participant.received.packets
-                s.bytesReceived &+= participant.received.bytes
-                s.expected += participant.received.expected
-                s.lost += participant.received.lost
-                s.authenticated &+= participant.received.authenticated
-                s.authFailures &+= participant.received.authFailures
+                Self.add(participant, to: &s)
             } else if let publisher = peer as? Publisher {
                 if publisher.transport.isConnected { s.publishersConnected += 1 }
                 if publisher.transport.isFailed { s.publishersFailed += 1 }
