@@ -37,7 +37,7 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
     /// command ring and doorbell. Set once by the engine before the threads start.
     var links: ContiguousArray<WorkerLink> = []
     /// Some pipe got packets in this receive batch: its worker's doorbell rings once after the batch.
-    var pipesPending = false
+    @exclusivity(unchecked) var pipesPending = false
     /// A pipe had more than one turn's worth: poll without sleeping until it is drained.
     var pipedBacklog = false
     /// Cross-worker commands that met a full ring, with their destination worker.

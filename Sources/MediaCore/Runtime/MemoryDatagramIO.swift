@@ -15,11 +15,12 @@ final class MemoryDatagramIO: DatagramIO {
     private let storage: UnsafeMutableRawPointer
     private let lengths: UnsafeMutablePointer<Int>
     private let sources: UnsafeMutablePointer<TransportAddress>
-    private var head = 0
-    private(set) var pending = 0
+    // Touched per datagram by the one thread that owns it: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var head = 0
+    @exclusivity(unchecked) private(set) var pending = 0
 
-    private(set) var sentCount: UInt64 = 0
-    private(set) var sentBytes: UInt64 = 0
+    @exclusivity(unchecked) private(set) var sentCount: UInt64 = 0
+    @exclusivity(unchecked) private(set) var sentBytes: UInt64 = 0
     private var captured: [(bytes: [UInt8], destination: TransportAddress)] = []
 
     init(port: UInt16 = 40_000, capacity: Int = 1024, capturesSent: Bool = true) {
