@@ -5,7 +5,7 @@
 # 25·24·2 = 1200 directed audio and video flows arrive, runs 100 leave/rejoin cycles (clean leaves, dropped
 # tab-and-socket, dropped socket then resume), checks all 1200 flows again, lets everyone leave and checks that
 # /metrics returns to idle (no transports, producers or consumers; pool buffers back at the baseline).
-# Bounded: the generator stops itself (--time-limit) and is killed after 170 s. Prints the flows that did not
+# Bounded: the generator stops itself (--time-limit, 170 s) and is killed after 190 s. Prints the flows that did not
 # arrive and the server's drop counters when it fails.
 #
 #   bash tools/loadgen/meeting-smoke.sh                          # SABHA=path/to/sabha for another server binary
@@ -23,8 +23,8 @@ loadgen_start_server --workers 1
 
 echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port), meeting + churn"
 status=0
-timeout "${LOADGEN_TIMEOUT:-170}" "$loadgen" --mode churn --server "http://127.0.0.1:$http_port" --data-dir "$data" --room meeting-smoke \
-  --participants 25 --cycles 100 --churn-concurrency 4 --duration 4s --verify-window 3s --warmup 2s --time-limit 150s \
+timeout "${LOADGEN_TIMEOUT:-190}" "$loadgen" --mode churn --server "http://127.0.0.1:$http_port" --data-dir "$data" --room meeting-smoke \
+  --participants 25 --cycles 100 --churn-concurrency 4 --duration 4s --verify-window 3s --warmup 2s --time-limit 170s \
   --video 320x180 --video-kbps 300 --fps 15 --clip 2s --decrypt-every 8 --server-pid "$server_pid" "$@" \
   >"$data/summary.json" || status=$?
 echo "smoke: sabha-loadgen exited with $status"
