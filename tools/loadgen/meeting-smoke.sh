@@ -44,7 +44,8 @@ def show(w):
     print(f"smoke: {w['label']}: {w['flowsArrived']} of {w['flowsExpected']} flows arrived over {w['seconds']} s "
           f"({w['audioFlowsMissing']} audio and {w['videoFlowsMissing']} video missing, {w['flowsNotSignalled']} not signalled); "
           f"loss {w['lossPercent']}%, latency p50 {w['latency']['p50Ms']} ms p99 {w['latency']['p99Ms']} ms; "
-          f"server CPU {w['serverCPUPercentOfOneCore']}% of a core; drops {w['serverDrops']}")
+          f"server CPU {w['serverCPUPercentOfOneCore']}% of a core; drops {w['serverDrops']}; full receive buffers dropped "
+          f"{w['kernelDropsAtServerSocket']} at the server, {w['kernelDropsAtGeneratorSockets']} at the generator")
     for m in w["missing"][:20]:
         print(f"smoke:   missing {m}")
 show(s["meeting"])

@@ -87,6 +87,8 @@ final class MeetingParticipant {
     private(set) var streams: [UInt32: FlowSource] = [:]
     private var sizedTracks: Set<String> = []
     private(set) var answers = 0
+    /// The server's media port (its candidate in the answers).
+    private(set) var serverPort: UInt16 = 0
     private(set) var offers = 0
     private(set) var errors: [String] = []
     private(set) var joinStartNs: Int64 = 0
@@ -261,6 +263,7 @@ final class MeetingParticipant {
         answers += 1
         do {
             let remote = try SDP.read(sdp)
+            serverPort = remote.port
             if !adopted {
                 try peer.publisher.accept(SignalledSession(remote: remote, resource: ""))
                 thread.adopt(peer)

@@ -180,6 +180,8 @@ final class MeetingRun {
             pumpAll(progress: progress)
         }
         let first = peers.map { $0?.report.withLock { $0 } }
+        let serverPort = participants.first { $0.serverPort != 0 }?.serverPort ?? 0
+        let kernelBefore = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
         let metricsBefore = probe.metrics()
         let cpuBefore = probe.cpuSeconds
         let ownBefore = LoadRun.ownCPUSeconds()
@@ -189,6 +191,7 @@ final class MeetingRun {
         let cpu = cpuBefore.flatMap { before in probe.cpuSeconds.map { $0 - before } }
         let own = LoadRun.ownCPUSeconds() - ownBefore
         let metricsAfter = probe.metrics()
+        let kernelAfter = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
         // Reports are copied 4 times a second: wait for one taken after the window ended.
         pause(0.3, progress: progress)
         let last = peers.map { $0?.report.withLock { $0 } }
@@ -261,6 +264,8 @@ final class MeetingRun {
                 return ((b - a) / c).rounded()
             },
             serverDrops: ServerProbe.dropsBetween(metricsBefore, metricsAfter),
+            kernelDropsAtServerSocket: kernelAfter.server - kernelBefore.server,
+            kernelDropsAtGeneratorSockets: kernelAfter.others - kernelBefore.others,
             serverTransports: gauge("sabha_transports"), serverProducers: gauge("sabha_producers"),
             serverConsumers: gauge("sabha_consumers"), serverPoolBuffersInUse: gauge("sabha_pool_buffers_in_use"))
     }

@@ -57,6 +57,10 @@ struct MeetingSummary: Encodable {
         var serverPacketsForwardedPerCPUSecond: Double?
         /// `sabha_dropped_packets_total` growth over the window, by reason.
         var serverDrops: [String: Double]
+        /// Datagrams the kernel dropped over the window for a full receive buffer (/proc/net/udp `drops`): at the
+        /// server's media socket (before the server sees them), and at the generator's sockets.
+        var kernelDropsAtServerSocket: Int
+        var kernelDropsAtGeneratorSockets: Int
         var serverTransports: Int?
         var serverProducers: Int?
         var serverConsumers: Int?

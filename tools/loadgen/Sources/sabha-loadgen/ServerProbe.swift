@@ -37,6 +37,25 @@ struct ServerProbe {
         return out
     }
 
+    /// Datagrams the kernel dropped because a socket's receive buffer was full (the `drops` column of
+    /// /proc/net/udp and /proc/net/udp6, this network namespace): on the server's media port, and on every other
+    /// socket (the generator's peers share the namespace). These never reach the server's own drop counters.
+    static func kernelReceiveDrops(serverPort: UInt16) -> (server: Int, others: Int) {
+        var server = 0
+        var others = 0
+        for file in ["/proc/net/udp", "/proc/net/udp6"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 13, let colon = fields[1].lastIndex(of: ":"),
+                      let port = UInt16(fields[1][fields[1].index(after: colon)...], radix: 16),
+                      let drops = Int(fields[fields.count - 1]) else { continue }
+                if port == serverPort { server += drops } else { others += drops }
+            }
+        }
+        return (server, others)
+    }
+
     var cpuSeconds: Double? { pid.flatMap(LoadRun.cpuSeconds(pid:)) }
 
     /// VmRSS in KiB.
