@@ -45,7 +45,8 @@ def show(w):
           f"({w['audioFlowsMissing']} audio and {w['videoFlowsMissing']} video missing, {w['flowsNotSignalled']} not signalled); "
           f"loss {w['lossPercent']}%, latency p50 {w['latency']['p50Ms']} ms p99 {w['latency']['p99Ms']} ms; "
           f"server CPU {w['serverCPUPercentOfOneCore']}% of a core; drops {w['serverDrops']}; full receive buffers dropped "
-          f"{w['kernelDropsAtServerSocket']} at the server, {w['kernelDropsAtGeneratorSockets']} at the generator")
+          f"{w['kernelDropsAtServerSocket']} at the server, {w['kernelDropsAtGeneratorSockets']} at the generator; "
+          f"generator send errors {w['generatorSendErrors']}")
     for m in w["missing"][:20]:
         print(f"smoke:   missing {m}")
 show(s["meeting"])

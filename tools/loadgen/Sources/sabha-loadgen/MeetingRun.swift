@@ -182,6 +182,7 @@ final class MeetingRun {
         let first = peers.map { $0?.report.withLock { $0 } }
         let serverPort = participants.first { $0.serverPort != 0 }?.serverPort ?? 0
         let kernelBefore = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
+        let sendErrorsBefore = progress.aggregate().sendErrors
         let metricsBefore = probe.metrics()
         let cpuBefore = probe.cpuSeconds
         let ownBefore = LoadRun.ownCPUSeconds()
@@ -192,6 +193,7 @@ final class MeetingRun {
         let own = LoadRun.ownCPUSeconds() - ownBefore
         let metricsAfter = probe.metrics()
         let kernelAfter = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
+        let sendErrors = progress.aggregate().sendErrors &- sendErrorsBefore
         // Reports are copied 4 times a second: wait for one taken after the window ended.
         pause(0.3, progress: progress)
         let last = peers.map { $0?.report.withLock { $0 } }
@@ -266,6 +268,7 @@ final class MeetingRun {
             serverDrops: ServerProbe.dropsBetween(metricsBefore, metricsAfter),
             kernelDropsAtServerSocket: kernelAfter.server - kernelBefore.server,
             kernelDropsAtGeneratorSockets: kernelAfter.others - kernelBefore.others,
+            generatorSendErrors: sendErrors,
             serverTransports: gauge("sabha_transports"), serverProducers: gauge("sabha_producers"),
             serverConsumers: gauge("sabha_consumers"), serverPoolBuffersInUse: gauge("sabha_pool_buffers_in_use"))
     }

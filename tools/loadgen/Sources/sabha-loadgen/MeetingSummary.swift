@@ -61,6 +61,8 @@ struct MeetingSummary: Encodable {
         /// server's media socket (before the server sees them), and at the generator's sockets.
         var kernelDropsAtServerSocket: Int
         var kernelDropsAtGeneratorSockets: Int
+        /// Datagrams the generator's publishers could not send (`sendmmsg` refused: socket send buffer full).
+        var generatorSendErrors: UInt64
         var serverTransports: Int?
         var serverProducers: Int?
         var serverConsumers: Int?
