@@ -53,7 +53,15 @@ public final class MediaEngine: Sendable {
             throw MediaError.configuration("workers must be between 1 and 64")
         }
         guard !configuration.srtpProfiles.isEmpty else { throw MediaError.configuration("no SRTP profile allowed") }
-        guard configuration.consentTimeout > 0 else { throw MediaError.configuration("consent timeout must be positive") }
+        guard configuration.consentTimeout > 0, configuration.consentTimeout <= 86_400 else {
+            throw MediaError.configuration("consent timeout must be between 0 and 86400 seconds")
+        }
+        guard configuration.basePort == 0 || Int(configuration.basePort) + configuration.workers - 1 <= Int(UInt16.max) else {
+            throw MediaError.configuration("ports \(configuration.basePort)...\(Int(configuration.basePort) + configuration.workers - 1) do not fit in 65535")
+        }
+        guard configuration.retransmissionMemoryPerWorker >= 0, configuration.retransmissionMemoryPerTransport >= 0 else {
+            throw MediaError.configuration("retransmission memory limits must not be negative")
+        }
         self.configuration = configuration
         certificate = try DTLSCertificate()
         fingerprint = certificate.fingerprint

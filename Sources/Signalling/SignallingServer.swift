@@ -15,6 +15,8 @@ public struct SignallingServer: Sendable {
         public var resumeGrace: Duration = .seconds(30)
         /// Base URL people open ("https://meet.example.gov.in"): the links the admin API hands out start with it.
         public var publicURL: String = "http://127.0.0.1:8080"
+        /// What one logged-in user can hold at once (sessions per token, sockets per address, ...).
+        public var limits = SignallingLimits()
         public init() {}
     }
 
@@ -26,6 +28,11 @@ public struct SignallingServer: Sendable {
     public let scheduler: MeetingScheduler
     let adminKey: AdminKey
     let audit: AuditRecorder
+    /// Closed rooms, removed people, withdrawn links and scheduled meetings' rules, for every way in.
+    let access: RoomAccess
+    /// How often each limit refused something (`/metrics`).
+    public let limitCounters: LimitCounters
+    let webSockets: WebSocketConnections
     let configuration: Configuration
     let logger: Logger
 
@@ -38,8 +45,14 @@ public struct SignallingServer: Sendable {
         self.adminKey = adminKey
         self.audit = AuditRecorder(store: store)
         self.logger = logger
+        let counters = LimitCounters()
+        self.limitCounters = counters
+        self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
         self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace)
+        // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for
+        // /ws, WHIP and WHEP through `access`, below, once the scheduler exists.
+        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace,
+                             access: RoomAccess(store: store, scheduler: nil, logger: logger))
         self.meetings = hub
         let base = configuration.publicURL.hasSuffix("/") ? String(configuration.publicURL.dropLast()) : configuration.publicURL
         let hooks = MeetingHooks(
@@ -67,20 +80,32 @@ public struct SignallingServer: Sendable {
             dismiss: { room, identities in
                 await hub.dismiss(room: room, identities: Set(identities))
             },
-            outboxChanged: outboxChanged)
+            rolesLowered: { room, identities in
+                await hub.roleLowered(room: room, identities: Set(identities))
+            },
+            outboxChanged: outboxChanged,
+            limitReached: { limit, times in
+                if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }
+            })
         self.scheduler = MeetingScheduler(store: store.meetings, policy: meetingPolicy, hooks: hooks,
                                           logger: Logger(label: "sabha.meetings"))
+        self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
+        // First, so that it wraps every route added below (and the 404 answer).
+        router.add(middleware: SecurityHeadersMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
-        MediaSessionRoutes(service: service, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store).register(on: router)
-        MeetingSocket(hub: meetings, tokens: tokens, scheduler: scheduler, logger: logger).register(on: router)
+        MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
+                           logger: logger).register(on: router)
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
+                     limits: limitCounters, webSockets: webSockets).register(on: router)
+        MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
+                      counters: limitCounters, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
-                    scheduler: scheduler, logger: logger)
+                    scheduler: scheduler, audit: audit.sink, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router
@@ -91,7 +116,9 @@ public struct SignallingServer: Sendable {
         let router = try makeRouter()
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize)),
+            // A peer has as long to answer the library's close frame as ours (MeetingSocket.closeGrace).
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize,
+                                                                                        closeTimeout: MeetingSocket.closeGrace)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -99,6 +126,9 @@ public struct SignallingServer: Sendable {
         let meetings = self.meetings
         let audit = self.audit
         await meetings.setAuditSink(audit.sink)
+        await meetings.setMediaSessionEnder { room, identity, tokenID in
+            await service.endSessions(room: room, identity: identity, tokenID: tokenID)
+        }
         let auditWriter = Task { await audit.run() }
         let events = Task { await service.runEventLoop(meetings: meetings) }
         defer { events.cancel() }

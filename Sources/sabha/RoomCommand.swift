@@ -11,7 +11,7 @@ struct RoomCommand: AsyncParsableCommand {
         commandName: "room",
         abstract: "Create, list and end rooms and hand out personal join links, on a running server.",
         discussion: "Talks to the server's admin API (--server, env SABHA_HTTP) with the admin key from --admin-key, SABHA_ADMIN_KEY or <--data-dir>/admin.key.",
-        subcommands: [Create.self, List.self, Link.self, End.self])
+        subcommands: [Create.self, List.self, Link.self, End.self, Reopen.self, Revoke.self, Readmit.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a room and print its URL.")
@@ -101,6 +101,7 @@ struct RoomCommand: AsyncParsableCommand {
             if client.json { return client.printRaw(data) }
             let links = try client.decode(AdminWire.Links.self, data).links
             for link in links { print(links.count == 1 ? link.url : "\(link.identity) \(link.url)") }
+            FileHandle.standardError.write(Data("Link id\(links.count == 1 ? "" : "s") (to withdraw one: sabha room revoke \(room) ID): \(links.map(\.id).joined(separator: " "))\n".utf8))
         }
     }
 
@@ -117,6 +118,62 @@ struct RoomCommand: AsyncParsableCommand {
             if client.json { return client.printRaw(data) }
             let ended = try client.decode(AdminWire.Ended.self, data)
             print("Ended the meeting in '\(room)' (\(ended.participants) participant\(ended.participants == 1 ? "" : "s") sent away).")
+            print("The room stays closed until 'sabha room reopen \(room)'.")
+        }
+    }
+
+    struct Reopen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open a room that a host or an administrator ended, so its links admit again.")
+
+        @OptionGroup var client: AdminClientOptions
+
+        @Argument(help: "The room.")
+        var room: String
+
+        func run() async throws {
+            let data = try await client.request("POST", "/api/rooms/\(AdminClientOptions.pathSegment(room))/reopen")
+            if client.json { return client.printRaw(data) }
+            let reopened = try client.decode(AdminWire.Reopened.self, data)
+            print(reopened.reopened ? "Reopened '\(room)': its links admit again." : "'\(room)' was not closed.")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw one personal link by its id (printed by 'sabha room link', shown as 'link' in 'GET /api/rooms/ROOM').")
+
+        @OptionGroup var client: AdminClientOptions
+
+        @Argument(help: "The room.")
+        var room: String
+
+        @Argument(help: "The link's id.")
+        var link: String
+
+        func run() async throws {
+            let data = try await client.request("DELETE", "/api/rooms/\(AdminClientOptions.pathSegment(room))/links/\(AdminClientOptions.pathSegment(link))")
+            if client.json { return client.printRaw(data) }
+            let revoked = try client.decode(AdminWire.Revoked.self, data)
+            print("Withdrew link \(revoked.id) (\(revoked.disconnected) connection\(revoked.disconnected == 1 ? "" : "s") using it closed).")
+        }
+    }
+
+    struct Readmit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let someone a host removed from a room join it again.")
+
+        @OptionGroup var client: AdminClientOptions
+
+        @Argument(help: "The room.")
+        var room: String
+
+        @Option(help: "The removed person's identity.")
+        var identity: String
+
+        func run() async throws {
+            let data = try await client.request("DELETE", "/api/rooms/\(AdminClientOptions.pathSegment(room))/removed/\(AdminClientOptions.pathSegment(identity))")
+            if client.json { return client.printRaw(data) }
+            _ = try client.decode(AdminWire.Readmitted.self, data)
+            print("'\(identity)' may join '\(room)' again.")
         }
     }
 }

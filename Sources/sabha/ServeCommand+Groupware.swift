@@ -22,6 +22,11 @@ extension ServeCommand {
                                                    what: "--join-opens-before")
         policy.closesAfter = try Settings.duration(Settings.value(options.joinClosesAfter, env: "SABHA_JOIN_CLOSES_AFTER", default: "30m"),
                                                    what: "--join-closes-after")
+        policy.maximumAttendees = try Settings.count(options.maxAttendees, env: "SABHA_MAX_ATTENDEES", default: policy.maximumAttendees,
+                                                     range: 1...10_000, what: "--max-attendees")
+        if let domains = Settings.optional(options.inviteDomains, env: "SABHA_INVITE_DOMAINS") {
+            policy.inviteDomains = try Settings.domains(domains, what: "--invite-domains")
+        }
         let retry = try Settings.duration(Settings.value(options.outboxRetry, env: "SABHA_OUTBOX_RETRY", default: "5s"), what: "--outbox-retry")
         let watchInterval = try Settings.duration(Settings.value(options.watchInterval, env: "SABHA_WATCH_INTERVAL", default: "30s"),
                                                   what: "--watch-interval")

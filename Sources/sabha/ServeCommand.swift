@@ -45,6 +45,24 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error (env SABHA_LOG_LEVEL, default info).")
     var logLevel: String?
 
+    @Option(help: "WHIP and WHEP sessions one token may hold open at once (env SABHA_MAX_SESSIONS_PER_TOKEN, default 16).")
+    var maxSessionsPerToken: Int?
+
+    @Option(help: "Open /ws connections one client address may hold (env SABHA_MAX_WEBSOCKETS_PER_ADDRESS, default 100).")
+    var maxWebsocketsPerAddress: Int?
+
+    @Option(help: "How long a /ws connection may stay open without joining, e.g. 10s (env SABHA_JOIN_TIMEOUT, default 10s).")
+    var joinTimeout: String?
+
+    @Option(help: "Bytes queued for one WebSocket before its slow reader is disconnected, e.g. 1MiB (env SABHA_WEBSOCKET_OUTBOX, default 1MiB).")
+    var websocketOutbox: String?
+
+    @Option(help: "Attendees one scheduled meeting or calendar booking may invite (env SABHA_MAX_ATTENDEES, default 100).")
+    var maxAttendees: Int?
+
+    @Option(help: "Mail domains invitations may go to, comma-separated; each admits its subdomains (env SABHA_INVITE_DOMAINS; unset: any).")
+    var inviteDomains: String?
+
     @Option(help: "SMTP server for invitations: smtp://user:pass@host:port?starttls=required|off or smtps://... (env SABHA_SMTP_URL; unset: no mail).")
     var smtpURL: String?
 
@@ -100,7 +118,12 @@ struct ServeCommand: AsyncParsableCommand {
         media.basePort = UInt16(rtcAddress.port)
         media.announceIP = announce
         media.workers = workers ?? Int(Settings.value(nil, env: "SABHA_WORKERS", default: "1")) ?? 0
-        media.consentTimeout = consentTimeout ?? Double(Settings.value(nil, env: "SABHA_CONSENT_TIMEOUT", default: "30")) ?? 0
+        // Worker i listens on port + i: every such port must exist (an overflowing port number trapped before).
+        if rtcAddress.port != 0, (1...64).contains(media.workers), rtcAddress.port + media.workers - 1 > 65535 {
+            throw ValidationError("--rtc port \(rtcAddress.port) with \(media.workers) workers needs ports up to \(rtcAddress.port + media.workers - 1); the last port is 65535")
+        }
+        media.consentTimeout = try Settings.seconds(consentTimeout, env: "SABHA_CONSENT_TIMEOUT", default: 30, range: 1...3600,
+                                                    what: "--consent-timeout")
         media.srtpProfiles = try Self.profiles(Settings.value(srtpProfiles, env: "SABHA_SRTP_PROFILES", default: "gcm,cm"))
         let mediaLogger = Logger(label: "sabha.media")
         media.logHandler = { line in mediaLogger.notice("\(line)") }
@@ -126,12 +149,12 @@ struct ServeCommand: AsyncParsableCommand {
         var http = SignallingServer.Configuration()
         http.host = httpAddress.host
         http.port = httpAddress.port
-        let grace = resumeGrace ?? Double(Settings.value(nil, env: "SABHA_RESUME_GRACE", default: "30")) ?? -1
-        guard grace >= 0 && grace <= 3600 else { throw ValidationError("--resume-grace must be between 0 and 3600 seconds") }
+        let grace = try Settings.seconds(resumeGrace, env: "SABHA_RESUME_GRACE", default: 30, range: 0...3600, what: "--resume-grace")
         http.resumeGrace = .milliseconds(Int(grace * 1000))
         let explicitURL = Settings.optional(publicURL, env: "SABHA_PUBLIC_URL")
         let listenHost = httpAddress.host.contains(":") ? "[\(httpAddress.host)]" : httpAddress.host
         http.publicURL = (explicitURL ?? "http://\(listenHost):\(httpAddress.port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        http.limits = try Self.limits(self)
         let groupware = try Self.groupware(self, store: store)
         let server = SignallingServer(configuration: http, engine: engine, tokens: tokens, store: store, adminKey: admin,
                                       meetingPolicy: groupware.policy, outboxChanged: { groupware.relay.wake() }, logger: logger)
@@ -177,6 +200,22 @@ struct ServeCommand: AsyncParsableCommand {
         _ = await (relayTask.value, watcherTask.value)
         try? await groupware.httpClient?.shutdown()
         await engine.shutdown()
+    }
+
+    /// The limits a logged-in user cannot exceed, from the options and their environment variables.
+    static func limits(_ options: ServeCommand) throws -> SignallingLimits {
+        var limits = SignallingLimits()
+        limits.sessionsPerToken = try Settings.count(options.maxSessionsPerToken, env: "SABHA_MAX_SESSIONS_PER_TOKEN",
+                                                     default: limits.sessionsPerToken, range: 1...10_000, what: "--max-sessions-per-token")
+        limits.webSocketsPerAddress = try Settings.count(options.maxWebsocketsPerAddress, env: "SABHA_MAX_WEBSOCKETS_PER_ADDRESS",
+                                                         default: limits.webSocketsPerAddress, range: 1...100_000,
+                                                         what: "--max-websockets-per-address")
+        let join = try Settings.duration(Settings.value(options.joinTimeout, env: "SABHA_JOIN_TIMEOUT", default: "10s"),
+                                         what: "--join-timeout", maximum: 3600)
+        limits.joinTimeout = .milliseconds(Int((join * 1000).rounded(.up)))
+        limits.webSocketOutboxBytes = try Settings.bytes(Settings.value(options.websocketOutbox, env: "SABHA_WEBSOCKET_OUTBOX", default: "1MiB"),
+                                                         what: "--websocket-outbox", range: (16 << 10)...(1 << 30))
+        return limits
     }
 
     static func profiles(_ text: String) throws -> [SRTPProfile] {

@@ -44,8 +44,12 @@ enum Settings {
         return (name, String(text[text.index(after: open)..<text.index(before: text.endIndex)]))
     }
 
-    /// "90s", "15m", "1h", "7d", or plain seconds.
-    static func duration(_ text: String, what: String) throws -> TimeInterval {
+    /// The longest duration any option takes (ten years): more is a typo, and it keeps every later conversion
+    /// (to milliseconds, to a whole number of seconds) far from overflowing.
+    static let maximumDuration: TimeInterval = 10 * 366 * 86_400
+
+    /// "90s", "15m", "1h", "7d", or plain seconds; positive and at most `maximum`.
+    static func duration(_ text: String, what: String, maximum: TimeInterval = maximumDuration) throws -> TimeInterval {
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
         var number = Substring(text)
         var scale = 1.0
@@ -56,6 +60,66 @@ enum Settings {
         guard let value = Double(number), value > 0, value.isFinite else {
             throw ValidationError("\(what) '\(text)' is not a duration like 90s, 15m, 1h or 7d")
         }
+        let seconds = value * scale
+        guard seconds <= maximum else {
+            throw ValidationError("\(what) '\(text)' is longer than the \(describe(maximum)) allowed")
+        }
+        return seconds
+    }
+
+    /// "30d", "1h", "90s": the largest whole unit.
+    static func describe(_ seconds: TimeInterval) -> String {
+        for (unit, size) in [("d", 86_400.0), ("h", 3600.0), ("m", 60.0)] where seconds >= size && seconds.truncatingRemainder(dividingBy: size) == 0 {
+            return "\(Int(seconds / size))\(unit)"
+        }
+        return "\(seconds)s"
+    }
+
+    /// A whole number from an option or its environment variable, within `range`.
+    static func count(_ option: Int?, env: String, default fallback: Int, range: ClosedRange<Int>, what: String) throws -> Int {
+        let text = option.map(String.init) ?? Settings.value(nil, env: env, default: String(fallback))
+        guard let value = Int(text), range.contains(value) else {
+            throw ValidationError("\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound); got '\(text.prefix(40))'")
+        }
+        return value
+    }
+
+    /// A size in bytes: "1048576", "512KiB" / "512k", "1MiB" / "1m" (powers of 1024), within `range`.
+    static func bytes(_ text: String, what: String, range: ClosedRange<Int>) throws -> Int {
+        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
+        var number = Substring(lower)
+        var scale = 1
+        for (suffix, size) in [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
+        where lower.hasSuffix(suffix) {
+            number = number.dropLast(suffix.count)
+            scale = size
+            break
+        }
+        guard let value = Int(number), value >= 0, value <= range.upperBound / scale, range.contains(value * scale) else {
+            throw ValidationError("\(what) '\(text.prefix(40))' must be a size from \(range.lowerBound) to \(range.upperBound) bytes (e.g. 1MiB, 256KiB)")
+        }
         return value * scale
+    }
+
+    /// "gov.in, nic.in" → ["gov.in", "nic.in"]: lower case, each a domain with a dot and no spaces or '@'.
+    static func domains(_ text: String, what: String) throws -> [String] {
+        let domains = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        for domain in domains {
+            let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+            guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" } }) else {
+                throw ValidationError("\(what): '\(domain.prefix(80))' is not a mail domain like dept.gov.in")
+            }
+        }
+        guard !domains.isEmpty else { throw ValidationError("\(what) names no domain; leave it unset to invite any domain") }
+        return domains
+    }
+
+    /// A number of seconds from an option or its environment variable, finite and within `range`.
+    static func seconds(_ option: Double?, env: String, default fallback: Double, range: ClosedRange<Double>, what: String) throws -> Double {
+        let text = option.map { "\($0)" } ?? Settings.value(nil, env: env, default: "\(fallback)")
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw ValidationError("\(what) must be a number of seconds from \(range.lowerBound) to \(range.upperBound); got '\(text.prefix(40))'")
+        }
+        return value
     }
 }

@@ -87,4 +87,27 @@ import Testing
         #expect(CalendarBooking.seconds("1H") == nil)
         #expect(CalendarBooking.seconds("-PT1H") == nil)
     }
+
+    @Test func hugeDurationsAreRefusedNotCarriedIntoDates() {
+        let huge = "P" + String(repeating: "9", count: 400) + "W"
+        #expect(CalendarBooking.seconds(huge) == .infinity, "Double(\"9…9\") is infinite, not a trap")
+        #expect(throws: BookingError.self) {
+            try CalendarBooking.read(Self.event(["UID:d", "DTSTART:20261201T043000Z", "DURATION:\(huge)"] + Self.people))
+        }
+    }
+
+    @Test(arguments: [
+        ("SEQUENCE:2147483647", 2_147_483_647, nil),
+        ("SEQUENCE:0", 0, nil),
+        ("SEQUENCE:9223372036854775807", 0, "9223372036854775807"),
+        ("SEQUENCE:99999999999999999999999", 0, "99999999999999999999999"),
+        ("SEQUENCE:2147483648", 0, "2147483648"),
+        ("SEQUENCE:-1", 0, "-1"),
+        ("SEQUENCE:seven", 0, "seven"),
+    ] as [(String, Int, String?)])
+    func aSequenceOutsideICalendarsIntegerIsIgnoredNotStored(line: String, sequence: Int, ignored: String?) throws {
+        let booking = try CalendarBooking.read(Self.event(["UID:s", line, "DTSTART:20261201T043000Z"] + Self.people))
+        #expect(booking.sequence == sequence)
+        #expect(booking.ignoredSequence == ignored)
+    }
 }

@@ -73,7 +73,7 @@ import Testing
         #expect(old.allSatisfy { $0.state == .superseded })
         #expect(scheduler.admission(room: id, identity: "ravi@example.in", at: Self.start) ==
                 .refused(code: "link-revoked", detail: "You are no longer invited to 'Review (moved)'; this link has been withdrawn."))
-        #expect(scheduler.admission(room: id, identity: "meena@example.in", at: Self.start) == .admitted)
+        #expect(scheduler.admission(room: id, identity: "meena@example.in", at: Self.start) == .admitted(role: .participant))
     }
 
     @Test func cancelSendsCancelToEveryoneOnceAndRefusesEveryLink() async throws {
@@ -95,6 +95,60 @@ import Testing
         await #expect(throws: MeetingError.cancelled(id)) { _ = try await scheduler.update(id, to: try Self.draft()) }
     }
 
+    @Test func theNextSequenceStaysWithinICalendarsIntegerWhateverCameBefore() {
+        #expect(MeetingRecord.sequence(after: 0) == 1)
+        #expect(MeetingRecord.sequence(after: 4, atLeast: 9) == 9)
+        #expect(MeetingRecord.sequence(after: 9, atLeast: 4) == 10)
+        #expect(MeetingRecord.sequence(after: -5) == 0)
+        #expect(MeetingRecord.sequence(after: Int.max) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: Int.min, atLeast: Int.max) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: MeetingRecord.maximumSequence - 1) == MeetingRecord.maximumSequence)
+        #expect(MeetingRecord.sequence(after: 1, atLeast: Int.min) == 2)
+    }
+
+    @Test func aBookingWithTheLargestSequenceCanStillBeEditedAndCancelled() async throws {
+        let scheduler = try Self.scheduler()
+        let created = try await scheduler.create(try Self.draft(), origin: .calendar(uid: "b-1", href: "/cal/b-1.ics", etag: "\"1\"", sequence: Int.max))
+        #expect(created.meeting.sequence == MeetingRecord.maximumSequence)
+        let edited = try await scheduler.update(created.meeting.id, to: try Self.draft(title: "Edited"), minimumSequence: Int.max)
+        #expect(edited.meeting.sequence == MeetingRecord.maximumSequence)
+        #expect(edited.meeting.title == "Edited")
+        let cancelled = try await scheduler.cancel(created.meeting.id)
+        #expect(cancelled.meeting.status == .cancelled && cancelled.meeting.sequence == MeetingRecord.maximumSequence)
+    }
+
+    @Test func aSequenceStoredByAnOlderVersionAtIntMaxDoesNotTrapTheNextEdit() async throws {
+        let scheduler = try Self.scheduler()
+        let id = try await scheduler.create(try Self.draft()).meeting.id
+        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        let edited = try await scheduler.update(id, to: try Self.draft(title: "After the crash loop"))
+        #expect(edited.meeting.sequence == MeetingRecord.maximumSequence)
+        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        #expect(try await scheduler.cancel(id).meeting.status == .cancelled)
+    }
+
+    @Test func theMigrationBringsStoredSequencesBackIntoRange() throws {
+        let queue = try DatabaseQueue()
+        var migrator = DatabaseMigrator()
+        MeetingStore.registerMigrations(in: &migrator)
+        try migrator.migrate(queue, upTo: "meetings-v1")
+        try queue.write { db in
+            for (id, sequence) in [("m-huge", Int.max), ("m-negative", -3), ("m-fine", 7)] {
+                try db.execute(sql: """
+                    INSERT INTO meeting (id, uid, room, source, title, description, start, "end", timeZone, organizerName,
+                                         organizerEmail, organizerLink, sequence, status, createdAt, updatedAt)
+                    VALUES (?, ?, ?, 'calendar', 't', '', '2026-12-01 10:00:00', '2026-12-01 11:00:00', 'UTC', '', 'o@x.in', '', ?,
+                            'scheduled', '2026-11-01 10:00:00', '2026-11-01 10:00:00')
+                    """, arguments: [id, id + "@x", id, sequence])
+            }
+        }
+        try migrator.migrate(queue)
+        let sequences = try queue.read { db in
+            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, sequence FROM meeting").map { ($0["id"] as String, $0["sequence"] as Int) })
+        }
+        #expect(sequences == ["m-huge": MeetingRecord.maximumSequence, "m-negative": 0, "m-fine": 7])
+    }
+
     @Test func linksAdmitOnlyWithinTheJoinWindow() async throws {
         let scheduler = try Self.scheduler()
         let id = try await scheduler.create(try Self.draft()).meeting.id
@@ -104,13 +158,71 @@ import Testing
             return
         }
         #expect(detail.contains("Monday 30 November 2026, 06:23"), "says when the meeting is: \(detail)")
-        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-29 * 60)) == .admitted)
-        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 29 * 60)) == .admitted)
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(-29 * 60)) == .admitted(role: .participant))
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 29 * 60)) == .admitted(role: .participant))
         guard case .refused("meeting-not-open", _) = scheduler.admission(room: id, identity: "asha@example.in", at: Self.start.addingTimeInterval(3600 + 31 * 60)) else {
             Issue.record("admitted after the window")
             return
         }
         #expect(scheduler.admission(room: "some-other-room", identity: "x", at: Self.start) == .notAMeeting)
+    }
+
+    @Test func admissionTellsTheRoleTheMeetingGivesNowSoADowngradeBeatsAnOldHostLink() async throws {
+        let lowered = DismissLog()
+        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: MeetingPolicy(),
+                                         hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, rolesLowered: { lowered.add($0, $1) }),
+                                         logger: Logger(label: "test"))
+        let id = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)])).meeting.id
+        #expect(scheduler.admission(room: id, identity: "asha@example.in", at: Self.start) == .admitted(role: .host))
+        _ = try await scheduler.update(id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .viewer)]))
+        #expect(scheduler.admission(room: id, identity: "Asha@Example.in", at: Self.start) == .admitted(role: .viewer))
+        #expect(lowered.all == ["\(id):asha@example.in"], "whoever is in with the old role is sent out")
+        _ = try await scheduler.update(id, to: try Self.draft(attendees: [("Asha", "asha@example.in", .participant)]))
+        #expect(lowered.all.count == 1, "raising a role sends nobody out")
+        #expect(scheduler.admission(room: id, identity: "collector@pune.gov.in", at: Self.start) == .admitted(role: .host),
+                "the organizer hosts without being listed")
+        #expect(scheduler.admission(room: id, identity: "someone-an-admin-invited", at: Self.start) == .admitted(role: nil))
+    }
+
+    @Test func thePolicyRefusesOutsideDomainsAndTooManyAttendeesAndCountsIt() async throws {
+        var policy = MeetingPolicy()
+        policy.inviteDomains = ["example.in", "gov.in"]
+        policy.maximumAttendees = 2
+        #expect(policy.allowsInvitation(try EmailAddress("asha@example.in")))
+        #expect(policy.allowsInvitation(try EmailAddress("ravi@pune.gov.in")), "subdomains of a listed domain")
+        #expect(policy.allowsInvitation(try EmailAddress("RAVI@PUNE.GOV.IN")))
+        #expect(!policy.allowsInvitation(try EmailAddress("eve@notgov.in")), "a suffix that is not a subdomain")
+        #expect(!policy.allowsInvitation(try EmailAddress("eve@gov.in.evil.com")))
+        #expect(MeetingPolicy().allowsInvitation(try EmailAddress("anyone@anywhere.org")), "no list: any domain")
+
+        let reached = LimitLog()
+        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy,
+                                         hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, limitReached: { reached.add($0, $1) }),
+                                         logger: Logger(label: "test"))
+        await #expect(throws: MeetingError.inviteDomainNotAllowed(email: "eve@evil.com", allowed: ["example.in", "gov.in"])) {
+            _ = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host), ("Eve", "eve@evil.com", .viewer)]))
+        }
+        await #expect(throws: MeetingError.tooManyAttendees(count: 3, limit: 2)) {
+            _ = try await scheduler.create(try Self.draft(attendees: [("A", "a@example.in", .host), ("B", "b@example.in", .viewer),
+                                                                     ("C", "c@gov.in", .viewer)]))
+        }
+        #expect(try scheduler.store.outbox().isEmpty && scheduler.meetings().isEmpty, "nothing stored, nothing queued")
+        let created = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)]))
+        await #expect(throws: MeetingError.inviteDomainNotAllowed(email: "eve@evil.com", allowed: ["example.in", "gov.in"])) {
+            _ = try await scheduler.update(created.meeting.id, to: try Self.draft(attendees: [("Eve", "eve@evil.com", .host)]))
+        }
+        #expect(reached.all == ["invite-domains:1", "attendees:1", "invite-domains:1"])
+
+        let screened = policy.screen(try Self.draft(attendees: [("Asha", "asha@example.in", .host), ("Eve", "eve@evil.com", .viewer)]))
+        #expect(screened.draft.attendees.map(\.email.value) == ["asha@example.in"])
+        #expect(screened.leftOut.map(\.email.value) == ["eve@evil.com"])
+    }
+
+    final class LimitLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String] = []
+        func add(_ limit: String, _ count: Int) { lock.withLock { entries.append("\(limit):\(count)") } }
+        var all: [String] { lock.withLock { entries } }
     }
 
     @Test func draftsWithBadFieldsAreRefusedWithTheirCode() throws {

@@ -20,11 +20,11 @@ import Testing
     }
 
     static func join(_ hub: MeetingHub, _ identity: String, room: String = "r1") async -> Member {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let outbox = SocketOutbox(limit: 1 << 20)
         let inbox = Inbox()
-        Task { for await text in stream { await inbox.add(text) } }
+        Task { for await text in outbox.stream { outbox.taken(text); await inbox.add(text) } }
         let token = AccessToken(identity: identity, room: room, role: .participant, lifetime: 600)
-        let (id, _) = await hub.join(token: token, name: identity, resume: nil, outbox: continuation)
+        let (id, _) = try! await hub.join(token: token, name: identity, resume: nil, outbox: outbox)
         return Member(id: id, inbox: inbox)
     }
 

@@ -16,12 +16,14 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
         #expect(store.path == directory + "/" + SabhaStore.fileName)
-        #expect(try store.appliedMigrations() == ["v1", "meetings-v1"])
+        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "v2-access"])
         try store.database.read { db in
             #expect(try db.tableExists("room"))
             #expect(try db.tableExists("audit"))
-            #expect(try db.columns(in: "room").map(\.name) == ["name", "title", "createdAt", "source", "endedAt"])
-            #expect(try db.columns(in: "audit").map(\.name) == ["id", "at", "room", "identity", "participant", "event", "address"])
+            #expect(try db.tableExists("roomRemoval"))
+            #expect(try db.tableExists("revokedLink"))
+            #expect(try db.columns(in: "room").map(\.name) == ["name", "title", "createdAt", "source", "endedAt", "closedAt", "closedBy"])
+            #expect(try db.columns(in: "audit").map(\.name) == ["id", "at", "room", "identity", "participant", "event", "address", "actor", "detail"])
             let index = try db.indexes(on: "audit").first { $0.name == "audit_room_at" }
             #expect(index?.columns == ["room", "at"])
         }
@@ -93,7 +95,7 @@ import Testing
             store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
         }
         let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
-        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1"])
+        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "v2-access"])
         #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
         #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
     }
@@ -116,5 +118,65 @@ import Testing
         #expect(trail.map(\.address) == [nil, "10.0.0.2", "10.0.0.2", "10.0.0.1"])
         let room = try #require(try store.room(named: "walk-in"))
         #expect(room.source == .join && room.endedAt == nil, "the last join reopened it")
+    }
+
+    @Test func aClosedRoomStaysClosedThroughJoinsAndEmptinessUntilReopened() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.closeRoom("walk-in", by: "asha", at: at)  // never stored before: stored now, closed
+        let closed = try #require(try store.room(named: "walk-in"))
+        #expect(closed.source == .join && closed.closedAt == at && closed.closedBy == "asha" && closed.endedAt == at)
+        try store.roomJoined("walk-in", at: at + 10)
+        #expect(try store.closure(of: "walk-in")?.by == "asha", "a join does not reopen a closed room")
+        #expect(try store.reopenRoom("walk-in"))
+        #expect(try store.closure(of: "walk-in") == nil)
+        #expect(try !store.reopenRoom("walk-in"), "reopening an open room changes nothing")
+        #expect(try !store.reopenRoom("nowhere"))
+    }
+
+    @Test func removalsKeepOneIdentityOutOfOneRoomUntilReadmitted() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.remove("ravi", name: "Ravi", from: "r1", by: "asha", at: at)
+        try store.remove("ravi", name: "Ravi K", from: "r1", by: "admin", at: at + 5)  // again: replaces
+        try store.remove("meera", name: "Meera", from: "r1", by: "asha", at: at + 1)
+        #expect(try store.removals(from: "r1").map(\.identity) == ["meera", "ravi"])
+        #expect(try store.removal(of: "ravi", from: "r1")?.removedBy == "admin")
+        #expect(try store.removal(of: "ravi", from: "r2") == nil, "one room only")
+        #expect(try store.readmit("ravi", to: "r1"))
+        #expect(try !store.readmit("ravi", to: "r1"))
+        #expect(try store.removals(from: "r1").map(\.identity) == ["meera"])
+    }
+
+    @Test func aRevokedLinkIsRememberedOnce() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        #expect(try !store.isRevoked("abc"))
+        #expect(try store.revokeLink("abc", room: "r1"))
+        #expect(try !store.revokeLink("abc", room: "r1"))
+        #expect(try store.isRevoked("abc"))
+    }
+
+    @Test func accessRefusesRevokedLinksClosedRoomsAndRemovedPeopleAndCapsNothingWithoutAMeeting() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let access = RoomAccess(store: store, scheduler: nil, logger: Self.logger)
+        let token = AccessToken(identity: "ravi", room: "r1", role: .host, lifetime: 600)
+        #expect(try access.admit(token) == token)
+        try store.remove("ravi", name: "Ravi", from: "r1", by: "asha")
+        #expect(throws: RoomAccess.Refusal.self) { try access.admit(token) }
+        #expect(access.refusal(room: "r1", identity: "ravi", tokenID: token.tokenID)?.code == "removed")
+        #expect(access.refusal(room: "r2", identity: "ravi", tokenID: token.tokenID) == nil)
+        try store.closeRoom("r2", by: "admin")
+        #expect(access.refusal(room: "r2", identity: "ravi", tokenID: token.tokenID)?.code == "room-closed")
+        try store.revokeLink(try #require(token.tokenID), room: "r1")
+        #expect(access.refusal(room: "r3", identity: "ravi", tokenID: token.tokenID)?.code == "link-revoked", "a token id is withdrawn everywhere")
+        #expect(access.refusal(room: "r3", identity: "ravi", tokenID: nil) == nil)
     }
 }

@@ -27,6 +27,27 @@ import Testing
         #expect(await registry.remove(transport: TransportID(11)) == nil, "viewers are gone with their publisher")
     }
 
+    @Test func aTokenHoldsAtMostItsLimitOfSessionsAndGetsThemBackWhenTheyEnd() async {
+        let registry = SessionRegistry()
+        #expect(await registry.reserve(token: "t1", limit: 2))
+        #expect(await registry.reserve(token: "t1", limit: 2))
+        #expect(await registry.reserve(token: "t1", limit: 2) == false)
+        #expect(await registry.reserve(token: "t2", limit: 2), "another token has its own allowance")
+        var held = publisher("p1", transport: 10)
+        held.tokenKey = "t1"
+        _ = await registry.addPublisher(held)
+        var watching = viewer("v1", of: "p1", transport: 11)
+        watching.tokenKey = "t1"
+        #expect(await registry.addViewer(watching))
+        // Ending the publisher ends its viewer: both places come back.
+        _ = await registry.remove(id: "p1")
+        #expect(await registry.sessions(token: "t1") == 0)
+        #expect(await registry.reserve(token: "t1", limit: 2))
+        await registry.release(token: "t1")
+        await registry.release(token: "t1")  // more releases than reservations change nothing
+        #expect(await registry.sessions(token: "t1") == 0)
+    }
+
     @Test func aViewerOfAVanishedPublisherIsRefused() async {
         let registry = SessionRegistry()
         #expect(await registry.addViewer(viewer("v1", of: "p-gone", transport: 11)) == false)

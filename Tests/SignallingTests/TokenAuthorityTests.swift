@@ -49,6 +49,39 @@ import Testing
         #expect(try await authority.verify(authorization: "bearer \(good)", room: "r").identity == "a")
     }
 
+    @Test func everyTokenGetsItsOwnIdAndOlderTokensWithoutOneStillVerify() async throws {
+        let authority = await TokenAuthority(key: Array(repeating: 7, count: 32))
+        let a = AccessToken(identity: "a", room: "r", role: .viewer, lifetime: 60)
+        let b = AccessToken(identity: "a", room: "r", role: .viewer, lifetime: 60)
+        #expect(a.tokenID?.count == 32 && b.tokenID?.count == 32 && a.tokenID != b.tokenID)
+        let verified = try await authority.verify(token: try await authority.issue(a))
+        #expect(verified.tokenID == a.tokenID)
+        var legacy = AccessToken(identity: "old", room: "r", role: .host, lifetime: 60)
+        legacy.id = nil
+        #expect(try await authority.verify(token: try await authority.issue(legacy)).tokenID == nil)
+    }
+
+    @Test func extremeExpiryTimesVerifyOrExpireWithoutTrapping() async throws {
+        let authority = await TokenAuthority(key: Array(repeating: 7, count: 32))
+        var far = AccessToken(identity: "a", room: "r", role: .viewer, lifetime: 60)
+        far.expiration = .init(value: Date(timeIntervalSince1970: 1e15))
+        #expect(try await authority.verify(token: try await authority.issue(far)).identity == "a")
+        var past = AccessToken(identity: "a", room: "r", role: .viewer, lifetime: 60)
+        past.expiration = .init(value: Date(timeIntervalSince1970: -1e15))
+        past.issuedAt = .init(value: Date(timeIntervalSince1970: -1e15))
+        await #expect(throws: TokenRejection.expired) { _ = try await authority.verify(token: try await authority.issue(past)) }
+    }
+
+    @Test func aRoleIsOnlyEverCappedNeverRaised() {
+        let host = AccessToken(identity: "a", room: "r", role: .host, lifetime: 60)
+        #expect(host.capped(at: .viewer).role == .viewer)
+        #expect(host.capped(at: .participant).role == .participant)
+        #expect(host.capped(at: nil).role == .host)
+        let viewer = AccessToken(identity: "a", room: "r", role: .viewer, lifetime: 60)
+        #expect(viewer.capped(at: .host).role == .viewer)
+        #expect(AccessToken(identity: "a", room: "r", role: .publisher, lifetime: 60).capped(at: .participant).role == .publisher)
+    }
+
     @Test func everyRejectionIsAProblemWithAStatusCodeAndAnExplanation() {
         let all: [TokenRejection] = [.missing, .malformed, .badSignature, .expired, .wrongRoom(tokenRoom: "a", requested: "b"),
                                      .roleNotAllowed(.viewer), .notOwner]

@@ -95,7 +95,7 @@ def test_rooms_are_created_listed_shown_and_refused_twice(server):
     rooms = {r["name"]: r for r in ok(api(server, "GET", "/api/rooms"))}
     assert set(rooms) == {"weekly-review", generated["name"]}
     assert rooms["weekly-review"] | {} == {"name": "weekly-review", "title": "Weekly review", "createdAt": created["createdAt"],
-                                          "source": "api", "endedAt": None, "participants": 0,
+                                          "source": "api", "endedAt": None, "closedAt": None, "participants": 0,
                                           "url": f"{server.base_url}/m/weekly-review"}
     shown = ok(api(server, "GET", "/api/rooms/weekly-review"))
     assert shown["participants"] == [] and shown["source"] == "api" and shown["endedAt"] is None
@@ -203,7 +203,7 @@ def test_delete_ends_a_live_meeting_for_everyone(server):
     try:
         a.join(link_for(server, "ending", "asha", "host")["token"])
         b.join(link_for(server, "ending", "ravi")["token"])
-        assert ok(api(server, "DELETE", "/api/rooms/ending")) == {"ended": True, "participants": 2}
+        assert ok(api(server, "DELETE", "/api/rooms/ending")) == {"ended": True, "participants": 2, "closed": True}
         for ws in (a, b):
             assert ws.next_type("meeting-ended")["reason"] == "ended"
             wait_for(lambda ws=ws: ws.closed.is_set(), 10, "the server to close the socket")
@@ -213,7 +213,7 @@ def test_delete_ends_a_live_meeting_for_everyone(server):
                           10, "two 'ended' audit records")
         assert events
         # Ending a room nobody is in still works (it is stored), and says so.
-        assert ok(api(server, "DELETE", "/api/rooms/ending")) == {"ended": True, "participants": 0}
+        assert ok(api(server, "DELETE", "/api/rooms/ending")) == {"ended": True, "participants": 0, "closed": True}
     finally:
         a.close()
         b.close()
@@ -272,10 +272,18 @@ def test_the_sabha_room_command_creates_lists_links_and_ends(server):
         joined = ws.join(url.split("?t=", 1)[1])
         assert joined["you"]["role"] == "host" and joined["you"]["name"] == "Asha"
         out = sabha_room(server, "end", "cli-room")
-        assert "1 participant" in out.stdout
+        assert "1 participant" in out.stdout and "sabha room reopen cli-room" in out.stdout
         assert ws.next_type("meeting-ended")["reason"] == "ended"
     finally:
         ws.close()
+    assert "Reopened 'cli-room'" in sabha_room(server, "reopen", "cli-room").stdout
+    assert "was not closed" in sabha_room(server, "reopen", "cli-room").stdout
+    out = sabha_room(server, "link", "cli-room", "--identity", "dev")
+    link_id = out.stderr.strip().rsplit(" ", 1)[-1]
+    assert "sabha room revoke cli-room" in out.stderr and len(link_id) == 32, out.stderr
+    assert "Withdrew link " + link_id in sabha_room(server, "revoke", "cli-room", link_id).stdout
+    out = sabha_room(server, "readmit", "cli-room", "--identity", "dev", check=False)
+    assert out.returncode != 0 and "not-removed" in out.stderr, out.stderr
 
 
 def test_the_sabha_room_command_explains_a_wrong_key_an_unknown_room_and_an_unreachable_server(server, tmp_path):

@@ -1028,6 +1028,61 @@ def test_broken_bookings_make_no_meeting_and_do_not_stop_the_watcher(start_serve
     assert server.alive()
 
 
+@pytest.mark.server
+@pytest.mark.timeout(120)
+def test_a_booking_with_sequence_int64_max_is_edited_cancelled_and_survives_a_restart(start_server, smtp_maildir, radicale):
+    """Issue 13 item 3: SEQUENCE:9223372036854775807 on a booking, then an edit, used to trap on `+ 1` (and again
+    after every restart, when the watcher read the event once more)."""
+    server = start_groupware(start_server, smtp_maildir, radicale)
+    soon = minute(now()) + dt.timedelta(minutes=5)
+    # Someone else's meeting, which must not notice any of this.
+    other = check_meeting(ok(api(server, "POST", "/api/meetings", meeting_body("Unrelated review", soon, attendees=(DEV,))), 201))
+
+    uid = f"booking-{uuid.uuid4()}@calendar.pune.gov.in"
+
+    def booking(summary: str, sequence: str, cancelled: bool = False) -> bytes:
+        # Written raw: calendar libraries themselves choke on such a SEQUENCE when they bump it.
+        text = booking_ics(uid, summary, soon, [ASHA, RAVI]).replace("SEQUENCE:0", f"SEQUENCE:{sequence}")
+        return (text.replace("END:VEVENT", "STATUS:CANCELLED\r\nEND:VEVENT") if cancelled else text).encode()
+    assert radicale.put_raw("resource", "huge-sequence.ics", booking("Sequence attack", "9223372036854775807")) == 201
+    meeting = wait_for(lambda: next((m for m in ok(api(server, "GET", "/api/meetings"))["meetings"] if m["uid"] == uid), None),
+                       10, "the booking to become a meeting")
+    mid = meeting["id"]
+    assert 0 <= meeting["sequence"] <= 2147483647, meeting
+    for person in (ASHA, RAVI):
+        wait_mails(smtp_maildir, person["email"], 1)
+
+    # The edit bumps SEQUENCE past what a 64-bit integer holds; the meeting follows it and the server lives.
+    assert radicale.put_raw("resource", "huge-sequence.ics", booking("Sequence attack (edited)", "9223372036854775807")) in (201, 204)
+    edited = wait_for(lambda: (m := ok(api(server, "GET", f"/api/meetings/{mid}")))["title"] == "Sequence attack (edited)" and m,
+                      15, "the meeting to follow the edit")
+    assert server.alive(), "sabha died on the edit"
+    assert meeting["sequence"] < edited["sequence"] <= 2147483647, edited
+    mail = wait_mails(smtp_maildir, ASHA["email"], 2)[-1]
+    ev = check_invitation(mail, "REQUEST", uid, ASHA["email"], attendee(edited, ASHA["email"])["link"])
+    assert int(ev["SEQUENCE"]) == edited["sequence"]
+    assert any("SEQUENCE is not a whole number" in line for line in server.log_text().splitlines()), "the ignored SEQUENCE is logged"
+
+    # A restart reads the event again: no crash loop.
+    server.stop()
+    server.start()
+    time.sleep(3)
+    assert server.alive(), "sabha died after the restart"
+    assert ok(api(server, "GET", f"/api/meetings/{mid}"))["title"] == "Sequence attack (edited)"
+
+    # Cancelling in the calendar cancels the meeting; everyone gets a CANCEL.
+    assert radicale.put_raw("resource", "huge-sequence.ics",
+                            booking("Sequence attack (edited)", "9223372036854775807", cancelled=True)) in (201, 204)
+    wait_for(lambda: ok(api(server, "GET", f"/api/meetings/{mid}"))["status"] == "cancelled", 15, "the meeting to be cancelled")
+    check_invitation(wait_mails(smtp_maildir, ASHA["email"], 3)[-1], "CANCEL", uid, ASHA["email"])
+    assert server.alive()
+
+    # The other meeting never noticed: its link still joins.
+    ws, joined = join_link(server, attendee(other, DEV["email"])["link"])
+    ws.close()
+    assert joined["you"]["identity"] == DEV["email"]
+
+
 # ------------------------------------------------------------------------------------------------ the command line
 
 

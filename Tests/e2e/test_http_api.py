@@ -59,11 +59,12 @@ def test_a_viewer_token_may_not_publish(server):
     problem(post(f"{server.base_url}/whip/r", viewer), 403, "role-not-allowed")
 
 
-def test_bad_offers_get_415_413_and_400_with_the_reason(server):
+def test_bad_offers_get_415_413_and_400_with_the_reason(server, metrics):
     url = f"{server.base_url}/whip/r"
     tok = server.token("r", "alice", "publisher")
     problem(post(url, tok, content_type="application/json"), 415, "unsupported-media-type")
     problem(post(url, tok, body=b"v=0\r\n" + b"a=x\r\n" * 20000), 413, "offer-too-large")
+    assert metrics(server.base_url).value("sabha_limit_refusals_total", limit="offer-size") == 1
     body = problem(post(url, tok, body=b"hello, this is not SDP"), 400, "sdp-invalid")
     assert len(body["detail"]) > 10
     problem(post(url, tok, body=bytes(range(256)) * 4), 400, "sdp-invalid")
@@ -176,3 +177,25 @@ def test_serve_refuses_bad_options_with_a_clear_message(sabha_bin, tmp_path):
         out = subprocess.run([str(sabha_bin), "serve", "--data-dir", str(tmp_path / "d"), *args],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode != 0 and message in out.stderr, (args, out.stderr)
+
+
+def test_out_of_range_numbers_in_options_are_refused_not_trapped_on(sabha_bin, tmp_path):
+    """Issue 13 item 3 (config): values that once overflowed an addition or an Int conversion get a message."""
+    serve = [str(sabha_bin), "serve", "--data-dir", str(tmp_path / "d"), "--http", "127.0.0.1:0"]
+    cases = [
+        (serve + ["--rtc", "127.0.0.1:65535", "--workers", "2"], {}, "65535"),
+        (serve + ["--consent-timeout", "inf"], {}, "--consent-timeout"),
+        (serve + ["--consent-timeout", "1e300"], {}, "--consent-timeout"),
+        (serve + ["--resume-grace", "nan"], {}, "--resume-grace"),
+        (serve + ["--join-closes-after", "1e300d"], {}, "longer than"),
+        (serve, {"SABHA_WATCH_INTERVAL": "1e300"}, "longer than"),
+        (serve, {"SABHA_OUTBOX_RETRY": "99999999999999999999d"}, "longer than"),
+        ([str(sabha_bin), "room", "link", "r", "--identity", "x", "--ttl", "1e300d", "--server", "127.0.0.1:1",
+          "--admin-key", "k" * 20], {}, "longer than"),
+        ([str(sabha_bin), "token", "--data-dir", str(tmp_path / "d"), "--room", "r", "--identity", "x", "--ttl", "1e300d"],
+         {}, "longer than"),
+    ]
+    for args, env, message in cases:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=30, env={**os.environ, **env})
+        assert out.returncode > 0, f"{args} {env}: exit {out.returncode} (negative: killed by a signal, a trap)\n{out.stderr[-2000:]}"
+        assert message in out.stderr, (args, env, out.stderr[-2000:])

@@ -37,7 +37,7 @@ def meeting_state(driver) -> dict:
 
 def join(browsers, server, room: str, identity: str, name: str, role: str = "publisher"):
     """Opens the meeting page with autojoin and small fake video; returns (driver, own participant id)."""
-    token = server.token(room, identity, role)
+    token = server.token(room, identity, role, name=name)
     driver = browsers(identity)
     driver.get(f"{server.base_url}/m/{room}?t={quote(token)}&autojoin=1&quality=low&name={quote(name)}")
     joined = wait_for(lambda: (s := meeting_state(driver)).get("me") and s, 30, f"{identity} to be joined")
@@ -139,7 +139,7 @@ def test_a_viewer_watches_without_a_camera_and_gets_no_tile(server, browsers):
     room = "e2e-meeting-viewer"
     asha_driver, asha = join(browsers, server, room, "asha", "Asha")
 
-    token = server.token(room, "guest", "viewer")
+    token = server.token(room, "guest", "viewer", name="Guest")
     viewer = browsers("viewer")
     viewer.get(f"{server.base_url}/m/{room}?t={quote(token)}&autojoin=1&name=Guest")
     joined = wait_for(lambda: (s := meeting_state(viewer)).get("me") and s, 30, "the viewer to be joined")
@@ -247,7 +247,7 @@ def test_a_screen_share_gets_its_own_tile_next_to_the_camera(server, browsers):
     def alice_shares() -> None:
         async def run():
             ws = MeetingSocket(server.base_url)
-            alice_id.append(ws.join(server.token(room, "alice", "participant"), name="Alice")["you"]["id"])
+            alice_id.append(ws.join(server.token(room, "alice", "participant", name="Alice"))["you"]["id"])
             pc = RTCPeerConnection(rtc_configuration())
             pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
             pc.addTransceiver(MovingPatternTrack(width=640, height=360, fps=10), direction="sendonly")

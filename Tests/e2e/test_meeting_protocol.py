@@ -32,8 +32,9 @@ def test_bad_messages_get_coded_errors_and_the_connection_stays_usable(server):
         assert ws.next_type("error")["code"] == "bad-json"
         ws.send({"type": "ping", "id": 7})
         assert ws.next_type("pong")["id"] == 7
-        joined = ws.join(server.token("r", "alice", "publisher"), name="Alice")
+        joined = ws.join(server.token("r", "alice", "publisher", name="Alice"))
         assert joined["you"]["name"] == "Alice" and joined["you"]["role"] == "participant" and joined["participants"] == []
+        assert "chosenName" not in joined["you"]
         ws.send({"type": "join", "version": 1, "token": "x"})
         assert ws.next_type("error")["code"] == "already-joined"
         ws.send({"type": "offer", "sdp": "v=0\r\nm=audio nonsense\r\n"})

@@ -10,39 +10,6 @@ import Foundation
 
 // MARK: - Packets
 
-/// A Chromium-style VP8 packet of `length` bytes: V=2, X=1, PT 96, a one-byte-form extension block with
-/// abs-send-time (id 2, 3 bytes), transport-wide-cc (id 3, 2 bytes) and mid (id 4, "0"), a 4-byte VP8
-/// payload descriptor with a 15-bit picture ID, then payload bytes.
-func chromiumVideoPacket(length: Int = 1200, sequenceNumber: UInt16 = 4711) -> [UInt8] {
-    var elements = [UInt8](repeating: 0, count: 16)
-    var used = 0
-    elements.withUnsafeMutableBytes { out in
-        let absSendTime: [UInt8] = [0x3A, 0x51, 0x07]
-        let twcc: [UInt8] = [0x01, 0x2C]
-        let mid: [UInt8] = Array("0".utf8)
-        for (id, data) in [(UInt8(2), absSendTime), (3, twcc), (4, mid)] {
-            used += data.withUnsafeBytes { RTPHeader.encodeOneByteElement(id: id, data: $0, into: out, at: used) }
-        }
-    }
-    var packet = [UInt8](repeating: 0, count: length)
-    let headerLength = packet.withUnsafeMutableBytes { out in
-        elements.withUnsafeBytes { ext in
-            RTPHeader.write(
-                marker: false, payloadType: 96, sequenceNumber: sequenceNumber, timestamp: 0x1234_5678,
-                ssrc: 0x0BAD_CAFE, oneByteExtensions: UnsafeRawBufferPointer(rebasing: ext[0..<used]), into: out)
-        }
-    }
-    precondition(headerLength == 28, "unexpected RTP header length \(headerLength)")
-    // VP8 payload descriptor (RFC 7741 4.2): X=1 S=1 PID=0 | I=1 | M=1 + 15-bit picture ID.
-    packet[28] = 0x90
-    packet[29] = 0x80
-    packet[30] = 0x80 | 0x12
-    packet[31] = 0x34
-    var generator = SystemRandomNumberGenerator()
-    for i in 32..<length { packet[i] = UInt8.random(in: 0...255, using: &generator) }
-    return packet
-}
-
 /// An ICE connectivity check as a browser sends it to our ICE-lite side (RFC 8445 7.1): USERNAME
 /// "ourUfrag:theirUfrag", PRIORITY, USE-CANDIDATE, ICE-CONTROLLING, MESSAGE-INTEGRITY, FINGERPRINT.
 func iceBindingRequest(password: [UInt8]) -> [UInt8] {
@@ -104,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // RTP: the header, then the three extension elements the SFU reads.
-    let rtp = chromiumVideoPacket()
+    let rtp = WorkerBench.chromiumVideoPacket()
     Benchmark("RTP.parse+extensions", configuration: .init(thresholds: noAllocation)) { benchmark in
         rtp.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {

@@ -16,38 +16,6 @@ import Glibc
 #endif
 @_spi(Benchmarks) import MediaCore
 
-/// The same Chromium-style VP8 packet as the benchmark suite's `chromiumVideoPacket` (Benchmarks/
-/// MediaCoreBenchmarks): a 28-byte header with abs-send-time (id 2), transport-wide-cc (id 3) and mid (id 4)
-/// one-byte extensions, a 4-byte VP8 descriptor, then payload.
-func chromiumVideoPacket(length: Int) -> [UInt8] {
-    var elements = [UInt8](repeating: 0, count: 16)
-    var used = 0
-    elements.withUnsafeMutableBytes { out in
-        let absSendTime: [UInt8] = [0x3A, 0x51, 0x07]
-        let twcc: [UInt8] = [0x01, 0x2C]
-        let mid: [UInt8] = Array("0".utf8)
-        for (id, data) in [(UInt8(2), absSendTime), (3, twcc), (4, mid)] {
-            used += data.withUnsafeBytes { RTPHeader.encodeOneByteElement(id: id, data: $0, into: out, at: used) }
-        }
-    }
-    var packet = [UInt8](repeating: 0, count: length)
-    let headerLength = packet.withUnsafeMutableBytes { out in
-        elements.withUnsafeBytes { ext in
-            RTPHeader.write(
-                marker: false, payloadType: 96, sequenceNumber: 4711, timestamp: 0x1234_5678,
-                ssrc: 0x0BAD_CAFE, oneByteExtensions: UnsafeRawBufferPointer(rebasing: ext[0..<used]), into: out)
-        }
-    }
-    precondition(headerLength == 28, "unexpected RTP header length \(headerLength)")
-    packet[28] = 0x90
-    packet[29] = 0x80
-    packet[30] = 0x80 | 0x12
-    packet[31] = 0x34
-    var generator = SystemRandomNumberGenerator()
-    for i in 32..<length { packet[i] = UInt8.random(in: 0...255, using: &generator) }
-    return packet
-}
-
 /// The measured region: forwards inputs 0..<count of the prepared batch. Not inlined, so callgrind can
 /// collect exactly this function and what it calls.
 @inline(never)
@@ -70,7 +38,7 @@ default: print("profile must be cm or gcm (the worker always runs SRTP)"); exit(
 }
 
 let batch = 256
-let bench = try WorkerBench(profile: profile, viewers: viewers, packet: chromiumVideoPacket(length: 1200), batch: batch)
+let bench = try WorkerBench(profile: profile, viewers: viewers, packet: WorkerBench.chromiumVideoPacket(length: 1200), batch: batch)
 func threadCPUNanoseconds() -> Int64 {
     var now = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)

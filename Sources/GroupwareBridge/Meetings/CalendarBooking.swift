@@ -8,7 +8,11 @@ import Foundation
 /// the organizer always hosts. CHAIR maps to host, NON-PARTICIPANT to viewer, everyone else to participant.
 public struct CalendarBooking: Sendable, Equatable {
     public var uid: String
+    /// The event's SEQUENCE, always within `0...MeetingRecord.maximumSequence`; 0 when absent or unusable.
     public var sequence: Int
+    /// The SEQUENCE text when it was not a whole number from 0 to 2147483647 (RFC 5545 INTEGER) and was
+    /// therefore ignored: the booking still works, and the watcher logs it.
+    public var ignoredSequence: String?
     public var cancelled: Bool
     public var draft: MeetingDraft
 
@@ -69,13 +73,24 @@ public struct CalendarBooking: Sendable, Equatable {
         let draft = MeetingDraft(
             title: event.property("SUMMARY")?.text.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty ?? "Meeting",
             description: description, start: start, end: end, timeZone: zone, organizer: organizer, attendees: attendees)
+        let sequence = Self.sequence(event.property("SEQUENCE")?.value)
         do {
-            return CalendarBooking(uid: uid, sequence: Int(event.property("SEQUENCE")?.value ?? "") ?? 0,
+            return CalendarBooking(uid: uid, sequence: sequence ?? 0,
+                                   ignoredSequence: sequence == nil ? event.property("SEQUENCE")?.value : nil,
                                    cancelled: event.property("STATUS")?.value.uppercased() == "CANCELLED",
                                    draft: try draft.validated())
         } catch {
             throw .unusable(error.description)
         }
+    }
+
+    /// SEQUENCE (RFC 5545 section 3.8.7.4) is a non-negative INTEGER, which section 3.3.8 bounds at 2147483647:
+    /// 0 when absent, nil when it is anything else. A bound matters because the scheduler adds to it (an
+    /// event with SEQUENCE:9223372036854775807 once made every later edit trap on the addition).
+    static func sequence(_ text: String?) -> Int? {
+        guard let text else { return 0 }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)), (0...MeetingRecord.maximumSequence).contains(value) else { return nil }
+        return value
     }
 
     /// The calendar object with the meeting page in the (master) event's LOCATION, CONFERENCE and DESCRIPTION;

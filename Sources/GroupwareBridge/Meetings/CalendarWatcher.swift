@@ -133,21 +133,47 @@ public final class CalendarWatcher: Sendable {
             logger.warning("resource calendar event skipped: \(error)", metadata: metadata)
             return
         }
+        if let ignored = booking.ignoredSequence {
+            logger.warning("booking's SEQUENCE is not a whole number from 0 to 2147483647; ignored, Sabha numbers its own versions",
+                           metadata: metadata.merging(["sequence": "\(ignored.prefix(40))"]) { $1 })
+        }
+        // The department's sender mails only whom the policy allows: attendees outside SABHA_INVITE_DOMAINS are left
+        // out (the rest of the booking works); a booking with too many attendees makes no meeting at all.
+        let policy = scheduler.policy
+        let (draft, leftOut) = policy.screen(booking.draft)
+        if !leftOut.isEmpty {
+            scheduler.hooks.limitReached("invite-domains", leftOut.count)
+            logger.warning("booking's attendees outside the invitation domains get no link and no mail",
+                           metadata: metadata.merging(["left-out": "\(leftOut.map(\.email.value).joined(separator: ","))",
+                                                       "domains": "\(policy.inviteDomains.joined(separator: ","))"]) { $1 })
+        }
+        // A cancellation always goes through: it mails only those already invited.
+        if !booking.cancelled, draft.attendees.isEmpty || draft.attendees.count > policy.maximumAttendees {
+            state.withLock { $0.skipped[resource.href] = resource.etag ?? "" }
+            if draft.attendees.isEmpty {
+                logger.warning("booking skipped: nobody in it may be invited (SABHA_INVITE_DOMAINS)", metadata: metadata)
+            } else {
+                scheduler.hooks.limitReached("attendees", 1)
+                logger.warning("booking skipped: \(draft.attendees.count) attendees, more than the \(policy.maximumAttendees) allowed (SABHA_MAX_ATTENDEES)",
+                               metadata: metadata)
+            }
+            return
+        }
         do {
             if let existing {
                 guard existing.status == .scheduled else { return }
                 if booking.cancelled {
                     logger.notice("booking cancelled in the resource calendar", metadata: metadata.merging(["meeting": "\(existing.id)"]) { $1 })
                     _ = try await scheduler.cancel(existing.id)
-                } else if try scheduler.draft(of: existing) != booking.draft {
-                    _ = try await scheduler.update(existing.id, to: booking.draft, resourceETag: resource.etag,
+                } else if try scheduler.draft(of: existing) != draft {
+                    _ = try await scheduler.update(existing.id, to: draft, resourceETag: resource.etag,
                                                    minimumSequence: booking.sequence)
                 } else {
                     try scheduler.store.setResourceETag(resource.etag, meeting: existing.id)  // our own write-back, or a change that does not matter
                 }
                 return
             }
-            guard !booking.cancelled, booking.draft.end > now else {
+            guard !booking.cancelled, draft.end > now else {
                 state.withLock { $0.skipped[resource.href] = resource.etag ?? "" }
                 logger.info("booking in the past or cancelled; no meeting", metadata: metadata)
                 return
@@ -158,7 +184,7 @@ public final class CalendarWatcher: Sendable {
                 return
             }
             let meeting = try await scheduler.create(
-                booking.draft, origin: .calendar(uid: booking.uid, href: resource.href, etag: resource.etag, sequence: booking.sequence))
+                draft, origin: .calendar(uid: booking.uid, href: resource.href, etag: resource.etag, sequence: booking.sequence))
             logger.notice("booking became a meeting", metadata: metadata.merging(["meeting": "\(meeting.meeting.id)"]) { $1 })
         } catch {
             logger.error("booking not applied; trying again next round", metadata: metadata.merging(["error": "\(error)"]) { $1 })

@@ -16,7 +16,6 @@ public struct MeetingDraft: Sendable, Equatable {
 
     public static let maximumTitleLength = 200
     public static let maximumDescriptionLength = 8000
-    public static let maximumAttendees = 500
     /// Longer than any real meeting; catches a typo in a year.
     public static let maximumDuration: TimeInterval = 7 * 86_400
 
@@ -53,7 +52,6 @@ public struct MeetingDraft: Sendable, Equatable {
         guard end.timeIntervalSince(start) <= Self.maximumDuration else { throw .invalidField("a meeting may last at most 7 days") }
         guard TimeZone(identifier: timeZone) != nil, timeZone.contains("/") || timeZone == "UTC" else { throw .unknownTimeZone(timeZone) }
         guard !attendees.isEmpty else { throw .invalidField("'attendees' must name at least one person") }
-        guard attendees.count <= Self.maximumAttendees else { throw .invalidField("at most \(Self.maximumAttendees) attendees") }
         for text in [copy.title, organizer.name] + attendees.map(\.name) where text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" }) {
             throw .invalidField("names and the title must not contain control characters")
         }
@@ -83,6 +81,10 @@ public enum MeetingError: Error, Sendable, Equatable, CustomStringConvertible {
     case badEmail(String, String)
     case notFound(String)
     case cancelled(String)
+    /// More attendees than the policy allows (`SABHA_MAX_ATTENDEES`).
+    case tooManyAttendees(count: Int, limit: Int)
+    /// An attendee whose mail domain is not among `SABHA_INVITE_DOMAINS`.
+    case inviteDomainNotAllowed(email: String, allowed: [String])
     /// The store or a hook (token, room) failed; the detail is for the log.
     case failed(String)
 
@@ -94,6 +96,8 @@ public enum MeetingError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badEmail: "bad-email"
         case .notFound: "meeting-not-found"
         case .cancelled: "meeting-cancelled"
+        case .tooManyAttendees: "too-many-attendees"
+        case .inviteDomainNotAllowed: "invite-domain-not-allowed"
         case .failed: "meeting-store-failed"
         }
     }
@@ -106,6 +110,10 @@ public enum MeetingError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badEmail(let address, let why): "'\(address.prefix(120))' is not a usable e-mail address: \(why)"
         case .notFound(let id): "there is no meeting '\(id.prefix(80))'"
         case .cancelled(let id): "meeting '\(id)' is cancelled; it cannot be changed"
+        case .tooManyAttendees(let count, let limit):
+            "\(count) attendees; this server invites at most \(limit) to one meeting (SABHA_MAX_ATTENDEES)"
+        case .inviteDomainNotAllowed(let email, let allowed):
+            "'\(email.prefix(120))' is not in a mail domain this server invites (\(allowed.joined(separator: ", ")), SABHA_INVITE_DOMAINS)"
         case .failed(let why): why
         }
     }

@@ -55,6 +55,16 @@ public struct MeetingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
 
     /// The name of our copy in the organizer's CalDAV collection.
     public var calendarResourceName: String { id + ".ics" }
+
+    /// The largest SEQUENCE we store or write: iCalendar's INTEGER ends here (RFC 5545 section 3.3.8).
+    public static let maximumSequence = Int(Int32.max)
+
+    /// The SEQUENCE after `current`, and at least `minimum` (a calendar event's own): one more, held within
+    /// `0...maximumSequence` whatever was stored or read, so no addition can trap on a value from outside.
+    public static func sequence(after current: Int, atLeast minimum: Int = 0) -> Int {
+        let next = min(max(current, -1), maximumSequence - 1) + 1
+        return max(next, min(max(minimum, 0), maximumSequence))
+    }
 }
 
 /// One attendee of a stored meeting, with their current personal link.

@@ -27,6 +27,7 @@ public final class MeetingScheduler: Sendable {
 
     public func create(_ draft: MeetingDraft, origin: Origin = .api, now: Date = Date()) async throws(MeetingError) -> ScheduledMeeting {
         let draft = try draft.validated()
+        try checkPolicy(draft)
         let id = "m-" + Self.randomID(8)
         let links = try await issueLinks(for: draft, room: id)
         do { try await hooks.openRoom(id, draft.title) } catch { throw .failed("cannot open room \(id): \(error)") }
@@ -41,7 +42,7 @@ public final class MeetingScheduler: Sendable {
             record.source = .calendar
             record.resourceHref = href
             record.resourceETag = etag
-            record.sequence = max(0, sequence)
+            record.sequence = min(max(0, sequence), MeetingRecord.maximumSequence)
         }
         let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let items = try outboxItems(for: record, attendees: attendees, removed: [], method: .request, now: now)
@@ -66,6 +67,7 @@ public final class MeetingScheduler: Sendable {
     public func update(_ id: String, to draft: MeetingDraft, resourceETag: String? = nil, minimumSequence: Int = 0,
                        now: Date = Date()) async throws(MeetingError) -> ScheduledMeeting {
         let draft = try draft.validated()
+        try checkPolicy(draft)
         guard let current = try lookUp(id) else { throw .notFound(id) }
         guard current.status == .scheduled else { throw .cancelled(id) }
         let links = try await issueLinks(for: draft, room: current.room)
@@ -79,7 +81,7 @@ public final class MeetingScheduler: Sendable {
         record.organizerName = draft.organizer.name
         record.organizerEmail = draft.organizer.email.value
         record.organizerLink = links.organizer
-        record.sequence = max(current.sequence + 1, minimumSequence)
+        record.sequence = MeetingRecord.sequence(after: current.sequence, atLeast: minimumSequence)
         record.updatedAt = now
         if let resourceETag { record.resourceETag = resourceETag }
 
@@ -88,6 +90,9 @@ public final class MeetingScheduler: Sendable {
         let listed = Set(draft.attendees.map(\.email.value))
         let attendees = Self.invited(draft, meeting: id, links: links.attendees)
         let removed = previous.filter { $0.status == .invited && !listed.contains($0.email) }
+        let lowered = attendees.filter { now in
+            previous.contains { $0.email == now.email && $0.status == .invited && Self.rank($0.role) > Self.rank(now.role) }
+        }.map(\.email)
         let stillRemoved = previous.filter { $0.status == .removed && !listed.contains($0.email) }
         var dropped = (removed + stillRemoved).map { attendee in
             var attendee = attendee
@@ -105,7 +110,7 @@ public final class MeetingScheduler: Sendable {
                 var stored = stored
                 stored.calendarETag = fresh.calendarETag
                 if stored.resourceETag == nil { stored.resourceETag = fresh.resourceETag }
-                stored.sequence = max(stored.sequence, fresh.sequence + 1)
+                stored.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 try stored.update(db)
                 try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == id).deleteAll(db)
                 for attendee in all { try attendee.insert(db) }
@@ -120,6 +125,7 @@ public final class MeetingScheduler: Sendable {
                                                     "attendees": "\(attendees.count)", "removed": "\(removed.count)"])
         hooks.outboxChanged()
         if !removed.isEmpty { await hooks.dismiss(record.room, removed.map(\.email)) }
+        if !lowered.isEmpty { await hooks.rolesLowered(record.room, lowered) }
         return ScheduledMeeting(meeting: record, attendees: all)
     }
 
@@ -131,7 +137,7 @@ public final class MeetingScheduler: Sendable {
         do { attendees = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         guard record.status == .scheduled else { return ScheduledMeeting(meeting: record, attendees: attendees) }
         record.status = .cancelled
-        record.sequence += 1
+        record.sequence = MeetingRecord.sequence(after: record.sequence)
         record.updatedAt = now
         let invited = attendees.filter { $0.status == .invited }
         let items = try outboxItems(for: record, attendees: invited, removed: [], method: .cancel, now: now)
@@ -140,7 +146,7 @@ public final class MeetingScheduler: Sendable {
             try store.write { db in
                 guard var fresh = try MeetingRecord.fetchOne(db, key: id), fresh.status == .scheduled else { return }
                 fresh.status = .cancelled
-                fresh.sequence = max(stored.sequence, fresh.sequence + 1)
+                fresh.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 fresh.updatedAt = now
                 try fresh.update(db)
                 for item in items { try Self.enqueue(item, db) }
@@ -192,8 +198,14 @@ public final class MeetingScheduler: Sendable {
         if record.status == .cancelled {
             return .refused(code: "meeting-cancelled", detail: "The meeting '\(record.title)' was cancelled.")
         }
-        if let attendee = try? store.read({ db in try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": record.id, "email": identity.lowercased()]) }),
-           attendee.status == .removed {
+        let attendee: MeetingAttendeeRecord?
+        do {
+            attendee = try store.read { db in try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": record.id, "email": identity.lowercased()]) }
+        } catch {
+            logger.error("admission check failed; refusing", metadata: ["room": "\(room)", "error": "\(error)"])
+            return .refused(code: "meeting-not-open", detail: "The meeting cannot be checked right now; try again in a minute.")
+        }
+        if attendee?.status == .removed {
             return .refused(code: "link-revoked", detail: "You are no longer invited to '\(record.title)'; this link has been withdrawn.")
         }
         let opens = record.start.addingTimeInterval(-policy.opensBefore)
@@ -206,7 +218,8 @@ public final class MeetingScheduler: Sendable {
         if now > closes {
             return .refused(code: "meeting-not-open", detail: "'\(record.title)' was on \(when); it is over.")
         }
-        return .admitted
+        if let attendee { return .admitted(role: attendee.role) }
+        return .admitted(role: identity.lowercased() == record.organizerEmail.lowercased() ? .host : nil)
     }
 
     /// "Monday 1 December 2026, 10:00–11:00 (Asia/Kolkata)".
@@ -223,6 +236,21 @@ public final class MeetingScheduler: Sendable {
     }
 
     // MARK: - Internals
+
+    /// The policy's limits (attendee count, invitation domains), counted when they refuse.
+    private func checkPolicy(_ draft: MeetingDraft) throws(MeetingError) {
+        do {
+            try policy.check(draft)
+        } catch {
+            switch error {
+            case .tooManyAttendees: hooks.limitReached("attendees", 1)
+            case .inviteDomainNotAllowed: hooks.limitReached("invite-domains", 1)
+            default: break
+            }
+            logger.notice("meeting refused by policy", metadata: ["reason": "\(error.code)", "detail": "\(error.description)"])
+            throw error
+        }
+    }
 
     private func lookUp(_ id: String) throws(MeetingError) -> MeetingRecord? {
         do { return try store.meeting(id: id) } catch { throw .failed("\(error)") }
@@ -329,6 +357,15 @@ public final class MeetingScheduler: Sendable {
         try stale.updateAll(db, OutboxItem.Columns.state.set(to: OutboxItem.State.superseded.rawValue))
         var item = item
         try item.insert(db, onConflict: .ignore)
+    }
+
+    /// viewer < participant < host.
+    static func rank(_ role: Attendee.Role) -> Int {
+        switch role {
+        case .viewer: 0
+        case .participant: 1
+        case .host: 2
+        }
     }
 
     static func randomID(_ count: Int) -> String {

@@ -73,6 +73,13 @@ public final class MeetingStore: Sendable {
             }
             try db.create(index: "outbox_due", on: "outbox", columns: ["state", "nextAttemptAt"])
         }
+        // Earlier versions stored a booking's SEQUENCE as read, up to Int.max, and then trapped adding one to it at
+        // the next edit, again after every restart. Bring such meetings back into iCalendar's range.
+        migrator.registerMigration("meetings-v2-sequence-range") { db in
+            try db.execute(sql: "UPDATE meeting SET sequence = ? WHERE sequence > ?",
+                           arguments: [MeetingRecord.maximumSequence, MeetingRecord.maximumSequence])
+            try db.execute(sql: "UPDATE meeting SET sequence = 0 WHERE sequence < 0")
+        }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {

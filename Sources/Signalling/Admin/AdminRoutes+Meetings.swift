@@ -72,6 +72,10 @@ extension AdminRoutes {
             Problem(status: 404, code: error.code, title: "No such meeting", detail: error.description)
         case .cancelled:
             Problem(status: 409, code: error.code, title: "Meeting cancelled", detail: error.description)
+        case .inviteDomainNotAllowed:
+            Problem(status: 403, code: error.code, title: "Invitation not allowed", detail: error.description)
+        case .tooManyAttendees:
+            Problem(status: 400, code: error.code, title: "Too many attendees", detail: error.description)
         case .failed:
             Problem(status: 500, code: error.code, title: "Meeting not saved", detail: "The server could not save the meeting; see its log.")
         default:

@@ -20,12 +20,16 @@ public struct AdminRoutes: Sendable {
     let publicURL: String
     /// Scheduled meetings (`/api/meetings`, `/api/outbox`); nil leaves those routes out.
     let scheduler: MeetingScheduler?
+    /// Where administrators' actions on rooms go in the audit trail.
+    let audit: @Sendable (MeetingHub.AuditEvent) -> Void
     let logger: Logger
 
     public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
-                scheduler: MeetingScheduler? = nil, logger: Logger) {
+                scheduler: MeetingScheduler? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
+                logger: Logger) {
         self.store = store
         self.scheduler = scheduler
+        self.audit = audit
         self.hub = hub
         self.tokens = tokens
         self.key = key
@@ -49,6 +53,25 @@ public struct AdminRoutes: Sendable {
         }
         api.post("rooms/:room/links") { request, context in
             await respond(request) { () async throws(Problem) -> Response in try await createLinks(request, room: try roomParameter(context)) }
+        }
+        api.delete("rooms/:room/links/:link") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                try await revokeLink(room: try roomParameter(context), id: try linkParameter(context))
+            }
+        }
+        api.post("rooms/:room/reopen") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in try await reopenRoom(try roomParameter(context)) }
+        }
+        api.get("rooms/:room/removed") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                let room = try roomParameter(context)
+                return json(AdminWire.Removed(removed: try storeCall { try store.removals(from: room) }.map(AdminWire.RemovedPerson.init)))
+            }
+        }
+        api.delete("rooms/:room/removed/:identity") { request, context in
+            await respond(request) { () async throws(Problem) -> Response in
+                try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
+            }
         }
         api.get("audit") { request, _ in
             await respond(request) { () async throws(Problem) -> Response in try auditTrail(request) }
@@ -91,11 +114,11 @@ public struct AdminRoutes: Sendable {
         let storedNames = Set(stored.map(\.name))
         let unstored = live.keys.filter { !storedNames.contains($0) }.sorted().map {
             AdminWire.RoomSummary(name: $0, title: $0, createdAt: nil, source: RoomRecord.Source.join.rawValue, endedAt: nil,
-                                  participants: live[$0]?.count ?? 0, url: meetingURL($0))
+                                  closedAt: nil, participants: live[$0]?.count ?? 0, url: meetingURL($0))
         }
         let rows = unstored + stored.map {
             AdminWire.RoomSummary(name: $0.name, title: $0.title, createdAt: $0.createdAt, source: $0.source.rawValue,
-                                  endedAt: $0.endedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name))
+                                  endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name))
         }
         return json(rows)
     }
@@ -104,18 +127,59 @@ public struct AdminRoutes: Sendable {
         let participants = await hub.liveRooms()[name]
         let stored = try storeCall { try store.room(named: name) }
         guard stored != nil || participants != nil else { throw roomNotFound(name) }
+        let removed = try storeCall { try store.removals(from: name) }
         return json(AdminWire.RoomDetail(name: name, title: stored?.title ?? name, createdAt: stored?.createdAt,
-                                         source: (stored?.source ?? .join).rawValue, endedAt: stored?.endedAt,
-                                         url: meetingURL(name), participants: participants ?? []))
+                                         source: (stored?.source ?? .join).rawValue, endedAt: stored?.endedAt, closedAt: stored?.closedAt,
+                                         url: meetingURL(name), participants: participants ?? [],
+                                         removed: removed.map(AdminWire.RemovedPerson.init)))
     }
 
+    /// Ends the meeting for everyone and closes the room (also to WHIP and WHEP) until `POST .../reopen`.
     private func endRoom(_ name: String) async throws(Problem) -> Response {
         let stored = try storeCall { try store.room(named: name) }
-        let count = await hub.endMeeting(room: name, reason: "ended")
-        guard stored != nil || count > 0 else { throw roomNotFound(name) }
-        _ = try storeCall { try store.markEnded(name) }
-        logger.notice("meeting ended by the admin API", metadata: ["room": "\(name)", "participants": "\(count)"])
-        return json(AdminWire.Ended(ended: true, participants: count))
+        let live = await hub.liveRooms()[name] != nil
+        guard stored != nil || live else { throw roomNotFound(name) }
+        let count = await hub.endMeeting(room: name, reason: "ended", closedBy: "admin")
+        guard try storeCall({ try store.closure(of: name) }) != nil else {
+            throw Problem(status: 500, code: "store-failed", title: "Database error", detail: "The meeting ended, but the room could not be closed; see the server log.")
+        }
+        logger.notice("meeting ended by the admin API; room closed", metadata: ["room": "\(name)", "participants": "\(count)"])
+        return json(AdminWire.Ended(ended: true, participants: count, closed: true))
+    }
+
+    /// Opens a room a host or an administrator ended, so its links admit again.
+    private func reopenRoom(_ name: String) async throws(Problem) -> Response {
+        guard try storeCall({ try store.room(named: name) }) != nil else { throw roomNotFound(name) }
+        let reopened = try storeCall { try store.reopenRoom(name) }
+        if reopened {
+            audit(MeetingHub.AuditEvent(room: name, identity: "", participant: "", event: "room-reopened", actor: "admin"))
+            logger.notice("room reopened by the admin API", metadata: ["room": "\(name)"])
+        }
+        return json(AdminWire.Reopened(name: name, reopened: reopened))
+    }
+
+    /// Lets someone a host removed back in.
+    private func readmit(room: String, identity: String) async throws(Problem) -> Response {
+        guard try storeCall({ try store.readmit(identity, to: room) }) else {
+            throw Problem(status: 404, code: "not-removed", title: "Not removed",
+                          detail: "'\(identity.prefix(128))' is not removed from room '\(room.prefix(80))'; GET /api/rooms/\(room.prefix(80))/removed lists who is.")
+        }
+        audit(MeetingHub.AuditEvent(room: room, identity: identity, participant: "", event: "readmitted", actor: "admin"))
+        await hub.readmitted(identity, room: room)
+        logger.notice("removed participant let back in by the admin API", metadata: ["room": "\(room)", "identity": "\(identity)"])
+        return json(AdminWire.Readmitted(identity: identity, readmitted: true))
+    }
+
+    /// Withdraws one link by its id (the token's `jti`): it admits nobody any more, and whoever is in with it now is
+    /// sent out (WHIP/WHEP sessions opened with it end).
+    private func revokeLink(room: String, id: String) async throws(Problem) -> Response {
+        let fresh = try storeCall { try store.revokeLink(id, room: room) }
+        let disconnected = await hub.dismiss(room: room, tokenID: id)
+        if fresh {
+            audit(MeetingHub.AuditEvent(room: room, identity: "", participant: "", event: "link-revoked", actor: "admin", detail: id))
+        }
+        logger.notice("link revoked by the admin API", metadata: ["room": "\(room)", "link": "\(id)", "disconnected": "\(disconnected)"])
+        return json(AdminWire.Revoked(id: id, revoked: true, disconnected: disconnected))
     }
 
     private func createLinks(_ request: Request, room: String) async throws(Problem) -> Response {
@@ -145,7 +209,7 @@ public struct AdminRoutes: Sendable {
                 logger.error("token not signed", metadata: ["room": "\(room)", "error": "\(error)"])
                 throw Problem(status: 500, code: "token-signing-failed", title: "Token not signed", detail: "\(error)")
             }
-            links.append(.init(identity: entry.identity, role: role.rawValue, token: token,
+            links.append(.init(id: claims.tokenID ?? "", identity: entry.identity, role: role.rawValue, token: token,
                                url: meetingURL(room) + "?t=" + token, expiresAt: claims.expiration.value))
         }
         logger.info("links issued", metadata: ["room": "\(room)", "count": "\(links.count)", "ttl": "\(ttl)"])
@@ -195,6 +259,27 @@ public struct AdminRoutes: Sendable {
             throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The room path segment is missing or longer than 128 bytes.")
         }
         return name
+    }
+
+    /// A link id as `AccessToken` makes them (hex), or any other short token id: 1 to 64 of A-Z a-z 0-9 - _.
+    private func linkParameter(_ context: some RequestContext) throws(Problem) -> String {
+        guard let id = context.parameters.get("link"), (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"): true
+            default: false
+            }
+        }) else {
+            throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The link id is 1 to 64 of A-Z, a-z, 0-9, '-' and '_' (the 'id' of a link).")
+        }
+        return id
+    }
+
+    private func identityParameter(_ context: some RequestContext) throws(Problem) -> String {
+        guard let raw = context.parameters.get("identity"), let identity = raw.removingPercentEncoding, !identity.isEmpty, identity.utf8.count <= 128 else {
+            throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The identity path segment is missing or longer than 128 bytes.")
+        }
+        return identity
     }
 
     private func roomNotFound(_ name: String) -> Problem {

@@ -25,6 +25,8 @@ public enum AdminWire {
         public var createdAt: Date?
         public var source: String
         public var endedAt: Date?
+        /// Set while the room is closed (ended by a host or an administrator, until `POST .../reopen`).
+        public var closedAt: Date?
         /// How many are in the meeting now.
         public var participants: Int
         public var url: String
@@ -36,6 +38,7 @@ public enum AdminWire {
             try c.encode(createdAt, forKey: .createdAt)
             try c.encode(source, forKey: .source)
             try c.encode(endedAt, forKey: .endedAt)
+            try c.encode(closedAt, forKey: .closedAt)
             try c.encode(participants, forKey: .participants)
             try c.encode(url, forKey: .url)
         }
@@ -48,8 +51,11 @@ public enum AdminWire {
         public var createdAt: Date?
         public var source: String
         public var endedAt: Date?
+        public var closedAt: Date?
         public var url: String
         public var participants: [MeetingHub.ParticipantSummary]
+        /// Who a host removed and who stays out until let back in.
+        public var removed: [RemovedPerson]
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -58,8 +64,10 @@ public enum AdminWire {
             try c.encode(createdAt, forKey: .createdAt)
             try c.encode(source, forKey: .source)
             try c.encode(endedAt, forKey: .endedAt)
+            try c.encode(closedAt, forKey: .closedAt)
             try c.encode(url, forKey: .url)
             try c.encode(participants, forKey: .participants)
+            try c.encode(removed, forKey: .removed)
         }
     }
 
@@ -67,6 +75,46 @@ public enum AdminWire {
         public var ended: Bool
         /// How many were in the meeting and were sent `meeting-ended`.
         public var participants: Int
+        /// The room stays closed until `POST /api/rooms/{room}/reopen`.
+        public var closed: Bool?
+    }
+
+    public struct Reopened: Codable, Sendable {
+        public var name: String
+        /// False when the room was not closed.
+        public var reopened: Bool
+    }
+
+    /// One person kept out of a room.
+    public struct RemovedPerson: Codable, Sendable {
+        public var identity: String
+        public var name: String
+        public var removedAt: Date
+        /// The host's identity, or "admin".
+        public var removedBy: String
+
+        public init(_ removal: RoomRemoval) {
+            identity = removal.identity
+            name = removal.name
+            removedAt = removal.removedAt
+            removedBy = removal.removedBy
+        }
+    }
+
+    public struct Removed: Codable, Sendable {
+        public var removed: [RemovedPerson]
+    }
+
+    public struct Readmitted: Codable, Sendable {
+        public var identity: String
+        public var readmitted: Bool
+    }
+
+    public struct Revoked: Codable, Sendable {
+        public var id: String
+        public var revoked: Bool
+        /// Participants and WHIP/WHEP sessions that were in with the link and were sent out.
+        public var disconnected: Int
     }
 
     public struct LinkRequest: Codable, Sendable {
@@ -92,6 +140,8 @@ public enum AdminWire {
 
     public struct Links: Codable, Sendable {
         public struct Link: Codable, Sendable {
+            /// The link's own id (its token's `jti`): `DELETE /api/rooms/{room}/links/{id}` withdraws it.
+            public var id: String
             public var identity: String
             public var role: String
             public var token: String

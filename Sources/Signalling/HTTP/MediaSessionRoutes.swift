@@ -14,14 +14,20 @@ public struct MediaSessionRoutes: Sendable {
 
     let service: SessionService
     let tokens: TokenAuthority
-    /// Scheduled meetings: their rooms admit only within the meeting's window.
-    let scheduler: MeetingScheduler?
+    /// Scheduled meetings' windows and roles, closed rooms, removed people, withdrawn links.
+    let access: RoomAccess
+    /// `sessionsPerToken` bounds what one token holds open.
+    let limits: SignallingLimits
+    let counters: LimitCounters
     let logger: Logger
 
-    public init(service: SessionService, tokens: TokenAuthority, scheduler: MeetingScheduler? = nil, logger: Logger) {
+    public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
+                counters: LimitCounters = LimitCounters(), logger: Logger) {
         self.service = service
         self.tokens = tokens
-        self.scheduler = scheduler
+        self.access = access
+        self.limits = limits
+        self.counters = counters
         self.logger = logger
     }
 
@@ -32,8 +38,14 @@ public struct MediaSessionRoutes: Sendable {
                 let token = try await authorize(request, room: room)
                 guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
                 let offer = try await readOffer(request, intent: .publish)
-                let created = try await service.publish(room: room, identity: token.identity, offer: offer)
-                return created.response
+                let key = try await reserveSession(request, token)
+                do throws(Problem) {
+                    return try await service.publish(room: room, identity: token.identity, offer: offer, tokenID: token.tokenID,
+                                                     tokenKey: key).response
+                } catch {
+                    await service.registry.release(token: key)
+                    throw error
+                }
             }
         }
         router.post("/whep/:room/:identity") { request, context in
@@ -42,8 +54,14 @@ public struct MediaSessionRoutes: Sendable {
                 let publisher = try parameter(context, "identity")
                 let token = try await authorize(request, room: room)
                 let offer = try await readOffer(request, intent: .subscribe)
-                let created = try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer)
-                return created.response
+                let key = try await reserveSession(request, token)
+                do throws(Problem) {
+                    return try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer,
+                                                   tokenID: token.tokenID, tokenKey: key).response
+                } catch {
+                    await service.registry.release(token: key)
+                    throw error
+                }
             }
         }
         router.delete("/whip/:room/:session") { request, context in
@@ -89,14 +107,32 @@ public struct MediaSessionRoutes: Sendable {
         return Response(status: .ok)
     }
 
+    /// Takes one of the token's `sessionsPerToken` places, or refuses with 429 `too-many-sessions`.
+    private func reserveSession(_ request: Request, _ token: AccessToken) async throws(Problem) -> String {
+        let key = Self.tokenKey(token, authorization: request.headers[.authorization] ?? "")
+        guard await service.registry.reserve(token: key, limit: limits.sessionsPerToken) else {
+            counters.count(.sessionsPerToken)
+            logger.notice("session refused: the token holds its limit", metadata: ["identity": "\(token.identity)", "room": "\(token.room)",
+                                                                                   "limit": "\(limits.sessionsPerToken)"])
+            throw Problem(status: 429, code: "too-many-sessions", title: "Too many sessions",
+                          detail: "This token already holds \(limits.sessionsPerToken) WHIP/WHEP sessions, the most one token may (--max-sessions-per-token). End one (DELETE its Location) first.")
+        }
+        return key
+    }
+
+    /// What identifies one token: its `jti`, or for older tokens without one, its signature.
+    static func tokenKey(_ token: AccessToken, authorization: String) -> String {
+        if let id = token.tokenID { return "jti:" + id }
+        return "sig:" + (authorization.split(separator: ".").last.map(String.init) ?? token.identity)
+    }
+
     private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {
         do {
             let token = try await tokens.verify(authorization: request.headers[.authorization], room: room)
-            if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: room, identity: token.identity) {
-                logger.info("meeting link refused", metadata: ["path": "\(request.uri.path)", "reason": "\(code)"])
-                throw Problem(status: 403, code: code, title: "Not admitted now", detail: detail)
-            }
-            return token
+            return try access.admit(token)
+        } catch let refusal as RoomAccess.Refusal {
+            logger.info("token not admitted", metadata: ["path": "\(request.uri.path)", "reason": "\(refusal.code)"])
+            throw refusal.problem
         } catch let error as TokenRejection {
             logger.info("token refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error.problem.code)"])
             throw error.problem
@@ -115,12 +151,16 @@ public struct MediaSessionRoutes: Sendable {
         }
         let tooLarge = Problem(status: 413, code: "offer-too-large", title: "Offer too large",
                                detail: "SDP offers are limited to \(Self.maximumOfferSize) bytes.")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize { throw tooLarge }
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize {
+            counters.count(.offerSize)
+            throw tooLarge
+        }
         var request = request
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: Self.maximumOfferSize)
         } catch {
+            counters.count(.offerSize)
             throw tooLarge
         }
         guard let text = body.getString(at: body.readerIndex, length: body.readableBytes) else {

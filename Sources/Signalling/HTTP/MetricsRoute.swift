@@ -9,6 +9,10 @@ struct MetricsRoute: Sendable {
     let meetings: MeetingHub
     /// Scheduled meetings' outbox (mail and calendar writes by state).
     let outbox: MeetingStore?
+    /// Refusals by the limits a logged-in user cannot exceed.
+    var limits: LimitCounters?
+    /// Open /ws connections.
+    var webSockets: WebSocketConnections?
 
     func register(on router: Router<some RequestContext>) {
         router.get("/metrics") { _, _ in
@@ -56,6 +60,13 @@ struct MetricsRoute: Sendable {
                MediaSession.Kind.allCases.map { ("{kind=\"\($0.rawValue)\"}", "\(counts.sessions[$0] ?? 0)") })
         metric("sabha_meeting_rooms", "gauge", "Rooms with at least one participant connected over /ws.", [("", "\(meeting.rooms)")])
         metric("sabha_meeting_participants", "gauge", "Participants connected over /ws.", [("", "\(meeting.participants)")])
+        if let webSockets {
+            metric("sabha_websocket_connections", "gauge", "Open /ws connections, joined or not.", [("", "\(webSockets.total)")])
+        }
+        if let limits {
+            metric("sabha_limit_refusals_total", "counter", "Requests, connections, meetings and invitations refused by a limit, by limit.",
+                   limits.snapshot().map { ("{limit=\"\($0.limit.rawValue)\"}", "\($0.count)") })
+        }
         if let outbox, let counts = try? outbox.outboxCounts() {
             metric("sabha_outbox_items", "gauge", "Mail and calendar writes in the outbox, by state (pending ones wait for a retry).",
                    OutboxItem.State.allCases.map { ("{state=\"\($0.rawValue)\"}", "\(counts[$0] ?? 0)") })

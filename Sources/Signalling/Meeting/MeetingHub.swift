@@ -14,6 +14,8 @@ public actor MeetingHub {
         case removed
         case replaced
         case ended
+        /// A scheduled meeting lowered its role: it may join again with the new one.
+        case roleChanged = "role-changed"
     }
 
     struct PublishedTrack {
@@ -39,9 +41,14 @@ public actor MeetingHub {
         let id: String
         let room: String
         let identity: String
+        /// The name the token gives (its identity when it gives none): what others see it as, whatever it says.
         let name: String
+        /// The name the participant typed, when it differs: shown to others marked as self-chosen, never instead.
+        let chosenName: String?
         let role: ParticipantRole
-        var outbox: AsyncStream<String>.Continuation
+        /// The id (`jti`) of the token it joined with, so an administrator can withdraw that one link.
+        let tokenID: String?
+        var outbox: SocketOutbox
         /// Lets a dropped WebSocket come back within the grace period and keep its place.
         let resumeSecret = MeetingHub.randomHex(16) + MeetingHub.randomHex(16)
         var connected = true
@@ -54,35 +61,59 @@ public actor MeetingHub {
         var mutedKinds: Set<MediaKind> = []
         var receiving: [String: ReceivingSlot] = [:]
 
-        init(id: String, room: String, identity: String, name: String, role: ParticipantRole, outbox: AsyncStream<String>.Continuation) {
+        init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
+             outbox: SocketOutbox) {
             self.id = id
             self.room = room
             self.identity = identity
             self.name = name
+            self.chosenName = chosenName
             self.role = role
+            self.tokenID = tokenID
             self.outbox = outbox
         }
 
         var info: MeetingWire.ParticipantInfo {
-            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue)
+            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue,
+                                        chosenName: chosenName)
         }
 
-        func send(_ text: String) { outbox.yield(text) }
+        func send(_ text: String) { outbox.send(text) }
     }
 
-    /// Something worth an audit record: who joined or left which room, when, from where.
+    /// Something worth an audit record: who joined or left which room, when, from where, and who acted on them.
     public struct AuditEvent: Sendable {
         public var room: String
         public var identity: String
         public var participant: String
-        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed", and "closed" (the room, empty)
+        /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed", "closed" (the room, empty),
+        /// "readmitted", "room-ended" (closed by a host or an administrator), "room-reopened", "link-revoked".
         public var event: String
         public var address: String?
+        /// A host's identity or "admin", for actions on others.
+        public var actor: String?
+        /// The id of a revoked link.
+        public var detail: String?
+
+        public init(room: String, identity: String, participant: String, event: String, address: String? = nil,
+                    actor: String? = nil, detail: String? = nil) {
+            self.room = room
+            self.identity = identity
+            self.participant = participant
+            self.event = event
+            self.address = address
+            self.actor = actor
+            self.detail = detail
+        }
     }
 
     private let engine: MediaEngine
     private let logger: Logger
     private var auditSink: (@Sendable (AuditEvent) -> Void)?
+    /// Closed rooms, removed people, withdrawn links (nil: tokens alone decide, as in unit tests).
+    private let access: RoomAccess?
+    /// Ends the WHIP/WHEP sessions in a room (of one identity, or opened with one token, when given); returns how many.
+    private var endMediaSessions: (@Sendable (_ room: String, _ identity: String?, _ tokenID: String?) async -> Int)?
     /// How long a participant whose WebSocket dropped keeps its place (and media) waiting for a resume.
     private let resumeGrace: Duration
     /// Participants of each room, in join order.
@@ -92,10 +123,11 @@ public actor MeetingHub {
     /// The participant last announced as active speaker in each room (nil = silence).
     private var activeSpeakers: [String: String?] = [:]
 
-    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30)) {
+    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil) {
         self.engine = engine
         self.logger = logger
         self.resumeGrace = resumeGrace
+        self.access = access
     }
 
     /// Where audit events go (the SQLite store); set once at start.
@@ -103,16 +135,25 @@ public actor MeetingHub {
         auditSink = sink
     }
 
-    private func audit(_ participant: Participant, _ event: String, address: String? = nil) {
-        auditSink?(AuditEvent(room: participant.room, identity: participant.identity, participant: participant.id, event: event, address: address))
+    /// How the hub ends WHIP/WHEP sessions of a room it closes or of people it sends out; set once at start.
+    public func setMediaSessionEnder(_ end: @escaping @Sendable (_ room: String, _ identity: String?, _ tokenID: String?) async -> Int) {
+        endMediaSessions = end
+    }
+
+    private func audit(_ participant: Participant, _ event: String, address: String? = nil, actor: String? = nil) {
+        auditSink?(AuditEvent(room: participant.room, identity: participant.identity, participant: participant.id, event: event,
+                              address: address, actor: actor))
     }
 
     // MARK: - Joining and leaving
 
     /// Adds a participant; returns its id. A second join with the same identity replaces the first.
-    /// Returns the participant id and the connection epoch the socket must quote when it drops.
-    func join(token: AccessToken, name: String?, resume: String?, address: String? = nil, outbox: AsyncStream<String>.Continuation) async -> (id: String, epoch: Int) {
+    /// Returns the participant id and the connection epoch the socket must quote when it drops. Refuses a withdrawn
+    /// link, a closed room and a removed person (checked here, in the actor, so a removal and a rejoin cannot cross).
+    func join(token: AccessToken, name: String?, resume: String?, address: String? = nil,
+              outbox: SocketOutbox) async throws(RoomAccess.Refusal) -> (id: String, epoch: Int) {
         let room = token.room
+        if let refusal = access?.refusal(room: room, identity: token.identity, tokenID: token.tokenID) { throw refusal }
         if let resume, let participant = rooms[room]?.first(where: { $0.resumeSecret == resume && $0.identity == token.identity }) {
             // The same participant on a new WebSocket: swap the outbox, keep media and place.
             participant.outbox.finish()
@@ -131,9 +172,10 @@ public actor MeetingHub {
             previous.outbox.finish()
             await leave(previous.id, reason: .replaced)
         }
-        let displayName = String((name?.isEmpty == false ? name! : (token.name ?? token.identity)).prefix(80))
-        let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: displayName,
-                                      role: token.role, outbox: outbox)
+        let names = Self.names(token: token, chosen: name)
+        let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: names.name,
+                                      chosenName: names.chosen,
+                                      role: token.role, tokenID: token.tokenID, outbox: outbox)
         let others = rooms[room] ?? []
         rooms[room, default: []].append(participant)
         byID[participant.id] = participant
@@ -146,8 +188,17 @@ public actor MeetingHub {
         return (participant.id, participant.connectionEpoch)
     }
 
+    /// Who a participant is to the others: the token's name (else its identity), and what they typed when it differs
+    /// (trimmed, without control characters, at most 80 characters), so nobody can pass for someone else.
+    static func names(token: AccessToken, chosen: String?) -> (name: String, chosen: String?) {
+        let name = String((token.name.flatMap { $0.isEmpty ? nil : $0 } ?? token.identity).prefix(80))
+        let typed = String((chosen ?? "").unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
+            .trimmingCharacters(in: .whitespacesAndNewlines).prefix(80)
+        return (name, typed.isEmpty || typed == name ? nil : String(typed))
+    }
+
     private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
-        MeetingWire.encode("joined", [
+        var fields: [String: any Encodable & Sendable] = [
             "version": MeetingWire.version,
             "room": participant.room,
             "you": participant.info,
@@ -155,7 +206,20 @@ public actor MeetingHub {
             "tracks": others.flatMap { trackInfos(of: $0) },
             "resume": participant.resumeSecret,
             "resumed": resumed,
-        ])
+        ]
+        if participant.role == .host { fields["removed"] = removedList(participant.room) }
+        return MeetingWire.encode("joined", fields)
+    }
+
+    /// The people kept out of `room`, as hosts see them.
+    private func removedList(_ room: String) -> [MeetingWire.RemovedInfo] {
+        (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
+    }
+
+    /// Tells the hosts of `room` who is kept out now.
+    private func sendRemovedList(_ room: String) {
+        let message = MeetingWire.encode("removed-list", ["removed": removedList(room)])
+        for host in rooms[room] ?? [] where host.role == .host { host.send(message) }
     }
 
     /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
@@ -195,18 +259,26 @@ public actor MeetingHub {
 
     // MARK: - Host actions
 
-    enum HostActionError: Error { case notHost, unknownParticipant }
+    enum HostActionError: Error { case notHost, unknownParticipant, notRemoved }
 
-    /// Ends the meeting for everyone in the host's room and frees all their media.
+    /// Ends the meeting for everyone in the host's room, frees all their media, and closes the room until an
+    /// administrator reopens it.
     func endMeeting(by id: String) async throws(HostActionError) {
         guard let host = byID[id], host.role == .host else { throw .notHost }
-        let count = await endMeeting(room: host.room, reason: "host")
+        let count = await endMeeting(room: host.room, reason: "host", closedBy: host.identity)
         logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(count)"])
     }
 
-    /// Ends a room's meeting for everyone (host action or admin API); returns how many were in it.
+    /// Ends a room's meeting for everyone (host action, admin API, cancelled meeting); returns how many were in it.
+    /// With `closedBy` (a host's identity or "admin") the room stays closed until an administrator reopens it, and
+    /// its WHIP/WHEP sessions end too.
     @discardableResult
-    public func endMeeting(room: String, reason: String) async -> Int {
+    public func endMeeting(room: String, reason: String, closedBy actor: String? = nil) async -> Int {
+        if let actor {
+            // Closed before anyone is sent out: a join racing this one is refused rather than let in.
+            access?.close(room, by: actor)
+            auditSink?(AuditEvent(room: room, identity: "", participant: "", event: "room-ended", actor: actor))
+        }
         let everyone = rooms.removeValue(forKey: room) ?? []
         activeSpeakers[room] = nil
         for participant in everyone {
@@ -219,7 +291,24 @@ public actor MeetingHub {
                 await engine.closeTransport(transport.id)
             }
         }
+        if actor != nil, let endMediaSessions {
+            let ended = await endMediaSessions(room, nil, nil)
+            if ended > 0 { logger.notice("WHIP/WHEP sessions of the ended room closed", metadata: ["room": "\(room)", "sessions": "\(ended)"]) }
+        }
         return everyone.count
+    }
+
+    /// Sends out whoever in `room` joined with the token `tokenID` (an administrator withdrew that link), and ends
+    /// the WHIP/WHEP sessions opened with it. Returns how many were sent out.
+    public func dismiss(room: String, tokenID: String) async -> Int {
+        let leaving = (rooms[room] ?? []).filter { $0.tokenID == tokenID }
+        for participant in leaving {
+            participant.send(MeetingWire.error("link-revoked", "This link has been withdrawn by an administrator.", fatal: true))
+            participant.outbox.finish()
+            await leave(participant.id, reason: .removed, actor: "admin")
+        }
+        let sessions = await endMediaSessions?(room, nil, tokenID) ?? 0
+        return leaving.count + sessions
     }
 
     /// Sends out whoever in `room` joined as one of `identities` (removed from a scheduled meeting).
@@ -232,12 +321,46 @@ public actor MeetingHub {
         }
     }
 
+    /// A host sends someone out; they stay out (any token, same identity) until a host or an administrator lets
+    /// them back in.
+    /// Sends out whoever in `room` joined as one of `identities` (a scheduled meeting lowered their role): they join
+    /// again with the new role, since a join uses the lesser of the link's and the meeting's.
+    public func roleLowered(room: String, identities: Set<String>) async {
+        let leaving = (rooms[room] ?? []).filter { identities.contains($0.identity.lowercased()) }
+        for participant in leaving {
+            participant.send(MeetingWire.error("role-changed", "The organiser changed your role in this meeting. Join again to continue with your new role.",
+                                               fatal: true))
+            participant.outbox.finish()
+            await leave(participant.id, reason: .roleChanged)
+        }
+        for participant in leaving { _ = await endMediaSessions?(room, participant.identity, nil) }
+    }
+
     func remove(_ target: String, by id: String) async throws(HostActionError) {
         guard let host = byID[id], host.role == .host else { throw .notHost }
         guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }
+        // Stored before they are sent out, so their page's next join is refused.
+        access?.recordRemoval(of: participant.identity, name: participant.name, from: participant.room, by: host.identity)
         participant.send(MeetingWire.error("removed", "The host removed you from the meeting.", fatal: true))
         participant.outbox.finish()
-        await leave(target, reason: .removed)
+        await leave(target, reason: .removed, actor: host.identity)
+        // Whatever else that identity has open in the room (another window cannot exist; a WHIP/WHEP session can).
+        _ = await endMediaSessions?(participant.room, participant.identity, nil)
+        sendRemovedList(participant.room)
+    }
+
+    /// A host lets a removed identity back in.
+    func readmit(_ identity: String, by id: String) throws(HostActionError) {
+        guard let host = byID[id], host.role == .host else { throw .notHost }
+        guard access?.readmit(identity, to: host.room) == true else { throw .notRemoved }
+        auditSink?(AuditEvent(room: host.room, identity: identity, participant: "", event: "readmitted", actor: host.identity))
+        logger.info("removed participant let back in", metadata: ["room": "\(host.room)", "identity": "\(identity)", "by": "\(host.identity)"])
+        sendRemovedList(host.room)
+    }
+
+    /// An administrator let `identity` back into `room`: the hosts' lists follow.
+    public func readmitted(_ identity: String, room: String) {
+        sendRemovedList(room)
     }
 
     func muteParticipant(_ target: String, kind: String, by id: String) throws(HostActionError) {
@@ -247,10 +370,10 @@ public actor MeetingHub {
     }
 
     /// Removes a participant, frees its transport, and tells the others. Unknown ids are ignored.
-    func leave(_ id: String, reason: LeaveReason) async {
+    func leave(_ id: String, reason: LeaveReason, actor: String? = nil) async {
         guard let participant = byID.removeValue(forKey: id) else { return }
         let room = participant.room
-        audit(participant, reason.rawValue)
+        audit(participant, reason.rawValue, actor: actor)
         rooms[room]?.removeAll { $0 === participant }
         if rooms[room]?.isEmpty == true {
             rooms[room] = nil
@@ -485,14 +608,30 @@ public actor MeetingHub {
         public var name: String
         public var role: String
         public var connected: Bool
+        /// The name it typed, when it differs from the token's.
+        public var chosenName: String?
+        /// The id of the link (token) it joined with; `DELETE /api/rooms/{room}/links/{link}` withdraws it.
+        public var link: String?
         public var tracks: [MeetingWire.TrackInfo]
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(identity, forKey: .identity)
+            try c.encode(name, forKey: .name)
+            try c.encode(role, forKey: .role)
+            try c.encode(connected, forKey: .connected)
+            try c.encode(chosenName, forKey: .chosenName)
+            try c.encode(link, forKey: .link)
+            try c.encode(tracks, forKey: .tracks)
+        }
     }
 
     /// Rooms with someone in them, and their participants in join order.
     public func liveRooms() -> [String: [ParticipantSummary]] {
         rooms.mapValues { list in
             list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
-                                          connected: $0.connected, tracks: trackInfos(of: $0)) }
+                                          connected: $0.connected, chosenName: $0.chosenName, link: $0.tokenID, tracks: trackInfos(of: $0)) }
         }
     }
 

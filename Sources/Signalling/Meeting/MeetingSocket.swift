@@ -2,53 +2,94 @@ import GroupwareBridge
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
+import NIOWebSocket
 
 /// `GET /ws`: one meeting participant's WebSocket. Reads protocol messages one at a time (so a participant's
 /// offers never overlap) and writes what the hub sends through an ordered outbox.
 struct MeetingSocket: Sendable {
     let hub: MeetingHub
     let tokens: TokenAuthority
-    /// Scheduled meetings: their rooms admit only within the meeting's window.
-    let scheduler: MeetingScheduler?
+    /// Scheduled meetings' windows and roles, closed rooms, removed people, withdrawn links.
+    let access: RoomAccess
+    let limits: SignallingLimits
+    let connections: WebSocketConnections
+    let counters: LimitCounters
     let logger: Logger
+
+    /// How long a close handshake may take before the connection is dropped: a peer that never answers (or never
+    /// reads) must not keep its socket, and its place in the per-address count, for ever.
+    static let closeGrace: Duration = .seconds(2)
 
     func register(on router: Router<SabhaRequestContext>) {
         router.ws("/ws") { inbound, outbound, context in
-            await run(inbound: inbound, outbound: outbound, address: context.requestContext.remoteAddress?.ipAddress)
+            await run(inbound: inbound, outbound: outbound, address: context.requestContext.remoteAddress?.ipAddress,
+                      channel: context.requestContext.channel)
         }
     }
 
     private enum Finished { case reader, writer }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, address: String?) async {
-        let (outbox, continuation) = AsyncStream.makeStream(of: String.self)
-        let first = await withTaskGroup(of: Finished.self) { group -> Finished in
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, address: String?, channel: (any Channel)?) async {
+        let closer = SocketCloser(outbound: outbound, channel: channel, grace: Self.closeGrace)
+        let client = address ?? "unknown"
+        guard connections.open(client) else {
+            counters.count(.webSocketsPerAddress)
+            logger.notice("WebSocket refused: too many from one address", metadata: ["address": "\(client)", "limit": "\(limits.webSocketsPerAddress)"])
+            try? await outbound.writeTextMessage(MeetingWire.error(
+                "too-many-connections",
+                "Too many meeting connections from your network address (\(limits.webSocketsPerAddress)). Close other Sabha tabs, or ask the administrator to raise --max-websockets-per-address.",
+                fatal: true))
+            closer.close(code: MeetingWire.CloseCode.tooManyConnections, reason: "too-many-connections")
+            await closer.finished()
+            return
+        }
+        defer { connections.close(client) }
+        let outbox = SocketOutbox(limit: limits.webSocketOutboxBytes) { [counters, logger, limits] in
+            counters.count(.webSocketOutbox)
+            logger.notice("WebSocket reader too slow; disconnecting", metadata: ["address": "\(client)", "limit": "\(limits.webSocketOutboxBytes)"])
+            closer.close(code: MeetingWire.CloseCode.slowReader, reason: "slow-reader")
+        }
+        let timeout = limits.joinTimeout
+        let timer = Task { [counters, logger] in
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            let message = MeetingWire.error("join-timeout", "No join within \(timeout); this connection is closed.", fatal: true)
+            if outbox.endForJoinTimeout(message) {
+                counters.count(.joinTimeout)
+                logger.info("WebSocket closed: no join in time", metadata: ["address": "\(client)"])
+            }
+        }
+        defer { timer.cancel() }
+        await withTaskGroup(of: Finished.self) { group in
             group.addTask {
-                for await text in outbox {
+                for await text in outbox.stream {
+                    outbox.taken(text)
+                    guard outbox.ending != .overflow else { break }
                     do { try await outbound.writeTextMessage(text) } catch { break }
                 }
                 return .writer
             }
             group.addTask {
-                await read(inbound, continuation, address: address)
-                continuation.finish()
+                await read(inbound, outbox, address: address)
+                outbox.finish()
                 return .reader
             }
-            let first = await group.next() ?? .reader
-            if first == .reader {
-                _ = await group.next()  // let the writer drain (a fatal error message goes out before the close)
-            } else {
-                group.cancelAll()
+            if await group.next() == .writer {
+                // The hub ended this participant (replaced, meeting ended, media closed), or a limit did: close our
+                // side; the reader ends with the close handshake, or when the connection is dropped after the grace.
+                switch outbox.ending {
+                case .joinTimeout: closer.close(code: MeetingWire.CloseCode.joinTimeout, reason: "join-timeout")
+                case .overflow: break  // closing already
+                case nil: closer.close(code: .normalClosure, reason: nil)
+                }
             }
-            return first
+            _ = await group.next()  // the reader, or the writer draining (a fatal error message goes out before the close)
         }
-        if first == .writer {
-            // The hub ended this participant (replaced, meeting ended, media closed): close our side.
-            try? await outbound.close(.normalClosure, reason: nil)
-        }
+        await closer.finished()
     }
 
-    private func read(_ inbound: WebSocketInboundStream, _ outbox: AsyncStream<String>.Continuation, address: String?) async {
+    private func read(_ inbound: WebSocketInboundStream, _ outbox: SocketOutbox, address: String?) async {
         var participant: String?
         var epoch = 0
         defer {
@@ -57,7 +98,7 @@ struct MeetingSocket: Sendable {
         do {
             for try await message in inbound.messages(maxSize: MeetingWire.maximumMessageSize) {
                 guard case .text(let text) = message else {
-                    outbox.yield(MeetingWire.error("bad-json", "binary messages are not part of the protocol; send JSON text", fatal: false))
+                    outbox.send(MeetingWire.error("bad-json", "binary messages are not part of the protocol; send JSON text", fatal: false))
                     continue
                 }
                 let decoded: MeetingWire.Inbound
@@ -65,60 +106,66 @@ struct MeetingSocket: Sendable {
                     decoded = try MeetingWire.Inbound.decode(text)
                 } catch {
                     switch error {
-                    case .badJSON(let why): outbox.yield(MeetingWire.error("bad-json", why, fatal: false))
-                    case .unknownType(let type): outbox.yield(MeetingWire.error("unknown-type", "unknown message type \"\(type.prefix(40))\"", fatal: false))
+                    case .badJSON(let why): outbox.send(MeetingWire.error("bad-json", why, fatal: false))
+                    case .unknownType(let type): outbox.send(MeetingWire.error("unknown-type", "unknown message type \"\(type.prefix(40))\"", fatal: false))
                     }
                     continue
                 }
                 switch decoded {
                 case .ping(let id):
-                    outbox.yield(MeetingWire.encode("pong", id.map { ["id": $0] } ?? [:]))
+                    outbox.send(MeetingWire.encode("pong", id.map { ["id": $0] } ?? [:]))
                 case .join(let version, let token, let name, let resume, let room):
                     guard participant == nil else {
-                        outbox.yield(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
+                        outbox.send(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
                         continue
                     }
                     guard version == MeetingWire.version else {
-                        outbox.yield(MeetingWire.error("unsupported-version", "protocol version \(version) is not supported; this server speaks \(MeetingWire.version)", fatal: true))
+                        outbox.send(MeetingWire.error("unsupported-version", "protocol version \(version) is not supported; this server speaks \(MeetingWire.version)", fatal: true))
                         return
                     }
+                    outbox.markJoined()  // a join arrived in time; whether it is admitted is decided below
                     let claims: AccessToken
                     do {
                         claims = try await tokens.verify(token: token)
                     } catch {
                         logger.info("meeting join refused", metadata: ["reason": "\(error.problem.code)"])
-                        outbox.yield(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
-                        return
-                    }
-                    if let scheduler, case .refused(let code, let detail) = scheduler.admission(room: claims.room, identity: claims.identity) {
-                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(code)"])
-                        outbox.yield(MeetingWire.error(code, detail, fatal: true))
+                        outbox.send(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
                         return
                     }
                     if let room, room != claims.room {
                         let problem = TokenRejection.wrongRoom(tokenRoom: claims.room, requested: room).problem
-                        outbox.yield(MeetingWire.error(problem.code, problem.detail, fatal: true))
+                        outbox.send(MeetingWire.error(problem.code, problem.detail, fatal: true))
                         return
                     }
-                    (participant, epoch) = await hub.join(token: claims, name: name, resume: resume, address: address, outbox: outbox)
+                    do {
+                        let admitted = try access.admit(claims)
+                        (participant, epoch) = try await hub.join(token: admitted, name: name, resume: resume, address: address, outbox: outbox)
+                    } catch {
+                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(error.code)"])
+                        outbox.send(MeetingWire.error(error.code, error.detail, fatal: true))
+                        return
+                    }
                 case .offer(let sdp, let sources):
-                    guard let id = participant else { outbox.yield(notJoined); continue }
-                    for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.yield(reply) }
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.send(reply) }
                 case .mute(let kind, let muted):
-                    guard let id = participant else { outbox.yield(notJoined); continue }
+                    guard let id = participant else { outbox.send(notJoined); continue }
                     await hub.mute(id, kind: kind, muted: muted)
                 case .endMeeting:
-                    guard let id = participant else { outbox.yield(notJoined); continue }
-                    do { try await hub.endMeeting(by: id) } catch { outbox.yield(hostError(error)) }
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.endMeeting(by: id) } catch { outbox.send(hostError(error)) }
                 case .remove(let target):
-                    guard let id = participant else { outbox.yield(notJoined); continue }
-                    do { try await hub.remove(target, by: id) } catch { outbox.yield(hostError(error)) }
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.remove(target, by: id) } catch { outbox.send(hostError(error)) }
+                case .readmit(let identity):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.readmit(identity, by: id) } catch { outbox.send(hostError(error)) }
                 case .muteParticipant(let target, let kind):
-                    guard let id = participant else { outbox.yield(notJoined); continue }
-                    do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.yield(hostError(error)) }
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.send(hostError(error)) }
                 case .videoSize(let track, let width, let height):
-                    guard let id = participant else { outbox.yield(notJoined); continue }
-                    if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.yield(error) }
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.send(error) }
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil
@@ -127,7 +174,7 @@ struct MeetingSocket: Sendable {
             }
         } catch {
             // Oversized message or a protocol violation: the library closes the socket; say why if we still can.
-            outbox.yield(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
+            outbox.send(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
             logger.info("meeting socket closed on error", metadata: ["participant": "\(participant ?? "-")", "error": "\(error)"])
         }
     }
@@ -136,6 +183,7 @@ struct MeetingSocket: Sendable {
         switch error {
         case .notHost: return MeetingWire.error("not-host", "only a host may do that", fatal: false)
         case .unknownParticipant: return MeetingWire.error("unknown-participant", "no such participant in this meeting", fatal: false)
+        case .notRemoved: return MeetingWire.error("unknown-participant", "nobody with that identity is removed from this meeting", fatal: false)
         }
     }
 

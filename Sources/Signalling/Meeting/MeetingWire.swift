@@ -1,4 +1,6 @@
 import Foundation
+import HummingbirdWebSocket
+import NIOWebSocket
 
 /// JSON shapes of the meeting protocol (docs/protocol.md), version 1.
 public enum MeetingWire {
@@ -6,11 +8,26 @@ public enum MeetingWire {
     /// Largest message (one frame): an `offer` carries the SDP, up to `SessionDescription.maximumSize`, JSON-escaped.
     public static let maximumMessageSize = 1024 * 1024
 
+    /// Close codes (RFC 6455 section 7.4.2, the private range 4000-4999: 4000 + the nearest HTTP status) for
+    /// connections the server ends because of a limit. A fatal `error` with the same name goes first when it can.
+    public enum CloseCode {
+        /// No `join` within `--join-timeout`.
+        public static let joinTimeout = WebSocketErrorCode.unknown(4408)
+        /// The client fell more than `--websocket-outbox` bytes behind reading.
+        public static let slowReader = WebSocketErrorCode.unknown(4413)
+        /// The client's address already holds `--max-websockets-per-address` connections.
+        public static let tooManyConnections = WebSocketErrorCode.unknown(4429)
+    }
+
     public struct ParticipantInfo: Codable, Sendable, Equatable {
         public var id: String
         public var identity: String
+        /// From the token (its identity when it has no name): who this is.
         public var name: String
         public var role: String
+        /// What the participant typed as its name, when it differs from `name`: clients show it marked as
+        /// self-chosen, next to `name`, never in its place. Absent otherwise.
+        public var chosenName: String?
     }
 
     public struct TrackInfo: Codable, Sendable, Equatable {
@@ -19,6 +36,12 @@ public enum MeetingWire {
         public var kind: String
         public var source: String
         public var muted: Bool
+    }
+
+    /// Someone a host removed, as the hosts' list shows them (`joined.removed`, `removed-list`).
+    public struct RemovedInfo: Codable, Sendable, Equatable {
+        public var identity: String
+        public var name: String
     }
 
     public struct ReceiveEntry: Codable, Sendable, Equatable {
@@ -37,6 +60,8 @@ public enum MeetingWire {
         case leave
         case endMeeting
         case remove(participant: String)
+        /// A host lets a removed identity back in.
+        case readmit(identity: String)
         case muteParticipant(participant: String, kind: String)
         /// The size a remote video tile is shown at, in CSS pixels; 0×0 = hidden.
         case videoSize(track: String, width: Int, height: Int)
@@ -44,6 +69,7 @@ public enum MeetingWire {
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
         struct Target: Decodable { var participant: String; var kind: String? }
+        struct Readmit: Decodable { var identity: String }
         struct Offer: Decodable { var sdp: String; var sources: [String: String]? }
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
@@ -73,6 +99,7 @@ public enum MeetingWire {
                 case "leave": return .leave
                 case "end-meeting": return .endMeeting
                 case "remove": return .remove(participant: try decoder.decode(Target.self, from: data).participant)
+                case "readmit": return .readmit(identity: try decoder.decode(Readmit.self, from: data).identity)
                 case "mute-participant":
                     let target = try decoder.decode(Target.self, from: data)
                     guard let kind = target.kind else { throw Failure.badJSON("\"mute-participant\" needs \"kind\"") }

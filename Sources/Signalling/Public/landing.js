@@ -21,11 +21,16 @@
       show($('open-error'), 'That is not a link. Copy the whole link from your invitation.');
       return;
     }
+    // Only links to this server are opened: a pasted link is never a way to send someone elsewhere.
+    if (url.origin !== location.origin) {
+      show($('open-error'), `That link is for ${url.protocol === 'http:' || url.protocol === 'https:' ? url.host : 'something other than a web page'}, not for this server (${location.host}). Open it only if you trust where it came from.`);
+      return;
+    }
     if (!/^\/m\/[^/]+$/.test(url.pathname) || !url.searchParams.get('t')) {
       show($('open-error'), 'That is not a Sabha meeting link (it should contain /m/ and ?t=).');
       return;
     }
-    location.href = url.href;
+    location.assign(url.pathname + url.search);
   });
 
   // --- admin console ---

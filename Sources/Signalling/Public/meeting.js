@@ -4,7 +4,10 @@
 //
 // URL: /m/{room}?t=TOKEN[&autojoin=1][&name=NAME][&quality=low]
 //   autojoin=1   skip the pre-join screen and use the default devices (tests, room systems)
-//   name=NAME    display name (otherwise the token's name, else its identity)
+//   name=NAME    a name of one's own: others see the token's name (else its identity), with this one next to it
+//                marked as self-chosen
+// The token (t=) leaves the address bar as soon as it is read (history.replaceState); sessionStorage keeps it for
+// this tab, so a reload still joins.
 //   quality=low  capture 320x180 at 15 fps (tests running many browsers on one machine)
 //
 // The camera is sent as simulcast (rids q/h/f at 1/4, 1/2 and full size; the server answers a=simulcast:recv;
@@ -24,7 +27,7 @@
   'use strict';
 
   const params = new URLSearchParams(location.search);
-  const token = params.get('t') || '';
+  const token = takeToken(params);
   const autojoin = params.get('autojoin') === '1';
   const pathRoom = decodeURIComponent((location.pathname.match(/^\/m\/([^/?#]+)/) || [])[1] || '');
   const claims = decodeTokenClaims(token);
@@ -62,6 +65,7 @@
     tracks: new Map(),           // server track id -> {id, participant, kind, source, muted}
     trackOwner: new Map(),       // MediaStreamTrack.id of a receiver -> participant id (set in ontrack)
     receive: [],                 // the latest `renegotiate.receive`
+    removed: [],                 // hosts only: [{identity, name}] kept out of the room until let back in
     offering: false,             // an offer is in flight
     reofferWanted: false,        // a renegotiate arrived while it was
     answerWaiter: null,          // {resolve, reject} for the offer in flight
@@ -79,7 +83,7 @@
     pc: null,
     events: [],
     participants: () => [...state.participants.values()].map(({ info }) => ({
-      id: info.id, name: info.name, identity: info.identity, role: info.role,
+      id: info.id, name: info.name, identity: info.identity, role: info.role, chosenName: info.chosenName || null,
     })),
     me: () => state.me && { ...state.me },
     stats,
@@ -97,6 +101,28 @@
     api.events.push(`${new Date().toISOString()} ${message}`);
     if (api.events.length > 300) api.events.shift();
     console.log(`[meeting] ${message}`);
+  }
+
+  // --- the token: out of the address bar as soon as it is read ---
+
+  // The token is the person's key to the meeting: it must not stay in the address bar (history, screenshots, a
+  // link copied from there) nor go out in a Referer. It is kept for this tab only (sessionStorage), so a reload or
+  // "Join again" still works.
+  function takeToken(query) {
+    const key = `sabha-token:${location.pathname}`;
+    const fromLink = query.get('t');
+    let kept = null;
+    try {
+      if (fromLink) sessionStorage.setItem(key, fromLink);
+      kept = sessionStorage.getItem(key);
+    } catch (_) { /* storage off: the token lives in this page only */ }
+    if (fromLink) {
+      const rest = new URLSearchParams(query);
+      rest.delete('t');
+      const search = rest.toString();
+      history.replaceState(history.state, '', location.pathname + (search ? `?${search}` : '') + location.hash);
+    }
+    return fromLink || kept || '';
   }
 
   // --- token claims (shown to the person only; the server is the one that checks the token) ---
@@ -271,6 +297,10 @@
     $('prejoin-room').textContent = state.room || 'the meeting';
     const nameInput = $('name-input');
     nameInput.value = state.name;
+    const linkName = claims && (claims.name || claims.sub);
+    if (linkName) {
+      $('name-note').textContent = `Others see you as “${linkName}”, the name in your link. A different name typed here is shown next to it, marked as self-chosen.`;
+    }
     const update = () => { $('preview-avatar').querySelector('span').textContent = initials(nameInput.value); };
     nameInput.addEventListener('input', update);
     update();
@@ -445,6 +475,9 @@
         state.receive = Array.isArray(msg.receive) ? msg.receive : [];
         return requestOffer();
       case 'participant-joined': return addParticipant(msg.participant);
+      case 'removed-list':
+        state.removed = Array.isArray(msg.removed) ? msg.removed : [];
+        return renderPeople();
       case 'participant-left': return removeParticipant(msg.participant);
       case 'track-published':
         if (msg.track && msg.track.id) state.tracks.set(msg.track.id, { ...msg.track });
@@ -496,10 +529,12 @@
     if (code === 'token-expired') return MESSAGES.expired;
     if (code.startsWith('token-')) return MESSAGES.invalid;
     if (code === 'unsupported-version') return 'This page is out of date: reload it and try again.';
-    if (code === 'removed') return 'The host removed you from the meeting.';
+    if (code === 'removed') return state.me ? 'The host removed you from the meeting.' : (message || 'A host removed you from this meeting.');
     if (code === 'replaced') return 'You joined this meeting from another window.';
     if (code === 'media-closed') return 'The media connection was lost.';
-    if (code === 'meeting-not-open' || code === 'link-revoked' || code === 'meeting-cancelled') return message;  // says when / why
+    if (code === 'role-changed') return message || 'The organiser changed your role. Join again to continue.';
+    // These say when or why, in words meant for the person.
+    if (['meeting-not-open', 'link-revoked', 'meeting-cancelled', 'room-closed', 'access-check-failed'].includes(code)) return message;
     if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
     return message || `The server reported a problem (${code}).`;
   }
@@ -513,7 +548,7 @@
     }
     if (msg.fatal || code.startsWith('token-')) {
       // A scheduled meeting that is not open yet may be joined later; a withdrawn link or a cancelled meeting never.
-      const final = code.startsWith('token-') || ['removed', 'replaced', 'link-revoked', 'meeting-cancelled'].includes(code);
+      const final = code.startsWith('token-') || ['removed', 'replaced', 'link-revoked', 'meeting-cancelled', 'room-closed'].includes(code);
       finish(state.me ? 'Disconnected' : 'Cannot join', errorText(code, msg.message), { rejoin: !final });
     } else {
       showBanner(errorText(code, msg.message));
@@ -550,6 +585,7 @@
       state.trackOwner.clear();
     }
     state.me = msg.you || null;
+    state.removed = Array.isArray(msg.removed) ? msg.removed : [];
     if (msg.room) {
       state.room = msg.room;
       $('room-name').textContent = msg.room;
@@ -873,7 +909,10 @@
     micBadge.append(icon('micOff'));
     const name = document.createElement('span');
     name.className = 'name';
-    label.append(micBadge, name);
+    const chosen = document.createElement('span');
+    chosen.className = 'chosen';
+    chosen.hidden = true;
+    label.append(micBadge, name, chosen);
     tile.append(video, avatar, label);
     const audio = document.createElement('audio');
     audio.autoplay = true;
@@ -885,7 +924,7 @@
       $('grid').append(tile);
       layoutGrid();
     }
-    return { tile, video, audio, avatar, micBadge, name };
+    return { tile, video, audio, avatar, micBadge, name, chosen };
   }
 
   function addParticipant(info) {
@@ -932,6 +971,11 @@
     return info.name || info.identity || 'Guest';
   }
 
+  // The name a participant typed, when it differs from the one in its token: shown marked, never as its name.
+  function chosenLabel(info) {
+    return info && info.chosenName ? `“${info.chosenName}” (self-chosen)` : '';
+  }
+
   function refreshParticipant(id) {
     const p = state.participants.get(id);
     if (!p) return;
@@ -939,6 +983,8 @@
     const audio = publishedState(id, 'audio');
     const video = publishedState(id, 'video');
     p.ui.name.textContent = name;
+    p.ui.chosen.textContent = chosenLabel(p.info);
+    p.ui.chosen.hidden = !p.info.chosenName;
     p.ui.avatar.querySelector('span').textContent = initials(name);
     p.ui.micBadge.hidden = audio === 'on';
     p.ui.avatar.hidden = video === 'on' && !!p.video;
@@ -961,6 +1007,8 @@
     const hasAudio = !!(state.local && state.local.getAudioTracks().length);
     const hasVideo = !!(state.local && state.local.getVideoTracks().length);
     selfUI.name.textContent = `${name} (you)`;
+    selfUI.chosen.textContent = chosenLabel(state.me);
+    selfUI.chosen.hidden = !(state.me && state.me.chosenName);
     selfUI.avatar.querySelector('span').textContent = initials(name);
     selfUI.micBadge.hidden = hasAudio && !state.micMuted;
     selfUI.avatar.hidden = hasVideo && !state.camMuted;
@@ -994,7 +1042,7 @@
   function renderPeople() {
     const rows = [];
     const isHost = !!state.me && state.me.role === 'host';
-    const row = (name, identity, audio, video, id) => {
+    const row = (name, identity, audio, video, id, chosen) => {
       const li = document.createElement('li');
       const who = document.createElement('div');
       who.className = 'who';
@@ -1002,6 +1050,12 @@
       n.className = 'name';
       n.textContent = name;
       who.append(n);
+      if (chosen) {
+        const c = document.createElement('span');
+        c.className = 'chosen';
+        c.textContent = chosen;
+        who.append(c);
+      }
       if (identity && identity !== name) {
         const i = document.createElement('span');
         i.className = 'identity';
@@ -1039,13 +1093,42 @@
       const hasAudio = !!(state.local && state.local.getAudioTracks().length);
       const hasVideo = !!(state.local && state.local.getVideoTracks().length);
       rows.push(row(`${name} (you)`, state.me && state.me.identity,
-        hasAudio && !state.micMuted ? 'on' : 'muted', hasVideo && !state.camMuted ? 'on' : 'muted'));
+        hasAudio && !state.micMuted ? 'on' : 'muted', hasVideo && !state.camMuted ? 'on' : 'muted', undefined, chosenLabel(state.me)));
     }
     for (const p of state.participants.values()) {
-      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id));
+      rows.push(row(displayName(p.info), p.info.identity, publishedState(p.info.id, 'audio'), publishedState(p.info.id, 'video'), p.info.id,
+        chosenLabel(p.info)));
+    }
+    const count = rows.length;
+    if (isHost) {
+      // People a host removed stay out until a host lets them back in.
+      for (const person of state.removed) {
+        const li = document.createElement('li');
+        li.className = 'removed';
+        const who = document.createElement('div');
+        who.className = 'who';
+        const n = document.createElement('span');
+        n.className = 'name';
+        n.textContent = `${person.name || person.identity} (removed)`;
+        who.append(n);
+        if (person.identity && person.identity !== person.name) {
+          const i = document.createElement('span');
+          i.className = 'identity';
+          i.textContent = person.identity;
+          who.append(i);
+        }
+        const back = document.createElement('button');
+        back.type = 'button';
+        back.className = 'small readmit';
+        back.textContent = 'Let back in';
+        back.title = `Let ${person.name || person.identity} join again`;
+        back.addEventListener('click', () => send({ type: 'readmit', identity: person.identity }));
+        li.append(who, back);
+        rows.push(li);
+      }
     }
     $('people-list').replaceChildren(...rows);
-    $('people-count').textContent = String(rows.length);
+    $('people-count').textContent = String(count);
   }
 
   // --- controls ---
@@ -1141,7 +1224,7 @@
       document.querySelectorAll('#grid audio').forEach((a) => a.play().catch(() => {}));
       $('sound-button').hidden = true;
     });
-    $('rejoin-button').addEventListener('click', () => location.reload());
+    $('rejoin-button').addEventListener('click', () => location.reload());  // the token stays in sessionStorage
     new ResizeObserver(layoutGrid).observe($('grid'));
     window.addEventListener('pagehide', () => {
       if (!state.finished) send({ type: 'leave' });

@@ -11,7 +11,24 @@
 
   const params = new URLSearchParams(location.search);
   const room = params.get('room') || '';
-  const token = params.get('t') || '';
+  const token = takeToken(params);
+
+  // The token leaves the address bar as soon as it is read (history, screenshots, copied links); this tab keeps it.
+  function takeToken(query) {
+    const key = `sabha-token:demo:${query.get('room') || ''}`;
+    const fromLink = query.get('t');
+    let kept = null;
+    try {
+      if (fromLink) sessionStorage.setItem(key, fromLink);
+      kept = sessionStorage.getItem(key);
+    } catch (_) { /* storage off: the token lives in this page only */ }
+    if (fromLink) {
+      const rest = new URLSearchParams(query);
+      rest.delete('t');
+      history.replaceState(history.state, '', `${location.pathname}?${rest.toString()}${location.hash}`);
+    }
+    return fromLink || kept || '';
+  }
 
   const sabha = {
     room,

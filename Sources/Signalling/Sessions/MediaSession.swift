@@ -17,6 +17,10 @@ public struct MediaSession: Sendable {
     public var producers: [(kind: MediaKind, id: ProducerID)]
     /// WHEP: the publisher session being watched.
     public var watching: String?
+    /// The id (`jti`) of the token that opened it: a withdrawn link ends its sessions.
+    public var tokenID: String? = nil
+    /// Which token's allowance of sessions it uses (`SessionRegistry.reserve`); nil when it uses none.
+    public var tokenKey: String? = nil
 
     /// The resource URL path (the WHIP/WHEP `Location`).
     public var location: String {

@@ -13,6 +13,8 @@ public actor SessionRegistry {
     private var publishers: [PublisherKey: String] = [:]
     private var viewers: [String: Set<String>] = [:]
     private var connected: [SRTPProfile: UInt64] = [:]
+    /// Sessions held (or being set up) per token, for `--max-sessions-per-token`.
+    private var perToken: [String: Int] = [:]
 
     public init() {}
 
@@ -36,16 +38,40 @@ public actor SessionRegistry {
         return true
     }
 
+    /// Takes one of the `limit` places a token has for sessions; false when all are taken. The place is given back
+    /// by `release`, or by `remove` once a session carrying this `tokenKey` is registered.
+    public func reserve(token key: String, limit: Int) -> Bool {
+        guard perToken[key, default: 0] < limit else { return false }
+        perToken[key, default: 0] += 1
+        return true
+    }
+
+    public func release(token key: String) {
+        guard let count = perToken[key] else { return }
+        perToken[key] = count > 1 ? count - 1 : nil
+    }
+
+    /// Sessions the token holds now (tests, diagnostics).
+    public func sessions(token key: String) -> Int { perToken[key] ?? 0 }
+
     public func publisher(room: String, identity: String) -> MediaSession? {
         publishers[PublisherKey(room: room, identity: identity)].flatMap { sessions[$0] }
     }
 
     public func session(id: String) -> MediaSession? { sessions[id] }
 
+    /// Sessions in `room`, of `identity` and opened with `tokenID` when those are given.
+    public func sessions(room: String, identity: String? = nil, tokenID: String? = nil) -> [MediaSession] {
+        sessions.values.filter { session in
+            session.room == room && (identity == nil || session.identity == identity) && (tokenID == nil || session.tokenID == tokenID)
+        }
+    }
+
     /// Removes a session. For a publisher, also removes and returns its viewers (to be closed).
     public func remove(id: String) -> (session: MediaSession, viewers: [MediaSession])? {
         guard let session = sessions.removeValue(forKey: id) else { return nil }
         byTransport[session.transport] = nil
+        if let key = session.tokenKey { release(token: key) }
         var orphans: [MediaSession] = []
         switch session.kind {
         case .whip:
@@ -54,6 +80,7 @@ public actor SessionRegistry {
             for viewerID in viewers.removeValue(forKey: id) ?? [] {
                 if let viewer = sessions.removeValue(forKey: viewerID) {
                     byTransport[viewer.transport] = nil
+                    if let key = viewer.tokenKey { release(token: key) }
                     orphans.append(viewer)
                 }
             }

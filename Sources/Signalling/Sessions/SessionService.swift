@@ -20,7 +20,8 @@ public final class SessionService: Sendable {
     }
 
     /// WHIP: `identity` publishes the accepted audio/video m-lines of `offer` into `room`.
-    public func publish(room: String, identity: String, offer: SDPOffer) async throws(Problem) -> Created {
+    /// `tokenKey` names the token's allowance the session holds (reserved by the caller, given back when it ends).
+    public func publish(room: String, identity: String, offer: SDPOffer, tokenID: String? = nil, tokenKey: String? = nil) async throws(Problem) -> Created {
         let description = try await createTransport(room: room, label: "whip:\(identity)", offer: offer)
         var producers: [(kind: MediaKind, id: ProducerID)] = []
         do {
@@ -34,7 +35,8 @@ public final class SessionService: Sendable {
             throw Self.mediaProblem(error)
         }
         let session = MediaSession(id: Self.newSessionID(), kind: .whip, room: room, identity: identity,
-                                   transport: description.id, producers: producers, watching: nil, watchingIdentity: nil)
+                                   transport: description.id, producers: producers, watching: nil, tokenID: tokenID, tokenKey: tokenKey,
+                                   watchingIdentity: nil)
         if let replaced = await registry.addPublisher(session) {
             logger.info("publisher replaces its previous session", metadata: ["room": "\(room)", "identity": "\(identity)", "old": "\(replaced.id)"])
             await end(replaced.id)
@@ -45,7 +47,8 @@ public final class SessionService: Sendable {
     }
 
     /// WHEP: `identity` watches what `publisherIdentity` publishes in `room`.
-    public func watch(room: String, identity: String, publisherIdentity: String, offer: SDPOffer) async throws(Problem) -> Created {
+    public func watch(room: String, identity: String, publisherIdentity: String, offer: SDPOffer,
+                      tokenID: String? = nil, tokenKey: String? = nil) async throws(Problem) -> Created {
         guard let publisher = await registry.publisher(room: room, identity: publisherIdentity) else {
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
                           detail: "'\(publisherIdentity)' is not publishing in room '\(room)' right now.")
@@ -78,8 +81,8 @@ public final class SessionService: Sendable {
                           detail: "'\(publisherIdentity)' publishes \(publisher.producers.map(\.kind.rawValue).joined(separator: " and ")), but the offer has no matching recvonly m-line.")
         }
         let session = MediaSession(id: Self.newSessionID(), kind: .whep, room: room, identity: identity,
-                                   transport: description.id, producers: [], watching: publisher.id,
-                                   watchingIdentity: publisherIdentity)
+                                   transport: description.id, producers: [], watching: publisher.id, tokenID: tokenID,
+                                   tokenKey: tokenKey, watchingIdentity: publisherIdentity)
         guard await registry.addViewer(session) else {
             await engine.closeTransport(description.id)
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
@@ -99,6 +102,17 @@ public final class SessionService: Sendable {
         logger.info("session ended", metadata: ["session": "\(id)", "kind": "\(session.kind.rawValue)", "room": "\(session.room)",
                                                 "identity": "\(session.identity)", "viewers closed": "\(viewers.count)"])
         return true
+    }
+
+    /// Ends the sessions in `room` (of `identity`, opened with `tokenID`, when given) and their viewers; returns how
+    /// many of the matching sessions were open.
+    @discardableResult
+    public func endSessions(room: String, identity: String? = nil, tokenID: String? = nil) async -> Int {
+        var count = 0
+        for session in await registry.sessions(room: room, identity: identity, tokenID: tokenID) where await end(session.id) {
+            count += 1
+        }
+        return count
     }
 
     /// Follows media events: transports that die on their own (consent expiry, DTLS failure or close)

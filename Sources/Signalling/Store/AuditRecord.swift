@@ -11,12 +11,18 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var identity: String
     /// The participant id in the meeting ("p-…"), which ties a join to its leave.
     public var participant: String
-    /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed".
+    /// "joined", "left", "disconnected", "removed", "replaced", "ended", "resumed", "readmitted", "room-ended",
+    /// "room-reopened", "link-revoked" (docs/http-api.md lists them).
     public var event: String
     /// The peer's IP address, when the event came from a connection.
     public var address: String?
+    /// Who did it, for actions on others: the host's identity, or "admin".
+    public var actor: String?
+    /// What it concerned beyond the identity: the id of a revoked link.
+    public var detail: String?
 
-    public init(id: Int64? = nil, at: Date, room: String, identity: String, participant: String, event: String, address: String?) {
+    public init(id: Int64? = nil, at: Date, room: String, identity: String, participant: String, event: String, address: String?,
+                actor: String? = nil, detail: String? = nil) {
         self.id = id
         self.at = at
         self.room = room
@@ -24,6 +30,8 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         self.participant = participant
         self.event = event
         self.address = address
+        self.actor = actor
+        self.detail = detail
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
@@ -46,5 +54,7 @@ public struct AuditRecord: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         try container.encode(participant, forKey: .participant)
         try container.encode(event, forKey: .event)
         try container.encode(address, forKey: .address)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(detail, forKey: .detail)
     }
 }

@@ -33,7 +33,7 @@ public struct AuditRecorder: Sendable {
     }
 
     /// The terminal events: the participant id is not used again.
-    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended"]
+    static let finalEvents: Set<String> = ["left", "disconnected", "removed", "replaced", "ended", "role-changed"]
 
     func write(_ event: MeetingHub.AuditEvent, at: Date, addresses: inout [String: String]) {
         var event = event
@@ -52,6 +52,6 @@ public struct AuditRecorder: Sendable {
             break
         }
         store.recordAudit(AuditRecord(at: at, room: event.room, identity: event.identity, participant: event.participant,
-                                      event: event.event, address: event.address))
+                                      event: event.event, address: event.address, actor: event.actor, detail: event.detail))
     }
 }

@@ -19,18 +19,27 @@ public struct RoomRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var source: Source
     /// When the meeting was last ended (admin API or a host); nil while it has not been, or runs again since.
     public var endedAt: Date?
+    /// Set when a host or an administrator ended the meeting for everyone: nobody joins until an administrator
+    /// reopens the room (an empty room that closes by itself does not set it).
+    public var closedAt: Date?
+    /// Who closed it: a host's identity, or "admin".
+    public var closedBy: String?
 
-    public init(name: String, title: String, createdAt: Date, source: Source, endedAt: Date? = nil) {
+    public init(name: String, title: String, createdAt: Date, source: Source, endedAt: Date? = nil, closedAt: Date? = nil, closedBy: String? = nil) {
         self.name = name
         self.title = title
         self.createdAt = createdAt
         self.source = source
         self.endedAt = endedAt
+        self.closedAt = closedAt
+        self.closedBy = closedBy
     }
 
     public enum Columns {
         public static let name = Column(CodingKeys.name)
         public static let createdAt = Column(CodingKeys.createdAt)
         public static let endedAt = Column(CodingKeys.endedAt)
+        public static let closedAt = Column(CodingKeys.closedAt)
+        public static let closedBy = Column(CodingKeys.closedBy)
     }
 }

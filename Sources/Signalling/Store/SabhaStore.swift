@@ -54,6 +54,30 @@ public final class SabhaStore: Sendable {
             try db.create(index: "audit_room_at", on: "audit", columns: ["room", "at"])
         }
         MeetingStore.registerMigrations(in: &migrator)
+        // Ended rooms stay closed, removed people stay out, single links can be withdrawn (issue 13 item 5).
+        migrator.registerMigration("v2-access") { db in
+            try db.alter(table: "room") { t in
+                t.add(column: "closedAt", .datetime)
+                t.add(column: "closedBy", .text)
+            }
+            try db.create(table: "roomRemoval") { t in
+                t.column("room", .text).notNull()
+                t.column("identity", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("removedAt", .datetime).notNull()
+                t.column("removedBy", .text).notNull()
+                t.primaryKey(["room", "identity"])
+            }
+            try db.create(table: "revokedLink") { t in
+                t.primaryKey("id", .text)
+                t.column("room", .text).notNull()
+                t.column("revokedAt", .datetime).notNull()
+            }
+            try db.alter(table: "audit") { t in
+                t.add(column: "actor", .text)
+                t.add(column: "detail", .text)
+            }
+        }
         return migrator
     }
 
@@ -103,6 +127,72 @@ public final class SabhaStore: Sendable {
             try RoomRecord.filter(key: name).filter(RoomRecord.Columns.endedAt != nil)
                 .updateAll(db, RoomRecord.Columns.endedAt.set(to: nil))
         }
+    }
+
+    // MARK: - Closed rooms, removed people, withdrawn links
+
+    /// Closes the room to joins until `reopen`: stored (source "join") when nobody had stored it yet, marked ended.
+    public func closeRoom(_ name: String, by actor: String, at date: Date = Date()) throws {
+        try database.write { db in
+            try RoomRecord(name: name, title: name, createdAt: date, source: .join).insert(db, onConflict: .ignore)
+            try RoomRecord.filter(key: name).updateAll(db, RoomRecord.Columns.endedAt.set(to: date),
+                                                       RoomRecord.Columns.closedAt.set(to: date), RoomRecord.Columns.closedBy.set(to: actor))
+        }
+    }
+
+    /// Opens a closed room again; false when it was not closed. Throws nothing for an unknown room (false).
+    @discardableResult
+    public func reopenRoom(_ name: String) throws -> Bool {
+        try database.write { db in
+            try RoomRecord.filter(key: name).filter(RoomRecord.Columns.closedAt != nil)
+                .updateAll(db, RoomRecord.Columns.closedAt.set(to: nil), RoomRecord.Columns.closedBy.set(to: nil)) > 0
+        }
+    }
+
+    /// When and by whom the room was closed, if it is.
+    public func closure(of name: String) throws -> (at: Date, by: String)? {
+        try database.read { db in
+            guard let room = try RoomRecord.fetchOne(db, key: name), let at = room.closedAt else { return nil }
+            return (at, room.closedBy ?? "")
+        }
+    }
+
+    /// Keeps `identity` out of `room` until `readmit`; replaces an earlier removal of the same person.
+    public func remove(_ identity: String, name: String, from room: String, by actor: String, at date: Date = Date()) throws {
+        try database.write { db in
+            try RoomRemoval(room: room, identity: identity, name: name, removedAt: date, removedBy: actor).insert(db, onConflict: .replace)
+        }
+    }
+
+    /// Lets a removed person back in; false when they were not removed.
+    @discardableResult
+    public func readmit(_ identity: String, to room: String) throws -> Bool {
+        try database.write { db in try RoomRemoval.deleteOne(db, key: ["room": room, "identity": identity]) }
+    }
+
+    public func removal(of identity: String, from room: String) throws -> RoomRemoval? {
+        try database.read { db in try RoomRemoval.fetchOne(db, key: ["room": room, "identity": identity]) }
+    }
+
+    /// Who is kept out of `room`, oldest removal first.
+    public func removals(from room: String) throws -> [RoomRemoval] {
+        try database.read { db in
+            try RoomRemoval.filter(RoomRemoval.Columns.room == room).order(RoomRemoval.Columns.removedAt, RoomRemoval.Columns.identity).fetchAll(db)
+        }
+    }
+
+    /// Withdraws one link (token id `jti`); false when it already was.
+    @discardableResult
+    public func revokeLink(_ id: String, room: String, at date: Date = Date()) throws -> Bool {
+        try database.write { db in
+            guard try !RevokedLink.exists(db, key: id) else { return false }
+            try RevokedLink(id: id, room: room, revokedAt: date).insert(db)
+            return true
+        }
+    }
+
+    public func isRevoked(_ id: String) throws -> Bool {
+        try database.read { db in try RevokedLink.exists(db, key: id) }
     }
 
     // MARK: - Audit trail

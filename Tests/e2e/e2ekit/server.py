@@ -112,11 +112,14 @@ class SabhaServer:
         self._log.close()
         return self.proc.returncode
 
-    def token(self, room: str, identity: str, role: str, ttl: str | None = None) -> str:
+    def token(self, room: str, identity: str, role: str, ttl: str | None = None, name: str | None = None) -> str:
+        """A join token from `sabha token`; `name` is the display name others see (default: the identity)."""
         cmd = [str(self.binary), "token", "--data-dir", str(self.data_dir), "--room", room,
                "--identity", identity, "--role", role]
         if ttl:
             cmd += ["--ttl", ttl]
+        if name:
+            cmd += ["--name", name]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         if out.returncode != 0:
             raise AssertionError(f"sabha token failed ({out.returncode}): {out.stderr.strip()}")

@@ -1,0 +1,16 @@
+/// What one logged-in user can hold at once: every participant has a valid token, so any one may be careless or
+/// hostile, and none of these may grow without bound. Each refusal is counted in `sabha_limit_refusals_total`.
+public struct SignallingLimits: Sendable, Equatable {
+    /// WHIP and WHEP sessions one token may hold open (`--max-sessions-per-token`); the next is refused with 429.
+    public var sessionsPerToken = 16
+    /// Open /ws connections from one client address (`--max-websockets-per-address`). A department behind one NAT
+    /// address counts as one client: raise it when more than this many people join from one office.
+    public var webSocketsPerAddress = 100
+    /// How long a /ws connection may stay open without joining (`--join-timeout`).
+    public var joinTimeout: Duration = .seconds(10)
+    /// Bytes waiting to be written to one WebSocket (`--websocket-outbox`); a reader that falls further behind is
+    /// disconnected rather than buffered for without end.
+    public var webSocketOutboxBytes = 1 << 20
+
+    public init() {}
+}
