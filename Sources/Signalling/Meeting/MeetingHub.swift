@@ -603,6 +603,7 @@ public actor MeetingHub {
         Snapshot(rooms: rooms.count, participants: byID.count)
     }
 
+    /// A participant as the admin API shows it (`GET /api/rooms/{room}`); absent values are `null`.
     public struct ParticipantSummary: Sendable, Codable, Equatable {
         public var id: String
         public var identity: String
@@ -610,22 +611,10 @@ public actor MeetingHub {
         public var role: String
         public var connected: Bool
         /// The name it typed, when it differs from the token's.
-        public var chosenName: String?
+        @Nullable public var chosenName: String?
         /// The id of the link (token) it joined with; `DELETE /api/rooms/{room}/links/{link}` withdraws it.
-        public var link: String?
+        @Nullable public var link: String?
         public var tracks: [MeetingWire.TrackInfo]
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(identity, forKey: .identity)
-            try c.encode(name, forKey: .name)
-            try c.encode(role, forKey: .role)
-            try c.encode(connected, forKey: .connected)
-            try c.encode(chosenName, forKey: .chosenName)
-            try c.encode(link, forKey: .link)
-            try c.encode(tracks, forKey: .tracks)
-        }
     }
 
     /// Rooms with someone in them, and their participants in join order.
