@@ -131,7 +131,7 @@ public struct SignallingServer: Sendable {
             await service.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
         let auditWriter = Task { await audit.run() }
-        let events = Task { await service.runEventLoop(meetings: meetings) }
+        let events = Task { await MediaEventLoop(sessions: service, meetings: meetings).run() }
         defer { events.cancel() }
         do {
             try await app.runService()
