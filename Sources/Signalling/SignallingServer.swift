@@ -97,6 +97,7 @@ public struct SignallingServer: Sendable {
         let router = Router(context: SabhaRequestContext.self)
         // First, so that it wraps every route added below (and the 404 answer).
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: ProblemLogMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            logger: logger).register(on: router)
@@ -130,7 +131,7 @@ public struct SignallingServer: Sendable {
             await service.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
         let auditWriter = Task { await audit.run() }
-        let events = Task { await service.runEventLoop(meetings: meetings) }
+        let events = Task { await MediaEventLoop(sessions: service, meetings: meetings).run() }
         defer { events.cancel() }
         do {
             try await app.runService()
