@@ -5,11 +5,11 @@
 /// parses and has a writer is written back and parsed again, and must read the same.
 enum RTCPFuzz {
     static let name = "rtcp"
+    /// Room for any packet written back (a compound packet is at most 64 KiB); one buffer for all inputs.
+    nonisolated(unsafe) static let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 70_000, alignment: 8)
 
     static func run(_ data: UnsafeRawBufferPointer) throws(FuzzFailure) {
         _ = RTCPCompound(data).isWellFormed
-        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 70_000, alignment: 8)
-        defer { out.deallocate() }
         for packet in RTCPCompound(data) {
             try check(packet.length >= 4 && packet.length % 4 == 0 && packet.body.count == packet.length - 4 - packet.paddingLength,
                       name, "header view lengths are inconsistent")
