@@ -6,7 +6,7 @@
 /// The estimate must stay between its minimum and maximum, whatever the viewer reports.
 ///
 /// A viewer can send feedback for as long as it stays connected, far more than one input holds: a
-/// repeat operation replays the last three feedback reports up to 2^25 times, so what builds up over
+/// repeat operation replays the last three feedback reports up to 2^24 times, so what builds up over
 /// hours of reports (counters, the unwrapped reference time) is reached within one input.
 enum BandwidthEstimatorFuzz {
     static let name = "bwe"
@@ -25,7 +25,7 @@ enum BandwidthEstimatorFuzz {
             let op = reader.u8()
             now += Int64(reader.u16()) * 10
             if op % 8 == 7 {
-                let times = (Int(reader.u16()) + 1) << 9
+                let times = (Int(reader.u16()) + 1) << 8
                 for _ in 0..<times {
                     for feedback in recent { estimator.onTransportFeedback(feedback, history: history, nowMicroseconds: now) }
                 }
