@@ -65,11 +65,16 @@ if ((build)); then
     if ! nice -n 10 swift build "${flags[@]}" --product sabha-fuzz-signalling; then echo "fuzz.sh: build failed" >&2; exit 1; fi
   fi
 fi
-bin="$(env "${build_env[@]}" swift build "${flags[@]}" --show-bin-path)"
+bin="$scratch/release"
 
-fuzzer_of() {
+fuzzer_of() {  # the media fuzzer of a --core-only build serves a full run too
   local t=$1
-  for m in "${MEDIA_TARGETS[@]}"; do [[ $m == "$t" ]] && { echo "$bin/sabha-fuzz-media"; return; }; done
+  for m in "${MEDIA_TARGETS[@]}"; do
+    if [[ $m == "$t" ]]; then
+      if [[ -x $bin/sabha-fuzz-media ]]; then echo "$bin/sabha-fuzz-media"; else echo ".build-core/release/sabha-fuzz-media"; fi
+      return
+    fi
+  done
   echo "$bin/sabha-fuzz-signalling"
 }
 regressions_of() {
