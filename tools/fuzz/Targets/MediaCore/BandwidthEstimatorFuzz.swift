@@ -1,3 +1,4 @@
+import Glibc
 @testable import MediaCore
 
 /// The send-side bandwidth estimator (`SendSideBandwidthEstimator` with its `TransportWideSendHistory`)
@@ -7,9 +8,11 @@
 ///
 /// A viewer can send feedback for as long as it stays connected, far more than one input holds: a
 /// repeat operation replays the last three feedback reports up to 2^24 times, so what builds up over
-/// hours of reports (counters, the unwrapped reference time) is reached within one input.
+/// hours of reports (counters, the unwrapped reference time) is reached within one input. Such an input
+/// runs for seconds; `SABHA_FUZZ_MAX_REPEAT` lowers the bound for short runs (tools/fuzz.sh sets it).
 enum BandwidthEstimatorFuzz {
     static let name = "bwe"
+    static let maxRepeats: Int = getenv("SABHA_FUZZ_MAX_REPEAT").flatMap { Int(String(cString: $0)) } ?? 1 << 24
 
     static func run(_ data: UnsafeRawBufferPointer) throws(FuzzFailure) {
         var reader = FuzzReader(data)
@@ -25,7 +28,7 @@ enum BandwidthEstimatorFuzz {
             let op = reader.u8()
             now += Int64(reader.u16()) * 10
             if op % 8 == 7 {
-                let times = (Int(reader.u16()) + 1) << 8
+                let times = min((Int(reader.u16()) + 1) << 8, maxRepeats)
                 for _ in 0..<times {
                     for feedback in recent { estimator.onTransportFeedback(feedback, history: history, nowMicroseconds: now) }
                 }
