@@ -54,8 +54,8 @@ fi
 scratch=".build"
 build_env=()
 if ((core_only)); then scratch=".build-core"; build_env=(SABHA_CORE_ONLY=1); fi
-# -no-whole-module-optimization: with WMO (SwiftPM's release default) swiftc 6.3 silently leaves out the coverage
-# instrumentation of -sanitize=fuzzer, and libFuzzer then mutates blind ("no interesting inputs were found").
+# -no-whole-module-optimization: with WMO (SwiftPM's release default) swiftc 6.3 does not reliably emit the
+# coverage instrumentation of -sanitize=fuzzer, and libFuzzer then mutates blind ("no interesting inputs were found").
 flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -enable-testing -Xswiftc -no-whole-module-optimization
        --disable-dead-strip --scratch-path "$scratch")
 if ((build)); then

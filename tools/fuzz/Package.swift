@@ -5,7 +5,7 @@
 //   swift build -c release --sanitize fuzzer --sanitize address -Xswiftc -enable-testing \
 //       -Xswiftc -no-whole-module-optimization --disable-dead-strip
 // (-enable-testing for @testable import: the helpers are internal; without WMO and without dead stripping,
-// or the compiler leaves out, and the linker drops, the coverage counters). The harnesses live in Targets/ and
+// or the compiler may leave out, and the linker drops, the coverage counters). The harnesses live in Targets/ and
 // are linked into the executables and into the test targets (Tests/*/FuzzTargets), which replay the saved crash
 // inputs through the same code.
 // SABHA_CORE_ONLY=1 builds sabha-fuzz-media alone, without the HTTP and groupware dependencies.
