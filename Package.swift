@@ -11,6 +11,9 @@ let package = Package(
     products: [
         .executable(name: "sabha", targets: ["sabha"]),
         .library(name: "MediaCore", targets: ["MediaCore"]),
+        // For tools/fuzz (a package of its own): the parsers of the signalling and groupware side.
+        .library(name: "Signalling", targets: ["Signalling"]),
+        .library(name: "GroupwareBridge", targets: ["GroupwareBridge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),

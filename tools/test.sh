@@ -7,7 +7,8 @@
 #   tools/test.sh --no-e2e          build and unit tests only
 #
 # Also smoke runs of the C forwarding ceiling and of the load generator (delivery, not speed; and a 25-participant
-# meeting with churn) with the unit tests.
+# meeting with churn), and 5 s of each MediaCore fuzz target (tools/fuzz.sh --core-only; docs/reliability.md),
+# with the unit tests.
 # Exits non-zero when any step fails and ends with a summary of the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -85,5 +86,9 @@ if ((run_unit)); then
   # The side-by-side benchmark script against both servers (debug Sabha, Janus): 1 publisher, 3 subscribers, 5 s each.
   step "side-by-side smoke (tools/bench/vs-janus.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/vs-janus.sh --smoke
 fi
+# libFuzzer + AddressSanitizer, 5 s per MediaCore target after replaying the saved crash inputs (~2 min with the
+# build). The Signalling/GroupwareBridge fuzzer needs a release ASan build of every HTTP dependency (~20 min), so
+# CI replays their saved inputs in swift test instead and their fuzzing runs with `tools/fuzz.sh` (docs/reliability.md).
+if ((run_unit)); then step "fuzz smoke (tools/fuzz.sh --core-only --seconds 5)" bash tools/fuzz.sh --core-only --seconds 5; fi
 if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
 finish

@@ -100,9 +100,12 @@ struct CalDAVMultistatus: Sendable, Equatable {
             throw .badResponse("multistatus body is not UTF-8")
         }
         let data = Data(bytes)
-        try Self.refuseUnsupportedMarkup(data)
+        let contentStart = try Self.refuseUnsupportedMarkup(data)
         let builder = Builder()
-        let parser = XMLParser(data: data)
+        // libxml2 gets the body without its XML declaration: the bytes are UTF-8 (checked above), and a
+        // declared encoding would make it switch decoders; `encoding="utf-7"` then crashes it (SEGV in
+        // xmlSwitchToEncoding, Tests/GroupwareBridgeTests/Regressions/caldav/utf7-declaration-segv).
+        let parser = XMLParser(data: data.subdata(in: contentStart..<data.count))
         parser.shouldProcessNamespaces = true
         parser.shouldReportNamespacePrefixes = false
         parser.shouldResolveExternalEntities = false
@@ -120,8 +123,10 @@ struct CalDAVMultistatus: Sendable, Equatable {
     /// Refuses what a multistatus never needs and FoundationXML does not survive or should not see:
     /// processing instructions (one without data makes FoundationXML on Linux call strlen on NULL)
     /// and `<!` declarations such as a DTD (the only way to get entity expansion). Text inside
-    /// comments and CDATA sections is skipped, so calendar data may contain anything.
-    static func refuseUnsupportedMarkup(_ data: Data) throws(CalDAVError) {
+    /// comments and CDATA sections is skipped, so calendar data may contain anything. Returns where the
+    /// content starts: after the byte-order mark and the XML declaration, if any.
+    @discardableResult
+    static func refuseUnsupportedMarkup(_ data: Data) throws(CalDAVError) -> Int {
         let bytes = [UInt8](data)
         func starts(_ prefix: String, at index: Int) -> Bool {
             let prefix = Array(prefix.utf8)
@@ -143,8 +148,9 @@ struct CalDAVMultistatus: Sendable, Equatable {
             }
             index = end
         }
+        let contentStart = index
         while index < bytes.count {
-            guard let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) else { return }
+            guard let open = bytes[index...].firstIndex(of: UInt8(ascii: "<")) else { return contentStart }
             if starts("<![CDATA[", at: open) {
                 index = skip(to: "]]>", from: open + 9)
             } else if starts("<!--", at: open) {
@@ -157,6 +163,7 @@ struct CalDAVMultistatus: Sendable, Equatable {
                 index = open + 1
             }
         }
+        return contentStart
     }
 
     /// Receives XMLParser events; keeps a stack of open elements and fills in the current response.

@@ -214,6 +214,18 @@ struct CalDAVMultistatusTests {
         #expect(response.property(.calendarData)?.text == "DESCRIPTION:<?php echo 1; ?> <!DOCTYPE html>")
     }
 
+    /// The body is read as the UTF-8 it was checked to be, whatever encoding its declaration names: libxml2,
+    /// told `utf-7`, crashed on the first byte its UTF-7 decoder refused (found by the caldav fuzz target).
+    @Test(arguments: ["utf-7", "UTF-16", "ISO-8859-1", "x-unknown"])
+    func declaredEncodingsAreNotObeyed(encoding: String) throws {
+        let xml = #"<?xml version="1.0" encoding="\#(encoding)"?><multistatus xmlns="DAV:"><response><href>/a+AGA-é</href>"#
+            + #"</response></multistatus>"#
+        #expect(try CalDAVMultistatus(parsing: Array(xml.utf8)).responses.first?.href == "/a+AGA-é")
+        let broken = #"<?xml version="1.0" encoding="\#(encoding)"?><multistatus xmlns="DAV:"><response><href>/a+AGA-</href>"#
+            + "</response>\u{1}</multistatus>"
+        #expect(throws: CalDAVError.self) { try CalDAVMultistatus(parsing: Array(broken.utf8)) }
+    }
+
     @Test func deepNestingIsRefused() {
         let depth = CalDAVMultistatus.maximumDepth + 1
         let xml = #"<multistatus xmlns="DAV:">"# + String(repeating: "<x>", count: depth) + String(repeating: "</x>", count: depth)

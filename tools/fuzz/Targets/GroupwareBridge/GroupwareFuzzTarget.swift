@@ -1,0 +1,13 @@
+/// The GroupwareBridge fuzz targets: what a calendar or mail server hands us.
+/// `SABHA_FUZZ=<rawValue>` picks one in the fuzzer (tools/fuzz.sh); the regression tests replay the
+/// inputs under `Tests/GroupwareBridgeTests/Regressions/<rawValue>/` through the same `run`.
+enum GroupwareFuzzTarget: String, CaseIterable, Sendable {
+    case ical, caldav
+
+    func run(_ data: UnsafeRawBufferPointer) throws(FuzzFailure) {
+        switch self {
+        case .ical: try ICalendarFuzz.run(data)
+        case .caldav: CalDAVMultistatusFuzz.run(data)
+        }
+    }
+}
