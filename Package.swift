@@ -102,7 +102,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MediaCoreTests",
-            dependencies: ["MediaCore", "CSRTP", "COpenSSL", "SabhaTestSupport"]
+            dependencies: ["MediaCore", "CSRTP", "COpenSSL", "SabhaTestSupport"],
+            exclude: ["Regressions"]  // fuzz crash inputs, read from disk by FuzzRegressionTests
         ),
         .testTarget(
             name: "SignallingTests",
@@ -124,7 +125,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+            ],
+            exclude: ["Regressions"]
         ),
     ]
 )

@@ -21,7 +21,7 @@ SIGNALLING_TARGETS=(sdp meeting)
 GROUPWARE_TARGETS=(ical caldav)
 # Open findings in code owned elsewhere, as target:function-in-the-stack. A crash of that target whose
 # stack names the function is reported as "known" and does not fail the run. Remove an entry once fixed.
-KNOWN=("bwe:unwrapReference")
+KNOWN=()
 
 seconds=5
 runs=""
