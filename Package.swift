@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "Signalling",
             dependencies: [
-                "MediaCore", "GroupwareBridge",
+                "MediaCore", "Scheduling", "GroupwareBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -69,12 +69,20 @@ let package = Package(
             ],
             resources: [.copy("Public")]
         ),
-        // Mail and calendar (iCalendar, iMIP, CalDAV), scheduled meetings and their outbox.
+        // Scheduled meetings: their store, the outbox and its relay, the resource calendar's watcher.
+        .target(
+            name: "Scheduling",
+            dependencies: [
+                "GroupwareBridge",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Mail and calendar protocols only: iCalendar, iTIP/iMIP, SMTP, CalDAV. No store, no meetings.
         .target(
             name: "GroupwareBridge",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -85,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "GroupwareBridge", "MediaCore",
+                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,21 +115,38 @@ let package = Package(
         .testTarget(
             name: "GroupwareBridgeTests",
             dependencies: [
-                "GroupwareBridge",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "GroupwareBridge", "GroupwareTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "SchedulingTests",
+            dependencies: [
+                "Scheduling", "GroupwareBridge", "GroupwareTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Real mail and calendar servers (aiosmtpd, Radicale from <repo>/.venv) for both groupware test targets.
+        .target(
+            name: "GroupwareTestSupport",
+            dependencies: [
+                "GroupwareBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/GroupwareTestSupport"
+        ),
     ]
 )
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Signalling", "GroupwareBridge", "sabha", "MediaCoreTests", "SignallingTests",
-                                 "GroupwareBridgeTests"]
+let swiftTargets: Set<String> = ["MediaCore", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "MediaCoreTests",
+                                 "SignallingTests", "SchedulingTests", "GroupwareBridgeTests", "GroupwareTestSupport"]
 for target in package.targets where swiftTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import MediaCore
+import Scheduling
 
 /// The HTTP side of Sabha: web client, WHIP/WHEP, meetings, the admin API, health and metrics, wired to a media
 /// engine and the SQLite store.

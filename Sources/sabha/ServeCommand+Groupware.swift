@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import GroupwareBridge
 import Logging
+import Scheduling
 import Signalling
 
 /// The mail and calendar side of `sabha serve`: which channels are configured, and the relay that uses them.

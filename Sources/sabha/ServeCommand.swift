@@ -3,6 +3,7 @@ import Foundation
 import GroupwareBridge
 import Logging
 import MediaCore
+import Scheduling
 import Signalling
 import AsyncHTTPClient
 

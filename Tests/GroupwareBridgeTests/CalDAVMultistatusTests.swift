@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GroupwareBridge
+import GroupwareTestSupport
 
 /// The multistatus parser on its own: what Radicale and other servers send, and garbage.
 struct CalDAVMultistatusTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GroupwareBridge
+import GroupwareTestSupport
 import NIOConcurrencyHelpers
 
 /// SMTPClient against a real aiosmtpd (from `<repo>/.venv`) and against misbehaving TCP servers.

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
+import GroupwareTestSupport
 
 /// The relay against a real SMTP server (aiosmtpd): an outage keeps items pending with the reason, a later relay on
 /// the same store (a restarted server) sends each exactly once.

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
+import GroupwareTestSupport
 
 /// Meetings in calendars, against a real Radicale: our copy in the organizer's calendar (create, update over
 /// someone else's change, delete), and bookings of the resource calendar turned into meetings by the watcher.

@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import Logging
 
 /// Sends what the outbox holds, oldest first, one item at a time per lane: mail over SMTP in one lane, our copies
