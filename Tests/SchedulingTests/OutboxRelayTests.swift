@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
 import GroupwareBridge
 @testable import Scheduling
@@ -62,6 +63,28 @@ struct OutboxRelayTests {
         }
         #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
         #expect(try server.deliveries().count == 2)
+    }
+
+    /// As in `sabha serve`'s service group: the relay sends what is queued, and graceful shutdown ends both lanes (the
+    /// group returns without cancelling anything; before, the relay ran until it was cancelled).
+    @Test func inAServiceGroupTheRelaySendsAndStopsOnGracefulShutdown() async throws {
+        let server = try await SMTPTestServer(directory: try SMTPTestEnvironment.temporaryDirectory())
+        defer { server.stop() }
+        let scheduler = try MeetingSchedulerTests.scheduler(mail: true, calendar: false)
+        let relay = OutboxRelay(store: scheduler.store, channels: .init(mailer: try Self.mailer(port: server.port), envelopeFrom: "meet@dept.gov.in"),
+                                retryDelay: 0.05, logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [relay], logger: Logger(label: "test")))
+        let running = Task { try await group.run() }
+        let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
+        relay.wake()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try scheduler.store.outbox(meeting: meeting.meeting.id).contains(where: { $0.state != .sent }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(try server.deliveries().count == 2, "each sent once")
     }
 
     @Test func withoutAMailerInvitationsWaitWithTheReason() async throws {
