@@ -132,13 +132,15 @@ struct MeetingCalendarTests {
         let start = Date().addingTimeInterval(600).addingTimeInterval(-Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60))
         _ = try await resource.put(Self.booking(uid: "svc@pune", summary: "Relief", start: start), resource: "svc.ics", condition: .create)
         let group = ServiceGroup(configuration: .init(services: [watcher], logger: Self.logger))
-        let running = Task { try await group.run() }
+        // A child task: when the time limit cancels the test, the group is cancelled too, so a relay or watcher
+        // that ignores graceful shutdown fails the test instead of hanging it.
+        async let running: Void = group.run()
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline, try scheduler.store.meetings().isEmpty {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(try scheduler.store.meetings().map(\.uid) == ["svc@pune"])
         await group.triggerGracefulShutdown()
-        try await running.value
+        try await running
     }
 }

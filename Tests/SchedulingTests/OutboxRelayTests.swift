@@ -74,7 +74,9 @@ struct OutboxRelayTests {
         let relay = OutboxRelay(store: scheduler.store, channels: .init(mailer: try Self.mailer(port: server.port), envelopeFrom: "meet@dept.gov.in"),
                                 retryDelay: 0.05, logger: Logger(label: "test"))
         let group = ServiceGroup(configuration: .init(services: [relay], logger: Logger(label: "test")))
-        let running = Task { try await group.run() }
+        // A child task: when the time limit cancels the test, the group is cancelled too, so a relay or watcher
+        // that ignores graceful shutdown fails the test instead of hanging it.
+        async let running: Void = group.run()
         let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
         relay.wake()
         let deadline = Date().addingTimeInterval(20)
@@ -83,7 +85,7 @@ struct OutboxRelayTests {
         }
         #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
         await group.triggerGracefulShutdown()
-        try await running.value
+        try await running
         #expect(try server.deliveries().count == 2, "each sent once")
     }
 
