@@ -83,13 +83,9 @@ public final class RadicaleServer: Sendable {
         return configuration
     }
 
-    /// SIGTERM, then SIGKILL after 2 s. Polls instead of `waitUntilExit`, which spins a run loop on Linux.
+    /// SIGTERM, then SIGKILL after 2 s (`SMTPTestEnvironment.end`).
     public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        SMTPTestEnvironment.end(process)
     }
 
     deinit {

@@ -42,6 +42,15 @@ public enum SMTPTestEnvironment {
         public init(_ description: String) { self.description = description }
     }
 
+    /// SIGTERM, then SIGKILL after 2 s. Polls instead of `waitUntilExit`, which spins a run loop on Linux.
+    public static func end(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+    }
+
     /// A private CA and a server certificate for localhost / 127.0.0.1 signed by it.
     public struct Certificates {
         public var caFile: String

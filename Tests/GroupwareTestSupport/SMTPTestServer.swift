@@ -72,15 +72,11 @@ public final class SMTPTestServer: @unchecked Sendable {
         return result
     }
 
-    /// SIGTERM, then SIGKILL after 2 s (the aiosmtpd command line ignores SIGTERM). Polls instead
-    /// of `waitUntilExit`, which spins a run loop on Linux.
+    /// Closes its stdin (the fixture server's signal to stop), then ends it as `SMTPTestEnvironment.end` does (the
+    /// aiosmtpd command line ignores SIGTERM).
     public func stop() {
         try? stdin.fileHandleForWriting.close()
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        SMTPTestEnvironment.end(process)
     }
 
     deinit {

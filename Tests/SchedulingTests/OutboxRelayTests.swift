@@ -18,6 +18,14 @@ struct OutboxRelayTests {
                                                         connectTimeout: .seconds(2), commandTimeout: .seconds(5)))
     }
 
+    /// Waits, at most 20 s, until every item of the meeting is sent.
+    static func waitUntilSent(_ store: MeetingStore, meeting: String) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try store.outbox(meeting: meeting).contains(where: { $0.state != .sent }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     @Test func anOutageKeepsInvitationsPendingAndTheyGoOutExactlyOnceLater() async throws {
         let scheduler = try MeetingSchedulerTests.scheduler(mail: true, calendar: false)
         let store = scheduler.store
@@ -57,10 +65,7 @@ struct OutboxRelayTests {
         defer { running.cancel() }
         let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
         relay.wake()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, try scheduler.store.outbox(meeting: meeting.meeting.id).contains(where: { $0.state != .sent }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await Self.waitUntilSent(scheduler.store, meeting: meeting.meeting.id)
         #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
         #expect(try server.deliveries().count == 2)
     }
@@ -79,10 +84,7 @@ struct OutboxRelayTests {
         async let running: Void = group.run()
         let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
         relay.wake()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, try scheduler.store.outbox(meeting: meeting.meeting.id).contains(where: { $0.state != .sent }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await Self.waitUntilSent(scheduler.store, meeting: meeting.meeting.id)
         #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
         await group.triggerGracefulShutdown()
         try await running
