@@ -105,14 +105,33 @@ let package = Package(
             ]
         ),
 
+        // What the test targets share (seeded random input, hex vectors, fixtures). Not a product.
+        .target(
+            name: "SabhaTestSupport",
+            path: "Tests/SabhaTestSupport"
+        ),
+        // Real mail and calendar servers (aiosmtpd, Radicale from <repo>/.venv) for the GroupwareBridge and Scheduling
+        // tests. Apart from SabhaTestSupport, which depends on nothing (MediaCoreTests use it in SABHA_CORE_ONLY builds).
+        .target(
+            name: "GroupwareTestSupport",
+            dependencies: [
+                "GroupwareBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/GroupwareTestSupport"
+        ),
         .testTarget(
             name: "MediaCoreTests",
-            dependencies: ["MediaCore", "CSRTP", "COpenSSL"]
+            dependencies: ["MediaCore", "CSRTP", "COpenSSL", "SabhaTestSupport"]
         ),
         .testTarget(
             name: "SignallingTests",
             dependencies: [
-                "Signalling",
+                "Signalling", "SabhaTestSupport", "MediaCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -120,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "GroupwareBridgeTests",
             dependencies: [
-                "GroupwareBridge", "GroupwareTestSupport",
+                "GroupwareBridge", "GroupwareTestSupport", "SabhaTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -136,23 +155,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Real mail and calendar servers (aiosmtpd, Radicale from <repo>/.venv) for both groupware test targets.
-        .target(
-            name: "GroupwareTestSupport",
-            dependencies: [
-                "GroupwareBridge",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Tests/GroupwareTestSupport"
-        ),
     ]
 )
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "MediaCoreTests",
-                                 "SignallingTests", "SchedulingTests", "GroupwareBridgeTests", "GroupwareTestSupport"]
+let swiftTargets: Set<String> = ["MediaCore", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
+                                 "GroupwareTestSupport", "MediaCoreTests", "SignallingTests", "SchedulingTests",
+                                 "GroupwareBridgeTests"]
 for target in package.targets where swiftTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
@@ -161,7 +171,7 @@ for target in package.targets where swiftTargets.contains(target.name) {
 }
 
 if coreOnly {
-    let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "MediaCoreTests"]
+    let keep: Set<String> = ["CSRTP", "COpenSSL", "CMediaShims", "MediaCore", "SabhaTestSupport", "MediaCoreTests"]
     package.targets.removeAll { !keep.contains($0.name) }
     package.products = [.library(name: "MediaCore", targets: ["MediaCore"])]
     package.dependencies = [.package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0")]

@@ -6,7 +6,8 @@
 #   tools/test.sh --e2e-only [ARGS] skip swift test; ARGS go to pytest (e.g. -k chromium, -x)
 #   tools/test.sh --no-e2e          build and unit tests only
 #
-# Also smoke runs of the C forwarding ceiling and of the load generator (delivery, not speed) with the unit tests.
+# Also smoke runs of the C forwarding ceiling and of the load generator (delivery, not speed; and a 25-participant
+# meeting with churn) with the unit tests.
 # Exits non-zero when any step fails and ends with a summary of the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -78,8 +79,11 @@ if ((run_unit)); then
   step "bench smoke (tools/bench/ceiling.sh --smoke)" unshare_lo bash tools/bench/ceiling.sh --smoke
   # The load generator against the debug server just built: 1 publisher, 3 subscribers, 5 s (own namespace).
   step "loadgen smoke, two media workers (tools/loadgen/smoke.sh --workers 2)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/smoke.sh --workers 2
+  # A 25-participant meeting over /ws against the debug server: all 1200 directed audio/video flows arrive,
+  # again after 100 leave/rejoin cycles, and the server returns to idle (own namespace, < 3 min).
+  step "meeting smoke, 25 participants + churn (tools/loadgen/meeting-smoke.sh)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/meeting-smoke.sh
   # The side-by-side benchmark script against both servers (debug Sabha, Janus): 1 publisher, 3 subscribers, 5 s each.
-  step "side-by-side smoke (tools/bench/bench.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/bench.sh --smoke
+  step "side-by-side smoke (tools/bench/vs-janus.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/vs-janus.sh --smoke
 fi
 if ((run_e2e)); then step "e2e (pytest in a loopback-only namespace)" e2e; fi
 finish

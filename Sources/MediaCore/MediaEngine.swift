@@ -125,6 +125,7 @@ public final class MediaEngine: Sendable {
     /// Adds an incoming stream to a publisher transport.
     public func addProducer(transport: TransportID, _ parameters: ProducerParameters) async throws -> ProducerID {
         let worker = Self.worker(of: transport.rawValue)
+        guard worker < handles.count else { throw MediaError.unknownTransport(transport) }
         let id = ProducerID(allocateID(worker: worker))
         try await send(to: worker) { reply in .addProducer(transport, id, parameters, reply: reply) }
         return id
@@ -135,6 +136,7 @@ public final class MediaEngine: Sendable {
     /// mirrors the producer for its consumers.
     public func addConsumer(transport: TransportID, _ parameters: ConsumerParameters) async throws -> ConsumerID {
         let worker = Self.worker(of: transport.rawValue)
+        guard worker < handles.count else { throw MediaError.unknownTransport(transport) }
         let home = Self.worker(of: parameters.producer.rawValue)
         guard home < handles.count else { throw MediaError.unknownProducer(parameters.producer) }
         let id = ConsumerID(allocateID(worker: worker))
@@ -159,7 +161,7 @@ public final class MediaEngine: Sendable {
     /// Ends one incoming stream and all its consumers (a publisher stopped a track); emits .producerClosed
     /// and .consumerClosed for each copy. Unknown ids are ignored.
     public func closeProducer(_ id: ProducerID) async {
-        let handle = handles[Self.worker(of: id.rawValue)]
+        guard let handle = handle(of: id.rawValue) else { return }
         await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
             if handle.commands.push(.closeProducer(id, reply: reply)) { handle.signal.signal() } else { reply.resume() }
         }
@@ -167,7 +169,7 @@ public final class MediaEngine: Sendable {
 
     /// Stops sending one stream to a subscriber; emits .consumerClosed. Unknown ids are ignored.
     public func closeConsumer(_ id: ConsumerID) async {
-        let handle = handles[Self.worker(of: id.rawValue)]
+        guard let handle = handle(of: id.rawValue) else { return }
         await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
             if handle.commands.push(.closeConsumer(id, reply: reply)) { handle.signal.signal() } else { reply.resume() }
         }
@@ -177,13 +179,13 @@ public final class MediaEngine: Sendable {
     /// the viewer shows the tile small. The bandwidth estimate and the layers arriving may lower it further.
     /// Unknown ids are ignored; nothing waits for the worker.
     public func setPreferredLayers(consumer: ConsumerID, spatial: Int, temporal: Int) {
-        let handle = handles[Self.worker(of: consumer.rawValue)]
+        guard let handle = handle(of: consumer.rawValue) else { return }
         if handle.commands.push(.setPreferredLayers(consumer, spatial: spatial, temporal: temporal)) { handle.signal.signal() }
     }
 
     /// Closes a transport with its producers and consumers; emits .transportClosed(.requested).
     public func closeTransport(_ id: TransportID) async {
-        let handle = handles[Self.worker(of: id.rawValue)]
+        guard let handle = handle(of: id.rawValue) else { return }
         await withCheckedContinuation { (reply: CheckedContinuation<Void, Never>) in
             if handle.commands.push(.closeTransport(id, reply: reply)) {
                 handle.signal.signal()
@@ -241,6 +243,12 @@ public final class MediaEngine: Sendable {
     }
 
     private static func worker(of id: UInt64) -> Int { Int(id & 0xFF) }
+
+    /// The handle of the worker an id belongs to; nil for an id this engine did not make (ignored, not a trap).
+    private func handle(of id: UInt64) -> WorkerHandle? {
+        let worker = Self.worker(of: id)
+        return worker < handles.count ? handles[worker] : nil
+    }
 
     /// A room lives on one worker (FNV-1a of its name), like a mediasoup Router on one worker.
     private func workerIndex(room: String) -> Int {

@@ -64,6 +64,7 @@ public struct SignallingServer: Service {
         let router = Router(context: SabhaRequestContext.self)
         // First, so that it wraps every route added below (and the 404 answer).
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: ProblemLogMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            logger: logger).register(on: router)

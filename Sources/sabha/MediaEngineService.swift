@@ -12,9 +12,8 @@ struct MediaEngineService: Service {
     let logger: Logger
 
     func run() async {
-        await cancelWhenGracefulShutdown { [sessions, meetings] in
-            await sessions.runEventLoop(meetings: meetings)
-        }
+        let events = MediaEventLoop(sessions: sessions, meetings: meetings)
+        await cancelWhenGracefulShutdown { await events.run() }
         // Also when the group is cancelled (another service failed, e.g. the HTTP port was taken).
         await engine.shutdown()
         logger.info("media engine stopped")

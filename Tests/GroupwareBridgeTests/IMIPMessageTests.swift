@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GroupwareBridge
+import SabhaTestSupport
 
 /// The iMIP mail (RFC 6047), read back with a minimal MIME reader.
 struct IMIPMessageTests {
@@ -63,7 +64,7 @@ struct IMIPMessageTests {
     @Test func structurePartsAndCalendarRoundTrip() throws {
         let invitation = try Sample.invitation(sequence: 1)
         let recipient = invitation.attendees[1]
-        var rng = SeededGenerator(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let message = try IMIPMessage(invitation: invitation, recipient: recipient, date: Sample.start, using: &rng)
         let text = try #require(String(validating: message.bytes, as: UTF8.self))
         #expect(message.bytes.allSatisfy { $0 < 0x80 })  // 7-bit clean

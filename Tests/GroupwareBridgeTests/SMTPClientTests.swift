@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import GroupwareBridge
 import GroupwareTestSupport
+import SabhaTestSupport
 import NIOConcurrencyHelpers
 
 /// SMTPClient against a real aiosmtpd (from `<repo>/.venv`) and against misbehaving TCP servers.
@@ -19,7 +20,7 @@ struct SMTPClientTests {
 
     static func invitationMessage() throws -> (IMIPMessage, [String]) {
         let invitation = try Sample.invitation()
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let message = try IMIPMessage(
             invitation: invitation, recipient: invitation.attendees[1], date: Sample.start, using: &generator)
         return (message, invitation.attendees.prefix(2).map { $0.email.value })

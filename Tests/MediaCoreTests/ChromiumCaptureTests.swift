@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// Parses every datagram of a real Chromium 156 call (Tests/Fixtures/pcap/README.md).
 struct ChromiumCaptureTests {

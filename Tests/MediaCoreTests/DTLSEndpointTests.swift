@@ -2,6 +2,7 @@ import COpenSSL
 import Foundation
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// Two endpoints talking through an in-memory "network": every datagram one side drains is
 /// delivered to the other, optionally through a filter that can drop it.
@@ -254,7 +255,7 @@ struct DTLSEndpointTests {
     @Test("random and truncated datagrams never trap the server")
     func randomDatagrams() throws {
         let context = try DTLSContext(certificate: DTLSCertificate(), profiles: SRTPProfile.allCases)
-        var random = DTLSSplitMix64(seed: 0x5AB7A)
+        var random = SplitMix64(seed: 0x5AB7A)
         let hello = try Self.chromiumClientHello()[0]
         for round in 0..<300 {
             let server = try DTLSEndpoint(context: context, role: .server, remoteFingerprints: [])
@@ -306,18 +307,5 @@ struct DTLSEndpointTests {
             }
         }
         return datagrams
-    }
-}
-
-/// Seeded generator so random-input tests repeat exactly (Steele, Lea, Flood 2014).
-private struct DTLSSplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

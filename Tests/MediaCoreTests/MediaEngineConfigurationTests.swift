@@ -27,4 +27,22 @@ import Testing
         #expect(Self.refused { $0.retransmissionMemoryPerWorker = -1 }?.contains("retransmission") == true)
         #expect(Self.refused { $0.workers = 0 }?.contains("workers") == true)
     }
+
+    @Test func idsThisEngineDidNotMakeAreIgnoredOrRefusedNotTrapped() async throws {
+        var configuration = MediaEngineConfiguration()
+        configuration.basePort = 0
+        configuration.logHandler = { _ in }
+        let engine = try MediaEngine(configuration: configuration)
+        try engine.start()
+        let stranger: UInt64 = 0xFFFF_FF37  // worker 0x37 of an engine with one worker
+        await engine.closeTransport(TransportID(stranger))
+        await engine.closeProducer(ProducerID(stranger))
+        await engine.closeConsumer(ConsumerID(stranger))
+        engine.setPreferredLayers(consumer: ConsumerID(stranger), spatial: 0, temporal: 0)
+        await #expect(throws: MediaError.self) {
+            try await engine.addProducer(transport: TransportID(stranger), ProducerParameters(
+                kind: .audio, mid: "0", ssrcs: [1], payloadType: 111, clockRate: 48000, extensions: HeaderExtensionIDs()))
+        }
+        await engine.shutdown()
+    }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// RTCP packets built by hand from the RFC layouts.
 enum RTCPVectors {

@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 struct RTPPacketTests {
     /// V=2, X=1, CC=1, M=1 PT=96, seq 0x1234, ts 0xDEADBEEF, SSRC 0x11223344, CSRC 0x55667788,

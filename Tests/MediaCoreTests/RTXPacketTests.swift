@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 struct RTXPacketTests {
     /// Original media packets: plain; with CSRC and one-byte extensions (from RTPPacketTests);

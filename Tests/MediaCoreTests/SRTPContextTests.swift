@@ -1,6 +1,7 @@
 import COpenSSL
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 // Known-answer vectors, copied byte for byte from the RFCs and libsrtp:
 // - RFC 3711 Appendix B.2 (AES-CM keystream) and B.3 (key derivation).

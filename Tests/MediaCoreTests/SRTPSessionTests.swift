@@ -1,6 +1,7 @@
 import COpenSSL
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 // Known-answer vectors, copied byte for byte:
 // - libsrtp reference packets: cisco/libsrtp test/srtp_driver.c, srtp_validate() (AES_CM_128_HMAC_SHA1_80,
@@ -225,7 +226,7 @@ struct SRTPSessionTests {
     @Test("random and truncated packets never trap and never unprotect", arguments: SRTPProfile.allCases)
     func randomInput(profile: SRTPProfile) throws {
         let (sender, receiver) = try sessions(profile)
-        var random = SRTPSplitMix64(seed: 0xC0FFEE)
+        var random = SplitMix64(seed: 0xC0FFEE)
         let (_, genuine) = run(rtpPacket(sequence: 42, payload: Array(repeating: 1, count: 60))) { sender.protectRTP($0, length: &$1) }
         for round in 0..<2000 {
             var bytes: [UInt8]
@@ -310,18 +311,5 @@ private enum RFC7714Reference {
               EVP_EncryptFinal_ex(context, &out[Int(length)], &finalLength) == 1,
               EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, &tag) == 1 else { throw EVPFailure() }
         return (Array(out.prefix(Int(length + finalLength))), tag)
-    }
-}
-
-/// Seeded generator so random-input tests repeat exactly (Steele, Lea, Flood 2014).
-private struct SRTPSplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

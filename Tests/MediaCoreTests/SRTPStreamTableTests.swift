@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// The open-addressing table behind `SRTPContext`: lookups stay right through any mix of inserts, removals
 /// (backward shift) and growth.

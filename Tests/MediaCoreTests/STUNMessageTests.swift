@@ -1,6 +1,7 @@
 import COpenSSL
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// RFC 5769 test vectors (section 2), as printed in the RFC.
 enum RFC5769 {

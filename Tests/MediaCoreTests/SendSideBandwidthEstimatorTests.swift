@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// A sender, a bottleneck and a receiver on a simulated clock (1 ms steps): media at
 /// min(estimate, media rate) plus probe padding, through a drop-tail queue of `capacity` bits/s

@@ -1,5 +1,6 @@
 import Testing
 @testable import MediaCore
+import SabhaTestSupport
 
 /// Writing transport-wide CC feedback and reading it back with the existing parser.
 struct TransportWideFeedbackWriteTests {

@@ -71,7 +71,7 @@ import Testing
                 try key.authorize(header)
                 #expect(expected == nil, "\(header ?? "nil") was accepted")
             } catch {
-                #expect(error.code == expected && error.status == 401, "\(header ?? "nil")")
+                #expect(error.code == expected && error.statusCode == 401, "\(header ?? "nil")")
             }
         }
     }

@@ -45,7 +45,8 @@ import Testing
         return await received(member, type)
     }
 
-    static func withHub(_ body: (MeetingHub) async throws -> Void) async throws {
+    /// A started media engine on loopback that nobody connects to, shut down after `body`.
+    static func withEngine(_ body: (MediaEngine) async throws -> Void) async throws {
         var configuration = MediaEngineConfiguration()
         configuration.basePort = 0
         configuration.poolSize = 256
@@ -54,14 +55,19 @@ import Testing
         configuration.logHandler = { _ in }
         let engine = try MediaEngine(configuration: configuration)
         try engine.start()
-        let hub = MeetingHub(engine: engine, logger: Logger(label: "test"))
         do {
-            try await body(hub)
+            try await body(engine)
         } catch {
             await engine.shutdown()
             throw error
         }
         await engine.shutdown()
+    }
+
+    static func withHub(_ body: (MeetingHub) async throws -> Void) async throws {
+        try await withEngine { engine in
+            try await body(MeetingHub(engine: engine, logger: Logger(label: "test")))
+        }
     }
 
     static func answer(_ replies: [String]) throws -> String {

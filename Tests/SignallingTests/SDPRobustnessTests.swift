@@ -2,26 +2,15 @@ import Foundation
 import Testing
 @testable import Signalling
 import MediaCore
+import SabhaTestSupport
 
 /// Mutated and random input must only ever be refused with an SDPError: no trap, no hang. Any
 /// input that is accepted must also yield an answer that parses again.
 struct SDPRobustnessTests {
-    /// SplitMix64: small, fast and the same on every platform, so failures replay.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Bytes that matter to the grammar, so mutations hit interesting paths more often.
     static let interesting: [UInt8] = Array("=: /;,~\r\n0123456789am-*".utf8) + [0x00, 0x09, 0x7F, 0xFF, 0xC3]
 
-    static func mutate(_ input: [UInt8], corpus: [[UInt8]], using rng: inout SeededGenerator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], corpus: [[UInt8]], using rng: inout SplitMix64) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             guard !bytes.isEmpty else { break }
@@ -79,7 +68,7 @@ struct SDPRobustnessTests {
 
     @Test func mutatedOffersAreEitherAcceptedOrRefusedWithSDPError() {
         let corpus = SDPFixtures.all.map { Array(SDPFixtures.load($0).utf8) }
-        var rng = SeededGenerator(state: 0x5AB4A_5D9)
+        var rng = SplitMix64(seed: 0x5AB4A_5D9)
         var totals = (accepted: 0, refused: 0)
         for round in 0..<20_000 {
             let base = round % corpus.count
@@ -94,7 +83,7 @@ struct SDPRobustnessTests {
     }
 
     @Test func randomBytesAreRefusedWithSDPError() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<2_000 {
             var bytes: [UInt8] = []
             for _ in 0..<Int.random(in: 0...128, using: &rng) {
@@ -115,7 +104,7 @@ struct SDPRobustnessTests {
 
     /// Random a=rid, a=simulcast and a=ssrc-group lines in a simulcast offer, under every intent.
     @Test func randomSimulcastLinesAreAcceptedOrRefusedWithSDPError() {
-        var rng = SeededGenerator(state: 0x51_4C_A5)
+        var rng = SplitMix64(seed: 0x51_4C_A5)
         let base = SDPFixtures.load("chromium156-simulcast-offer").removingLines { $0.hasPrefix("a=rid:") || $0.hasPrefix("a=simulcast:") }
         let rids = ["q", "h", "f", "x", "~q", "~h", "", "q!", "0", "hi"]
         let pieces = ["send", "recv", "sned", " ", ";", ",", "pt=96", "pt=98", "max-height=360", "max-width=abc", "=", "99999999999"]

@@ -88,7 +88,7 @@ import JWTKit
                                      .roleNotAllowed(.viewer), .notOwner]
         for rejection in all {
             let problem = rejection.problem
-            #expect([401, 403].contains(problem.status))
+            #expect([401, 403].contains(problem.statusCode))
             #expect(!problem.detail.isEmpty && problem.type.hasSuffix(problem.code))
         }
     }

@@ -56,7 +56,7 @@ def check_headers(resp: requests.Response, what: str) -> None:
     assert h.get("Referrer-Policy") == "no-referrer", (what, dict(h))
 
 
-def test_every_route_carries_the_security_headers(server):
+def test_every_route_carries_the_security_headers(server, repo_root):
     key = (server.data_dir / "admin.key").read_text().strip()
     token = server.token("r", "alice", "publisher")
     base = server.base_url
@@ -72,8 +72,15 @@ def test_every_route_carries_the_security_headers(server):
     for method, path, headers in requests_to_make:
         resp = requests.request(method, base + path, headers=headers, data=b"v=0" if method == "POST" else None, timeout=10)
         check_headers(resp, f"{method} {path} -> {resp.status_code}")
-    # JavaScript and CSS are served as such (nosniff makes the type matter).
-    assert requests.get(base + "/meeting.js", timeout=10).headers["Content-Type"].startswith("text/javascript")
+    # JavaScript and CSS are served as such (nosniff makes the type matter; a module script of another type does
+    # not run at all), the ES modules in the client's subfolders too.
+    public = repo_root / "Sources/Signalling/Public"
+    scripts = sorted(p.relative_to(public).as_posix() for p in public.rglob("*.js"))
+    assert any("/" in s for s in scripts), scripts
+    for script in scripts:
+        resp = requests.get(f"{base}/{script}", timeout=10)
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/javascript"), (script, resp.status_code, dict(resp.headers))
+        check_headers(resp, f"GET /{script}")
     assert requests.get(base + "/meeting.css", timeout=10).headers["Content-Type"].startswith("text/css")
 
     # The WebSocket upgrade answer too.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import threading
 import time
@@ -165,8 +166,7 @@ class _PageHandler(SimpleHTTPRequestHandler):
 def static_site(tmp_path, repo_root):
     site = tmp_path / "site"
     site.mkdir()
-    for f in (repo_root / "Sources/Signalling/Public").iterdir():
-        (site / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(repo_root / "Sources/Signalling/Public", site, dirs_exist_ok=True)  # pages and their modules
     (site / "loopback.html").write_text(LOOPBACK_CALL_PAGE)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_PageHandler, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

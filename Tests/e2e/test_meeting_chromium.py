@@ -343,3 +343,34 @@ def test_the_camera_goes_out_as_three_simulcast_layers_and_remote_tiles_report_t
                      and any(v["height"] > 0 for v in s["videoSizes"].values()) and s["videoSizes"], 30,
                      "bela to report the size of asha's tile")
     assert all(0 <= v["width"] <= 16384 and 0 <= v["height"] <= 16384 for v in sizes.values()), sizes
+
+
+@pytest.mark.timeout(150)
+def test_a_host_mutes_and_removes_from_the_people_list_and_lets_the_person_back_in(server, browsers):
+    room = "e2e-meeting-host-actions"
+    host, _ = join(browsers, server, room, "asha", "Asha", role="host")
+    ravi, ravi_id = join(browsers, server, room, "ravi", "Ravi")
+    wait_receiving(host, "Asha", {"Ravi": ravi_id}, 60)
+    if not host.find_element("id", "people").is_displayed():
+        host.find_element("id", "people-button").click()
+    assert not ravi.find_elements("css selector", "#people-list .host-actions"), "only hosts get the buttons"
+
+    # Mute: Ravi's page turns his microphone off and says who did it.
+    wait_for(lambda: host.find_elements("css selector", '#people-list button[title="Mute Ravi"]'), 10, "the host's Mute button")
+    host.find_element("css selector", '#people-list button[title="Mute Ravi"]').click()
+    wait_for(lambda: ravi.find_element("id", "mic-button").get_attribute("aria-pressed") == "true", 10, "Ravi muted")
+    assert "Asha turned off your microphone." in ravi.find_element("id", "banner").text
+
+    # Remove: Ravi's page ends with no way back; the host sees him listed as removed.
+    host.find_element("css selector", '#people-list button[title="Remove Ravi from the meeting"]').click()
+    wait_for(lambda: "The host removed you from the meeting." in ravi.find_element("id", "notice-text").text, 10, "Ravi removed")
+    assert not ravi.find_element("id", "rejoin-button").is_displayed()
+    back = wait_for(lambda: host.find_elements("css selector", "#people-list li.removed button.readmit"), 10, "Ravi listed as removed")
+    assert "Ravi (removed)" in host.find_element("css selector", "#people-list li.removed").text
+    assert host.execute_script("return document.querySelectorAll('#grid .tile.remote').length") == 0
+
+    # Let back in: the list empties and his link joins again.
+    back[0].click()
+    wait_for(lambda: not host.find_elements("css selector", "#people-list li.removed"), 10, "the removed row to go")
+    again, _ = join(browsers, server, room, "ravi", "Ravi")
+    wait_receiving(host, "Asha", {"Ravi": meeting_state(again)["me"]["id"]}, 60)

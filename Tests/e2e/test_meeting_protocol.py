@@ -63,7 +63,7 @@ def test_fatal_errors_close_the_socket_with_a_reason(server, case):
             ws.send({"type": "join", "version": 99, "token": server.token("r", "alice", "publisher")})
             expected = "unsupported-version"
         else:
-            ws.send(json.dumps({"type": "offer", "sdp": "x" * 70000}))
+            ws.send(json.dumps({"type": "offer", "sdp": "x" * (1024 * 1024 + 1)}))
             expected = None
         if expected:
             err = ws.next_type("error")

@@ -90,3 +90,25 @@ def test_chromium_viewers_spread_over_two_media_workers_both_decode(start_server
     assert m.value("sabha_rtp_piped_total") > 0, "one viewer is on the other worker: packets must cross the pipe"
     assert m.value("sabha_consumers") == 4
     assert m.value("sabha_dropped_packets_total", reason="pipeFull") == 0
+
+
+@pytest.mark.timeout(120)
+def test_the_demo_page_shows_names_in_indian_scripts_as_written_and_watches_by_such_an_identity(server, browsers):
+    """A token's payload is UTF-8 JSON. The demo page decoded it with atob alone (one character per byte), so a
+    Devanagari or Odia name came out as mojibake; it now shows name and identity as written, and a publisher whose
+    identity is in Odia is watched by that identity (percent-encoded in the WHEP path)."""
+    room = "e2e-unicode"
+    identity, name = "ଅନିତା", "अनीता पटनायक"  # Odia identity, Devanagari display name
+    publisher = browsers("publisher")
+    publisher.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, identity, 'publisher', name=name))}&publish=1")
+    wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30,
+             "the publisher page to say it is connected")
+    assert publisher.find_element("id", "who").text == f"Room {room} — you are {name} ({identity}) as publisher."
+
+    viewer = browsers("viewer")
+    viewer.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, 'ravi', 'viewer', name='ରବି'))}"
+               f"&watch={quote(identity)}")
+    assert viewer.find_element("id", "who").text == f"Room {room} — you are ରବି (ravi) as viewer."
+    wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40, "the viewer's framesDecoded to reach 30")
+    assert viewer.find_element("id", "watch-status").text == f"Watching {identity}."
+    assert viewer.find_element("css selector", "#tiles .tile .label").text == identity

@@ -5,7 +5,7 @@
 #   bash tools/bench/janus.sh [CONF_DIR]               write CONF_DIR (default /tmp/sabha-bench-janus) and exec janus
 #   JANUS_WRITE_ONLY=1 bash tools/bench/janus.sh DIR   only write the config
 #
-# Needs an interface other than `lo` carrying 127.0.0.2 (libnice ignores lo): tools/bench/bench.sh creates a
+# Needs an interface other than `lo` carrying 127.0.0.2 (libnice ignores lo): tools/bench/vs-janus.sh creates a
 # network namespace with a veth pair carrying 127.0.0.2/32 (see ../shared/notes/janus-loopback.md).
 # API: HTTP on 127.0.0.1:8088/janus, WebSocket on 127.0.0.1:8188 (subprotocol janus-protocol), admin off.
 # Room 1234: VP8 + Opus, bitrate 0 (no REMB cap), up to 1000 publishers.

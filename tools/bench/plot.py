@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plots tools/bench/bench.sh's results.csv: CPU per forwarded packet (µs, from forwarded packets per CPU-second),
+"""Plots tools/bench/vs-janus.sh's results.csv: CPU per forwarded packet (µs, from forwarded packets per CPU-second),
 loss (%) and added latency p99 (ms) against subscribers, one line per server, the C ceiling's CPU per copy
 beside them. The format follows OUT's suffix (.png, .svg). Needs matplotlib (tools/setup.sh puts it in .venv).
 

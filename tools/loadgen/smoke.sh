@@ -10,56 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 here=$PWD
-root=$(cd ../.. && pwd)
 
-# Re-run ourselves in a fresh network namespace with only lo up (root; otherwise in our own user namespace).
-if [[ -z "${LOADGEN_SMOKE_IN_NS:-}" ]]; then
-  ns=(unshare -n)
-  [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)
-  export LOADGEN_SMOKE_IN_NS=1
-  exec "${ns[@]}" sh -c 'ip link set lo up && exec bash "$0" "$@"' "$here/smoke.sh" "$@"
-fi
+source "$here/server-lib.sh"
+loadgen_enter_namespace "$here/smoke.sh" "$@"
 
 workers=1
 if [[ ${1:-} == --workers ]]; then workers=$2; fi
-sabha=${SABHA:-$root/.build/release/sabha}
-loadgen=$here/.build/release/sabha-loadgen
-if [[ ! -x $sabha ]]; then
-  echo "smoke: building sabha (release)"
-  (cd "$root" && nice -n 10 swift build -c release --product sabha)
-fi
-# Always (incrementally) rebuilt: a stale generator from an older checkout fails in confusing ways.
-echo "smoke: building sabha-loadgen (release; incremental)"
-(cd "$here" && SABHA_CORE_ONLY=1 nice -n 10 swift build -c release >/dev/null)
-
-data=$(mktemp -d /tmp/sabha-loadgen-smoke.XXXXXX)
-server_pid=""
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid"
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-}
-trap cleanup EXIT
-
-# Free ports: the kernel picks them (a fresh namespace has every port free anyway).
-read -r http_port rtc_port < <(python3 -c '
-import socket
-t = socket.socket(); t.bind(("127.0.0.1", 0))
-u = socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-print(t.getsockname()[1], u.getsockname()[1])')
-
-"$sabha" serve --http "127.0.0.1:$http_port" --rtc "127.0.0.1:$rtc_port" --data-dir "$data" --log-level warning --workers "$workers" \
-  >"$data/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 150); do
-  curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$server_pid" 2>/dev/null || { echo "smoke: sabha serve exited:"; cat "$data/server.log"; exit 1; }
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "smoke: server not healthy after 15 s"; cat "$data/server.log"; exit 1; }
+loadgen_build
+loadgen_start_server --workers "$workers"
 
 echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port, $workers worker(s)), 1 publisher + 3 subscribers for 5 s"
 timeout 50 "$loadgen" --server "http://127.0.0.1:$http_port" --data-dir "$data" --room smoke \

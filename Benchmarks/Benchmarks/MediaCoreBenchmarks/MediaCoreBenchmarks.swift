@@ -3,7 +3,7 @@
 //
 // Malloc counts come from package-benchmark's malloc interposer (trait "MallocInterposer", preloaded by
 // the plugin on Linux; nothing to install with Swift 6.3). The p90 malloc counts they are checked against
-// live in Benchmarks/Thresholds (`tools/bench.sh check`); wall-clock figures are not checked.
+// live in Benchmarks/Thresholds (`tools/bench/packet-path.sh check`); wall-clock figures are not checked.
 import Benchmark
 import Foundation
 @_spi(Benchmarks) import MediaCore

@@ -1,3 +1,4 @@
+import CMediaShims
 import Glibc
 
 /// Milliseconds from CLOCK_MONOTONIC: timers on the worker never jump with wall-clock changes.

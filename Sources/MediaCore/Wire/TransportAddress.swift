@@ -1,3 +1,4 @@
+import CMediaShims
 import Glibc
 
 /// An IPv4 or IPv6 address with a UDP/TCP port.

@@ -9,43 +9,31 @@ import Scheduling
 extension AdminRoutes {
     func registerMeetings<Context: RequestContext>(on api: RouterGroup<Context>, scheduler: MeetingScheduler) {
         api.post("meetings") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in
-                let draft = try await meetingDraft(request)
-                let meeting = try await meetingCall { () async throws(MeetingError) in try await scheduler.create(draft) }
-                return json(wire(meeting, scheduler), status: .created)
-            }
+            let draft = try await meetingDraft(request)
+            let meeting = try await meetingCall { () async throws(MeetingError) in try await scheduler.create(draft) }
+            return try json(wire(meeting, scheduler), status: .created)
         }
-        api.get("meetings") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in
-                let all = try await meetingCall { () async throws(MeetingError) in try scheduler.meetings() }
-                return json(AdminWire.Meetings(meetings: all.map { wire($0, scheduler) }))
-            }
+        api.get("meetings") { _, _ in
+            let all = try await meetingCall { () async throws(MeetingError) in try scheduler.meetings() }
+            return try json(AdminWire.Meetings(meetings: all.map { wire($0, scheduler) }))
         }
-        api.get("meetings/:meeting") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let id = try meetingParameter(context)
-                return json(wire(try await meetingCall { () async throws(MeetingError) in try scheduler.meeting(id) }, scheduler))
-            }
+        api.get("meetings/:meeting") { _, context in
+            let id = try meetingParameter(context)
+            return try json(wire(try await meetingCall { () async throws(MeetingError) in try scheduler.meeting(id) }, scheduler))
         }
         api.put("meetings/:meeting") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let id = try meetingParameter(context)
-                let draft = try await meetingDraft(request)
-                return json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.update(id, to: draft) }, scheduler))
-            }
+            let id = try meetingParameter(context)
+            let draft = try await meetingDraft(request)
+            return try json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.update(id, to: draft) }, scheduler))
         }
-        api.delete("meetings/:meeting") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let id = try meetingParameter(context)
-                return json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.cancel(id) }, scheduler))
-            }
+        api.delete("meetings/:meeting") { _, context in
+            let id = try meetingParameter(context)
+            return try json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.cancel(id) }, scheduler))
         }
         api.get("outbox") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in
-                let meeting = request.uri.queryParameters.get("meeting").flatMap { $0.isEmpty ? nil : $0 }
-                let items = try storeCall { try scheduler.store.outbox(meeting: meeting) }
-                return json(AdminWire.Outbox(items: items.map(AdminWire.OutboxEntry.init)))
-            }
+            let meeting = request.uri.queryParameters.get("meeting").flatMap { $0.isEmpty ? nil : $0 }
+            let items = try storeCall { try scheduler.store.outbox(meeting: meeting) }
+            return try json(AdminWire.Outbox(items: items.map(AdminWire.OutboxEntry.init)))
         }
     }
 

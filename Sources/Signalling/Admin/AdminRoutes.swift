@@ -6,7 +6,7 @@ import JWTKit
 import Scheduling
 
 /// The admin API under `/api` (docs/http-api.md): rooms, personal join links, ending meetings, the audit trail.
-/// Every route needs the admin key (AdminAuthMiddleware); every refusal is a problem document.
+/// Every route needs the admin key (AdminAuthMiddleware); every refusal is a thrown problem document.
 public struct AdminRoutes: Sendable {
     /// Largest request body accepted.
     public static let maximumBodySize = 64 * 1024
@@ -41,43 +41,20 @@ public struct AdminRoutes: Sendable {
 
     public func register(on router: Router<some RequestContext>) {
         let api = router.group("api").add(middleware: AdminAuthMiddleware(key: key))
-        api.post("rooms") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in try await createRoom(request) }
+        api.post("rooms") { request, _ in try await createRoom(request) }
+        api.get("rooms") { _, _ in try await listRooms() }
+        api.get("rooms/:room") { _, context in try await showRoom(try roomParameter(context)) }
+        api.delete("rooms/:room") { _, context in try await endRoom(try roomParameter(context)) }
+        api.post("rooms/:room/links") { request, context in try await createLinks(request, room: try roomParameter(context)) }
+        api.delete("rooms/:room/links/:link") { _, context in
+            try await revokeLink(room: try roomParameter(context), id: try linkParameter(context))
         }
-        api.get("rooms") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in try await listRooms() }
+        api.post("rooms/:room/reopen") { _, context in try await reopenRoom(try roomParameter(context)) }
+        api.get("rooms/:room/removed") { _, context in try removedList(try roomParameter(context)) }
+        api.delete("rooms/:room/removed/:identity") { _, context in
+            try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
         }
-        api.get("rooms/:room") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in try await showRoom(try roomParameter(context)) }
-        }
-        api.delete("rooms/:room") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in try await endRoom(try roomParameter(context)) }
-        }
-        api.post("rooms/:room/links") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in try await createLinks(request, room: try roomParameter(context)) }
-        }
-        api.delete("rooms/:room/links/:link") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                try await revokeLink(room: try roomParameter(context), id: try linkParameter(context))
-            }
-        }
-        api.post("rooms/:room/reopen") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in try await reopenRoom(try roomParameter(context)) }
-        }
-        api.get("rooms/:room/removed") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let room = try roomParameter(context)
-                return json(AdminWire.Removed(removed: try storeCall { try store.removals(from: room) }.map(AdminWire.RemovedPerson.init)))
-            }
-        }
-        api.delete("rooms/:room/removed/:identity") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
-            }
-        }
-        api.get("audit") { request, _ in
-            await respond(request) { () async throws(Problem) -> Response in try auditTrail(request) }
-        }
+        api.get("audit") { request, _ in try auditTrail(request) }
         if let scheduler { registerMeetings(on: api, scheduler: scheduler) }
     }
 
@@ -100,7 +77,7 @@ public struct AdminRoutes: Sendable {
             let created = live[name] == nil ? try storeCall { try store.createRoom(room) } : false
             if created {
                 logger.notice("room created", metadata: ["room": "\(name)"])
-                return json(AdminWire.CreatedRoom(name: name, title: room.title, createdAt: now, url: meetingURL(name)), status: .created)
+                return try json(AdminWire.CreatedRoom(name: name, title: room.title, createdAt: now, url: meetingURL(name)), status: .created)
             }
             if body.name != nil {
                 throw Problem(status: 409, code: "room-exists", title: "Room exists",
@@ -122,7 +99,7 @@ public struct AdminRoutes: Sendable {
             AdminWire.RoomSummary(name: $0.name, title: $0.title, createdAt: $0.createdAt, source: $0.source.rawValue,
                                   endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name))
         }
-        return json(rows)
+        return try json(rows)
     }
 
     private func showRoom(_ name: String) async throws(Problem) -> Response {
@@ -130,7 +107,7 @@ public struct AdminRoutes: Sendable {
         let stored = try storeCall { try store.room(named: name) }
         guard stored != nil || participants != nil else { throw roomNotFound(name) }
         let removed = try storeCall { try store.removals(from: name) }
-        return json(AdminWire.RoomDetail(name: name, title: stored?.title ?? name, createdAt: stored?.createdAt,
+        return try json(AdminWire.RoomDetail(name: name, title: stored?.title ?? name, createdAt: stored?.createdAt,
                                          source: (stored?.source ?? .join).rawValue, endedAt: stored?.endedAt, closedAt: stored?.closedAt,
                                          url: meetingURL(name), participants: participants ?? [],
                                          removed: removed.map(AdminWire.RemovedPerson.init)))
@@ -146,7 +123,7 @@ public struct AdminRoutes: Sendable {
             throw Problem(status: 500, code: "store-failed", title: "Database error", detail: "The meeting ended, but the room could not be closed; see the server log.")
         }
         logger.notice("meeting ended by the admin API; room closed", metadata: ["room": "\(name)", "participants": "\(count)"])
-        return json(AdminWire.Ended(ended: true, participants: count, closed: true))
+        return try json(AdminWire.Ended(ended: true, participants: count, closed: true))
     }
 
     /// Opens a room a host or an administrator ended, so its links admit again.
@@ -157,7 +134,11 @@ public struct AdminRoutes: Sendable {
             audit(MeetingHub.AuditEvent(room: name, identity: "", participant: "", event: "room-reopened", actor: "admin"))
             logger.notice("room reopened by the admin API", metadata: ["room": "\(name)"])
         }
-        return json(AdminWire.Reopened(name: name, reopened: reopened))
+        return try json(AdminWire.Reopened(name: name, reopened: reopened))
+    }
+
+    private func removedList(_ room: String) throws(Problem) -> Response {
+        try json(AdminWire.Removed(removed: try storeCall { try store.removals(from: room) }.map(AdminWire.RemovedPerson.init)))
     }
 
     /// Lets someone a host removed back in.
@@ -169,7 +150,7 @@ public struct AdminRoutes: Sendable {
         audit(MeetingHub.AuditEvent(room: room, identity: identity, participant: "", event: "readmitted", actor: "admin"))
         await hub.readmitted(identity, room: room)
         logger.notice("removed participant let back in by the admin API", metadata: ["room": "\(room)", "identity": "\(identity)"])
-        return json(AdminWire.Readmitted(identity: identity, readmitted: true))
+        return try json(AdminWire.Readmitted(identity: identity, readmitted: true))
     }
 
     /// Withdraws one link by its id (the token's `jti`): it admits nobody any more, and whoever is in with it now is
@@ -181,7 +162,7 @@ public struct AdminRoutes: Sendable {
             audit(MeetingHub.AuditEvent(room: room, identity: "", participant: "", event: "link-revoked", actor: "admin", detail: id))
         }
         logger.notice("link revoked by the admin API", metadata: ["room": "\(room)", "link": "\(id)", "disconnected": "\(disconnected)"])
-        return json(AdminWire.Revoked(id: id, revoked: true, disconnected: disconnected))
+        return try json(AdminWire.Revoked(id: id, revoked: true, disconnected: disconnected))
     }
 
     private func createLinks(_ request: Request, room: String) async throws(Problem) -> Response {
@@ -215,7 +196,7 @@ public struct AdminRoutes: Sendable {
                                url: meetingURL(room) + "?t=" + token, expiresAt: claims.expiration.value))
         }
         logger.info("links issued", metadata: ["room": "\(room)", "count": "\(links.count)", "ttl": "\(ttl)"])
-        return json(AdminWire.Links(links: links))
+        return try json(AdminWire.Links(links: links))
     }
 
     private func auditTrail(_ request: Request) throws(Problem) -> Response {
@@ -226,7 +207,7 @@ public struct AdminRoutes: Sendable {
             guard let value = Int(text), value > 0 else { throw invalidField("'limit' must be a positive whole number; got '\(text.prefix(20))'") }
             limit = min(value, 1000)
         }
-        return json(try storeCall { try store.auditTrail(room: room, limit: limit) })
+        return try json(try storeCall { try store.auditTrail(room: room, limit: limit) })
     }
 
     // MARK: - Helpers
@@ -302,73 +283,24 @@ public struct AdminRoutes: Sendable {
         }
     }
 
-    /// Reads a JSON body of at most 64 KiB; an empty body is `empty` when given.
+    /// JSON bodies of at most `maximumBodySize` bytes, of any declared type.
+    static let bodyReader = RequestBodyReader(
+        maximumSize: maximumBodySize,
+        tooLarge: Problem(status: 413, code: "body-too-large", title: "Request too large",
+                          detail: "Admin API requests are limited to \(maximumBodySize) bytes."))
+
+    /// Reads a JSON body; an empty body is `empty` when given.
     func decode<T: Decodable>(_ type: T.Type, from request: Request, empty: T?) async throws(Problem) -> T {
-        let tooLarge = Problem(status: 413, code: "body-too-large", title: "Request too large",
-                               detail: "Admin API requests are limited to \(Self.maximumBodySize) bytes.")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumBodySize { throw tooLarge }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: Self.maximumBodySize)
-        } catch {
-            throw tooLarge
-        }
-        if body.readableBytes == 0, let empty { return empty }
-        do {
-            return try AdminWire.makeDecoder().decode(T.self, from: Data(body.readableBytesView))
-        } catch {
-            throw Problem(status: 400, code: "bad-json", title: "Bad JSON", detail: Self.describe(error))
-        }
+        try await Self.bodyReader.json(type, of: request, decoder: AdminWire.makeDecoder(), empty: empty)
     }
 
-    /// A decoding error in words an operator can act on ("missing field 'participants[0].role'").
-    static func describe(_ error: any Error) -> String {
-        func path(_ keys: [any CodingKey]) -> String {
-            var text = ""
-            for key in keys {
-                if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-            }
-            return text.isEmpty ? "the body" : "'\(text)'"
-        }
-        guard let error = error as? DecodingError else { return "The body is not valid JSON: \(error)" }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing field \(path(context.codingPath + [key]))"
-        case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)) should be \(Self.jsonType(type))"
-        case .valueNotFound(let type, let context):
-            return "\(path(context.codingPath)) should be \(Self.jsonType(type)), not null"
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "The body is not valid JSON: \(underlying ?? context.debugDescription)"
-        @unknown default:
-            return "The body is not valid JSON."
-        }
-    }
-
-    private static func jsonType(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Int.Type, is Double.Type: return "a number"
-        case is Bool.Type: return "true or false"
-        default:
-            let name = "\(type)"
-            return name.hasPrefix("Array") ? "an array" : (name.hasPrefix("Dictionary") || name.contains("KeyedDecodingContainer") ? "an object" : "a \(name)")
-        }
-    }
-
-    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(Problem) -> Response {
         let data: Data
         do {
             data = try AdminWire.makeEncoder().encode(value)
         } catch {
-            return Problem(status: 500, code: "encoding-failed", title: "Response not encoded", detail: "\(error)").response()
+            throw Problem(status: 500, code: "encoding-failed", title: "Response not encoded", detail: "\(error)")
         }
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
-        await Problem.respond(request, logger: logger, body)
     }
 }

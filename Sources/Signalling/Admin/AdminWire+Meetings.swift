@@ -140,15 +140,15 @@ extension AdminWire {
         public var id: Int64
         public var meeting: String
         public var kind: String
-        public var recipient: String?
-        public var method: String?
+        @Nullable public var recipient: String?
+        @Nullable public var method: String?
         public var sequence: Int
         public var state: String
         public var attempts: Int
-        public var lastError: String?
+        @Nullable public var lastError: String?
         public var nextAttemptAt: Date
         public var createdAt: Date
-        public var sentAt: Date?
+        @Nullable public var sentAt: Date?
 
         public init(_ item: OutboxItem) {
             id = item.id ?? 0
@@ -165,21 +165,6 @@ extension AdminWire {
             sentAt = item.sentAt
         }
 
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(meeting, forKey: .meeting)
-            try c.encode(kind, forKey: .kind)
-            try c.encode(recipient, forKey: .recipient)
-            try c.encode(method, forKey: .method)
-            try c.encode(sequence, forKey: .sequence)
-            try c.encode(state, forKey: .state)
-            try c.encode(attempts, forKey: .attempts)
-            try c.encode(lastError, forKey: .lastError)
-            try c.encode(nextAttemptAt, forKey: .nextAttemptAt)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(sentAt, forKey: .sentAt)
-        }
     }
 
     public struct Outbox: Codable, Sendable {

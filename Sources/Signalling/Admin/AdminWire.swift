@@ -1,6 +1,7 @@
 import Foundation
 
-/// JSON shapes of the admin API (docs/http-api.md, "Admin API"), shared by the server and `sabha room`.
+/// JSON shapes of the admin API (docs/http-api.md, "Admin API"), shared by the server and `sabha room`. Synthesized
+/// `Codable`; `@Nullable` optionals are written as `null` so that every row has the same keys.
 public enum AdminWire {
     public struct CreateRoom: Codable, Sendable {
         public var name: String?
@@ -22,53 +23,28 @@ public enum AdminWire {
     public struct RoomSummary: Codable, Sendable {
         public var name: String
         public var title: String
-        public var createdAt: Date?
+        @Nullable public var createdAt: Date?
         public var source: String
-        public var endedAt: Date?
+        @Nullable public var endedAt: Date?
         /// Set while the room is closed (ended by a host or an administrator, until `POST .../reopen`).
-        public var closedAt: Date?
+        @Nullable public var closedAt: Date?
         /// How many are in the meeting now.
         public var participants: Int
         public var url: String
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode(title, forKey: .title)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(source, forKey: .source)
-            try c.encode(endedAt, forKey: .endedAt)
-            try c.encode(closedAt, forKey: .closedAt)
-            try c.encode(participants, forKey: .participants)
-            try c.encode(url, forKey: .url)
-        }
     }
 
     /// `GET /api/rooms/{room}`: the room and who is in it now, with their tracks.
     public struct RoomDetail: Codable, Sendable {
         public var name: String
         public var title: String
-        public var createdAt: Date?
+        @Nullable public var createdAt: Date?
         public var source: String
-        public var endedAt: Date?
-        public var closedAt: Date?
+        @Nullable public var endedAt: Date?
+        @Nullable public var closedAt: Date?
         public var url: String
         public var participants: [MeetingHub.ParticipantSummary]
         /// Who a host removed and who stays out until let back in.
         public var removed: [RemovedPerson]
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(name, forKey: .name)
-            try c.encode(title, forKey: .title)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(source, forKey: .source)
-            try c.encode(endedAt, forKey: .endedAt)
-            try c.encode(closedAt, forKey: .closedAt)
-            try c.encode(url, forKey: .url)
-            try c.encode(participants, forKey: .participants)
-            try c.encode(removed, forKey: .removed)
-        }
     }
 
     public struct Ended: Codable, Sendable {

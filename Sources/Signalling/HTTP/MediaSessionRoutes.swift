@@ -20,6 +20,8 @@ public struct MediaSessionRoutes: Sendable {
     let limits: SignallingLimits
     let counters: LimitCounters
     let logger: Logger
+    /// `application/sdp` of at most `maximumOfferSize` bytes; a larger offer is counted (limit `offer-size`).
+    let offerReader: RequestBodyReader
 
     public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
                 counters: LimitCounters = LimitCounters(), logger: Logger) {
@@ -29,56 +31,50 @@ public struct MediaSessionRoutes: Sendable {
         self.limits = limits
         self.counters = counters
         self.logger = logger
+        self.offerReader = RequestBodyReader(
+            maximumSize: Self.maximumOfferSize,
+            tooLarge: Problem(status: 413, code: "offer-too-large", title: "Offer too large",
+                              detail: "SDP offers are limited to \(Self.maximumOfferSize) bytes."),
+            expected: .init(mediaType: "application/sdp", title: "SDP offer expected", what: "the offer"),
+            refusedForSize: { counters.count(.offerSize) })
     }
 
     public func register(on router: Router<some RequestContext>) {
         router.post("/whip/:room") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let room = try parameter(context, "room")
-                let token = try await authorize(request, room: room)
-                guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
-                let offer = try await readOffer(request, intent: .publish)
-                let key = try await reserveSession(request, token)
-                do throws(Problem) {
-                    return try await service.publish(room: room, identity: token.identity, offer: offer, tokenID: token.tokenID,
-                                                     tokenKey: key).response
-                } catch {
-                    await service.registry.release(token: key)
-                    throw error
-                }
+            let room = try parameter(context, "room")
+            let token = try await authorize(request, room: room)
+            guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
+            let offer = try await readOffer(request, intent: .publish)
+            let key = try await reserveSession(request, token)
+            do throws(Problem) {
+                return try await service.publish(room: room, identity: token.identity, offer: offer, tokenID: token.tokenID,
+                                                 tokenKey: key).response
+            } catch {
+                await service.registry.release(token: key)
+                throw error
             }
         }
         router.post("/whep/:room/:identity") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                let room = try parameter(context, "room")
-                let publisher = try parameter(context, "identity")
-                let token = try await authorize(request, room: room)
-                let offer = try await readOffer(request, intent: .subscribe)
-                let key = try await reserveSession(request, token)
-                do throws(Problem) {
-                    return try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer,
-                                                   tokenID: token.tokenID, tokenKey: key).response
-                } catch {
-                    await service.registry.release(token: key)
-                    throw error
-                }
+            let room = try parameter(context, "room")
+            let publisher = try parameter(context, "identity")
+            let token = try await authorize(request, room: room)
+            let offer = try await readOffer(request, intent: .subscribe)
+            let key = try await reserveSession(request, token)
+            do throws(Problem) {
+                return try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer,
+                                               tokenID: token.tokenID, tokenKey: key).response
+            } catch {
+                await service.registry.release(token: key)
+                throw error
             }
         }
-        router.delete("/whip/:room/:session") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                try await endSession(request, context, kind: .whip)
-            }
-        }
-        router.delete("/whep/:room/:identity/:session") { request, context in
-            await respond(request) { () async throws(Problem) -> Response in
-                try await endSession(request, context, kind: .whep)
-            }
-        }
+        router.delete("/whip/:room/:session") { request, context in try await endSession(request, context, kind: .whip) }
+        router.delete("/whep/:room/:identity/:session") { request, context in try await endSession(request, context, kind: .whep) }
         for path in ["/whip/:room/:session", "/whep/:room/:identity/:session"] {
-            router.patch(RouterPath(path)) { _, _ in
-                Problem(status: 405, code: "trickle-not-supported", title: "Trickle ICE not supported",
-                        detail: "Sabha answers with its ICE-lite candidate; send every candidate in the offer (non-trickle WHIP/WHEP).")
-                    .response(extraHeaders: [.allow: "DELETE"])
+            router.patch(RouterPath(path)) { _, _ -> Response in
+                throw Problem(status: 405, code: "trickle-not-supported", title: "Trickle ICE not supported",
+                              detail: "Sabha answers with its ICE-lite candidate; send every candidate in the offer (non-trickle WHIP/WHEP).",
+                              headers: [.allow: "DELETE"])
             }
         }
         for path in ["/whip/:room", "/whep/:room/:identity"] {
@@ -144,28 +140,8 @@ public struct MediaSessionRoutes: Sendable {
     }
 
     private func readOffer(_ request: Request, intent: SDPIntent) async throws(Problem) -> SDPOffer {
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == "application/sdp" else {
-            throw Problem(status: 415, code: "unsupported-media-type", title: "SDP offer expected",
-                          detail: "Send the offer with 'Content-Type: application/sdp' (got '\(contentType.isEmpty ? "none" : contentType)').")
-        }
-        let tooLarge = Problem(status: 413, code: "offer-too-large", title: "Offer too large",
-                               detail: "SDP offers are limited to \(Self.maximumOfferSize) bytes.")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maximumOfferSize {
-            counters.count(.offerSize)
-            throw tooLarge
-        }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: Self.maximumOfferSize)
-        } catch {
-            counters.count(.offerSize)
-            throw tooLarge
-        }
-        guard let text = body.getString(at: body.readerIndex, length: body.readableBytes) else {
-            throw Problem(status: 400, code: "sdp-invalid", title: "Invalid SDP offer", detail: "The offer is not UTF-8 text.")
-        }
+        let text = try await offerReader.text(of: request, notText: Problem(status: 400, code: "sdp-invalid", title: "Invalid SDP offer",
+                                                                            detail: "The offer is not UTF-8 text."))
         do {
             return try SDPOffer(parsing: text, intent: intent)
         } catch {
@@ -178,10 +154,6 @@ public struct MediaSessionRoutes: Sendable {
             throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The '\(name)' path segment is missing or longer than 128 bytes.")
         }
         return value
-    }
-
-    private func respond(_ request: Request, _ body: () async throws(Problem) -> Response) async -> Response {
-        await Problem.respond(request, logger: logger, body)
     }
 }
 

@@ -1,57 +1,50 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
-import Logging
 
 /// An RFC 9457 problem detail: every refusal says what went wrong and what to do, as JSON.
+///
+/// Handlers throw it; as an `HTTPResponseError` it becomes its own response wherever it is caught (the security
+/// headers middleware, else Hummingbird), after `ProblemLogMiddleware` has logged it.
 public struct Problem: Error, Sendable, Codable, Equatable {
     public var type: String
     public var title: String
-    public var status: Int
+    /// The HTTP status, also in the body as `status` (RFC 9457 §3.1.2).
+    public var statusCode: Int
     public var detail: String
     /// Short machine-readable reason, stable across versions ("token-expired", "sdp-invalid", ...).
     public var code: String
+    /// Extra response headers (`WWW-Authenticate` on a 401, `Allow` on a 405); not part of the body.
+    public var headers: HTTPFields = [:]
 
-    public init(status: Int, code: String, title: String, detail: String) {
+    enum CodingKeys: String, CodingKey {
+        case type, title, statusCode = "status", detail, code
+    }
+
+    public init(status: Int, code: String, title: String, detail: String, headers: HTTPFields = [:]) {
         self.type = "urn:sabha:problem:\(code)"
         self.title = title
-        self.status = status
+        self.statusCode = status
         self.detail = detail
         self.code = code
+        self.headers = headers
     }
 
-    public func response(extraHeaders: HTTPFields = [:]) -> Response {
+    /// The problem as a response: `application/problem+json` with keys sorted, and its extra headers.
+    public func response() -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let body = (try? encoder.encode(self)) ?? Data("{\"status\":\(status)}".utf8)
-        var headers = extraHeaders
+        let body = (try? encoder.encode(self)) ?? Data("{\"status\":\(statusCode)}".utf8)
+        var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
-extension Problem {
-    /// Runs a handler whose refusals are problems: a refusal becomes its problem response, logged at error
-    /// level when it is the server's fault (5xx) and at debug level otherwise.
-    static func respond(_ request: Request, logger: Logger, _ body: () async throws(Problem) -> Response) async -> Response {
-        do {
-            return try await body()
-        } catch {
-            if error.status >= 500 {
-                logger.error("request failed", metadata: ["path": "\(request.uri.path)", "problem": "\(error.code)", "detail": "\(error.detail)"])
-            } else {
-                logger.debug("request refused", metadata: ["path": "\(request.uri.path)", "status": "\(error.status)", "problem": "\(error.code)"])
-            }
-            return error.response()
-        }
-    }
-}
+extension Problem: HTTPResponseError {
+    public var status: HTTPResponse.Status { .init(code: statusCode) }
 
-/// Start-up and configuration failures, printed to the operator.
-public enum SignallingError: Error, CustomStringConvertible {
-    case configuration(String)
-    public var description: String {
-        switch self {
-        case .configuration(let s): return s
-        }
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
     }
 }

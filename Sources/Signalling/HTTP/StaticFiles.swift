@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// The browser client (Public/), read once at start from the module's resources and served from memory.
+/// The browser client (Public/), read once at start from the module's resources and served from memory. Its
+/// subfolders (`lib/`, `meeting/`, `demo/`: the ES modules the pages import) are served under the same paths.
 struct StaticFiles: Sendable {
     struct File: Sendable {
         var contentType: String
@@ -17,9 +18,11 @@ struct StaticFiles: Sendable {
         var files: [String: File] = [:]
         let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
                      "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon"]
-        for name in try FileManager.default.contentsOfDirectory(atPath: root.path) {
+        for name in try FileManager.default.subpathsOfDirectory(atPath: root.path) {
             let url = root.appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue,
+                  let data = FileManager.default.contents(atPath: url.path) else { continue }
             files["/" + name] = File(contentType: types[url.pathExtension] ?? "application/octet-stream", bytes: ByteBuffer(bytes: data))
         }
         files["/"] = files["/index.html"]

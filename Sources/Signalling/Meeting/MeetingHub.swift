@@ -19,69 +19,6 @@ public actor MeetingHub {
         case roleChanged = "role-changed"
     }
 
-    struct PublishedTrack {
-        var id: String
-        var mid: String
-        var kind: MediaKind
-        var producer: ProducerID
-        var muted = false
-        /// "microphone", "camera" or "screen", as the client declared it.
-        var source: String
-    }
-
-    struct ReceivingSlot {
-        var track: String
-        var publisher: String
-        var kind: MediaKind
-        var consumer: ConsumerID
-        var ssrc: UInt32
-        var rtxSSRC: UInt32
-    }
-
-    final class Participant {
-        let id: String
-        let room: String
-        let identity: String
-        /// The name the token gives (its identity when it gives none): what others see it as, whatever it says.
-        let name: String
-        /// The name the participant typed, when it differs: shown to others marked as self-chosen, never instead.
-        let chosenName: String?
-        let role: ParticipantRole
-        /// The id (`jti`) of the token it joined with, so an administrator can withdraw that one link.
-        let tokenID: String?
-        var outbox: SocketOutbox
-        /// Lets a dropped WebSocket come back within the grace period and keep its place.
-        let resumeSecret = MeetingHub.randomHex(16) + MeetingHub.randomHex(16)
-        var connected = true
-        var connectionEpoch = 0
-        var transport: TransportDescription?
-        var remoteUfrag: String?
-        var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
-        var published: [String: PublishedTrack] = [:]
-        /// Kinds the participant muted; tracks published later start muted too.
-        var mutedKinds: Set<MediaKind> = []
-        var receiving: [String: ReceivingSlot] = [:]
-
-        init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
-             outbox: SocketOutbox) {
-            self.id = id
-            self.room = room
-            self.identity = identity
-            self.name = name
-            self.chosenName = chosenName
-            self.role = role
-            self.tokenID = tokenID
-            self.outbox = outbox
-        }
-
-        var info: MeetingWire.ParticipantInfo {
-            MeetingWire.ParticipantInfo(id: id, identity: identity, name: name, role: role == .publisher ? "participant" : role.rawValue,
-                                        chosenName: chosenName)
-        }
-
-        func send(_ text: String) { outbox.send(text) }
-    }
-
     /// Something worth an audit record: who joined or left which room, when, from where, and who acted on them.
     public struct AuditEvent: Sendable {
         public var room: String
@@ -110,6 +47,8 @@ public actor MeetingHub {
 
     private let engine: MediaEngine
     private let logger: Logger
+    /// Turns a participant's offers into producers, consumers and answers.
+    private let negotiator: MeetingNegotiator
     private var auditSink: (@Sendable (AuditEvent) -> Void)?
     /// Closed rooms, removed people, withdrawn links (nil: tokens alone decide, as in unit tests).
     private let access: RoomAccess?
@@ -127,6 +66,7 @@ public actor MeetingHub {
     public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil) {
         self.engine = engine
         self.logger = logger
+        self.negotiator = MeetingNegotiator(engine: engine, logger: logger)
         self.resumeGrace = resumeGrace
         self.access = access
     }
@@ -409,7 +349,7 @@ public actor MeetingHub {
 
     // MARK: - Media
 
-    /// Answers a participant's offer, creating and ending producers and consumers to match it.
+    /// Answers a participant's offer, creating and ending producers and consumers to match it (MeetingNegotiator).
     /// Returns the messages for the offerer (the answer first); others are told what changed.
     func offer(from id: String, sdp: String, sources: [String: String] = [:]) async -> [String] {
         guard let participant = byID[id] else { return [] }
@@ -423,110 +363,57 @@ public actor MeetingHub {
         } catch {
             return [MeetingWire.error("sdp-invalid", error.description, fatal: false)]
         }
-        if participant.transport == nil {
-            do {
-                let transport = try await engine.createTransport(TransportParameters(
-                    room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
-                    remotePassword: offer.icePassword, remoteFingerprints: offer.fingerprints))
-                guard byID[id] === participant else { await engine.closeTransport(transport.id); return [] }
-                participant.transport = transport
-                participant.remoteUfrag = offer.iceUfrag
-                byTransport[transport.id] = id
-            } catch {
-                return [MeetingWire.error("media-error", "\(error)", fatal: false)]
-            }
-        } else if participant.remoteUfrag != offer.iceUfrag {
-            return [MeetingWire.error("ice-restart-not-supported", "The offer changes the ICE credentials; ICE restarts are not supported yet. Rejoin instead.", fatal: false)]
-        }
+        if let refusal = await openTransport(for: participant, offer) { return [refusal] }
         guard let transport = participant.transport else { return [] }
-        var replies: [String] = []
-
-        // What the participant publishes.
-        var publishing: Set<String> = []
-        var added: [PublishedTrack] = []
-        var refused: Set<String> = []
-        for media in offer.media where media.accepted && media.direction.sends {
-            guard let kind = media.kind else { continue }
-            guard participant.role.mayPublish else { refused.insert(media.mid); continue }
-            publishing.insert(media.mid)
-            guard participant.published[media.mid] == nil else { continue }
-            do {
-                let producer = try await engine.addProducer(transport: transport.id, SessionService.producerParameters(media, kind: kind))
-                let declared = sources[media.mid]
-                let source = kind == .audio ? "microphone" : (declared == "screen" ? "screen" : "camera")
-                let track = PublishedTrack(id: "t-" + Self.randomHex(8), mid: media.mid, kind: kind, producer: producer,
-                                           muted: participant.mutedKinds.contains(kind) && source != "screen", source: source)
-                participant.published[media.mid] = track
-                added.append(track)
-            } catch {
-                replies.append(MeetingWire.error("media-error", "cannot receive \(kind.rawValue) on mid \(media.mid): \(error)", fatal: false))
-            }
-        }
-        var removed: [PublishedTrack] = []
-        for (mid, track) in participant.published where !publishing.contains(mid) {
-            participant.published[mid] = nil
-            removed.append(track)
-            await engine.closeProducer(track.producer)
-        }
-
-        // What the participant receives: keep each track on its mid, fill free recvonly mids.
-        let desired = desiredTracks(for: participant)
-        let desiredIDs = Set(desired.map(\.track.id))
-        let receivingMids = Set(offer.media.filter { $0.accepted && !$0.direction.sends && $0.direction.receives }.map(\.mid))
-        for (mid, slot) in participant.receiving where !receivingMids.contains(mid) || !desiredIDs.contains(slot.track) {
-            participant.receiving[mid] = nil
-            await engine.closeConsumer(slot.consumer)
-        }
-        var assigned = Set(participant.receiving.values.map(\.track))
-        var freeMids: [MediaKind: Int] = [:]
-        for media in offer.media where receivingMids.contains(media.mid) && participant.receiving[media.mid] == nil {
-            guard let kind = media.kind else { continue }
-            guard let next = desired.first(where: { $0.track.kind == kind && !assigned.contains($0.track.id) }) else {
-                freeMids[kind, default: 0] += 1
-                continue
-            }
-            let (ssrc, rtxSSRC) = SessionService.newSSRCs(rtx: media.rtxPayloadType != 0)
-            do {
-                let consumer = try await engine.addConsumer(transport: transport.id, SessionService.consumerParameters(
-                    media, producer: next.track.producer, ssrc: ssrc, rtxSSRC: rtxSSRC,
-                    source: MediaSource(rawValue: next.track.source) ?? (kind == .audio ? .microphone : .camera)))
-                participant.receiving[media.mid] = ReceivingSlot(track: next.track.id, publisher: next.publisher, kind: kind,
-                                                                consumer: consumer, ssrc: ssrc, rtxSSRC: rtxSSRC)
-                assigned.insert(next.track.id)
-            } catch {
-                // The publisher left meanwhile; the next renegotiation settles it.
-                logger.debug("consumer not created", metadata: ["participant": "\(id)", "track": "\(next.track.id)", "error": "\(error)"])
-            }
-        }
+        let publishing = await negotiator.publish(offer, for: participant, transport: transport.id, sources: sources)
+        let wanted = desiredTracks(for: participant)
+        let receiving = await negotiator.receive(offer, for: participant, transport: transport.id, wanted: wanted)
         // The participant may have left (or the meeting ended) while we waited for the media engine.
         guard byID[id] === participant else { return [] }
-        let sending = participant.receiving.mapValues {
-            OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track, rtxSSRC: $0.rtxSSRC)
-        }
-        let local = LocalSDPParameters(iceUfrag: transport.localUfrag, icePassword: transport.localPassword,
-                                       fingerprint: transport.fingerprint, candidateIP: transport.candidateIP,
-                                       candidatePort: transport.candidatePort, sessionID: participant.localSessionID)
-        replies.insert(MeetingWire.encode("answer", ["sdp": offer.answer(local: local, sending: sending, refused: refused)]), at: 0)
-        if !refused.isEmpty {
+        var replies = [MeetingWire.encode("answer", ["sdp": negotiator.answer(offer, for: participant, transport: transport,
+                                                                             refused: publishing.refused)])]
+        replies += publishing.errors
+        if !publishing.refused.isEmpty {
             replies.append(MeetingWire.error("role-not-allowed", "Viewers may watch but not send audio or video; your sending m-lines were not used.", fatal: false))
         }
-        // Ask for another offer when the client lacks recvonly transceivers for tracks it should get.
-        let missing = desired.filter { !assigned.contains($0.track.id) }
-        if !missing.isEmpty && missing.contains(where: { freeMids[$0.track.kind, default: 0] == 0 }) {
-            replies.append(renegotiateMessage(for: participant))
-        }
-
-        // Tell the others.
-        if !added.isEmpty || !removed.isEmpty {
-            for other in rooms[participant.room] ?? [] where other !== participant {
-                for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
-                for track in added { other.send(MeetingWire.encode("track-published", ["track": info(track, of: participant)])) }
-                requestRenegotiation(other)
-            }
-            logger.info("tracks changed", metadata: ["participant": "\(id)", "added": "\(added.map(\.kind.rawValue))",
-                                                     "removed": "\(removed.map(\.kind.rawValue))"])
-        }
+        if MeetingNegotiator.needsAnotherOffer(wanted: wanted, receiving) { replies.append(renegotiateMessage(for: participant)) }
+        announce(added: publishing.added, removed: publishing.removed, of: participant)
         return replies
+    }
+
+    /// The participant's transport, created on its first offer; later offers must keep its ICE credentials. Returns
+    /// the error message for the participant when there is none; a participant that left meanwhile gets none.
+    private func openTransport(for participant: Participant, _ offer: SDPOffer) async -> String? {
+        guard participant.transport == nil else {
+            guard participant.remoteUfrag == offer.iceUfrag else {
+                return MeetingWire.error("ice-restart-not-supported", "The offer changes the ICE credentials; ICE restarts are not supported yet. Rejoin instead.", fatal: false)
+            }
+            return nil
+        }
+        do {
+            let transport = try await engine.createTransport(TransportParameters(
+                room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
+                remotePassword: offer.icePassword, remoteFingerprints: offer.fingerprints))
+            guard byID[participant.id] === participant else { await engine.closeTransport(transport.id); return nil }
+            participant.transport = transport
+            participant.remoteUfrag = offer.iceUfrag
+            byTransport[transport.id] = participant.id
+            return nil
+        } catch {
+            return MeetingWire.error("media-error", "\(error)", fatal: false)
+        }
+    }
+
+    /// Tells the others in the room what `participant` started and stopped publishing, and asks each for an offer.
+    private func announce(added: [PublishedTrack], removed: [PublishedTrack], of participant: Participant) {
+        guard !added.isEmpty || !removed.isEmpty else { return }
+        for other in rooms[participant.room] ?? [] where other !== participant {
+            for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
+            for track in added { other.send(MeetingWire.encode("track-published", ["track": info(track, of: participant)])) }
+            requestRenegotiation(other)
+        }
+        logger.info("tracks changed", metadata: ["participant": "\(participant.id)", "added": "\(added.map(\.kind.rawValue))",
+                                                 "removed": "\(removed.map(\.kind.rawValue))"])
     }
 
     func mute(_ id: String, kind: String, muted: Bool) {
@@ -603,6 +490,7 @@ public actor MeetingHub {
         Snapshot(rooms: rooms.count, participants: byID.count)
     }
 
+    /// A participant as the admin API shows it (`GET /api/rooms/{room}`); absent values are `null`.
     public struct ParticipantSummary: Sendable, Codable, Equatable {
         public var id: String
         public var identity: String
@@ -610,22 +498,10 @@ public actor MeetingHub {
         public var role: String
         public var connected: Bool
         /// The name it typed, when it differs from the token's.
-        public var chosenName: String?
+        @Nullable public var chosenName: String?
         /// The id of the link (token) it joined with; `DELETE /api/rooms/{room}/links/{link}` withdraws it.
-        public var link: String?
+        @Nullable public var link: String?
         public var tracks: [MeetingWire.TrackInfo]
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(identity, forKey: .identity)
-            try c.encode(name, forKey: .name)
-            try c.encode(role, forKey: .role)
-            try c.encode(connected, forKey: .connected)
-            try c.encode(chosenName, forKey: .chosenName)
-            try c.encode(link, forKey: .link)
-            try c.encode(tracks, forKey: .tracks)
-        }
     }
 
     /// Rooms with someone in them, and their participants in join order.
@@ -636,13 +512,17 @@ public actor MeetingHub {
         }
     }
 
-    /// The producer behind a published track, and a participant's consumer of a track (tests, diagnostics).
+    /// The producer behind a published track, a participant's consumer of a track and its transport (tests, diagnostics).
     func producer(ofTrack track: String) -> ProducerID? {
         byID.values.lazy.compactMap { $0.published.values.first { $0.id == track }?.producer }.first
     }
 
     func consumer(of id: String, track: String) -> ConsumerID? {
         byID[id]?.receiving.values.first { $0.track == track }?.consumer
+    }
+
+    func transport(of id: String) -> TransportID? {
+        byID[id]?.transport?.id
     }
 
     // MARK: - Helpers

@@ -119,32 +119,10 @@ struct MeetingSocket: Sendable {
                         outbox.send(MeetingWire.error("already-joined", "this connection has already joined", fatal: false))
                         continue
                     }
-                    guard version == MeetingWire.version else {
-                        outbox.send(MeetingWire.error("unsupported-version", "protocol version \(version) is not supported; this server speaks \(MeetingWire.version)", fatal: true))
-                        return
-                    }
-                    outbox.markJoined()  // a join arrived in time; whether it is admitted is decided below
-                    let claims: AccessToken
-                    do {
-                        claims = try await tokens.verify(token: token)
-                    } catch {
-                        logger.info("meeting join refused", metadata: ["reason": "\(error.problem.code)"])
-                        outbox.send(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
-                        return
-                    }
-                    if let room, room != claims.room {
-                        let problem = TokenRejection.wrongRoom(tokenRoom: claims.room, requested: room).problem
-                        outbox.send(MeetingWire.error(problem.code, problem.detail, fatal: true))
-                        return
-                    }
-                    do {
-                        let admitted = try access.admit(claims)
-                        (participant, epoch) = try await hub.join(token: admitted, name: name, resume: resume, address: address, outbox: outbox)
-                    } catch {
-                        logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(error.code)"])
-                        outbox.send(MeetingWire.error(error.code, error.detail, fatal: true))
-                        return
-                    }
+                    // A refused join is fatal: its error is sent, and the connection ends.
+                    guard let joined = await join(version: version, token: token, name: name, resume: resume, room: room,
+                                                  outbox: outbox, address: address) else { return }
+                    (participant, epoch) = joined
                 case .offer(let sdp, let sources):
                     guard let id = participant else { outbox.send(notJoined); continue }
                     for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.send(reply) }
@@ -176,6 +154,37 @@ struct MeetingSocket: Sendable {
             // Oversized message or a protocol violation: the library closes the socket; say why if we still can.
             outbox.send(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
             logger.info("meeting socket closed on error", metadata: ["participant": "\(participant ?? "-")", "error": "\(error)"])
+        }
+    }
+
+    /// Admits a `join` and adds the participant to its meeting; nil (with the refusal sent) when refused.
+    private func join(version: Int, token: String, name: String?, resume: String?, room: String?, outbox: SocketOutbox,
+                      address: String?) async -> (id: String, epoch: Int)? {
+        guard version == MeetingWire.version else {
+            outbox.send(MeetingWire.error("unsupported-version", "protocol version \(version) is not supported; this server speaks \(MeetingWire.version)", fatal: true))
+            return nil
+        }
+        outbox.markJoined()  // a join arrived in time; whether it is admitted is decided below
+        let claims: AccessToken
+        do {
+            claims = try await tokens.verify(token: token)
+        } catch {
+            logger.info("meeting join refused", metadata: ["reason": "\(error.problem.code)"])
+            outbox.send(MeetingWire.error(error.problem.code, error.problem.detail, fatal: true))
+            return nil
+        }
+        if let room, room != claims.room {
+            let problem = TokenRejection.wrongRoom(tokenRoom: claims.room, requested: room).problem
+            outbox.send(MeetingWire.error(problem.code, problem.detail, fatal: true))
+            return nil
+        }
+        do {
+            let admitted = try access.admit(claims)
+            return try await hub.join(token: admitted, name: name, resume: resume, address: address, outbox: outbox)
+        } catch {
+            logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(error.code)"])
+            outbox.send(MeetingWire.error(error.code, error.detail, fatal: true))
+            return nil
         }
     }
 

@@ -5,7 +5,8 @@ import NIOWebSocket
 /// JSON shapes of the meeting protocol (docs/protocol.md), version 1.
 public enum MeetingWire {
     public static let version = 1
-    public static let maximumMessageSize = 64 * 1024
+    /// Largest message (one frame): an `offer` carries the SDP, up to `SessionDescription.maximumSize`, JSON-escaped.
+    public static let maximumMessageSize = 1024 * 1024
 
     /// Close codes (RFC 6455 section 7.4.2, the private range 4000-4999: 4000 + the nearest HTTP status) for
     /// connections the server ends because of a limit. A fatal `error` with the same name goes first when it can.

@@ -1,6 +1,6 @@
 // CONTRACT: WHIP/WHEP handlers program against these signatures. The parse tree is in
-// SessionDescription.swift, the per-m-line checks in OfferedMediaReader.swift and the answer in
-// SDPAnswerWriter.swift.
+// SessionDescription.swift, the per-m-line checks in OfferedMediaReader.swift (each attribute line read by its own
+// SDP* reader, gathered in SDPMediaAttributes) and the answer in SDPAnswerWriter.swift.
 import MediaCore
 
 /// Why an offer was refused; becomes the 400 problem body.
@@ -73,7 +73,7 @@ public struct OfferedMedia: Sendable {
     /// The repair SSRC of a single stream (a=ssrc-group:FID <media> <repair>); nil when not announced.
     public var rtxSSRC: UInt32? = nil
     /// Simulcast encodings we take from a publishing video m-line, lowest spatial layer first
-    /// (see `OfferedMediaReader.simulcastLayers`); empty for a single stream.
+    /// (see `SDPSimulcast.layers(rids:payloadType:line:)`); empty for a single stream.
     public var encodings: [ProducerEncoding] = []
     /// The rids answered with a=rid:<id> recv and a=simulcast:recv, in the offer's order; empty for
     /// legacy a=ssrc-group:SIM simulcast and single streams.

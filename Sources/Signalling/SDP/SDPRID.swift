@@ -1,5 +1,5 @@
 /// An `a=rid:<id> <send|recv> [pt=<fmt>,...;<restriction>=<value>;...]` line (RFC 8851 §10).
-/// Negotiated for publishing video m-lines in `OfferedMediaReader.simulcastLayers`.
+/// Negotiated for publishing video m-lines in `SDPSimulcast.layers(rids:payloadType:line:)`.
 public struct SDPRID: Sendable, Hashable {
     public enum Direction: String, Sendable, Hashable {
         case send

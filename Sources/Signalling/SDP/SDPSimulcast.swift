@@ -1,5 +1,5 @@
 /// An `a=simulcast:send <alternatives>;... [recv <alternatives>;...]` line (RFC 8853 §5.1).
-/// Negotiated for publishing video m-lines in `OfferedMediaReader.simulcastLayers`.
+/// Negotiated for publishing video m-lines in `SDPSimulcast.layers(rids:payloadType:line:)`.
 public struct SDPSimulcast: Sendable, Hashable {
     /// One rid in a simulcast list; `paused` when written with a leading "~".
     public struct Stream: Sendable, Hashable {

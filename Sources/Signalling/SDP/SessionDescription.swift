@@ -4,10 +4,12 @@
 /// size limits; what the lines mean is for `SDPOffer`. Accepts CRLF or LF line ends and skips
 /// blank lines. Control characters other than tab are refused, so every value can be echoed safely.
 public struct SessionDescription: Sendable, Hashable {
-    /// Largest document we read, in UTF-8 bytes.
-    public static let maximumSize = 64 * 1024
-    /// Most m-lines we read.
-    public static let maximumMediaSections = 64
+    /// Largest document we read, in UTF-8 bytes. A meeting participant's offer carries an m-line per track it
+    /// receives, and Chromium writes every codec into each (≈ 1.1 KB per audio, ≈ 5 KB per video m-line): about
+    /// 300 KB in a meeting of 50, 550 KB with everyone's screen share.
+    public static let maximumSize = 768 * 1024
+    /// Most m-lines we read: a meeting of 50 needs 2 + 49 × 2, or 2 + 49 × 3 with screen shares.
+    public static let maximumMediaSections = 256
 
     /// Session-level lines, from `v=` up to the first m-line.
     public var lines: [SDPLine]

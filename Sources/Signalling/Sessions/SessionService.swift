@@ -2,7 +2,8 @@ import Logging
 import MediaCore
 
 /// Turns offers into media sessions: creates the transport, its producers or consumers, and the answer.
-/// The HTTP layer (WHIP/WHEP) and later the WebSocket room protocol both go through here.
+/// The HTTP layer (WHIP/WHEP) goes through here; meetings share its media parameters (MeetingNegotiator), and
+/// `MediaEventLoop` ends sessions whose transports the media layer closed.
 public final class SessionService: Sendable {
     public let engine: MediaEngine
     public let registry: SessionRegistry
@@ -113,37 +114,6 @@ public final class SessionService: Sendable {
             count += 1
         }
         return count
-    }
-
-    /// Follows media events: transports that die on their own (consent expiry, DTLS failure or close)
-    /// end their session; a publisher's end closes its viewers. Runs until the engine stops.
-    public func runEventLoop(meetings: MeetingHub? = nil) async {
-        for await event in engine.events() {
-            switch event {
-            case .transportConnected(let transport, let profile):
-                await registry.noteConnected(profile)
-                let session = await registry.session(transport: transport)
-                logger.info("transport connected", metadata: ["transport": "\(transport)", "srtp": "\(profile.rawValue)",
-                                                              "session": "\(session?.id ?? "-")"])
-            case .transportClosed(let transport, let reason):
-                guard let (session, viewers) = await registry.remove(transport: transport) else {
-                    if let meetings, await meetings.transportClosed(transport, reason: reason) {
-                        logger.notice("meeting transport closed by the media layer", metadata: ["transport": "\(transport)", "reason": "\(reason.rawValue)"])
-                    }
-                    continue
-                }
-                for viewer in viewers { await engine.closeTransport(viewer.transport) }
-                logger.notice("transport closed by the media layer", metadata: [
-                    "transport": "\(transport)", "reason": "\(reason.rawValue)", "session": "\(session.id)",
-                    "kind": "\(session.kind.rawValue)", "identity": "\(session.identity)", "viewers closed": "\(viewers.count)"])
-            case .activeSpeaker(let room, let producer):
-                await meetings?.activeSpeaker(room: room, producer: producer)
-            case .consumerLayersChanged(let consumer, let spatial, let temporal):
-                await meetings?.consumerLayersChanged(consumer, spatial: spatial, temporal: temporal)
-            case .producerClosed, .consumerClosed:
-                break
-            }
-        }
     }
 
     private func createTransport(room: String, label: String, offer: SDPOffer,

@@ -149,6 +149,12 @@ int lg_epoll_add(int epfd, int fd, uint64_t tag) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : -errno;
 }
 
+int lg_epoll_del(int epfd, int fd) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &event) == 0 ? 0 : -errno;
+}
+
 int lg_epoll_wait(int epfd, uint64_t *tags, int max, int timeout_ms) {
     struct epoll_event events[256];
     if (max > 256) max = 256;

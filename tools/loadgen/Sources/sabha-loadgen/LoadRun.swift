@@ -140,7 +140,7 @@ final class LoadRun {
 
     /// The VP8 clip of each layer (one, or three with `--simulcast`: a quarter, half and the full size at about
     /// 10 %, 30 % and 100 % of the bitrate, lowest first), from the cache when encoded before, and the Opus clip.
-    private func prepareMedia() throws -> ([VideoClip], AudioClip?) {
+    func prepareMedia() throws -> ([VideoClip], AudioClip?) {
         var layers: [VideoClip] = []
         var audioClip: AudioClip?
         let start = lg_monotonic_ns()
@@ -148,7 +148,7 @@ final class LoadRun {
         if !options.noVideo {
             let (width, height) = LoadgenCommand.size(options.video)!
             let frames = max(1, Int(LoadgenCommand.seconds(options.clip)! * Double(options.fps)))
-            let shapes: [(Int, Int, Int)] = options.simulcast
+            let shapes: [(Int, Int, Int)] = options.publishesSimulcast
                 ? [(width / 4, height / 4, options.videoKbps / 10), (width / 2, height / 2, options.videoKbps * 3 / 10),
                    (width, height, options.videoKbps)]
                 : [(width, height, options.videoKbps)]

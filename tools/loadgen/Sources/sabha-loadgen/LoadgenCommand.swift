@@ -9,6 +9,24 @@ struct LoadgenCommand: ParsableCommand {
         abstract: "Real WebRTC publishers and subscribers (ICE, DTLS-SRTP, RTCP, VP8 + Opus) against Sabha over WHIP/WHEP, or Janus's videoroom, on loopback.",
         discussion: "Prints a progress line each second on standard error and a JSON summary on standard output. Always stops by itself.")
 
+    @Option(help: "fanout: WHIP publishers and WHEP subscribers (or Janus). meeting: --participants join one room over /ws, each publishing Opus and simulcast VP8 and receiving everyone; every directed flow must arrive. churn: the same, then --cycles leave-and-rejoin cycles, every flow again, and the server back to idle.")
+    var mode = "fanout"
+    @Option(help: "Meeting participants (meeting and churn modes).")
+    var participants = 25
+    @Option(help: "Leave-and-rejoin cycles in churn mode (default 1000).")
+    var cycles: Int?
+    @Option(help: "Participants away at once during churn.")
+    var churnConcurrency = 4
+    @Option(help: "Seed of the churn's choices (who leaves, how, and for how long).")
+    var seed = 1
+    @Option(help: "Tile size every participant reports for each video it receives (video-size), WIDTHxHEIGHT: up to 200 high gets the lowest simulcast layer, up to 400 the middle one.")
+    var tile = "320x180"
+    @Option(help: "Meeting modes: media time after signalling settles before a flow check starts.")
+    var warmup = "2s"
+    @Option(help: "Churn mode: length of the flow check after churn (the first check lasts --duration).")
+    var verifyWindow = "3s"
+    @Option(help: "Meeting modes: the whole run stops after this, whatever is left.")
+    var timeLimit = "20m"
     @Option(help: "Which server and signalling: sabha (WHIP/WHEP) or janus (videoroom over Janus's WebSocket or HTTP API).")
     var target = "sabha"
     @Option(help: "Janus's API (with --target janus; loopback only): ws://HOST:PORT for its WebSocket API, http://HOST:PORT/janus for its HTTP API.")
@@ -43,8 +61,11 @@ struct LoadgenCommand: ParsableCommand {
     var clip = "5s"
     @Option(help: "Directory caching encoded clips by their parameters (empty: encode every time).")
     var clipCache = "/tmp/sabha-loadgen-cache"
-    @Flag(help: "Publish video as three simulcast layers (rid q, h, f: a quarter, half and the full --video size at about 10 %, 30 % and 100 % of --video-kbps), as our meeting client does.")
+    @Flag(help: "Publish video as three simulcast layers (rid q, h, f: a quarter, half and the full --video size at about 10 %, 30 % and 100 % of --video-kbps), as our meeting client does (always on in meeting modes).")
     var simulcast = false
+
+    /// Meeting participants always publish simulcast, as the web client does.
+    var publishesSimulcast: Bool { simulcast || mode != "fanout" }
     @Option(help: "Video pacing rate as a multiple of the clip's bitrate, like a browser's pacer (WebRTC uses 2.5); 0 sends each frame as one burst.")
     var pacingFactor: Double = 2.5
     @Option(help: "Opus bitrate in kbit/s.")
@@ -82,6 +103,18 @@ struct LoadgenCommand: ParsableCommand {
         guard decryptEvery >= 1, decryptEvery <= 1000 else { throw ValidationError("--decrypt-every must be 1...1000") }
         guard !(noAudio && noVideo) else { throw ValidationError("--no-audio and --no-video leave nothing to send") }
         guard ["sabha", "janus"].contains(target) else { throw ValidationError("--target is sabha or janus") }
+        guard ["fanout", "meeting", "churn"].contains(mode) else { throw ValidationError("--mode is fanout, meeting or churn") }
+        if mode != "fanout" {
+            guard target == "sabha" else { throw ValidationError("meeting modes need --target sabha") }
+            guard participants >= 2, participants <= 100 else { throw ValidationError("--participants must be 2...100") }
+            guard (cycles ?? 0) >= 0, (cycles ?? 0) <= 100_000 else { throw ValidationError("--cycles must be 0...100000") }
+            guard churnConcurrency >= 1, churnConcurrency < participants else { throw ValidationError("--churn-concurrency must be 1...participants-1") }
+            guard !noAudio, !noVideo else { throw ValidationError("meeting participants publish audio and video") }
+            guard Self.size(tile) != nil || tile == "0x0" else { throw ValidationError("--tile is WIDTHxHEIGHT, such as 320x180") }
+            for (name, value, max) in [("--warmup", warmup, 60.0), ("--verify-window", verifyWindow, 600), ("--time-limit", timeLimit, 7200)] {
+                guard Self.seconds(value).map({ $0 >= 0 && $0 <= max }) == true else { throw ValidationError("\(name) must be a time up to \(Int(max)) s") }
+            }
+        }
         guard (localIp ?? "127.0.0.1").hasPrefix("127.") || localIp == "::1" else { throw ValidationError("--local-ip must be loopback") }
         guard encodeOnly || target == "janus" || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
         guard ["cm", "gcm", "both"].contains(srtp) else { throw ValidationError("--srtp is cm, gcm or both") }
@@ -95,6 +128,23 @@ struct LoadgenCommand: ParsableCommand {
     }
 
     func run() throws {
+        if mode != "fanout" {
+            let summary: MeetingSummary
+            do {
+                summary = try MeetingRun(options: self).run()
+            } catch LoadgenError.encodeOnly {
+                return
+            } catch {
+                FileHandle.standardError.write(Data("sabha-loadgen: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            print(summary.json())
+            if !summary.passed {
+                FileHandle.standardError.write(Data("sabha-loadgen: FAILED: \(summary.problems.prefix(3)) flows missing \(summary.meeting.flowsMissing)/\(summary.afterChurn?.flowsMissing ?? 0)\n".utf8))
+                throw ExitCode(2)
+            }
+            return
+        }
         let runner = try LoadRun(options: self)
         do {
             let summary = try runner.run()

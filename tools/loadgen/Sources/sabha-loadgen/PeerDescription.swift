@@ -13,6 +13,8 @@ struct LocalPeerDescription {
         var rids: [String] = []
         var midExtensionID: UInt8 = 0
         var ridExtensionID: UInt8 = 0
+        /// RTX (RFC 4588) payload type offered with a video m-line, as browsers do; 0: none.
+        var rtxPayloadType: UInt8 = 0
     }
 
     var ufrag: String
@@ -42,6 +44,11 @@ struct RemotePeerDescription {
         /// The m-line's media word and protocol as written (to reject unknown m-lines in an answer).
         var rawKind = ""
         var proto = ""
+        /// `a=msid:<stream> <track>` (in a meeting answer: the publishing participant's id and the track id).
+        var streamID: String?
+        var trackID: String?
+        /// The repair SSRC of `a=ssrc-group:FID <ssrc> <rtx>`.
+        var rtxSSRC: UInt32?
     }
 
     var ufrag = ""

@@ -32,6 +32,8 @@ final class PeerThread: @unchecked Sendable {
     let pollIntervalNs: Int64
     private let epoll: Int32
     private let inbox = Mutex<[any LoadPeer]>([])
+    /// Peers to let go (a meeting participant that left): the thread stops driving them and forgets them.
+    private let leaving = Mutex<[any LoadPeer]>([])
     let snapshot = Mutex(ThreadSnapshot())
     private let stopFlag = Atomic<Bool>(false)
     private var thread: pthread_t?
@@ -47,6 +49,12 @@ final class PeerThread: @unchecked Sendable {
 
     func adopt(_ peer: any LoadPeer) {
         inbox.withLock { $0.append(peer) }
+    }
+
+    /// The peer stops sending and receiving at the thread's next round (its socket stays open until the last
+    /// reference to it goes, so the server sees silence, as from a closed browser tab).
+    func retire(_ peer: any LoadPeer) {
+        leaving.withLock { $0.append(peer) }
     }
 
     func start() {
@@ -70,13 +78,15 @@ final class PeerThread: @unchecked Sendable {
     private func run() {
         lg_set_thread_name("loadgen-\(index)")
         let io = PeerThreadIO()
-        var peers: [any LoadPeer] = []
+        // Slots stay put (their index is the epoll tag); a retired peer leaves a nil behind.
+        var peers: [(any LoadPeer)?] = []
         var publishers: [Int] = []
         var tags = [UInt64](repeating: 0, count: 256)
         var nextSlowTickNs: Int64 = 0
         var nextSnapshotNs: Int64 = 0
         var nextDueNs = Int64.max
         var lastPollNs: Int64 = 0
+        var gone = ThreadSnapshot()
 
         while !stopFlag.load(ordering: .acquiring) {
             var now = lg_monotonic_ns()
@@ -99,11 +109,30 @@ final class PeerThread: @unchecked Sendable {
                 peer.begin(now: now)
                 nextDueNs = now
             }
+            let departures = leaving.withLock { pending -> [any LoadPeer] in
+                let taken = pending
+                pending.removeAll()
+                return taken
+            }
+            for peer in departures {
+                guard let slot = peers.firstIndex(where: { $0 === peer }) else {
+                    leaving.withLock { $0.append(peer) }  // adopted after we took the inbox: next round
+                    continue
+                }
+                if let participant = peer as? MeetingPeer {
+                    // Its counters stay in the totals, so rates do not dip when someone leaves.
+                    participant.publishReport()
+                    Self.add(participant, to: &gone)
+                }
+                _ = lg_epoll_del(epoll, peer.transport.fd)
+                peers[slot] = nil
+                publishers.removeAll { $0 == slot }
+            }
 
             let timeoutMs = nextDueNs <= now ? 0 : Int32(min((nextDueNs - now + 999_999) / 1_000_000, 5))
             let ready = tags.withUnsafeMutableBufferPointer { lg_epoll_wait(epoll, $0.baseAddress, 256, timeoutMs) }
             for i in 0..<max(Int(ready), 0) {
-                let peer = peers[Int(tags[i])]
+                guard let peer = peers[Int(tags[i])] else { continue }
                 // At most 4 batches per socket per round, so one busy socket cannot starve the others.
                 for _ in 0..<4 {
                     let count = Int(lg_recv_batch(peer.transport.fd, io.receiveSlots, UInt32(PeerThreadIO.batch)))
@@ -121,25 +150,43 @@ final class PeerThread: @unchecked Sendable {
             now = lg_monotonic_ns()
             nextDueNs = now + 5_000_000
             for p in publishers {
-                nextDueNs = min(nextDueNs, peers[p].tick(now: now, io: io))
+                if let peer = peers[p] { nextDueNs = min(nextDueNs, peer.tick(now: now, io: io)) }
             }
             if now >= nextSlowTickNs {
-                for peer in peers where !peer.isPublisher { _ = peer.tick(now: now, io: io) }
+                for case let peer? in peers where !peer.isPublisher { _ = peer.tick(now: now, io: io) }
                 nextSlowTickNs = now + 5_000_000
             }
             nextDueNs = min(nextDueNs, nextSlowTickNs)
             if now >= nextSnapshotNs {
-                publish(peers, io: io)
+                publish(peers, gone: gone, io: io)
                 nextSnapshotNs = now + 250_000_000
             }
         }
-        publish(peers, io: io)
+        publish(peers, gone: gone, io: io)
     }
 
-    private func publish(_ peers: [any LoadPeer], io: PeerThreadIO) {
-        var s = ThreadSnapshot()
-        for peer in peers {
-            if let publisher = peer as? Publisher {
+    /// A meeting participant's traffic counters (it both sends and receives).
+    private static func add(_ participant: MeetingPeer, to s: inout ThreadSnapshot) {
+        s.packetsSent &+= participant.publisher.stats.packetsSent
+        s.bytesSent &+= participant.publisher.stats.bytesSent
+        s.pliReceived &+= participant.publisher.stats.pliReceived
+        s.packetsReceived &+= participant.received.packets
+        s.bytesReceived &+= participant.received.bytes
+        s.expected += participant.received.expected
+        s.lost += participant.received.lost
+        s.authenticated &+= participant.received.authenticated
+        s.authFailures &+= participant.received.authFailures
+    }
+
+    private func publish(_ peers: [(any LoadPeer)?], gone: ThreadSnapshot, io: PeerThreadIO) {
+        var s = gone
+        for case let peer? in peers {
+            if let participant = peer as? MeetingPeer {
+                participant.publishReport()
+                if participant.transport.isConnected { s.publishersConnected += 1 }
+                if participant.transport.isFailed { s.publishersFailed += 1 }
+                Self.add(participant, to: &s)
+            } else if let publisher = peer as? Publisher {
                 if publisher.transport.isConnected { s.publishersConnected += 1 }
                 if publisher.transport.isFailed { s.publishersFailed += 1 }
                 s.packetsSent &+= publisher.stats.packetsSent

@@ -30,6 +30,8 @@ final class PeerTransport {
     private(set) var inbound: SRTPContext?
     private(set) var outbound: SRTPContext?
     private(set) var profile: SRTPProfile?
+    /// The server's SRTP master key and salt, for further inbound contexts (`makeInboundContext`).
+    private var inboundKeys: (key: [UInt8], salt: [UInt8])?
 
     /// Monotonic times (ns).
     private(set) var startedNs: Int64 = 0
@@ -145,6 +147,7 @@ final class PeerTransport {
                 return false
             }
             profile = keys.profile
+            inboundKeys = (keys.remoteKey, keys.remoteSalt)
             state = .connected
             connectedNs = now
             nextCheckNs = now + Self.consentIntervalNs
@@ -157,6 +160,13 @@ final class PeerTransport {
             break
         }
         return false
+    }
+
+    /// Another inbound SRTP context with the server's keys: one context holds `SRTPContext.streamCapacity`
+    /// SSRCs, and a meeting participant receives more streams than that (`SRTPInboundShards`).
+    func makeInboundContext() -> SRTPContext? {
+        guard let profile, let inboundKeys else { return nil }
+        return try? SRTPContext(profile: profile, key: inboundKeys.key, salt: inboundKeys.salt, direction: .inbound)
     }
 
     /// Sends one datagram on the connected socket (control traffic; media goes through `PeerThread.flush`).

@@ -112,12 +112,14 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
-    func localDescription() -> LocalPeerDescription {
+    /// The offer's description: audio on mid 0, video on the next (simulcast with rids when there are layers),
+    /// video with an RTX payload type when `rtxPayloadType` is not 0 (as browsers offer).
+    func localDescription(rtxPayloadType: UInt8 = 0) -> LocalPeerDescription {
         var media: [LocalPeerDescription.Media] = []
         if audio != nil { media.append(.init(kind: .audio, mid: "0", payloadType: audioPayloadType, ssrc: audioSSRC)) }
         if video != nil {
             media.append(.init(kind: .video, mid: "\(media.count)", payloadType: videoPayloadType, ssrc: videoSSRC, rids: rids,
-                               midExtensionID: Self.midExtensionID, ridExtensionID: Self.ridExtensionID))
+                               midExtensionID: Self.midExtensionID, ridExtensionID: Self.ridExtensionID, rtxPayloadType: rtxPayloadType))
         }
         return LocalPeerDescription(
             ufrag: transport.ufrag, password: transport.password, fingerprint: context.certificate.fingerprint,
@@ -341,7 +343,13 @@ final class Publisher: LoadPeer, @unchecked Sendable {
             stats.rtcpAuthFailures &+= 1
             return
         }
-        for packet in RTCPCompound(UnsafeRawBufferPointer(start: data, count: plain)) {
+        handleRTCP(UnsafeRawBufferPointer(start: data, count: plain))
+    }
+
+    /// Feedback for what we send, from a decrypted compound: PLI/FIR restart a layer's clip; NACKs and
+    /// receiver reports are counted. (A meeting participant decrypts its RTCP itself and passes it here.)
+    func handleRTCP(_ plain: UnsafeRawBufferPointer) {
+        for packet in RTCPCompound(plain) {
             switch packet.packetType {
             case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPPictureLossIndication.format:
                 stats.pliReceived &+= 1

@@ -14,7 +14,8 @@ enum SDP {
         ]
         for media in local.media {
             let isAudio = media.kind == .audio
-            out.append("m=\(isAudio ? "audio" : "video") 9 UDP/TLS/RTP/SAVPF \(media.payloadType)")
+            let formats = media.rtxPayloadType == 0 ? "\(media.payloadType)" : "\(media.payloadType) \(media.rtxPayloadType)"
+            out.append("m=\(isAudio ? "audio" : "video") 9 UDP/TLS/RTP/SAVPF \(formats)")
             out.append("c=IN IP4 \(local.ip)")
             out.append("a=mid:\(media.mid)")
             out.append("a=ice-ufrag:\(local.ufrag)")
@@ -33,6 +34,10 @@ enum SDP {
                 out.append("a=rtcp-fb:\(media.payloadType) nack")
                 out.append("a=rtcp-fb:\(media.payloadType) nack pli")
                 out.append("a=rtcp-fb:\(media.payloadType) ccm fir")
+                if media.rtxPayloadType != 0 {
+                    out.append("a=rtpmap:\(media.rtxPayloadType) rtx/90000")
+                    out.append("a=fmtp:\(media.rtxPayloadType) apt=\(media.payloadType)")
+                }
             }
             if local.sends, !media.rids.isEmpty {
                 // Simulcast as browsers offer it (RFC 8853): layers named by RID, SSRCs learnt from the packets.
@@ -103,7 +108,8 @@ enum SDP {
     }
 
     /// Reads an answer (or offer): transport attributes at session or media level, the first host candidate,
-    /// and per m-line the mid, port (0 = rejected), direction, first payload type and first a=ssrc.
+    /// and per m-line the mid, port (0 = rejected), direction, first payload type, first a=ssrc, the RTX SSRC of
+    /// an `a=ssrc-group:FID` and the `a=msid`.
     static func read(_ text: String) throws -> RemotePeerDescription {
         var remote = RemotePeerDescription()
         var current: RemotePeerDescription.Media?
@@ -144,6 +150,13 @@ enum SDP {
                 }
             case "mid": current?.mid = value
             case "inactive": current?.accepted = false
+            case "msid":
+                let parts = value.split(separator: " ")
+                current?.streamID = parts.first.map(String.init)
+                current?.trackID = parts.count > 1 ? String(parts[1]) : nil
+            case "ssrc-group":
+                let parts = value.split(separator: " ")
+                if parts.count == 3, parts[0] == "FID", let rtx = UInt32(parts[2]) { current?.rtxSSRC = rtx }
             case "ssrc":
                 if current?.ssrc == nil, let ssrc = value.split(separator: " ").first.flatMap({ UInt32($0) }) {
                     current?.ssrc = ssrc

@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// A small blocking WebSocket client (RFC 6455) for Janus's WebSocket API: one TCP connection to a loopback
+/// A small blocking WebSocket client (RFC 6455) for Janus's WebSocket API and Sabha's meeting socket: one TCP connection to a loopback
 /// address, text messages only. A reader thread takes every frame off the socket (so server events never
 /// fill it while the generator measures) and hands complete text messages to `onMessage`; `send` may be
 /// called from any thread.
@@ -14,8 +14,9 @@ final class WebSocketClient: @unchecked Sendable {
     private let readerDone = Atomic<Bool>(false)
     private let onMessage: @Sendable (String) -> Void
 
-    /// Connects to `ws://HOST:PORT/PATH` (loopback only) and completes the opening handshake with `subprotocol`.
-    init(url: String, subprotocol: String, timeoutMs: Int = 10_000, onMessage: @escaping @Sendable (String) -> Void) throws {
+    /// Connects to `ws://HOST:PORT/PATH` (loopback only) and completes the opening handshake, asking for
+    /// `subprotocol` when given (Janus needs one; Sabha's `/ws` uses none).
+    init(url: String, subprotocol: String?, timeoutMs: Int = 10_000, onMessage: @escaping @Sendable (String) -> Void) throws {
         guard url.hasPrefix("ws://") else { throw LoadgenError.configuration("a WebSocket URL starts with ws:// (got \(url))") }
         let http = try HTTPClient(url: "http://" + url.dropFirst("ws://".count))
         let afterScheme = url.dropFirst("ws://".count)
@@ -30,7 +31,8 @@ final class WebSocketClient: @unchecked Sendable {
             let key = Data(nonce).base64EncodedString()
             let host = http.host.contains(":") ? "[\(http.host)]" : http.host
             let request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(http.port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(subprotocol)\r\n\r\n"
+                + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+                + (subprotocol.map { "Sec-WebSocket-Protocol: \($0)\r\n" } ?? "") + "\r\n"
             try Self.writeAll(fd, Array(request.utf8))
             // Read the 101 response byte by byte up to the blank line, so no frame bytes are consumed here.
             var head: [UInt8] = []
@@ -50,7 +52,7 @@ final class WebSocketClient: @unchecked Sendable {
                 throw LoadgenError.signalling("WebSocket handshake with \(url): wrong Sec-WebSocket-Accept")
             }
             guard response.header("Sec-WebSocket-Protocol") == subprotocol else {
-                throw LoadgenError.signalling("WebSocket handshake with \(url): the server did not accept subprotocol \(subprotocol)")
+                throw LoadgenError.signalling("WebSocket handshake with \(url): the server did not accept subprotocol \(subprotocol ?? "(none)")")
             }
             // The reader blocks; a 1 s timeout lets it notice `close()`.
             timeout = timeval(tv_sec: 1, tv_usec: 0)
@@ -78,6 +80,13 @@ final class WebSocketClient: @unchecked Sendable {
     func close() {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         _ = try? writeLock.withLock { _ in try Self.writeAll(fd, Self.frame(opcode: 0x8, payload: [0x03, 0xE8])) }
+        shutdown(fd, Int32(SHUT_RDWR))
+        for _ in 0..<40 where !readerDone.load(ordering: .acquiring) { usleep(50_000) }
+    }
+
+    /// Drops the connection as a lost network would: no close frame, just the TCP connection shut down.
+    func abort() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
         shutdown(fd, Int32(SHUT_RDWR))
         for _ in 0..<40 where !readerDone.load(ordering: .acquiring) { usleep(50_000) }
     }

@@ -31,6 +31,8 @@ int64_t lg_monotonic_ns(void);
 int lg_epoll_create(void);
 /// Adds `fd` for EPOLLIN with `tag` as its data; 0 or -errno.
 int lg_epoll_add(int epfd, int fd, uint64_t tag);
+/// Removes `fd` from the set (a peer that left); 0 or -errno.
+int lg_epoll_del(int epfd, int fd);
 /// Waits at most `timeout_ms`; writes the tags of ready fds; returns how many, or -errno.
 int lg_epoll_wait(int epfd, uint64_t *tags, int max, int timeout_ms);
 /// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit.

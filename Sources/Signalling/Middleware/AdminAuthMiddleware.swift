@@ -1,8 +1,8 @@
 import Hummingbird
 import Logging
 
-/// Lets a request through to the admin API only with `Authorization: Bearer <admin key>`; otherwise answers
-/// 401 with a problem (`admin-key-missing`, `admin-key-invalid`).
+/// Lets a request through to the admin API only with `Authorization: Bearer <admin key>`; otherwise refuses with
+/// 401 and a problem (`admin-key-missing`, `admin-key-invalid`) that names the realm in `WWW-Authenticate`.
 struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: AdminKey
 
@@ -11,7 +11,9 @@ struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             try key.authorize(request.headers[.authorization])
         } catch {
             context.logger.info("admin request refused", metadata: ["path": "\(request.uri.path)", "reason": "\(error.code)"])
-            return error.response(extraHeaders: [.wwwAuthenticate: "Bearer realm=\"sabha-admin\""])
+            var refusal = error
+            refusal.headers[.wwwAuthenticate] = "Bearer realm=\"sabha-admin\""
+            throw refusal
         }
         return try await next(request, context)
     }

@@ -5,8 +5,8 @@
 # fails to connect everyone, or the ladder ends). Runs in a network namespace it creates (lo + a veth pair
 # carrying 127.0.0.2/32, which Janus's libnice needs); nothing leaves it.
 #
-#   bash tools/bench/bench.sh                   the ladder for both servers (needs .build/release/sabha: built if missing, ~8 min)
-#   bash tools/bench/bench.sh --smoke           1 publisher → 3 subscribers, 5 s, both servers; asserts delivery only (CI)
+#   bash tools/bench/vs-janus.sh                   the ladder for both servers (needs .build/release/sabha: built if missing, ~8 min)
+#   bash tools/bench/vs-janus.sh --smoke           1 publisher → 3 subscribers, 5 s, both servers; asserts delivery only (CI)
 #   options: --servers "sabha janus"  --steps "10 50 100"  --seconds 10  --out DIR
 #            --max-p99 MS (50; a large value makes the ladder stop on loss only)
 #            --no-ceiling (skip the C ceiling run after each Sabha step)
@@ -78,7 +78,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
     ip link set vb0 up
     ip link set vb1 up
     ip addr add 127.0.0.2/32 dev vb0
-    exec bash "$0" "$@"' "$here/bench.sh" "${args[@]}"
+    exec bash "$0" "$@"' "$here/vs-janus.sh" "${args[@]}"
 fi
 
 mkdir -p "$out"

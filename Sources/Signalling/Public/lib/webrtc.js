@@ -1,0 +1,43 @@
+// WebRTC helpers both pages use. The server is ICE-lite with host candidates only and takes no trickled
+// candidates, so a page needs no STUN/TURN server and sends one offer with all its candidates in it.
+
+import { addCameraTransceiver } from './simulcast.js';
+
+/** A peer connection for talking to this server only: no STUN/TURN, everything bundled on one transport. */
+export function newPeerConnection() {
+  return new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+}
+
+/** Resolves once ICE gathering is complete, or after `timeoutMs` (what has been gathered by then goes out). */
+export function gatheringComplete(pc, timeoutMs) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      pc.removeEventListener('icegatheringstatechange', check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/**
+ * Sends every track of `stream` on its own sendonly transceiver; the camera as simulcast when `simulcast` is set
+ * (simulcast.js), else as one encoding. `log` hears what the browser refused.
+ */
+export function addLocalTracks(pc, stream, { simulcast, log }) {
+  for (const track of stream.getTracks()) {
+    if (track.kind === 'video' && simulcast) addCameraTransceiver(pc, track, stream, log);
+    else pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+  }
+}
+
+/** The peer connection's state in words for a status line. */
+export function connectionText(state) {
+  return {
+    new: 'starting…', connecting: 'connecting…', connected: 'connected',
+    disconnected: 'connection interrupted…', failed: 'connection failed', closed: 'ended',
+  }[state] || state;
+}

@@ -1,0 +1,81 @@
+// The control bar: microphone, camera, screen share, People, sound, End for all, Leave. Draws the buttons from
+// the state their owners keep (LocalMedia, ScreenShare, the session) and turns clicks into their calls.
+
+import { setIcon } from './icons.js';
+import { ScreenShare } from './screen-share.js';
+
+const $ = (id) => document.getElementById(id);
+
+// The words and icons of the two mute buttons: [when on, when muted].
+const MIC = { icons: ['mic', 'micOff'], texts: ['Mute', 'Unmute'], titles: ['Mute microphone', 'Unmute microphone'] };
+const CAMERA = { icons: ['cam', 'camOff'], texts: ['Stop video', 'Start video'], titles: ['Turn camera off', 'Turn camera on'] };
+
+// A mute button: disabled without a track of its kind, pressed while muted, hidden for viewers.
+function drawMuteButton(button, available, muted, hidden, { icons, texts, titles }) {
+  const i = muted ? 1 : 0;
+  button.disabled = !available;
+  button.setAttribute('aria-pressed', String(muted));
+  setIcon(button.querySelector('.icon'), icons[muted || !available ? 1 : 0]);
+  button.querySelector('.text').textContent = texts[i];
+  button.title = titles[i];
+  button.hidden = hidden;
+}
+
+export class Controls {
+  /**
+   * `local`: LocalMedia; `screenShare`: ScreenShare; `session`: {me}; `send(msg)`: the socket's send;
+   * `onSelfChanged()`: our own tile and list entry need redrawing; `onLayout()`: the stage changed size;
+   * `onLeave()`: the person leaves.
+   */
+  constructor({ local, screenShare, session, send, onSelfChanged, onLayout, onLeave }) {
+    Object.assign(this, { local, screenShare, session, send, onSelfChanged, onLayout, onLeave });
+  }
+
+  /** Wires the buttons; the People panel starts open on wide screens. */
+  wire() {
+    $('leave-button').addEventListener('click', () => this.onLeave());
+    $('end-button').addEventListener('click', () => {
+      if (window.confirm('End the meeting for everyone?')) this.send({ type: 'end-meeting' });
+    });
+    $('mic-button').addEventListener('click', () => this.setMuted('audio', !this.local.micMuted));
+    $('camera-button').addEventListener('click', () => this.setMuted('video', !this.local.camMuted));
+    $('people-button').addEventListener('click', () => this.togglePeople($('people').hidden));
+    $('share-button').addEventListener('click', () => { this.screenShare.toggle(); });
+    $('sound-button').addEventListener('click', () => {
+      document.querySelectorAll('#grid audio').forEach((a) => a.play().catch(() => {}));
+      $('sound-button').hidden = true;
+    });
+    this.togglePeople(window.innerWidth >= 1000);
+  }
+
+  /** Mutes or unmutes our microphone ('audio') or camera ('video') and tells the server. */
+  setMuted(kind, muted) {
+    if (!this.local.setMuted(kind, muted)) return;
+    this.send({ type: 'mute', kind, muted });
+    this.update();
+    this.onSelfChanged();
+  }
+
+  /** Autoplay refused to play sound: offer the button that starts it with a click. */
+  offerSound() {
+    $('sound-button').hidden = false;
+  }
+
+  update() {
+    const { local } = this;
+    drawMuteButton($('mic-button'), local.hasAudio, local.micMuted, local.viewer, MIC);
+    drawMuteButton($('camera-button'), local.hasVideo, local.camMuted, local.viewer, CAMERA);
+    const share = $('share-button');
+    share.hidden = local.viewer || !ScreenShare.supported;
+    share.setAttribute('aria-pressed', String(this.screenShare.active));
+    share.querySelector('.text').textContent = this.screenShare.active ? 'Stop sharing' : 'Share screen';
+    $('end-button').hidden = !(this.session.me && this.session.me.role === 'host');
+    setIcon($('people-button').querySelector('.icon'), 'people');
+  }
+
+  togglePeople(open) {
+    $('people').hidden = !open;
+    $('people-button').setAttribute('aria-pressed', String(open));
+    this.onLayout();
+  }
+}

@@ -1,0 +1,58 @@
+// The People panel: everyone in the meeting (ourselves first) with their microphone and camera state; for hosts,
+// the host actions and the people a host removed.
+
+import { icon } from './icons.js';
+import { participantActions, readmitButton } from './host-actions.js';
+
+function span(className, text) {
+  const s = document.createElement('span');
+  s.className = className;
+  s.textContent = text;
+  return s;
+}
+
+// Name, self-chosen name and identity (where it says more than the name).
+function who(name, chosen, identity) {
+  const w = document.createElement('div');
+  w.className = 'who';
+  w.append(span('name', name));
+  if (chosen) w.append(span('chosen', chosen));
+  if (identity && identity !== name) w.append(span('identity', identity));
+  return w;
+}
+
+function mediaIcons(audio, video) {
+  const icons = document.createElement('span');
+  icons.className = 'media';
+  const a = icon(audio === 'on' ? 'mic' : 'micOff');
+  a.classList.toggle('off', audio !== 'on');
+  const v = icon(video === 'on' ? 'cam' : 'camOff');
+  v.classList.toggle('off', video !== 'on');
+  icons.append(a, v);
+  return icons;
+}
+
+/**
+ * Draws the list. `rows`: [{id (absent for ourselves), name, identity, chosen, audio, video}] with audio/video
+ * 'on', 'muted' or 'none'; `removed`: [{identity, name}]; `isHost` adds the host actions; `send(msg)` sends them.
+ */
+export function renderPeople({ rows, removed, isHost, send }) {
+  const items = rows.map((r) => {
+    const li = document.createElement('li');
+    li.append(who(r.name, r.chosen, r.identity), mediaIcons(r.audio, r.video));
+    if (isHost && r.id) li.append(participantActions({ id: r.id, name: r.name, audio: r.audio, send }));
+    return li;
+  });
+  if (isHost) {
+    // People a host removed stay out until a host lets them back in.
+    for (const person of removed) {
+      const li = document.createElement('li');
+      li.className = 'removed';
+      li.append(who(`${person.name || person.identity} (removed)`, '', person.identity !== person.name ? person.identity : ''),
+        readmitButton(person, send));
+      items.push(li);
+    }
+  }
+  document.getElementById('people-list').replaceChildren(...items);
+  document.getElementById('people-count').textContent = String(rows.length);
+}

@@ -1,0 +1,145 @@
+// The signalling WebSocket (docs/protocol.md, version 1): joins, hands each server message on, keeps the
+// connection alive with pings, and when it drops without us leaving, resumes within the server's grace period
+// with the `resume` secret from `joined`. The one owner of the socket, its timers and the resume state.
+
+import { log } from './log.js';
+import { PING_INTERVAL_MS, RESUME_WINDOW_MS } from './options.js';
+
+export class SignalSocket {
+  #ws = null;
+  #finished = false;
+  #resume = null;        // secret from `joined`, to resume after the socket drops
+  #reconnect = null;     // {since, attempt, timer} while trying to resume
+  #pingTimer = null;
+  #pingId = 0;
+
+  /**
+   * `joinMessage()`: the `join` to send on each (re)connect. `onMessage(msg)`: each server message.
+   * `onInterrupted()`: the socket dropped and we will try to resume (anything waiting on it should give up).
+   * `onReconnecting()`: a resume attempt is scheduled. `onLost(wasOpen)`: the socket is gone for good.
+   */
+  constructor({ joinMessage, onMessage, onInterrupted, onReconnecting, onLost }) {
+    Object.assign(this, { joinMessage, onMessage, onInterrupted, onReconnecting, onLost });
+  }
+
+  /** Whether the current connection is a resume attempt (until `joined` answers it). */
+  get reconnecting() { return !!this.#reconnect; }
+
+  open() {
+    const url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (err) {
+      log(`WebSocket failed: ${err.message}`);
+      this.onLost(false);
+      return;
+    }
+    this.#ws = ws;
+    let opened = false;
+    ws.addEventListener('open', () => {
+      opened = true;
+      log('socket open');
+      const join = this.joinMessage();
+      if (this.#reconnect && this.#resume) join.resume = this.#resume;
+      this.send(join);
+    });
+    ws.addEventListener('message', (ev) => this.#receive(ev.data));
+    ws.addEventListener('close', (ev) => {
+      log(`socket closed (code ${ev.code}${ev.reason ? ', ' + ev.reason : ''})`);
+      if (this.#ws !== ws) return;
+      this.#ws = null;
+      this.#closed(opened);
+    });
+  }
+
+  /** Sends one message; false when the socket is not open. */
+  send(msg) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    if (msg.type !== 'ping') log(`send ${msg.type}`);
+    return true;
+  }
+
+  /**
+   * `joined` arrived: keeps its resume secret and starts pinging. Returns whether it answered a resume attempt.
+   */
+  joined(resumeSecret) {
+    if (resumeSecret) this.#resume = resumeSecret;
+    const resuming = !!this.#reconnect;
+    this.#reconnect = null;
+    this.#startPing();
+    return resuming;
+  }
+
+  /** Closes for good (the page is finished); no resume follows. */
+  close() {
+    this.#finished = true;
+    this.#stopPing();
+    if (this.#reconnect) clearTimeout(this.#reconnect.timer);
+    const ws = this.#ws;
+    this.#ws = null;
+    if (ws) {
+      try { ws.close(1000); } catch (_) { /* already closing */ }
+    }
+  }
+
+  /** Drops the socket as a network loss would (no leave); the page then resumes. For tests and support. */
+  drop() {
+    if (this.#ws) this.#ws.close(4000, 'dropped on request');
+  }
+
+  #receive(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch (_) {
+      log(`ignored a frame that is not JSON: ${String(data).slice(0, 80)}`);
+      return;
+    }
+    if (!msg || typeof msg.type !== 'string') return;
+    if (msg.type !== 'pong') log(`recv ${msg.type}`);
+    try {
+      this.onMessage(msg);
+    } catch (err) {
+      log(`error handling ${msg.type}: ${err.stack || err}`);
+    }
+  }
+
+  // The socket closed without us leaving: resume within the server's grace period, else give up.
+  #closed(wasOpen) {
+    if (this.#finished) return;
+    if (this.#resume && (wasOpen || this.#reconnect)) {
+      this.#scheduleReconnect();
+      return;
+    }
+    this.onLost(wasOpen);
+  }
+
+  #scheduleReconnect() {
+    this.#stopPing();
+    this.onInterrupted();
+    if (!this.#reconnect) this.#reconnect = { since: Date.now(), attempt: 0, timer: null };
+    const r = this.#reconnect;
+    if (Date.now() - r.since > RESUME_WINDOW_MS) {
+      this.#reconnect = null;
+      this.onLost(true);
+      return;
+    }
+    this.onReconnecting();
+    const delay = Math.min(4000, 500 * 2 ** r.attempt++);
+    log(`reconnecting in ${delay} ms`);
+    r.timer = setTimeout(() => { if (!this.#finished) this.open(); }, delay);
+  }
+
+  #startPing() {
+    this.#stopPing();
+    this.#pingTimer = setInterval(() => this.send({ type: 'ping', id: ++this.#pingId }), PING_INTERVAL_MS);
+  }
+
+  #stopPing() {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+  }
+}
