@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Thin C shims: only what Swift cannot import directly.
@@ -60,7 +61,7 @@ let package = Package(
         .target(
             name: "Signalling",
             dependencies: [
-                "MediaCore", "GroupwareBridge",
+                "MediaCore", "Scheduling", "GroupwareBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -69,15 +70,25 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Public")]
         ),
-        // Mail and calendar (iCalendar, iMIP, CalDAV), scheduled meetings and their outbox.
+        // Scheduled meetings: their store, the outbox and its relay, the resource calendar's watcher.
+        .target(
+            name: "Scheduling",
+            dependencies: [
+                "GroupwareBridge",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Mail and calendar protocols only: iCalendar, iTIP/iMIP, SMTP, CalDAV. No store, no meetings.
         .target(
             name: "GroupwareBridge",
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -88,10 +99,12 @@ let package = Package(
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "GroupwareBridge", "MediaCore",
+                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -99,6 +112,17 @@ let package = Package(
         .target(
             name: "SabhaTestSupport",
             path: "Tests/SabhaTestSupport"
+        ),
+        // Real mail and calendar servers (aiosmtpd, Radicale from <repo>/.venv) for the GroupwareBridge and Scheduling
+        // tests. Apart from SabhaTestSupport, which depends on nothing (MediaCoreTests use it in SABHA_CORE_ONLY builds).
+        .target(
+            name: "GroupwareTestSupport",
+            dependencies: [
+                "GroupwareBridge",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/GroupwareTestSupport"
         ),
         .testTarget(
             name: "MediaCoreTests",
@@ -119,8 +143,7 @@ let package = Package(
         .testTarget(
             name: "GroupwareBridgeTests",
             dependencies: [
-                "GroupwareBridge", "SabhaTestSupport",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "GroupwareBridge", "GroupwareTestSupport", "SabhaTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -128,13 +151,23 @@ let package = Package(
             ],
             exclude: ["Regressions"]
         ),
+        .testTarget(
+            name: "SchedulingTests",
+            dependencies: [
+                "Scheduling", "GroupwareBridge", "GroupwareTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ]
 )
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Signalling", "GroupwareBridge", "sabha", "SabhaTestSupport", "MediaCoreTests",
-                                 "SignallingTests", "GroupwareBridgeTests"]
+let swiftTargets: Set<String> = ["MediaCore", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
+                                 "GroupwareTestSupport", "MediaCoreTests", "SignallingTests", "SchedulingTests",
+                                 "GroupwareBridgeTests"]
 for target in package.targets where swiftTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),

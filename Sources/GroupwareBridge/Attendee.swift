@@ -2,7 +2,7 @@
 /// the invitation carries.
 public struct Attendee: Hashable, Sendable {
     /// Sabha's meeting roles, mapped onto RFC 5545 ROLE (section 3.2.16).
-    public enum Role: String, Hashable, Sendable {
+    public enum Role: String, Hashable, Sendable, Codable {
         case host
         case participant
         case viewer

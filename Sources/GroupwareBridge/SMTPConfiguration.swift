@@ -58,13 +58,29 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the `SABHA_SMTP_URL` form described on the type.
     public init(url: String) throws(SMTPError) {
-        let schemeEnd = url.firstRange(of: "://")
-        guard let schemeEnd else { throw .invalidConfiguration("'\(Self.redacted(url))' is not an smtp:// or smtps:// URL") }
+        let (scheme, afterScheme) = try Self.scheme(of: url)
+        let (authority, query) = try Self.authorityAndQuery(afterScheme)
+        let (username, password, hostPort) = try Self.credentials(authority)
+        let (host, port) = try Self.hostAndPort(hostPort)
+        let security = try Self.security(scheme: scheme, query: query)
+        self.init(host: host, port: port, username: username, password: password, security: security)
+    }
+
+    /// "smtp" or "smtps" (lower case), and what follows "://".
+    private static func scheme(of url: String) throws(SMTPError) -> (scheme: String, rest: Substring) {
+        guard let schemeEnd = url.firstRange(of: "://") else {
+            throw .invalidConfiguration("'\(Self.redacted(url))' is not an smtp:// or smtps:// URL")
+        }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "smtp" || scheme == "smtps" else {
             throw .invalidConfiguration("unsupported scheme '\(scheme)' (use smtp:// or smtps://)")
         }
-        var rest = Substring(url[schemeEnd.upperBound...])
+        return (scheme, url[schemeEnd.upperBound...])
+    }
+
+    /// Splits "authority[/][?query]"; an SMTP URL has no path.
+    private static func authorityAndQuery(_ text: Substring) throws(SMTPError) -> (authority: Substring, query: Substring) {
+        var rest = text
         var query: Substring = ""
         if let q = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: q)...]
@@ -72,46 +88,56 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
         }
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard !rest.contains("/") else { throw .invalidConfiguration("an SMTP URL has no path") }
+        return (rest, query)
+    }
 
-        var username: String?
+    /// "[user[:password]@]hostport": the percent-decoded credentials and the rest. The last "@" ends the userinfo, so
+    /// an unencoded "@" in the password still works.
+    private static func credentials(_ authority: Substring) throws(SMTPError)
+        -> (username: String?, password: String?, hostPort: Substring)
+    {
+        guard let at = authority.lastIndex(of: "@") else { return (nil, nil, authority) }
+        let userinfo = authority[..<at]
+        let username: String
         var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let userinfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = userinfo.firstIndex(of: ":") {
-                username = try Self.percentDecoded(userinfo[..<colon])
-                password = try Self.percentDecoded(userinfo[userinfo.index(after: colon)...])
-            } else {
-                username = try Self.percentDecoded(userinfo)
-            }
-            guard username?.isEmpty == false else { throw .invalidConfiguration("empty user name") }
+        if let colon = userinfo.firstIndex(of: ":") {
+            username = try percentDecoded(userinfo[..<colon])
+            password = try percentDecoded(userinfo[userinfo.index(after: colon)...])
+        } else {
+            username = try percentDecoded(userinfo)
         }
+        guard !username.isEmpty else { throw .invalidConfiguration("empty user name") }
+        return (username, password, authority[authority.index(after: at)...])
+    }
 
+    /// "host", "host:port", "[v6]" or "[v6]:port"; the port, when given, is 1 to 65535.
+    private static func hostAndPort(_ text: Substring) throws(SMTPError) -> (host: String, port: Int?) {
         var host: Substring
         var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw .invalidConfiguration("unterminated IPv6 address") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw .invalidConfiguration("unterminated IPv6 address") }
+            host = text[text.index(after: text.startIndex)..<close]
+            let after = text[text.index(after: close)...]
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw .invalidConfiguration("unexpected text after IPv6 address") }
                 portText = after.dropFirst()
             }
-        } else if let colon = rest.firstIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
+        } else if let colon = text.firstIndex(of: ":") {
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
         } else {
-            host = rest
+            host = text
         }
         guard !host.isEmpty else { throw .invalidConfiguration("no host") }
-        var port: Int?
-        if let portText {
-            guard let p = Int(portText), (1...65535).contains(p) else {
-                throw .invalidConfiguration("port '\(portText)' is not a number from 1 to 65535")
-            }
-            port = p
+        guard let portText else { return (String(host), nil) }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw .invalidConfiguration("port '\(portText)' is not a number from 1 to 65535")
         }
+        return (String(host), port)
+    }
 
+    /// `smtps` is implicit TLS; `smtp` takes `?starttls=required|off`, else nil (the default follows the credentials).
+    private static func security(scheme: String, query: Substring) throws(SMTPError) -> Security? {
         var security: Security? = scheme == "smtps" ? .implicitTLS : nil
         for item in query.split(separator: "&") where !item.isEmpty {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -125,7 +151,7 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
             default: throw .invalidConfiguration("starttls must be 'required' or 'off', not '\(value)'")
             }
         }
-        self.init(host: String(host), port: port, username: username, password: password, security: security)
+        return security
     }
 
     public static func defaultPort(_ security: Security) -> Int {

@@ -1,13 +1,14 @@
 import Foundation
-import GroupwareBridge
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import MediaCore
+import Scheduling
+import ServiceLifecycle
 
 /// The HTTP side of Sabha: web client, WHIP/WHEP, meetings, the admin API, health and metrics, wired to a media
-/// engine and the SQLite store.
-public struct SignallingServer: Sendable {
+/// engine and the SQLite store. A `Service`: it runs in `sabha serve`'s service group, first to stop on SIGTERM.
+public struct SignallingServer: Service {
     public struct Configuration: Sendable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8080
@@ -34,62 +35,28 @@ public struct SignallingServer: Sendable {
     public let limitCounters: LimitCounters
     let webSockets: WebSocketConnections
     let configuration: Configuration
+    /// Called with the bound port once the server listens (port 0 binds a free one).
+    let onRunning: @Sendable (Int) async -> Void
     let logger: Logger
 
-    /// `meetingPolicy` says which channels carry invitations; `outboxChanged` wakes whatever sends them.
-    public init(configuration: Configuration, engine: MediaEngine, tokens: TokenAuthority, store: SabhaStore, adminKey: AdminKey,
-                meetingPolicy: MeetingPolicy = MeetingPolicy(), outboxChanged: @escaping @Sendable () -> Void = {}, logger: Logger) {
+    /// Serves parts built and wired elsewhere (`sabha serve`'s composition root): the meeting hub already has its
+    /// audit sink and session ender, the scheduler its hooks; `audit` is the recorder whose sink the admin API uses.
+    public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
+                store: SabhaStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
+                limitCounters: LimitCounters, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
+        self.service = service
+        self.meetings = meetings
         self.tokens = tokens
         self.store = store
         self.adminKey = adminKey
-        self.audit = AuditRecorder(store: store)
-        self.logger = logger
-        let counters = LimitCounters()
-        self.limitCounters = counters
+        self.scheduler = scheduler
+        self.audit = audit
+        self.limitCounters = limitCounters
         self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
-        self.service = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
-        // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for
-        // /ws, WHIP and WHEP through `access`, below, once the scheduler exists.
-        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: configuration.resumeGrace,
-                             access: RoomAccess(store: store, scheduler: nil, logger: logger))
-        self.meetings = hub
-        let base = configuration.publicURL.hasSuffix("/") ? String(configuration.publicURL.dropLast()) : configuration.publicURL
-        let hooks = MeetingHooks(
-            issueLink: { request in
-                let role: ParticipantRole = switch request.role {
-                case .host: .host
-                case .participant: .participant
-                case .viewer: .viewer
-                }
-                // The token outlives the join window by 30 days: the window itself is checked at join time against
-                // the meeting as it is then (moved, over, cancelled), which says more than "token expired".
-                let lifetime = max(60, request.expires.timeIntervalSinceNow) + 30 * 86_400
-                let token = try await tokens.issue(AccessToken(identity: request.identity, room: request.room, role: role,
-                                                               name: request.name.isEmpty ? nil : request.name, lifetime: lifetime))
-                return "\(base)/m/\(request.room)?t=\(token)"
-            },
-            openRoom: { room, title in
-                _ = try store.createRoom(RoomRecord(name: room, title: title, createdAt: Date(), source: .api))
-            },
-            closeRoom: { room in
-                let count = await hub.endMeeting(room: room, reason: "cancelled")
-                do { try store.markEnded(room) } catch { logger.error("room not marked ended", metadata: ["room": "\(room)", "error": "\(error)"]) }
-                logger.notice("meeting cancelled; room ended", metadata: ["room": "\(room)", "participants": "\(count)"])
-            },
-            dismiss: { room, identities in
-                await hub.dismiss(room: room, identities: Set(identities))
-            },
-            rolesLowered: { room, identities in
-                await hub.roleLowered(room: room, identities: Set(identities))
-            },
-            outboxChanged: outboxChanged,
-            limitReached: { limit, times in
-                if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }
-            })
-        self.scheduler = MeetingScheduler(store: store.meetings, policy: meetingPolicy, hooks: hooks,
-                                          logger: Logger(label: "sabha.meetings"))
         self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
+        self.onRunning = onRunning
+        self.logger = logger
     }
 
     /// The routes, separate from the listener so tests can drive them in process.
@@ -112,8 +79,9 @@ public struct SignallingServer: Sendable {
         return router
     }
 
-    /// Serves until SIGINT/SIGTERM, following media events meanwhile. `onRunning` gets the bound port.
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// Serves until the service group shuts down gracefully: the listener closes, open requests finish and meeting
+    /// sockets are closed (going away) before this returns.
+    public func run() async throws {
         let router = try makeRouter()
         let app = Application(
             router: router,
@@ -121,25 +89,12 @@ public struct SignallingServer: Sendable {
             server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize,
                                                                                         closeTimeout: MeetingSocket.closeGrace)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            onServerRunning: { [onRunning] channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let service = self.service
-        let meetings = self.meetings
-        let audit = self.audit
-        await meetings.setAuditSink(audit.sink)
-        await meetings.setMediaSessionEnder { room, identity, tokenID in
-            await service.endSessions(room: room, identity: identity, tokenID: tokenID)
+        try await withGracefulShutdownHandler {
+            try await app.run()
+        } onGracefulShutdown: { [logger] in
+            logger.info("shutting down")
         }
-        let auditWriter = Task { await audit.run() }
-        let events = Task { await MediaEventLoop(sessions: service, meetings: meetings).run() }
-        defer { events.cancel() }
-        do {
-            try await app.runService()
-        } catch {
-            audit.finish()
-            throw error
-        }
-        audit.finish()  // the writer drains what is queued, then ends
-        await auditWriter.value
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import Testing
 @testable import GroupwareBridge
+import GroupwareTestSupport
 
 /// CalDAVClient against a real Radicale (from `<repo>/.venv`), one server for the suite and one
 /// calendar per test.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GroupwareBridge
+import GroupwareTestSupport
 import SabhaTestSupport
 
 /// The multistatus parser on its own: what Radicale and other servers send, and garbage.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import GroupwareBridge
+import GroupwareTestSupport
 import SabhaTestSupport
 import NIOConcurrencyHelpers
 

@@ -2,6 +2,7 @@ import Foundation
 import GroupwareBridge
 import Hummingbird
 import Logging
+import Scheduling
 
 /// `/api/meetings` and `/api/outbox` (docs/meetings.md): scheduled meetings whose invitations go out by mail and
 /// calendar, and the outbox that carries them.

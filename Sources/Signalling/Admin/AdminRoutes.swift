@@ -3,6 +3,7 @@ import GroupwareBridge
 import Hummingbird
 import Logging
 import JWTKit
+import Scheduling
 
 /// The admin API under `/api` (docs/http-api.md): rooms, personal join links, ending meetings, the audit trail.
 /// Every route needs the admin key (AdminAuthMiddleware); every refusal is a thrown problem document.

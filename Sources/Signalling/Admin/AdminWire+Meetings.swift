@@ -1,5 +1,6 @@
 import Foundation
 import GroupwareBridge
+import Scheduling
 
 /// JSON shapes of the meetings part of the admin API (docs/meetings.md), shared by the server and `sabha meeting`.
 extension AdminWire {

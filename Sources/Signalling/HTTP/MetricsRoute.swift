@@ -1,6 +1,7 @@
 import GroupwareBridge
 import Hummingbird
 import MediaCore
+import Scheduling
 
 /// `GET /metrics` in the Prometheus text format: media counters from the workers, sessions from the registry.
 struct MetricsRoute: Sendable {

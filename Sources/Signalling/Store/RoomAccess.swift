@@ -1,6 +1,7 @@
 import Foundation
 import GroupwareBridge
 import Logging
+import Scheduling
 
 /// Who may enter a room now, beyond holding a valid token: a withdrawn link, a room a host or an administrator
 /// ended, a person a host removed, and a scheduled meeting's window and current roles all say no (or less).

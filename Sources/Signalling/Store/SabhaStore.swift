@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GroupwareBridge
 import Logging
+import Scheduling
 
 /// The server's SQLite database (`<data-dir>/sabha.sqlite`): the rooms, the audit trail of who joined them, and
 /// (GroupwareBridge's tables) scheduled meetings with their outbox.

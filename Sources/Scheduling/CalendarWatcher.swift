@@ -1,5 +1,7 @@
 import Foundation
+import GroupwareBridge
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Follows the conference resource's calendar: a new booking becomes a meeting (room, personal links mailed, the
@@ -8,7 +10,10 @@ import Synchronization
 /// Uses sync-collection (RFC 6578) while the server offers it, else polls the collection's ctag and lists ETags.
 /// Every round compares against the stored bookings, so changes made while Sabha was down are caught at start.
 /// An event that cannot be a meeting is logged once per version and skipped; it never stops the watcher.
-public final class CalendarWatcher: Sendable {
+///
+/// A `Service`: graceful shutdown lets the current round finish (so a booking is not left half applied) and ends the
+/// wait for the next one.
+public final class CalendarWatcher: Service {
     let calendar: CalDAVClient
     let scheduler: MeetingScheduler
     let interval: Duration
@@ -36,12 +41,12 @@ public final class CalendarWatcher: Sendable {
         state.withLock { $0.syncUnsupported = !syncCollection }
     }
 
-    /// Rounds until the task is cancelled.
+    /// Rounds until graceful shutdown or until the task is cancelled.
     public func run() async {
         logger.info("watching the resource calendar", metadata: ["interval": "\(interval)"])
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await poll()
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }
 

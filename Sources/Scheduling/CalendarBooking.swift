@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 
 /// A booking of the conference resource, read from an event in the resource calendar: what meeting it asks for.
 ///

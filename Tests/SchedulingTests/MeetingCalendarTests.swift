@@ -1,7 +1,10 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
+import GroupwareTestSupport
 
 /// Meetings in calendars, against a real Radicale: our copy in the organizer's calendar (create, update over
 /// someone else's change, delete), and bookings of the resource calendar turned into meetings by the watcher.
@@ -118,5 +121,26 @@ struct MeetingCalendarTests {
         try await resource.delete("b1.ics", ifMatch: nil)
         await watcher.poll()
         #expect(try scheduler.store.meeting(id: meeting.id)?.status == .cancelled)
+    }
+
+    /// As in `sabha serve`'s service group: the first round turns a booking into a meeting, and graceful shutdown ends
+    /// the wait for the next round (an hour away here; before, the watcher slept it out until it was cancelled).
+    @Test func inAServiceGroupTheWatcherPollsAndStopsOnGracefulShutdown() async throws {
+        let resource = try await server.freshCalendar()
+        let scheduler = try Self.scheduler(organizerCalendar: false, resourceCalendar: true)
+        let watcher = CalendarWatcher(calendar: resource, scheduler: scheduler, interval: .seconds(3600), logger: Self.logger)
+        let start = Date().addingTimeInterval(600).addingTimeInterval(-Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 60))
+        _ = try await resource.put(Self.booking(uid: "svc@pune", summary: "Relief", start: start), resource: "svc.ics", condition: .create)
+        let group = ServiceGroup(configuration: .init(services: [watcher], logger: Self.logger))
+        // A child task: when the time limit cancels the test, the group is cancelled too, so a relay or watcher
+        // that ignores graceful shutdown fails the test instead of hanging it.
+        async let running: Void = group.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try scheduler.store.meetings().isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try scheduler.store.meetings().map(\.uid) == ["svc@pune"])
+        await group.triggerGracefulShutdown()
+        try await running
     }
 }

@@ -1,7 +1,10 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
+import GroupwareTestSupport
 
 /// The relay against a real SMTP server (aiosmtpd): an outage keeps items pending with the reason, a later relay on
 /// the same store (a restarted server) sends each exactly once.
@@ -13,6 +16,14 @@ struct OutboxRelayTests {
     static func mailer(port: Int) throws -> SMTPClient {
         try SMTPClient(configuration: SMTPConfiguration(host: "127.0.0.1", port: port, security: .off,
                                                         connectTimeout: .seconds(2), commandTimeout: .seconds(5)))
+    }
+
+    /// Waits, at most 20 s, until every item of the meeting is sent.
+    static func waitUntilSent(_ store: MeetingStore, meeting: String) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try store.outbox(meeting: meeting).contains(where: { $0.state != .sent }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     @Test func anOutageKeepsInvitationsPendingAndTheyGoOutExactlyOnceLater() async throws {
@@ -54,12 +65,30 @@ struct OutboxRelayTests {
         defer { running.cancel() }
         let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
         relay.wake()
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, try scheduler.store.outbox(meeting: meeting.meeting.id).contains(where: { $0.state != .sent }) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await Self.waitUntilSent(scheduler.store, meeting: meeting.meeting.id)
         #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
         #expect(try server.deliveries().count == 2)
+    }
+
+    /// As in `sabha serve`'s service group: the relay sends what is queued, and graceful shutdown ends both lanes (the
+    /// group returns without cancelling anything; before, the relay ran until it was cancelled).
+    @Test func inAServiceGroupTheRelaySendsAndStopsOnGracefulShutdown() async throws {
+        let server = try await SMTPTestServer(directory: try SMTPTestEnvironment.temporaryDirectory())
+        defer { server.stop() }
+        let scheduler = try MeetingSchedulerTests.scheduler(mail: true, calendar: false)
+        let relay = OutboxRelay(store: scheduler.store, channels: .init(mailer: try Self.mailer(port: server.port), envelopeFrom: "meet@dept.gov.in"),
+                                retryDelay: 0.05, logger: Logger(label: "test"))
+        let group = ServiceGroup(configuration: .init(services: [relay], logger: Logger(label: "test")))
+        // A child task: when the time limit cancels the test, the group is cancelled too, so a relay or watcher
+        // that ignores graceful shutdown fails the test instead of hanging it.
+        async let running: Void = group.run()
+        let meeting = try await scheduler.create(try MeetingSchedulerTests.draft())
+        relay.wake()
+        try await Self.waitUntilSent(scheduler.store, meeting: meeting.meeting.id)
+        #expect(try scheduler.store.outbox(meeting: meeting.meeting.id).allSatisfy { $0.state == .sent })
+        await group.triggerGracefulShutdown()
+        try await running
+        #expect(try server.deliveries().count == 2, "each sent once")
     }
 
     @Test func withoutAMailerInvitationsWaitWithTheReason() async throws {

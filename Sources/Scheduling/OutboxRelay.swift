@@ -1,12 +1,17 @@
 import Foundation
+import GroupwareBridge
 import Logging
+import ServiceLifecycle
 
 /// Sends what the outbox holds, oldest first, one item at a time per lane: mail over SMTP in one lane, our copies
 /// into the organizer's calendar and join links into resource-calendar bookings over CalDAV in the other, so an
 /// outage of one server never holds up the other's messages. A transient failure (server down, 4xx,
 /// 5xx from CalDAV) is retried with doubling delay up to `maximumDelay`; a permanent one marks the item failed.
 /// Items survive restarts: what was pending when the process died goes out when it starts again.
-public final class OutboxRelay: Sendable {
+///
+/// A `Service`: on graceful shutdown each lane finishes the item it is sending and stores its outcome, then stops,
+/// so a mail that went out is not sent again after the restart.
+public final class OutboxRelay: Service {
     public struct Channels: Sendable {
         public var mailer: SMTPClient?
         /// MAIL FROM (the address of SABHA_SMTP_FROM).
@@ -49,19 +54,23 @@ public final class OutboxRelay: Sendable {
         calendarDoorbell.ring()
     }
 
-    /// Works until the task is cancelled.
+    /// Works until graceful shutdown or until the task is cancelled.
     public func run() async {
         logger.info("outbox relay running", metadata: ["mail": "\(channels.mailer != nil)",
                                                       "organizer-calendar": "\(channels.organizerCalendar != nil)",
                                                       "resource-calendar": "\(channels.resourceCalendar != nil)"])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
-            group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
+                group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
+            }
+        } onGracefulShutdown: {
+            self.wake()  // a sleeping lane looks again, sees the shutdown and stops
         }
     }
 
     private func runLane(_ kinds: [OutboxItem.Kind], _ doorbell: Doorbell) async {
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let now = Date()
             let due: (item: OutboxItem?, next: Date?)
             do {

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 import Logging
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
 
 /// The scheduler on an in-memory store: what it stores, what it queues, and whom a room admits when.
 @Suite struct MeetingSchedulerTests {

@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import Logging
 
 extension OutboxRelay {

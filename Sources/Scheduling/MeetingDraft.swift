@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 
 /// What a meeting should be, as asked for (API body, CLI, or a calendar booking), checked before anything is stored.
 public struct MeetingDraft: Sendable, Equatable {

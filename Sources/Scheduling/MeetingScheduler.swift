@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import GRDB
 import Logging
 

@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-@testable import GroupwareBridge
+@testable import Scheduling
 
 /// The outbox relay's lanes sleep on a doorbell. Only a ring may carry over to the next wait; a wait that ended by
 /// its timeout or by a ring must leave nothing behind, or the next wait returns at once and the lane spins.

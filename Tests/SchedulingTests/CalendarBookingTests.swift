@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import GroupwareBridge
+import GroupwareBridge
+@testable import Scheduling
 
 /// Reading bookings of the conference resource: what becomes a meeting, and what is refused with a reason.
 @Suite struct CalendarBookingTests {

@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import GRDB
 
 /// A scheduled meeting as stored: what was asked for, its version (SEQUENCE) and its room.
@@ -94,4 +95,5 @@ public struct MeetingAttendeeRecord: Codable, Sendable, Equatable, FetchableReco
     }
 }
 
-extension Attendee.Role: Codable, DatabaseValueConvertible {}
+/// Stored as its raw value. Declared here, not with the type: GroupwareBridge is a protocol library without GRDB.
+extension Attendee.Role: DatabaseValueConvertible {}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import GroupwareBridge
+import Logging
+import MediaCore
+import Scheduling
+import ServiceLifecycle
+import Signalling
+import UnixSignals
+
+/// The composition root of `sabha serve`: every part is built and wired here, and the long-running ones run as the
+/// services of one ServiceGroup. SIGTERM or SIGINT shuts them down gracefully, one after the other in the reverse of
+/// their order in `services`: the HTTP server stops taking requests and closes the meeting sockets (so meetings have
+/// done their part of the teardown), the calendar watcher finishes its round, the outbox relay stores the outcome of
+/// what it is sending, the audit writer writes what is queued, and the media engine stops last.
+struct SabhaApplication {
+    /// Graceful shutdown gets this long (SIGTERM to exit); then whatever still runs is cancelled.
+    static let shutdownLimit: Duration = .seconds(6)
+
+    let group: ServiceGroup
+    /// The calendars' HTTP client, shut down after the services.
+    let httpClient: HTTPClient?
+
+    static func build(_ settings: ServeSettings, logger: Logger) async throws -> SabhaApplication {
+        let tokens: TokenAuthority
+        let store: SabhaStore
+        let admin: AdminKey
+        do {
+            tokens = try await TokenAuthority.load(dataDirectory: settings.dataDirectory)
+            store = try SabhaStore(dataDirectory: settings.dataDirectory, logger: Logger(label: "sabha.store"))
+            admin = try AdminKey.load(option: settings.adminKey, dataDirectory: settings.dataDirectory)
+        } catch {
+            throw ValidationError("cannot use data directory '\(settings.dataDirectory)': \(error)")
+        }
+        let mailer = try settings.groupware.smtp.map { (configuration: SMTPConfiguration) throws -> SMTPClient in
+            do { return try SMTPClient(configuration: configuration, logger: Logger(label: "sabha.smtp")) } catch {
+                throw ValidationError("--smtp-url: \(error)")
+            }
+        }
+        let engine: MediaEngine
+        do {
+            engine = try MediaEngine(configuration: settings.media)
+            try engine.start()
+        } catch {
+            throw ValidationError("cannot start media on UDP \(settings.rtcHost):\(settings.rtcPort): \(error) (choose another address with --rtc)")
+        }
+        let channels = Self.channels(settings.groupware, mailer: mailer)
+
+        let limits = LimitCounters()
+        let sessions = SessionService(engine: engine, registry: SessionRegistry(), logger: logger)
+        // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for /ws,
+        // WHIP and WHEP through the server's RoomAccess, which has the scheduler.
+        let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: settings.http.resumeGrace,
+                             access: RoomAccess(store: store, scheduler: nil, logger: logger))
+        let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
+                                logger: Logger(label: "sabha.outbox"))
+        let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
+                                            counters: limits, outboxChanged: { relay.wake() }, logger: logger)
+        let scheduler = MeetingScheduler(store: store.meetings, policy: settings.groupware.policy, hooks: hooks,
+                                         logger: Logger(label: "sabha.meetings"))
+        let watcher = channels.resourceCalendar.map {
+            CalendarWatcher(calendar: $0, scheduler: scheduler, interval: .milliseconds(Int(settings.groupware.watchInterval * 1000)),
+                            logger: Logger(label: "sabha.watcher"))
+        }
+        let audit = AuditRecorder(store: store)
+        await hub.setAuditSink(audit.sink)
+        await hub.setMediaSessionEnder { room, identity, tokenID in
+            await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
+        }
+        let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
+                                      adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, logger: logger,
+                                      onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
+
+        logger.info("media workers listening", metadata: ["udp": "\(settings.rtcHost):\(engine.ports.map(String.init).joined(separator: ","))",
+                                                          "announce": "\(settings.media.announceIP ?? settings.rtcHost)",
+                                                          "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
+                                                          "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)"])
+        // Started in this order, stopped in the reverse one.
+        var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
+                                       AuditWriterService(recorder: audit), relay]
+        if let watcher { services.append(watcher) }
+        services.append(server)
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: Logger(label: "sabha.services"))
+        configuration.maximumGracefulShutdownDuration = shutdownLimit
+        return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient)
+    }
+
+    /// Runs every service until SIGTERM/SIGINT has shut them all down, or one of them failed.
+    func run() async throws {
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient?.shutdown()
+            throw error
+        }
+        try? await httpClient?.shutdown()
+    }
+
+    /// The outbox relay's channels from the settings; both calendars share one HTTP client.
+    static func channels(_ settings: GroupwareSettings, mailer: SMTPClient?)
+        -> (relay: OutboxRelay.Channels, resourceCalendar: CalDAVClient?, httpClient: HTTPClient?)
+    {
+        let logger = Logger(label: "sabha.groupware")
+        var channels = OutboxRelay.Channels()
+        if let mailer, let sender = settings.sender {
+            channels.mailer = mailer
+            channels.envelopeFrom = sender.email.value
+            logger.info("invitations are mailed", metadata: ["smtp": "\(mailer.configuration)", "from": "\(sender.email)"])
+        }
+        let httpClient = settings.organizerCalendar == nil && settings.resourceCalendar == nil ? nil : CalDAVClient.makeHTTPClient()
+        func calendar(_ configuration: CalDAVConfiguration?) -> CalDAVClient? {
+            guard let configuration, let httpClient else { return nil }
+            return CalDAVClient(configuration: configuration, httpClient: httpClient, logger: Logger(label: "sabha.caldav"))
+        }
+        channels.organizerCalendar = calendar(settings.organizerCalendar)
+        if let url = settings.organizerCalendar?.collectionURL {
+            logger.info("meetings are written into the organizer calendar", metadata: ["caldav": "\(url)"])
+        }
+        let resource = calendar(settings.resourceCalendar)
+        channels.resourceCalendar = resource
+        if let url = settings.resourceCalendar?.collectionURL {
+            logger.info("bookings of the resource calendar become meetings", metadata: ["caldav": "\(url)", "every": "\(settings.watchInterval)s"])
+        }
+        return (channels, resource, httpClient)
+    }
+
+    /// What `sabha serve` prints once it listens: the admin key when it was just created, and a link to try it.
+    static func welcome(_ settings: ServeSettings, port: Int, tokens: TokenAuthority, admin: AdminKey) async {
+        let base = ServeSettings.baseURL(settings.explicitPublicURL, host: settings.http.host, port: port)
+        let hostToken = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .host, name: "Host", lifetime: 12 * 3600))) ?? ""
+        if case .created(let path) = admin.origin {
+            FileHandle.standardOutput.write(Data("Admin key (shown once, stored in \(path)): \(admin.value)\n".utf8))
+        }
+        let directory = settings.dataDirectory
+        FileHandle.standardOutput.write(Data("""
+            Sabha is running. Open \(base)/m/demo?t=\(hostToken)
+            (that link joins meeting room 'demo' as its host for 12 hours; invite others with
+             sabha token --data-dir \(directory) --room demo --identity NAME --role participant
+             and send them \(base)/m/demo?t=TOKEN)
+            Manage rooms with 'sabha room create|list|link|end --data-dir \(directory)' or the admin API under \(base)/api.
+
+            """.utf8))
+    }
+}

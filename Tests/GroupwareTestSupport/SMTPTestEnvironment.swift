@@ -1,0 +1,103 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// What the mail and calendar tests of GroupwareBridge and Scheduling share: the repository's Python (`<repo>/.venv`,
+/// created by tools/setup.sh from Tests/e2e/requirements.txt, with aiosmtpd and Radicale), free ports, a private CA.
+public enum SMTPTestEnvironment {
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    public static let python = repository.appendingPathComponent(".venv/bin/python").path
+    public static let serverScript = repository.appendingPathComponent("Tests/Fixtures/smtp/smtp_server.py").path
+
+    /// aiosmtpd is importable from the repository's .venv.
+    public static let hasAiosmtpd: Bool = {
+        guard FileManager.default.isExecutableFile(atPath: python) else { return false }
+        return (try? run(python, ["-c", "import aiosmtpd"])) != nil
+    }()
+    public static let hasOpenSSL = FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")
+
+    public static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sabha-smtp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs a tool to completion; throws when it fails.
+    @discardableResult
+    public static func run(_ tool: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure("\(tool) exited with \(process.terminationStatus)") }
+        return process.terminationStatus
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// SIGTERM, then SIGKILL after 2 s. Polls instead of `waitUntilExit`, which spins a run loop on Linux.
+    public static func end(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for _ in 0..<200 where process.isRunning { usleep(10_000) }
+    }
+
+    /// A private CA and a server certificate for localhost / 127.0.0.1 signed by it.
+    public struct Certificates {
+        public var caFile: String
+        public var certFile: String
+        public var keyFile: String
+    }
+
+    public static func makeCertificates(in directory: URL) throws -> Certificates {
+        let d = directory.path
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try run("/usr/bin/openssl", ["req", "-x509"] + ec + [
+            "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem", "-days", "2", "-subj", "/CN=Sabha Test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+        ])
+        try run("/usr/bin/openssl", ["req", "-new"] + ec + [
+            "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr", "-subj", "/CN=localhost",
+        ])
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+            .write(toFile: "\(d)/server.ext", atomically: true, encoding: .utf8)
+        try run("/usr/bin/openssl", [
+            "x509", "-req", "-in", "\(d)/server.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key",
+            "-CAcreateserial", "-out", "\(d)/server.pem", "-days", "2", "-extfile", "\(d)/server.ext",
+        ])
+        return Certificates(caFile: "\(d)/ca.pem", certFile: "\(d)/server.pem", keyFile: "\(d)/server.key")
+    }
+
+    /// A port nothing listens on (bound to 0, then closed).
+    public static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    /// Waits until something accepts TCP connections on the port.
+    public static func waitForListener(port: Int, within seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port).get()
+            {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("nothing listens on port \(port) after \(seconds) s")
+    }
+}
