@@ -15,7 +15,7 @@ def functions(lines):
         if FUNC.match(lines[i]) and not lines[i].strip().startswith('//'):
             depth, started, j = 0, False, i
             while j < len(lines):
-                code = re.sub(r'"(?:\\.|[^"\\])*"', '""', lines[j].split('//')[0])
+                code = re.sub(r'"(?:\\.|[^"\\])*"', '""', lines[j]).split('//')[0]
                 depth += code.count('{') - code.count('}')
                 started = started or '{' in code
                 if started and depth <= 0:
