@@ -14,6 +14,7 @@ let package = Package(
         // For tools/fuzz (a package of its own): the parsers of the signalling and groupware side.
         .library(name: "Signalling", targets: ["Signalling"]),
         .library(name: "GroupwareBridge", targets: ["GroupwareBridge"]),
+        .library(name: "Scheduling", targets: ["Scheduling"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
@@ -154,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "SchedulingTests",
             dependencies: [
-                "Scheduling", "GroupwareBridge", "GroupwareTestSupport",
+                "Scheduling", "GroupwareBridge", "GroupwareTestSupport", "SabhaTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

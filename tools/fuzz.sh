@@ -18,7 +18,7 @@ cd "$(dirname "$0")/fuzz"
 
 MEDIA_TARGETS=(rtp rtcp twcc stun dtls srtp rewriter replay nack rtxbuffer bwe)
 SIGNALLING_TARGETS=(sdp meeting)
-GROUPWARE_TARGETS=(ical caldav)
+GROUPWARE_TARGETS=(ical caldav booking)
 # Open findings in code owned elsewhere, as target:function-in-the-stack. A crash of that target whose
 # stack names the function is reported as "known" and does not fail the run. Remove an entry once fixed.
 KNOWN=()

@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Signalling", package: "sabha"),
                 .product(name: "GroupwareBridge", package: "sabha"),
+                .product(name: "Scheduling", package: "sabha"),
             ],
             swiftSettings: entryPoint
         ),

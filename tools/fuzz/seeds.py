@@ -8,7 +8,7 @@ stays). Sources:
   - Tests/Fixtures/pcap/chromium156-loopback-call.pcap: every UDP payload, sorted by its first byte
     (RFC 7983) into stun, dtls (several datagrams of one flight per seed), rtp, rtcp and srtp seeds;
   - Tests/Fixtures/sdp/*.sdp (and ../shared/fixtures/sdp when present): sdp, and meeting offers;
-  - Tests/Fixtures/ical/*.ics (RFC 5545 examples): ical;
+  - Tests/Fixtures/ical/*.ics (RFC 5545 examples): ical and booking;
   - packets built here from the RFC layouts (RTCP SR/RR/SDES/BYE/NACK/PLI/FIR/REMB, transport-wide
     feedback, a multistatus body as Radicale sends it, the meeting protocol's messages).
 """
@@ -162,6 +162,7 @@ def main() -> int:
 
     for path in sorted((fixtures / "ical").glob("*.ics")):
         write(out, "ical", path.read_bytes())
+        write(out, "booking", path.read_bytes())
     write(out, "caldav", MULTISTATUS)
 
     # The stateful targets read programs; a few bytes are enough to start from.

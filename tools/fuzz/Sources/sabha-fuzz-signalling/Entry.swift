@@ -4,11 +4,13 @@ import Glibc
 enum SelectedTarget: Sendable {
     case signalling(SignallingFuzzTarget)
     case groupware(GroupwareFuzzTarget)
+    case scheduling(SchedulingFuzzTarget)
 
     func run(_ data: UnsafeRawBufferPointer) throws(FuzzFailure) {
         switch self {
         case .signalling(let target): try target.run(data)
         case .groupware(let target): try target.run(data)
+        case .scheduling(let target): try target.run(data)
         }
     }
 }
@@ -17,7 +19,9 @@ let selectedTarget: SelectedTarget = {
     let name = getenv("SABHA_FUZZ").map { String(cString: $0) } ?? ""
     if let target = SignallingFuzzTarget(rawValue: name) { return .signalling(target) }
     if let target = GroupwareFuzzTarget(rawValue: name) { return .groupware(target) }
-    let names = (SignallingFuzzTarget.allCases.map(\.rawValue) + GroupwareFuzzTarget.allCases.map(\.rawValue)).joined(separator: " ")
+    if let target = SchedulingFuzzTarget(rawValue: name) { return .scheduling(target) }
+    let names = (SignallingFuzzTarget.allCases.map(\.rawValue) + GroupwareFuzzTarget.allCases.map(\.rawValue)
+                 + SchedulingFuzzTarget.allCases.map(\.rawValue)).joined(separator: " ")
     let message = "sabha-fuzz-signalling: set SABHA_FUZZ to one of: \(names)\n"
     _ = message.withCString { write(2, $0, strlen($0)) }
     exit(2)
