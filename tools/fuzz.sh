@@ -54,9 +54,12 @@ fi
 scratch=".build"
 build_env=()
 if ((core_only)); then scratch=".build-core"; build_env=(SABHA_CORE_ONLY=1); fi
+# -Xswiftc -sanitize=fuzzer,address: SwiftPM passes --sanitize as two flags (-sanitize=fuzzer -sanitize=address) and
+# the Swift driver keeps only the last one for the frontend jobs, so Swift code got ASan but no coverage counters and
+# libFuzzer mutated blind ("no interesting inputs were found"); the combined flag, last, gives both.
 # -no-whole-module-optimization: with WMO (SwiftPM's release default) swiftc 6.3 does not reliably emit the
-# coverage instrumentation of -sanitize=fuzzer, and libFuzzer then mutates blind ("no interesting inputs were found").
-flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -enable-testing -Xswiftc -no-whole-module-optimization
+# coverage instrumentation either.
+flags=(-c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -no-whole-module-optimization
        --disable-dead-strip --scratch-path "$scratch")
 if ((build)); then
   echo "==> building the fuzzers (${flags[*]})"
