@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev libxml2 pkg-config
-  chromium chromium-driver iproute2 nftables python3-venv janus
+  chromium chromium-driver firefox-esr iproute2 nftables python3-venv janus
 )
 
 missing=()

@@ -33,6 +33,9 @@ PREFS = {
     # autoplay by default and the tile's play() would be refused (0 = allow).
     "media.autoplay.default": 0,
     "media.autoplay.blocking_policy": 0,
+    # The page's console goes to Firefox's stdout, hence to the geckodriver log of failure reports
+    # (geckodriver has no get_log("browser") as chromedriver has).
+    "devtools.console.stdout.content": True,
     # A test run reaches nothing but the server: no update checks, telemetry or first-run pages wanting the network.
     "app.update.enabled": False,
     "datareporting.policy.dataSubmissionEnabled": False,
@@ -72,12 +75,11 @@ def firefox(log_path: str | None = None, prefs: dict | None = None) -> webdriver
     opts = webdriver.FirefoxOptions()
     opts.binary_location = FIREFOX
     opts.add_argument("-headless")
-    opts.add_argument("--width=1100")
-    opts.add_argument("--height=900")
     for key, value in {**PREFS, **(prefs or {})}.items():
         opts.set_preference(key, value)
     service = Service(geckodriver_path(), log_output=log_path) if log_path else Service(geckodriver_path())
     driver = webdriver.Firefox(service=service, options=opts)
+    driver.set_window_size(1100, 900)   # as the Chromiums of the suite (Firefox 153 ignores --width/--height)
     driver.set_script_timeout(10)
     driver.set_page_load_timeout(20)
     return driver
