@@ -40,6 +40,11 @@ def sabha_reports(stats: dict) -> dict[int, int]:
     return {r["ssrc"]: r.get("packetsReceived", 0) for r in stats.get("remoteInbound", []) if "ssrc" in r}
 
 
+def layer_width(ff, rid: str) -> int | None:
+    """The width Firefox encodes `rid` at now (it may scale a layer down when its CPU is short)."""
+    return next((r.get("frameWidth") for r in video_layers(rtp_stats(ff)) if r.get("rid") == rid), None)
+
+
 def wait_three_layers(ff, timeout: float) -> list[dict]:
     """Firefox encodes three simulcast layers q/h/f at three widths; returns them lowest first."""
 
@@ -150,8 +155,9 @@ def test_firefox_publishes_simulcast_over_whip_and_a_chromium_watches(server, me
     first = wait_for(lambda: (s := page_stats(viewer)) and s.get("frames", 0) >= 30 and s, 40,
                      "the Chromium viewer's framesDecoded to reach 30")
     # On loopback the viewer climbs to Firefox's top layer (it starts on the lowest arriving one).
-    top = wait_for(lambda: (s := page_stats(viewer)) and s["width"] == widths[-1] and s["frames"] >= first["frames"] + 60 and s,
-                   30, f"the viewer to decode Firefox's top layer ({widths[-1]} wide) and keep decoding")
+    top = wait_for(lambda: (s := page_stats(viewer)) and s["width"] == layer_width(ff, "f")
+                   and s["frames"] >= first["frames"] + 60 and s,
+                   30, f"the viewer to decode Firefox's top layer f ({widths[-1]} wide at first) and keep decoding")
     assert top["cipher"], top
     assert metrics(server.base_url).value("sabha_layer_switches_total") >= 1
     print(f"Firefox layers {[(r['rid'], r['frameWidth']) for r in layers]}; Sabha's receiver reports per rid {received}; "
@@ -213,14 +219,20 @@ def test_firefox_and_chromium_meet_each_decodes_and_hears_the_other(server, brow
         assert [p["name"] for p in s["participants"]] == [other], s
 
     track = firefox_video_track(crow_driver)
+    # Sabha says which layer it forwards (`layers`); the width Chromium decodes is that layer's width at Firefox.
     low = wait_for(lambda: (v := chromium_inbound_video(crow_driver)) and spatial_layer_of(crow_driver, track) == 0
-                   and v["frameWidth"] == widths[0] and v, 20,
-                   f"Chromium to decode Firefox's lowest layer ({widths[0]} wide) in a small window")
+                   and v["frameWidth"] == layer_width(ff, "q") and v, 20,
+                   f"Chromium to decode Firefox's lowest layer q ({widths[0]} wide at first) in a small window")
 
     crow_driver.set_window_size(1100, 900)
-    high = wait_for(lambda: (v := chromium_inbound_video(crow_driver)) and (spatial_layer_of(crow_driver, track) or 0) >= 1
-                    and v["frameWidth"] in widths[1:] and v["framesDecoded"] >= low["framesDecoded"] + 20 and v, 30,
-                    f"Chromium to decode a higher layer of Firefox ({widths[1:]} wide) in a larger window")
+
+    def higher():
+        spatial = spatial_layer_of(crow_driver, track) or 0
+        v = chromium_inbound_video(crow_driver)
+        return (spatial >= 1 and v["frameWidth"] == layer_width(ff, "qhf"[spatial])
+                and v["framesDecoded"] >= low["framesDecoded"] + 20 and v)
+
+    high = wait_for(higher, 30, f"Chromium to decode a higher layer of Firefox ({widths[1:]} wide at first) in a larger window")
     print(f"Firefox layers {widths}; Chromium decoded {low['frameWidth']} then {high['frameWidth']} wide")
     wait_receiving(crow_driver, "Chromium", {"Fox": fox}, 30)
     wait_receiving(ff, "Firefox", {"Crow": crow}, 30)
