@@ -44,7 +44,9 @@ struct SDPFirefoxOfferTests {
         #expect(answer.media[1].formats == ["120", "124"])
         #expect(Self.values(answer.media[1], "rid") == ["q recv", "h recv", "f recv"])
         #expect(Self.values(answer.media[1], "simulcast") == ["recv q;h;f"])
-        #expect(Self.values(answer.media[1], "extmap").contains("9 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"))
+        // Firefox's a=extmap:9/sendonly rid and 10/sendonly repaired-rid come back as recvonly (RFC 8285).
+        #expect(Self.values(answer.media[1], "extmap").contains("9/recvonly urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"))
+        #expect(Self.values(answer.media[1], "extmap").contains("10/recvonly urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"))
     }
 
     @Test func meetingOfferPublishesOnTheFirstTwoAndReceivesOnTheOthers() throws {
@@ -54,7 +56,7 @@ struct SDPFirefoxOfferTests {
         #expect(offer.media.map(\.mid) == ["0", "1", "2", "3"])
         #expect(offer.media.map(\.kind) == [.audio, .video, .audio, .video])
         #expect(offer.media.map(\.direction) == [.sendonly, .sendonly, .recvonly, .recvonly])
-        #expect(offer.media.allSatisfy(\.accepted))
+        #expect(offer.media.allSatisfy { $0.accepted })
         let camera = offer.media[1]
         #expect(camera.simulcastRIDs == ["q", "h", "f"])
         #expect(camera.encodings.map(\.rid) == ["q", "h", "f"])
