@@ -250,8 +250,9 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
     minus received, and only duplicates push it down) and keeps decoding.
 
     DEPENDS ON THE MediaCore FIX (RTX whose original is not a packet we are waiting for is dropped and counted
-    apart): it fails on the code before it. Measured there: recovered +1,900 to +2,700 in 10 s, and Chromium's
-    packetsLost on Firefox's lowest layer falling by about 12 a second."""
+    apart): it fails on the code before it. Measured there (Firefox ESR 153, 2026-12-05): recovered +1,400 to
+    +2,100 in 10 s (about 255 a second with the WHIP demo publisher), while Sabha's receiver reports counted about
+    240 media packets on q; Chromium on that layer: packetsLost -88 to -106 in 10 s."""
     room = "e2e-firefox-rtx"
     ff = firefoxes("fox")
     fox = join_meeting(ff, server, room, "fox", "Fox")
@@ -268,7 +269,9 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
         q = next(r for r in video_layers(s) if r.get("rid") == "q")
         return {"t": time.monotonic(), "recovered": metrics(server.base_url).value("sabha_rtp_recovered_total"),
                 "viewer": chromium_inbound_video(crow_driver), "q_sent": q.get("packetsSent", 0),
-                "q_received": sabha_reports(s).get(q.get("ssrc"), 0)}
+                "q_received": sabha_reports(s).get(q.get("ssrc"), 0), "q_width": q.get("frameWidth"),
+                "layers": crow_driver.execute_script("return window.sabhaMeeting.layers"),
+                "sizes": crow_driver.execute_script("return window.sabhaMeeting.videoSizes")}
 
     before = sample()
     time.sleep(10)
@@ -283,6 +286,12 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
                f"+{after['q_received'] - before['q_received']}; Chromium on q: packetsReceived +{received}, "
                f"packetsLost {lost:+d}, framesDecoded +{frames}")
     print(figures)
+    for at in (before, after):
+        print(f"  layers {at['layers']}, tile sizes {at['sizes']}, Chromium {at['viewer']['frameWidth']} wide, q {at['q_width']}")
+    for at in (before, after):   # the duplicates would go to a viewer of the lowest layer: Chromium was one
+        assert (at["layers"].get(track) or {}).get("spatial") == 0 and at["viewer"]["frameWidth"] == at["q_width"], (
+            f"Chromium was not on Firefox's lowest layer: layers {at['layers']}, tile sizes {at['sizes']}, "
+            f"{at['viewer']['frameWidth']} wide, q {at['q_width']} wide")
     assert frames >= 5 * seconds, f"Chromium kept decoding Firefox's lowest layer ({figures})"
     assert recovered <= 20, f"Firefox's RTX probes are counted as recovered packets ({figures})"
     assert lost >= -5, f"Firefox's RTX probes reach the viewer as duplicates ({figures})"
