@@ -249,10 +249,12 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
     lowest layer receives no duplicates (its packetsLost does not go below zero: the RFC 3550 count is expected
     minus received, and only duplicates push it down) and keeps decoding.
 
-    DEPENDS ON THE MediaCore FIX (RTX whose original is not a packet we are waiting for is dropped and counted
-    apart): it fails on the code before it. Measured there (Firefox ESR 153, 2026-12-05): recovered +1,400 to
-    +2,100 in 10 s (about 255 a second with the WHIP demo publisher), while Sabha's receiver reports counted about
-    240 media packets on q; Chromium on that layer: packetsLost -88 to -106 in 10 s."""
+    Depends on the MediaCore fix of main 6ae49ad (RTX that repairs no packet we wait for is dropped as
+    `rtxUnrequested`); it fails on the code before it. Measured there (Firefox ESR 153, 2026-12-05): recovered
+    +1,400 to +2,100 in 10 s (about 255 a second with the WHIP demo publisher) while Sabha's receiver reports counted
+    about 240 media packets on q; Chromium on that layer: packetsLost -88 to -106 and framesDecoded +121 in 10 s
+    (Sabha gave it only the lowest temporal layer, the duplicates counting as q's bitrate). With the fix:
+    recovered +0, rtxUnrequested +2,600, packetsLost +0, packetsReceived +242 for 241 sent, framesDecoded +241."""
     room = "e2e-firefox-rtx"
     ff = firefoxes("fox")
     fox = join_meeting(ff, server, room, "fox", "Fox")
@@ -267,7 +269,9 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
     def sample():
         s = rtp_stats(ff)
         q = next(r for r in video_layers(s) if r.get("rid") == "q")
-        return {"t": time.monotonic(), "recovered": metrics(server.base_url).value("sabha_rtp_recovered_total"),
+        m = metrics(server.base_url)
+        return {"t": time.monotonic(), "recovered": m.value("sabha_rtp_recovered_total"),
+                "unrequested": m.dropped("rtxUnrequested"),
                 "viewer": chromium_inbound_video(crow_driver), "q_sent": q.get("packetsSent", 0),
                 "q_received": sabha_reports(s).get(q.get("ssrc"), 0), "q_width": q.get("frameWidth"),
                 "layers": crow_driver.execute_script("return window.sabhaMeeting.layers"),
@@ -281,9 +285,10 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
     received = after["viewer"]["packetsReceived"] - before["viewer"]["packetsReceived"]
     lost = after["viewer"]["packetsLost"] - before["viewer"]["packetsLost"]
     frames = after["viewer"]["framesDecoded"] - before["viewer"]["framesDecoded"]
-    figures = (f"in {seconds:.1f}s: sabha_rtp_recovered_total +{recovered:.0f}; Firefox's q packetsSent "
-               f"+{after['q_sent'] - before['q_sent']} (probes included), Sabha's receiver reports for q "
-               f"+{after['q_received'] - before['q_received']}; Chromium on q: packetsReceived +{received}, "
+    q_sent, q_received = after["q_sent"] - before["q_sent"], after["q_received"] - before["q_received"]
+    figures = (f"in {seconds:.1f}s: sabha_rtp_recovered_total +{recovered:.0f}, dropped as rtxUnrequested "
+               f"+{after['unrequested'] - before['unrequested']:.0f}; Firefox's q packetsSent +{q_sent} (probes "
+               f"included), Sabha's receiver reports for q +{q_received}; Chromium on q: packetsReceived +{received}, "
                f"packetsLost {lost:+d}, framesDecoded +{frames}")
     print(figures)
     for at in (before, after):
@@ -292,6 +297,8 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
         assert (at["layers"].get(track) or {}).get("spatial") == 0 and at["viewer"]["frameWidth"] == at["q_width"], (
             f"Chromium was not on Firefox's lowest layer: layers {at['layers']}, tile sizes {at['sizes']}, "
             f"{at['viewer']['frameWidth']} wide, q {at['q_width']} wide")
+    # Firefox counts its probes in the layer's packetsSent; Sabha's receiver reports count media only.
+    assert q_sent - q_received >= 10 * seconds, f"Firefox sent no RTX probes on q in the window: nothing to show ({figures})"
     assert frames >= 5 * seconds, f"Chromium kept decoding Firefox's lowest layer ({figures})"
     assert recovered <= 20, f"Firefox's RTX probes are counted as recovered packets ({figures})"
     assert lost >= -5, f"Firefox's RTX probes reach the viewer as duplicates ({figures})"
