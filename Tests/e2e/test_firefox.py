@@ -253,8 +253,9 @@ def test_firefox_rtx_probes_are_neither_counted_as_recovered_nor_forwarded_as_du
     `rtxUnrequested`); it fails on the code before it. Measured there (Firefox ESR 153, 2026-12-05): recovered
     +1,400 to +2,100 in 10 s (about 255 a second with the WHIP demo publisher) while Sabha's receiver reports counted
     about 240 media packets on q; Chromium on that layer: packetsLost -88 to -106 and framesDecoded +121 in 10 s
-    (Sabha gave it only the lowest temporal layer, the duplicates counting as q's bitrate). With the fix:
-    recovered +0, rtxUnrequested +2,600, packetsLost +0, packetsReceived +242 for 241 sent, framesDecoded +241."""
+    (Sabha forwarded it temporal layer 0 only, probably because the duplicates counted in q's measured bitrate).
+    With the fix: recovered +0, rtxUnrequested +1,350 to +2,600, packetsLost +0, packetsReceived +241 for 241 sent,
+    temporal layer 1, framesDecoded +241."""
     room = "e2e-firefox-rtx"
     ff = firefoxes("fox")
     fox = join_meeting(ff, server, room, "fox", "Fox")
