@@ -132,6 +132,9 @@ def firefox_video_track(driver) -> str:
 
 @pytest.mark.timeout(150)
 def test_firefox_publishes_simulcast_over_whip_and_a_chromium_watches(server, metrics, browsers, firefoxes):
+    """Firefox publishes from the WHIP demo page with its own simulcast offer; Sabha answers all three rids, its
+    receiver reports (Firefox's remote-inbound-rtp) count packets on each of the three video SSRCs, and a Chromium
+    WHEP viewer decodes Firefox's top layer after climbing from the lowest."""
     room = "e2e-firefox-whip"
     ff = firefoxes("publisher")
     ff.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, 'fox', 'publisher'))}&publish=1")
@@ -170,6 +173,8 @@ def test_firefox_publishes_simulcast_over_whip_and_a_chromium_watches(server, me
 
 @pytest.mark.timeout(120)
 def test_firefox_watches_a_chromium_publisher_over_whep(server, metrics, browsers, firefoxes):
+    """A Chromium publishes from the demo page; Firefox watches over WHEP: its framesDecoded and audio
+    packetsReceived rise, SRTP is in use, the tile plays."""
     room = "e2e-firefox-whep"
     publisher = browsers("publisher")
     publisher.get(f"{server.base_url}/demo.html?room={room}&t={quote(server.token(room, 'crow', 'publisher'))}&publish=1")
