@@ -74,7 +74,7 @@ import Testing
         "turn:[2001:db8::1:3478", "turn:bad host:3478", "turn:host:3478?foo=bar",
     ])
     func refusesWhatIsNotATURNURL(_ text: String) {
-        #expect(throws: TURNURL.Invalid.self) { try TURNURL(text) }
+        #expect(throws: TURNURL.Invalid.self) { _ = try TURNURL(text) }
     }
 
     @Test func joinedCarriesFreshCredentialsOnlyWhenTURNIsConfigured() async throws {

@@ -24,7 +24,7 @@ import requests
 from e2ekit.browser import chromium, console_log
 from e2ekit.meeting import MeetingSocket
 from e2ekit.server import free_tcp_port
-from e2ekit.turn import Coturn, MediaFirewall, TestCA, unavailable_reason
+from e2ekit.turn import CertificateAuthority, Coturn, MediaFirewall, unavailable_reason
 from e2ekit.wait import wait_for
 from test_meeting_chromium import join, meeting_state, wait_receiving
 
@@ -68,7 +68,7 @@ def relay(tmp_path, request):
     ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     # The firewall tells relayed datagrams by their source port: no browser socket may get one of those ports.
     assert RELAY_PORTS[1] < ephemeral_low, f"relay ports {RELAY_PORTS} overlap the ephemeral range from {ephemeral_low}"
-    ca = TestCA(tmp_path / "pki").make()
+    ca = CertificateAuthority(tmp_path / "pki").make()
     coturn = Coturn(tmp_path / "coturn", secret=SECRET, ca=ca, tls_port=TLS_PORT, plain_port=free_tcp_port(), relay_ports=RELAY_PORTS)
     if not hasattr(request.node, "_log_sources"):
         request.node._log_sources = []

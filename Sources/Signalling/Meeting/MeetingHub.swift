@@ -143,6 +143,8 @@ public actor MeetingHub {
     }
 
     private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
+        // Fresh on every join and resume, so a page that rebuilds its peer connection has credentials valid now.
+        let iceServers: [ICEServer] = turn.map { [$0.iceServer(for: participant.id)] } ?? []
         var fields: [String: any Encodable & Sendable] = [
             "version": MeetingWire.version,
             "room": participant.room,
@@ -151,8 +153,7 @@ public actor MeetingHub {
             "tracks": others.flatMap { trackInfos(of: $0) },
             "resume": participant.resumeSecret,
             "resumed": resumed,
-            // Fresh on every join and resume, so a page that rebuilds its peer connection has credentials valid now.
-            "iceServers": turn.map { [$0.iceServer(for: participant.id)] } ?? [],
+            "iceServers": iceServers,
         ]
         if participant.role == .host { fields["removed"] = removedList(participant.room) }
         return MeetingWire.encode("joined", fields)

@@ -3,10 +3,11 @@ secret (`use-auth-secret`) that Sabha's `--turn-secret` names, and a firewall (n
 namespace that lets a browser reach none of Sabha's media ports, only the relay's TLS port.
 
 Chromium checks a TURN server's certificate as it checks a web server's: with a self-signed one it gathers no relay
-candidate (icecandidateerror 701, "Failed to establish connection"; Chromium 156, December 2026). So `TestCA` makes a
-throwaway CA that signs coturn's certificate for 127.0.0.1, and a HOME whose NSS database (~/.pki/nssdb, made with
-`certutil` from Debian `libnss3-tools`) trusts that CA, as a department's desktops trust its own CA. Chromium then
-verifies the certificate for real; nothing is switched off (no --ignore-certificate-errors).
+candidate (icecandidateerror 701, "Failed to establish connection"; Chromium 156, December 2026). So
+`CertificateAuthority` makes a throwaway CA that signs coturn's certificate for 127.0.0.1, and a HOME whose NSS
+database (~/.pki/nssdb, made with `certutil` from Debian `libnss3-tools`) trusts that CA, as a department's desktops
+trust its own CA. Chromium then verifies the certificate for real; nothing is switched off (no
+--ignore-certificate-errors).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def unavailable_reason() -> str | None:
 
 
 @dataclass
-class TestCA:
+class CertificateAuthority:
     """A CA made for one test, a server certificate it signed for `host` (an IP address), and `home`: a HOME for
     Chromium whose NSS database trusts the CA."""
 
@@ -59,7 +60,7 @@ class TestCA:
     def home(self) -> Path:
         return self.directory / "browser-home"
 
-    def make(self) -> "TestCA":
+    def make(self) -> "CertificateAuthority":
         d = self.directory
         d.mkdir(parents=True, exist_ok=True)
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -86,7 +87,7 @@ class Coturn:
 
     directory: Path
     secret: str
-    ca: TestCA
+    ca: CertificateAuthority
     tls_port: int
     plain_port: int
     relay_ports: tuple[int, int]
