@@ -39,10 +39,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SRTP profiles offered, by preference: gcm (AEAD_AES_128_GCM), cm (AES_CM_128_HMAC_SHA1_80) (env SABHA_SRTP_PROFILES, default gcm,cm).")
     var srtpProfiles: String?
 
-    @Option(help: ArgumentHelp("TURN relay offered to clients, e.g. turns:turn.example.gov.in:443?transport=tcp; repeat or separate with commas (env SABHA_TURN_URL; needs a TURN secret).", valueName: "url"))
+    @Option(help: ArgumentHelp("TURN relay offered to clients, e.g. turns:turn.example.gov.in:443?transport=tcp; repeatable, "
+                               + "or comma-separated (env SABHA_TURN_URL; needs a TURN secret).", valueName: "url"))
     var turnURL: [String] = []
 
-    @Option(help: "coturn's static-auth-secret, for per-client TURN credentials; prefer SABHA_TURN_SECRET or --turn-secret-file, which other users cannot see in the process list.")
+    @Option(help: "coturn's static-auth-secret, for per-client TURN credentials; better SABHA_TURN_SECRET or --turn-secret-file (not in the process list).")
     var turnSecret: String?
 
     @Option(help: "File holding coturn's static-auth-secret (env SABHA_TURN_SECRET_FILE; a trailing newline is ignored).")

@@ -9,6 +9,7 @@ open. Chromium verifies coturn's certificate, so the test makes a CA and a HOME 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -20,9 +21,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from aiortc import RTCConfiguration, RTCIceServer
 
 from e2ekit.browser import chromium, console_log
 from e2ekit.meeting import MeetingSocket
+from e2ekit.peers import Publisher, Viewer, delete_session, wait_connected
 from e2ekit.server import free_tcp_port
 from e2ekit.turn import CertificateAuthority, Coturn, MediaFirewall, unavailable_reason
 from e2ekit.wait import wait_for
@@ -210,6 +213,79 @@ def test_without_turn_the_same_network_lets_no_media_through(start_server, relay
         assert state["state"] != "connected", state
         time.sleep(0.5)
     assert fw.counters()["media-via-relay"] == 0
+
+
+def ice_servers_from_links(links: list[str]) -> list[RTCIceServer]:
+    """RFC 9725 section 4.4 `Link: <url>; rel="ice-server"; username=...; credential=...` values as aiortc servers."""
+    servers = []
+    for link in links:
+        url, _, rest = link.partition(">")
+        params = {k.strip(): v.strip().strip('"') for k, _, v in (p.partition("=") for p in rest.split(";")[1:])}
+        if params.get("rel") == "ice-server":
+            servers.append(RTCIceServer(urls=url.lstrip("<"), username=params["username"], credential=params["credential"]))
+    return servers
+
+
+def selected_local_candidate_type(pc) -> str:
+    """aiortc/aioice: the type of the nominated pair's local candidate ('host', 'relay', ...)."""
+    conn = pc.getTransceivers()[0].sender.transport.transport._connection
+    pair = conn._nominated.get(1)
+    assert pair is not None, "no nominated ICE pair"
+    return pair.local_candidate.type
+
+
+@pytest.mark.timeout(120)
+def test_whip_and_whep_clients_retry_through_the_relay_named_in_the_link_headers(start_server, relay, firewall, monkeypatch):
+    """The second attempt docs/http-api.md describes: aiortc's direct WHIP attempt fails behind the firewall, and a new
+    peer connection configured from the 201's Link headers publishes through the relay; a WHEP viewer does the same
+    and decodes. aiortc (aioice) verifies the relay's certificate with Python's default context: SSL_CERT_FILE
+    names the test CA."""
+    server = start_server("--turn-url", f"turns:127.0.0.1:{TLS_PORT}?transport=tcp", env={"SABHA_TURN_SECRET": SECRET})
+    fw = firewall(server, relay)
+    monkeypatch.setenv("SSL_CERT_FILE", str(relay.ca.directory / "ca.pem"))
+    room = "turn-aiortc"
+    pub_token, view_token = server.token(room, "alice", "publisher"), server.token(room, "bob", "viewer")
+
+    async def call():
+        direct = Publisher()
+        try:
+            first = await direct.publish(f"{server.base_url}/whip/{room}", pub_token)
+            with pytest.raises(AssertionError):
+                await wait_connected(direct.pc, timeout=6)
+        finally:
+            await direct.close()
+        assert await asyncio.to_thread(delete_session, first.location, pub_token) == 200
+        servers = ice_servers_from_links(first.links)
+        assert [s.urls for s in servers] == [f"turns:127.0.0.1:{TLS_PORT}?transport=tcp"], first.links
+
+        publisher = Publisher(RTCConfiguration(iceServers=servers))
+        viewer = None
+        try:
+            await publisher.publish(f"{server.base_url}/whip/{room}", pub_token)
+            await wait_connected(publisher.pc, timeout=20)
+            assert selected_local_candidate_type(publisher.pc) == "relay"
+
+            # The viewer takes its relay from its own first 201, then watches through it.
+            probe = Viewer()
+            try:
+                seen = await probe.watch(f"{server.base_url}/whep/{room}/alice", view_token)
+            finally:
+                await probe.close()
+            assert await asyncio.to_thread(delete_session, seen.location, view_token) == 200
+            viewer = Viewer(RTCConfiguration(iceServers=ice_servers_from_links(seen.links)))
+            await viewer.watch(f"{server.base_url}/whep/{room}/alice", view_token)
+            await wait_connected(viewer.pc, timeout=20)
+            assert selected_local_candidate_type(viewer.pc) == "relay"
+            await viewer.wait_video_frames(30, timeout=30)
+        finally:
+            if viewer:
+                await viewer.close()
+            await publisher.close()
+
+    asyncio.run(asyncio.wait_for(call(), 100))
+    counters = fw.counters()
+    assert counters["media-udp-direct"] > 0, counters      # the direct attempt was tried, and refused
+    assert counters["media-via-relay"] > 100, counters
 
 
 @pytest.mark.timeout(60)

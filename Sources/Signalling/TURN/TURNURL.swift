@@ -27,7 +27,8 @@ public struct TURNURL: Sendable, Equatable, CustomStringConvertible {
             secure = false
             rest = text.dropFirst(5)
         } else {
-            throw Invalid(description: "'\(text.prefix(80))' is not a TURN URL: it must start with turn: or turns: (e.g. turns:turn.example.gov.in:443?transport=tcp)")
+            throw Invalid(description: "'\(text.prefix(80))' is not a TURN URL: it must start with turn: or turns: "
+                                       + "(e.g. turns:turn.example.gov.in:443?transport=tcp)")
         }
         guard !rest.hasPrefix("//") else {
             throw Invalid(description: "'\(text.prefix(80))': TURN URLs have no '//' (write turns:HOST:PORT, RFC 7065)")
@@ -43,7 +44,8 @@ public struct TURNURL: Sendable, Equatable, CustomStringConvertible {
         }
         var hostPart = authority
         var portPart: Substring?
-        if authority.hasPrefix("[") {
+        let bracketed = authority.hasPrefix("[")
+        if bracketed {
             guard let close = authority.firstIndex(of: "]") else {
                 throw Invalid(description: "'\(text.prefix(80))': an IPv6 address needs its closing ']'")
             }
@@ -57,8 +59,9 @@ public struct TURNURL: Sendable, Equatable, CustomStringConvertible {
             hostPart = authority[..<colon]
             portPart = authority[authority.index(after: colon)...]
         }
-        guard !hostPart.isEmpty, hostPart.allSatisfy({ $0.isLetter || $0.isNumber || "-.:".contains($0) }) else {
-            throw Invalid(description: "'\(text.prefix(80))' has no valid host name or address")
+        // A ':' in the host only inside brackets: "turn:2001:db8::1" would otherwise read as host "2001:db8:", port 1.
+        guard !hostPart.isEmpty, hostPart.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || (bracketed && $0 == ":") }) else {
+            throw Invalid(description: "'\(text.prefix(80))' has no valid host name or address (an IPv6 address goes in brackets)")
         }
         host = String(hostPart)
         if let portPart {
