@@ -178,5 +178,5 @@ extension SessionService.Created {
 
 extension HTTPField.Name {
     /// RFC 8288 web linking.
-    static let link = HTTPField.Name("Link")!
+    fileprivate static let link = HTTPField.Name("Link")!
 }
