@@ -5,6 +5,8 @@ Sabha only through coturn's TLS port joins a meeting through the relay and decod
 The "network" is nftables in the test's (loopback-only) namespace, e2ekit/turn.py MediaFirewall: UDP to Sabha's
 media port only from coturn's relay ports, no TCP to it, no plain TURN (UDP/TCP) to coturn; coturn's TLS port 443 is
 open. Chromium verifies coturn's certificate, so the test makes a CA and a HOME whose NSS database trusts it.
+Also here: the same through the WHIP/WHEP demo page (relays asked for with OPTIONS) and with aiortc clients that
+retry through the relay named in the 201's Link headers, the negative case without --turn-url, and the options.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pytest
 import requests
 from aiortc import RTCConfiguration, RTCIceServer
 
-from e2ekit.browser import chromium, console_log
+from e2ekit.browser import chromium, console_log, page_stats
 from e2ekit.meeting import MeetingSocket
 from e2ekit.peers import Publisher, Viewer, delete_session, wait_connected
 from e2ekit.server import free_tcp_port
@@ -213,6 +215,58 @@ def test_without_turn_the_same_network_lets_no_media_through(start_server, relay
         assert state["state"] != "connected", state
         time.sleep(0.5)
     assert fw.counters()["media-via-relay"] == 0
+
+
+# The demo page's peer connections (window.sabha.pcs): each one's selected pair's local candidate.
+DEMO_SELECTED_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const out = [];
+  for (const pc of (window.sabha && window.sabha.pcs) || []) {
+    const report = await pc.getStats();
+    let transport = null;
+    report.forEach((r) => { if (r.type === 'transport') transport = r; });
+    const pair = transport && transport.selectedCandidatePairId && report.get(transport.selectedCandidatePairId);
+    const local = pair && report.get(pair.localCandidateId);
+    out.push({ state: pc.connectionState, type: local ? local.candidateType : null, relayProtocol: local ? local.relayProtocol : null });
+  }
+  return out;
+})().then(done, (e) => done([{ error: String(e) }]));
+"""
+
+
+@pytest.mark.timeout(150)
+def test_the_whip_whep_demo_page_behind_the_firewall_publishes_and_watches_through_the_relay(start_server, relay, firewall,
+                                                                                          trusting_browsers):
+    """The demo page asks each endpoint (OPTIONS with its token) for the relays before it builds a peer connection."""
+    url = f"turns:127.0.0.1:{TLS_PORT}?transport=tcp"
+    server = start_server("--turn-url", url, env={"SABHA_TURN_SECRET": SECRET})
+    fw = firewall(server, relay)
+    room = "turn-demo"
+    pub, view = server.token(room, "alice", "publisher"), server.token(room, "bob", "viewer")
+
+    # OPTIONS: with a valid token the relays and fresh credentials; without (a CORS preflight), none.
+    options = requests.options(f"{server.base_url}/whip/{room}", headers={"Authorization": f"Bearer {pub}"}, timeout=10)
+    assert options.status_code == 204
+    links = options.raw.headers.getlist("Link")
+    assert len(links) == 1 and links[0].startswith(f"<{url}>; rel=\"ice-server\"; username=\""), links
+    username = links[0].split('username="')[1].split('"')[0]
+    assert username.split(":")[1].startswith("o-") and f'credential="{expected_password(username)}"' in links[0], links
+    assert requests.options(f"{server.base_url}/whip/{room}", timeout=10).raw.headers.getlist("Link") == []
+    wrong_room = server.token("elsewhere", "alice", "publisher")
+    assert requests.options(f"{server.base_url}/whip/{room}", headers={"Authorization": f"Bearer {wrong_room}"},
+                            timeout=10).raw.headers.getlist("Link") == []
+
+    publisher = trusting_browsers("demo-publisher")
+    publisher.get(f"{server.base_url}/demo.html?room={room}&t={quote(pub)}&publish=1")
+    wait_for(lambda: "connected" in publisher.find_element("id", "publish-status").text, 30, "the publisher page to say it is connected")
+    viewer = trusting_browsers("demo-viewer")
+    viewer.get(f"{server.base_url}/demo.html?room={room}&t={quote(view)}&watch=alice")
+    wait_for(lambda: (st := page_stats(viewer)) and st.get("frames", 0) >= 30 and st, 40, "the viewer's framesDecoded to reach 30")
+    for name, driver in (("publisher", publisher), ("viewer", viewer)):
+        pcs = driver.execute_async_script(DEMO_SELECTED_JS)
+        assert pcs and all(p.get("type") == "relay" and p.get("relayProtocol") == "tls" for p in pcs), (name, pcs)
+    assert fw.counters()["media-via-relay"] > 100
 
 
 def ice_servers_from_links(links: list[str]) -> list[RTCIceServer]:

@@ -81,16 +81,28 @@ public struct MediaSessionRoutes: Sendable {
             }
         }
         for path in ["/whip/:room", "/whep/:room/:identity"] {
-            router.on(RouterPath(path), method: .options) { _, _ in
-                Response(status: .noContent, headers: [
+            router.on(RouterPath(path), method: .options) { request, context in
+                var headers: HTTPFields = [
                     .allow: "OPTIONS, POST",
                     HTTPField.Name("Accept-Post")!: "application/sdp",
                     .accessControlAllowMethods: "OPTIONS, POST, DELETE",
                     .accessControlAllowHeaders: "Authorization, Content-Type",
                     .accessControlExposeHeaders: "Location, Link",
-                ])
+                ]
+                for value in await preflightLinks(request, context) { headers.append(HTTPField(name: .link, value: value)) }
+                return Response(status: .noContent, headers: headers)
             }
         }
+    }
+
+    /// The relays for an `OPTIONS` that carries a token valid for the room (RFC 9725 section 4.4 lets the endpoint
+    /// answer it with the ICE servers), so a client can build its peer connection with them before it offers. Without
+    /// a valid token (a browser's CORS preflight carries none) there are no credentials to hand out, and the answer is
+    /// the plain 204. The credentials name a fresh random id: there is no session yet.
+    private func preflightLinks(_ request: Request, _ context: some RequestContext) async -> [String] {
+        guard let turn, request.headers[.authorization] != nil, let room = try? parameter(context, "room"),
+              (try? await authorize(request, room: room)) != nil else { return [] }
+        return turn.linkHeaderValues(for: "o-" + SessionService.newSessionID())
     }
 
     private func endSession(_ request: Request, _ context: some RequestContext, kind: MediaSession.Kind) async throws(Problem) -> Response {
