@@ -33,7 +33,9 @@ const done = arguments[arguments.length - 1];
 """
 
 
-def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = ()) -> webdriver.Chrome:
+def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = (),
+             env: dict[str, str] | None = None) -> webdriver.Chrome:
+    """`env`: the environment of chromedriver and so of Chromium (e.g. a HOME whose NSS database trusts a test CA)."""
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for flag in (
@@ -52,7 +54,7 @@ def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ..
     ):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_output=log_path) if log_path else Service(CHROMEDRIVER)
+    service = Service(CHROMEDRIVER, log_output=log_path, env=env) if log_path else Service(CHROMEDRIVER, env=env)
     driver = webdriver.Chrome(service=service, options=opts)
     driver.set_script_timeout(10)
     driver.set_page_load_timeout(20)
