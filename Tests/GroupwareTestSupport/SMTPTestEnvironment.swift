@@ -88,8 +88,12 @@ public enum SMTPTestEnvironment {
 
     /// Waits until something accepts TCP connections on the port.
     public static func waitForListener(port: Int, within seconds: Double = 60) async throws {
+        // The deadline alone is not enough: on a loaded machine this task can be starved past it before its first
+        // try (other suites' blocking socket reads hold the cooperative threads), so it always tries 40 times.
         let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+        var attempts = 0
+        while Date() < deadline || attempts < 40 {
+            attempts += 1
             if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: "127.0.0.1", port: port).get()
             {

@@ -26,6 +26,11 @@ final class UDPPeerLink: PeerLink {
         precondition(bound == 0)
         var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        // 4 MiB, past rmem_max when allowed (root): a test thread starved on a loaded machine must not lose datagrams.
+        var size: Int32 = 4 << 20
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         server = TransportAddress(ip: "127.0.0.1", port: serverPort)!
     }
 
