@@ -55,7 +55,7 @@ extension MeetingHub {
         var mutedKinds: Set<MediaKind> = []
         var receiving: [String: ReceivingSlot] = [:]
         /// What video it wants to receive (`receive-video`).
-        var videoMode: VideoReceiveMode = .auto
+        var videoMode: MeetingHub.VideoReceiveMode = .auto
 
         init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
              outbox: SocketOutbox) {

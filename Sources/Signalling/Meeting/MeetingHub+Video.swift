@@ -1,3 +1,4 @@
+import Logging
 import MediaCore
 
 /// What video a participant receives: each tile's size picks its simulcast layer (`video-size`), and a participant on
