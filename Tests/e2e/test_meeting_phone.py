@@ -1,7 +1,7 @@
 """The meeting page on a phone (issue 15 item 5), in Chromium's mobile emulation (390x844 and 844x390, 3 device
 pixels per CSS pixel, touch): grid and controls fit without scrolling, in thumb reach, in portrait and landscape;
-sound starts with a tap when autoplay is refused; the camera pauses while the page is hidden; and low-data mode
-lowers what the phone receives to the lowest simulcast layer, or to no video, remembered on the device.
+the camera pauses while the page is hidden; low-data mode lowers what the phone receives to the lowest simulcast
+layer, or to no video, remembered on the device; and sound starts with a tap when autoplay is refused.
 
 Screenshots go to docs/img/meeting-phone-{portrait,landscape}.png when SABHA_UPDATE_SCREENSHOTS=1 (else to the
 test's temporary directory, so a test run leaves the tree clean).
@@ -116,7 +116,7 @@ def choose_data_mode(driver, mode: str) -> None:
 
 
 @pytest.mark.timeout(300)
-def test_a_phone_joins_in_portrait_and_landscape_taps_for_sound_pauses_its_camera_and_saves_data(
+def test_a_phone_joins_in_portrait_and_landscape_pauses_its_camera_while_hidden_and_saves_data(
         server, browsers, repo_root, tmp_path):
     room = "e2e-phone"
     # Asha on a desktop, full camera: three simulcast layers (320, 640 and 1280 pixels wide).
@@ -124,21 +124,12 @@ def test_a_phone_joins_in_portrait_and_landscape_taps_for_sound_pauses_its_camer
     asha.get(f"{server.base_url}/m/{room}?t={quote(server.token(room, 'asha', 'participant', name='Asha'))}&autojoin=1")
     wait_for(lambda: asha.execute_script("return !!(window.sabhaMeeting && window.sabhaMeeting.me())"), 30, "Asha to join")
 
-    # Ravi on a phone that, like real phones, plays sound only after a tap.
-    phone = browsers("phone", phone=PHONE_PORTRAIT, extra_flags=["--autoplay-policy=document-user-activation-required"])
+    # Ravi on a phone.
+    phone = browsers("phone", phone=PHONE_PORTRAIT)
     token = server.token(room, "ravi", "participant", name="Ravi")
     phone.get(f"{server.base_url}/m/{room}?t={quote(token)}&autojoin=1&quality=low")
     first = wait_for(lambda: (s := inbound(phone)).get("frames", 0) > 30 and s, 60, "the phone to decode Asha's video")
     ravi = first["me"]["id"]
-
-    # Autoplay refused: a big "Tap to turn on sound" button; the tap starts every participant's audio.
-    sound = wait_for(lambda: (b := phone.find_element("id", "sound-button")).is_displayed() and b, 20, "the sound button")
-    assert "Tap to turn on sound" in sound.text
-    sound.click()
-    wait_for(lambda: phone.execute_script(
-        "const a = [...document.querySelectorAll('#grid audio')].filter((a) => a.srcObject);"
-        "return a.length > 0 && a.every((x) => !x.paused)"), 10, "the phone's audio to play after the tap")
-    assert not phone.find_element("id", "sound-button").is_displayed()
 
     # Portrait: the grid and its controls fit, the controls along the bottom edge.
     wait_for(lambda: phone.execute_script(
@@ -188,3 +179,29 @@ def test_a_phone_joins_in_portrait_and_landscape_taps_for_sound_pauses_its_camer
     time.sleep(8)
     again = inbound(phone)
     assert again["frames"] == 0, again
+
+
+@pytest.mark.timeout(150)
+def test_a_phone_that_refuses_to_autoplay_sound_offers_tap_to_turn_on_sound(server, browsers):
+    """A phone that only watches (no camera or microphone of its own in use, so nothing exempts it from the
+    autoplay policy) and, like real phones, plays sound only after a tap."""
+    room = "e2e-phone-sound"
+    asha = browsers("asha")
+    asha.get(f"{server.base_url}/m/{room}?t={quote(server.token(room, 'asha', 'participant', name='Asha'))}"
+             "&autojoin=1&quality=low")
+    wait_for(lambda: asha.execute_script("return !!(window.sabhaMeeting && window.sabhaMeeting.me())"), 30, "Asha to join")
+
+    phone = browsers("phone", phone=PHONE_PORTRAIT, extra_flags=["--autoplay-policy=document-user-activation-required"])
+    phone.get(f"{server.base_url}/m/{room}?t={quote(server.token(room, 'ravi', 'viewer', name='Ravi'))}&autojoin=1")
+    wait_for(lambda: inbound(phone).get("frames", 0) > 10, 60, "the phone to decode Asha's video")
+    playing_js = ("const a = [...document.querySelectorAll('#grid audio')].filter((a) => a.srcObject);"
+                  "return a.length > 0 && a.every((x) => !x.paused)")
+    assert not phone.execute_script(playing_js), "the browser played sound without a tap: nothing to test"
+    sound = wait_for(lambda: (b := phone.find_element("id", "sound-button")).is_displayed() and b, 20, "the sound button")
+    assert "Tap to turn on sound" in sound.text
+    lay = phone.execute_script("const r = document.getElementById('sound-button').getBoundingClientRect();"
+                               "return {w: r.width, h: r.height, bottom: r.bottom, vh: innerHeight}")
+    assert lay["h"] >= 44 and lay["bottom"] <= lay["vh"], lay
+    sound.click()
+    wait_for(lambda: phone.execute_script(playing_js), 10, "the phone's audio to play after the tap")
+    assert not phone.find_element("id", "sound-button").is_displayed()
