@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <openssl/ssl.h>
 #include <openssl/bio.h>
@@ -58,6 +60,56 @@ int sabha_send_batch(int fd, sabha_dgram *slots, unsigned count) {
         n = sendmmsg(fd, msgs, count, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
+}
+
+int sabha_tcp_listen(const struct sockaddr *addr, socklen_t addrlen, int backlog) {
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr->sa_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, addr, addrlen) != 0 || listen(fd, backlog) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int sabha_tcp_accept(int listen_fd, struct sockaddr_storage *addr) {
+    socklen_t length = sizeof *addr;
+    int fd;
+    do {
+        fd = accept4(listen_fd, (struct sockaddr *)addr, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int sabha_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int sabha_epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event event = { .events = events, .data.u64 = data };
+    int ops[3] = { EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL };
+    if (op < 0 || op > 2) return -EINVAL;
+    return epoll_ctl(epfd, ops[op], fd, &event) == 0 ? 0 : -errno;
+}
+
+int sabha_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, ready, max, timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : -errno;
+    for (int i = 0; i < n; i++) {
+        data[i] = ready[i].data.u64;
+        events[i] = ready[i].events;
+    }
+    return n;
 }
 
 int sabha_eventfd(void) {

@@ -7,8 +7,17 @@ public struct MediaEngineConfiguration: Sendable {
     public var bindHost: String = "127.0.0.1"
     /// First worker's UDP port; worker i listens on basePort + i. 0 lets the kernel choose (tests).
     public var basePort: UInt16 = 40000
-    /// IP written into candidates; defaults to bindHost.
-    public var announceIP: String? = nil
+    /// Addresses written into our host candidates, in order of preference (several when the server sits behind
+    /// NAT for some users and not for others, or has an IPv4 and an IPv6 address); empty means bindHost. Each
+    /// must be an IP address of a family the socket receives: IPv4 on an IPv4 socket, either on a socket bound
+    /// to "::" (dual stack), IPv6 on one bound to another IPv6 address.
+    public var announceIPs: [String] = []
+    /// Passive ICE-TCP (RFC 6544) on a TCP port of the same number beside each worker's UDP port, for networks
+    /// that let out only TCP. UDP stays preferred (`ICECandidate` priorities).
+    public var iceTCP: Bool = true
+    /// ICE-TCP connections one worker keeps at most; past it the oldest one that never completed an ICE check
+    /// makes room, or the new one is refused.
+    public var maxTCPConnectionsPerWorker: Int = 1024
     public var workers: Int = 1
     /// Seconds without a valid ICE consent check before a transport is closed (RFC 7675 says 30).
     public var consentTimeout: Double = 30
@@ -62,7 +71,12 @@ public final class MediaEngine: Sendable {
         guard configuration.retransmissionMemoryPerWorker >= 0, configuration.retransmissionMemoryPerTransport >= 0 else {
             throw MediaError.configuration("retransmission memory limits must not be negative")
         }
+        guard configuration.maxTCPConnectionsPerWorker >= 1 else {
+            throw MediaError.configuration("maxTCPConnectionsPerWorker must be at least 1")
+        }
+        try Self.checkAnnounced(configuration.announceIPs, bindHost: configuration.bindHost)
         self.configuration = configuration
+        if configuration.iceTCP { Self.raiseOpenFileLimit() }
         certificate = try DTLSCertificate()
         fingerprint = certificate.fingerprint
         let context = try DTLSContext(certificate: certificate, profiles: configuration.srtpProfiles)
@@ -71,8 +85,12 @@ public final class MediaEngine: Sendable {
         for index in 0..<configuration.workers {
             let requested = configuration.basePort == 0 ? 0 : configuration.basePort + UInt16(index)
             let socket = try UDPSocket(host: configuration.bindHost, port: requested)
-            workers.append(try UDPMediaWorker(index: index, io: socket, clock: SystemClock(), configuration: configuration,
-                                           dtlsContext: context, events: channel))
+            let tcp = configuration.iceTCP
+                ? try ICETCPServer(host: configuration.bindHost, port: socket.port,
+                                   maxConnections: configuration.maxTCPConnectionsPerWorker)
+                : nil
+            workers.append(try UDPMediaWorker(index: index, io: socket, tcp: tcp, clock: SystemClock(),
+                                              configuration: configuration, dtlsContext: context, events: channel))
         }
         // A pipe for each ordered pair of workers. Slots are touched only when used.
         if workers.count > 1 {
@@ -86,7 +104,10 @@ public final class MediaEngine: Sendable {
                 })
             }
         }
-        handles = workers.map { WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.io.port) }
+        handles = workers.map {
+            WorkerHandle(commands: $0.commands, signal: $0.commandSignal, counters: $0.counters, port: $0.io.port,
+                         tcp: $0.sender.tcp != nil)
+        }
         ports = handles.map(\.port)
         port = ports[0]
         launcher = Launcher(workers)
@@ -117,9 +138,57 @@ public final class MediaEngine: Sendable {
         try await send(to: worker) { reply in
             .createTransport(id, parameters, localUfrag: ufrag, localPassword: password, reply: reply)
         }
+        return description(id, worker: worker, ufrag: ufrag, password: password)
+    }
+
+    /// ICE restart (RFC 8445 section 9, RFC 8839 section 4.4.1.1.1): the peer offered new ICE credentials for a
+    /// transport (its path failed, or it moved networks). The transport gets new local credentials, answers
+    /// checks signed with them, and keeps its DTLS association, SRTP keys, producers and consumers; media goes on
+    /// to the selected address until the peer nominates a new pair. Returns the description for the answer.
+    public func restartICE(_ transport: TransportID, remoteUfrag: String, remotePassword: String) async throws -> TransportDescription {
+        let worker = Self.worker(of: transport.rawValue)
+        guard worker < handles.count else { throw MediaError.unknownTransport(transport) }
+        let ufrag = Self.randomICEString(length: 8)
+        let password = Self.randomICEString(length: 24)
+        try await send(to: worker) { reply in
+            .restartICE(transport, remoteUfrag: remoteUfrag, localUfrag: ufrag, localPassword: password, reply: reply)
+        }
+        return description(transport, worker: worker, ufrag: ufrag, password: password)
+    }
+
+    /// What an answer says of a transport on `worker`: credentials, fingerprint and the host candidates.
+    private func description(_ id: TransportID, worker: Int, ufrag: String, password: String) -> TransportDescription {
+        let addresses = configuration.announceIPs.isEmpty ? [configuration.bindHost] : configuration.announceIPs
+        let port = handles[worker].port
         return TransportDescription(id: id, localUfrag: ufrag, localPassword: password, fingerprint: fingerprint,
-                                    candidateIP: configuration.announceIP ?? configuration.bindHost,
-                                    candidatePort: handles[worker].port)
+                                    candidateIP: addresses[0], candidatePort: port,
+                                    candidates: ICECandidate.hostCandidates(addresses: addresses, port: port,
+                                                                            tcp: handles[worker].tcp))
+    }
+
+    /// Each ICE-TCP connection is a descriptor: the soft limit (often 1024) goes up to the hard one.
+    private static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
+    /// Refuses announced addresses that are not IP addresses, or that the bound socket cannot receive for.
+    public static func checkAnnounced(_ announced: [String], bindHost: String) throws(MediaError) {
+        guard let bound = TransportAddress(ip: bindHost, port: 0) else {
+            throw MediaError.configuration("'\(bindHost)' is not an IP address")
+        }
+        let dualStack = bindHost == "::"
+        for ip in announced {
+            guard let address = TransportAddress(ip: ip, port: 0) else {
+                throw MediaError.configuration("announced address '\(ip)' is not an IP address")
+            }
+            if address.isIPv4 != bound.isIPv4 && !dualStack {
+                throw MediaError.configuration("announced address \(ip) is IPv\(address.isIPv4 ? 4 : 6) but media binds "
+                    + "\(bindHost) (IPv\(bound.isIPv4 ? 4 : 6)); bind :: to receive both families")
+            }
+        }
     }
 
     /// Adds an incoming stream to a publisher transport.
@@ -275,6 +344,8 @@ struct WorkerHandle: Sendable {
     let signal: WakeSignal
     let counters: WorkerCounters
     let port: UInt16
+    /// The worker takes ICE-TCP on the same port number.
+    let tcp: Bool
 }
 
 /// A worker's view of another worker: the pipes between them, and its command ring and doorbell.

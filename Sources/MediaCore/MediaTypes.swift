@@ -75,9 +75,22 @@ public struct TransportDescription: Sendable {
     public var localPassword: String
     /// Our DTLS certificate fingerprint ("sha-256").
     public var fingerprint: DTLSFingerprint
-    /// Host candidate: the announced IP and the worker's UDP port.
+    /// The preferred host candidate: the first announced IP and the worker's UDP port (the answer's c= line).
     public var candidateIP: String
     public var candidatePort: UInt16
+    /// Every host candidate, most preferred first: UDP for each announced address, then passive ICE-TCP.
+    public var candidates: [ICECandidate]
+
+    public init(id: TransportID, localUfrag: String, localPassword: String, fingerprint: DTLSFingerprint,
+                candidateIP: String, candidatePort: UInt16, candidates: [ICECandidate]? = nil) {
+        self.id = id
+        self.localUfrag = localUfrag
+        self.localPassword = localPassword
+        self.fingerprint = fingerprint
+        self.candidateIP = candidateIP
+        self.candidatePort = candidatePort
+        self.candidates = candidates ?? ICECandidate.hostCandidates(addresses: [candidateIP], port: candidatePort, tcp: false)
+    }
 }
 
 /// RTP header extension ids (RFC 8285) negotiated with one peer; 0 = not negotiated.
@@ -243,6 +256,9 @@ public struct MediaStats: Sendable, Codable {
     /// because `MediaEngineConfiguration.retransmissionMemoryPer*` was reached.
     public var retransmissionBufferBytes: Int = 0
     public var retransmissionBuffersRefused: UInt64 = 0
+    /// Open ICE-TCP connections, and those refused or evicted because a worker had its maximum open.
+    public var iceTCPConnections: Int = 0
+    public var iceTCPConnectionsRefused: UInt64 = 0
     /// Dropped datagrams by reason: "malformed", "unknownSource", "stunBadIntegrity", "stunUnknownUser",
     /// "srtpAuthFailed", "srtpReplay", "dtlsUnknownSource", "noProducer", ...
     public var dropped: [String: UInt64] = [:]

@@ -73,7 +73,8 @@ struct SabhaApplication {
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
         logger.info("media workers listening", metadata: ["udp": "\(settings.rtcHost):\(engine.ports.map(String.init).joined(separator: ","))",
-                                                          "announce": "\(settings.media.announceIP ?? settings.rtcHost)",
+                                                          "ice-tcp": "\(settings.media.iceTCP ? "same ports" : "off")",
+                                                          "announce": "\(settings.media.announceIPs.isEmpty ? settings.rtcHost : settings.media.announceIPs.joined(separator: ","))",
                                                           "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
                                                           "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)"])
         // Started in this order, stopped in the reverse one.

@@ -15,8 +15,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "UDP media address of the first worker; worker i uses port+i (env SABHA_RTC, default 127.0.0.1:40000).")
     var rtc: String?
 
-    @Option(help: "IP address put in ICE candidates, when clients reach the server at another address than --rtc binds (env SABHA_ANNOUNCE_IP).")
+    @Option(help: "IP addresses put in ICE candidates, comma-separated, most preferred first, when clients reach the server at other addresses than --rtc binds: behind NAT, or an IPv4 and an IPv6 address with --rtc [::]:PORT (env SABHA_ANNOUNCE_IP).")
     var announceIP: String?
+
+    @Flag(inversion: .prefixedNo, help: "Passive ICE-TCP (RFC 6544) on a TCP port of the same number beside each worker's UDP port, for networks that let out only TCP; UDP stays preferred (env SABHA_RTC_TCP=0 turns it off; default on).")
+    var rtcTcp: Bool?
 
     @Option(help: "Where the token key and state live (env SABHA_DATA_DIR, default ./sabha-data).")
     var dataDir: String?

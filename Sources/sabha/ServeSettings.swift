@@ -45,14 +45,21 @@ struct ServeSettings {
 
     /// The media workers' addresses, consent timeout and SRTP profiles.
     static func media(_ options: ServeCommand, rtcHost: String, rtcPort: Int) throws -> MediaEngineConfiguration {
-        let announce = Settings.optional(options.announceIP, env: "SABHA_ANNOUNCE_IP")
-        if announce == nil && (rtcHost == "0.0.0.0" || rtcHost == "::") {
-            throw ValidationError("--rtc binds the wildcard address \(rtcHost): set --announce-ip to the address clients reach this server at")
+        let announced = (Settings.optional(options.announceIP, env: "SABHA_ANNOUNCE_IP") ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if announced.isEmpty && (rtcHost == "0.0.0.0" || rtcHost == "::") {
+            throw ValidationError("--rtc binds the wildcard address \(rtcHost): set --announce-ip to the address(es) clients reach this server at")
         }
         var media = MediaEngineConfiguration()
         media.bindHost = rtcHost
         media.basePort = UInt16(rtcPort)
-        media.announceIP = announce
+        media.announceIPs = announced
+        do {
+            try MediaEngine.checkAnnounced(announced, bindHost: rtcHost)
+        } catch {
+            throw ValidationError("--announce-ip: \(error)")
+        }
+        media.iceTCP = try options.rtcTcp ?? Settings.flag(env: "SABHA_RTC_TCP", default: true)
         media.workers = options.workers ?? Int(Settings.value(nil, env: "SABHA_WORKERS", default: "1")) ?? 0
         // Worker i listens on port + i: every such port must exist (an overflowing port number trapped before).
         if rtcPort != 0, (1...64).contains(media.workers), rtcPort + media.workers - 1 > 65535 {

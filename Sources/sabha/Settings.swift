@@ -122,4 +122,14 @@ enum Settings {
         }
         return value
     }
+
+    /// An on/off environment variable: 1/true/yes/on or 0/false/no/off; unset means `fallback`.
+    static func flag(env: String, default fallback: Bool) throws -> Bool {
+        guard let text = optional(nil, env: env) else { return fallback }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ValidationError("\(env) must be 1 or 0 (true/false, yes/no, on/off); got '\(text.prefix(40))'")
+        }
+    }
 }

@@ -158,4 +158,18 @@ struct SDPAnswerTests {
         #expect(answer.media.allSatisfy { $0.lines.contains { $0.type == "c" && $0.value == "IN IP6 2001:db8::7" } })
         #expect(Self.values(answer.media[0], "candidate") == ["1 1 udp 2130706431 2001:db8::7 40000 typ host"])
     }
+
+    @Test func everyAnnouncedAddressIsAUDPCandidateAndAPassiveTCPOneBelowAllUDP() throws {
+        var local = Self.local
+        local.candidates = ICECandidate.hostCandidates(addresses: ["203.0.113.7", "2001:db8::7"], port: 40000, tcp: true)
+        let offer = try SDPOffer(parsing: SDPFixtures.load("aiortc-sendonly-offer"), intent: .publish)
+        let answer = try SessionDescription(parsing: offer.answer(local: local, sending: [:]))
+        #expect(Self.values(answer.media[0], "candidate") == [
+            "1 1 udp 2130706431 203.0.113.7 40000 typ host",
+            "2 1 udp 2130706175 2001:db8::7 40000 typ host",
+            "3 1 tcp 2124414975 203.0.113.7 40000 typ host tcptype passive",
+            "4 1 tcp 2124414719 2001:db8::7 40000 typ host tcptype passive",
+        ])
+        #expect(answer.media[0].lines.contains { $0.type == "c" && $0.value == "IN IP4 203.0.113.7" })
+    }
 }

@@ -26,6 +26,21 @@ int sabha_recv_batch(int fd, sabha_dgram *slots, unsigned count);
 /// sendmmsg of `count` slots; returns datagrams sent, -errno on error.
 int sabha_send_batch(int fd, sabha_dgram *slots, unsigned count);
 
+/// A non-blocking TCP listening socket bound to `addr` (SO_REUSEADDR; an IPv6 wildcard also takes IPv4);
+/// returns the fd or -errno.
+int sabha_tcp_listen(const struct sockaddr *addr, socklen_t addrlen, int backlog);
+/// accept4 of one connection, non-blocking, close-on-exec, TCP_NODELAY (media must not wait for Nagle);
+/// returns the fd (peer address in `addr`), -EAGAIN when none waits, other -errno on error.
+int sabha_tcp_accept(int listen_fd, struct sockaddr_storage *addr);
+/// epoll_create1(EPOLL_CLOEXEC); returns fd or -errno.
+int sabha_epoll_create(void);
+/// epoll_ctl with the event's data as a 64-bit value (the packed epoll_event stays in C).
+/// `op`: 0 add, 1 modify, 2 delete. Returns 0 or -errno.
+int sabha_epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// epoll_wait into parallel arrays of data values and event masks; returns how many, 0 on timeout or EINTR,
+/// -errno on error.
+int sabha_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
+
 /// eventfd(0, EFD_NONBLOCK|EFD_CLOEXEC); returns fd or -errno.
 int sabha_eventfd(void);
 /// Adds 1 to an eventfd.

@@ -8,6 +8,10 @@ extension MediaWorker {
                 reply.resume(with: Result { () throws(MediaError) in
                     try createTransport(id, parameters, localUfrag: ufrag, localPassword: password)
                 })
+            case let .restartICE(id, remoteUfrag, ufrag, password, reply):
+                reply.resume(with: Result { () throws(MediaError) in
+                    try restartICE(id, remoteUfrag: remoteUfrag, localUfrag: ufrag, localPassword: password)
+                })
             case let .addProducer(transportID, id, parameters, reply):
                 reply.resume(with: Result { () throws(MediaError) in try addProducer(id, parameters, on: transportID) })
             case let .addConsumer(transportID, id, parameters, piped, reply):
@@ -62,6 +66,16 @@ extension MediaWorker {
         }
         tables.add(WebRTCTransport(id: id, parameters: parameters, localUfrag: localUfrag, localPassword: localPassword,
                                    dtls: dtls, now: clock.milliseconds()))
+    }
+
+    /// ICE restart: checks must now name the new ufrag and be signed with the new password. The addresses
+    /// validated so far are forgotten except the selected one, which keeps carrying media (and has until the
+    /// consent timeout to be checked again) while the peer tries its new pairs.
+    func restartICE(_ id: TransportID, remoteUfrag: String, localUfrag: String, localPassword: String) throws(MediaError) {
+        guard let transport = tables.transports[id] else { throw MediaError.unknownTransport(id) }
+        tables.restartICE(transport, localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: remoteUfrag)
+        transport.lastConsentMs = clock.milliseconds()
+        log("transport \(id) (\(transport.label)): ICE restart")
     }
 
     func addProducer(_ id: ProducerID, _ parameters: ProducerParameters, on transportID: TransportID) throws(MediaError) {

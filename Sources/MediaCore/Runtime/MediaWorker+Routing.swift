@@ -25,11 +25,20 @@ extension MediaWorker {
                             arrivalMicroseconds: batchMicroseconds)
         }
         if binding.isRTX {
-            // RFC 4588: a retransmission we asked for (or a padding probe, which carries nothing).
+            // RFC 4588: a retransmission we asked for. Publishers also send RTX of packets that arrived long ago as
+            // bandwidth probes (Firefox: a few hundred a second), and padding-only RTX: those repair nothing, so
+            // they are not forwarded (viewers would get duplicates) nor counted as recovered.
             guard header.payloadType == producer.parameters.rtxPayloadType, layer.ssrc != 0,
                   let original = RTXPacket.unwrap(data, length: plainLength, header: header,
                                                   mediaPayloadType: producer.parameters.payloadType, mediaSSRC: layer.ssrc),
-                  let restored = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: original)) else { return }
+                  let restored = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: original)) else {
+                local.drop(.rtxUnrequested)
+                return
+            }
+            guard layer.nacks?.isMissing(restored.sequenceNumber) == true else {
+                local.drop(.rtxUnrequested)
+                return
+            }
             plainLength = original
             header = restored
             local.packetsRecovered &+= 1

@@ -60,8 +60,11 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
         set { sender.batchMicroseconds = newValue }
     }
 
-    init(index: Int, io: IO, clock: Clock, configuration: MediaEngineConfiguration, dtlsContext: DTLSContext,
-         events: EventChannel) throws(MediaError) {
+    /// Passive ICE-TCP beside the datagram I/O (nil when turned off, and in memory tests).
+    var tcp: ICETCPServer? { sender.tcp }
+
+    init(index: Int, io: IO, tcp: ICETCPServer? = nil, clock: Clock, configuration: MediaEngineConfiguration,
+         dtlsContext: DTLSContext, events: EventChannel) throws(MediaError) {
         self.index = index
         self.io = io
         self.clock = clock
@@ -72,7 +75,7 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
         self.events = events
         self.counters = WorkerCounters()
         self.pool = PacketBufferPool(capacity: max(configuration.poolSize, 2 * DatagramBatch.capacity + 64))
-        self.sender = PacketSender(pool: pool, io: io, counters: local)
+        self.sender = PacketSender(pool: pool, io: io, counters: local, tcp: tcp)
         self.consentTimeoutMs = Int64(configuration.consentTimeout * 1000)
         // The receive batch keeps its buffers for the worker's life; they are not "in use" by packets.
         for i in 0..<DatagramBatch.capacity {
@@ -91,18 +94,19 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
 
     // MARK: - Loop
 
-    /// The thread's body: sleeps in `poll` until a datagram, a command or the next timer, then takes a turn.
+    /// The thread's body: sleeps in `poll` until a datagram, a command, an ICE-TCP event or the next timer, then
+    /// takes a turn.
     func run() {
         var fds = [
             pollfd(fd: io.fileDescriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: commandSignal.fd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: tcp?.pollDescriptor ?? -1, events: Int16(POLLIN), revents: 0),
         ]
         while running {
-            fds[0].revents = 0
-            fds[1].revents = 0
-            let ready = poll(&fds, 2, pollTimeout(now: clock.milliseconds()))
+            for i in fds.indices { fds[i].revents = 0 }
+            let ready = poll(&fds, 3, pollTimeout(now: clock.milliseconds()))
             if ready > 0 && fds[1].revents != 0 { commandSignal.drain() }
-            turn(readable: ready > 0 && fds[0].revents != 0)
+            turn(readable: ready > 0 && fds[0].revents != 0, streamsReadable: ready > 0 && fds[2].revents != 0)
         }
         shutDown()
     }
@@ -110,9 +114,10 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
     /// One turn of the loop: the commands, what arrived, the pipes, probe padding and the timers. Engine tests
     /// and benchmarks call it directly on memory I/O. Commands come first: one given before a datagram arrived
     /// (a consumer closed, another worker's pipe closed) takes effect before that datagram is routed.
-    func turn(readable: Bool = true) {
+    func turn(readable: Bool = true, streamsReadable: Bool = false) {
         drainCommands()
         if readable { receiveAvailable() }
+        if let tcp, streamsReadable || tcp.hasBacklog { receiveStreams(tcp) }
         if !links.isEmpty { pipedBacklog = receivePiped() }
         if probing { pacePadding() }
         let now = clock.milliseconds()
@@ -126,6 +131,7 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
     func shutDown() {
         for transport in Array(tables.transports.values) { closeTransport(transport, reason: .shutdown) }
         sender.flush()
+        tcp?.closeAll()
         publishCounters()
     }
 
@@ -133,8 +139,8 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
     /// probe padding is paced, until the next tick while there are transports (consent, feedback, reports), and
     /// until a datagram or a command arrives when the worker has nothing at all (an idle server sleeps).
     private func pollTimeout(now: Int64) -> Int32 {
-        if pipedBacklog { return 0 }
-        if tables.transports.isEmpty && undelivered.isEmpty && !probing { return -1 }
+        if pipedBacklog || tcp?.hasBacklog == true { return 0 }
+        if tables.transports.isEmpty && undelivered.isEmpty && !probing && (tcp?.connectionCount ?? 0) == 0 { return -1 }
         return Int32(max(0, min(probing ? WorkerTiming.probePacingMs : WorkerTiming.tickMs, nextTickMs - now)))
     }
 
@@ -147,7 +153,7 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
             let now = batchMicroseconds / 1000
             for i in 0..<received {
                 local.packetsReceived &+= 1
-                handleDatagram(receiveBatch.slots + i, now: now)
+                handleDatagram(receiveBatch.slots + i, overTCP: false, now: now)
             }
             sender.flush()
             publishPipes()
@@ -155,16 +161,39 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
         }
     }
 
-    /// RFC 7983 demultiplexing of one datagram by its first byte.
+    /// Takes the frames ICE-TCP connections have (bounded, like UDP) through the same path as datagrams, then
+    /// forgets the addresses of connections that closed.
+    private func receiveStreams(_ tcp: ICETCPServer) {
+        for _ in 0..<WorkerTiming.receiveBatchesPerTurn {
+            batchMicroseconds = clock.microseconds()
+            let now = batchMicroseconds / 1000
+            let received = tcp.receive(receiveBatch.slots, count: DatagramBatch.capacity, nowMs: now)
+            for i in 0..<received {
+                local.packetsReceived &+= 1
+                handleDatagram(receiveBatch.slots + i, overTCP: true, now: now)
+            }
+            sender.flush()
+            publishPipes()
+            if received < DatagramBatch.capacity { break }
+        }
+        forgetClosedConnections(tcp)
+    }
+
+    func forgetClosedConnections(_ tcp: ICETCPServer) {
+        for address in tcp.takeClosedAddresses() { tables.unbind(address) }
+    }
+
+    /// RFC 7983 demultiplexing of one datagram (or ICE-TCP frame) by its first byte.
     @inline(__always)
-    private func handleDatagram(_ slot: UnsafeMutablePointer<sabha_dgram>, now: Int64) {
+    private func handleDatagram(_ slot: UnsafeMutablePointer<sabha_dgram>, overTCP: Bool, now: Int64) {
         let length = Int(slot.pointee.length)
         guard length > 0, let data = slot.pointee.data else { local.drop(.malformed); return }
         let bytes = UnsafeRawBufferPointer(start: data, count: length)
-        guard let source = withUnsafePointer(to: &slot.pointee.addr, { TransportAddress(storage: $0) }) else {
+        guard let address = withUnsafePointer(to: &slot.pointee.addr, { TransportAddress(storage: $0) }) else {
             local.drop(.malformed)
             return
         }
+        let source = overTCP ? address.overTCP : address
         switch PacketClass.classify(bytes) {
         case .stun: handleSTUN(bytes, from: source, now: now)
         case .dtls: handleDTLS(bytes, from: source, now: now)
@@ -194,6 +223,10 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
     /// layers; every second the reports and keyframe requests for viewers still waiting.
     private func tick(now: Int64) {
         checkTransportTimers(now: now)
+        if let tcp {
+            tcp.expire(nowMs: now, idleTimeoutMs: consentTimeoutMs)
+            forgetClosedConnections(tcp)
+        }
         if !undelivered.isEmpty { retryUndelivered() }
         sendPublisherFeedback(now: now)
         if now >= nextLayerUpdateMs {
@@ -244,6 +277,10 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
         counters.rtpForwarded.store(local.rtpForwarded, ordering: .relaxed)
         counters.retransmissionBytes.store(tables.retransmissionBytes, ordering: .relaxed)
         counters.store(local)
+        if let tcp {
+            counters.tcpConnections.store(tcp.connectionCount, ordering: .relaxed)
+            counters.tcpRefused.store(tcp.refusedCount, ordering: .relaxed)
+        }
         for reason in DropReason.allCases {
             counters.dropped[reason.rawValue].store(local.dropped[reason.rawValue], ordering: .relaxed)
         }

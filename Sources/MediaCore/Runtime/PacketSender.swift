@@ -8,14 +8,17 @@ final class PacketSender<IO: DatagramIO> {
     let pool: PacketBufferPool
     let io: IO
     let counters: LocalCounters
+    /// The worker's ICE-TCP connections: a destination marked TCP is framed onto its connection instead.
+    let tcp: ICETCPServer?
     private let batch = DatagramBatch()
     /// Microseconds at the current receive batch (or timer): send times in the transport-wide send history.
     @exclusivity(unchecked) var batchMicroseconds: Int64 = 0
 
-    init(pool: PacketBufferPool, io: IO, counters: LocalCounters) {
+    init(pool: PacketBufferPool, io: IO, counters: LocalCounters, tcp: ICETCPServer? = nil) {
         self.pool = pool
         self.io = io
         self.counters = counters
+        self.tcp = tcp
     }
 
     /// Whether RTP and RTCP can go to the transport's peer now (SRTP keys and a selected address).
@@ -83,6 +86,16 @@ final class PacketSender<IO: DatagramIO> {
 
     @inline(__always)
     private func enqueue(buffer: Int32, length: Int, to destination: TransportAddress) {
+        if destination.isTCP {
+            // Copied into the connection's send buffer; written out at the flush.
+            if tcp?.send(pool.pointer(buffer), length: length, to: destination) == true {
+                counters.packetsSent &+= 1
+            } else {
+                counters.drop(.tcpCongested)
+            }
+            pool.release(buffer)
+            return
+        }
         if batch.isFull { flush() }
         let i = batch.count
         batch.buffers[i] = buffer
@@ -107,5 +120,6 @@ final class PacketSender<IO: DatagramIO> {
         }
         for i in 0..<batch.count { pool.release(batch.buffers[i]) }
         batch.count = 0
+        tcp?.flush()
     }
 }

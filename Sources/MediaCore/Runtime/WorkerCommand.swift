@@ -3,6 +3,9 @@
 enum WorkerCommand: Sendable {
     case createTransport(TransportID, TransportParameters, localUfrag: String, localPassword: String,
                          reply: CheckedContinuation<Void, any Error>)
+    /// New local ICE credentials and the peer's new ufrag (ICE restart); DTLS, SRTP and streams stay.
+    case restartICE(TransportID, remoteUfrag: String, localUfrag: String, localPassword: String,
+                    reply: CheckedContinuation<Void, any Error>)
     case addProducer(TransportID, ProducerID, ProducerParameters, reply: CheckedContinuation<Void, any Error>)
     /// `piped` when the producer lives on another worker: this worker keeps a mirror of it fed by a pipe.
     case addConsumer(TransportID, ConsumerID, ConsumerParameters, piped: PipedProducer?, reply: CheckedContinuation<Void, any Error>)

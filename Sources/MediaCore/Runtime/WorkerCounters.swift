@@ -21,6 +21,11 @@ enum DropReason: Int, CaseIterable {
     case pipeFull
     /// A media packet too large to forward: our rewritten header and the SRTP tag would not fit a pool buffer.
     case tooLarge
+    /// An RTX packet that repairs nothing we asked for (a publisher's bandwidth probe, or a duplicate): its
+    /// arrival still feeds congestion feedback, but it is neither forwarded nor counted as recovered.
+    case rtxUnrequested
+    /// An ICE-TCP connection's send buffer was full (its peer reads too slowly) or the connection was gone.
+    case tcpCongested
 
     var name: String {
         switch self {
@@ -40,6 +45,8 @@ enum DropReason: Int, CaseIterable {
         case .srtpStreamLimit: "srtpStreamLimit"
         case .pipeFull: "pipeFull"
         case .tooLarge: "tooLarge"
+        case .rtxUnrequested: "rtxUnrequested"
+        case .tcpCongested: "tcpCongested"
         }
     }
 }
@@ -65,6 +72,8 @@ final class WorkerCounters: Sendable {
     let packetsPiped = ManagedAtomic<UInt64>(0)
     let retransmissionBytes = ManagedAtomic<Int>(0)
     let retransmissionBuffersRefused = ManagedAtomic<UInt64>(0)
+    let tcpConnections = ManagedAtomic<Int>(0)
+    let tcpRefused = ManagedAtomic<UInt64>(0)
     let dropped: [ManagedAtomic<UInt64>] = DropReason.allCases.map { _ in ManagedAtomic<UInt64>(0) }
 
     func add(to stats: inout MediaStats) {
@@ -86,6 +95,8 @@ final class WorkerCounters: Sendable {
         stats.packetsPiped += packetsPiped.load(ordering: .relaxed)
         stats.retransmissionBufferBytes += retransmissionBytes.load(ordering: .relaxed)
         stats.retransmissionBuffersRefused += retransmissionBuffersRefused.load(ordering: .relaxed)
+        stats.iceTCPConnections += tcpConnections.load(ordering: .relaxed)
+        stats.iceTCPConnectionsRefused += tcpRefused.load(ordering: .relaxed)
         for reason in DropReason.allCases {
             stats.dropped[reason.name, default: 0] += dropped[reason.rawValue].load(ordering: .relaxed)
         }

@@ -38,6 +38,27 @@ final class WorkerTables {
         transports[transport.id] = nil
     }
 
+    /// New ICE credentials for a transport; of its validated addresses only the selected one stays bound.
+    func restartICE(_ transport: WebRTCTransport, localUfrag: String, localPassword: String, remoteUfrag: String) {
+        transportsByUfrag[transport.localUfrag] = nil
+        transport.localUfrag = localUfrag
+        transport.localPasswordKey = Array(localPassword.utf8)
+        transport.remoteUfrag = remoteUfrag
+        transportsByUfrag[localUfrag] = transport
+        for address in transport.addresses where address != transport.selected && transportsByAddress[address] === transport {
+            transportsByAddress[address] = nil
+        }
+        transport.addresses.removeAll { $0 != transport.selected }
+    }
+
+    /// Forgets an address whose path is gone (its ICE-TCP connection closed); a transport that sent media there
+    /// falls back to another address it validated, if any.
+    func unbind(_ address: TransportAddress) {
+        guard let transport = transportsByAddress.removeValue(forKey: address) else { return }
+        transport.addresses.removeAll { $0 == address }
+        if transport.selected == address { transport.selected = transport.addresses.last }
+    }
+
     /// Routes datagrams from `address` to `transport` (an ICE check from it authenticated).
     func bind(_ address: TransportAddress, to transport: WebRTCTransport) {
         transport.addresses.append(address)

@@ -3,9 +3,10 @@ final class WebRTCTransport {
     let id: TransportID
     let room: String
     let label: String
-    let localUfrag: String
-    let localPasswordKey: [UInt8]
-    let remoteUfrag: String
+    /// ICE credentials; an ICE restart changes them (`WorkerTables.restartICE`).
+    var localUfrag: String
+    var localPasswordKey: [UInt8]
+    var remoteUfrag: String
     let dtls: DTLSEndpoint
 
     /// Candidate addresses that passed a connectivity check (bounded), and the one media goes to.

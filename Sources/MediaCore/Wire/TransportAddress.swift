@@ -13,6 +13,16 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
     public let low: UInt64
     public let port: UInt16
     public let isIPv4: Bool
+    /// The peer end of an ICE-TCP connection (RFC 6544) rather than a UDP source: the same IP and port over TCP
+    /// are another path, so they key another entry.
+    public private(set) var isTCP = false
+
+    /// This address as the peer end of an ICE-TCP connection.
+    public var overTCP: TransportAddress {
+        var copy = self
+        copy.isTCP = true
+        return copy
+    }
 
     /// An IPv4 address given as its 32-bit value (192.0.2.1 is 0xC000_0201).
     public init(ipv4: UInt32, port: UInt16) {
@@ -129,8 +139,8 @@ public struct TransportAddress: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// "127.0.0.1:5000" or "[::1]:5000".
+    /// "127.0.0.1:5000" or "[::1]:5000", with "/tcp" after an ICE-TCP peer.
     public var description: String {
-        isIPv4 ? "\(ipString):\(port)" : "[\(ipString)]:\(port)"
+        (isIPv4 ? "\(ipString):\(port)" : "[\(ipString)]:\(port)") + (isTCP ? "/tcp" : "")
     }
 }

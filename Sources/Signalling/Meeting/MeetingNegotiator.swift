@@ -103,9 +103,7 @@ struct MeetingNegotiator: Sendable {
         let sending = participant.receiving.mapValues {
             OutgoingTrack(ssrc: $0.ssrc, cname: participant.id, streamID: $0.publisher, trackID: $0.track, rtxSSRC: $0.rtxSSRC)
         }
-        let local = LocalSDPParameters(iceUfrag: transport.localUfrag, icePassword: transport.localPassword,
-                                       fingerprint: transport.fingerprint, candidateIP: transport.candidateIP,
-                                       candidatePort: transport.candidatePort, sessionID: participant.localSessionID)
+        let local = LocalSDPParameters(transport, sessionID: participant.localSessionID)
         return offer.answer(local: local, sending: sending, refused: refused)
     }
 

@@ -2,18 +2,15 @@ import MediaCore
 
 /// Writes our answer to an `SDPOffer` (RFC 8829 §5.3, RFC 8843 for BUNDLE, RFC 8839 for ICE-lite).
 ///
-/// Every accepted m-line carries the same transport: port = our candidate port, our ICE
-/// credentials, fingerprint, setup:passive and one host candidate. Rejected m-lines get port 0
-/// and a=inactive. m-line order follows the offer. Lines end in CRLF.
+/// Every accepted m-line carries the same transport: port = our preferred candidate's port, our ICE
+/// credentials, fingerprint, setup:passive and our host candidates (UDP, then passive ICE-TCP, RFC 6544).
+/// Rejected m-lines get port 0 and a=inactive. m-line order follows the offer. Lines end in CRLF.
 struct SDPAnswerWriter {
     let offer: SDPOffer
     let local: LocalSDPParameters
     let sending: [String: OutgoingTrack]
     /// Sending m-lines we do not take (answered inactive).
     let refused: Set<String>
-
-    /// The candidate's foundation, component, transport and priority (type preference 126, local 65535).
-    static let candidatePrefix = "a=candidate:1 1 udp 2130706431"
 
     func write() -> String {
         var out = ""
@@ -48,7 +45,10 @@ struct SDPAnswerWriter {
         line(&out, "a=ice-pwd:\(local.icePassword)")
         line(&out, "a=fingerprint:\(local.fingerprint.algorithm) \(local.fingerprint.value)")
         line(&out, "a=setup:passive")
-        line(&out, "\(Self.candidatePrefix) \(local.candidateIP) \(local.candidatePort) typ host")
+        let candidates = local.candidates.isEmpty
+            ? ICECandidate.hostCandidates(addresses: [local.candidateIP], port: local.candidatePort, tcp: false)
+            : local.candidates
+        for candidate in candidates { line(&out, "a=candidate:\(candidate)") }
         line(&out, "a=end-of-candidates")
         line(&out, "a=rtcp-mux")
         if media.reducedSizeRTCP {

@@ -102,16 +102,28 @@ public struct LocalSDPParameters: Sendable {
     public var iceUfrag: String
     public var icePassword: String
     public var fingerprint: DTLSFingerprint
+    /// The preferred address and port (c= line, m= port).
     public var candidateIP: String
     public var candidatePort: UInt16
+    /// Every host candidate, most preferred first; empty means the one UDP candidate at candidateIP:candidatePort.
+    public var candidates: [ICECandidate]
     public var sessionID: UInt64
-    public init(iceUfrag: String, icePassword: String, fingerprint: DTLSFingerprint, candidateIP: String, candidatePort: UInt16, sessionID: UInt64) {
+    public init(iceUfrag: String, icePassword: String, fingerprint: DTLSFingerprint, candidateIP: String, candidatePort: UInt16,
+                candidates: [ICECandidate] = [], sessionID: UInt64) {
         self.iceUfrag = iceUfrag
         self.icePassword = icePassword
         self.fingerprint = fingerprint
         self.candidateIP = candidateIP
         self.candidatePort = candidatePort
+        self.candidates = candidates
         self.sessionID = sessionID
+    }
+
+    /// Our side as the media engine described the transport.
+    public init(_ transport: TransportDescription, sessionID: UInt64) {
+        self.init(iceUfrag: transport.localUfrag, icePassword: transport.localPassword, fingerprint: transport.fingerprint,
+                  candidateIP: transport.candidateIP, candidatePort: transport.candidatePort, candidates: transport.candidates,
+                  sessionID: sessionID)
     }
 }
 

@@ -158,9 +158,7 @@ public final class SessionService: Sendable {
     }
 
     static func local(_ description: TransportDescription) -> LocalSDPParameters {
-        LocalSDPParameters(iceUfrag: description.localUfrag, icePassword: description.localPassword,
-                           fingerprint: description.fingerprint, candidateIP: description.candidateIP,
-                           candidatePort: description.candidatePort, sessionID: UInt64.random(in: 1...(UInt64.max >> 2)))
+        LocalSDPParameters(description, sessionID: UInt64.random(in: 1...(UInt64.max >> 2)))
     }
 
     static func newSessionID() -> String {

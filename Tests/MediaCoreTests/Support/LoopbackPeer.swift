@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 @testable import MediaCore
 
 /// A minimal WebRTC peer built from MediaCore's own parts (STUN client, DTLS client, SRTP), talking to a
@@ -27,6 +28,11 @@ final class LoopbackPeer {
 
     convenience init(serverPort: UInt16, ufrag: String) throws {
         try self.init(link: UDPPeerLink(serverPort: serverPort), ufrag: ufrag)
+    }
+
+    /// A peer that reaches the engine over ICE-TCP on the worker's port number.
+    convenience init(tcpServerPort: UInt16, ufrag: String) throws {
+        try self.init(link: TCPPeerLink(serverPort: tcpServerPort), ufrag: ufrag)
     }
 
     func parameters(room: String) -> TransportParameters {
@@ -161,5 +167,35 @@ final class LoopbackPeer {
                 handle(.other(Array(datagram[0..<length])))
             }
         }
+    }
+}
+
+/// A peer's ICE consent checks every 100 ms from a thread of its own, until `stop()`. The test must not use the
+/// peer meanwhile.
+final class ConsentChecks: @unchecked Sendable {
+    // @unchecked: `peer` is used only by the checking thread until `stop()` has waited for it to end.
+    private let peer: LoopbackPeer
+    private let stopped = Mutex(false)
+    private var thread: pthread_t?
+
+    init(_ peer: LoopbackPeer) {
+        self.peer = peer
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        pthread_create(&handle, nil, { raw in
+            let checks = Unmanaged<ConsentChecks>.fromOpaque(raw!).takeRetainedValue()
+            while !checks.stopped.withLock({ $0 }) {
+                checks.peer.sendBindingRequest()
+                usleep(100_000)
+            }
+            return nil
+        }, context)
+        thread = handle
+    }
+
+    func stop() {
+        stopped.withLock { $0 = true }
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
     }
 }
