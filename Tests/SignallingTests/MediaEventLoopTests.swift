@@ -66,8 +66,15 @@ import Testing
             #expect(await hub.liveRooms()["r1"]?.first?.tracks.isEmpty == true)
             #expect(await hub.transport(of: alice.id) == nil)
 
-            // Her next offer, from a new peer connection, opens a new transport and publishes again.
-            _ = try MeetingHubMediaTests.answer(await hub.offer(from: alice.id, sdp: SDPFixtures.load("chromium156-simulcast-offer")))
+            // A late offer of the old peer connection (the same certificate) is told again; it opens nothing.
+            let stale = await hub.offer(from: alice.id, sdp: SDPFixtures.load("chromium156-simulcast-offer"))
+            #expect(stale.count == 1 && stale.first?.contains("\"type\":\"transport-closed\"") == true)
+            #expect(await hub.transport(of: alice.id) == nil)
+
+            // Her next offer, from a new peer connection (another certificate), opens a new transport and publishes again.
+            let newConnection = SDPFixtures.load("chromium156-simulcast-offer").replacingOccurrences(
+                of: "a=fingerprint:sha-256 3D:91:19", with: "a=fingerprint:sha-256 3E:91:19")
+            _ = try MeetingHubMediaTests.answer(await hub.offer(from: alice.id, sdp: newConnection))
             let reopened = try #require(await hub.transport(of: alice.id))
             #expect(reopened != transport)
             #expect(await MeetingHubMediaTests.messages(bob, "track-published", count: 4).count == 4)

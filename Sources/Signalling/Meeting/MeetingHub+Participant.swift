@@ -49,6 +49,11 @@ extension MeetingHub {
         var transport: TransportDescription?
         /// The ICE credentials of the offer that opened or last restarted the transport.
         var remoteCredentials: ICECredentials?
+        /// The DTLS fingerprints of the offer that opened the transport (its peer connection's certificate).
+        var remoteFingerprints: [DTLSFingerprint] = []
+        /// Why the media layer closed the transport, and its peer connection's fingerprints, until an offer from a new
+        /// peer connection opens another: offers from the old one get `transport-closed` again, and so does a resume.
+        var closedTransport: (reason: String, fingerprints: [DTLSFingerprint])?
         var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
         var published: [String: PublishedTrack] = [:]
         /// Kinds the participant muted; tracks published later start muted too.

@@ -103,6 +103,8 @@ public actor MeetingHub {
             participant.connectionEpoch += 1
             let others = (rooms[room] ?? []).filter { $0 !== participant }
             participant.send(joinedMessage(participant, others: others, resumed: true))
+            // Its transport closed while it was away: the page must hear it to start a new peer connection.
+            if let closed = participant.closedTransport { participant.send(Self.transportClosedMessage(closed.reason)) }
             if !desiredTracks(for: participant).isEmpty { requestRenegotiation(participant) }
             logger.info("participant resumed", metadata: ["room": "\(room)", "participant": "\(participant.id)"])
             audit(participant, "resumed", address: address)
@@ -345,17 +347,22 @@ public actor MeetingHub {
         guard let id = byTransport.removeValue(forKey: transport), let participant = byID[id] else { return false }
         participant.transport = nil
         participant.remoteCredentials = nil
+        participant.closedTransport = (reason.rawValue, participant.remoteFingerprints)
         let unpublished = Array(participant.published.values)
         participant.published = [:]
         participant.receiving = [:]
         for other in rooms[participant.room] ?? [] where other !== participant {
             for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
         }
-        participant.send(MeetingWire.encode("transport-closed", ["reason": reason.rawValue]))
+        participant.send(Self.transportClosedMessage(reason.rawValue))
         announce(added: [], removed: unpublished, of: participant)
         logger.notice("participant's media transport closed; it stays in the meeting", metadata: [
             "room": "\(participant.room)", "participant": "\(id)", "reason": "\(reason.rawValue)"])
         return true
+    }
+
+    static func transportClosedMessage(_ reason: String) -> String {
+        MeetingWire.encode("transport-closed", ["reason": reason])
     }
 
     // MARK: - Media
@@ -402,6 +409,10 @@ public actor MeetingHub {
             guard participant.remoteCredentials != credentials else { return nil }
             return await restartICE(participant, transport, credentials)
         }
+        if let closed = participant.closedTransport, closed.fingerprints == offer.fingerprints {
+            // A late offer of the peer connection whose transport is gone (its DTLS cannot start again).
+            return Self.transportClosedMessage(closed.reason)
+        }
         do {
             let transport = try await engine.createTransport(TransportParameters(
                 room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
@@ -412,6 +423,8 @@ public actor MeetingHub {
             }
             participant.transport = transport
             participant.remoteCredentials = credentials
+            participant.remoteFingerprints = offer.fingerprints
+            participant.closedTransport = nil
             byTransport[transport.id] = participant.id
             return nil
         } catch {
