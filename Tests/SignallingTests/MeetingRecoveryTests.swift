@@ -11,11 +11,10 @@ import Testing
 
     /// The fixture offer with other ICE credentials, as a browser's offer after `restartIce()`.
     static func restartedOffer(_ name: String, ufrag: String, password: String) -> String {
-        SDPFixtures.load(name).split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            if line.hasPrefix("a=ice-ufrag:") { return "a=ice-ufrag:\(ufrag)\r" }
-            if line.hasPrefix("a=ice-pwd:") { return "a=ice-pwd:\(password)\r" }
-            return String(line)
-        }.joined(separator: "\n")
+        let offer = SDPFixtures.load(name)
+        guard let oldUfrag = value("ice-ufrag", in: offer), let oldPassword = value("ice-pwd", in: offer) else { return offer }
+        return offer.replacingOccurrences(of: "a=ice-ufrag:\(oldUfrag)\r\n", with: "a=ice-ufrag:\(ufrag)\r\n")
+            .replacingOccurrences(of: "a=ice-pwd:\(oldPassword)\r\n", with: "a=ice-pwd:\(password)\r\n")
     }
 
     static func value(_ attribute: String, in sdp: String) -> String? {
