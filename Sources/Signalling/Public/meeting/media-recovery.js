@@ -23,11 +23,14 @@ export class MediaRecovery {
     Object.assign(this, { negotiation, help, onHelp });
   }
 
-  /** A new peer connection starts: it has HELP_AFTER_MS to connect before the page explains. */
+  /**
+   * A new peer connection starts: it has HELP_AFTER_MS to connect before the page explains. One that replaces a
+   * peer connection that was not connected (the server closed its transport) continues its wait, so the explanation
+   * comes on time however often that happens.
+   */
   watch(pc) {
-    this.stop();
+    clearTimeout(this.#restartTimer);
     this.#pc = pc;
-    this.attempts = 0;
     this.#armHelp();
     this.#armRestart(RESTART_RETRY_MS);
   }
