@@ -9,9 +9,9 @@ const $ = (id) => document.getElementById(id);
 
 /** The modes, as the server names them, and what the button says. */
 export const MODES = Object.freeze({
-  auto: { label: 'Full video', short: 'Video' },
-  low: { label: 'Low video', short: 'Low data' },
-  off: { label: 'Audio only', short: 'Audio only' },
+  auto: { label: 'Full video', short: 'Full video' },
+  low: { label: 'Low video (less data)', short: 'Low video' },
+  off: { label: 'Audio only (least data)', short: 'Audio only' },
 });
 
 function stored() {
