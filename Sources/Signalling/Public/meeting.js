@@ -152,7 +152,7 @@ function renewMedia(reason) {
   negotiation.cancel(Object.assign(new Error('the media transport was closed'), { quiet: true }));
   negotiation.close({ forget: true });
   participants.clearReceived();
-  negotiation.start();
+  negotiation.start(session.iceServers);   // the TURN relays of `joined`, for a Negotiation that takes them
   negotiation.requestOffer();
 }
 
