@@ -16,7 +16,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/fuzz"
 
-MEDIA_TARGETS=(rtp rtcp twcc stun dtls srtp rewriter replay nack rtxbuffer bwe)
+MEDIA_TARGETS=(rtp rtcp twcc stun dtls srtp rewriter replay nack rtxbuffer bwe icetcp)
 SIGNALLING_TARGETS=(sdp meeting)
 GROUPWARE_TARGETS=(ical caldav booking)
 # Open findings in code owned elsewhere, as target:function-in-the-stack. A crash of that target whose

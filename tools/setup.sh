@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   libsrtp2-dev libssl-dev libopus-dev libvpx-dev libsqlite3-dev libxml2 pkg-config
-  chromium chromium-driver iproute2 nftables python3-venv janus
+  chromium chromium-driver firefox-esr iproute2 nftables python3-venv janus
+  # Tests/e2e/test_turn.py: the TURN relay, a test CA (openssl) and Chromium's NSS database that trusts it (certutil)
+  coturn openssl libnss3-tools
 )
 
 missing=()

@@ -18,6 +18,8 @@ public struct SignallingServer: Service {
         public var publicURL: String = "http://127.0.0.1:8080"
         /// What one logged-in user can hold at once (sessions per token, sockets per address, ...).
         public var limits = SignallingLimits()
+        /// TURN relays offered to WHIP/WHEP clients in `Link` headers (the meeting hub has its own copy).
+        public var turn: TURNConfiguration?
         public init() {}
     }
 
@@ -67,7 +69,7 @@ public struct SignallingServer: Service {
         router.add(middleware: ProblemLogMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
-                           logger: logger).register(on: router)
+                           turn: configuration.turn, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
                      limits: limitCounters, webSockets: webSockets).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,

@@ -52,7 +52,7 @@ struct SabhaApplication {
         // The hub checks the stored rules itself (inside its actor); the scheduled meetings' rules come on top for /ws,
         // WHIP and WHEP through the server's RoomAccess, which has the scheduler.
         let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: settings.http.resumeGrace,
-                             access: RoomAccess(store: store, scheduler: nil, logger: logger))
+                             access: RoomAccess(store: store, scheduler: nil, logger: logger), turn: settings.http.turn)
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
                                 logger: Logger(label: "sabha.outbox"))
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
@@ -77,6 +77,11 @@ struct SabhaApplication {
                                                           "announce": "\(settings.media.announceIPs.isEmpty ? settings.rtcHost : settings.media.announceIPs.joined(separator: ","))",
                                                           "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
                                                           "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)"])
+        if let turn = settings.http.turn {
+            // Never the secret: the URLs and how long each client's credentials last.
+            logger.info("TURN relay offered to clients", metadata: ["turn": "\(turn.urls.map(\.text).joined(separator: ","))",
+                                                                    "credentials-valid": "\(Settings.describe(turn.lifetime))"])
+        }
         // Started in this order, stopped in the reverse one.
         var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
                                        AuditWriterService(recorder: audit), relay]

@@ -42,6 +42,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "SRTP profiles offered, by preference: gcm (AEAD_AES_128_GCM), cm (AES_CM_128_HMAC_SHA1_80) (env SABHA_SRTP_PROFILES, default gcm,cm).")
     var srtpProfiles: String?
 
+    @Option(help: ArgumentHelp("TURN relay offered to clients, e.g. turns:turn.example.gov.in:443?transport=tcp; repeatable, "
+                               + "or comma-separated (env SABHA_TURN_URL; needs a TURN secret).", valueName: "url"))
+    var turnURL: [String] = []
+
+    @Option(help: "coturn's static-auth-secret, for per-client TURN credentials; better SABHA_TURN_SECRET or --turn-secret-file (not in the process list).")
+    var turnSecret: String?
+
+    @Option(help: "File holding coturn's static-auth-secret (env SABHA_TURN_SECRET_FILE; a trailing newline is ignored).")
+    var turnSecretFile: String?
+
+    @Option(help: "How long TURN credentials stay valid after they are handed out, e.g. 1h or 3600 (env SABHA_TURN_TTL, default 1h).")
+    var turnTTL: String?
+
     @Option(help: "trace, debug, info, notice, warning, error (env SABHA_LOG_LEVEL, default info).")
     var logLevel: String?
 

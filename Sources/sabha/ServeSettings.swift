@@ -34,6 +34,7 @@ struct ServeSettings {
         explicitPublicURL = Settings.optional(options.publicURL, env: "SABHA_PUBLIC_URL")
         http.publicURL = Self.baseURL(explicitPublicURL, host: httpAddress.host, port: httpAddress.port)
         http.limits = try Self.limits(options)
+        http.turn = try Self.turn(options)
         groupware = try GroupwareSettings(options)
     }
 
@@ -71,6 +72,50 @@ struct ServeSettings {
         let mediaLogger = Logger(label: "sabha.media")
         media.logHandler = { line in mediaLogger.notice("\(line)") }
         return media
+    }
+
+    /// The TURN relay offered to clients: both URLs and a secret, or neither.
+    static func turn(_ options: ServeCommand) throws -> TURNConfiguration? {
+        let texts = options.turnURL.isEmpty ? Settings.optional(nil, env: "SABHA_TURN_URL").map { [$0] } ?? [] : options.turnURL
+        let urlTexts = texts.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let secret = try turnSecret(options)
+        switch (urlTexts.isEmpty, secret) {
+        case (true, nil):
+            return nil
+        case (true, .some):
+            throw ValidationError("a TURN secret is set but no --turn-url (SABHA_TURN_URL): name the relay, e.g. turns:turn.example.gov.in:443?transport=tcp")
+        case (false, nil):
+            throw ValidationError("--turn-url needs coturn's static-auth-secret: set SABHA_TURN_SECRET or --turn-secret-file (or --turn-secret)")
+        case (false, .some(let secret)):
+            var urls: [TURNURL] = []
+            for text in urlTexts {
+                do { urls.append(try TURNURL(text)) } catch { throw ValidationError("--turn-url: \(error)") }
+            }
+            let ttl = try Settings.duration(Settings.value(options.turnTTL, env: "SABHA_TURN_TTL", default: "1h"), what: "--turn-ttl",
+                                            maximum: 7 * 86_400)
+            // A lifetime shorter than a minute would expire while a slow client still gathers its candidates.
+            guard ttl >= 60 else { throw ValidationError("--turn-ttl must be at least 60s; got \(ttl)s") }
+            return TURNConfiguration(urls: urls, secret: secret, lifetime: ttl)
+        }
+    }
+
+    /// The shared secret: --turn-secret, SABHA_TURN_SECRET, or the file --turn-secret-file / SABHA_TURN_SECRET_FILE.
+    static func turnSecret(_ options: ServeCommand) throws -> [UInt8]? {
+        let direct = Settings.optional(options.turnSecret, env: "SABHA_TURN_SECRET")
+        let file = Settings.optional(options.turnSecretFile, env: "SABHA_TURN_SECRET_FILE")
+        if direct != nil && file != nil {
+            throw ValidationError("give the TURN secret once: either --turn-secret/SABHA_TURN_SECRET or --turn-secret-file/SABHA_TURN_SECRET_FILE")
+        }
+        var text = direct
+        if let file {
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ValidationError("--turn-secret-file: cannot read '\(file)': \(error.localizedDescription)")
+            }
+            text = text?.trimmingCharacters(in: .newlines)
+        }
+        guard let text else { return nil }
+        guard !text.isEmpty else { throw ValidationError("the TURN secret is empty") }
+        return Array(text.utf8)
     }
 
     /// The limits a logged-in user cannot exceed, from the options and their environment variables.

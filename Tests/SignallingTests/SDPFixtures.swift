@@ -10,7 +10,7 @@ enum SDPFixtures {
 
     static let publishOffers = [
         "chromium156-sendonly-offer", "chromium156-simulcast-offer", "firefox153-sendonly-offer",
-        "firefox153-simulcast-offer", "aiortc-sendonly-offer",
+        "firefox153-simulcast-offer", "firefox153-whip-simulcast-offer", "aiortc-sendonly-offer",
     ]
     static let subscribeOffers = ["chromium156-recvonly-offer", "firefox153-recvonly-offer", "aiortc-recvonly-offer"]
     static let all = publishOffers + subscribeOffers

@@ -122,6 +122,47 @@ def browsers(tmp_path, request):
 
 
 @pytest.fixture
+def firefox_route():
+    """Firefox gathers ICE candidates only towards its default route (e2ekit/firefox.py): in the suite's
+    loopback-only namespace that is `default dev lo src 127.0.0.1`, added for the test when missing and removed
+    after it, so that every other test sees the namespace as before (no route but 127.0.0.0/8)."""
+    from e2ekit.firefox import available, loopback_default_route, remove_loopback_default_route
+
+    reason = available()
+    if reason:  # tools/setup.sh installs both: a missing one is a broken setup, not a reason to skip
+        pytest.fail(reason)
+    added = loopback_default_route()
+    yield
+    if added:
+        remove_loopback_default_route()
+
+
+@pytest.fixture
+def firefoxes(tmp_path, request, firefox_route):
+    """Factory: firefoxes(name) -> a headless Firefox ESR (selenium driver), quit after the test; its geckodriver log
+    (with the page's console, see e2ekit/firefox.py) goes in failure reports."""
+    from e2ekit.firefox import firefox
+
+    drivers = []
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+
+    def make(name: str):
+        log = tmp_path / f"geckodriver-{name}.log"
+        d = firefox(str(log))
+        drivers.append(d)
+        request.node._log_sources.append((f"firefox log ({name})", lambda: log.read_text(errors="replace") if log.exists() else ""))
+        return d
+
+    yield make
+    for d in drivers:
+        try:
+            d.quit()
+        except Exception:  # a browser that already died must not hide the test's own failure
+            pass
+
+
+@pytest.fixture
 def metrics():
     """metrics(base_url) -> Metrics parsed from GET /metrics."""
     return metrics_mod.fetch

@@ -128,6 +128,12 @@ def main() -> int:
             else:
                 write(out, "rtcp", payload)
             write(out, "srtp", b"\x00" + payload)  # raw mode, AES_CM_128_HMAC_SHA1_80 as in the capture
+    # ICE-TCP: the call's first datagrams as one RFC 4571 stream (STUN, DTLS, SRTP, SRTCP framed back to back).
+    stream = [payload for _, _, payload in pcap_udp_payloads(fixtures / "pcap" / "chromium156-loopback-call.pcap") if payload]
+    for start in range(0, min(len(stream), 64), 8):
+        write(out, "icetcp", b"".join(struct.pack("!H", len(d)) + d for d in stream[start:start + 8]))
+    write(out, "icetcp", b"\x00\x05hello\x00\x00")
+    write(out, "icetcp", b"\xff\xff" + bytes(64))
     for datagrams in flight.values():
         for start in range(0, len(datagrams), 4):
             write(out, "dtls", b"".join(struct.pack("!H", len(d)) + d for d in datagrams[start:start + 4]))

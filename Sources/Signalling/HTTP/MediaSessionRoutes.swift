@@ -19,13 +19,16 @@ public struct MediaSessionRoutes: Sendable {
     /// `sessionsPerToken` bounds what one token holds open.
     let limits: SignallingLimits
     let counters: LimitCounters
+    /// TURN relays announced in `Link` headers of each `201 Created` (RFC 9725 section 4.4), nil for none.
+    let turn: TURNConfiguration?
     let logger: Logger
     /// `application/sdp` of at most `maximumOfferSize` bytes; a larger offer is counted (limit `offer-size`).
     let offerReader: RequestBodyReader
 
     public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
-                counters: LimitCounters = LimitCounters(), logger: Logger) {
+                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, logger: Logger) {
         self.service = service
+        self.turn = turn
         self.tokens = tokens
         self.access = access
         self.limits = limits
@@ -48,7 +51,7 @@ public struct MediaSessionRoutes: Sendable {
             let key = try await reserveSession(request, token)
             do throws(Problem) {
                 return try await service.publish(room: room, identity: token.identity, offer: offer, tokenID: token.tokenID,
-                                                 tokenKey: key).response
+                                                 tokenKey: key).response(turn: turn)
             } catch {
                 await service.registry.release(token: key)
                 throw error
@@ -62,7 +65,7 @@ public struct MediaSessionRoutes: Sendable {
             let key = try await reserveSession(request, token)
             do throws(Problem) {
                 return try await service.watch(room: room, identity: token.identity, publisherIdentity: publisher, offer: offer,
-                                               tokenID: token.tokenID, tokenKey: key).response
+                                               tokenID: token.tokenID, tokenKey: key).response(turn: turn)
             } catch {
                 await service.registry.release(token: key)
                 throw error
@@ -78,16 +81,28 @@ public struct MediaSessionRoutes: Sendable {
             }
         }
         for path in ["/whip/:room", "/whep/:room/:identity"] {
-            router.on(RouterPath(path), method: .options) { _, _ in
-                Response(status: .noContent, headers: [
+            router.on(RouterPath(path), method: .options) { request, context in
+                var headers: HTTPFields = [
                     .allow: "OPTIONS, POST",
                     HTTPField.Name("Accept-Post")!: "application/sdp",
                     .accessControlAllowMethods: "OPTIONS, POST, DELETE",
                     .accessControlAllowHeaders: "Authorization, Content-Type",
-                    .accessControlExposeHeaders: "Location",
-                ])
+                    .accessControlExposeHeaders: "Location, Link",
+                ]
+                for value in await preflightLinks(request, context) { headers.append(HTTPField(name: .link, value: value)) }
+                return Response(status: .noContent, headers: headers)
             }
         }
+    }
+
+    /// The relays for an `OPTIONS` that carries a token valid for the room (RFC 9725 section 4.4 lets the endpoint
+    /// answer it with the ICE servers), so a client can build its peer connection with them before it offers. Without
+    /// a valid token (a browser's CORS preflight carries none) there are no credentials to hand out, and the answer is
+    /// the plain 204. The credentials name a fresh random id: there is no session yet.
+    private func preflightLinks(_ request: Request, _ context: some RequestContext) async -> [String] {
+        guard let turn, request.headers[.authorization] != nil, let room = try? parameter(context, "room"),
+              (try? await authorize(request, room: room)) != nil else { return [] }
+        return turn.linkHeaderValues(for: "o-" + SessionService.newSessionID())
     }
 
     private func endSession(_ request: Request, _ context: some RequestContext, kind: MediaSession.Kind) async throws(Problem) -> Response {
@@ -158,11 +173,22 @@ public struct MediaSessionRoutes: Sendable {
 }
 
 extension SessionService.Created {
-    var response: Response {
-        Response(status: .created, headers: [
+    /// `201 Created` with the answer; with `turn`, one `Link: <url>; rel="ice-server"` per relay carrying credentials
+    /// made for this session's id (RFC 9725 section 4.4), so a client behind a firewall can relay through it.
+    func response(turn: TURNConfiguration?) -> Response {
+        var headers: HTTPFields = [
             .contentType: "application/sdp",
             .location: session.location,
-            .accessControlExposeHeaders: "Location",
-        ], body: .init(byteBuffer: ByteBuffer(string: answer)))
+            .accessControlExposeHeaders: "Location, Link",
+        ]
+        for value in turn?.linkHeaderValues(for: session.id) ?? [] {
+            headers.append(HTTPField(name: .link, value: value))
+        }
+        return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
+}
+
+extension HTTPField.Name {
+    /// RFC 8288 web linking.
+    fileprivate static let link = HTTPField.Name("Link")!
 }

@@ -62,13 +62,17 @@ public actor MeetingHub {
     private var byTransport: [TransportID: String] = [:]
     /// The participant last announced as active speaker in each room (nil = silence).
     private var activeSpeakers: [String: String?] = [:]
+    /// TURN relays offered in `joined.iceServers`, with credentials per participant (nil: none offered).
+    private let turn: TURNConfiguration?
 
-    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil) {
+    public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil,
+                turn: TURNConfiguration? = nil) {
         self.engine = engine
         self.logger = logger
         self.negotiator = MeetingNegotiator(engine: engine, logger: logger)
         self.resumeGrace = resumeGrace
         self.access = access
+        self.turn = turn
     }
 
     /// Where audit events go (the SQLite store); set once at start.
@@ -141,6 +145,8 @@ public actor MeetingHub {
     }
 
     private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
+        // Fresh on every join and resume, so a page that rebuilds its peer connection has credentials valid now.
+        let iceServers: [ICEServer] = turn.map { [$0.iceServer(for: participant.id)] } ?? []
         var fields: [String: any Encodable & Sendable] = [
             "version": MeetingWire.version,
             "room": participant.room,
@@ -149,6 +155,7 @@ public actor MeetingHub {
             "tracks": others.flatMap { trackInfos(of: $0) },
             "resume": participant.resumeSecret,
             "resumed": resumed,
+            "iceServers": iceServers,
         ]
         if participant.role == .host { fields["removed"] = removedList(participant.room) }
         return MeetingWire.encode("joined", fields)

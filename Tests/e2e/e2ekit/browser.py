@@ -41,9 +41,10 @@ PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36
 
 
 def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = (),
-             phone: dict | None = None) -> webdriver.Chrome:
-    """`extra_flags` add to (or, for --autoplay-policy, replace) the defaults; `phone` (PHONE_PORTRAIT, ...) emulates
-    a phone of those device metrics."""
+             env: dict[str, str] | None = None, phone: dict | None = None) -> webdriver.Chrome:
+    """`extra_flags` add to (or, for --autoplay-policy, replace) the defaults; `env`: the environment of chromedriver
+    and so of Chromium (e.g. a HOME whose NSS database trusts a test CA); `phone` (PHONE_PORTRAIT, ...) emulates a
+    phone of those device metrics."""
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     defaults = [
@@ -65,7 +66,7 @@ def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ..
     if phone:
         opts.add_experimental_option("mobileEmulation", {"deviceMetrics": phone, "userAgent": PHONE_USER_AGENT})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(CHROMEDRIVER, log_output=log_path) if log_path else Service(CHROMEDRIVER)
+    service = Service(CHROMEDRIVER, log_output=log_path, env=env) if log_path else Service(CHROMEDRIVER, env=env)
     driver = webdriver.Chrome(service=service, options=opts)
     driver.set_script_timeout(10)
     driver.set_page_load_timeout(20)

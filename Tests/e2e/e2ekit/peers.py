@@ -106,6 +106,7 @@ class Session:
     location: str
     answer: str
     offer: str
+    links: list[str] = field(default_factory=list)   # the 201's Link header values (RFC 9725 section 4.4)
 
     def sdp_attribute(self, sdp: str, name: str) -> Optional[str]:
         for line in sdp.splitlines():
@@ -147,7 +148,7 @@ async def post_offer(url: str, token: str, pc: RTCPeerConnection) -> Session:
     location = resp.headers.get("Location")
     assert location, "201 without a Location header"
     await pc.setRemoteDescription(RTCSessionDescription(sdp=resp.text, type="answer"))
-    return Session(location=urljoin(url, location), answer=resp.text, offer=offer)
+    return Session(location=urljoin(url, location), answer=resp.text, offer=offer, links=resp.raw.headers.getlist("Link"))
 
 
 def delete_session(location: str, token: str) -> int:
@@ -168,8 +169,8 @@ async def wait_connected(pc: RTCPeerConnection, timeout: float = 15.0) -> None:
 class Publisher:
     """aiortc WHIP publisher with a synthetic camera and microphone."""
 
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(rtc_configuration())
+    def __init__(self, configuration: Optional[RTCConfiguration] = None) -> None:
+        self.pc = RTCPeerConnection(configuration or rtc_configuration())
         self.video = MovingPatternTrack()
         self.audio = SineTrack()
         self.session: Optional[Session] = None
@@ -225,8 +226,8 @@ class ViewerCounts:
 class Viewer:
     """aiortc WHEP viewer that decodes everything it receives and counts frames."""
 
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(rtc_configuration())
+    def __init__(self, configuration: Optional[RTCConfiguration] = None) -> None:
+        self.pc = RTCPeerConnection(configuration or rtc_configuration())
         self.counts = ViewerCounts()
         self.session: Optional[Session] = None
         self._tasks: list[asyncio.Task] = []

@@ -29,7 +29,8 @@ export class Publisher {
     $('self-video').srcObject = stream;
     $('self-tile').hidden = false;
 
-    const pc = this.client.newPeerConnection();
+    const url = `/whip/${encodeURIComponent(this.room)}`;
+    const pc = await this.client.newPeerConnection(url);
     const session = { pc, stream, location: null };
     this.session = session;
     addLocalTracks(pc, stream, { simulcast: true, log: (m) => console.warn(m) });
@@ -41,7 +42,7 @@ export class Publisher {
 
     this.setStatus('Connecting to the server…');
     try {
-      session.location = await this.client.negotiate(pc, `/whip/${encodeURIComponent(this.room)}`);
+      session.location = await this.client.negotiate(pc, url);
       $('publish-stop').disabled = false;
       this.setStatus(`Publishing: ${connectionText(pc.connectionState)}`);
     } catch (err) {

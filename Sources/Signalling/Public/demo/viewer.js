@@ -18,7 +18,12 @@ export class Viewers {
       this.setStatus(`Already watching ${identity}.`);
       return;
     }
-    const pc = this.client.newPeerConnection();
+    const url = `/whep/${encodeURIComponent(this.room)}/${encodeURIComponent(identity)}`;
+    const pc = await this.client.newPeerConnection(url);
+    if (this.sessions.has(identity)) {  // a second click while we asked for the relays
+      pc.close();
+      return;
+    }
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });
     const ui = this.#makeTile(identity);
@@ -40,7 +45,7 @@ export class Viewers {
 
     this.setStatus(`Connecting to ${identity}…`);
     try {
-      session.location = await this.client.negotiate(pc, `/whep/${encodeURIComponent(this.room)}/${encodeURIComponent(identity)}`);
+      session.location = await this.client.negotiate(pc, url);
     } catch (err) {
       this.setStatus(`Could not watch ${identity}: ${err.message}`, 'error');
       this.sessions.delete(identity);

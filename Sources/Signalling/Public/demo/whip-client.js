@@ -12,10 +12,25 @@ export class WhipClient {
     Object.assign(this, { token, pcs, log });
   }
 
-  newPeerConnection() {
-    const pc = newPeerConnection();
+  /**
+   * A peer connection for `url` (/whip/… or /whep/…). First asks the endpoint (OPTIONS with our token) for the TURN
+   * relays it offers (RFC 9725 section 4.4 `Link` headers), so that where the network lets no media through directly
+   * the offer carries relay candidates. No relay offered, or no answer: none used.
+   */
+  async newPeerConnection(url) {
+    const pc = newPeerConnection(await this.#iceServers(url));
     this.pcs.push(pc);
     return pc;
+  }
+
+  async #iceServers(url) {
+    try {
+      const resp = await fetch(url, { method: 'OPTIONS', headers: { 'Authorization': `Bearer ${this.token}` } });
+      return iceServersFromLinks(resp.headers.get('Link'));
+    } catch (err) {
+      this.log(`no TURN relay list from ${url}: ${err.message}`);
+      return [];
+    }
   }
 
   /** Offers `pc` to `url` (/whip/… or /whep/…) and applies the answer; resolves with the session's URL. */
@@ -49,6 +64,28 @@ export class WhipClient {
       this.log(`DELETE ${sessionURL} failed: ${err.message}`);
     }
   }
+}
+
+/**
+ * RTCIceServer dictionaries from `Link: <turns:…>; rel="ice-server"; username="…"; credential="…"` values (one header,
+ * or several joined with commas as `Headers.get` gives them); other links are skipped.
+ */
+export function iceServersFromLinks(header) {
+  const servers = [];
+  for (const value of (header || '').split(/,\s*(?=<)/)) {
+    const link = /^\s*<([^>]*)>(.*)$/.exec(value);
+    if (!link) continue;
+    const params = {};
+    for (const p of link[2].matchAll(/;\s*([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/g)) {
+      params[p[1].toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3];
+    }
+    if (params.rel !== 'ice-server') continue;
+    const server = { urls: link[1] };
+    if (params.username !== undefined) server.username = params.username;
+    if (params.credential !== undefined) server.credential = params.credential;
+    servers.push(server);
+  }
+  return servers;
 }
 
 /** A sentence about a refused request: the problem's detail or title, else what the status usually means. */

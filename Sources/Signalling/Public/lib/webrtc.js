@@ -1,11 +1,27 @@
 // WebRTC helpers both pages use. The server is ICE-lite with host candidates only and takes no trickled
-// candidates, so a page needs no STUN/TURN server and sends one offer with all its candidates in it.
+// candidates, so a page needs no STUN server and sends one offer with all its candidates in it. Where the network lets
+// no media through to the server, the server names a TURN relay (`joined.iceServers`, docs/protocol.md): its relay
+// candidates go in the same offer.
 
 import { addCameraTransceiver } from './simulcast.js';
 
-/** A peer connection for talking to this server only: no STUN/TURN, everything bundled on one transport. */
-export function newPeerConnection() {
-  return new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+/**
+ * A peer connection for talking to this server only, everything bundled on one transport: no STUN, and TURN only
+ * when the server hands out `iceServers` (RTCIceServer dictionaries with short-lived credentials).
+ */
+export function newPeerConnection(iceServers = []) {
+  return new RTCPeerConnection({ iceServers: Array.isArray(iceServers) ? iceServers : [], bundlePolicy: 'max-bundle' });
+}
+
+/**
+ * Gives an existing peer connection the fresh credentials of a later `joined` (a resume), so that an ICE restart
+ * after the first ones expired can still allocate on the relay. A browser that refuses keeps the old ones.
+ */
+export function useIceServers(pc, iceServers) {
+  if (!Array.isArray(iceServers) || iceServers.length === 0) return;
+  try {
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+  } catch (_) { /* the old credentials stay; only a later ICE restart would have needed the new ones */ }
 }
 
 /** Resolves once ICE gathering is complete, or after `timeoutMs` (what has been gathered by then goes out). */

@@ -1,6 +1,7 @@
 // What the page does with each server message (docs/protocol.md): the one place that maps the protocol onto the
 // page's parts. Every part it touches is passed in; it keeps no state of its own.
 
+import { useIceServers } from '../lib/webrtc.js';
 import { log } from './log.js';
 import { displayName } from './names.js';
 import { errorText, isFinalError, setStatus, showBanner } from './status.js';
@@ -73,6 +74,7 @@ function joined({ session, socket, negotiation, participants, roster, controls, 
   if (msg.resumed && negotiation.pc) {
     // Same participant, same peer connection (media never stopped): bring the room view up to date.
     log('resumed');
+    useIceServers(negotiation.pc, msg.iceServers);
     session.me = msg.you || session.me;
     participants.sync(msg.participants || []);
     roster.setTracks(msg.tracks);
@@ -101,6 +103,6 @@ function joined({ session, socket, negotiation, participants, roster, controls, 
   // Receivers for the tracks already there: the server's first answer can then carry them.
   negotiation.receive = (msg.tracks || []).map((t) => ({ track: t.id, participant: t.participant, kind: t.kind }));
   setStatus('Connecting media…');
-  negotiation.start();
+  negotiation.start(msg.iceServers);
   negotiation.requestOffer();
 }

@@ -25,9 +25,9 @@ export class Negotiation {
     Object.assign(this, { local, simulcast, send, sources, onTrack, onState, onFailure, onStart });
   }
 
-  /** Creates the peer connection with our own tracks on it. */
-  start() {
-    const pc = newPeerConnection();
+  /** Creates the peer connection with our own tracks on it; `iceServers`: the TURN relay from `joined`, if any. */
+  start(iceServers = []) {
+    const pc = newPeerConnection(iceServers);
     this.pc = pc;
     if (this.local.stream) addLocalTracks(pc, this.local.stream, { simulcast: this.simulcast, log });
     pc.addEventListener('track', (ev) => this.onTrack(ev));

@@ -2,7 +2,7 @@
 /// `SABHA_FUZZ=<rawValue>` picks one in the fuzzer (tools/fuzz.sh); the regression tests replay the
 /// inputs under `Tests/MediaCoreTests/Regressions/<rawValue>/` through the same `run`.
 enum MediaFuzzTarget: String, CaseIterable, Sendable {
-    case rtp, rtcp, twcc, stun, dtls, srtp, rewriter, replay, nack, rtxbuffer, bwe
+    case rtp, rtcp, twcc, stun, dtls, srtp, rewriter, replay, nack, rtxbuffer, bwe, icetcp
 
     func run(_ data: UnsafeRawBufferPointer) throws(FuzzFailure) {
         switch self {
@@ -17,6 +17,7 @@ enum MediaFuzzTarget: String, CaseIterable, Sendable {
         case .nack: try NackGeneratorFuzz.run(data)
         case .rtxbuffer: try RetransmissionBufferFuzz.run(data)
         case .bwe: try BandwidthEstimatorFuzz.run(data)
+        case .icetcp: try ICETCPFramingFuzz.run(data)
         }
     }
 }
