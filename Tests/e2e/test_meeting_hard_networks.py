@@ -65,6 +65,18 @@ def test_a_browser_whose_network_blocks_media_is_told_what_to_allow_within_15_se
              "media to connect once the network lets it through")
 
 
+@pytest.mark.timeout(60)
+def test_a_viewer_alone_in_the_room_is_not_told_that_media_is_blocked(server, browsers):
+    """Nothing to receive and nothing to send: no m-line, no media connection to wait for, nothing to explain."""
+    page = browsers("guest")
+    token = server.token("e2e-alone", "guest", "viewer", name="Guest")
+    page.get(f"{server.base_url}/m/e2e-alone?t={quote(token)}&autojoin=1")
+    wait_for(lambda: page.execute_script(HELP_JS)["joined"], 20, "the viewer to join")
+    time.sleep(13)
+    h = page.execute_script(HELP_JS)
+    assert not h["shown"] and h["restarts"] == 0, h
+
+
 # ------------------------------------------------------------------------------------------ ICE restart, two namespaces
 
 

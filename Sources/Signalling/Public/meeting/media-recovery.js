@@ -3,16 +3,21 @@
 //     with what the office IT has to allow (connection-help.js), until it connects;
 //   - the connection `failed`, or stayed `disconnected` for a few seconds, or a restart did not connect in time:
 //     ICE restarts on the same peer connection (new credentials in a new offer; DTLS, tracks and receivers stay).
+// A peer connection with nothing to connect (a viewer alone in the room: no m-lines) is not waited for. A new peer
+// connection that replaces one that was not connected (the server closed its transport) continues the same wait.
 // The meeting itself (our place, the others' view of us) rides on the WebSocket and does not depend on any of it.
 
 import { log } from './log.js';
 import { HELP_AFTER_MS, RESTART_AFTER_DISCONNECTED_MS, RESTART_RETRY_MS } from './options.js';
 
+const TICK_MS = 1000;
+
 export class MediaRecovery {
   #pc = null;
-  #helpTimer = null;
-  #restartTimer = null;
-  #lastRestart = 0;
+  #ticker = null;
+  #since = 0;           // when media began to be expected and not connected; 0 while connected (or nothing to connect)
+  #lastAttempt = 0;     // when the peer connection started, or ICE last restarted
+  #disconnectedAt = 0;  // when the connection became `disconnected`; 0 otherwise
   /** ICE restarts since the connection was last connected. */
   attempts = 0;
   /** ICE restarts since the page loaded (window.sabhaMeeting.iceRestarts). */
@@ -23,16 +28,12 @@ export class MediaRecovery {
     Object.assign(this, { negotiation, help, onHelp });
   }
 
-  /**
-   * A new peer connection starts: it has HELP_AFTER_MS to connect before the page explains. One that replaces a
-   * peer connection that was not connected (the server closed its transport) continues its wait, so the explanation
-   * comes on time however often that happens.
-   */
+  /** A new peer connection starts. */
   watch(pc) {
-    clearTimeout(this.#restartTimer);
     this.#pc = pc;
-    this.#armHelp();
-    this.#armRestart(RESTART_RETRY_MS);
+    this.#lastAttempt = Date.now();
+    this.#disconnectedAt = 0;
+    if (!this.#ticker) this.#ticker = setInterval(() => this.#tick(), TICK_MS);
   }
 
   /** The watched peer connection's connectionState changed. */
@@ -41,56 +42,55 @@ export class MediaRecovery {
     if (state === 'connected') {
       if (this.attempts) log(`media connected again after ${this.attempts} ICE restart(s)`);
       this.attempts = 0;
-      this.#clearTimers();
+      this.#since = 0;
+      this.#disconnectedAt = 0;
       this.#setHelp(false);
-    } else if (state === 'closed') {
-      this.stop();
-    } else if (state === 'failed') {
-      this.#armHelp();
-      // A restart's own new checks may fail at once: give each restart a moment before the next.
-      if (Date.now() - this.#lastRestart > 3000) this.#restart('failed');
     } else if (state === 'disconnected') {
-      this.#armHelp();
-      this.#armRestart(RESTART_AFTER_DISCONNECTED_MS);
+      if (!this.#disconnectedAt) this.#disconnectedAt = Date.now();
+    } else if (state === 'failed') {
+      // A restart's own new checks may fail at once: give each restart a moment before the next.
+      if (Date.now() - this.#lastAttempt > 3000) this.#restart('failed');
     }
   }
 
-  /** No more watching (the page is finished, or a new peer connection comes). */
+  /** No more watching: the page is finished. */
   stop() {
-    this.#clearTimers();
+    clearInterval(this.#ticker);
+    this.#ticker = null;
     this.#pc = null;
+    this.#since = 0;
     this.#setHelp(false);
   }
 
-  #connected() {
-    return !!this.#pc && this.#pc.connectionState === 'connected';
-  }
-
-  #armHelp() {
-    if (this.#helpTimer || this.help.shown) return;
-    this.#helpTimer = setTimeout(() => {
-      this.#helpTimer = null;
-      if (this.#pc && !this.#connected()) this.#setHelp(true);
-    }, HELP_AFTER_MS);
-  }
-
-  #armRestart(ms) {
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => this.#restart('not connected in time'), ms);
+  #tick() {
+    const pc = this.#pc;
+    if (!pc || pc !== this.negotiation.pc || pc.signalingState === 'closed' || pc.connectionState === 'connected') return;
+    const now = Date.now();
+    if (!pc.getTransceivers().some((t) => t.mid !== null)) {
+      // Nothing to connect yet (no m-line has been offered).
+      this.#since = 0;
+      this.#lastAttempt = now;
+      return;
+    }
+    if (!this.#since) this.#since = now;
+    if (now - this.#since >= HELP_AFTER_MS) this.#setHelp(true);
+    if (this.#disconnectedAt && now - this.#disconnectedAt >= RESTART_AFTER_DISCONNECTED_MS) {
+      this.#restart('disconnected');
+    } else if (now - this.#lastAttempt >= RESTART_RETRY_MS) {
+      this.#restart('not connected in time');
+    }
   }
 
   #restart(why) {
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = null;
     const pc = this.#pc;
-    if (!pc || pc !== this.negotiation.pc || pc.signalingState === 'closed' || this.#connected()) return;
+    if (!pc || pc !== this.negotiation.pc || pc.signalingState === 'closed' || pc.connectionState === 'connected') return;
     this.attempts += 1;
     this.total += 1;
-    this.#lastRestart = Date.now();
+    this.#lastAttempt = Date.now();
+    this.#disconnectedAt = 0;
     log(`ICE restart ${this.attempts} (${why}; state ${pc.connectionState})`);
     this.negotiation.restartIce();
-    if (this.help.shown) this.help.update(this.attempts);
-    this.#armRestart(RESTART_RETRY_MS);
+    if (this.help.shown) this.help.show(pc, this.attempts);   // the answer may have come since: its ports
   }
 
   #setHelp(shown) {
@@ -102,12 +102,5 @@ export class MediaRecovery {
       this.help.hide();
     }
     this.onHelp(shown);
-  }
-
-  #clearTimers() {
-    clearTimeout(this.#helpTimer);
-    clearTimeout(this.#restartTimer);
-    this.#helpTimer = null;
-    this.#restartTimer = null;
   }
 }
