@@ -5,7 +5,7 @@ import Testing
 @testable import Signalling
 
 /// The control plane's side of the media events: a transport the media layer closed ends its WHIP/WHEP session (a
-/// publisher's, its viewers' too) or sends its meeting participant out; active speakers reach the meeting.
+/// publisher's, its viewers' too) or ends its meeting participant's media, not its place; active speakers reach the meeting.
 @Suite struct MediaEventLoopTests {
     static func withLoop(_ body: (MediaEventLoop, MeetingHub, SessionRegistry, MediaEngine) async throws -> Void) async throws {
         try await MeetingHubMediaTests.withEngine { engine in
@@ -49,18 +49,35 @@ import Testing
         }
     }
 
-    @Test func aClosedMeetingTransportSendsItsParticipantOutAndTellsTheOthers() async throws {
-        try await Self.withLoop { loop, hub, _, _ in
+    @Test func aClosedMeetingTransportKeepsItsParticipantInTheMeetingAndUnpublishesItsTracks() async throws {
+        try await Self.withLoop { loop, hub, _, engine in
             let alice = await MeetingHubMediaTests.join(hub, "alice")
             let bob = await MeetingHubMediaTests.join(hub, "bob")
             _ = try MeetingHubMediaTests.answer(await hub.offer(from: alice.id, sdp: SDPFixtures.load("chromium156-simulcast-offer")))
             let transport = try #require(await hub.transport(of: alice.id))
-            await loop.handle(.transportClosed(transport, .dtlsFailed))
-            let closed = await MeetingHubMediaTests.messages(alice, "error")
-            #expect(closed.first?["code"] as? String == "media-closed" && closed.first?["fatal"] as? Bool == true)
-            let left = await MeetingHubMediaTests.messages(bob, "participant-left")
-            #expect(left.first?["participant"] as? String == alice.id && left.first?["reason"] as? String == "disconnected")
-            #expect(await hub.liveRooms()["r1"]?.map(\.id) == [bob.id])
+            await engine.closeTransport(transport)   // as the media layer does when consent expires
+            await loop.handle(.transportClosed(transport, .consentExpired))
+            let closed = await MeetingHubMediaTests.messages(alice, "transport-closed")
+            #expect(closed.first?["reason"] as? String == "consentExpired")
+            #expect(await MeetingHubMediaTests.received(alice, "error").isEmpty)
+            #expect(await MeetingHubMediaTests.messages(bob, "track-unpublished", count: 2).count == 2)
+            #expect(await MeetingHubMediaTests.received(bob, "participant-left").isEmpty)
+            #expect(await hub.liveRooms()["r1"]?.map(\.id) == [alice.id, bob.id])
+            #expect(await hub.liveRooms()["r1"]?.first?.tracks.isEmpty == true)
+            #expect(await hub.transport(of: alice.id) == nil)
+
+            // A late offer of the old peer connection (the same certificate) is told again; it opens nothing.
+            let stale = await hub.offer(from: alice.id, sdp: SDPFixtures.load("chromium156-simulcast-offer"))
+            #expect(stale.count == 1 && stale.first?.contains("\"type\":\"transport-closed\"") == true)
+            #expect(await hub.transport(of: alice.id) == nil)
+
+            // Her next offer, from a new peer connection (another certificate), opens a new transport and publishes again.
+            let newConnection = SDPFixtures.load("chromium156-simulcast-offer").replacingOccurrences(
+                of: "a=fingerprint:sha-256 3D:91:19", with: "a=fingerprint:sha-256 3E:91:19")
+            _ = try MeetingHubMediaTests.answer(await hub.offer(from: alice.id, sdp: newConnection))
+            let reopened = try #require(await hub.transport(of: alice.id))
+            #expect(reopened != transport)
+            #expect(await MeetingHubMediaTests.messages(bob, "track-published", count: 4).count == 4)
         }
     }
 

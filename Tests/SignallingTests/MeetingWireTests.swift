@@ -18,6 +18,7 @@ import Testing
         guard case .muteParticipant("p-2", "audio")? = try? MeetingWire.Inbound.decode(#"{"type":"mute-participant","participant":"p-2","kind":"audio"}"#) else { Issue.record("mute-participant"); return }
         guard case .videoSize("t-1", 640, 360)? = try? MeetingWire.Inbound.decode(#"{"type":"video-size","track":"t-1","width":640,"height":360}"#) else { Issue.record("video-size"); return }
         guard case .videoSize("t-1", 0, 0)? = try? MeetingWire.Inbound.decode(#"{"type":"video-size","track":"t-1","width":0,"height":0}"#) else { Issue.record("video-size hidden"); return }
+        guard case .receiveVideo("low")? = try? MeetingWire.Inbound.decode(#"{"type":"receive-video","mode":"low"}"#) else { Issue.record("receive-video"); return }
     }
 
     @Test func refusesMalformedMessagesWithAReason() {
@@ -27,6 +28,7 @@ import Testing
             (#"{"type":"video-size","track":"t-1","width":640}"#, "bad"), (#"{"type":"video-size","track":"t-1","width":"640","height":360}"#, "bad"),
             (#"{"type":"video-size","track":"t-1","width":640.5,"height":360}"#, "bad"), (#"{"type":"video-size","width":640,"height":360}"#, "bad"),
             (#"{"type":"video-size","track":"t-1","width":1e30,"height":360}"#, "bad"),
+            (#"{"type":"receive-video"}"#, "bad"), (#"{"type":"receive-video","mode":0}"#, "bad"),
         ]
         for (text, expected) in cases {
             do {

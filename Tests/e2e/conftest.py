@@ -102,15 +102,16 @@ def server(start_server) -> SabhaServer:
 
 @pytest.fixture
 def browsers(tmp_path, request):
-    """Factory: browsers(name) -> a headless Chromium (selenium driver), quit after the test; its console goes in failure reports."""
+    """Factory: browsers(name, **options) -> a headless Chromium (selenium driver), quit after the test; its console goes
+    in failure reports. `options` go to e2ekit.browser.chromium (extra_flags, phone)."""
     from e2ekit.browser import chromium, console_log
 
     drivers = []
     if not hasattr(request.node, "_log_sources"):
         request.node._log_sources = []
 
-    def make(name: str):
-        d = chromium(str(tmp_path / f"chromedriver-{name}.log"))
+    def make(name: str, **options):
+        d = chromium(str(tmp_path / f"chromedriver-{name}.log"), **options)
         drivers.append(d)
         request.node._log_sources.append((f"browser console ({name})", lambda: console_log(d)))
         return d

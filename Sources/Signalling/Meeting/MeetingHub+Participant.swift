@@ -20,6 +20,14 @@ extension MeetingHub {
         var consumer: ConsumerID
         var ssrc: UInt32
         var rtxSSRC: UInt32
+        /// The layers the participant's last `video-size` for this track asked for; nil before the first.
+        var askedLayers: (spatial: Int, temporal: Int)? = nil
+    }
+
+    /// A peer's ICE username fragment and password (RFC 8445 section 5.3), from its offer.
+    struct ICECredentials: Equatable {
+        var ufrag: String
+        var password: String
     }
 
     final class Participant {
@@ -39,12 +47,20 @@ extension MeetingHub {
         var connected = true
         var connectionEpoch = 0
         var transport: TransportDescription?
-        var remoteUfrag: String?
+        /// The ICE credentials of the offer that opened or last restarted the transport.
+        var remoteCredentials: ICECredentials?
+        /// The DTLS fingerprints of the offer that opened the transport (its peer connection's certificate).
+        var remoteFingerprints: [DTLSFingerprint] = []
+        /// Why the media layer closed the transport, and its peer connection's fingerprints, until an offer from a new
+        /// peer connection opens another: offers from the old one get `transport-closed` again, and so does a resume.
+        var closedTransport: (reason: String, fingerprints: [DTLSFingerprint])?
         var localSessionID = UInt64.random(in: 1...(UInt64.max >> 2))
         var published: [String: PublishedTrack] = [:]
         /// Kinds the participant muted; tracks published later start muted too.
         var mutedKinds: Set<MediaKind> = []
         var receiving: [String: ReceivingSlot] = [:]
+        /// What video it wants to receive (`receive-video`).
+        var videoMode: MeetingHub.VideoReceiveMode = .auto
 
         init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
              outbox: SocketOutbox) {

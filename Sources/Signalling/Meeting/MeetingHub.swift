@@ -45,8 +45,8 @@ public actor MeetingHub {
         }
     }
 
-    private let engine: MediaEngine
-    private let logger: Logger
+    let engine: MediaEngine
+    let logger: Logger
     /// Turns a participant's offers into producers, consumers and answers.
     private let negotiator: MeetingNegotiator
     private var auditSink: (@Sendable (AuditEvent) -> Void)?
@@ -58,7 +58,7 @@ public actor MeetingHub {
     private let resumeGrace: Duration
     /// Participants of each room, in join order.
     private var rooms: [String: [Participant]] = [:]
-    private var byID: [String: Participant] = [:]
+    var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
     /// The participant last announced as active speaker in each room (nil = silence).
     private var activeSpeakers: [String: String?] = [:]
@@ -107,6 +107,8 @@ public actor MeetingHub {
             participant.connectionEpoch += 1
             let others = (rooms[room] ?? []).filter { $0 !== participant }
             participant.send(joinedMessage(participant, others: others, resumed: true))
+            // Its transport closed while it was away: the page must hear it to start a new peer connection.
+            if let closed = participant.closedTransport { participant.send(Self.transportClosedMessage(closed.reason)) }
             if !desiredTracks(for: participant).isEmpty { requestRenegotiation(participant) }
             logger.info("participant resumed", metadata: ["room": "\(room)", "participant": "\(participant.id)"])
             audit(participant, "resumed", address: address)
@@ -344,14 +346,30 @@ public actor MeetingHub {
                                                    "participants": "\(others.count)"])
     }
 
-    /// A transport the media layer closed by itself (consent expired, DTLS failed): its participant is gone.
+    /// A transport the media layer closed by itself (no ICE consent for `--consent-timeout` during a long network
+    /// outage, DTLS failed): the participant keeps its place in the meeting. What it published ends (the others are
+    /// told and renegotiate), what it received went with the transport, and it is told `transport-closed`: its next
+    /// offer, from a new peer connection, opens a new transport.
     func transportClosed(_ transport: TransportID, reason: TransportCloseReason) async -> Bool {
         guard let id = byTransport.removeValue(forKey: transport), let participant = byID[id] else { return false }
         participant.transport = nil
-        participant.send(MeetingWire.error("media-closed", "The media connection was closed (\(reason.rawValue)).", fatal: true))
-        participant.outbox.finish()
-        await leave(id, reason: .disconnected)
+        participant.remoteCredentials = nil
+        participant.closedTransport = (reason.rawValue, participant.remoteFingerprints)
+        let unpublished = Array(participant.published.values)
+        participant.published = [:]
+        participant.receiving = [:]
+        for other in rooms[participant.room] ?? [] where other !== participant {
+            for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
+        }
+        participant.send(Self.transportClosedMessage(reason.rawValue))
+        announce(added: [], removed: unpublished, of: participant)
+        logger.notice("participant's media transport closed; it stays in the meeting", metadata: [
+            "room": "\(participant.room)", "participant": "\(id)", "reason": "\(reason.rawValue)"])
         return true
+    }
+
+    static func transportClosedMessage(_ reason: String) -> String {
+        MeetingWire.encode("transport-closed", ["reason": reason])
     }
 
     // MARK: - Media
@@ -384,30 +402,57 @@ public actor MeetingHub {
             replies.append(MeetingWire.error("role-not-allowed", "Viewers may watch but not send audio or video; your sending m-lines were not used.", fatal: false))
         }
         if MeetingNegotiator.needsAnotherOffer(wanted: wanted, receiving) { replies.append(renegotiateMessage(for: participant)) }
+        if participant.videoMode == .low { applyVideoMode(participant) }
         announce(added: publishing.added, removed: publishing.removed, of: participant)
         return replies
     }
 
-    /// The participant's transport, created on its first offer; later offers must keep its ICE credentials. Returns
-    /// the error message for the participant when there is none; a participant that left meanwhile gets none.
+    /// The participant's transport, created on its first offer (or the first after the media layer closed it); a later
+    /// offer with other ICE credentials restarts ICE on it. Returns the error message for the participant when there is
+    /// none; a participant that left meanwhile gets none.
     private func openTransport(for participant: Participant, _ offer: SDPOffer) async -> String? {
-        guard participant.transport == nil else {
-            guard participant.remoteUfrag == offer.iceUfrag else {
-                return MeetingWire.error("ice-restart-not-supported", "The offer changes the ICE credentials; ICE restarts are not supported yet. Rejoin instead.", fatal: false)
-            }
-            return nil
+        let credentials = ICECredentials(ufrag: offer.iceUfrag, password: offer.icePassword)
+        if let transport = participant.transport {
+            guard participant.remoteCredentials != credentials else { return nil }
+            return await restartICE(participant, transport, credentials)
+        }
+        if let closed = participant.closedTransport, closed.fingerprints == offer.fingerprints {
+            // A late offer of the peer connection whose transport is gone (its DTLS cannot start again).
+            return Self.transportClosedMessage(closed.reason)
         }
         do {
             let transport = try await engine.createTransport(TransportParameters(
                 room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
                 remotePassword: offer.icePassword, remoteFingerprints: offer.fingerprints))
-            guard byID[participant.id] === participant else { await engine.closeTransport(transport.id); return nil }
+            guard byID[participant.id] === participant, participant.transport == nil else {
+                await engine.closeTransport(transport.id)
+                return nil
+            }
             participant.transport = transport
-            participant.remoteUfrag = offer.iceUfrag
+            participant.remoteCredentials = credentials
+            participant.remoteFingerprints = offer.fingerprints
+            participant.closedTransport = nil
             byTransport[transport.id] = participant.id
             return nil
         } catch {
             return MeetingWire.error("media-error", "\(error)", fatal: false)
+        }
+    }
+
+    /// An offer with new ICE credentials: the client restarted ICE (its network changed, or its connection failed). The
+    /// transport takes them and gets new ones of its own for the answer; DTLS, SRTP, producers and consumers carry on,
+    /// so the others notice nothing but a gap in the media.
+    private func restartICE(_ participant: Participant, _ transport: TransportDescription, _ credentials: ICECredentials) async -> String? {
+        do {
+            let restarted = try await engine.restartICE(transport.id, remoteUfrag: credentials.ufrag, remotePassword: credentials.password)
+            guard byID[participant.id] === participant, participant.transport?.id == transport.id else { return nil }
+            participant.transport = restarted
+            participant.remoteCredentials = credentials
+            logger.info("ICE restarted", metadata: ["room": "\(participant.room)", "participant": "\(participant.id)"])
+            return nil
+        } catch {
+            logger.notice("ICE restart refused", metadata: ["participant": "\(participant.id)", "error": "\(error)"])
+            return MeetingWire.error("media-error", "The media connection could not be restarted (\(error)); try again.", fatal: false)
         }
     }
 
@@ -433,32 +478,6 @@ public actor MeetingHub {
                 other.send(MeetingWire.encode("muted", ["track": track.id, "muted": muted]))
             }
         }
-    }
-
-    /// Largest tile side a client may report; anything larger is a client bug.
-    static let maximumVideoSize = 16384
-
-    /// The layers a viewer wants for a tile shown `width`×`height` CSS pixels (0×0 = hidden): spatial 0 up to
-    /// 200 pixels high, 1 up to 400, else 2; all temporal layers, except for a hidden tile (0, 0).
-    static func preferredLayers(width: Int, height: Int) -> (spatial: Int, temporal: Int) {
-        if width == 0 || height == 0 { return (0, 0) }
-        return (height <= 200 ? 0 : height <= 400 ? 1 : 2, 2)
-    }
-
-    /// A `video-size` message: caps the layers of the viewer's consumer for `track`. Returns an error message
-    /// for the client when the numbers are not a size; an unknown or non-video track is ignored.
-    func videoSize(_ id: String, track: String, width: Int, height: Int) -> String? {
-        guard (0...Self.maximumVideoSize).contains(width), (0...Self.maximumVideoSize).contains(height) else {
-            return MeetingWire.error("bad-video-size", "width and height must be whole numbers from 0 to \(Self.maximumVideoSize)", fatal: false)
-        }
-        guard let participant = byID[id],
-              let slot = participant.receiving.values.first(where: { $0.track == track && $0.kind == .video }) else {
-            logger.debug("video-size for a track not received", metadata: ["participant": "\(id)", "track": "\(track.prefix(40))"])
-            return nil
-        }
-        let layers = Self.preferredLayers(width: width, height: height)
-        engine.setPreferredLayers(consumer: slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
-        return nil
     }
 
     /// The media layer's active speaker of `room` changed: tell everyone in the room which participant
@@ -534,10 +553,11 @@ public actor MeetingHub {
 
     // MARK: - Helpers
 
+    /// What the participant should receive: everyone else's tracks, without video when it chose `receive-video` off.
     private func desiredTracks(for participant: Participant) -> [(track: PublishedTrack, publisher: String)] {
         (rooms[participant.room] ?? []).filter { $0 !== participant }.flatMap { other in
             other.published.values.sorted { $0.mid < $1.mid }.map { (track: $0, publisher: other.id) }
-        }
+        }.filter { participant.videoMode != .off || $0.track.kind != .video }
     }
 
     private func renegotiateMessage(for participant: Participant) -> String {
@@ -547,7 +567,7 @@ public actor MeetingHub {
         return MeetingWire.encode("renegotiate", ["receive": receive])
     }
 
-    private func requestRenegotiation(_ participant: Participant) {
+    func requestRenegotiation(_ participant: Participant) {
         participant.send(renegotiateMessage(for: participant))
     }
 

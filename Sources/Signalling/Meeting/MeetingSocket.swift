@@ -144,6 +144,13 @@ struct MeetingSocket: Sendable {
                 case .videoSize(let track, let width, let height):
                     guard let id = participant else { outbox.send(notJoined); continue }
                     if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.send(error) }
+                case .receiveVideo(let mode):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    guard let mode = MeetingHub.VideoReceiveMode(rawValue: mode) else {
+                        outbox.send(MeetingWire.error("bad-video-mode", "\"mode\" must be \"auto\", \"low\" or \"off\"", fatal: false))
+                        continue
+                    }
+                    await hub.receiveVideo(id, mode: mode)
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil

@@ -65,6 +65,8 @@ public enum MeetingWire {
         case muteParticipant(participant: String, kind: String)
         /// The size a remote video tile is shown at, in CSS pixels; 0×0 = hidden.
         case videoSize(track: String, width: Int, height: Int)
+        /// What video to receive: "auto" (as the tiles' sizes ask), "low" (the lowest layer of each) or "off" (none).
+        case receiveVideo(mode: String)
 
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
@@ -74,6 +76,7 @@ public enum MeetingWire {
         struct Mute: Decodable { var kind: String; var muted: Bool }
         struct Ping: Decodable { var id: Int? }
         struct VideoSize: Decodable { var track: String; var width: Int; var height: Int }
+        struct ReceiveVideo: Decodable { var mode: String }
 
         enum Failure: Error { case badJSON(String), unknownType(String) }
 
@@ -107,6 +110,7 @@ public enum MeetingWire {
                 case "video-size":
                     let size = try decoder.decode(VideoSize.self, from: data)
                     return .videoSize(track: size.track, width: size.width, height: size.height)
+                case "receive-video": return .receiveVideo(mode: try decoder.decode(ReceiveVideo.self, from: data).mode)
                 default: throw Failure.unknownType(type)
                 }
             } catch let failure as Failure {

@@ -17,16 +17,23 @@
 //   meeting/local-media.js    our camera and microphone, muted or not; meeting/prejoin.js the screen before joining
 //   meeting/controls.js, meeting/screen-share.js, meeting/quality.js   the bars
 //   meeting/status.js         screens, status line, banner, error codes in words
+//   meeting/media-recovery.js ICE restarts until media connects; meeting/connection-help.js what to tell the IT
+//   meeting/data-mode.js      low-data mode (lowest video layer, or audio only), remembered on this device
+//   meeting/page-visibility.js  the camera pauses while the page is hidden (phones)
 //   meeting/debug-api.js      window.sabhaMeeting for tests
 
 import { decodeTokenClaims, takeToken, tokenName } from './lib/token.js';
+import { ConnectionHelp } from './meeting/connection-help.js';
 import { Controls } from './meeting/controls.js';
+import { DataMode } from './meeting/data-mode.js';
 import { exposeDebugAPI } from './meeting/debug-api.js';
 import { LocalMedia, deviceProblemText } from './meeting/local-media.js';
 import { log } from './meeting/log.js';
+import { MediaRecovery } from './meeting/media-recovery.js';
 import { messageHandler } from './meeting/messages.js';
 import { Negotiation } from './meeting/negotiation.js';
 import * as options from './meeting/options.js';
+import { pauseCameraWhileHidden } from './meeting/page-visibility.js';
 import { Participants } from './meeting/participants.js';
 import { showPrejoin } from './meeting/prejoin.js';
 import { QualityHint } from './meeting/quality.js';
@@ -42,8 +49,11 @@ const $ = (id) => document.getElementById(id);
 const token = takeToken(options.query, `sabha-token:${location.pathname}`);
 const claims = decodeTokenClaims(token);
 
-/** Who we are in this meeting: the name we join with, `me` from `joined`, the room, and whether the page is done. */
-const session = { name: '', me: null, room: options.pathRoom, finished: false };
+/**
+ * Who we are in this meeting: the name we join with, `me` from `joined`, the room, the TURN servers `joined` named
+ * (for the connection help), and whether the page is done.
+ */
+const session = { name: '', me: null, room: options.pathRoom, iceServers: [], finished: false };
 const local = new LocalMedia({ video: options.video, viewer: !!claims && claims.role === 'viewer' });
 const roster = new Roster();
 
@@ -73,11 +83,25 @@ const negotiation = new Negotiation({
   sources: () => screenShare.sources(),
   onTrack: (ev) => participants.received(ev),
   onState: (state) => {
-    setStatus(mediaStatusText(state));
-    if (state === 'failed') showBanner('The media connection failed: others may not see or hear you.');
+    recovery.changed(state);
+    mediaStatus(state);
+    if (state === 'failed') showBanner('The media connection failed: trying again…');
     if (state === 'connected') showBanner('');
   },
-  onFailure: (err) => { if (!session.finished) showBanner(`Could not set up media: ${err.message}`); },
+  onFailure: (err) => { if (!session.finished && !err.quiet) showBanner(`Could not set up media: ${err.message}`); },
+  onStart: (pc) => recovery.watch(pc),
+});
+const recovery = new MediaRecovery({
+  negotiation, help: new ConnectionHelp({ iceServers: () => session.iceServers }),
+  onHelp: () => mediaStatus(negotiation.pc ? negotiation.pc.connectionState : 'new'),
+});
+const mediaStatus = (state) => setStatus(recovery.help.shown ? 'No audio or video yet: still trying…' : mediaStatusText(state));
+const dataMode = new DataMode({
+  send,
+  onChange: (mode) => {
+    participants.receivingVideo = mode !== 'off';
+    participants.refreshAll();
+  },
 });
 const screenShare = new ScreenShare({ negotiation, onChange: () => controls.update(), onError: showBanner });
 const api = exposeDebugAPI({ session, roster, negotiation, socket });
@@ -93,7 +117,15 @@ const controls = new Controls({
   onLeave: leave,
 });
 const quality = new QualityHint({ peerConnection: () => negotiation.pc, element: $('quality') });
-const onMessage = messageHandler({ session, socket, negotiation, participants, roster, grid, controls, quality, api, finish });
+participants.receivingVideo = dataMode.mode !== 'off';
+Object.defineProperties(api, {
+  iceRestarts: { get: () => recovery.total },
+  helpShown: { get: () => recovery.help.shown },
+  dataMode: { get: () => dataMode.mode },
+});
+const onMessage = messageHandler({
+  session, socket, negotiation, participants, roster, grid, controls, quality, dataMode, api, finish, renewMedia,
+});
 
 function join() {
   $('room-name').textContent = session.room;
@@ -113,12 +145,24 @@ function leave() {
   finish('You left the meeting.', '');
 }
 
+/** The server closed our media transport (an outage outlasted its ICE consent): same place, a new peer connection. */
+function renewMedia(reason) {
+  log(`the server closed our media transport (${reason}): starting a new peer connection`);
+  screenShare.dropped();
+  negotiation.cancel(Object.assign(new Error('the media transport was closed'), { quiet: true }));
+  negotiation.close({ forget: true });
+  participants.clearReceived();
+  negotiation.start(session.iceServers);   // the TURN relays of `joined`, for a Negotiation that takes them
+  negotiation.requestOffer();
+}
+
 /** The final screen: the meeting is over for this page (ended, left, refused, lost). */
 function finish(title, text, { rejoin = true } = {}) {
   if (session.finished) return;
   session.finished = true;
   log(`finish: ${title} ${text}`);
   quality.stop();
+  recovery.stop();
   screenShare.end();
   negotiation.cancel(new Error('the meeting ended'));
   negotiation.close();
@@ -131,6 +175,8 @@ function finish(title, text, { rejoin = true } = {}) {
 
 function init() {
   controls.wire();
+  dataMode.wire();
+  pauseCameraWhileHidden({ local, send, onChange: () => participants.refreshSelf() });
   $('rejoin-button').addEventListener('click', () => location.reload());  // the token stays in sessionStorage
   new ResizeObserver(() => grid.layout()).observe($('grid'));
   window.addEventListener('pagehide', () => {

@@ -2,8 +2,9 @@ import Logging
 import MediaCore
 
 /// Follows the media engine's events for the control plane: transports that die on their own (consent expiry, DTLS
-/// failure or close) end their WHIP/WHEP session, and a publisher's end closes its viewers, or else let their meeting
-/// participant go; active speakers and layer switches reach the meeting. One per engine; `run` returns when the
+/// failure or close) end their WHIP/WHEP session, and a publisher's end closes its viewers, or else reach their meeting
+/// participant (which keeps its place and comes back with a new transport); active speakers and layer switches reach
+/// the meeting. One per engine; `run` returns when the
 /// engine stops.
 public struct MediaEventLoop: Sendable {
     let engine: MediaEngine
@@ -44,7 +45,7 @@ public struct MediaEventLoop: Sendable {
     }
 
     /// A WHIP/WHEP session's transport ends the session (and a publisher's, its viewers'); a meeting participant's
-    /// ends its place in the meeting.
+    /// ends what it published and received, not its place in the meeting.
     private func transportClosed(_ transport: TransportID, reason: TransportCloseReason) async {
         guard let (session, viewers) = await registry.remove(transport: transport) else {
             if let meetings, await meetings.transportClosed(transport, reason: reason) {

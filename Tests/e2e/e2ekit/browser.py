@@ -33,12 +33,21 @@ const done = arguments[arguments.length - 1];
 """
 
 
+# A phone held upright, and sideways (Chromium's mobile emulation: viewport, device pixels, touch).
+PHONE_PORTRAIT = {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": True}
+PHONE_LANDSCAPE = {"width": 844, "height": 390, "pixelRatio": 3.0, "touch": True}
+PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/140.0.0.0 Mobile Safari/537.36")
+
+
 def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = (),
-             env: dict[str, str] | None = None) -> webdriver.Chrome:
-    """`env`: the environment of chromedriver and so of Chromium (e.g. a HOME whose NSS database trusts a test CA)."""
+             env: dict[str, str] | None = None, phone: dict | None = None) -> webdriver.Chrome:
+    """`extra_flags` add to (or, for --autoplay-policy, replace) the defaults; `env`: the environment of chromedriver
+    and so of Chromium (e.g. a HOME whose NSS database trusts a test CA); `phone` (PHONE_PORTRAIT, ...) emulates a
+    phone of those device metrics."""
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in (
+    defaults = [
         "--headless=new",
         "--no-sandbox",
         "--disable-dev-shm-usage",
@@ -50,9 +59,12 @@ def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ..
         "--disable-gpu",
         "--no-first-run",
         "--auto-select-desktop-capture-source=Entire screen",
-        *extra_flags,
-    ):
+    ]
+    overridden = {f.split("=", 1)[0] for f in extra_flags}
+    for flag in [f for f in defaults if f.split("=", 1)[0] not in overridden] + list(extra_flags):
         opts.add_argument(flag)
+    if phone:
+        opts.add_experimental_option("mobileEmulation", {"deviceMetrics": phone, "userAgent": PHONE_USER_AGENT})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(CHROMEDRIVER, log_output=log_path, env=env) if log_path else Service(CHROMEDRIVER, env=env)
     driver = webdriver.Chrome(service=service, options=opts)

@@ -7,7 +7,8 @@ should see; the test (pytest) stays outside and runs this file there:
                                                    [--interval 0.5] [--lifetime 150]
 
 It opens URL (the meeting page with autojoin) and prints one JSON line per `--interval` seconds to stdout:
-    {"t": wall-clock seconds, "name", "joined", "me", "state", "inbound": [...], "outbound": [...], "pair": {...}}
+    {"t": wall-clock seconds, "name", "joined", "me", "state", "inbound": [...], "outbound": [...], "pair": {...},
+     "iceRestarts", "helpShown"}
 with the getStats() fields of STATS_JS below (inbound-rtp and outbound-rtp video, the selected candidate pair).
 Ends by itself after --lifetime seconds, or when stdin closes, or on SIGTERM; quits Chromium on the way out
 and appends the browser console to DIR/console-NAME.log every 3 s.
@@ -48,6 +49,8 @@ const pick = (r, keys) => { const o = {}; for (const k of keys) if (r[k] !== und
   out.me = m.me();
   out.joined = !!out.me;
   out.events = m.events.slice(-5);
+  out.iceRestarts = m.iceRestarts || 0;
+  out.helpShown = !!m.helpShown;
   const pc = m.pc;
   if (!pc) return out;
   out.state = pc.connectionState;

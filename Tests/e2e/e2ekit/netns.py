@@ -140,15 +140,19 @@ class Topology:
         return self
 
     def wait_reachable(self, timeout: float = 10.0) -> None:
-        """Bounded: both veth ends report carrier (LOWER_UP) and state UP within moments."""
+        """Bounded: both veth ends report carrier (LOWER_UP) and state UP, and no IPv6 address is still tentative
+        (duplicate address detection takes a second or two; a Chromium that starts meanwhile sees its link-local
+        address change and fails its page loads with ERR_NETWORK_CHANGED)."""
         deadline = time.monotonic() + timeout
         while True:
             states = [_run(["ip", "-n", ns, "-o", "link", "show", "dev", dev], check=False).stdout
                       for ns, dev in ((self.s, self.s_if), (self.v, self.v_if))]
-            if all("LOWER_UP" in st and "state UP" in st for st in states):
+            tentative = [_run(["ip", "-n", ns, "-6", "addr", "show", "tentative"], check=False).stdout.strip()
+                         for ns in (self.s, self.v)]
+            if all("LOWER_UP" in st and "state UP" in st for st in states) and not any(tentative):
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the veth pair did not come up within {timeout}s: {states}")
+                raise RuntimeError(f"the veth pair did not come up within {timeout}s: {states} {tentative}")
             time.sleep(0.1)
 
     def destroy(self) -> None:

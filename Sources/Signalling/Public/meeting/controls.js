@@ -1,4 +1,5 @@
-// The control bar: microphone, camera, screen share, People, sound, End for all, Leave. Draws the buttons from
+// The control bar: microphone, camera, screen share, low-data mode (data-mode.js), People, End for all, Leave;
+// and the "Tap to turn on sound" button over the grid. Draws the buttons from
 // the state their owners keep (LocalMedia, ScreenShare, the session) and turns clicks into their calls.
 
 import { setIcon } from './icons.js';
@@ -41,10 +42,8 @@ export class Controls {
     $('camera-button').addEventListener('click', () => this.setMuted('video', !this.local.camMuted));
     $('people-button').addEventListener('click', () => this.togglePeople($('people').hidden));
     $('share-button').addEventListener('click', () => { this.screenShare.toggle(); });
-    $('sound-button').addEventListener('click', () => {
-      document.querySelectorAll('#grid audio').forEach((a) => a.play().catch(() => {}));
-      $('sound-button').hidden = true;
-    });
+    $('sound-button').addEventListener('click', () => this.startSound());
+    document.querySelectorAll('#meeting [data-icon]').forEach((el) => setIcon(el, el.dataset.icon));
     this.togglePeople(window.innerWidth >= 1000);
   }
 
@@ -56,9 +55,16 @@ export class Controls {
     this.onSelfChanged();
   }
 
-  /** Autoplay refused to play sound: offer the button that starts it with a click. */
+  /** Autoplay refused to play sound (phones, strict browsers): offer the button that starts it with a tap. */
   offerSound() {
     $('sound-button').hidden = false;
+  }
+
+  /** The tap: plays every participant's sound; the button stays while the browser still refuses. */
+  startSound() {
+    const plays = [...document.querySelectorAll('#grid audio')].filter((a) => a.srcObject).map((a) => a.play());
+    $('sound-button').hidden = true;
+    Promise.all(plays).catch(() => this.offerSound());
   }
 
   update() {
@@ -71,6 +77,7 @@ export class Controls {
     share.querySelector('.text').textContent = this.screenShare.active ? 'Stop sharing' : 'Share screen';
     $('end-button').hidden = !(this.session.me && this.session.me.role === 'host');
     setIcon($('people-button').querySelector('.icon'), 'people');
+    setIcon(share.querySelector('.icon'), 'screen');
   }
 
   togglePeople(open) {

@@ -8,6 +8,8 @@
 //   videoSizes      server track id -> {width, height}, the last `video-size` we sent
 //   activeSpeaker   participant id of the latest `active-speaker`, or null
 //   dropSocket()    drops the WebSocket as a network loss would (no leave); the page then resumes
+//   iceRestarts     ICE restarts since the page loaded; helpShown: whether the connection help shows
+//   dataMode        the low-data mode in use: 'auto', 'low' or 'off' (audio only)
 
 import { events } from './log.js';
 

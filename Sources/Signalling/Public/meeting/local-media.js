@@ -12,13 +12,17 @@ export class LocalMedia {
     this.stream = null;
     this.micMuted = false;
     this.camMuted = false;
+    /** The page is hidden (phones: another app, the screen locked): the camera sends nothing until it is shown. */
+    this.camPaused = false;
   }
 
   get hasAudio() { return !!(this.stream && this.stream.getAudioTracks().length); }
   get hasVideo() { return !!(this.stream && this.stream.getVideoTracks().length); }
   /** Whether others hear us / see us (as far as this page decides it). */
   get audioOn() { return this.hasAudio && !this.micMuted; }
-  get videoOn() { return this.hasVideo && !this.camMuted; }
+  get videoOn() { return this.hasVideo && !this.camMuted && !this.camPaused; }
+  /** Whether the server should announce our camera as off: muted by us, or paused while the page is hidden. */
+  get cameraOff() { return this.camMuted || this.camPaused; }
 
   /** Replaces the stream with the given devices ('' for the default). Rejects as getUserMedia does. */
   async acquire(cameraId = '', micId = '') {
@@ -39,8 +43,16 @@ export class LocalMedia {
     if (!this.stream) return false;
     const tracks = kind === 'audio' ? this.stream.getAudioTracks() : this.stream.getVideoTracks();
     if (!tracks.length) return false;
-    tracks.forEach((t) => { t.enabled = !muted; });
     if (kind === 'audio') this.micMuted = muted; else this.camMuted = muted;
+    tracks.forEach((t) => { t.enabled = !muted && !(kind === 'video' && this.camPaused); });
+    return true;
+  }
+
+  /** Pauses or resumes the camera while the page is hidden; false when there is no camera or nothing changed. */
+  setPaused(paused) {
+    if (!this.hasVideo || this.camPaused === paused) return false;
+    this.camPaused = paused;
+    this.stream.getVideoTracks().forEach((t) => { t.enabled = !paused && !this.camMuted; });
     return true;
   }
 

@@ -8,7 +8,7 @@ import { errorText, isFinalError, setStatus, showBanner } from './status.js';
 
 /**
  * Returns the handler for the socket's messages. `parts`: {session, socket, negotiation, participants, roster,
- * grid, controls, quality, api, finish(title, text, options)}.
+ * grid, controls, quality, dataMode, api, finish(title, text, options), renewMedia(reason)}.
  */
 export function messageHandler(parts) {
   const { session, negotiation, participants, roster, grid, controls, api, finish } = parts;
@@ -40,6 +40,7 @@ export function messageHandler(parts) {
       case 'active-speaker':
         api.activeSpeaker = msg.participant || null;
         return grid.setSpeaking(msg.participant);
+      case 'transport-closed': return parts.renewMedia(String(msg.reason || ''));
       case 'meeting-ended':
         return finish('The meeting has ended.', 'Thank you for joining.', { rejoin: false });
       case 'error': return error(msg);
@@ -64,10 +65,12 @@ export function messageHandler(parts) {
 }
 
 // `joined`: the first answer to our join, or to a resume after the socket dropped.
-function joined({ session, socket, negotiation, participants, roster, controls, quality }, msg) {
+function joined({ session, socket, negotiation, participants, roster, controls, quality, dataMode }, msg) {
   const resuming = socket.joined(msg.resume);
   if (resuming) showBanner('');
   quality.start();
+  if (Array.isArray(msg.iceServers)) session.iceServers = msg.iceServers;
+  dataMode.announce({ joined: true });
   if (msg.resumed && negotiation.pc) {
     // Same participant, same peer connection (media never stopped): bring the room view up to date.
     log('resumed');

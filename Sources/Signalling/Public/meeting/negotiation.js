@@ -19,10 +19,10 @@ export class Negotiation {
   /**
    * `local`: our LocalMedia; `simulcast`: send the camera as layers; `send(msg)`: the signalling socket's send;
    * `sources()`: {mid: 'screen'} for the offer; `onTrack(ev)`, `onState(connectionState)`: the peer connection's
-   * events; `onFailure(err)`: a negotiation that could not finish.
+   * events; `onFailure(err)`: a negotiation that could not finish; `onStart(pc)`: a new peer connection.
    */
-  constructor({ local, simulcast, send, sources, onTrack, onState, onFailure }) {
-    Object.assign(this, { local, simulcast, send, sources, onTrack, onState, onFailure });
+  constructor({ local, simulcast, send, sources, onTrack, onState, onFailure, onStart }) {
+    Object.assign(this, { local, simulcast, send, sources, onTrack, onState, onFailure, onStart });
   }
 
   /** Creates the peer connection with our own tracks on it; `iceServers`: the TURN relay from `joined`, if any. */
@@ -35,6 +35,17 @@ export class Negotiation {
       log(`pc ${pc.connectionState}`);
       if (this.pc === pc) this.onState(pc.connectionState);
     });
+    this.onStart(pc);
+  }
+
+  /**
+   * Restarts ICE on the same peer connection (after a failure or a network change): the next offer carries new
+   * ICE credentials, the server answers with new ones of its own, and DTLS, tracks and receivers stay as they are.
+   */
+  restartIce() {
+    if (!this.pc || this.pc.signalingState === 'closed') return;
+    this.pc.restartIce();
+    this.requestOffer();
   }
 
   /** Offers now, or once the offer in flight is answered. */
@@ -56,6 +67,8 @@ export class Negotiation {
     } finally {
       this.#offering = false;
     }
+    // Asked for during a failed offer, or for a peer connection that replaced the one offering: offer again.
+    if (this.#reofferWanted && this.pc && this.pc.signalingState !== 'closed') await this.requestOffer();
   }
 
   /** The server's `answer` to our offer. */
@@ -126,7 +139,7 @@ export class Negotiation {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     // The server keeps mute state per published track: repeat ours in case a track was published after we muted.
     if (this.local.micMuted) this.send({ type: 'mute', kind: 'audio', muted: true });
-    if (this.local.camMuted) this.send({ type: 'mute', kind: 'video', muted: true });
+    if (this.local.cameraOff) this.send({ type: 'mute', kind: 'video', muted: true });
   }
 
   // Sends the offer; resolves with the answer's SDP.

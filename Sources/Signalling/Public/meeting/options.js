@@ -29,3 +29,9 @@ export const GATHERING_TIMEOUT_MS = 3000;
 export const ANSWER_TIMEOUT_MS = 15000;
 /** The server keeps a dropped participant's place for 30 s (--resume-grace); try to come back within that. */
 export const RESUME_WINDOW_MS = 25000;
+/** Media not connected this long (at the start or after an interruption): the page explains (connection-help.js). */
+export const HELP_AFTER_MS = 10000;
+/** The connection stayed `disconnected` this long: restart ICE. */
+export const RESTART_AFTER_DISCONNECTED_MS = 4000;
+/** An ICE restart (or the first connection) that has not connected after this long is tried again. */
+export const RESTART_RETRY_MS = 15000;

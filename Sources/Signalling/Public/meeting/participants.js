@@ -6,6 +6,9 @@ import { chosenLabel, displayName } from './names.js';
 import { renderPeople } from './people.js';
 
 export class Participants {
+  /** False in audio-only mode (data-mode.js): tiles show their avatar, whatever the others send. */
+  receivingVideo = true;
+
   /**
    * `session`: {me, name} (who we are); `local`: our LocalMedia; `roster`: Roster; `grid`: Grid;
    * `serverTrackOfMid(mid)`: the answer's track id for a mid; `send(msg)`: for the host actions.
@@ -46,7 +49,8 @@ export class Participants {
     const name = displayName(info);
     this.grid.show(id, {
       name, chosen: chosenLabel(info), title: info.identity || name,
-      audioOn: this.roster.publishedState(id, 'audio') === 'on', videoOn: this.roster.publishedState(id, 'video') === 'on',
+      audioOn: this.roster.publishedState(id, 'audio') === 'on',
+      videoOn: this.receivingVideo && this.roster.publishedState(id, 'video') === 'on',
     });
     this.renderPeople();
   }
@@ -63,6 +67,17 @@ export class Participants {
       name, label: `${name} (you)`, chosen: chosenLabel(this.session.me), audioOn: this.local.audioOn, videoOn: this.local.videoOn,
     });
     this.renderPeople();
+  }
+
+  /** Our peer connection is gone (the server closed our transport): the tiles stay, without their tracks. */
+  clearReceived() {
+    for (const id of this.roster.participants.keys()) {
+      this.grid.attach(id, 'audio', null);
+      this.grid.attach(id, 'video', null);
+      this.grid.attachScreen(id, '', null);
+    }
+    this.roster.trackOwner.clear();
+    this.refreshAll();
   }
 
   /** A track was published, unpublished or muted (by the server's word). */

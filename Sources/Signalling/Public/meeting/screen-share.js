@@ -55,6 +55,13 @@ export class ScreenShare {
     return this.negotiation.requestOffer();
   }
 
+  /** The peer connection that carried the share is gone (the server closed our transport): stops the capture. */
+  dropped() {
+    this.end();
+    this.#share = null;
+    this.onChange();
+  }
+
   /** The page is finished: stops the capture, nothing more. */
   end() {
     if (this.#share) this.#share.stream.getTracks().forEach((t) => t.stop());

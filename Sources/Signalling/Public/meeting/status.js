@@ -54,7 +54,6 @@ export function errorText(code, message, joined) {
   if (code === 'unsupported-version') return 'This page is out of date: reload it and try again.';
   if (code === 'removed') return joined ? 'The host removed you from the meeting.' : (message || 'A host removed you from this meeting.');
   if (code === 'replaced') return 'You joined this meeting from another window.';
-  if (code === 'media-closed') return 'The media connection was lost.';
   if (code === 'role-changed') return message || 'The organiser changed your role. Join again to continue.';
   // These say when or why, in words meant for the person.
   if (['meeting-not-open', 'link-revoked', 'meeting-cancelled', 'room-closed', 'access-check-failed'].includes(code)) return message;
