@@ -42,12 +42,8 @@ public struct IMIPMessage: Sendable {
         }
         messageID = Self.messageID(invitation, recipient: recipient)
 
-        func boundary() -> String {
-            // "=_" cannot occur in base64 bodies nor in our headers; 96 random bits make a clash moot.
-            "=_sabha_" + (0..<3).map { _ in String(generator.next() as UInt32, radix: 16) }.joined(separator: "_")
-        }
-        let mixed = boundary()
-        let alternative = boundary()
+        let mixed = Self.boundary(using: &generator)
+        let alternative = Self.boundary(using: &generator)
         let (plain, html) = Self.bodies(invitation, recipient: recipient, zone: zone)
 
         var m = ""
@@ -232,6 +228,15 @@ public struct IMIPMessage: Sendable {
     }
 
     /// `<hex@organizer-domain>` from UID, SEQUENCE, method and recipient (two FNV-1a 64 hashes).
+    /// A MIME boundary: "=_" cannot occur in base64 bodies nor in our headers; 96 random bits make a clash moot.
+    /// (Not a closure over the inout generator: ThreadSanitizer's access check on a captured inout of an empty
+    /// generator such as SystemRandomNumberGenerator dereferenced a bogus address and crashed the test run.)
+    private static func boundary(using generator: inout some RandomNumberGenerator) -> String {
+        var parts: [String] = []
+        for _ in 0..<3 { parts.append(String(generator.next() as UInt32, radix: 16)) }
+        return "=_sabha_" + parts.joined(separator: "_")
+    }
+
     static func messageID(_ invitation: MeetingInvitation, recipient: Attendee) -> String {
         let key = Array("\(invitation.uid)\u{0}\(invitation.sequence)\u{0}\(invitation.method.rawValue)\u{0}\(recipient.email.value.lowercased())".utf8)
         func fnv(_ basis: UInt64) -> UInt64 {
