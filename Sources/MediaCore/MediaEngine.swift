@@ -83,12 +83,7 @@ public final class MediaEngine: Sendable {
         channel = try EventChannel(logHandler: configuration.logHandler)
         var workers: [UDPMediaWorker] = []
         for index in 0..<configuration.workers {
-            let requested = configuration.basePort == 0 ? 0 : configuration.basePort + UInt16(index)
-            let socket = try UDPSocket(host: configuration.bindHost, port: requested)
-            let tcp = configuration.iceTCP
-                ? try ICETCPServer(host: configuration.bindHost, port: socket.port,
-                                   maxConnections: configuration.maxTCPConnectionsPerWorker)
-                : nil
+            let (socket, tcp) = try Self.bindSockets(configuration, port: configuration.basePort == 0 ? 0 : configuration.basePort + UInt16(index))
             workers.append(try UDPMediaWorker(index: index, io: socket, tcp: tcp, clock: SystemClock(),
                                               configuration: configuration, dtlsContext: context, events: channel))
         }
@@ -164,6 +159,25 @@ public final class MediaEngine: Sendable {
                                     candidateIP: addresses[0], candidatePort: port,
                                     candidates: ICECandidate.hostCandidates(addresses: addresses, port: port,
                                                                             tcp: handles[worker].tcp))
+    }
+
+    /// A worker's UDP socket and, with ICE-TCP, its TCP listener on the same port number. With port 0 the kernel
+    /// picks the UDP port, and a pick whose TCP twin is taken (a client connection's ephemeral port) is tried again.
+    private static func bindSockets(_ configuration: MediaEngineConfiguration, port: UInt16) throws(MediaError)
+        -> (UDPSocket, ICETCPServer?) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let socket = try UDPSocket(host: configuration.bindHost, port: port)
+            guard configuration.iceTCP else { return (socket, nil) }
+            do {
+                let tcp = try ICETCPServer(host: configuration.bindHost, port: socket.port,
+                                           maxConnections: configuration.maxTCPConnectionsPerWorker)
+                return (socket, tcp)
+            } catch {
+                if port != 0 || attempt >= 16 { throw error }
+            }
+        }
     }
 
     /// Each ICE-TCP connection is a descriptor: the soft limit (often 1024) goes up to the hard one.

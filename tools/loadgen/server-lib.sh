@@ -41,12 +41,20 @@ loadgen_start_server() {
   data=$(mktemp -d /tmp/sabha-loadgen-smoke.XXXXXX)
   server_pid=""
   trap loadgen_stop_server EXIT
-  # Free ports: the kernel picks them (a fresh namespace has every port free anyway).
+  # Free ports: HTTP from the kernel; media free for UDP and TCP (ICE-TCP takes the same number) and below the
+  # ephemeral range, so no outgoing connection takes its TCP twin first.
   read -r http_port rtc_port < <(python3 -c '
-import socket
+import random, socket
 t = socket.socket(); t.bind(("127.0.0.1", 0))
-u = socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-print(t.getsockname()[1], u.getsockname()[1])')
+for _ in range(200):
+    port = random.randrange(20000, 30000)
+    try:
+        u = socket.socket(type=socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
+        v = socket.socket(); v.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        continue
+print(t.getsockname()[1], port)')
   "$sabha" serve --http "127.0.0.1:$http_port" --rtc "127.0.0.1:$rtc_port" --data-dir "$data" --log-level warning "$@" \
     >"$data/server.log" 2>&1 &
   server_pid=$!

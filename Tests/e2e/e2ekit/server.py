@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,9 +22,21 @@ def free_tcp_port() -> int:
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A media port: free for UDP and for TCP (ICE-TCP listens on the same number), and below the kernel's
+    ephemeral range (32768-60999), so that no test's outgoing TCP connection can take its TCP twin before the
+    server binds it (that happened: "cannot listen for ICE-TCP ... Address already in use"). Also below the TURN
+    tests' relay ports (31000-31049)."""
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 30000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                u.bind(("127.0.0.1", port))
+                t.bind(("127.0.0.1", port))
+                return port
+        except OSError:
+            continue
+    raise RuntimeError("no port free for both UDP and TCP in 20000-29999")
 
 
 @dataclass
