@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from e2ekit.browser import SELECTED_PAIR_JS
 from e2ekit.netns import unavailable_reason
 from e2ekit.wait import wait_for
 from test_meeting_chromium import join, wait_receiving
@@ -15,22 +16,6 @@ from test_meeting_chromium import join, wait_receiving
 pytestmark = pytest.mark.server
 
 NFT_TABLE = "sabha_e2e_no_udp"
-
-# The selected candidate pair of the meeting page's peer connection: local and remote candidate protocol and type.
-SELECTED_PAIR_JS = """
-const done = arguments[arguments.length - 1];
-(async () => {
-  const pc = window.sabhaMeeting && window.sabhaMeeting.pc;
-  if (!pc) return null;
-  const report = await pc.getStats();
-  let pair = null;
-  report.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId); });
-  if (!pair || pair.state !== 'succeeded') return null;
-  const local = report.get(pair.localCandidateId), remote = report.get(pair.remoteCandidateId);
-  return { local: local.protocol, localType: local.candidateType, remote: remote.protocol, remotePort: remote.port,
-           tcpType: remote.tcpType || null };
-})().then(done, (e) => done({ error: String(e) }));
-"""
 
 
 def nft(*args: str) -> None:
@@ -55,7 +40,10 @@ def udp_blocked(server):
 
 
 def selected_pair(driver) -> dict:
-    return wait_for(lambda: driver.execute_async_script(SELECTED_PAIR_JS), 30, "a selected candidate pair")
+    def succeeded():
+        s = driver.execute_async_script(SELECTED_PAIR_JS)
+        return s if s and s.get("pair") == "succeeded" else None
+    return wait_for(succeeded, 30, "a selected candidate pair")
 
 
 @pytest.mark.timeout(150)
@@ -66,8 +54,8 @@ def test_chromiums_without_udp_meet_over_ice_tcp_and_decode(server, udp_blocked,
     wait_receiving(ravi, "Ravi", {"Asha": asha_id}, 45)
     for driver in (asha, ravi):
         pair = selected_pair(driver)
-        assert pair["local"] == "tcp" and pair["remote"] == "tcp", pair
-        assert pair["remotePort"] == udp_blocked and pair["tcpType"] == "passive", pair
+        assert pair["local"]["protocol"] == "tcp" and pair["remote"]["protocol"] == "tcp", pair
+        assert pair["remote"]["port"] == udp_blocked and pair["remote"]["tcpType"] == "passive", pair
     m = metrics(server.base_url)
     assert m.value("sabha_ice_tcp_connections") >= 2
     assert m.value("sabha_transports") == 2
@@ -80,4 +68,4 @@ def test_with_udp_open_the_meeting_prefers_udp(server, browsers, metrics):
     wait_receiving(asha, "Asha", {"Ravi": ravi_id}, 45)
     for driver in (asha, ravi):
         pair = selected_pair(driver)
-        assert pair["local"] == "udp" and pair["remote"] == "udp", pair
+        assert pair["local"]["protocol"] == "udp" and pair["remote"]["protocol"] == "udp", pair

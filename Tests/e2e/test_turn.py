@@ -25,7 +25,7 @@ import pytest
 import requests
 from aiortc import RTCConfiguration, RTCIceServer
 
-from e2ekit.browser import chromium, console_log, page_stats
+from e2ekit.browser import SELECTED_PAIR_JS, chromium, console_log, page_stats
 from e2ekit.meeting import MeetingSocket
 from e2ekit.peers import Publisher, Viewer, delete_session, wait_connected
 from e2ekit.server import free_tcp_port
@@ -39,26 +39,6 @@ SECRET = "e2e-relay-secret-4f1c"
 TLS_PORT = 443           # the test's own namespace: the port a locked-down network leaves open
 RELAY_PORTS = (31000, 31049)
 SENDONLY = (Path(__file__).resolve().parents[1] / "Fixtures" / "sdp" / "chromium156-sendonly-offer.sdp").read_bytes()
-
-# The peer connection's selected candidate pair, both ends, from getStats() (W3C webrtc-stats: transport
-# .selectedCandidatePairId, candidate-pair .localCandidateId, local-candidate .candidateType/.relayProtocol/.url).
-SELECTED_PAIR_JS = """
-const done = arguments[arguments.length - 1];
-(async () => {
-  const pc = window.sabhaMeeting && window.sabhaMeeting.pc;
-  if (!pc) return null;
-  const report = await pc.getStats();
-  let transport = null;
-  report.forEach((r) => { if (r.type === 'transport') transport = r; });
-  const pair = transport && transport.selectedCandidatePairId && report.get(transport.selectedCandidatePairId);
-  if (!pair) return { state: pc.connectionState };
-  const end = (c) => c && { type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol || null,
-                            url: c.url || null, address: c.address, port: c.port };
-  return { state: pc.connectionState, pair: pair.state, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived,
-           local: end(report.get(pair.localCandidateId)), remote: end(report.get(pair.remoteCandidateId)) };
-})().then(done, (e) => done({ error: String(e) }));
-"""
-
 
 def expected_password(username: str) -> str:
     """The TURN REST password (draft-uberti-behave-turn-rest-00) computed here, independently of Sabha."""

@@ -82,3 +82,23 @@ def console_log(driver) -> str:
         return "\n".join(f"{e['level']} {e['message']}" for e in driver.get_log("browser"))
     except Exception as exc:  # the log is a debugging aid, never a reason to fail
         return f"(no browser log: {exc})"
+
+
+# The meeting page's selected candidate pair, both ends, from getStats() (W3C webrtc-stats: transport
+# .selectedCandidatePairId, candidate-pair .localCandidateId, local-candidate .candidateType/.relayProtocol/.url).
+SELECTED_PAIR_JS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const pc = window.sabhaMeeting && window.sabhaMeeting.pc;
+  if (!pc) return null;
+  const report = await pc.getStats();
+  let transport = null;
+  report.forEach((r) => { if (r.type === 'transport') transport = r; });
+  const pair = transport && transport.selectedCandidatePairId && report.get(transport.selectedCandidatePairId);
+  if (!pair) return { state: pc.connectionState };
+  const end = (c) => c && { type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol || null,
+                            url: c.url || null, address: c.address, port: c.port, tcpType: c.tcpType || null };
+  return { state: pc.connectionState, pair: pair.state, bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived,
+           local: end(report.get(pair.localCandidateId)), remote: end(report.get(pair.remoteCandidateId)) };
+})().then(done, (e) => done({ error: String(e) }));
+"""
