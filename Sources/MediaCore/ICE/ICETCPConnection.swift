@@ -92,12 +92,9 @@ final class ICETCPConnection {
 
     /// Copies the next whole frame's packet into `destination` (at most `capacity` bytes).
     func nextFrame(into destination: UnsafeMutableRawPointer, capacity: Int) -> Frame {
-        let available = readEnd - readStart
-        guard available >= 2 else { return .incomplete }
-        let length = Int(readBuffer.load(fromByteOffset: readStart, as: UInt8.self)) << 8
-            | Int(readBuffer.load(fromByteOffset: readStart + 1, as: UInt8.self))
+        guard let length = declaredLength else { return .incomplete }
         guard length > 0, length <= capacity, length + 2 <= Self.readCapacity else { return .invalid }
-        guard available >= 2 + length else { return .incomplete }
+        guard readEnd - readStart >= 2 + length else { return .incomplete }
         destination.copyMemory(from: readBuffer + readStart + 2, byteCount: length)
         readStart += 2 + length
         return .frame(length)
@@ -105,11 +102,15 @@ final class ICETCPConnection {
 
     /// A whole frame is buffered.
     var hasFrame: Bool {
-        let available = readEnd - readStart
-        guard available >= 2 else { return false }
-        let length = Int(readBuffer.load(fromByteOffset: readStart, as: UInt8.self)) << 8
+        guard let length = declaredLength else { return false }
+        return readEnd - readStart >= 2 + length
+    }
+
+    /// The length the next frame's 16-bit prefix declares, once both of its bytes are in.
+    private var declaredLength: Int? {
+        guard readEnd - readStart >= 2 else { return nil }
+        return Int(readBuffer.load(fromByteOffset: readStart, as: UInt8.self)) << 8
             | Int(readBuffer.load(fromByteOffset: readStart + 1, as: UInt8.self))
-        return available >= 2 + length
     }
 
     // MARK: - Writing
