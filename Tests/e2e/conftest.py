@@ -211,3 +211,28 @@ def lenient_radicale(tmp_path, request):
     """The same behind e2ekit/radicale_lenient.py: calendar objects Radicale refuses on PUT (garbage, a VEVENT
     without DTSTART) are kept and served anyway, so a test can show them to Sabha's calendar watcher."""
     yield from _radicale(tmp_path, request, lenient=True)
+
+
+@pytest.fixture
+def topo(request):
+    """Namespaces S and V and the veth between them (e2ekit/netns.py); everything inside is ended and both are deleted
+    afterwards. Skips where namespaces or nftables are unavailable."""
+    from e2ekit.netns import Topology, unavailable_reason
+
+    reason = unavailable_reason(need_nft=True)
+    if reason:
+        pytest.skip(reason)
+    t = Topology()
+    try:
+        t.create()
+    except RuntimeError as exc:
+        if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
+            pytest.skip(f"cannot create network namespaces here: {exc}")
+        raise
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+    request.node._log_sources.append(("network namespace commands", lambda: "\n".join(t.log)))
+    try:
+        yield t
+    finally:
+        t.destroy()

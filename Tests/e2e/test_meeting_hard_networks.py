@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from e2ekit.netblock import MediaBlock
-from e2ekit.netns import Topology, unavailable_reason
 from e2ekit.nsbrowser import NsBrowser, brief, main_inbound
 from e2ekit.server import SabhaServer
 from e2ekit.wait import wait_for
@@ -78,26 +77,6 @@ def test_a_viewer_alone_in_the_room_is_not_told_that_media_is_blocked(server, br
 
 
 # ------------------------------------------------------------------------------------------ ICE restart, two namespaces
-
-
-@pytest.fixture
-def topo(request):
-    reason = unavailable_reason(need_nft=True)
-    if reason:
-        pytest.skip(reason)
-    t = Topology()
-    try:
-        t.create()
-    except RuntimeError as exc:
-        if "netns add" in str(exc):
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        raise
-    request.node._log_sources = getattr(request.node, "_log_sources", [])
-    request.node._log_sources.append(("network namespace commands", lambda: "\n".join(t.log)))
-    try:
-        yield t
-    finally:
-        t.destroy()
 
 
 @pytest.fixture

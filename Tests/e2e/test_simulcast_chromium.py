@@ -30,7 +30,6 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from e2ekit.netns import Topology, unavailable_reason
 from e2ekit.nsbrowser import (
     NsBrowser, brief, classify, delta, layer_widths, longest_freeze, longest_stall, main_inbound,
     publisher_layers, received_kbps,
@@ -49,26 +48,6 @@ def _log_sources(request) -> list:
     if not hasattr(request.node, "_log_sources"):
         request.node._log_sources = []
     return request.node._log_sources
-
-
-@pytest.fixture
-def topo(request):
-    """Namespaces S and V and the veth between them; everything inside is ended and both are deleted afterwards."""
-    reason = unavailable_reason(need_nft=True)
-    if reason:
-        pytest.skip(reason)
-    t = Topology()
-    try:
-        t.create()
-    except RuntimeError as exc:
-        if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        raise
-    _log_sources(request).append(("network namespace commands", lambda: "\n".join(t.log)))
-    try:
-        yield t
-    finally:
-        t.destroy()
 
 
 @pytest.fixture

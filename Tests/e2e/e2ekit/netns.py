@@ -260,16 +260,20 @@ class Topology:
 
     def nft_counters(self) -> dict:
         """{'seen': packets, 'dropped': packets} from the loss table's rule counters."""
-        data = json.loads(self.sh("nft", "-j", "list", "table", "inet", self.NFT_TABLE, ns=self.v))
-        out = {}
-        for item in data.get("nftables", []):
-            rule = item.get("rule")
-            if not rule:
-                continue
-            for expr in rule.get("expr", []):
-                if "counter" in expr:
-                    out[rule.get("comment", "?")] = expr["counter"]["packets"]
-        return out
+        return rule_counters(self.sh("nft", "-j", "list", "table", "inet", self.NFT_TABLE, ns=self.v))
+
+
+def rule_counters(table_json: str) -> dict[str, int]:
+    """Packets per rule comment, from `nft -j list table ...` output."""
+    out: dict[str, int] = {}
+    for item in json.loads(table_json).get("nftables", []):
+        rule = item.get("rule")
+        if not rule:
+            continue
+        for expr in rule.get("expr", []):
+            if "counter" in expr:
+                out[rule.get("comment", "?")] = expr["counter"]["packets"]
+    return out
 
 
 def sweep_stale() -> None:

@@ -12,7 +12,6 @@ trust its own CA. Chromium then verifies the certificate for real; nothing is sw
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -21,6 +20,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from e2ekit.netns import rule_counters
 
 
 def _run(cmd: list[str], timeout: float = 30.0) -> str:
@@ -207,16 +208,7 @@ class MediaFirewall:
 
     def counters(self) -> dict[str, int]:
         """Packets per rule comment."""
-        data = json.loads(self._nft("-j", "list", "table", "inet", self.table))
-        out: dict[str, int] = {}
-        for item in data.get("nftables", []):
-            rule = item.get("rule")
-            if not rule:
-                continue
-            for expr in rule.get("expr", []):
-                if "counter" in expr:
-                    out[rule.get("comment", "?")] = expr["counter"]["packets"]
-        return out
+        return rule_counters(self._nft("-j", "list", "table", "inet", self.table))
 
     def rules(self) -> str:
         try:
