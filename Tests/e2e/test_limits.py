@@ -58,18 +58,56 @@ def raw_socket(server, source: str = "127.0.0.1", rcvbuf: int | None = None) -> 
 
 
 def until_close(ws: websocket.WebSocket, timeout: float = 15) -> tuple[list[dict], int | None]:
-    """Reads until the server closes: the JSON messages and the close code (None when the connection just ended)."""
+    """Reads until the server closes: the JSON messages and the close code (None when the connection just ended).
+
+    Reads the raw socket in large chunks against one deadline. A reader that stopped reading has megabytes queued for
+    it (the kernels' socket buffers hold far more than the server's outbox), and websocket-client, which takes a
+    frame a few bytes per system call, needed minutes for that on a loaded machine."""
+    sock = ws.sock
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    deadline = time.monotonic() + timeout
+    buffer = bytearray()
     messages: list[dict] = []
-    ws.settimeout(timeout)
-    try:
-        while True:
-            opcode, data = ws.recv_data(control_frame=True)
+    while True:
+        at = 0
+        while (frame := next_frame(buffer, at)) is not None:
+            opcode, payload, at = frame
             if opcode == websocket.ABNF.OPCODE_CLOSE:
-                return messages, struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+                return messages, struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
             if opcode == websocket.ABNF.OPCODE_TEXT:
-                messages.append(json.loads(data))
-    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
-        return messages, None
+                messages.append(json.loads(payload))
+        del buffer[:at]
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no close within {timeout} s ({len(messages)} messages)"
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(1 << 20)
+        except TimeoutError:
+            continue
+        except OSError:  # reset
+            return messages, None
+        if not chunk:
+            return messages, None
+        buffer += chunk
+
+
+def next_frame(buffer: bytearray, start: int) -> tuple[int, bytes, int] | None:
+    """The complete server frame at `start` in `buffer` (RFC 6455 5.2: unmasked, unfragmented from this server):
+    opcode, payload and where the next frame starts; None when the frame is not all there yet."""
+    if len(buffer) < start + 2:
+        return None
+    opcode, length, at = buffer[start] & 0x0F, buffer[start + 1] & 0x7F, start + 2
+    if length == 126:
+        if len(buffer) < at + 2:
+            return None
+        length, at = struct.unpack_from("!H", buffer, at)[0], at + 2
+    elif length == 127:
+        if len(buffer) < at + 8:
+            return None
+        length, at = struct.unpack_from("!Q", buffer, at)[0], at + 8
+    if len(buffer) < at + length:
+        return None
+    return opcode, bytes(buffer[at:at + length]), at + length
 
 
 def recv_type(ws: websocket.WebSocket, type_: str, timeout: float = 10) -> dict:
