@@ -27,9 +27,12 @@ public struct MeetingDraft: Sendable, Equatable {
     public var timeZone: String
     public var organizer: CalendarUser
     public var attendees: [Invitee]
+    /// Whether joiners wait in a lobby until a host admits them; nil: the policy's default (`MeetingPolicy.defaultLobby`)
+    /// for a new meeting, unchanged for an update.
+    public var lobby: Bool?
 
     public init(title: String, description: String = "", start: Date, end: Date, timeZone: String = "Asia/Kolkata",
-                organizer: CalendarUser, attendees: [Invitee]) {
+                organizer: CalendarUser, attendees: [Invitee], lobby: Bool? = nil) {
         self.title = title
         self.description = description
         self.start = start
@@ -37,6 +40,7 @@ public struct MeetingDraft: Sendable, Equatable {
         self.timeZone = timeZone
         self.organizer = organizer
         self.attendees = attendees
+        self.lobby = lobby
     }
 
     /// Refuses what would make a broken invitation; normalises e-mail case and drops repeated attendees

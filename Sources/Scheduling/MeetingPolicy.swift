@@ -31,6 +31,17 @@ public struct MeetingPolicy: Sendable {
         return inviteDomains.contains { domain == $0 || domain.hasSuffix("." + $0) }
     }
 
+    /// Whether a new meeting has a lobby when its draft does not say: yes when someone is invited from outside the
+    /// department's domains (`inviteDomains`, or the organizer's own domain when that list is empty), so a forwarded
+    /// link cannot bring a stranger straight into the room.
+    public func defaultLobby(_ draft: MeetingDraft) -> Bool {
+        let own = inviteDomains.isEmpty ? [draft.organizer.email.domain.lowercased()] : inviteDomains
+        return draft.attendees.contains { attendee in
+            let domain = attendee.email.domain.lowercased()
+            return !own.contains { domain == $0 || domain.hasSuffix("." + $0) }
+        }
+    }
+
     /// Refuses a draft the policy does not allow (the API's check): an attendee outside `inviteDomains`, then
     /// more than `maximumAttendees`.
     public func check(_ draft: MeetingDraft) throws(MeetingError) {

@@ -43,6 +43,8 @@ public struct MeetingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var resourceETag: String?
     /// The ETag of our copy in the organizer's calendar, once written.
     public var calendarETag: String?
+    /// Joiners wait in a lobby until a host admits them.
+    public var lobby = false
 
     public enum Columns {
         public static let id = Column(CodingKeys.id)

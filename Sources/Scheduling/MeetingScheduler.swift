@@ -37,7 +37,7 @@ public final class MeetingScheduler: Sendable {
             id: id, uid: id + "@sabha", room: id, source: .api, title: draft.title, description: draft.description,
             start: draft.start, end: draft.end, timeZone: draft.timeZone, organizerName: draft.organizer.name,
             organizerEmail: draft.organizer.email.value, organizerLink: links.organizer, sequence: 0, status: .scheduled,
-            createdAt: now, updatedAt: now)
+            createdAt: now, updatedAt: now, lobby: draft.lobby ?? policy.defaultLobby(draft))
         if case .calendar(let uid, let href, let etag, let sequence) = origin {
             record.uid = uid
             record.source = .calendar
@@ -84,6 +84,7 @@ public final class MeetingScheduler: Sendable {
         record.organizerLink = links.organizer
         record.sequence = MeetingRecord.sequence(after: current.sequence, atLeast: minimumSequence)
         record.updatedAt = now
+        if let lobby = draft.lobby { record.lobby = lobby }
         if let resourceETag { record.resourceETag = resourceETag }
 
         let previous: [MeetingAttendeeRecord]

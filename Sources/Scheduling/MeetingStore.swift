@@ -80,6 +80,10 @@ public final class MeetingStore: Sendable {
                            arguments: [MeetingRecord.maximumSequence, MeetingRecord.maximumSequence])
             try db.execute(sql: "UPDATE meeting SET sequence = 0 WHERE sequence < 0")
         }
+        // Meeting controls (issue 16): a meeting's lobby.
+        migrator.registerMigration("meetings-v3-lobby") { db in
+            try db.alter(table: "meeting") { t in t.add(column: "lobby", .boolean).notNull().defaults(to: false) }
+        }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {

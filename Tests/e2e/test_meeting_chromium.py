@@ -247,7 +247,7 @@ def test_a_screen_share_gets_its_own_tile_next_to_the_camera(server, browsers):
     def alice_shares() -> None:
         async def run():
             ws = MeetingSocket(server.base_url)
-            alice_id.append(ws.join(server.token(room, "alice", "participant", name="Alice"))["you"]["id"])
+            alice_id.append(ws.join(server.token(room, "alice", "host", name="Alice"))["you"]["id"])
             pc = RTCPeerConnection(rtc_configuration())
             pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
             pc.addTransceiver(MovingPatternTrack(width=640, height=360, fps=10), direction="sendonly")

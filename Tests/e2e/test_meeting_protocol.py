@@ -331,7 +331,7 @@ def test_a_viewer_that_offers_to_send_is_refused_and_nobody_else_notices(server,
 @pytest.mark.timeout(60)
 def test_a_screen_share_is_announced_as_such(server):
     async def scenario():
-        alice = Participant(server.base_url, server.token("s", "alice", "participant"), publish=True)
+        alice = Participant(server.base_url, server.token("s", "alice", "host"), publish=True)
         await asyncio.to_thread(alice.ws.join, alice.token)
         alice.pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
         alice.pc.addTransceiver(MovingPatternTrack(), direction="sendonly")

@@ -24,7 +24,9 @@ extension AdminRoutes {
         api.put("meetings/:meeting") { request, context in
             let id = try meetingParameter(context)
             let draft = try await meetingDraft(request)
-            return try json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.update(id, to: draft) }, scheduler))
+            let updated = try await meetingCall { () async throws(MeetingError) in try await scheduler.update(id, to: draft) }
+            await hub.roomOptionsChanged(updated.meeting.room)  // a lobby turned off lets in whoever waits
+            return try json(wire(updated, scheduler))
         }
         api.delete("meetings/:meeting") { _, context in
             let id = try meetingParameter(context)

@@ -44,6 +44,7 @@ public struct AdminRoutes: Sendable {
         api.post("rooms") { request, _ in try await createRoom(request) }
         api.get("rooms") { _, _ in try await listRooms() }
         api.get("rooms/:room") { _, context in try await showRoom(try roomParameter(context)) }
+        api.put("rooms/:room") { request, context in try await setRoomOptions(request, room: try roomParameter(context)) }
         api.delete("rooms/:room") { _, context in try await endRoom(try roomParameter(context)) }
         api.post("rooms/:room/links") { request, context in try await createLinks(request, room: try roomParameter(context)) }
         api.delete("rooms/:room/links/:link") { _, context in
@@ -55,6 +56,12 @@ public struct AdminRoutes: Sendable {
             try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
         }
         api.get("audit") { request, _ in try auditTrail(request) }
+        // Outside the group: an administrator's key, or a host's link for that room, may export its chat.
+        router.get("api/rooms/:room/chat") { request, context in
+            let room = try roomParameter(context)
+            try await authorizeChatExport(request, room: room)
+            return try chatExport(request, room: room)
+        }
         if let scheduler { registerMeetings(on: api, scheduler: scheduler) }
     }
 
@@ -73,11 +80,13 @@ public struct AdminRoutes: Sendable {
                 throw Problem(status: 400, code: "bad-room-name", title: "Bad room name",
                               detail: "Room names are 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-' (not '.' or '..'); got '\(name.prefix(80))'.")
             }
-            let room = RoomRecord(name: name, title: title.flatMap { $0.isEmpty ? nil : $0 } ?? name, createdAt: now, source: .api)
+            let room = RoomRecord(name: name, title: title.flatMap { $0.isEmpty ? nil : $0 } ?? name, createdAt: now, source: .api,
+                                  lobby: body.lobby ?? false, waitForHost: body.waitForHost ?? false)
             let created = live[name] == nil ? try storeCall { try store.createRoom(room) } : false
             if created {
                 logger.notice("room created", metadata: ["room": "\(name)"])
-                return try json(AdminWire.CreatedRoom(name: name, title: room.title, createdAt: now, url: meetingURL(name)), status: .created)
+                return try json(AdminWire.CreatedRoom(name: name, title: room.title, createdAt: now, url: meetingURL(name),
+                                                      lobby: room.lobby, waitForHost: room.waitForHost), status: .created)
             }
             if body.name != nil {
                 throw Problem(status: 409, code: "room-exists", title: "Room exists",
@@ -93,11 +102,12 @@ public struct AdminRoutes: Sendable {
         let storedNames = Set(stored.map(\.name))
         let unstored = live.keys.filter { !storedNames.contains($0) }.sorted().map {
             AdminWire.RoomSummary(name: $0, title: $0, createdAt: nil, source: RoomRecord.Source.join.rawValue, endedAt: nil,
-                                  closedAt: nil, participants: live[$0]?.count ?? 0, url: meetingURL($0))
+                                  closedAt: nil, participants: live[$0]?.count ?? 0, url: meetingURL($0), lobby: false, waitForHost: false)
         }
         let rows = unstored + stored.map {
             AdminWire.RoomSummary(name: $0.name, title: $0.title, createdAt: $0.createdAt, source: $0.source.rawValue,
-                                  endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name))
+                                  endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name),
+                                  lobby: $0.lobby, waitForHost: $0.waitForHost)
         }
         return try json(rows)
     }
@@ -109,8 +119,56 @@ public struct AdminRoutes: Sendable {
         let removed = try storeCall { try store.removals(from: name) }
         return try json(AdminWire.RoomDetail(name: name, title: stored?.title ?? name, createdAt: stored?.createdAt,
                                          source: (stored?.source ?? .join).rawValue, endedAt: stored?.endedAt, closedAt: stored?.closedAt,
-                                         url: meetingURL(name), participants: participants ?? [],
+                                         url: meetingURL(name), lobby: stored?.lobby ?? false, waitForHost: stored?.waitForHost ?? false,
+                                         participants: participants ?? [],
                                          removed: removed.map(AdminWire.RemovedPerson.init)))
+    }
+
+    /// Changes a room's lobby and wait-for-host. Takes effect for the next joiner; turning the lobby off lets in whoever
+    /// waits in it.
+    private func setRoomOptions(_ request: Request, room name: String) async throws(Problem) -> Response {
+        let body = try await decode(AdminWire.RoomOptions.self, from: request, empty: nil)
+        guard try storeCall({ try store.setRoomOptions(name, lobby: body.lobby, waitForHost: body.waitForHost) }) else {
+            throw roomNotFound(name)
+        }
+        await hub.roomOptionsChanged(name)
+        logger.notice("room options changed", metadata: ["room": "\(name)", "lobby": "\(body.lobby.map(String.init) ?? "-")",
+                                                         "waitForHost": "\(body.waitForHost.map(String.init) ?? "-")"])
+        return try await showRoom(name)
+    }
+
+    /// The admin key, or a host's token for `room`.
+    private func authorizeChatExport(_ request: Request, room: String) async throws(Problem) {
+        let authorization = request.headers[.authorization]
+        if (try? key.authorize(authorization)) != nil { return }
+        do {
+            let token = try await tokens.verify(authorization: authorization, room: room)
+            guard token.role == .host else {
+                throw Problem(status: 403, code: "not-host", title: "Not a host", detail: "Only a host of this room or an administrator may export its chat.")
+            }
+        } catch let problem as Problem {
+            throw problem
+        } catch {
+            var refusal = Problem(status: 401, code: "not-authorized", title: "Not authorized",
+                                  detail: "Send the admin key, or a host's link token for this room, as 'Authorization: Bearer ...'.")
+            refusal.headers[.wwwAuthenticate] = "Bearer realm=\"sabha-admin\""
+            throw refusal
+        }
+    }
+
+    /// The room's chat, oldest first: JSON, or one line a message when asked for `text/plain`.
+    private func chatExport(_ request: Request, room: String) throws(Problem) -> Response {
+        let messages = try storeCall { try store.chat(room: room) }
+        let wantsText = (request.headers[.accept] ?? "").contains("text/plain")
+        guard wantsText else { return try json(AdminWire.Chat(room: room, messages: messages.map(MeetingHub.chatInfo))) }
+        let lines = messages.map { message in
+            "[\(MeetingWire.timestamp(message.at))] \(message.name) <\(message.identity)>: " +
+                message.text.replacingOccurrences(of: "\n", with: "\n    ")
+        }
+        let text = lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"\(room)-chat.txt\""],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// Ends the meeting for everyone and closes the room (also to WHIP and WHEP) until `POST .../reopen`.

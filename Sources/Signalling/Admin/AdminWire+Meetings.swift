@@ -36,8 +36,12 @@ extension AdminWire {
         public var timezone: String?
         public var organizer: Person
         public var attendees: [Invitee]
+        /// Joiners wait until a host admits them; absent: on when someone is invited from outside the department's
+        /// domains (new meetings), unchanged (updates).
+        public var lobby: Bool?
 
-        public init(title: String, description: String?, start: String, end: String, timezone: String?, organizer: Person, attendees: [Invitee]) {
+        public init(title: String, description: String?, start: String, end: String, timezone: String?, organizer: Person,
+                    attendees: [Invitee], lobby: Bool? = nil) {
             self.title = title
             self.description = description
             self.start = start
@@ -45,6 +49,7 @@ extension AdminWire {
             self.timezone = timezone
             self.organizer = organizer
             self.attendees = attendees
+            self.lobby = lobby
         }
 
         /// The request as a checked draft; the error names the field.
@@ -64,7 +69,8 @@ extension AdminWire {
             }
             return try MeetingDraft(
                 title: title, description: description ?? "", start: start, end: end, timeZone: timezone ?? "Asia/Kolkata",
-                organizer: CalendarUser(name: organizer.name ?? "", email: try email(organizer.email)), attendees: invitees
+                organizer: CalendarUser(name: organizer.name ?? "", email: try email(organizer.email)), attendees: invitees,
+                lobby: lobby
             ).validated()
         }
     }
@@ -100,6 +106,8 @@ extension AdminWire {
         public var organizer: Organizer
         public var attendees: [Attendee]
         public var url: String
+        /// Joiners wait in a lobby until a host admits them.
+        public var lobby: Bool
         public var joinOpensAt: Date
         public var joinClosesAt: Date
         public var createdAt: Date
@@ -124,6 +132,7 @@ extension AdminWire {
                          link: $0.status == .invited && !$0.link.isEmpty ? $0.link : nil)
             }
             self.url = url
+            lobby = m.lobby
             joinOpensAt = m.start.addingTimeInterval(-policy.opensBefore)
             joinClosesAt = m.end.addingTimeInterval(policy.closesAfter)
             createdAt = m.createdAt

@@ -6,10 +6,22 @@ public enum AdminWire {
     public struct CreateRoom: Codable, Sendable {
         public var name: String?
         public var title: String?
-        public init(name: String? = nil, title: String? = nil) {
+        /// Joiners wait until a host admits them (default false).
+        public var lobby: Bool?
+        /// Joiners wait until a host is in the meeting (default false).
+        public var waitForHost: Bool?
+        public init(name: String? = nil, title: String? = nil, lobby: Bool? = nil, waitForHost: Bool? = nil) {
             self.name = name
             self.title = title
+            self.lobby = lobby
+            self.waitForHost = waitForHost
         }
+    }
+
+    /// `PUT /api/rooms/{room}`: the options to change; absent ones stay as they are.
+    public struct RoomOptions: Codable, Sendable {
+        public var lobby: Bool?
+        public var waitForHost: Bool?
     }
 
     public struct CreatedRoom: Codable, Sendable {
@@ -17,6 +29,14 @@ public enum AdminWire {
         public var title: String
         public var createdAt: Date
         public var url: String
+        public var lobby: Bool
+        public var waitForHost: Bool
+    }
+
+    /// `GET /api/rooms/{room}/chat`: the room's chat, oldest first.
+    public struct Chat: Codable, Sendable {
+        public var room: String
+        public var messages: [MeetingWire.ChatInfo]
     }
 
     /// A row of `GET /api/rooms`. Rooms that only exist because people are in them have no `createdAt`.
@@ -31,6 +51,8 @@ public enum AdminWire {
         /// How many are in the meeting now.
         public var participants: Int
         public var url: String
+        public var lobby: Bool
+        public var waitForHost: Bool
     }
 
     /// `GET /api/rooms/{room}`: the room and who is in it now, with their tracks.
@@ -42,6 +64,8 @@ public enum AdminWire {
         @Nullable public var endedAt: Date?
         @Nullable public var closedAt: Date?
         public var url: String
+        public var lobby: Bool
+        public var waitForHost: Bool
         public var participants: [MeetingHub.ParticipantSummary]
         /// Who a host removed and who stays out until let back in.
         public var removed: [RemovedPerson]

@@ -38,7 +38,8 @@ extension MeetingHub {
         let name: String
         /// The name the participant typed, when it differs: shown to others marked as self-chosen, never instead.
         let chosenName: String?
-        let role: ParticipantRole
+        /// The token's role, or host once a host made it a co-host.
+        var role: ParticipantRole
         /// The id (`jti`) of the token it joined with, so an administrator can withdraw that one link.
         let tokenID: String?
         var outbox: SocketOutbox
@@ -61,6 +62,9 @@ extension MeetingHub {
         var receiving: [String: ReceivingSlot] = [:]
         /// What video it wants to receive (`receive-video`).
         var videoMode: MeetingHub.VideoReceiveMode = .auto
+        /// Chat messages it may still send now (`RoomControls.chatBurst`, refilled one a second).
+        var chatAllowance = RoomControls.chatBurst
+        var chatRefilledAt = ContinuousClock.now
 
         init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
              outbox: SocketOutbox) {

@@ -49,21 +49,27 @@ public actor MeetingHub {
     let logger: Logger
     /// Turns a participant's offers into producers, consumers and answers.
     private let negotiator: MeetingNegotiator
-    private var auditSink: (@Sendable (AuditEvent) -> Void)?
+    var auditSink: (@Sendable (AuditEvent) -> Void)?
     /// Closed rooms, removed people, withdrawn links (nil: tokens alone decide, as in unit tests).
-    private let access: RoomAccess?
+    let access: RoomAccess?
     /// Ends the WHIP/WHEP sessions in a room (of one identity, or opened with one token, when given); returns how many.
     private var endMediaSessions: (@Sendable (_ room: String, _ identity: String?, _ tokenID: String?) async -> Int)?
     /// How long a participant whose WebSocket dropped keeps its place (and media) waiting for a resume.
     private let resumeGrace: Duration
     /// Participants of each room, in join order.
-    private var rooms: [String: [Participant]] = [:]
+    var rooms: [String: [Participant]] = [:]
     var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
     /// The participant last announced as active speaker in each room (nil = silence).
     private var activeSpeakers: [String: String?] = [:]
     /// TURN relays offered in `joined.iceServers`, with credentials per participant (nil: none offered).
     private let turn: TURNConfiguration?
+    /// What hosts decided about each live room (lock, screen sharing, co-hosts, lobby, hands).
+    var controls: [String: RoomControls] = [:]
+    /// Participants in a lobby or waiting for a host: they have a socket and an id, but are not in `rooms`.
+    var waitingByID: [String: Participant] = [:]
+    /// The rooms' chats and options (nil in unit tests without a store).
+    var store: SabhaStore? { access?.store }
 
     public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil,
                 turn: TURNConfiguration? = nil) {
@@ -85,7 +91,7 @@ public actor MeetingHub {
         endMediaSessions = end
     }
 
-    private func audit(_ participant: Participant, _ event: String, address: String? = nil, actor: String? = nil) {
+    func audit(_ participant: Participant, _ event: String, address: String? = nil, actor: String? = nil) {
         auditSink?(AuditEvent(room: participant.room, identity: participant.identity, participant: participant.id, event: event,
                               address: address, actor: actor))
     }
@@ -119,10 +125,32 @@ public actor MeetingHub {
             previous.outbox.finish()
             await leave(previous.id, reason: .replaced)
         }
+        if let previous = waitingByID.values.first(where: { $0.room == room && $0.identity == token.identity }) {
+            previous.send(MeetingWire.error("replaced", "You joined this meeting from another window.", fatal: true))
+            previous.outbox.finish()
+            stopWaiting(previous, reason: "replaced")
+        }
+        let role = controls[room]?.coHosts.contains(token.identity.lowercased()) == true ? .host : token.role
+        if role != .host, controls[room]?.locked == true {
+            throw RoomAccess.Refusal(status: 423, code: "room-locked",
+                                     detail: "A host has locked this meeting: nobody new can join until a host unlocks it.")
+        }
         let names = Self.names(token: token, chosen: name)
         let participant = Participant(id: "p-" + Self.randomHex(8), room: room, identity: token.identity, name: names.name,
                                       chosenName: names.chosen,
-                                      role: token.role, tokenID: token.tokenID, outbox: outbox)
+                                      role: role, tokenID: token.tokenID, outbox: outbox)
+        if let reason = waitReason(for: participant) {
+            try wait(participant, reason: reason, address: address)
+        } else {
+            enter(participant, address: address)
+        }
+        return (participant.id, participant.connectionEpoch)
+    }
+
+    /// Puts a participant in its room: it gets `joined`, the others `participant-joined`. A host's arrival lets in
+    /// whoever waited for one.
+    func enter(_ participant: Participant, address: String?) {
+        let room = participant.room
         let others = rooms[room] ?? []
         rooms[room, default: []].append(participant)
         byID[participant.id] = participant
@@ -132,7 +160,7 @@ public actor MeetingHub {
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
                                                      "participants": "\(others.count + 1)"])
-        return (participant.id, participant.connectionEpoch)
+        if participant.role == .host { hostArrived(in: room) }
     }
 
     /// Who a participant is to the others: the token's name (else its identity), and what they typed when it differs
@@ -144,7 +172,7 @@ public actor MeetingHub {
         return (name, typed.isEmpty || typed == name ? nil : String(typed))
     }
 
-    private func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
+    func joinedMessage(_ participant: Participant, others: [Participant], resumed: Bool) -> String {
         // Fresh on every join and resume, so a page that rebuilds its peer connection has credentials valid now.
         let iceServers: [ICEServer] = turn.map { [$0.iceServer(for: participant.id)] } ?? []
         var fields: [String: any Encodable & Sendable] = [
@@ -156,24 +184,34 @@ public actor MeetingHub {
             "resume": participant.resumeSecret,
             "resumed": resumed,
             "iceServers": iceServers,
+            "controls": (controls[participant.room] ?? RoomControls()).wire,
+            "hands": (controls[participant.room] ?? RoomControls()).handsWire,
+            "chat": chatHistory(participant.room),
         ]
-        if participant.role == .host { fields["removed"] = removedList(participant.room) }
+        if participant.role == .host {
+            fields["removed"] = removedList(participant.room)
+            fields["waiting"] = waitingList(participant.room)
+        }
         return MeetingWire.encode("joined", fields)
     }
 
     /// The people kept out of `room`, as hosts see them.
-    private func removedList(_ room: String) -> [MeetingWire.RemovedInfo] {
+    func removedList(_ room: String) -> [MeetingWire.RemovedInfo] {
         (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
     }
 
     /// Tells the hosts of `room` who is kept out now.
-    private func sendRemovedList(_ room: String) {
+    func sendRemovedList(_ room: String) {
         let message = MeetingWire.encode("removed-list", ["removed": removedList(room)])
         for host in rooms[room] ?? [] where host.role == .host { host.send(message) }
     }
 
     /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
     func disconnected(_ id: String, epoch connection: Int) {
+        if let waiting = waitingByID[id], waiting.connectionEpoch == connection {
+            stopWaiting(waiting, reason: "left")
+            return
+        }
         guard let participant = byID[id], participant.connectionEpoch == connection else { return }
         participant.connected = false
         participant.connectionEpoch += 1
@@ -203,13 +241,14 @@ public actor MeetingHub {
 
     private func closeIfEmpty(_ room: String) {
         guard rooms[room] == nil else { return }
+        if controls[room]?.waiting.isEmpty ?? true { controls[room] = nil }
         logger.info("room closed: empty", metadata: ["room": "\(room)"])
         auditSink?(AuditEvent(room: room, identity: "", participant: "", event: "closed", address: nil))
     }
 
     // MARK: - Host actions
 
-    enum HostActionError: Error { case notHost, unknownParticipant, notRemoved }
+    enum HostActionError: Error { case notHost, unknownParticipant, notRemoved, notAllowedForViewer }
 
     /// Ends the meeting for everyone in the host's room, frees all their media, and closes the room until an
     /// administrator reopens it.
@@ -231,6 +270,12 @@ public actor MeetingHub {
         }
         let everyone = rooms.removeValue(forKey: room) ?? []
         activeSpeakers[room] = nil
+        for waiting in waitingByID.values where waiting.room == room {
+            waitingByID[waiting.id] = nil
+            waiting.send(MeetingWire.encode("meeting-ended", ["reason": reason]))
+            waiting.outbox.finish()
+        }
+        controls[room] = nil
         for participant in everyone {
             audit(participant, "ended")
             byID[participant.id] = nil
@@ -321,14 +366,22 @@ public actor MeetingHub {
 
     /// Removes a participant, frees its transport, and tells the others. Unknown ids are ignored.
     func leave(_ id: String, reason: LeaveReason, actor: String? = nil) async {
+        if let waiting = waitingByID[id] {
+            stopWaiting(waiting, reason: reason.rawValue)
+            return
+        }
         guard let participant = byID.removeValue(forKey: id) else { return }
         let room = participant.room
+        lowerHandOnLeave(participant)
         audit(participant, reason.rawValue, actor: actor)
         rooms[room]?.removeAll { $0 === participant }
         if rooms[room]?.isEmpty == true {
             rooms[room] = nil
             activeSpeakers[room] = nil
             scheduleClose(room)
+        }
+        if participant.role == .host, !(rooms[room] ?? []).contains(where: { $0.role == .host }) {
+            logger.info("the last host left; the lobby waits for the next", metadata: ["room": "\(room)"])
         }
         if let transport = participant.transport {
             byTransport[transport.id] = nil
@@ -377,6 +430,7 @@ public actor MeetingHub {
     /// Answers a participant's offer, creating and ending producers and consumers to match it (MeetingNegotiator).
     /// Returns the messages for the offerer (the answer first); others are told what changed.
     func offer(from id: String, sdp: String, sources: [String: String] = [:]) async -> [String] {
+        if waitingByID[id] != nil { return [Self.notAdmitted] }
         guard let participant = byID[id] else { return [] }
         guard sdp.contains("\nm=") || sdp.hasPrefix("m=") else {
             // Nothing to send or receive yet (a viewer alone): answer in kind, no transport needed.
@@ -390,17 +444,19 @@ public actor MeetingHub {
         }
         if let refusal = await openTransport(for: participant, offer) { return [refusal] }
         guard let transport = participant.transport else { return [] }
-        let publishing = await negotiator.publish(offer, for: participant, transport: transport.id, sources: sources)
+        let publishing = await negotiator.publish(offer, for: participant, transport: transport.id, sources: sources,
+                                                  mayShareScreen: mayShareScreen(participant))
         let wanted = desiredTracks(for: participant)
         let receiving = await negotiator.receive(offer, for: participant, transport: transport.id, wanted: wanted)
         // The participant may have left (or the meeting ended) while we waited for the media engine.
         guard byID[id] === participant else { return [] }
         var replies = [MeetingWire.encode("answer", ["sdp": negotiator.answer(offer, for: participant, transport: transport,
-                                                                             refused: publishing.refused)])]
+                                                                             refused: publishing.refused.union(publishing.refusedScreens))])]
         replies += publishing.errors
         if !publishing.refused.isEmpty {
             replies.append(MeetingWire.error("role-not-allowed", "Viewers may watch but not send audio or video; your sending m-lines were not used.", fatal: false))
         }
+        if !publishing.refusedScreens.isEmpty { replies.append(Self.screenShareNotAllowed) }
         if MeetingNegotiator.needsAnotherOffer(wanted: wanted, receiving) { replies.append(renegotiateMessage(for: participant)) }
         if participant.videoMode == .low { applyVideoMode(participant) }
         announce(added: publishing.added, removed: publishing.removed, of: participant)
@@ -457,7 +513,7 @@ public actor MeetingHub {
     }
 
     /// Tells the others in the room what `participant` started and stopped publishing, and asks each for an offer.
-    private func announce(added: [PublishedTrack], removed: [PublishedTrack], of participant: Participant) {
+    func announce(added: [PublishedTrack], removed: [PublishedTrack], of participant: Participant) {
         guard !added.isEmpty || !removed.isEmpty else { return }
         for other in rooms[participant.room] ?? [] where other !== participant {
             for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }

@@ -22,6 +22,8 @@ struct MeetingNegotiator: Sendable {
         var removed: [PublishedTrack] = []
         /// Sending mids of a participant whose role may not publish: answered inactive.
         var refused: Set<String> = []
+        /// Screens of a participant who may not share one now (hosts only): answered inactive.
+        var refusedScreens: Set<String> = []
         /// `media-error` messages for m-lines the media engine would not take.
         var errors: [String] = []
     }
@@ -37,12 +39,16 @@ struct MeetingNegotiator: Sendable {
     /// Starts a producer for each new sending m-line and closes those of m-lines no longer sending. A track starts muted
     /// when the participant muted its kind (screens excepted); `sources[mid]` says which video is a screen.
     func publish(_ offer: SDPOffer, for participant: Participant, transport: TransportID, sources: [String: String],
-                 isolation: isolated (any Actor)? = #isolation) async -> Publishing {
+                 mayShareScreen: Bool = true, isolation: isolated (any Actor)? = #isolation) async -> Publishing {
         var result = Publishing()
         var publishing: Set<String> = []
         for media in offer.media where media.accepted && media.direction.sends {
             guard let kind = media.kind else { continue }
             guard participant.role.mayPublish else { result.refused.insert(media.mid); continue }
+            if kind == .video, sources[media.mid] == "screen", !mayShareScreen, participant.published[media.mid] == nil {
+                result.refusedScreens.insert(media.mid)
+                continue
+            }
             publishing.insert(media.mid)
             guard participant.published[media.mid] == nil else { continue }
             do {

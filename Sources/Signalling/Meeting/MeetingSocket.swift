@@ -151,6 +151,33 @@ struct MeetingSocket: Sendable {
                         continue
                     }
                     await hub.receiveVideo(id, mode: mode)
+                case .admit(let target):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.admit(target, by: id) } catch { outbox.send(hostError(error)) }
+                case .deny(let target):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.deny(target, by: id) } catch { outbox.send(hostError(error)) }
+                case .lock(let locked):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.lock(locked, by: id) } catch { outbox.send(hostError(error)) }
+                case .allowScreenShare(let allowed):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.allowScreenShare(allowed, by: id) } catch { outbox.send(hostError(error)) }
+                case .muteAll:
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.muteAll(by: id) } catch { outbox.send(hostError(error)) }
+                case .makeHost(let target):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.makeHost(target, by: id) } catch { outbox.send(hostError(error)) }
+                case .raiseHand:
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    await hub.raiseHand(id)
+                case .lowerHand(let target):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    do { try await hub.lowerHand(target, by: id) } catch { outbox.send(hostError(error)) }
+                case .chat(let text):
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    if let error = await hub.chat(id, text: text) { outbox.send(error) }
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil
@@ -200,6 +227,7 @@ struct MeetingSocket: Sendable {
         case .notHost: return MeetingWire.error("not-host", "only a host may do that", fatal: false)
         case .unknownParticipant: return MeetingWire.error("unknown-participant", "no such participant in this meeting", fatal: false)
         case .notRemoved: return MeetingWire.error("unknown-participant", "nobody with that identity is removed from this meeting", fatal: false)
+        case .notAllowedForViewer: return MeetingWire.error("viewer-cannot-host", "a viewer cannot be made a host; they joined with a viewer link", fatal: false)
         }
     }
 

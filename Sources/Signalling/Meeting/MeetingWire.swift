@@ -44,6 +44,39 @@ public enum MeetingWire {
         public var name: String
     }
 
+    /// What hosts decided about the room (`joined.controls`, `room-controls`).
+    public struct RoomControlsInfo: Codable, Sendable, Equatable {
+        public var locked: Bool
+        public var screenShareAllowed: Bool
+    }
+
+    /// A raised hand (`joined.hands`, `hands`), first raised first.
+    public struct HandInfo: Codable, Sendable, Equatable {
+        public var participant: String
+        public var at: String
+    }
+
+    /// Someone in the lobby, as hosts see them (`joined.waiting`, `lobby-waiting`).
+    public struct WaitingInfo: Codable, Sendable, Equatable {
+        public var participant: ParticipantInfo
+        public var reason: String
+    }
+
+    /// A chat message as clients get it (`chat`, `joined.chat`).
+    public struct ChatInfo: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var from: String
+        public var identity: String
+        public var name: String
+        public var text: String
+        public var at: String
+    }
+
+    /// RFC 3339 in UTC with milliseconds, as the protocol's times are written.
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
     public struct ReceiveEntry: Codable, Sendable, Equatable {
         public var track: String
         public var participant: String
@@ -67,6 +100,21 @@ public enum MeetingWire {
         case videoSize(track: String, width: Int, height: Int)
         /// What video to receive: "auto" (as the tiles' sizes ask), "low" (the lowest layer of each) or "off" (none).
         case receiveVideo(mode: String)
+        /// Host: let someone in the lobby in, or send them away.
+        case admit(participant: String)
+        case deny(participant: String)
+        /// Host: nobody new joins while locked.
+        case lock(locked: Bool)
+        /// Host: whether participants who are not hosts may share a screen.
+        case allowScreenShare(allowed: Bool)
+        /// Host: ask everyone else to mute their microphone.
+        case muteAll
+        /// Host: make another participant a host too.
+        case makeHost(participant: String)
+        case raiseHand
+        /// Lowers the sender's hand, or (hosts) someone else's.
+        case lowerHand(participant: String?)
+        case chat(text: String)
 
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
@@ -77,6 +125,10 @@ public enum MeetingWire {
         struct Ping: Decodable { var id: Int? }
         struct VideoSize: Decodable { var track: String; var width: Int; var height: Int }
         struct ReceiveVideo: Decodable { var mode: String }
+        struct Lock: Decodable { var locked: Bool }
+        struct Allowed: Decodable { var allowed: Bool }
+        struct OptionalTarget: Decodable { var participant: String? }
+        struct Chat: Decodable { var text: String }
 
         enum Failure: Error { case badJSON(String), unknownType(String) }
 
@@ -111,6 +163,15 @@ public enum MeetingWire {
                     let size = try decoder.decode(VideoSize.self, from: data)
                     return .videoSize(track: size.track, width: size.width, height: size.height)
                 case "receive-video": return .receiveVideo(mode: try decoder.decode(ReceiveVideo.self, from: data).mode)
+                case "admit": return .admit(participant: try decoder.decode(Target.self, from: data).participant)
+                case "deny": return .deny(participant: try decoder.decode(Target.self, from: data).participant)
+                case "lock": return .lock(locked: try decoder.decode(Lock.self, from: data).locked)
+                case "allow-screen-share": return .allowScreenShare(allowed: try decoder.decode(Allowed.self, from: data).allowed)
+                case "mute-all": return .muteAll
+                case "make-host": return .makeHost(participant: try decoder.decode(Target.self, from: data).participant)
+                case "raise-hand": return .raiseHand
+                case "lower-hand": return .lowerHand(participant: try decoder.decode(OptionalTarget.self, from: data).participant)
+                case "chat": return .chat(text: try decoder.decode(Chat.self, from: data).text)
                 default: throw Failure.unknownType(type)
                 }
             } catch let failure as Failure {

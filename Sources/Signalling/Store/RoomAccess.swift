@@ -71,6 +71,25 @@ public final class RoomAccess: Sendable {
         }
     }
 
+    /// How a room admits people beyond the rules above: a lobby (the room's option, or its scheduled meeting's) and
+    /// waiting for a host. When the store cannot answer, the lobby is on: hosts can still let people in.
+    public struct Options: Sendable, Equatable {
+        public var lobby = false
+        public var waitForHost = false
+    }
+
+    func options(of room: String) -> Options {
+        guard let store else { return Options() }
+        do {
+            let stored = try store.room(named: room)
+            let meeting = try store.meetings.meeting(room: room)
+            return Options(lobby: stored?.lobby == true || meeting?.lobby == true, waitForHost: stored?.waitForHost == true)
+        } catch {
+            logger.error("room options not readable; lobby on", metadata: ["room": "\(room)", "error": "\(error)"])
+            return Options(lobby: true, waitForHost: false)
+        }
+    }
+
     /// Keeps `identity` out of `room` (a host removed them). False when it could not be stored (logged).
     @discardableResult
     func recordRemoval(of identity: String, name: String, from room: String, by actor: String) -> Bool {

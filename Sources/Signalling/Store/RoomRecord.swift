@@ -24,8 +24,13 @@ public struct RoomRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var closedAt: Date?
     /// Who closed it: a host's identity, or "admin".
     public var closedBy: String?
+    /// Joiners wait in a lobby until a host admits them.
+    public var lobby = false
+    /// Joiners wait until a host is in the meeting.
+    public var waitForHost = false
 
-    public init(name: String, title: String, createdAt: Date, source: Source, endedAt: Date? = nil, closedAt: Date? = nil, closedBy: String? = nil) {
+    public init(name: String, title: String, createdAt: Date, source: Source, endedAt: Date? = nil, closedAt: Date? = nil, closedBy: String? = nil,
+                lobby: Bool = false, waitForHost: Bool = false) {
         self.name = name
         self.title = title
         self.createdAt = createdAt
@@ -33,6 +38,8 @@ public struct RoomRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
         self.endedAt = endedAt
         self.closedAt = closedAt
         self.closedBy = closedBy
+        self.lobby = lobby
+        self.waitForHost = waitForHost
     }
 
     public enum Columns {
@@ -41,5 +48,7 @@ public struct RoomRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
         public static let endedAt = Column(CodingKeys.endedAt)
         public static let closedAt = Column(CodingKeys.closedAt)
         public static let closedBy = Column(CodingKeys.closedBy)
+        public static let lobby = Column(CodingKeys.lobby)
+        public static let waitForHost = Column(CodingKeys.waitForHost)
     }
 }

@@ -79,6 +79,23 @@ public final class SabhaStore: Sendable {
                 t.add(column: "detail", .text)
             }
         }
+        // Meeting controls (issue 16): a room's lobby and wait-for-host, and its chat.
+        migrator.registerMigration("v3-meeting-controls") { db in
+            try db.alter(table: "room") { t in
+                t.add(column: "lobby", .boolean).notNull().defaults(to: false)
+                t.add(column: "waitForHost", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "chatMessage") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("room", .text).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("participant", .text).notNull()
+                t.column("identity", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("text", .text).notNull()
+            }
+            try db.create(index: "chatMessage_room_id", on: "chatMessage", columns: ["room", "id"])
+        }
         return migrator
     }
 
@@ -127,6 +144,38 @@ public final class SabhaStore: Sendable {
             try RoomRecord(name: name, title: name, createdAt: date, source: .join).insert(db, onConflict: .ignore)
             try RoomRecord.filter(key: name).filter(RoomRecord.Columns.endedAt != nil)
                 .updateAll(db, RoomRecord.Columns.endedAt.set(to: nil))
+        }
+    }
+
+    /// Sets a stored room's lobby and wait-for-host (nil leaves one as it is); false when the room is not stored.
+    @discardableResult
+    public func setRoomOptions(_ name: String, lobby: Bool?, waitForHost: Bool?) throws -> Bool {
+        try database.write { db in
+            guard var room = try RoomRecord.fetchOne(db, key: name) else { return false }
+            if let lobby { room.lobby = lobby }
+            if let waitForHost { room.waitForHost = waitForHost }
+            try room.update(db)
+            return true
+        }
+    }
+
+    // MARK: - Chat
+
+    /// Stores a chat message; returns it with its id.
+    public func appendChat(_ message: ChatMessage) throws -> ChatMessage {
+        try database.write { db in
+            var message = message
+            try message.insert(db)
+            return message
+        }
+    }
+
+    /// The newest `limit` messages of `room`, oldest first (all of them when `limit` is nil).
+    public func chat(room: String, limit: Int? = nil) throws -> [ChatMessage] {
+        try database.read { db in
+            let request = ChatMessage.filter(ChatMessage.Columns.room == room).order(ChatMessage.Columns.id.desc)
+            let newest = try (limit.map { request.limit(max(0, $0)) } ?? request).fetchAll(db)
+            return newest.reversed()
         }
     }
 
