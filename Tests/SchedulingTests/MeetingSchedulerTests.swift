@@ -185,6 +185,27 @@ import GroupwareBridge
         #expect(scheduler.admission(room: id, identity: "someone-an-admin-invited", at: Self.start) == .admitted(role: nil))
     }
 
+    @Test func aMeetingHasALobbyByDefaultWhenSomeoneIsInvitedFromOutsideTheDepartment() async throws {
+        let outsiders = try Self.draft()  // the organizer is at pune.gov.in, the attendees at example.in
+        let insiders = try Self.draft(attendees: [("Ravi", "ravi@pune.gov.in", .participant), ("Sub", "sdm@haveli.pune.gov.in", .participant)])
+        #expect(MeetingPolicy().defaultLobby(outsiders))
+        #expect(!MeetingPolicy().defaultLobby(insiders), "the organizer's domain and its subdomains")
+        var listed = MeetingPolicy()
+        listed.inviteDomains = ["example.in", "gov.in"]
+        #expect(!listed.defaultLobby(outsiders), "with an invitation list, its domains are the department's")
+
+        let scheduler = try Self.scheduler()
+        let withLobby = try await scheduler.create(outsiders, now: Self.start.addingTimeInterval(-86_400))
+        #expect(withLobby.meeting.lobby)
+        var off = outsiders
+        off.lobby = false
+        let updated = try await scheduler.update(withLobby.meeting.id, to: off, now: Self.start.addingTimeInterval(-80_000))
+        #expect(!updated.meeting.lobby)
+        let unchanged = try await scheduler.update(withLobby.meeting.id, to: outsiders, now: Self.start.addingTimeInterval(-70_000))
+        #expect(!unchanged.meeting.lobby, "an update that does not say keeps the lobby as it was")
+        #expect(try await scheduler.create(insiders, now: Self.start.addingTimeInterval(-86_400)).meeting.lobby == false)
+    }
+
     @Test func thePolicyRefusesOutsideDomainsAndTooManyAttendeesAndCountsIt() async throws {
         var policy = MeetingPolicy()
         policy.inviteDomains = ["example.in", "gov.in"]

@@ -16,13 +16,13 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
         #expect(store.path == directory + "/" + SabhaStore.fileName)
-        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "v2-access"])
+        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby", "v2-access", "v3-meeting-controls"])
         try store.database.read { db in
             #expect(try db.tableExists("room"))
             #expect(try db.tableExists("audit"))
             #expect(try db.tableExists("roomRemoval"))
             #expect(try db.tableExists("revokedLink"))
-            #expect(try db.columns(in: "room").map(\.name) == ["name", "title", "createdAt", "source", "endedAt", "closedAt", "closedBy"])
+            #expect(try db.columns(in: "room").map(\.name) == ["name", "title", "createdAt", "source", "endedAt", "closedAt", "closedBy", "lobby", "waitForHost"])
             #expect(try db.columns(in: "audit").map(\.name) == ["id", "at", "room", "identity", "participant", "event", "address", "actor", "detail"])
             let index = try db.indexes(on: "audit").first { $0.name == "audit_room_at" }
             #expect(index?.columns == ["room", "at"])
@@ -95,7 +95,7 @@ import Testing
             store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
         }
         let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
-        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "v2-access"])
+        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby", "v2-access", "v3-meeting-controls"])
         #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
         #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
     }
@@ -178,5 +178,37 @@ import Testing
         try store.revokeLink(try #require(token.tokenID), room: "r1")
         #expect(access.refusal(room: "r3", identity: "ravi", tokenID: token.tokenID)?.code == "link-revoked", "a token id is withdrawn everywhere")
         #expect(access.refusal(room: "r3", identity: "ravi", tokenID: nil) == nil)
+    }
+
+    @Test func chatIsKeptPerRoomAndReadBackNewestLimitOldestFirst() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let start = Date(timeIntervalSince1970: 1_796_000_000)
+        for i in 0..<150 {
+            let room = i % 3 == 0 ? "other" : "review"
+            let saved = try store.appendChat(ChatMessage(room: room, at: start.addingTimeInterval(Double(i)), participant: "p-\(i)",
+                                                         identity: "officer\(i)", name: "Officer \(i)", text: "message \(i)"))
+            #expect(saved.id == Int64(i + 1))
+        }
+        let all = try store.chat(room: "review")
+        #expect(all.count == 100 && all.first?.text == "message 1" && all.last?.text == "message 149")
+        let last = try store.chat(room: "review", limit: 10)
+        #expect(last.map(\.text) == all.suffix(10).map(\.text))
+        #expect(try store.chat(room: "nobody").isEmpty)
+    }
+
+    @Test func roomOptionsChangeOnlyForStoredRoomsAndFeedTheAccessRules() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let access = RoomAccess(store: store, scheduler: nil, logger: Self.logger)
+        #expect(try store.setRoomOptions("ghost", lobby: true, waitForHost: nil) == false)
+        #expect(try store.createRoom(RoomRecord(name: "r1", title: "R1", createdAt: Date(), source: .api)))
+        #expect(access.options(of: "r1") == RoomAccess.Options(lobby: false, waitForHost: false))
+        #expect(try store.setRoomOptions("r1", lobby: true, waitForHost: nil))
+        #expect(try store.setRoomOptions("r1", lobby: nil, waitForHost: true))
+        #expect(access.options(of: "r1") == RoomAccess.Options(lobby: true, waitForHost: true))
+        #expect(access.options(of: "unknown") == RoomAccess.Options(lobby: false, waitForHost: false))
     }
 }
