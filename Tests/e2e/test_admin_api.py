@@ -96,7 +96,7 @@ def test_rooms_are_created_listed_shown_and_refused_twice(server):
     assert set(rooms) == {"weekly-review", generated["name"]}
     assert rooms["weekly-review"] | {} == {"name": "weekly-review", "title": "Weekly review", "createdAt": created["createdAt"],
                                           "source": "api", "endedAt": None, "closedAt": None, "participants": 0,
-                                          "url": f"{server.base_url}/m/weekly-review"}
+                                          "url": f"{server.base_url}/m/weekly-review", "lobby": False, "waitForHost": False}
     shown = ok(api(server, "GET", "/api/rooms/weekly-review"))
     assert shown["participants"] == [] and shown["source"] == "api" and shown["endedAt"] is None
 
