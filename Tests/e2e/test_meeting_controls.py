@@ -269,6 +269,17 @@ def test_raised_hands_form_one_queue_that_hosts_can_lower(server):
         assert [h["participant"] for h in late.next_type("hands")["hands"]] == [ids["carol"]]
         carol.send({"type": "leave"})  # leaving lowers the hand
         assert late.next_type("hands")["hands"] == []
+
+        # Raising and lowering as fast as one can: a burst of six changes (less the one his raise took), then one a second.
+        before = sum(1 for m in late.history if m.get("type") == "hands")
+        started = time.monotonic()
+        for i in range(40):
+            bob.send({"type": "raise-hand" if i % 2 == 0 else "lower-hand"})
+        time.sleep(1)
+        elapsed = time.monotonic() - started
+        limited = sum(1 for m in bob.history if m.get("type") == "error" and m["code"] == "hands-rate-limited")
+        changes = sum(1 for m in late.history if m.get("type") == "hands") - before
+        assert 5 <= changes <= 6 + int(elapsed) + 1 and limited >= 40 - changes - 2, (changes, limited, elapsed)  # his earlier raise took one
         late.close()
     finally:
         for ws in (host, bob, carol):

@@ -17,16 +17,9 @@ extension MeetingHub {
         guard cleaned.count <= RoomControls.maximumChatLength else {
             return MeetingWire.error("chat-too-long", "A chat message may have at most \(RoomControls.maximumChatLength) characters.", fatal: false)
         }
-        let now = ContinuousClock.now
-        let refill = Int((now - participant.chatRefilledAt) / .seconds(1))
-        if refill > 0 {
-            participant.chatAllowance = min(RoomControls.chatBurst, participant.chatAllowance + refill)
-            participant.chatRefilledAt = now
-        }
-        guard participant.chatAllowance > 0 else {
+        guard participant.chatAllowance.take() else {
             return MeetingWire.error("chat-rate-limited", "You are sending messages too fast; wait a moment.", fatal: false)
         }
-        participant.chatAllowance -= 1
         var message = ChatMessage(room: participant.room, at: Date(), participant: participant.id, identity: participant.identity,
                                   name: participant.name, text: cleaned)
         if let store {

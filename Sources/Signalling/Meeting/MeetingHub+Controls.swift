@@ -183,22 +183,30 @@ extension MeetingHub {
 
     // MARK: - Hands
 
-    func raiseHand(_ id: String) {
-        guard let participant = byID[id] else { return }
+    /// Raises the sender's hand; nil, or the error when it changes its hand too often.
+    func raiseHand(_ id: String) -> String? {
+        guard let participant = byID[id] else { return waitingByID[id] != nil ? Self.notAdmitted : nil }
         let room = participant.room
-        guard !(controls[room]?.hands.contains { $0.participant == id } ?? false) else { return }
+        guard !(controls[room]?.hands.contains { $0.participant == id } ?? false) else { return nil }
+        guard participant.handAllowance.take() else { return Self.handsRateLimited }
         controls[room, default: RoomControls()].hands.append((id, Date()))
         sendHands(room)
+        return nil
     }
 
+    static let handsRateLimited = MeetingWire.error("hands-rate-limited", "You are raising and lowering your hand too fast; wait a moment.",
+                                                    fatal: false)
+
     /// Lowers the sender's own hand, or (a host) someone else's.
-    func lowerHand(_ target: String?, by id: String) throws(HostActionError) {
-        guard let participant = byID[id] else { return }
+    func lowerHand(_ target: String?, by id: String) throws(HostActionError) -> String? {
+        guard let participant = byID[id] else { return nil }
         let whose = target ?? id
         if whose != id { _ = try host(id) }
-        guard controls[participant.room]?.hands.contains(where: { $0.participant == whose }) == true else { return }
+        guard controls[participant.room]?.hands.contains(where: { $0.participant == whose }) == true else { return nil }
+        if whose == id, !participant.handAllowance.take() { return Self.handsRateLimited }
         controls[participant.room]?.hands.removeAll { $0.participant == whose }
         sendHands(participant.room)
+        return nil
     }
 
     func lowerHandOnLeave(_ participant: Participant) {

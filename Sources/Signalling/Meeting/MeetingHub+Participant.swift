@@ -62,9 +62,9 @@ extension MeetingHub {
         var receiving: [String: ReceivingSlot] = [:]
         /// What video it wants to receive (`receive-video`).
         var videoMode: MeetingHub.VideoReceiveMode = .auto
-        /// Chat messages it may still send now (`RoomControls.chatBurst`, refilled one a second).
-        var chatAllowance = RoomControls.chatBurst
-        var chatRefilledAt = ContinuousClock.now
+        /// Chat messages and hand changes it may send now.
+        var chatAllowance = RateAllowance(burst: RoomControls.chatBurst)
+        var handAllowance = RateAllowance(burst: RoomControls.handBurst)
 
         init(id: String, room: String, identity: String, name: String, chosenName: String?, role: ParticipantRole, tokenID: String?,
              outbox: SocketOutbox) {

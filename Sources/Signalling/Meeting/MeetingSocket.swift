@@ -171,10 +171,12 @@ struct MeetingSocket: Sendable {
                     do { try await hub.makeHost(target, by: id) } catch { outbox.send(hostError(error)) }
                 case .raiseHand:
                     guard let id = participant else { outbox.send(notJoined); continue }
-                    await hub.raiseHand(id)
+                    if let error = await hub.raiseHand(id) { outbox.send(error) }
                 case .lowerHand(let target):
                     guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.lowerHand(target, by: id) } catch { outbox.send(hostError(error)) }
+                    do {
+                        if let error = try await hub.lowerHand(target, by: id) { outbox.send(error) }
+                    } catch { outbox.send(hostError(error)) }
                 case .chat(let text):
                     guard let id = participant else { outbox.send(notJoined); continue }
                     if let error = await hub.chat(id, text: text) { outbox.send(error) }

@@ -16,6 +16,8 @@ struct RoomControls {
     static let maximumChatLength = 2000
     /// Chat messages a participant may send in a burst; one more each second after that.
     static let chatBurst = 5
+    /// Hand changes (raise or lower, own) a participant may make in a burst; one more each second after that.
+    static let handBurst = 6
     /// Chat messages sent to a joiner.
     static let chatHistory = 100
     /// People who may wait in one room's lobby at once; more are refused, so a crowd of links cannot flood the hosts.
