@@ -279,7 +279,7 @@ def test_raised_hands_form_one_queue_that_hosts_can_lower(server):
         elapsed = time.monotonic() - started
         limited = sum(1 for m in bob.history if m.get("type") == "error" and m["code"] == "hands-rate-limited")
         changes = sum(1 for m in late.history if m.get("type") == "hands") - before
-        assert 5 <= changes <= 6 + int(elapsed) + 1 and limited >= 40 - changes - 2, (changes, limited, elapsed)  # his earlier raise took one
+        assert 5 <= changes <= 6 + int(elapsed) + 1 and limited >= 15, (changes, limited, elapsed)  # a refused raise makes the next lower a no-op  # his earlier raise took one
         late.close()
     finally:
         for ws in (host, bob, carol):
