@@ -22,18 +22,22 @@ public struct Attendee: Hashable, Sendable {
     public var role: Role
     /// The attendee's own link (their token); goes into LOCATION, DESCRIPTION, URL and CONFERENCE.
     public var joinURL: String
+    /// The language of their mail and of the text in their calendar copy.
+    public var language: MessageLanguage
 
-    public init(name: String, email: EmailAddress, role: Role, joinURL: String) {
+    public init(name: String, email: EmailAddress, role: Role, joinURL: String, language: MessageLanguage = .english) {
         self.name = name
         self.email = email
         self.role = role
         self.joinURL = joinURL
+        self.language = language
     }
 
     /// `ATTENDEE;CN=..;ROLE=..;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:..` for an invitation.
     var property: ICalendarProperty {
         var parameters: [ICalendarParameter] = []
         if !name.isEmpty { parameters.append(ICalendarParameter("CN", name)) }
+        if language != .english { parameters.append(ICalendarParameter("LANGUAGE", language.rawValue)) }
         parameters += [
             ICalendarParameter("CUTYPE", "INDIVIDUAL"),
             ICalendarParameter("ROLE", role.icalendarRole),

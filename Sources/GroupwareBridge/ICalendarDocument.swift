@@ -10,16 +10,17 @@ public enum ICalendarDocument {
         guard invitation.attendees.contains(where: { $0.email == recipient.email }) else {
             throw .invalidMeeting("\(recipient.email) is not an attendee of this message")
         }
-        return try build(invitation, link: recipient.joinURL, scheduling: true)
+        return try build(invitation, link: recipient.joinURL, language: recipient.language, scheduling: true)
     }
 
     /// The calendar object stored in the organizer's calendar over CalDAV (RFC 4791 section 4.1: no METHOD),
-    /// with `link` (the organizer's own) as the place to join.
-    public static func storedObject(_ invitation: MeetingInvitation, link: String) throws(BridgeError) -> ICalendarComponent {
-        try build(invitation, link: link, scheduling: false)
+    /// with `link` (the organizer's own) as the place to join, its text in `language`.
+    public static func storedObject(_ invitation: MeetingInvitation, link: String, language: MessageLanguage = .english) throws(BridgeError) -> ICalendarComponent {
+        try build(invitation, link: link, language: language, scheduling: false)
     }
 
-    static func build(_ invitation: MeetingInvitation, link: String, scheduling: Bool) throws(BridgeError) -> ICalendarComponent {
+    static func build(_ invitation: MeetingInvitation, link: String, language: MessageLanguage, scheduling: Bool) throws(BridgeError) -> ICalendarComponent {
+        let strings = language.strings
         try invitation.validate()
         let zoneID = invitation.timeZoneID
         guard let zone = TimeZone(identifier: zoneID) else { throw .unknownTimeZone(zoneID) }
@@ -43,9 +44,8 @@ public enum ICalendarDocument {
                 event.append(ICalendarProperty("DESCRIPTION", text: invitation.description))
             }
         } else {
-            let description = invitation.description.isEmpty
-                ? "Join the meeting: \(link)"
-                : "\(invitation.description)\n\nJoin the meeting: \(link)"
+            let join = "\(strings.joinTheMeeting): \(link)"
+            let description = invitation.description.isEmpty ? join : "\(invitation.description)\n\n\(join)"
             event += [
                 ICalendarProperty("LOCATION", text: link),
                 ICalendarProperty("DESCRIPTION", text: description),
@@ -54,7 +54,7 @@ public enum ICalendarDocument {
                     "CONFERENCE",
                     parameters: [
                         ICalendarParameter("VALUE", "URI"), ICalendarParameter("FEATURE", "VIDEO"),
-                        ICalendarParameter("LABEL", "Join"),
+                        ICalendarParameter("LABEL", strings.conferenceLabel),
                     ],
                     value: link),
             ]

@@ -36,9 +36,10 @@ public struct IMIPMessage: Sendable {
         self.recipient = recipient
         self.calendar = calendar
         let method = invitation.method.rawValue
+        let strings = recipient.language.strings
         switch invitation.method {
-        case .request: subject = (invitation.sequence > 0 ? "Updated invitation: " : "Invitation: ") + invitation.summary
-        case .cancel: subject = "Cancelled: " + invitation.summary
+        case .request: subject = (invitation.sequence > 0 ? strings.updatedSubject : strings.invitationSubject)(invitation.summary)
+        case .cancel: subject = strings.cancelledSubject(invitation.summary)
         }
         messageID = Self.messageID(invitation, recipient: recipient)
 
@@ -58,6 +59,7 @@ public struct IMIPMessage: Sendable {
         m += Self.header("Date", Self.rfc5322Date(date))
         m += Self.header("Message-ID", messageID)
         m += Self.header("MIME-Version", "1.0")
+        m += Self.header("Content-Language", recipient.language.rawValue)
         m += Self.header("Content-Type", "multipart/mixed;\r\n boundary=\"\(mixed)\"")
         m += "\r\n"
         m += "This is a MIME message with a calendar invitation.\r\n"
@@ -99,26 +101,32 @@ public struct IMIPMessage: Sendable {
     }
 
     static func bodies(_ invitation: MeetingInvitation, recipient: Attendee, zone: TimeZone) -> (String, String) {
-        let when = when(invitation, zone: zone)
+        let strings = recipient.language.strings
+        let when = when(invitation, zone: zone, language: recipient.language)
         let organizer = invitation.organizer.name.isEmpty ? invitation.organizer.email.value : invitation.organizer.name
         var plain: [String]
         var html: [String]
         switch invitation.method {
         case .request:
-            let verb = invitation.sequence > 0 ? "updated the invitation to" : "invites you to"
-            plain = ["\(organizer) \(verb) \"\(invitation.summary)\".", "", "When: \(when)", "Join: \(recipient.joinURL)"]
+            let opening = (invitation.sequence > 0 ? strings.updated : strings.invites)(organizer, invitation.summary)
+            // The HTML opening: the same sentence, escaped, with the title in bold.
+            let marker = "\u{E000}"
+            let htmlOpening = escapeHTML((invitation.sequence > 0 ? strings.updated : strings.invites)(organizer, marker))
+                .replacingOccurrences(of: "&quot;\(marker)&quot;", with: "<b>\(escapeHTML(invitation.summary))</b>")
+                .replacingOccurrences(of: marker, with: escapeHTML(invitation.summary))
+            plain = [opening, "", "\(strings.when): \(when)", "\(strings.join): \(recipient.joinURL)"]
             html = [
-                "<p>\(escapeHTML(organizer)) \(verb) <b>\(escapeHTML(invitation.summary))</b>.</p>",
-                "<p>When: \(escapeHTML(when))</p>",
-                "<p><a href=\"\(escapeHTML(recipient.joinURL))\">Join the meeting</a></p>",
-                "<p>This link is personal: please do not forward it.</p>",
+                "<p>\(htmlOpening)</p>",
+                "<p>\(escapeHTML(strings.when)): \(escapeHTML(when))</p>",
+                "<p><a href=\"\(escapeHTML(recipient.joinURL))\">\(escapeHTML(strings.joinTheMeeting))</a></p>",
+                "<p>\(escapeHTML(strings.personalLink))</p>",
             ]
-            plain += ["", "This link is personal: please do not forward it."]
+            plain += ["", strings.personalLink]
         case .cancel:
-            plain = ["\(organizer) cancelled \"\(invitation.summary)\".", "", "It was planned for \(when)."]
+            plain = [strings.cancelled(organizer, invitation.summary), "", strings.plannedFor(when)]
             html = [
-                "<p>\(escapeHTML(organizer)) cancelled <b>\(escapeHTML(invitation.summary))</b>.</p>",
-                "<p>It was planned for \(escapeHTML(when)).</p>",
+                "<p>\(escapeHTML(strings.cancelled(organizer, invitation.summary)))</p>",
+                "<p>\(escapeHTML(strings.plannedFor(when)))</p>",
             ]
         }
         if !invitation.description.isEmpty {
@@ -131,8 +139,20 @@ public struct IMIPMessage: Sendable {
         return (plainText, htmlText)
     }
 
-    /// "2025-03-03 10:00–11:00 (Asia/Kolkata, UTC+05:30)": unambiguous and locale-free.
-    static func when(_ invitation: MeetingInvitation, zone: TimeZone) -> String {
+    /// "2025-03-03 10:00–11:00 (Asia/Kolkata, UTC+05:30)": unambiguous and locale-free in English; in Hindi and
+    /// Odia the date is written out in the language ("सोमवार, 3 मार्च 2025 10:00–11:00 (Asia/Kolkata, UTC+05:30)").
+    static func when(_ invitation: MeetingInvitation, zone: TimeZone, language: MessageLanguage = .english) -> String {
+        if language != .english {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let style = Date.FormatStyle(date: .complete, time: .omitted, locale: language.locale, calendar: calendar, timeZone: zone)
+            let english = when(invitation, zone: zone)
+            // The times and the zone as in English (24-hour, digits as the offices write them); the days in the language.
+            let times = english.split(separator: " ", maxSplits: 1).last.map(String.init) ?? english
+            let sameDay = calendar.isDate(invitation.start, inSameDayAs: invitation.end)
+            guard sameDay else { return "\(invitation.start.formatted(style)) – \(invitation.end.formatted(style)): \(times)" }
+            return "\(invitation.start.formatted(style)) \(times)"
+        }
         let start = ICalendarDateTime(invitation.start, in: zone)
         let end = ICalendarDateTime(invitation.end, in: zone)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }

@@ -7,11 +7,14 @@ public struct MeetingDraft: Sendable, Equatable {
         public var name: String
         public var email: EmailAddress
         public var role: Attendee.Role
+        /// The language of their invitation and of their meeting page; nil: the server's (`MeetingPolicy.language`).
+        public var language: MessageLanguage?
 
-        public init(name: String, email: EmailAddress, role: Attendee.Role) {
+        public init(name: String, email: EmailAddress, role: Attendee.Role, language: MessageLanguage? = nil) {
             self.name = name
             self.email = email
             self.role = role
+            self.language = language
         }
     }
 

@@ -21,6 +21,9 @@ public struct MeetingPolicy: Sendable {
     /// Mail domains invitations may go to (SABHA_INVITE_DOMAINS), lower case; each also admits its subdomains
     /// ("gov.in" admits "pune.gov.in"). Empty: any domain.
     public var inviteDomains: [String] = []
+    /// The language of invitations to attendees who have none of their own, and of the organizer's calendar copy
+    /// (SABHA_LANGUAGE, `--language`).
+    public var language: MessageLanguage = .english
 
     public init() {}
 

@@ -89,6 +89,8 @@ public struct MeetingAttendeeRecord: Codable, Sendable, Equatable, FetchableReco
     public var link: String
     /// Order in the request, so lists come back as they were given.
     public var position: Int
+    /// The language of their invitations and meeting page ("en", "hi", "or").
+    public var language: MessageLanguage = .english
 
     public enum Columns {
         public static let meetingId = Column(CodingKeys.meetingId)
@@ -99,3 +101,4 @@ public struct MeetingAttendeeRecord: Codable, Sendable, Equatable, FetchableReco
 
 /// Stored as its raw value. Declared here, not with the type: GroupwareBridge is a protocol library without GRDB.
 extension Attendee.Role: DatabaseValueConvertible {}
+extension MessageLanguage: DatabaseValueConvertible {}

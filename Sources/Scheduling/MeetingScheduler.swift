@@ -45,7 +45,7 @@ public final class MeetingScheduler: Sendable {
             record.resourceETag = etag
             record.sequence = min(max(0, sequence), MeetingRecord.maximumSequence)
         }
-        let attendees = Self.invited(draft, meeting: id, links: links.attendees)
+        let attendees = Self.invited(draft, meeting: id, links: links.attendees, language: policy.language)
         let items = try outboxItems(for: record, attendees: attendees, removed: [], method: .request, now: now)
         let stored = record
         do {
@@ -90,7 +90,7 @@ public final class MeetingScheduler: Sendable {
         let previous: [MeetingAttendeeRecord]
         do { previous = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         let listed = Set(draft.attendees.map(\.email.value))
-        let attendees = Self.invited(draft, meeting: id, links: links.attendees)
+        let attendees = Self.invited(draft, meeting: id, links: links.attendees, language: policy.language)
         let removed = previous.filter { $0.status == .invited && !listed.contains($0.email) }
         let lowered = attendees.filter { now in
             previous.contains { $0.email == now.email && $0.status == .invited && Self.rank($0.role) > Self.rank(now.role) }
@@ -183,7 +183,7 @@ public final class MeetingScheduler: Sendable {
         return MeetingDraft(
             title: record.title, description: record.description, start: record.start, end: record.end, timeZone: record.timeZone,
             organizer: CalendarUser(name: record.organizerName, email: try EmailAddress(record.organizerEmail)),
-            attendees: try invited.map { .init(name: $0.name, email: try EmailAddress($0.email), role: $0.role) })
+            attendees: try invited.map { .init(name: $0.name, email: try EmailAddress($0.email), role: $0.role, language: $0.language) })
     }
 
     // MARK: - Admission
@@ -263,12 +263,13 @@ public final class MeetingScheduler: Sendable {
         do {
             // The organizer hosts, whether or not they listed themselves.
             let organizerRole = draft.attendees.first { $0.email == draft.organizer.email }?.role ?? .host
-            let organizer = try await hooks.issueLink(.init(room: room, identity: draft.organizer.email.value, name: draft.organizer.name,
-                                                            role: organizerRole, expires: expires))
+            let organizer = Self.link(try await hooks.issueLink(.init(room: room, identity: draft.organizer.email.value, name: draft.organizer.name,
+                                                                      role: organizerRole, expires: expires)), in: policy.language)
             var links: [String: String] = [:]
             for invitee in draft.attendees {
-                links[invitee.email.value] = try await hooks.issueLink(.init(room: room, identity: invitee.email.value, name: invitee.name,
-                                                                             role: invitee.role, expires: expires))
+                let link = try await hooks.issueLink(.init(room: room, identity: invitee.email.value, name: invitee.name,
+                                                           role: invitee.role, expires: expires))
+                links[invitee.email.value] = Self.link(link, in: invitee.language ?? policy.language)
             }
             return (organizer, links)
         } catch {
@@ -276,11 +277,19 @@ public final class MeetingScheduler: Sendable {
         }
     }
 
+    /// A join link that opens the meeting page in `language` (`lang=`), for any but English, the page's default.
+    static func link(_ url: String, in language: MessageLanguage) -> String {
+        guard language != .english else { return url }
+        return url + (url.contains("?") ? "&" : "?") + "lang=" + language.rawValue
+    }
+
     /// The draft's attendees as stored: invited, in the order given, each with their link.
-    private static func invited(_ draft: MeetingDraft, meeting: String, links: [String: String]) -> [MeetingAttendeeRecord] {
+    private static func invited(_ draft: MeetingDraft, meeting: String, links: [String: String],
+                                language: MessageLanguage) -> [MeetingAttendeeRecord] {
         draft.attendees.enumerated().map { index, invitee in
             MeetingAttendeeRecord(meetingId: meeting, email: invitee.email.value, name: invitee.name, role: invitee.role,
-                                  status: .invited, link: links[invitee.email.value] ?? "", position: index)
+                                  status: .invited, link: links[invitee.email.value] ?? "", position: index,
+                                  language: invitee.language ?? language)
         }
     }
 
@@ -291,7 +300,7 @@ public final class MeetingScheduler: Sendable {
             timeZoneID: record.timeZone, summary: record.title, description: record.description,
             organizer: CalendarUser(name: record.organizerName, email: try EmailAddress(record.organizerEmail)),
             attendees: try attendees.map { Attendee(name: $0.name, email: try EmailAddress($0.email), role: $0.role,
-                                                    joinURL: $0.link.isEmpty ? record.organizerLink : $0.link) },
+                                                    joinURL: $0.link.isEmpty ? record.organizerLink : $0.link, language: $0.language) },
             method: method)
     }
 
@@ -326,7 +335,8 @@ public final class MeetingScheduler: Sendable {
                     items.append(item(.calendarDelete, recipient: nil, method: nil, payload: []))
                 } else {
                     let invitation = try invitation(record, attendees: attendees, method: .request, now: now)
-                    let object = ICalendarWriter.bytes(try ICalendarDocument.storedObject(invitation, link: record.organizerLink))
+                    let object = ICalendarWriter.bytes(try ICalendarDocument.storedObject(invitation, link: record.organizerLink,
+                                                                                          language: policy.language))
                     items.append(item(.calendarPut, recipient: nil, method: nil, payload: object))
                 }
             case .calendar where policy.resourceCalendar && method == .request:

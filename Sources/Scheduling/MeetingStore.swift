@@ -80,9 +80,10 @@ public final class MeetingStore: Sendable {
                            arguments: [MeetingRecord.maximumSequence, MeetingRecord.maximumSequence])
             try db.execute(sql: "UPDATE meeting SET sequence = 0 WHERE sequence < 0")
         }
-        // Meeting controls (issue 16): a meeting's lobby.
-        migrator.registerMigration("meetings-v3-lobby") { db in
+        // Meeting controls and languages (issue 16): a meeting's lobby, each attendee's language.
+        migrator.registerMigration("meetings-v3-lobby-language") { db in
             try db.alter(table: "meeting") { t in t.add(column: "lobby", .boolean).notNull().defaults(to: false) }
+            try db.alter(table: "meetingAttendee") { t in t.add(column: "language", .text).notNull().defaults(to: "en") }
         }
     }
 

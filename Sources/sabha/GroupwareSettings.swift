@@ -27,6 +27,11 @@ struct GroupwareSettings {
         if let domains = Settings.optional(options.inviteDomains, env: "SABHA_INVITE_DOMAINS") {
             policy.inviteDomains = try Settings.domains(domains, what: "--invite-domains")
         }
+        let language = Settings.value(options.language, env: "SABHA_LANGUAGE", default: "en")
+        guard let known = MessageLanguage(code: language) else {
+            throw ValidationError("--language must be en (English), hi (Hindi) or or (Odia); got '\(language.prefix(20))'")
+        }
+        policy.language = known
         outboxRetry = try Settings.duration(Settings.value(options.outboxRetry, env: "SABHA_OUTBOX_RETRY", default: "5s"), what: "--outbox-retry")
         watchInterval = try Settings.duration(Settings.value(options.watchInterval, env: "SABHA_WATCH_INTERVAL", default: "30s"),
                                               what: "--watch-interval")

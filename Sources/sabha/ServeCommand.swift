@@ -76,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Mail domains invitations may go to, comma-separated; each admits its subdomains (env SABHA_INVITE_DOMAINS; unset: any).")
     var inviteDomains: String?
 
+    @Option(help: "Language of invitations to attendees without one of their own, and of the organizer's calendar copy: en, hi or or (env SABHA_LANGUAGE, default en).")
+    var language: String?
+
     @Option(help: "SMTP server for invitations: smtp://user:pass@host:port?starttls=required|off or smtps://... (env SABHA_SMTP_URL; unset: no mail).")
     var smtpURL: String?
 

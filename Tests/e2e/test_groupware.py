@@ -1126,3 +1126,52 @@ def test_the_sabha_meeting_command_schedules_shows_lists_and_cancels(start_serve
     assert cancelled["status"] == "cancelled"
     for a in created["attendees"]:
         assert [m.calendar_method for m in wait_mails(smtp_maildir, a["email"], 2)] == ["REQUEST", "CANCEL"]
+
+
+# ------------------------------------------------------------------------------------------------ languages
+
+
+def test_each_attendee_gets_the_invitation_and_the_meeting_link_in_their_language(start_server, smtp_maildir, radicale):
+    """Issue 16 item 5 for mail and calendar: Hindi and Odia invitations through a real SMTP server, the organizer's
+    copy in Radicale in the server's language (SABHA_LANGUAGE), and links that open the page in the attendee's."""
+    server = start_groupware(start_server, smtp_maildir, radicale, SABHA_LANGUAGE="or")
+    start = minute(now()) + dt.timedelta(minutes=10)  # the links admit now
+    body = meeting_body("जिला समीक्षा", start, attendees=(ASHA | {"language": "hi"}, RAVI | {"language": "en"}, MEERA))
+    created = check_meeting(ok(api(server, "POST", "/api/meetings", body), 201))
+    uid = created["uid"]
+    assert [(a["email"], a["language"]) for a in created["attendees"]] == [
+        (ASHA["email"], "hi"), (RAVI["email"], "en"), (MEERA["email"], "or")]
+    links = {a["email"]: a["link"] for a in created["attendees"]}
+    assert links[ASHA["email"]].endswith("&lang=hi") and links[MEERA["email"]].endswith("&lang=or")
+    assert "lang=" not in links[RAVI["email"]] and created["organizer"]["link"].endswith("&lang=or")
+
+    expected = {
+        ASHA["email"]: ("आमंत्रण: जिला समीक्षा", "आपको", "बैठक में जुड़ें", "hi"),
+        RAVI["email"]: ("Invitation: जिला समीक्षा", "invites you to", "Join the meeting", "en"),
+        MEERA["email"]: ("ନିମନ୍ତ୍ରଣ: जिला समीक्षा", "ଆପଣଙ୍କୁ", "ବୈଠକରେ ଯୋଗ ଦିଅନ୍ତୁ", "or"),
+    }
+    for email, (subject, opening, join, code) in expected.items():
+        (mail,) = wait_mails(smtp_maildir, email, 1)
+        ev = check_invitation(mail, "REQUEST", uid, email, links[email])
+        assert mail.subject == subject and str(mail.msg["Content-Language"]) == code, (mail.subject, mail.msg["Content-Language"])
+        assert opening in mail.plain and join in html.unescape(mail.html), mail.plain
+        assert f"{join}: {links[email]}" in str(ev["DESCRIPTION"]), ev["DESCRIPTION"]
+    hindi = wait_mails(smtp_maildir, ASHA["email"], 1)[0]
+    assert "दिसंबर" in hindi.plain or "जनवरी" in hindi.plain or "नवंबर" in hindi.plain, hindi.plain  # the month, in Hindi
+
+    # The organizer's copy: the server's language.
+    stored = wait_for(lambda: organizer_event(radicale, uid), 20, "the organizer's copy")
+    assert "ବୈଠକରେ ଯୋଗ ଦିଅନ୍ତୁ: " + created["organizer"]["link"] in str(stored["DESCRIPTION"]), stored["DESCRIPTION"]
+
+    # The link still joins (the page reads lang=, the server the token).
+    ws, joined = join_link(server, links[MEERA["email"]])
+    assert joined["type"] == "joined" and joined["you"]["identity"] == MEERA["email"]
+    ws.close()
+    problem(api(server, "POST", "/api/meetings", meeting_body("x", start, attendees=(RAVI | {"language": "fr"},))), 400, "invalid-field")
+
+
+def test_an_unknown_server_language_is_refused_at_start(sabha_bin, tmp_path):
+    import subprocess
+    run = subprocess.run([str(sabha_bin), "serve", "--data-dir", str(tmp_path / "d"), "--language", "de",
+                          "--http", "127.0.0.1:0", "--rtc", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    assert run.returncode != 0 and "--language must be en (English), hi (Hindi) or or (Odia)" in run.stderr, run.stderr

@@ -18,10 +18,13 @@ extension AdminWire {
         public var email: String
         /// host, participant (default) or viewer.
         public var role: String?
-        public init(name: String?, email: String, role: String?) {
+        /// en, hi or or: their invitation's language and their meeting page's (default: the server's `--language`).
+        public var language: String?
+        public init(name: String?, email: String, role: String?, language: String? = nil) {
             self.name = name
             self.email = email
             self.role = role
+            self.language = language
         }
     }
 
@@ -65,7 +68,14 @@ extension AdminWire {
                 guard let role = Attendee.Role(rawValue: roleName) else {
                     throw .invalidField("attendees[\(index)].role must be host, participant or viewer; got '\(roleName.prefix(40))'")
                 }
-                invitees.append(.init(name: attendee.name ?? "", email: try email(attendee.email), role: role))
+                var language: MessageLanguage?
+                if let code = attendee.language {
+                    guard let known = MessageLanguage(code: code) else {
+                        throw .invalidField("attendees[\(index)].language must be en, hi or or; got '\(code.prefix(20))'")
+                    }
+                    language = known
+                }
+                invitees.append(.init(name: attendee.name ?? "", email: try email(attendee.email), role: role, language: language))
             }
             return try MeetingDraft(
                 title: title, description: description ?? "", start: start, end: end, timeZone: timezone ?? "Asia/Kolkata",
@@ -90,6 +100,8 @@ extension AdminWire {
             public var status: String
             /// Absent once removed.
             public var link: String?
+            /// en, hi or or.
+            public var language: String
         }
         public var id: String
         public var uid: String
@@ -129,7 +141,7 @@ extension AdminWire {
             organizer = Organizer(name: m.organizerName, email: m.organizerEmail, link: m.organizerLink)
             attendees = scheduled.attendees.map {
                 Attendee(name: $0.name, email: $0.email, role: $0.role.rawValue, status: $0.status.rawValue,
-                         link: $0.status == .invited && !$0.link.isEmpty ? $0.link : nil)
+                         link: $0.status == .invited && !$0.link.isEmpty ? $0.link : nil, language: $0.language.rawValue)
             }
             self.url = url
             lobby = m.lobby
