@@ -363,3 +363,36 @@ def test_chat_survives_a_restart(start_server):
         assert [m["text"] for m in hello["chat"]] == ["before the restart"]
     finally:
         again.close()
+
+
+def test_a_withdrawn_link_or_an_ended_room_reaches_people_in_the_lobby_too(server):
+    assert admin(server, "POST", "/api/rooms", {"name": "guarded", "lobby": True}).status_code == 201
+    made = admin(server, "POST", "/api/rooms/guarded/links",
+                 {"participants": [{"identity": "sunil", "role": "participant"}, {"identity": "guest", "role": "participant"}]})
+    assert made.status_code == 200, made.text
+    links = {link["identity"]: link for link in made.json()["links"]}
+    host, _ = joined(server, "guarded", "collector", "host")
+    sunil = MeetingSocket(server.base_url)
+    guest = MeetingSocket(server.base_url)
+    try:
+        sunil.send({"type": "join", "version": 1, "token": links["sunil"]["token"]})
+        assert sunil.next_type("lobby")["reason"] == "lobby"
+        host.next_type("lobby-waiting")
+        revoked = admin(server, "DELETE", f"/api/rooms/guarded/links/{links['sunil']['id']}")
+        assert revoked.status_code == 200 and revoked.json()["disconnected"] == 1, revoked.text
+        assert error(sunil, "link-revoked")["fatal"] is True
+        closes(sunil)
+        assert host.next_type("lobby-left")["reason"] == "removed"
+
+        # Ending the room sends the lobby away too.
+        guest.send({"type": "join", "version": 1, "token": links["guest"]["token"]})
+        guest_id = guest.next_type("lobby")["you"]["id"]
+        host.next_type("lobby-waiting")
+        closed = admin(server, "DELETE", "/api/rooms/guarded")
+        assert closed.status_code == 200
+        assert guest.next_type("meeting-ended")
+        closes(guest)
+        assert guest_id not in [p["id"] for p in admin(server, "GET", "/api/rooms/guarded").json()["participants"]]
+    finally:
+        for ws in (host, sunil, guest):
+            ws.close()

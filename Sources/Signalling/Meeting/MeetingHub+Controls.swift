@@ -92,6 +92,13 @@ extension MeetingHub {
     }
 
     private func admitWaiting(_ participant: Participant, actor: String?) {
+        // The rules may have changed while it waited (its link withdrawn, the person removed, the room closed).
+        if let refusal = access?.refusal(room: participant.room, identity: participant.identity, tokenID: participant.tokenID) {
+            participant.send(MeetingWire.error(refusal.code, refusal.detail, fatal: true))
+            participant.outbox.finish()
+            stopWaiting(participant, reason: refusal.code)
+            return
+        }
         guard waitingByID.removeValue(forKey: participant.id) != nil else { return }
         controls[participant.room]?.waiting.removeAll { $0.participant == participant.id }
         sendToHosts(participant.room, MeetingWire.encode("lobby-left", ["participant": participant.id, "reason": "admitted"]))

@@ -200,6 +200,11 @@ public actor MeetingHub {
         (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
     }
 
+    /// Who waits to be let into `room`, in arrival order.
+    func waiting(in room: String) -> [Participant] {
+        (controls[room]?.waiting ?? []).compactMap { waitingByID[$0.participant] }
+    }
+
     /// Tells the hosts of `room` who is kept out now.
     func sendRemovedList(_ room: String) {
         let message = MeetingWire.encode("removed-list", ["removed": removedList(room)])
@@ -296,7 +301,7 @@ public actor MeetingHub {
     /// Sends out whoever in `room` joined with the token `tokenID` (an administrator withdrew that link), and ends
     /// the WHIP/WHEP sessions opened with it. Returns how many were sent out.
     public func dismiss(room: String, tokenID: String) async -> Int {
-        let leaving = (rooms[room] ?? []).filter { $0.tokenID == tokenID }
+        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { $0.tokenID == tokenID }
         for participant in leaving {
             participant.send(MeetingWire.error("link-revoked", "This link has been withdrawn by an administrator.", fatal: true))
             participant.outbox.finish()
@@ -308,7 +313,7 @@ public actor MeetingHub {
 
     /// Sends out whoever in `room` joined as one of `identities` (removed from a scheduled meeting).
     public func dismiss(room: String, identities: Set<String>) async {
-        let leaving = (rooms[room] ?? []).filter { identities.contains($0.identity.lowercased()) }
+        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { identities.contains($0.identity.lowercased()) }
         for participant in leaving {
             participant.send(MeetingWire.error("link-revoked", "You are no longer invited to this meeting.", fatal: true))
             participant.outbox.finish()
@@ -321,7 +326,7 @@ public actor MeetingHub {
     /// Sends out whoever in `room` joined as one of `identities` (a scheduled meeting lowered their role): they join
     /// again with the new role, since a join uses the lesser of the link's and the meeting's.
     public func roleLowered(room: String, identities: Set<String>) async {
-        let leaving = (rooms[room] ?? []).filter { identities.contains($0.identity.lowercased()) }
+        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { identities.contains($0.identity.lowercased()) }
         for participant in leaving {
             participant.send(MeetingWire.error("role-changed", "The organiser changed your role in this meeting. Join again to continue with your new role.",
                                                fatal: true))
