@@ -198,3 +198,30 @@ def test_the_keyboard_alone_reaches_join_and_the_meeting_controls_with_a_visible
     ravi.execute_script("document.getElementById('leave-button').focus()")
     ActionChains(ravi).send_keys(Keys.ENTER).perform()
     wait_for(lambda: screen(ravi) == "notice", 10, "Enter on Leave to leave")
+
+
+ANNOUNCED_JS = "return [...document.querySelectorAll('#announcer p')].map((p) => p.textContent)"
+
+
+@pytest.mark.timeout(120)
+def test_joins_and_leaves_are_announced_in_a_polite_live_region(server, browsers):
+    room = "a11y-announce"
+    asha = open_meeting(browsers, server, room, "asha", "Asha", autojoin=True)
+    wait_joined_with(asha, 0, "Asha")
+    assert asha.execute_script("const a = document.getElementById('announcer'); "
+                               "return a.getAttribute('aria-live') + ' ' + getComputedStyle(a).display") == "polite block"
+    wait_for(lambda: "You joined the meeting. Nobody else is here yet." in asha.execute_script(ANNOUNCED_JS), 5,
+             "Asha to be told she joined an empty meeting")
+    # Focus went from the vanished Join button to the meeting's heading, the room's name.
+    assert asha.execute_script("return document.activeElement.id") == "room-name"
+
+    ravi = open_meeting(browsers, server, room, "ravi", "Ravi", autojoin=True)
+    wait_joined_with(ravi, 1, "Ravi")
+    wait_for(lambda: "You joined the meeting. 1 other person is here." in ravi.execute_script(ANNOUNCED_JS), 5,
+             "Ravi to be told Asha is there")
+    wait_for(lambda: "Ravi joined" in asha.execute_script(ANNOUNCED_JS), 10, "Asha to hear that Ravi joined")
+
+    ravi.find_element("id", "leave-button").click()
+    wait_for(lambda: "Ravi left" in asha.execute_script(ANNOUNCED_JS), 10, "Asha to hear that Ravi left")
+    assert ravi.execute_script("return document.activeElement.id") == "notice-title"
+    assert asha.execute_script(ANNOUNCED_JS).count("Ravi joined") == 1   # a participant update is not a second join
