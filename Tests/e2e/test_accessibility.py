@@ -204,6 +204,17 @@ def test_the_keyboard_alone_reaches_join_and_the_meeting_controls_with_a_visible
     for target in ("mic-button", "camera-button", "leave-button"):
         tab_until(ravi, target, seen)
     print("meeting focus order:", [f.get("id") or f.get("tag") for f in seen])
+    # The data menu by keyboard: Enter opens it on the chosen mode, an arrow key chooses another, which closes the
+    # menu and gives the focus back to its button.
+    ravi.execute_script("document.getElementById('data-button').focus()")
+    ActionChains(ravi).send_keys(Keys.ENTER).perform()
+    chosen = wait_for(lambda: ravi.execute_script("return document.activeElement.name === 'data-mode' && document.activeElement.value"),
+                      5, "Enter on the data button to put the focus on the chosen mode")
+    assert chosen == "auto", chosen
+    ActionChains(ravi).send_keys(Keys.ARROW_DOWN).perform()
+    wait_for(lambda: ravi.execute_script("return document.getElementById('data-menu').hidden && "
+                                         "document.activeElement.id === 'data-button' && document.getElementById('data-button').dataset.mode === 'low'"),
+             5, "an arrow key to choose low video, close the menu and focus its button")
     # Space on the focused microphone button mutes; Enter on Leave leaves.
     ravi.execute_script("document.getElementById('mic-button').focus()")
     ActionChains(ravi).send_keys(Keys.SPACE).perform()
