@@ -60,6 +60,7 @@
       const li = document.createElement('li');
       li.dataset.room = room.name;
       const label = document.createElement('span');
+      label.id = `room-${list.children.length}`;   // names the room for the buttons after it (screen readers)
       label.textContent = `${room.title ? room.title + ' — ' : ''}${room.name} · ${room.participants || 0} in the meeting${room.endedAt ? ' · ended' : ''}`;
       const links = document.createElement('button');
       links.type = 'button';
@@ -79,6 +80,8 @@
           show($('admin-error'), `Could not end the meeting: ${err.message}`);
         }
       });
+      links.setAttribute('aria-describedby', label.id);
+      end.setAttribute('aria-describedby', label.id);
       li.append(label, ' ', links, ' ', end);
       list.append(li);
     }
@@ -144,9 +147,11 @@
         field.className = 'link-url';
         field.readOnly = true;
         field.value = link.url;
+        field.setAttribute('aria-label', `Join link for ${link.identity}`);
         const copy = document.createElement('button');
         copy.type = 'button';
         copy.textContent = 'Copy';
+        copy.setAttribute('aria-label', `Copy the join link for ${link.identity}`);
         copy.addEventListener('click', async () => {
           field.select();
           try { await navigator.clipboard.writeText(link.url); copy.textContent = 'Copied'; } catch (_) { document.execCommand('copy'); }

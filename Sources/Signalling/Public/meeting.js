@@ -135,6 +135,7 @@ function join() {
   }
   controls.update();
   showScreen('meeting');
+  $('room-name').focus();   // the Join button is gone: keyboard and screen reader continue at the meeting's heading
   setStatus('Connecting…');
   socket.open();
 }

@@ -2,6 +2,7 @@
 // and the "Tap to turn on sound" button over the grid. Draws the buttons from
 // the state their owners keep (LocalMedia, ScreenShare, the session) and turns clicks into their calls.
 
+import { announce } from './announcer.js';
 import { setIcon } from './icons.js';
 import { ScreenShare } from './screen-share.js';
 
@@ -57,6 +58,7 @@ export class Controls {
 
   /** Autoplay refused to play sound (phones, strict browsers): offer the button that starts it with a tap. */
   offerSound() {
+    if ($('sound-button').hidden) announce('The browser blocked the meeting\'s sound: press the button "Tap to turn on sound".');
     $('sound-button').hidden = false;
   }
 

@@ -61,9 +61,19 @@ export class DataMode {
     this.send({ type: 'receive-video', mode: this.mode });
   }
 
+  // Keyboard: opening puts the focus on the chosen mode (the menu comes after Leave in the tab order), and closing
+  // from inside the menu gives it back to the button instead of losing it with the hidden menu.
   #open(open) {
-    $('data-menu').hidden = !open;
+    const menu = $('data-menu');
+    const focusWasInside = menu.contains(document.activeElement);
+    menu.hidden = !open;
     $('data-button').setAttribute('aria-expanded', String(open));
+    if (open) {
+      const chosen = menu.querySelector('input[name="data-mode"]:checked');
+      if (chosen) chosen.focus();
+    } else if (focusWasInside) {
+      $('data-button').focus();
+    }
   }
 
   #draw() {

@@ -2,6 +2,7 @@
 // page's parts. Every part it touches is passed in; it keeps no state of its own.
 
 import { useIceServers } from '../lib/webrtc.js';
+import { announce } from './announcer.js';
 import { log } from './log.js';
 import { displayName } from './names.js';
 import { errorText, isFinalError, setStatus, showBanner } from './status.js';
@@ -19,11 +20,11 @@ export function messageHandler(parts) {
       case 'renegotiate':
         negotiation.receive = Array.isArray(msg.receive) ? msg.receive : [];
         return negotiation.requestOffer();
-      case 'participant-joined': return participants.add(msg.participant);
+      case 'participant-joined': return participantJoined(msg.participant);
       case 'removed-list':
         roster.setRemoved(msg.removed);
         return participants.renderPeople();
-      case 'participant-left': return participants.remove(msg.participant);
+      case 'participant-left': return participantLeft(msg.participant);
       case 'track-published': return participants.trackPublished(msg.track);
       case 'track-unpublished': return participants.trackUnpublished(msg.track);
       case 'muted': return participants.trackMuted(msg.track, msg.muted);
@@ -50,6 +51,19 @@ export function messageHandler(parts) {
         return undefined;
     }
   };
+
+  // Screen readers hear who came and went (announcer.js); the grid and the People list show it.
+  function participantJoined(info) {
+    const isNew = info && info.id && !roster.participants.has(info.id) && !(session.me && info.id === session.me.id);
+    participants.add(info);
+    if (isNew) announce(`${displayName(roster.participants.get(info.id) || info)} joined`);
+  }
+
+  function participantLeft(id) {
+    const info = roster.participants.get(id);
+    participants.remove(id);
+    if (info) announce(`${displayName(info)} left`);
+  }
 
   function error(msg) {
     const code = String(msg.code || 'error');
@@ -102,6 +116,9 @@ function joined({ session, socket, negotiation, participants, roster, controls, 
   participants.refreshAll();
   // Receivers for the tracks already there: the server's first answer can then carry them.
   negotiation.receive = (msg.tracks || []).map((t) => ({ track: t.id, participant: t.participant, kind: t.kind }));
+  const others = roster.participants.size;
+  const here = others === 0 ? 'Nobody else is here yet.' : `${others} ${others === 1 ? 'other person is' : 'others are'} here.`;
+  announce(`You joined the meeting. ${here}`);
   setStatus('Connecting media…');
   negotiation.start(msg.iceServers);
   negotiation.requestOffer();

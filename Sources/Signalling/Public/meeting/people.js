@@ -21,6 +21,7 @@ function who(name, chosen, identity) {
   return w;
 }
 
+// The icons are hidden from screen readers (icons.js); the same state goes to them in words.
 function mediaIcons(audio, video) {
   const icons = document.createElement('span');
   icons.className = 'media';
@@ -28,7 +29,8 @@ function mediaIcons(audio, video) {
   a.classList.toggle('off', audio !== 'on');
   const v = icon(video === 'on' ? 'cam' : 'camOff');
   v.classList.toggle('off', video !== 'on');
-  icons.append(a, v);
+  const words = span('visually-hidden', `microphone ${audio === 'on' ? 'on' : 'off'}, camera ${video === 'on' ? 'on' : 'off'}`);
+  icons.append(a, v, words);
   return icons;
 }
 

@@ -37,6 +37,7 @@ export function showNotice(title, text, rejoin) {
   $('notice-text').textContent = text;
   $('rejoin-button').hidden = !rejoin;
   showScreen('notice');
+  $('notice-title').focus();   // the control that had the focus is gone with its screen
 }
 
 /** The peer connection's state on the status line. */

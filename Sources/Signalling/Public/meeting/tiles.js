@@ -157,7 +157,7 @@ export class Grid {
     const avatar = el('div', 'avatar');
     avatar.append(el('span'));
     const micBadge = Object.assign(el('span', 'badge mic-off'), { title: 'Microphone off' });
-    micBadge.append(icon('micOff'));
+    micBadge.append(icon('micOff'), Object.assign(el('span', 'visually-hidden'), { textContent: ' (microphone off)' }));
     const name = el('span', 'name');
     const chosen = Object.assign(el('span', 'chosen'), { hidden: true });
     const label = el('div', 'label');
