@@ -1,7 +1,11 @@
 // Sabha landing page: where to get a link, and for administrators a small room and join-link console over
-// the admin API (/api, Authorization: Bearer <admin key>). No framework, no build step.
-(() => {
-  'use strict';
+// the admin API (/api, Authorization: Bearer <admin key>). No framework, no build step. Its text is in lang/*.js.
+
+import { formatNumber, languagePicker, t, translatePage } from './lib/i18n.js';
+
+translatePage();
+languagePicker(document.getElementById('language-select'));
+{
   const $ = (id) => document.getElementById(id);
   let key = sessionStorage.getItem('sabha-admin-key') || '';
   let currentRoom = null;
@@ -18,16 +22,16 @@
     try {
       url = new URL($('open-link').value.trim(), location.href);
     } catch (_) {
-      show($('open-error'), 'That is not a link. Copy the whole link from your invitation.');
+      show($('open-error'), t('landing.notALink'));
       return;
     }
     // Only links to this server are opened: a pasted link is never a way to send someone elsewhere.
     if (url.origin !== location.origin) {
-      show($('open-error'), `That link is for ${url.protocol === 'http:' || url.protocol === 'https:' ? url.host : 'something other than a web page'}, not for this server (${location.host}). Open it only if you trust where it came from.`);
+      show($('open-error'), t('landing.otherServer', { where: url.protocol === 'http:' || url.protocol === 'https:' ? url.host : t('landing.notAWebPage'), here: location.host }));
       return;
     }
     if (!/^\/m\/[^/]+$/.test(url.pathname) || !url.searchParams.get('t')) {
-      show($('open-error'), 'That is not a Sabha meeting link (it should contain /m/ and ?t=).');
+      show($('open-error'), t('landing.notAMeetingLink'));
       return;
     }
     location.assign(url.pathname + url.search);
@@ -61,23 +65,23 @@
       li.dataset.room = room.name;
       const label = document.createElement('span');
       label.id = `room-${list.children.length}`;   // names the room for the buttons after it (screen readers)
-      label.textContent = `${room.title ? room.title + ' — ' : ''}${room.name} · ${room.participants || 0} in the meeting${room.endedAt ? ' · ended' : ''}`;
+      label.textContent = `${room.title ? room.title + ' — ' : ''}${room.name} · ${t('landing.inMeeting', { count: formatNumber(room.participants || 0) })}${room.endedAt ? ` · ${t('landing.ended')}` : ''}`;
       const links = document.createElement('button');
       links.type = 'button';
       links.className = 'room-links';
-      links.textContent = 'Join links';
+      links.textContent = t('landing.joinLinks');
       links.addEventListener('click', () => openLinks(room.name));
       const end = document.createElement('button');
       end.type = 'button';
       end.className = 'room-end';
-      end.textContent = 'End meeting';
+      end.textContent = t('landing.endMeeting');
       end.addEventListener('click', async () => {
-        if (!window.confirm(`End the meeting in ${room.name} for everyone?`)) return;
+        if (!window.confirm(t('landing.confirmEnd', { room: room.name }))) return;
         try {
           await api('DELETE', `/api/rooms/${encodeURIComponent(room.name)}`);
           await refreshRooms();
         } catch (err) {
-          show($('admin-error'), `Could not end the meeting: ${err.message}`);
+          show($('admin-error'), t('landing.endFailed', { reason: err.message }));
         }
       });
       links.setAttribute('aria-describedby', label.id);
@@ -104,7 +108,7 @@
     } catch (err) {
       $('admin').hidden = true;
       sessionStorage.removeItem('sabha-admin-key');
-      show($('admin-error'), err.status === 401 ? 'That admin key was not accepted.' : `Cannot reach the server: ${err.message}`);
+      show($('admin-error'), err.status === 401 ? t('landing.keyRefused') : t('landing.unreachable', { reason: err.message }));
     }
   }
 
@@ -127,7 +131,7 @@
       await refreshRooms();
       openLinks(room.name);
     } catch (err) {
-      show($('admin-error'), `Could not create the room: ${err.message}`);
+      show($('admin-error'), t('landing.createFailed', { reason: err.message }));
     }
   });
 
@@ -142,19 +146,19 @@
         const li = document.createElement('li');
         li.dataset.identity = link.identity;
         const who = document.createElement('span');
-        who.textContent = `${link.identity} (${link.role})`;
+        who.textContent = `${link.identity} (${t(`role.${link.role}`)})`;
         const field = document.createElement('input');
         field.className = 'link-url';
         field.readOnly = true;
         field.value = link.url;
-        field.setAttribute('aria-label', `Join link for ${link.identity}`);
+        field.setAttribute('aria-label', t('landing.linkFor', { who: link.identity }));
         const copy = document.createElement('button');
         copy.type = 'button';
-        copy.textContent = 'Copy';
-        copy.setAttribute('aria-label', `Copy the join link for ${link.identity}`);
+        copy.textContent = t('landing.copy');
+        copy.setAttribute('aria-label', t('landing.copyLinkFor', { who: link.identity }));
         copy.addEventListener('click', async () => {
           field.select();
-          try { await navigator.clipboard.writeText(link.url); copy.textContent = 'Copied'; } catch (_) { document.execCommand('copy'); }
+          try { await navigator.clipboard.writeText(link.url); copy.textContent = t('landing.copied'); } catch (_) { document.execCommand('copy'); }
         });
         li.append(who, ' ', field, ' ', copy);
         $('links').append(li);
@@ -163,7 +167,7 @@
       $('link-name').value = '';
       show($('admin-error'), '');
     } catch (err) {
-      show($('admin-error'), `Could not make the link: ${err.message}`);
+      show($('admin-error'), t('landing.linkFailed', { reason: err.message }));
     }
   });
 
@@ -171,4 +175,4 @@
     $('admin-key').value = key;
     unlock();
   }
-})();
+}
