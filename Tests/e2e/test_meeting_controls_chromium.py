@@ -171,16 +171,25 @@ def test_lobby_hands_chat_and_lock_on_the_meeting_page(server, browsers, repo_ro
         kiran.close()
     wait_for(lambda: not css(host, "#waiting").is_displayed(), 10, "the Waiting list to empty after Deny")
 
-    # The host locks the meeting: everyone sees it; a late joiner's page says so and does not get in.
+    # A late joiner waits; the host denies them: their page says so.
+    late, _ = open_page(browsers, server, room, "late", "Late Comer", "participant")
+    wait_for(lambda: state(late).get("screen") == "lobby", 30, "the late joiner to wait")
+    wait_for(lambda: texts(host, "#waiting-list .name") == ["Late Comer"], 10, "the late joiner in the Waiting list")
+    css(host, "#waiting-list button.deny").click()
+    wait_for(lambda: state(late).get("screen") == "notice", 10, "the late joiner to be turned away")
+    assert css(late, "#notice-title").text == "Not let in"
+    assert css(late, "#notice-text").text == "A host did not let you in."
+
+    # The host locks the meeting: everyone sees it; the late joiner tries again, is refused and told why.
     lock = css(host, "#lock-button")
     assert lock.get_attribute("aria-pressed") == "false"
     lock.click()
     for driver in (host, guest):
         wait_for(lambda d=driver: state(d)["controls"]["room"]["locked"] is True, 10, "the meeting locked")
     assert css(host, "#lock-button").get_attribute("aria-pressed") == "true"
-    late, _ = open_page(browsers, server, room, "late", "Late Comer", "participant")
-    wait_for(lambda: state(late).get("screen") == "notice", 30, "the late joiner to be refused")
-    assert css(late, "#notice-title").text == "Meeting locked"
+    css(late, "#rejoin-button").click()
+    wait_for(lambda: state(late).get("screen") == "notice" and css(late, "#notice-title").text == "Meeting locked", 30,
+             "the late joiner to be refused")
     assert "locked this meeting" in css(late, "#notice-text").text
     assert state(late)["me"] is None
 

@@ -43,7 +43,7 @@ export class Lobby {
       ? 'The meeting has not started: you will be let in when a host joins.'
       : 'Please wait: a host will let you in shortly.'));
     showScreen('lobby');
-    $('lobby-leave-button').focus();
+    $('lobby-title').focus();   // read out first; not the Leave button, where a stray Enter would end the wait
   }
 
   /** `joined` arrived: back to the meeting screen if we were waiting. Returns whether we were. */
