@@ -145,6 +145,14 @@ def test_lobby_hands_chat_and_lock_on_the_meeting_page(server, browsers, repo_ro
     # Hosts can download the chat (their own join token authorises it); others do not see the button.
     assert css(host, "#chat-download-button").is_displayed()
     assert not css(guest, "#chat-download-button").is_displayed()
+    host.execute_script("""
+      window.__downloads = [];
+      const click = HTMLAnchorElement.prototype.click;
+      HTMLAnchorElement.prototype.click = function () { window.__downloads.push(this.download); click.call(this); };""")
+    css(host, "#chat-download-button").click()
+    wait_for(lambda: host.execute_script("return window.__downloads")
+             == [f"{room}-chat.txt"], 10, "the host's page to save the chat")
+    assert not css(host, "#chat-error").is_displayed()
     exported = requests.get(f"{server.base_url}/api/rooms/{room}/chat", timeout=10,
                             headers={"Authorization": f"Bearer {host_token}", "Accept": "text/plain"})
     assert exported.status_code == 200 and HTML_LOOKING in exported.text, exported.text
