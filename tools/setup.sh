@@ -10,6 +10,8 @@ APT_PACKAGES=(
   chromium chromium-driver firefox-esr iproute2 nftables python3-venv janus
   # Tests/e2e/test_turn.py: the TURN relay, a test CA (openssl) and Chromium's NSS database that trusts it (certutil)
   coturn openssl libnss3-tools
+  # Pages in Hindi and Odia (Tests/e2e/test_languages.py, its screenshots): Devanagari and Odia fonts for Chromium
+  fonts-lohit-deva fonts-lohit-orya
 )
 
 missing=()

@@ -285,7 +285,8 @@ def test_a_screen_share_gets_its_own_tile_next_to_the_camera(server, browsers):
 def test_chromium_shares_its_screen_and_stops(server, browsers):
     room = "e2e-meeting-share"
     asha, _ = join(browsers, server, room, "asha", "Asha")
-    bob, bob_id = join(browsers, server, room, "bob", "Bob")
+    # Only hosts share a screen unless a host lets everyone (test_meeting_controls_chromium.py covers that switch).
+    bob, bob_id = join(browsers, server, room, "bob", "Bob", role="host")
     wait_receiving(asha, "Asha", {"Bob": bob_id}, 60)
 
     bob.find_element("id", "share-button").click()   # the fake capture picker chooses the whole (virtual) screen

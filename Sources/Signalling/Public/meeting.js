@@ -20,13 +20,20 @@
 //   meeting/media-recovery.js ICE restarts until media connects; meeting/connection-help.js what to tell the IT
 //   meeting/data-mode.js      low-data mode (lowest video layer, or audio only), remembered on this device
 //   meeting/page-visibility.js  the camera pauses while the page is hidden (phones)
+//   meeting/lobby.js          the waiting screen before a host lets us in; the hosts' Waiting list with Admit/Deny
+//   meeting/room-controls.js  lock, who may share a screen, mute everyone (hosts' buttons; everyone sees the effect)
+//   meeting/hands.js          raised hands: the button, the queue in People, the badge on tiles
+//   meeting/chat.js           the chat panel, its unread count, and for hosts the download
 //   meeting/debug-api.js      window.sabhaMeeting for tests
 
 import { decodeTokenClaims, takeToken, tokenName } from './lib/token.js';
 import { ConnectionHelp } from './meeting/connection-help.js';
+import { Chat } from './meeting/chat.js';
 import { Controls } from './meeting/controls.js';
 import { DataMode } from './meeting/data-mode.js';
 import { exposeDebugAPI } from './meeting/debug-api.js';
+import { Hands } from './meeting/hands.js';
+import { Lobby, WaitingList } from './meeting/lobby.js';
 import { LocalMedia, deviceProblemText } from './meeting/local-media.js';
 import { log } from './meeting/log.js';
 import { MediaRecovery } from './meeting/media-recovery.js';
@@ -37,6 +44,7 @@ import { pauseCameraWhileHidden } from './meeting/page-visibility.js';
 import { Participants } from './meeting/participants.js';
 import { showPrejoin } from './meeting/prejoin.js';
 import { QualityHint } from './meeting/quality.js';
+import { RoomControls } from './meeting/room-controls.js';
 import { Roster } from './meeting/roster.js';
 import { ScreenShare } from './meeting/screen-share.js';
 import { SignalSocket } from './meeting/socket.js';
@@ -107,15 +115,32 @@ const screenShare = new ScreenShare({ negotiation, onChange: () => controls.upda
 const api = exposeDebugAPI({ session, roster, negotiation, socket });
 const sizes = new VideoSizeReporter({ serverTrackOf: (track) => negotiation.serverTrackOf(track), send, sent: api.videoSizes });
 const grid = new Grid({ element: $('grid'), sizes, onAudioBlocked: () => controls.offerSound() });
+const hands = new Hands({ session, roster, send, grid: $('grid'), onChange: () => participants.renderPeople() });
 const participants = new Participants({
   session, local, roster, grid, serverTrackOfMid: (mid) => negotiation.serverTrackOfMid(mid), send,
+  handPosition: (id) => hands.position(id),
 });
+const roomControls = new RoomControls({ session, send, onChange: () => controls.update() });
 const controls = new Controls({
   local, screenShare, session, send,
   onSelfChanged: () => participants.refreshSelf(),
   onLayout: () => grid.layout(),
   onLeave: leave,
+  mayShare: () => roomControls.mayShare,
+  onShareRefused: showBanner,
 });
+const lobby = new Lobby({ onLeave: leave });
+const waiting = new WaitingList({
+  send,
+  isHost: () => !!session.me && session.me.role === 'host',
+  onChange: (count) => {
+    const badge = $('people-badge');
+    badge.hidden = count === 0;
+    badge.textContent = String(count);
+    $('people-button').setAttribute('aria-label', count ? `People, ${count} waiting to be let in` : 'People');
+  },
+});
+const chat = new Chat({ session, send, token, room: () => session.room, onLayout: () => grid.layout() });
 const quality = new QualityHint({ peerConnection: () => negotiation.pc, element: $('quality') });
 participants.receivingVideo = dataMode.mode !== 'off';
 Object.defineProperties(api, {
@@ -123,8 +148,17 @@ Object.defineProperties(api, {
   helpShown: { get: () => recovery.help.shown },
   dataMode: { get: () => dataMode.mode },
 });
+api.controls = () => ({
+  lobby: { waiting: lobby.waiting, reason: lobby.reason },
+  room: { ...roomControls.state },
+  waiting: waiting.entries.map((w) => w.participant.id),
+  hands: hands.queue.map((h) => h.participant),
+  chat: chat.messages.map((m) => ({ id: m.id, from: m.from, name: m.name, text: m.text })),
+  unread: chat.unread,
+});
 const onMessage = messageHandler({
   session, socket, negotiation, participants, roster, grid, controls, quality, dataMode, api, finish, renewMedia,
+  lobby, waiting, roomControls, hands, chat, screenShare,
 });
 
 function join() {
@@ -177,6 +211,10 @@ function finish(title, text, { rejoin = true } = {}) {
 function init() {
   controls.wire();
   dataMode.wire();
+  lobby.wire();
+  roomControls.wire();
+  hands.wire();
+  chat.wire();
   pauseCameraWhileHidden({ local, send, onChange: () => participants.refreshSelf() });
   $('rejoin-button').addEventListener('click', () => location.reload());  // the token stays in sessionStorage
   new ResizeObserver(() => grid.layout()).observe($('grid'));

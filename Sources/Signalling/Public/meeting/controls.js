@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 
 // The words and icons of the two mute buttons: [when on, when muted].
 const MIC = { icons: ['mic', 'micOff'], texts: ['Mute', 'Unmute'], titles: ['Mute microphone', 'Unmute microphone'] };
+const SHARE_NOT_ALLOWED = 'Only hosts can share a screen in this meeting, unless a host lets everyone share.';
 const CAMERA = { icons: ['cam', 'camOff'], texts: ['Stop video', 'Start video'], titles: ['Turn camera off', 'Turn camera on'] };
 
 // A mute button: disabled without a track of its kind, pressed while muted, hidden for viewers.
@@ -27,10 +28,11 @@ export class Controls {
   /**
    * `local`: LocalMedia; `screenShare`: ScreenShare; `session`: {me}; `send(msg)`: the socket's send;
    * `onSelfChanged()`: our own tile and list entry need redrawing; `onLayout()`: the stage changed size;
-   * `onLeave()`: the person leaves.
+   * `onLeave()`: the person leaves; `mayShare()`: whether the room lets us share a screen (room-controls.js);
+   * `onShareRefused(text)`: tell the person why not.
    */
-  constructor({ local, screenShare, session, send, onSelfChanged, onLayout, onLeave }) {
-    Object.assign(this, { local, screenShare, session, send, onSelfChanged, onLayout, onLeave });
+  constructor({ local, screenShare, session, send, onSelfChanged, onLayout, onLeave, mayShare = () => true, onShareRefused = () => {} }) {
+    Object.assign(this, { local, screenShare, session, send, onSelfChanged, onLayout, onLeave, mayShare, onShareRefused });
   }
 
   /** Wires the buttons; the People panel starts open on wide screens. */
@@ -42,7 +44,13 @@ export class Controls {
     $('mic-button').addEventListener('click', () => this.setMuted('audio', !this.local.micMuted));
     $('camera-button').addEventListener('click', () => this.setMuted('video', !this.local.camMuted));
     $('people-button').addEventListener('click', () => this.togglePeople($('people').hidden));
-    $('share-button').addEventListener('click', () => { this.screenShare.toggle(); });
+    $('share-button').addEventListener('click', () => {
+      if (!this.screenShare.active && !this.mayShare()) {
+        this.onShareRefused(SHARE_NOT_ALLOWED);
+        return;
+      }
+      this.screenShare.toggle();
+    });
     $('sound-button').addEventListener('click', () => this.startSound());
     document.querySelectorAll('#meeting [data-icon]').forEach((el) => setIcon(el, el.dataset.icon));
     this.togglePeople(window.innerWidth >= 1000);
@@ -77,6 +85,10 @@ export class Controls {
     share.hidden = local.viewer || !ScreenShare.supported;
     share.setAttribute('aria-pressed', String(this.screenShare.active));
     share.querySelector('.text').textContent = this.screenShare.active ? 'Stop sharing' : 'Share screen';
+    // Not allowed: still focusable (aria-disabled, not disabled), so keyboard and screen reader users hear why.
+    const refused = !this.screenShare.active && !this.mayShare();
+    share.setAttribute('aria-disabled', String(refused));
+    share.title = refused ? SHARE_NOT_ALLOWED : (this.screenShare.active ? 'Stop sharing your screen' : 'Share your screen');
     $('end-button').hidden = !(this.session.me && this.session.me.role === 'host');
     setIcon($('people-button').querySelector('.icon'), 'people');
     setIcon(share.querySelector('.icon'), 'screen');

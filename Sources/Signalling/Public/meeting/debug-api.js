@@ -10,6 +10,9 @@
 //   dropSocket()    drops the WebSocket as a network loss would (no leave); the page then resumes
 //   iceRestarts     ICE restarts since the page loaded; helpShown: whether the connection help shows
 //   dataMode        the low-data mode in use: 'auto', 'low' or 'off' (audio only)
+//   controls()      the meeting controls as the page holds them: {lobby: {waiting, reason}, room: {locked,
+//                   screenShareAllowed}, waiting: [participant ids, in order], hands: [participant ids, in order],
+//                   chat: [{id, from, name, text}], unread}
 
 import { events } from './log.js';
 

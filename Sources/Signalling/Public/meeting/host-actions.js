@@ -7,16 +7,27 @@ function button(text, title, className, onClick) {
   b.className = className;
   b.textContent = text;
   b.title = title;
+  b.setAttribute('aria-label', title);
   b.addEventListener('click', onClick);
   return b;
 }
 
-/** The host's buttons for a participant in the list: Mute (while their microphone is on) and Remove. */
-export function participantActions({ id, name, audio, send }) {
+/**
+ * The host's buttons for a participant in the list: Mute (while their microphone is on), Make co-host (for
+ * participants who are not hosts or viewers) and Remove.
+ */
+export function participantActions({ id, name, audio, role, send }) {
   const actions = document.createElement('span');
   actions.className = 'host-actions';
   if (audio === 'on') {
     actions.append(button('Mute', `Mute ${name}`, 'small', () => send({ type: 'mute-participant', participant: id, kind: 'audio' })));
+  }
+  if (role === 'participant' || role === 'publisher') {
+    actions.append(button('Make co-host', `Make ${name} a co-host`, 'small make-host', () => {
+      if (window.confirm(`Make ${name} a co-host? They can admit, mute and remove people for the rest of the meeting.`)) {
+        send({ type: 'make-host', participant: id });
+      }
+    }));
   }
   actions.append(button('Remove', `Remove ${name} from the meeting`, 'small', () => send({ type: 'remove', participant: id })));
   return actions;

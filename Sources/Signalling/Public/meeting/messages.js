@@ -9,13 +9,29 @@ import { errorText, isFinalError, setStatus, showBanner } from './status.js';
 
 /**
  * Returns the handler for the socket's messages. `parts`: {session, socket, negotiation, participants, roster,
- * grid, controls, quality, dataMode, api, finish(title, text, options), renewMedia(reason)}.
+ * grid, controls, quality, dataMode, api, finish(title, text, options), renewMedia(reason), and the meeting
+ * controls: lobby, waiting, roomControls, hands, chat, screenShare}.
  */
 export function messageHandler(parts) {
   const { session, negotiation, participants, roster, grid, controls, api, finish } = parts;
+  const { lobby, waiting, roomControls, hands, chat, screenShare } = parts;
   return (msg) => {
     switch (msg.type) {
       case 'joined': return joined(parts, msg);
+      case 'lobby':
+        // Kept waiting: no media until `joined`.
+        session.me = msg.you || session.me;
+        return lobby.wait(msg, session.room);
+      case 'lobby-waiting': return waiting.add(msg.participant);
+      case 'lobby-left': return waiting.remove(msg.participant);
+      case 'host-lists':
+        roster.setRemoved(msg.removed);
+        waiting.set(msg.waiting);
+        return participants.renderPeople();
+      case 'room-controls': return roomControls.set(msg.controls);
+      case 'participant-updated': return participantUpdated(msg.participant);
+      case 'hands': return hands.set(msg.hands);
+      case 'chat': return chat.received(msg);
       case 'answer': return negotiation.answered(msg);
       case 'renegotiate':
         negotiation.receive = Array.isArray(msg.receive) ? msg.receive : [];
@@ -24,7 +40,9 @@ export function messageHandler(parts) {
       case 'removed-list':
         roster.setRemoved(msg.removed);
         return participants.renderPeople();
-      case 'participant-left': return participantLeft(msg.participant);
+      case 'participant-left':
+        hands.forget(msg.participant);
+        return participantLeft(msg.participant);
       case 'track-published': return participants.trackPublished(msg.track);
       case 'track-unpublished': return participants.trackUnpublished(msg.track);
       case 'muted': return participants.trackMuted(msg.track, msg.muted);
@@ -68,18 +86,51 @@ export function messageHandler(parts) {
   function error(msg) {
     const code = String(msg.code || 'error');
     log(`error ${code}: ${msg.message || ''}${msg.fatal ? ' (fatal)' : ''}`);
+    if (code.startsWith('chat-') || (code === 'not-admitted' && !lobby.waiting)) return chat.error(code, msg.message);
+    if (code === 'screen-share-not-allowed') {
+      screenShare.stop();
+      return showBanner(msg.message || 'Only hosts may share a screen in this meeting.');
+    }
     if (code === 'sdp-invalid') negotiation.cancel(new Error(`the server refused our offer: ${msg.message || code}`));
     const text = errorText(code, msg.message, !!session.me);
     if (msg.fatal || code.startsWith('token-')) {
-      finish(session.me ? 'Disconnected' : 'Cannot join', text, { rejoin: !isFinalError(code) });
+      const title = code === 'lobby-denied' ? 'Not let in' : code === 'room-locked' ? 'Meeting locked'
+        : session.me && !lobby.waiting ? 'Disconnected' : 'Cannot join';
+      finish(title, text, { rejoin: !isFinalError(code) });
     } else {
       showBanner(text);
     }
   }
+
+  // A participant's role or names changed (made co-host): ourselves, or someone in the room.
+  function participantUpdated(info) {
+    if (!info || !info.id) return;
+    if (session.me && info.id === session.me.id) {
+      const becameHost = info.role === 'host' && session.me.role !== 'host';
+      session.me = { ...session.me, ...info };
+      if (becameHost) showBanner('You are now a host of this meeting.');
+      controls.update();
+      roomControls.render();
+      chat.render();
+      hands.render();
+      waiting.render();
+      participants.refreshSelf();
+      participants.renderPeople();
+      return;
+    }
+    participants.add(info);
+    hands.render();
+  }
 }
 
 // `joined`: the first answer to our join, or to a resume after the socket dropped.
-function joined({ session, socket, negotiation, participants, roster, controls, quality, dataMode }, msg) {
+function joined(parts, msg) {
+  if (parts.lobby.admitted()) showBanner('');   // let in from the lobby: the meeting screen is back
+  joinedRoom(parts, msg);
+  meetingControls(parts, msg);
+}
+
+function joinedRoom({ session, socket, negotiation, participants, roster, controls, quality, dataMode }, msg) {
   const resuming = socket.joined(msg.resume);
   if (resuming) showBanner('');
   quality.start();
@@ -122,4 +173,17 @@ function joined({ session, socket, negotiation, participants, roster, controls, 
   setStatus('Connecting media…');
   negotiation.start(msg.iceServers);
   negotiation.requestOffer();
+}
+
+// The meeting controls in `joined` (first join or resume): the room's controls, the hands, the chat history and,
+// for hosts, who waits in the lobby.
+function meetingControls({ session, roomControls, hands, chat, waiting, participants }, msg) {
+  const isHost = !!session.me && session.me.role === 'host';
+  if (msg.controls) roomControls.set(msg.controls);
+  else roomControls.render();
+  if (Array.isArray(msg.chat)) chat.setHistory(msg.chat);
+  else chat.render();
+  waiting.set(isHost ? msg.waiting : []);
+  hands.set(msg.hands);
+  participants.renderPeople();
 }

@@ -11,10 +11,11 @@ export class Participants {
 
   /**
    * `session`: {me, name} (who we are); `local`: our LocalMedia; `roster`: Roster; `grid`: Grid;
-   * `serverTrackOfMid(mid)`: the answer's track id for a mid; `send(msg)`: for the host actions.
+   * `serverTrackOfMid(mid)`: the answer's track id for a mid; `send(msg)`: for the host actions;
+   * `handPosition(id)`: the place of a participant's raised hand in the queue, 0 when down (hands.js).
    */
-  constructor({ session, local, roster, grid, serverTrackOfMid, send }) {
-    Object.assign(this, { session, local, roster, grid, serverTrackOfMid, send });
+  constructor({ session, local, roster, grid, serverTrackOfMid, send, handPosition = () => 0 }) {
+    Object.assign(this, { session, local, roster, grid, serverTrackOfMid, send, handPosition });
   }
 
   /** A participant joined or changed; ourselves and malformed entries are left out. */
@@ -129,11 +130,13 @@ export class Participants {
     const me = this.session.me;
     if (me || this.grid.hasSelf) {
       rows.push({ name: `${this.#selfName()} (you)`, identity: me && me.identity, chosen: chosenLabel(me),
-        audio: this.local.audioOn ? 'on' : 'muted', video: this.local.videoOn ? 'on' : 'muted' });
+        audio: this.local.audioOn ? 'on' : 'muted', video: this.local.videoOn ? 'on' : 'muted',
+        role: me && me.role, hand: me ? this.handPosition(me.id) : 0 });
     }
     for (const info of this.roster.participants.values()) {
       rows.push({ id: info.id, name: displayName(info), identity: info.identity, chosen: chosenLabel(info),
-        audio: this.roster.publishedState(info.id, 'audio'), video: this.roster.publishedState(info.id, 'video') });
+        audio: this.roster.publishedState(info.id, 'audio'), video: this.roster.publishedState(info.id, 'video'),
+        role: info.role, hand: this.handPosition(info.id) });
     }
     renderPeople({ rows, removed: this.roster.removed, isHost: !!me && me.role === 'host', send: this.send });
   }

@@ -34,15 +34,34 @@ function mediaIcons(audio, video) {
   return icons;
 }
 
+// A raised hand and its place in the queue (hands.js keeps the queue).
+function handBadge(place) {
+  const b = document.createElement('span');
+  b.className = 'hand';
+  b.setAttribute('role', 'img');
+  b.setAttribute('aria-label', `Hand raised, number ${place} in the queue`);
+  b.title = `Hand raised (${place} in the queue)`;
+  const n = document.createElement('span');
+  n.textContent = String(place);
+  b.append(icon('hand'), n);
+  return b;
+}
+
 /**
- * Draws the list. `rows`: [{id (absent for ourselves), name, identity, chosen, audio, video}] with audio/video
- * 'on', 'muted' or 'none'; `removed`: [{identity, name}]; `isHost` adds the host actions; `send(msg)` sends them.
+ * Draws the list. `rows`: [{id (absent for ourselves), name, identity, chosen, audio, video, role, hand}] with
+ * audio/video 'on', 'muted' or 'none' and `hand` the place in the raised-hands queue (0: down); `removed`:
+ * [{identity, name}]; `isHost` adds the host actions; `send(msg)` sends them.
  */
 export function renderPeople({ rows, removed, isHost, send }) {
   const items = rows.map((r) => {
     const li = document.createElement('li');
-    li.append(who(r.name, r.chosen, r.identity), mediaIcons(r.audio, r.video));
-    if (isHost && r.id) li.append(participantActions({ id: r.id, name: r.name, audio: r.audio, send }));
+    if (r.id) li.dataset.participant = r.id;
+    const w = who(r.name, r.chosen, r.identity);
+    if (r.role === 'host') w.querySelector('.name').append(span('role', ' · host'));
+    li.append(w);
+    if (r.hand) li.append(handBadge(r.hand));
+    li.append(mediaIcons(r.audio, r.video));
+    if (isHost && r.id) li.append(participantActions({ id: r.id, name: r.name, audio: r.audio, role: r.role, send }));
     return li;
   });
   if (isHost) {

@@ -13,7 +13,7 @@ export const MESSAGES = Object.freeze({
 
 const $ = (id) => document.getElementById(id);
 
-/** Shows one of the page's screens: loading, prejoin, meeting, notice. */
+/** Shows one of the page's screens: loading, prejoin, lobby, meeting, notice. */
 export function showScreen(name) {
   $('app').dataset.screen = name;
 }
@@ -58,6 +58,9 @@ export function errorText(code, message, joined) {
   if (code === 'role-changed') return message || 'The organiser changed your role. Join again to continue.';
   // These say when or why, in words meant for the person.
   if (['meeting-not-open', 'link-revoked', 'meeting-cancelled', 'room-closed', 'access-check-failed'].includes(code)) return message;
+  if (code === 'lobby-denied') return 'A host did not let you in.';
+  if (code === 'room-locked') return message || 'A host has locked this meeting: nobody new can join until a host unlocks it.';
+  if (code === 'lobby-full') return message || 'Too many people are waiting to be let in; try again in a few minutes.';
   if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
   return message || `The server reported a problem (${code}).`;
 }
