@@ -30,8 +30,8 @@ export function messageHandler(parts) {
         return participants.renderPeople();
       case 'room-controls': return roomControls.set(msg.controls);
       case 'participant-updated': return participantUpdated(msg.participant);
-      case 'hands': return hands.set(msg.hands);
-      case 'chat': return chat.received(msg);
+      case 'hands': return handsChanged(msg.hands);
+      case 'chat': return chatReceived(msg);
       case 'answer': return negotiation.answered(msg);
       case 'renegotiate':
         negotiation.receive = Array.isArray(msg.receive) ? msg.receive : [];
@@ -75,6 +75,26 @@ export function messageHandler(parts) {
     const isNew = info && info.id && !roster.participants.has(info.id) && !(session.me && info.id === session.me.id);
     participants.add(info);
     if (isNew) announce(`${displayName(roster.participants.get(info.id) || info)} joined`);
+  }
+
+  // Screen-reader users hear who raised a hand and what others write (the live region of announcer.js).
+  function handsChanged(list) {
+    const before = new Set(hands.queue.map((h) => h.participant));
+    hands.set(list);
+    for (const h of hands.queue) {
+      if (before.has(h.participant) || (session.me && h.participant === session.me.id)) continue;
+      const info = roster.participants.get(h.participant);
+      if (info) announce(`${displayName(info)} raised a hand`);
+    }
+  }
+
+  function chatReceived(msg) {
+    const fresh = !chat.messages.some((m) => m.id === msg.id);
+    chat.received(msg);
+    if (fresh && !(session.me && msg.from === session.me.id)) {
+      const text = String(msg.text || '');
+      announce(`${String(msg.name || '')}: ${text.length > 140 ? `${text.slice(0, 140)}…` : text}`);
+    }
   }
 
   function participantLeft(id) {
