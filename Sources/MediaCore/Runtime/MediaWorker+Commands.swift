@@ -64,6 +64,7 @@ extension MediaWorker {
         consumer.resumeAtKeyframe()
         if consumer.waitingForKeyframe && consumer.transport.isConnected {
             requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: clock.milliseconds())
+            sender.flush()   // now, not with the next batch or tick
         }
     }
 
