@@ -23,9 +23,9 @@ export class Pager {
     const speaker = view === 'speaker';
     $('tile-pager').hidden = tiles < VIEW_SWITCH_FROM_TILES;
     const viewButton = $('view-button');
+    // A toggle keeps its name; pressed means the speaker view is on (screen readers say so).
     viewButton.setAttribute('aria-pressed', String(speaker));
-    viewButton.textContent = speaker ? 'Grid view' : 'Speaker view';
-    viewButton.title = speaker ? 'Show everyone in a grid' : 'Show the active speaker large';
+    viewButton.title = speaker ? 'Back to the grid of everyone' : 'Show the active speaker large';
     const paged = pages > 1;
     for (const id of ['page-prev', 'page-label', 'page-next']) $(id).hidden = !paged;
     $('page-prev').disabled = page === 0;
