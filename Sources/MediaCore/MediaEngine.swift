@@ -266,6 +266,15 @@ public final class MediaEngine: Sendable {
         if handle.commands.push(.setPreferredLayers(consumer, spatial: spatial, temporal: temporal)) { handle.signal.signal() }
     }
 
+    /// Pauses (`paused` true) or resumes a consumer, as mediasoup's `consumer.pause()`/`resume()`: while paused
+    /// nothing of its stream reaches the viewer (no RTP at all), e.g. because the viewer's tile for it is hidden;
+    /// a resumed video consumer starts again at a keyframe, which is asked for at once. Unknown ids are ignored;
+    /// nothing waits for the worker.
+    public func setPaused(consumer: ConsumerID, paused: Bool) {
+        guard let handle = handle(of: consumer.rawValue) else { return }
+        if handle.commands.push(.setPaused(consumer, paused)) { handle.signal.signal() }
+    }
+
     /// Closes a transport with its producers and consumers; emits .transportClosed(.requested).
     public func closeTransport(_ id: TransportID) async {
         guard let handle = handle(of: id.rawValue) else { return }

@@ -29,6 +29,9 @@ final class Consumer {
     var pendingUpgradeSinceMs: Int64 = 0
     /// Set when a spatial or temporal switch happened, so the worker reports it once.
     @exclusivity(unchecked) var layersChanged = false
+    /// mediasoup's `consumer.pause()`: nothing of the stream is forwarded (the viewer does not show it, e.g. a tile
+    /// on another page of its grid). Resuming waits for a keyframe (`resumeAtKeyframe`).
+    @exclusivity(unchecked) var paused = false
 
     @exclusivity(unchecked) private var sequence = SequenceRewriter(bits: 16)
     @exclusivity(unchecked) private var pictureIDs = SequenceRewriter(bits: 15)
@@ -59,8 +62,9 @@ final class Consumer {
         self.sent = isVideo ? SentPacketLog() : nil
     }
 
-    /// Video starts at a keyframe: before it, the decoder can only show garbage or ask again.
-    var waitingForKeyframe: Bool { isVideo && currentSpatial < 0 }
+    /// Video starts at a keyframe: before it, the decoder can only show garbage or ask again. A paused consumer
+    /// waits for nothing.
+    var waitingForKeyframe: Bool { isVideo && currentSpatial < 0 && !paused }
 
     /// The timestamp of the newest packet sent, for padding probes on the repair stream.
     var lastSentTimestamp: UInt32 { lastTimestamp }
@@ -77,6 +81,16 @@ final class Consumer {
     /// The largest payload a consumer can forward from a pool buffer: room for `maxHeaderLength` and the SRTP
     /// trailer. The worker refuses (counts `tooLarge`) any media packet with a larger payload before routing it.
     static let maxPayloadLength = PacketBufferPool.bufferSize - maxHeaderLength - SRTPContext.maxTrailerLength
+
+    /// After a pause: start again as at a spatial switch, from the next keyframe (the next packet, for audio), with
+    /// every number continuing from the last one sent, so the viewer sees neither a gap to NACK nor a jump. The
+    /// target is capped at the viewer's wish at once, so the keyframe asked for is one of the layer it will get
+    /// (the allocator skipped the consumer while it was paused).
+    func resumeAtKeyframe() {
+        currentSpatial = -1
+        targetSpatial = max(0, min(targetSpatial, preferredSpatial, producer.layers.count - 1))
+        pendingUpgrade = nil
+    }
 
     /// For benchmarks: forward layer 0 from the next packet on, as after a keyframe.
     func startWithoutKeyframe() {

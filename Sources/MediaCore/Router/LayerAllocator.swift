@@ -1,7 +1,7 @@
 /// Shares one viewer's estimated bandwidth among its consumers (the "sensible" order: audio first,
 /// then screen share, then the active speaker's camera, then the rest), and sets each video consumer's
 /// target spatial and temporal layer: the best one that fits, at most what the viewer's tile needs, and
-/// among the layers actually arriving.
+/// among the layers actually arriving. Paused consumers cost nothing and keep their targets.
 enum LayerAllocator {
     /// A higher layer than the current target must fit in this share of what is left, so that a small
     /// wobble of the estimate does not switch layers back and forth.
@@ -15,7 +15,7 @@ enum LayerAllocator {
         var remaining = budget
         var wanted = 0
         // Audio first: it is small and matters most.
-        for consumer in consumers where !consumer.isVideo {
+        for consumer in consumers where !consumer.isVideo && !consumer.paused {
             let rate = consumer.producer.layers[0].bitrate(upToTemporal: 3)
             remaining = remaining == Int.max ? remaining : remaining - rate
             wanted += rate
@@ -23,14 +23,14 @@ enum LayerAllocator {
         // Every video consumer gets its lowest arriving layer at the lowest temporal layer first, then the
         // rest is given out in priority order.
         for rank in (0...2).reversed() {
-            for consumer in consumers where consumer.isVideo && priority(consumer, speaker: speaker) == rank {
+            for consumer in consumers where consumer.isVideo && !consumer.paused && priority(consumer, speaker: speaker) == rank {
                 guard let lowest = consumer.producer.bestActiveLayer(atMost: 0, nowMs: nowMs) else { continue }
                 let cost = consumer.producer.layers[lowest].bitrate(upToTemporal: 0)
                 if remaining != Int.max { remaining -= cost }
             }
         }
         for rank in (0...2).reversed() {
-            for consumer in consumers where consumer.isVideo && priority(consumer, speaker: speaker) == rank {
+            for consumer in consumers where consumer.isVideo && !consumer.paused && priority(consumer, speaker: speaker) == rank {
                 let producer = consumer.producer
                 guard let lowest = producer.bestActiveLayer(atMost: 0, nowMs: nowMs) else { continue }
                 let base = producer.layers[lowest].bitrate(upToTemporal: 0)

@@ -31,6 +31,8 @@ extension MediaWorker {
                     consumer.preferredSpatial = max(0, spatial)
                     consumer.preferredTemporal = max(0, temporal)
                 }
+            case let .setPaused(id, paused):
+                if let consumer = tables.consumers[id] { setPaused(consumer, paused) }
             case .shutdown:
                 running = false
             case let .openPipe(id, worker, reply):
@@ -50,6 +52,20 @@ extension MediaWorker {
             }
         }
         publishCounters()
+    }
+
+    /// mediasoup's `consumer.pause()` and `resume()`: a paused consumer forwards nothing (`forward`), costs nothing
+    /// in its viewer's bandwidth share (`LayerAllocator`) and asks for no keyframes; on resume it starts again at a
+    /// keyframe, asked for at once (the throttle still applies) so that the viewer's tile starts promptly.
+    func setPaused(_ consumer: Consumer, _ paused: Bool) {
+        guard consumer.paused != paused else { return }
+        consumer.paused = paused
+        guard !paused else { return }
+        consumer.resumeAtKeyframe()
+        if consumer.waitingForKeyframe && consumer.transport.isConnected {
+            requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: clock.milliseconds())
+            sender.flush()   // now, not with the next batch or tick
+        }
     }
 
     // MARK: - Transports, producers, consumers

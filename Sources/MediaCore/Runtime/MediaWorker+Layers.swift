@@ -59,7 +59,7 @@ extension MediaWorker {
     /// Sends part of a viewer's probe padding: small steps, so the probe is paced rather than one burst.
     func flushPadding(_ transport: WebRTCTransport, now: Int64) {
         guard transport.paddingDebt > 0, transport.sendHistory != nil, PacketSender<IO>.canSend(on: transport),
-              let consumer = transport.consumers.first(where: { $0.parameters.rtxSSRC != 0 && $0.isStarted }) else {
+              let consumer = transport.consumers.first(where: { $0.parameters.rtxSSRC != 0 && $0.isStarted && !$0.paused }) else {
             transport.paddingDebt = 0
             return
         }

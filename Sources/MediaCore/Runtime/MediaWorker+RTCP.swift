@@ -62,7 +62,7 @@ extension MediaWorker {
         default:
             return
         }
-        guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc] else { return }
+        guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc], !consumer.paused else { return }
         let layer = consumer.currentSpatial >= 0 ? consumer.currentSpatial : consumer.targetSpatial
         requestKeyframe(consumer.producer, layer: layer, now: now)
     }
@@ -71,7 +71,9 @@ extension MediaWorker {
     private func handleTransportFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
         switch packet.count {
         case RTCPGenericNACK.format:
-            guard let nack = RTCPGenericNACK.parse(packet), let consumer = transport.consumersBySSRC[nack.mediaSSRC] else { return }
+            // A paused consumer sends nothing, repairs included (the viewer shows no picture to repair).
+            guard let nack = RTCPGenericNACK.parse(packet), let consumer = transport.consumersBySSRC[nack.mediaSSRC],
+                  !consumer.paused else { return }
             for sequence in nack.lostSequenceNumbers {
                 local.nackedPacketsReceived &+= 1
                 if consumer.resend(sequence, nowMs: now, via: sender) { local.packetsRetransmitted &+= 1 }

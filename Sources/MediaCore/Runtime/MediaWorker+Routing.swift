@@ -80,6 +80,7 @@ extension MediaWorker {
     /// One consumer's copy: it decides (layer, keyframe) and numbers it, the sender writes, protects and queues it.
     @inline(__always)
     private func forward(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, to consumer: Consumer, now: Int64) {
+        guard !consumer.paused else { return }
         let transport = consumer.transport
         guard PacketSender<IO>.canSend(on: transport) else { return }
         var needsKeyframe = false

@@ -14,6 +14,8 @@ enum WorkerCommand: Sendable {
     case closeTransport(TransportID, reply: CheckedContinuation<Void, Never>?)
     /// A viewer's wish (from the tile size it shows): at most this spatial and temporal layer.
     case setPreferredLayers(ConsumerID, spatial: Int, temporal: Int)
+    /// Stop (true) or start again (false) forwarding a consumer's stream, e.g. because the viewer hides its tile.
+    case setPaused(ConsumerID, Bool)
     case shutdown
 
     // Cross-worker fan-out: one reference per consumer on the other worker.

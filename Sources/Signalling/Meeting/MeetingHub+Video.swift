@@ -1,8 +1,9 @@
 import Logging
 import MediaCore
 
-/// What video a participant receives: each tile's size picks its simulcast layer (`video-size`), and a participant on
-/// a small data plan can ask for the lowest layer of everything, or for no video at all (`receive-video`).
+/// What video a participant receives: each tile's size picks its simulcast layer (`video-size`), a hidden tile (0×0:
+/// on another page of the grid) pauses its video altogether, as last-N does, and a participant on a small data plan
+/// can ask for the lowest layer of everything, or for no video at all (`receive-video`).
 extension MeetingHub {
     /// `receive-video` modes: video layers as the tiles' sizes ask (`auto`), the lowest layer of every video (`low`),
     /// or no video at all, only audio (`off`).
@@ -14,7 +15,8 @@ extension MeetingHub {
     static let maximumVideoSize = 16384
 
     /// The layers a viewer wants for a tile shown `width`×`height` CSS pixels (0×0 = hidden): spatial 0 up to
-    /// 200 pixels high, 1 up to 400, else 2; all temporal layers, except for a hidden tile (0, 0).
+    /// 200 pixels high, 1 up to 400, else 2; all temporal layers, except for a hidden tile (0, 0), which is also
+    /// paused (`videoSize`).
     static func preferredLayers(width: Int, height: Int) -> (spatial: Int, temporal: Int) {
         if width == 0 || height == 0 { return (0, 0) }
         return (height <= 200 ? 0 : height <= 400 ? 1 : 2, 2)
@@ -27,8 +29,10 @@ extension MeetingHub {
         return mode == .low ? (0, layers.temporal) : layers
     }
 
-    /// A `video-size` message: caps the layers of the viewer's consumer for `track`. Returns an error message
-    /// for the client when the numbers are not a size; an unknown or non-video track is ignored.
+    /// A `video-size` message: caps the layers of the viewer's consumer for `track`, and pauses it while the tile is
+    /// hidden (0×0): the viewer then receives no video of that track at all, and it starts again at a keyframe when
+    /// the tile shows. Returns an error message for the client when the numbers are not a size; an unknown or
+    /// non-video track is ignored.
     func videoSize(_ id: String, track: String, width: Int, height: Int) -> String? {
         guard (0...Self.maximumVideoSize).contains(width), (0...Self.maximumVideoSize).contains(height) else {
             return MeetingWire.error("bad-video-size", "width and height must be whole numbers from 0 to \(Self.maximumVideoSize)", fatal: false)
@@ -42,6 +46,8 @@ extension MeetingHub {
         participant.receiving[mid]?.askedLayers = asked
         let layers = Self.cappedLayers(asked, mode: participant.videoMode)
         engine.setPreferredLayers(consumer: slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
+        // After the layers: a resumed consumer asks for a keyframe of the layer the new size wants.
+        engine.setPaused(consumer: slot.consumer, paused: width == 0 || height == 0)
         return nil
     }
 

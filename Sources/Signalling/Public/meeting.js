@@ -12,7 +12,9 @@
 //   meeting/messages.js       each server message mapped onto the parts
 //   meeting/roster.js         who is in the room and what they publish (data)
 //   meeting/participants.js   keeps roster, tiles and People list in step
-//   meeting/tiles.js          the grid of tiles; meeting/video-size.js their sizes for the server
+//   meeting/tiles.js          the grid of tiles, its pages and speaker view; meeting/video-size.js their sizes for
+//                             the server (a tile off the page is 0×0: the server pauses it); meeting/pager.js the
+//                             view switch and page buttons
 //   meeting/people.js, meeting/host-actions.js   the People panel and a host's buttons in it
 //   meeting/local-media.js    our camera and microphone, muted or not; meeting/prejoin.js the screen before joining
 //   meeting/controls.js, meeting/screen-share.js, meeting/quality.js   the bars
@@ -41,6 +43,7 @@ import { messageHandler } from './meeting/messages.js';
 import { Negotiation } from './meeting/negotiation.js';
 import * as options from './meeting/options.js';
 import { pauseCameraWhileHidden } from './meeting/page-visibility.js';
+import { Pager } from './meeting/pager.js';
 import { Participants } from './meeting/participants.js';
 import { showPrejoin } from './meeting/prejoin.js';
 import { QualityHint } from './meeting/quality.js';
@@ -114,7 +117,10 @@ const dataMode = new DataMode({
 const screenShare = new ScreenShare({ negotiation, onChange: () => controls.update(), onError: showBanner });
 const api = exposeDebugAPI({ session, roster, negotiation, socket });
 const sizes = new VideoSizeReporter({ serverTrackOf: (track) => negotiation.serverTrackOf(track), send, sent: api.videoSizes });
-const grid = new Grid({ element: $('grid'), sizes, onAudioBlocked: () => controls.offerSound() });
+const grid = new Grid({
+  element: $('grid'), sizes, onAudioBlocked: () => controls.offerSound(), onPaged: (state) => pager.draw(state),
+});
+const pager = new Pager({ grid });
 const hands = new Hands({ session, roster, send, grid: $('grid'), onChange: () => participants.renderPeople() });
 const participants = new Participants({
   session, local, roster, grid, serverTrackOfMid: (mid) => negotiation.serverTrackOfMid(mid), send,
@@ -147,6 +153,10 @@ Object.defineProperties(api, {
   iceRestarts: { get: () => recovery.total },
   helpShown: { get: () => recovery.help.shown },
   dataMode: { get: () => dataMode.mode },
+  view: { get: () => grid.view },
+  page: { get: () => grid.page },
+  pages: { get: () => grid.pages },
+  shownParticipants: { value: () => grid.shownParticipants() },
 });
 api.controls = () => ({
   lobby: { waiting: lobby.waiting, reason: lobby.reason },
@@ -210,6 +220,7 @@ function finish(title, text, { rejoin = true } = {}) {
 
 function init() {
   controls.wire();
+  pager.wire();
   dataMode.wire();
   lobby.wire();
   roomControls.wire();

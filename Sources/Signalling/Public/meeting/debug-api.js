@@ -3,7 +3,7 @@
 //   events          human-readable log, newest last
 //   participants()  the other participants: [{id, name, identity, role, chosenName}]
 //   me()            our own {id, name, identity, role, chosenName} once joined
-//   stats()         {perParticipant: {id: {framesDecoded, audioPackets}}, tiles, state}
+//   stats()         {perParticipant: {id: {framesDecoded, audioPackets, videoBytes, audioBytes}}, tiles, state}
 //   layers          server track id -> {spatial, temporal}, from the server's `layers` messages (shown nowhere)
 //   videoSizes      server track id -> {width, height}, the last `video-size` we sent
 //   activeSpeaker   participant id of the latest `active-speaker`, or null
@@ -13,6 +13,8 @@
 //   controls()      the meeting controls as the page holds them: {lobby: {waiting, reason}, room: {locked,
 //                   screenShareAllowed}, waiting: [participant ids, in order], hands: [participant ids, in order],
 //                   chat: [{id, from, name, text}], unread}
+//   view, page, pages  the grid's view ('grid' or 'speaker'), the page shown (from 0) and how many there are
+//   shownParticipants()  ids of the participants whose camera tile is on the page shown
 
 import { events } from './log.js';
 
@@ -38,7 +40,7 @@ export function exposeDebugAPI({ session, roster, negotiation, socket }) {
 // Frames decoded and audio packets received per participant, from the peer connection's inbound-rtp stats.
 async function stats(roster, pc) {
   const perParticipant = {};
-  for (const id of roster.participants.keys()) perParticipant[id] = { framesDecoded: 0, audioPackets: 0 };
+  for (const id of roster.participants.keys()) perParticipant[id] = { framesDecoded: 0, audioPackets: 0, videoBytes: 0, audioBytes: 0 };
   if (pc && pc.connectionState !== 'closed') {
     const byMid = new Map();
     for (const t of pc.getTransceivers()) {
@@ -50,8 +52,14 @@ async function stats(roster, pc) {
       const owner = roster.trackOwner.get(r.trackIdentifier) || byMid.get(r.mid);
       const entry = owner && perParticipant[owner];
       if (!entry) return;
-      if (r.kind === 'video') entry.framesDecoded += r.framesDecoded || 0;
-      if (r.kind === 'audio') entry.audioPackets += r.packetsReceived || 0;
+      if (r.kind === 'video') {
+        entry.framesDecoded += r.framesDecoded || 0;
+        entry.videoBytes += r.bytesReceived || 0;
+      }
+      if (r.kind === 'audio') {
+        entry.audioPackets += r.packetsReceived || 0;
+        entry.audioBytes += r.bytesReceived || 0;
+      }
     });
   }
   return {

@@ -1,5 +1,6 @@
 // Tells the server how large each remote video is shown (`video-size`, docs/protocol.md), so that it forwards a
-// layer that fits: watched with a ResizeObserver, debounced per tile, and sent only when it changed.
+// layer that fits: watched with a ResizeObserver, debounced per tile, and sent only when it changed. A hidden tile
+// (on another page of the grid) is 0×0, and the server then sends none of its video until it shows again.
 
 import { MAX_VIDEO_SIZE, VIDEO_SIZE_DEBOUNCE_MS } from './options.js';
 
