@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+import requests
 from axe_selenium_python import Axe
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
@@ -111,7 +112,7 @@ def wait_joined_with(driver, others: int, who: str) -> None:
              30, f"{who} to be in the meeting with {others} other(s)")
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(240)
 def test_axe_finds_nothing_serious_on_the_landing_prejoin_and_meeting_pages(server, browsers):
     findings = Findings()
     # (a) The landing page, then its administrator console opened (rooms and join links).
@@ -155,6 +156,32 @@ def test_axe_finds_nothing_serious_on_the_landing_prejoin_and_meeting_pages(serv
     wait_joined_with(host, 2, "Meena (host)")
     wait_for(lambda: host.find_elements("css selector", "#people-list .host-actions button"), 20, "the host's buttons")
     findings.check(host, "meeting page as a host")
+
+    # The meeting controls: Ravi's raised hand and a chat message, seen on the host's page with People and chat open.
+    ravi.find_element("id", "hand-button").click()
+    controls = "return window.sabhaMeeting.controls()"
+    wait_for(lambda: len(host.execute_script(controls)["hands"]) == 1, 10, "Ravi's hand on the host's page")
+    ravi.find_element("id", "chat-button").click()
+    ravi.find_element("id", "chat-input").send_keys("Agenda item 2, please", Keys.ENTER)
+    wait_for(lambda: len(host.execute_script(controls)["chat"]) == 1, 10, "the message on the host's page")
+    host.find_element("id", "chat-button").click()
+    wait_for(lambda: host.find_element("id", "chat").is_displayed(), 10, "the host's chat panel")
+    findings.check(host, "meeting page as a host, a hand raised and the chat panel open")
+
+    # The lobby: someone waiting, and the host's Waiting list.
+    lobby_room = "a11y-lobby"
+    created = requests.post(f"{server.base_url}/api/rooms", json={"name": lobby_room, "lobby": True}, timeout=10,
+                            headers={"Authorization": f"Bearer {(server.data_dir / 'admin.key').read_text().strip()}"})
+    assert created.status_code == 201, created.text
+    chair = open_meeting(browsers, server, lobby_room, "chair", "Chair", autojoin=True, role="host")
+    wait_joined_with(chair, 0, "the chair")
+    guest = open_meeting(browsers, server, lobby_room, "guest", "Guest", autojoin=True)
+    wait_for(lambda: screen(guest) == "lobby", 20, "the guest's waiting screen")
+    findings.check(guest, "lobby waiting screen")
+    wait_for(lambda: len(chair.execute_script(controls)["waiting"]) == 1, 10, "the guest in the chair's Waiting list")
+    if not chair.find_element("id", "people").is_displayed():
+        chair.find_element("id", "people-button").click()
+    findings.check(chair, "meeting page as a host with someone waiting")
 
     # The notice after leaving.
     ravi.find_element("id", "leave-button").click()
