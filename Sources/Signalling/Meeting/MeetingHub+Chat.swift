@@ -9,10 +9,7 @@ extension MeetingHub {
     func chat(_ id: String, text: String) -> String? {
         if waitingByID[id] != nil { return Self.notAdmitted }
         guard let participant = byID[id] else { return nil }
-        // Control characters other than line breaks and tabs are dropped; the text stays text (clients never parse it).
-        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.filter {
-            $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && !(0x80..<0xA0).contains($0.value))
-        })).trimmingCharacters(in: .whitespacesAndNewlines)
+        let cleaned = Self.chatText(text)
         guard !cleaned.isEmpty else { return MeetingWire.error("chat-empty", "A chat message needs some text.", fatal: false) }
         guard cleaned.count <= RoomControls.maximumChatLength else {
             return MeetingWire.error("chat-too-long", "A chat message may have at most \(RoomControls.maximumChatLength) characters.", fatal: false)
@@ -31,6 +28,14 @@ extension MeetingHub {
         let wire = MeetingWire.encode("chat", Self.chatFields(message))
         for other in rooms[participant.room] ?? [] { other.send(wire) }
         return nil
+    }
+
+    /// What a chat message keeps of what was typed: control characters other than line breaks and tabs are dropped,
+    /// space around it trimmed; the rest stays as typed (it is text: clients never parse it).
+    static func chatText(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter {
+            $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F && !(0x80..<0xA0).contains($0.value))
+        })).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func chatInfo(_ message: ChatMessage) -> MeetingWire.ChatInfo {

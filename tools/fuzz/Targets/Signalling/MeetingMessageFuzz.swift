@@ -20,6 +20,14 @@ enum MeetingMessageFuzz {
             try echo(participant)
         case .videoSize(let track, _, _):
             try echo(track)
+        case .chat(let text):
+            let kept = MeetingHub.chatText(text)
+            try check(!kept.unicodeScalars.contains { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7F..<0xA0).contains($0.value) },
+                      name, "a control character survived in a chat message")
+            try check(MeetingHub.chatText(kept) == kept, name, "cleaning a cleaned chat message changed it")
+            try echo(kept)
+        case .admit(let participant), .deny(let participant), .makeHost(let participant), .lowerHand(.some(let participant)):
+            try echo(participant)
         default:
             break
         }
