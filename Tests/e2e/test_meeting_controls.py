@@ -238,6 +238,10 @@ def test_a_host_mutes_everyone_and_makes_a_co_host(server):
         assert host.next_type("room-controls")["controls"]["locked"] is True
         host.send({"type": "make-host", "participant": viewer.history[0]["you"]["id"]})
         error(host, "viewer-cannot-host")
+        # A co-host may export the chat with their own link, as hosts do.
+        bob_token = server.token("council", "bob", "participant")
+        assert admin(server, "GET", "/api/rooms/council/chat", token=bob_token).status_code == 200
+        assert admin(server, "GET", "/api/rooms/council/chat", token=server.token("council", "carol", "participant")).status_code == 403
         # A co-host who drops and joins again is still a host, even into the locked room.
         others[0].close()
         back, rejoined = joined(server, "council", "bob")

@@ -137,13 +137,14 @@ public struct AdminRoutes: Sendable {
         return try await showRoom(name)
     }
 
-    /// The admin key, or a host's token for `room`.
+    /// The admin key, or a host's token for `room` (or the token of someone a host made a co-host in its meeting).
     private func authorizeChatExport(_ request: Request, room: String) async throws(Problem) {
         let authorization = request.headers[.authorization]
         if (try? key.authorize(authorization)) != nil { return }
         do {
             let token = try await tokens.verify(authorization: authorization, room: room)
-            guard token.role == .host else {
+            let coHost = await hub.isCoHost(token.identity, room: room)
+            guard token.role == .host || coHost else {
                 throw Problem(status: 403, code: "not-host", title: "Not a host", detail: "Only a host of this room or an administrator may export its chat.")
             }
         } catch let problem as Problem {

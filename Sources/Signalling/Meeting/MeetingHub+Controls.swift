@@ -188,6 +188,11 @@ extension MeetingHub {
         logger.notice("co-host made", metadata: ["room": "\(host.room)", "participant": "\(participant.id)", "by": "\(host.identity)"])
     }
 
+    /// Whether a host made `identity` a co-host in `room`'s meeting.
+    public func isCoHost(_ identity: String, room: String) -> Bool {
+        controls[room]?.coHosts.contains(identity.lowercased()) == true
+    }
+
     // MARK: - Hands
 
     /// Raises the sender's hand; nil, or the error when it changes its hand too often.
