@@ -192,7 +192,7 @@ export default {
   'hands.lowerTitle': 'अपना हाथ नीचे करें',
   'hands.lowerButton': 'नीचे करें',
   'hands.lowerName': '{name} का हाथ नीचे करें',
-  'hands.raisedAt': '{time} बजे उठाया',
+  'hands.raisedAt': '{time} पर उठाया',
   'hands.inQueue': 'हाथ उठाया, कतार में क्रमांक {place}',
   'hands.inQueueShort': 'हाथ उठाया (कतार में क्रमांक {place})',
   'hands.onTile': 'हाथ उठाया, कतार में क्रमांक {place}',
@@ -222,7 +222,7 @@ export default {
   'announce.chat': '{name}: {text}',
   'announce.youJoined': 'आप बैठक में जुड़ गए हैं। {here}',
   'announce.nobody': 'अभी यहाँ और कोई नहीं है।',
-  'announce.oneOther': 'यहाँ {count} अन्य व्यक्ति हैं।',
+  'announce.oneOther': 'यहाँ {count} अन्य व्यक्ति है।',
   'announce.others': 'यहाँ {count} अन्य लोग हैं।',
 
   'notice.left': 'आप बैठक से बाहर निकल गए हैं।',

@@ -85,7 +85,7 @@ export default {
   'meeting.micTurnedOff': '{name} ଆପଣଙ୍କ ମାଇକ୍ରୋଫୋନ୍ ବନ୍ଦ କରିଛନ୍ତି।',
   'meeting.cameraTurnedOff': '{name} ଆପଣଙ୍କ କ୍ୟାମେରା ବନ୍ଦ କରିଛନ୍ତି।',
 
-  'prejoin.title': '{room}ରେ ଯୋଗ ଦିଅନ୍ତୁ',
+  'prejoin.title': '{room} ରେ ଯୋଗ ଦିଅନ୍ତୁ',
   'prejoin.theMeeting': 'ବୈଠକ',
   'prejoin.preview': 'ଆପଣଙ୍କ କ୍ୟାମେରାର ପୂର୍ବାବଲୋକନ',
   'prejoin.camera': 'କ୍ୟାମେରା',
@@ -192,7 +192,7 @@ export default {
   'hands.lowerTitle': 'ଆପଣଙ୍କ ହାତ ତଳକୁ କରନ୍ତୁ',
   'hands.lowerButton': 'ତଳକୁ କରନ୍ତୁ',
   'hands.lowerName': '{name}ଙ୍କ ହାତ ତଳକୁ କରନ୍ତୁ',
-  'hands.raisedAt': '{time}ରେ ଉଠାଇଛନ୍ତି',
+  'hands.raisedAt': '{time} ରେ ଉଠାଇଛନ୍ତି',
   'hands.inQueue': 'ହାତ ଉଠାଇଛନ୍ତି, ଧାଡ଼ିରେ କ୍ରମ {place}',
   'hands.inQueueShort': 'ହାତ ଉଠାଇଛନ୍ତି (ଧାଡ଼ିରେ କ୍ରମ {place})',
   'hands.onTile': 'ହାତ ଉଠାଇଛନ୍ତି, ଧାଡ଼ିରେ କ୍ରମ {place}',
