@@ -28,6 +28,7 @@
 //   meeting/chat.js           the chat panel, its unread count, and for hosts the download
 //   meeting/debug-api.js      window.sabhaMeeting for tests
 
+import { formatNumber, t, translatePage } from './lib/i18n.js';
 import { decodeTokenClaims, takeToken, tokenName } from './lib/token.js';
 import { ConnectionHelp } from './meeting/connection-help.js';
 import { Chat } from './meeting/chat.js';
@@ -57,6 +58,8 @@ import { VideoSizeReporter } from './meeting/video-size.js';
 
 const $ = (id) => document.getElementById(id);
 
+translatePage();   // the page's own words (data-i18n in meeting.html) in its language (lib/i18n.js, lang/*.js)
+
 const token = takeToken(options.query, `sabha-token:${location.pathname}`);
 const claims = decodeTokenClaims(token);
 
@@ -80,10 +83,10 @@ const socket = new SignalSocket({
     negotiation.cancel(new Error('connection lost'));
   },
   onReconnecting: () => {
-    showBanner('Connection lost. Reconnecting…');
-    setStatus('Reconnecting…');
+    showBanner(t('status.connectionLost'));
+    setStatus(t('status.reconnecting'));
   },
-  onLost: (wasOpen) => (wasOpen ? finish('Connection lost', MESSAGES.lost) : finish('Cannot join', MESSAGES.unreachable)),
+  onLost: (wasOpen) => (wasOpen ? finish(t('notice.connectionLost'), MESSAGES.lost) : finish(t('notice.cannotJoin'), MESSAGES.unreachable)),
 });
 const send = (msg) => socket.send(msg);
 
@@ -96,17 +99,17 @@ const negotiation = new Negotiation({
   onState: (state) => {
     recovery.changed(state);
     mediaStatus(state);
-    if (state === 'failed') showBanner('The media connection failed: trying again…');
+    if (state === 'failed') showBanner(t('status.mediaRetrying'));
     if (state === 'connected') showBanner('');
   },
-  onFailure: (err) => { if (!session.finished && !err.quiet) showBanner(`Could not set up media: ${err.message}`); },
+  onFailure: (err) => { if (!session.finished && !err.quiet) showBanner(t('status.mediaSetupFailed', { reason: err.message })); },
   onStart: (pc) => recovery.watch(pc),
 });
 const recovery = new MediaRecovery({
   negotiation, help: new ConnectionHelp({ iceServers: () => session.iceServers }),
   onHelp: () => mediaStatus(negotiation.pc ? negotiation.pc.connectionState : 'new'),
 });
-const mediaStatus = (state) => setStatus(recovery.help.shown ? 'No audio or video yet: still trying…' : mediaStatusText(state));
+const mediaStatus = (state) => setStatus(recovery.help.shown ? t('status.noMediaYet') : mediaStatusText(state));
 const dataMode = new DataMode({
   send,
   onChange: (mode) => {
@@ -142,8 +145,8 @@ const waiting = new WaitingList({
   onChange: (count) => {
     const badge = $('people-badge');
     badge.hidden = count === 0;
-    badge.textContent = String(count);
-    $('people-button').setAttribute('aria-label', count ? `People, ${count} waiting to be let in` : 'People');
+    badge.textContent = formatNumber(count);
+    $('people-button').setAttribute('aria-label', count ? t('meeting.peopleWaiting', { count: formatNumber(count) }) : t('meeting.people'));
   },
 });
 const chat = new Chat({ session, send, token, room: () => session.room, onLayout: () => grid.layout() });
@@ -180,14 +183,14 @@ function join() {
   controls.update();
   showScreen('meeting');
   $('room-name').focus();   // the Join button is gone: keyboard and screen reader continue at the meeting's heading
-  setStatus('Connecting…');
+  setStatus(t('status.connecting'));
   socket.open();
 }
 
 function leave() {
   log('leaving');
   send({ type: 'leave' });
-  finish('You left the meeting.', '');
+  finish(t('notice.left'), '');
 }
 
 /** The server closed our media transport (an outage outlasted its ICE consent): same place, a new peer connection. */
@@ -235,14 +238,14 @@ function init() {
 
   session.name = options.chosenName || tokenName(claims);
   if (!token || !claims) {
-    finish('Cannot join', MESSAGES.invalid, { rejoin: false });
+    finish(t('notice.cannotJoin'), MESSAGES.invalid, { rejoin: false });
     return;
   }
   if (!('RTCPeerConnection' in window) || !('WebSocket' in window)) {
-    finish('Cannot join', MESSAGES.oldBrowser, { rejoin: false });
+    finish(t('notice.cannotJoin'), MESSAGES.oldBrowser, { rejoin: false });
     return;
   }
-  if (!session.name) session.name = 'Guest';
+  if (!session.name) session.name = t('common.guest');
   if (options.autojoin) {
     local.acquire().then(() => '', (err) => {
       log(`getUserMedia failed: ${err.name} ${err.message}`);

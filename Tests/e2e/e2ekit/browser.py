@@ -41,10 +41,11 @@ PHONE_USER_AGENT = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36
 
 
 def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ...] = (),
-             env: dict[str, str] | None = None, phone: dict | None = None) -> webdriver.Chrome:
+             env: dict[str, str] | None = None, phone: dict | None = None, lang: str = "en-US") -> webdriver.Chrome:
     """`extra_flags` add to (or, for --autoplay-policy, replace) the defaults; `env`: the environment of chromedriver
     and so of Chromium (e.g. a HOME whose NSS database trusts a test CA); `phone` (PHONE_PORTRAIT, ...) emulates a
-    phone of those device metrics."""
+    phone of those device metrics; `lang`: the browser's language (its UI and navigator.languages, which the pages
+    choose their language from): English unless a test asks for another, whatever the machine's locale."""
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     defaults = [
@@ -59,12 +60,14 @@ def chromium(log_path: str | None = None, extra_flags: list[str] | tuple[str, ..
         "--disable-gpu",
         "--no-first-run",
         "--auto-select-desktop-capture-source=Entire screen",
+        f"--lang={lang}",
     ]
     overridden = {f.split("=", 1)[0] for f in extra_flags}
     for flag in [f for f in defaults if f.split("=", 1)[0] not in overridden] + list(extra_flags):
         opts.add_argument(flag)
     if phone:
         opts.add_experimental_option("mobileEmulation", {"deviceMetrics": phone, "userAgent": PHONE_USER_AGENT})
+    opts.add_experimental_option("prefs", {"intl.accept_languages": lang})
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(CHROMEDRIVER, log_output=log_path, env=env) if log_path else Service(CHROMEDRIVER, env=env)
     driver = webdriver.Chrome(service=service, options=opts)

@@ -5,7 +5,7 @@
 // (the grid, the People list): the region is visually hidden.
 //
 //   import { announce } from './announcer.js';
-//   announce(`${name} raised a hand`);
+//   announce(t('announce.hand', { name }));
 
 const KEEP_MS = 15000;   // long enough for a screen reader to have read it after what it was reading
 const MAX_KEPT = 5;

@@ -3,19 +3,22 @@
 // chat errors inline, an unread count on the button while the panel is closed, and for hosts "Download chat" (the
 // room's chat as a text file, authorised with the host's own join token).
 
+import { formatNumber, formatTime, language, locale, t } from '../lib/i18n.js';
 import { log } from './log.js';
 
 const $ = (id) => document.getElementById(id);
 
 export const CHAT_MAX = 2000;
 
+// The server's chat error codes, by their keys in lang/*.js.
 const ERRORS = {
-  'chat-empty': 'Type a message first.',
-  'chat-too-long': `A message can be at most ${CHAT_MAX} characters.`,
-  'chat-rate-limited': 'You are sending messages too fast; wait a moment.',
-  'chat-failed': 'The message could not be sent; try again.',
-  'not-admitted': 'You can chat once a host has let you in.',
+  'chat-empty': 'chat.empty',
+  'chat-too-long': 'chat.tooLong',
+  'chat-rate-limited': 'chat.rateLimited',
+  'chat-failed': 'chat.failed',
+  'not-admitted': 'chat.notAdmitted',
 };
+const errorText = (code) => t(ERRORS[code], { max: formatNumber(CHAT_MAX) });
 
 export class Chat {
   /** [{id, from, identity, name, text, at}], oldest first */
@@ -65,15 +68,15 @@ export class Chat {
     const input = $('chat-input');
     const text = input.value;
     if (!text.trim()) {
-      this.showError(ERRORS['chat-empty']);
+      this.showError(errorText('chat-empty'));
       return;
     }
     if (text.length > CHAT_MAX) {
-      this.showError(ERRORS['chat-too-long']);
+      this.showError(errorText('chat-too-long'));
       return;
     }
     if (!this.send({ type: 'chat', text })) {
-      this.showError('Not connected: the message was not sent.');
+      this.showError(t('chat.notConnected'));
       return;
     }
     this.#pending = text;
@@ -104,7 +107,7 @@ export class Chat {
 
   /** An `error` with a chat code: said under the input; a refused message goes back into it. */
   error(code, message) {
-    this.showError(ERRORS[code] || message || `The message was not sent (${code}).`);
+    this.showError(ERRORS[code] ? errorText(code) : ((language === 'en' && message) || t('chat.notSent', { code })));
     const input = $('chat-input');
     if (this.#pending && !input.value && code !== 'chat-failed') input.value = this.#pending;
     this.#pending = '';
@@ -132,7 +135,7 @@ export class Chat {
         cache: 'no-store',
       });
       if (!res.ok) {
-        this.showError(res.status === 403 ? 'Only the meeting’s organisers can download the chat.' : `The chat could not be downloaded (${res.status}).`);
+        this.showError(res.status === 403 ? t('chat.downloadForbidden') : t('chat.downloadFailedStatus', { status: res.status }));
         return;
       }
       const blob = await res.blob();
@@ -146,7 +149,7 @@ export class Chat {
       setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (err) {
       log(`chat download failed: ${err.message}`);
-      this.showError('The chat could not be downloaded.');
+      this.showError(t('chat.downloadFailed'));
     }
   }
 
@@ -164,15 +167,15 @@ export class Chat {
     head.className = 'chat-meta';
     const name = document.createElement('span');
     name.className = 'chat-name';
-    name.textContent = mine ? 'You' : (m.name || m.identity || 'Guest');
+    name.textContent = mine ? t('common.you') : (m.name || m.identity || t('common.guest'));
     if (m.identity && m.identity !== m.name) name.title = m.identity;
     head.append(name);
     const at = new Date(m.at);
     if (!Number.isNaN(at.getTime())) {
       const time = document.createElement('time');
       time.dateTime = at.toISOString();
-      time.textContent = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-      time.title = at.toLocaleString();
+      time.textContent = formatTime(at);
+      time.title = at.toLocaleString(locale);
       head.append(time);
     }
     const text = document.createElement('p');
@@ -191,7 +194,7 @@ export class Chat {
   #drawBadge() {
     const badge = $('chat-badge');
     badge.hidden = this.unread === 0;
-    badge.textContent = this.unread > 99 ? '99+' : String(this.unread);
-    $('chat-button').setAttribute('aria-label', this.unread ? `Chat, ${this.unread} unread` : 'Chat');
+    badge.textContent = this.unread > 99 ? `${formatNumber(99)}+` : formatNumber(this.unread);
+    $('chat-button').setAttribute('aria-label', this.unread ? t('chat.unread', { count: formatNumber(this.unread) }) : t('chat.title'));
   }
 }

@@ -3,6 +3,8 @@
 // come from the server's own answer (its ICE candidates: UDP, and TCP on the same port numbers) and from the TURN
 // servers it gave in `joined`, so the text is right for this server, whatever it is configured with.
 
+import { formatNumber, t } from '../lib/i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
 /**
@@ -37,10 +39,11 @@ export function turnAddresses(iceServers) {
   return out;
 }
 
-// "40000" or "40000 and 40001" or "40000, 40001 and 40002".
+// "port 40000" or "ports 40000 and 40001" or "ports 40000, 40001 and 40002" (port numbers as written, no grouping).
 function portList(ports) {
   const sorted = [...new Set(ports)].sort((a, b) => a - b).map(String);
-  return sorted.length > 1 ? `${sorted.slice(0, -1).join(', ')} and ${sorted[sorted.length - 1]}` : sorted[0] || '';
+  const list = sorted.length > 1 ? t('help.listEnd', { list: sorted.slice(0, -1).join(', '), last: sorted[sorted.length - 1] }) : sorted[0] || '';
+  return t(sorted.length > 1 ? 'help.ports' : 'help.port', { list });
 }
 
 /** The lines for the office IT: what has to be allowed, outgoing from this computer or phone. */
@@ -51,16 +54,15 @@ export function networkNeeds({ sdp, iceServers }) {
   for (const host of hosts) {
     const udp = media.filter((m) => m.address === host && m.protocol === 'udp').map((m) => m.port);
     const tcp = media.filter((m) => m.address === host && m.protocol === 'tcp').map((m) => m.port);
-    const word = (list) => (list.length > 1 ? 'ports' : 'port');
-    if (udp.length) lines.push(`UDP to ${host}, ${word(udp)} ${portList(udp)} (audio and video; the best choice).`);
+    if (udp.length) lines.push(t('help.udp', { host, ports: portList(udp) }));
     // Sabha's ICE-TCP listens on the same port numbers as its UDP (docs/protocol.md).
     const tcpPorts = tcp.length ? tcp : udp;
-    if (tcpPorts.length) lines.push(`Or, where UDP is not allowed: TCP to ${host}, ${word(tcpPorts)} ${portList(tcpPorts)} (the same port numbers).`);
+    if (tcpPorts.length) lines.push(t('help.tcp', { host, ports: portList(tcpPorts) }));
   }
-  if (!hosts.length) lines.push(`UDP, or else TCP, to the meeting server ${location.hostname} on its media port (ask the Sabha administrator for the number).`);
-  for (const t of turnAddresses(iceServers)) {
-    const how = t.protocol === 'tls' ? 'TLS (TURN over TLS)' : `${t.protocol.toUpperCase()} (TURN)`;
-    lines.push(`Or: ${how} to ${t.host}, port ${t.port}.`);
+  if (!hosts.length) lines.push(t('help.unknownPort', { host: location.hostname }));
+  for (const turn of turnAddresses(iceServers)) {
+    const how = turn.protocol === 'tls' ? t('help.turnTls') : `${turn.protocol.toUpperCase()} (TURN)`;
+    lines.push(t('help.turn', { how, host: turn.host, port: turn.port }));
   }
   return lines;
 }
@@ -89,8 +91,8 @@ export class ConnectionHelp {
   /** How many times we have tried again, under the explanation. */
   update(attempts) {
     $('connection-help-tries').textContent = attempts > 0
-      ? `Still trying (${attempts} ${attempts === 1 ? 'retry' : 'retries'} so far). You stay in the meeting meanwhile.`
-      : 'Still trying. You stay in the meeting meanwhile.';
+      ? t(attempts === 1 ? 'help.triesOne' : 'help.triesMany', { count: formatNumber(attempts) })
+      : t('help.trying');
   }
 
   hide() {

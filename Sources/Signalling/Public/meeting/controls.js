@@ -2,16 +2,16 @@
 // and the "Tap to turn on sound" button over the grid. Draws the buttons from
 // the state their owners keep (LocalMedia, ScreenShare, the session) and turns clicks into their calls.
 
+import { t } from '../lib/i18n.js';
 import { announce } from './announcer.js';
 import { setIcon } from './icons.js';
 import { ScreenShare } from './screen-share.js';
 
 const $ = (id) => document.getElementById(id);
 
-// The words and icons of the two mute buttons: [when on, when muted].
-const MIC = { icons: ['mic', 'micOff'], texts: ['Mute', 'Unmute'], titles: ['Mute microphone', 'Unmute microphone'] };
-const SHARE_NOT_ALLOWED = 'Only hosts can share a screen in this meeting, unless a host lets everyone share.';
-const CAMERA = { icons: ['cam', 'camOff'], texts: ['Stop video', 'Start video'], titles: ['Turn camera off', 'Turn camera on'] };
+// The words (keys in lang/*.js) and icons of the two mute buttons: [when on, when muted].
+const MIC = { icons: ['mic', 'micOff'], texts: ['meeting.mute', 'meeting.unmute'], titles: ['meeting.muteTitle', 'meeting.unmuteTitle'] };
+const CAMERA = { icons: ['cam', 'camOff'], texts: ['meeting.stopVideo', 'meeting.startVideo'], titles: ['meeting.cameraOffTitle', 'meeting.cameraOnTitle'] };
 
 // A mute button: disabled without a track of its kind, pressed while muted, hidden for viewers.
 function drawMuteButton(button, available, muted, hidden, { icons, texts, titles }) {
@@ -19,8 +19,8 @@ function drawMuteButton(button, available, muted, hidden, { icons, texts, titles
   button.disabled = !available;
   button.setAttribute('aria-pressed', String(muted));
   setIcon(button.querySelector('.icon'), icons[muted || !available ? 1 : 0]);
-  button.querySelector('.text').textContent = texts[i];
-  button.title = titles[i];
+  button.querySelector('.text').textContent = t(texts[i]);
+  button.title = t(titles[i]);
   button.hidden = hidden;
 }
 
@@ -39,14 +39,14 @@ export class Controls {
   wire() {
     $('leave-button').addEventListener('click', () => this.onLeave());
     $('end-button').addEventListener('click', () => {
-      if (window.confirm('End the meeting for everyone?')) this.send({ type: 'end-meeting' });
+      if (window.confirm(t('meeting.confirmEnd'))) this.send({ type: 'end-meeting' });
     });
     $('mic-button').addEventListener('click', () => this.setMuted('audio', !this.local.micMuted));
     $('camera-button').addEventListener('click', () => this.setMuted('video', !this.local.camMuted));
     $('people-button').addEventListener('click', () => this.togglePeople($('people').hidden));
     $('share-button').addEventListener('click', () => {
       if (!this.screenShare.active && !this.mayShare()) {
-        this.onShareRefused(SHARE_NOT_ALLOWED);
+        this.onShareRefused(t('meeting.shareNotAllowed'));
         return;
       }
       this.screenShare.toggle();
@@ -66,7 +66,7 @@ export class Controls {
 
   /** Autoplay refused to play sound (phones, strict browsers): offer the button that starts it with a tap. */
   offerSound() {
-    if ($('sound-button').hidden) announce('The browser blocked the meeting\'s sound: press the button "Tap to turn on sound".');
+    if ($('sound-button').hidden) announce(t('meeting.soundBlocked', { button: t('meeting.soundButton') }));
     $('sound-button').hidden = false;
   }
 
@@ -84,11 +84,11 @@ export class Controls {
     const share = $('share-button');
     share.hidden = local.viewer || !ScreenShare.supported;
     share.setAttribute('aria-pressed', String(this.screenShare.active));
-    share.querySelector('.text').textContent = this.screenShare.active ? 'Stop sharing' : 'Share screen';
+    share.querySelector('.text').textContent = t(this.screenShare.active ? 'meeting.stopSharing' : 'meeting.shareScreen');
     // Not allowed: still focusable (aria-disabled, not disabled), so keyboard and screen reader users hear why.
     const refused = !this.screenShare.active && !this.mayShare();
     share.setAttribute('aria-disabled', String(refused));
-    share.title = refused ? SHARE_NOT_ALLOWED : (this.screenShare.active ? 'Stop sharing your screen' : 'Share your screen');
+    share.title = t(refused ? 'meeting.shareNotAllowed' : (this.screenShare.active ? 'meeting.stopShareTitle' : 'meeting.shareTitle'));
     $('end-button').hidden = !(this.session.me && this.session.me.role === 'host');
     setIcon($('people-button').querySelector('.icon'), 'people');
     setIcon(share.querySelector('.icon'), 'screen');

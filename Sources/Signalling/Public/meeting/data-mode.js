@@ -2,16 +2,17 @@
 // no video at all (audio only). Chosen in the control bar, remembered on this device (localStorage), and told to
 // the server (`receive-video`, docs/protocol.md), which forwards accordingly.
 
+import { t } from '../lib/i18n.js';
 import { log } from './log.js';
 
 const KEY = 'sabha-receive-video';
 const $ = (id) => document.getElementById(id);
 
-/** The modes, as the server names them, and what the button says. */
+/** The modes, as the server names them, and what the button says (keys in lang/*.js). */
 export const MODES = Object.freeze({
-  auto: { label: 'Full video', short: 'Full video' },
-  low: { label: 'Low video (less data)', short: 'Low video' },
-  off: { label: 'Audio only (least data)', short: 'Audio only' },
+  auto: { label: 'data.fullLabel', short: 'data.full' },
+  low: { label: 'data.lowLabel', short: 'data.low' },
+  off: { label: 'data.offLabel', short: 'data.off' },
 });
 
 function stored() {
@@ -78,8 +79,8 @@ export class DataMode {
 
   #draw() {
     const button = $('data-button');
-    button.querySelector('.text').textContent = MODES[this.mode].short;
-    button.title = `Data use: ${MODES[this.mode].label}`;
+    button.querySelector('.text').textContent = t(MODES[this.mode].short);
+    button.title = t('data.title', { mode: t(MODES[this.mode].label) });
     button.dataset.mode = this.mode;
     for (const input of document.querySelectorAll('#data-menu input[name="data-mode"]')) input.checked = input.value === this.mode;
     $('grid').dataset.video = this.mode;

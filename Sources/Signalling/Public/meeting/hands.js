@@ -3,6 +3,7 @@
 // hand there), and a hand badge with the place in the queue on each tile. Tiles are decorated from outside
 // (tiles.js does not know about hands): the badge goes into a tile's label and is put back when tiles are redrawn.
 
+import { formatNumber, formatTime, language, t } from '../lib/i18n.js';
 import { icon, setIcon } from './icons.js';
 import { displayName } from './names.js';
 
@@ -59,38 +60,38 @@ export class Hands {
     const raised = this.raised;
     button.hidden = !me || me.role === 'viewer';
     button.setAttribute('aria-pressed', String(raised));
-    button.title = raised ? 'Lower your hand' : 'Raise your hand';
-    button.querySelector('.text').textContent = raised ? 'Lower hand' : 'Raise hand';
+    button.title = t(raised ? 'hands.lowerTitle' : 'hands.raiseTitle');
+    button.querySelector('.text').textContent = t(raised ? 'hands.lower' : 'hands.raise');
     setIcon(button.querySelector('.icon'), 'hand');
 
     const items = this.queue.map((h, i) => {
       const mine = !!me && h.participant === me.id;
       const info = this.roster.participants.get(h.participant);
-      const name = mine ? `${(me && me.name) || this.session.name} (you)` : (info ? displayName(info) : 'Someone');
+      const name = mine ? t('common.youSuffix', { name: (me && me.name) || this.session.name }) : (info ? displayName(info) : t('common.someone'));
       const li = document.createElement('li');
       li.dataset.participant = h.participant;
       const place = document.createElement('span');
       place.className = 'place';
-      place.textContent = `${i + 1}.`;
+      place.textContent = `${formatNumber(i + 1)}.`;
       const who = document.createElement('span');
       who.className = 'name';
       who.textContent = name;
       const at = new Date(h.at);
-      if (!Number.isNaN(at.getTime())) li.title = `Raised at ${at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+      if (!Number.isNaN(at.getTime())) li.title = t('hands.raisedAt', { time: formatTime(at) });
       li.append(place, icon('hand'), who);
       if (mine || isHost) {
         const lower = document.createElement('button');
         lower.type = 'button';
         lower.className = 'small lower-hand';
-        lower.textContent = 'Lower';
-        lower.setAttribute('aria-label', mine ? 'Lower your hand' : `Lower ${name}'s hand`);
+        lower.textContent = t('hands.lowerButton');
+        lower.setAttribute('aria-label', mine ? t('hands.lowerTitle') : t('hands.lowerName', { name }));
         lower.addEventListener('click', () => this.send(mine ? { type: 'lower-hand' } : { type: 'lower-hand', participant: h.participant }));
         li.append(lower);
       }
       return li;
     });
     $('hands-list').replaceChildren(...items);
-    $('hands-count').textContent = String(items.length);
+    $('hands-count').textContent = formatNumber(items.length);
     $('hands').hidden = items.length === 0;
     this.#decorateTiles();
     this.onChange();
@@ -109,7 +110,7 @@ export class Hands {
         if (badge) badge.remove();
         continue;
       }
-      const text = `Hand raised, ${ordinal(place)} in the queue`;
+      const text = t('hands.onTile', { place: ordinal(place) });
       if (badge && badge.title === text) continue;
       if (!badge) {
         badge = document.createElement('span');
@@ -120,12 +121,14 @@ export class Hands {
       badge.title = text;
       badge.setAttribute('aria-label', text);
       badge.setAttribute('role', 'img');
-      badge.lastChild.textContent = String(place);
+      badge.lastChild.textContent = formatNumber(place);
     }
   }
 }
 
+// "1st", "2nd" in English; the number alone in the other languages (their texts say "number {place}").
 function ordinal(n) {
+  if (language !== 'en') return formatNumber(n);
   const s = ['th', 'st', 'nd', 'rd'];
   const v = n % 100;
   return n + (s[(v - 20) % 10] || s[v] || s[0]);

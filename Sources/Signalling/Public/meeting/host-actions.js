@@ -1,6 +1,8 @@
 // What a host may do to others from the People list (docs/protocol.md): mute a microphone, remove someone, and
 // let a removed person back in. The server checks the role; the page only offers the buttons to hosts.
 
+import { t } from '../lib/i18n.js';
+
 function button(text, title, className, onClick) {
   const b = document.createElement('button');
   b.type = 'button';
@@ -20,21 +22,21 @@ export function participantActions({ id, name, audio, role, send }) {
   const actions = document.createElement('span');
   actions.className = 'host-actions';
   if (audio === 'on') {
-    actions.append(button('Mute', `Mute ${name}`, 'small', () => send({ type: 'mute-participant', participant: id, kind: 'audio' })));
+    actions.append(button(t('host.mute'), t('host.muteName', { name }), 'small', () => send({ type: 'mute-participant', participant: id, kind: 'audio' })));
   }
   if (role === 'participant' || role === 'publisher') {
-    actions.append(button('Make co-host', `Make ${name} a co-host`, 'small make-host', () => {
-      if (window.confirm(`Make ${name} a co-host? They can admit, mute and remove people for the rest of the meeting.`)) {
+    actions.append(button(t('host.makeCohost'), t('host.makeCohostName', { name }), 'small make-host', () => {
+      if (window.confirm(t('host.confirmCohost', { name }))) {
         send({ type: 'make-host', participant: id });
       }
     }));
   }
-  actions.append(button('Remove', `Remove ${name} from the meeting`, 'small', () => send({ type: 'remove', participant: id })));
+  actions.append(button(t('host.remove'), t('host.removeName', { name }), 'small', () => send({ type: 'remove', participant: id })));
   return actions;
 }
 
 /** The button that lets a removed person join again. */
 export function readmitButton(person, send) {
-  return button('Let back in', `Let ${person.name || person.identity} join again`, 'small readmit',
+  return button(t('host.letBack'), t('host.letBackName', { name: person.name || person.identity }), 'small readmit',
     () => send({ type: 'readmit', identity: person.identity }));
 }

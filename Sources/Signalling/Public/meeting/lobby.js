@@ -2,6 +2,7 @@
 // it in the lobby or waiting for a host, and, for hosts, the list of people waiting with Admit and Deny. The server
 // decides; the page shows what it says and sends the hosts' answers.
 
+import { formatNumber, t } from '../lib/i18n.js';
 import { displayName } from './names.js';
 import { showScreen } from './status.js';
 
@@ -37,11 +38,12 @@ export class Lobby {
   wait(msg, room) {
     this.waiting = true;
     this.reason = String(msg.reason || 'lobby');
-    $('lobby-title').textContent = this.reason === 'waiting-for-host' ? 'Waiting for a host' : 'Waiting to be let in';
+    const forHost = this.reason === 'waiting-for-host';
+    $('lobby-title').textContent = t(forHost ? 'lobby.titleForHost' : 'lobby.title');
     $('lobby-room').textContent = room || '';
-    $('lobby-text').textContent = String(msg.message || (this.reason === 'waiting-for-host'
-      ? 'The meeting has not started: you will be let in when a host joins.'
-      : 'Please wait: a host will let you in shortly.'));
+    // Our words for the reasons we know (the server's are English); the server's for any other.
+    const known = forHost || this.reason === 'lobby';
+    $('lobby-text').textContent = known || !msg.message ? t(forHost ? 'lobby.waitForHost' : 'lobby.wait') : String(msg.message);
     showScreen('lobby');
     $('lobby-title').focus();   // read out first; not the Leave button, where a stray Enter would end the wait
   }
@@ -106,14 +108,14 @@ export class WaitingList {
       const actions = document.createElement('span');
       actions.className = 'host-actions';
       actions.append(
-        button('Admit', `Admit ${name}`, 'small admit', () => this.send({ type: 'admit', participant: participant.id })),
-        button('Deny', `Deny ${name}`, 'small deny', () => this.send({ type: 'deny', participant: participant.id })),
+        button(t('host.admit'), t('host.admitName', { name }), 'small admit', () => this.send({ type: 'admit', participant: participant.id })),
+        button(t('host.deny'), t('host.denyName', { name }), 'small deny', () => this.send({ type: 'deny', participant: participant.id })),
       );
       li.append(who, actions);
       return li;
     }) : [];
     $('waiting-list').replaceChildren(...items);
-    $('waiting-count').textContent = String(items.length);
+    $('waiting-count').textContent = formatNumber(items.length);
     $('waiting').hidden = items.length === 0;
     this.onChange(items.length);
   }

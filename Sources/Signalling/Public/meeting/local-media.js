@@ -1,6 +1,7 @@
 // Our own camera and microphone, and whether we muted them: the one owner of that state.
 
-import { acquireMedia, mediaErrorText } from '../lib/media.js';
+import { t } from '../lib/i18n.js';
+import { acquireMedia } from '../lib/media.js';
 import { log } from './log.js';
 
 export class LocalMedia {
@@ -64,7 +65,12 @@ export class LocalMedia {
 
 /** Why our devices could not be started, for the person; a page without them can still watch and listen. */
 export function deviceProblemText(err) {
-  const text = mediaErrorText(err);
-  return err && (err.name === 'NotFoundError' || err.name === 'OverconstrainedError')
-    ? `${text} You can still join to watch and listen.` : text;
+  switch (err && err.name) {
+    case 'NotAllowedError':
+    case 'SecurityError': return t('device.blocked');
+    case 'NotFoundError':
+    case 'OverconstrainedError': return `${t('device.notFound')} ${t('device.canWatch')}`;
+    case 'NotReadableError': return t('device.inUse');
+    default: return t('device.failed', { reason: (err && err.message) || err });
+  }
 }

@@ -1,6 +1,7 @@
 // What the page does with each server message (docs/protocol.md): the one place that maps the protocol onto the
 // page's parts. Every part it touches is passed in; it keeps no state of its own.
 
+import { formatNumber, language, t } from '../lib/i18n.js';
 import { useIceServers } from '../lib/webrtc.js';
 import { announce } from './announcer.js';
 import { log } from './log.js';
@@ -50,7 +51,7 @@ export function messageHandler(parts) {
         if (msg.kind === 'audio' || msg.kind === 'video') {
           controls.setMuted(msg.kind, true);
           const by = roster.participants.get(msg.by);
-          showBanner(`${by ? displayName(by) : 'The host'} turned off your ${msg.kind === 'audio' ? 'microphone' : 'camera'}.`);
+          showBanner(t(msg.kind === 'audio' ? 'meeting.micTurnedOff' : 'meeting.cameraTurnedOff', { name: by ? displayName(by) : t('meeting.theHost') }));
         }
         return undefined;
       case 'layers':
@@ -61,7 +62,7 @@ export function messageHandler(parts) {
         return grid.setSpeaking(msg.participant);
       case 'transport-closed': return parts.renewMedia(String(msg.reason || ''));
       case 'meeting-ended':
-        return finish('The meeting has ended.', 'Thank you for joining.', { rejoin: false });
+        return finish(t('notice.ended'), t('notice.thanks'), { rejoin: false });
       case 'error': return error(msg);
       case 'pong': return undefined;
       default:
@@ -74,7 +75,7 @@ export function messageHandler(parts) {
   function participantJoined(info) {
     const isNew = info && info.id && !roster.participants.has(info.id) && !(session.me && info.id === session.me.id);
     participants.add(info);
-    if (isNew) announce(`${displayName(roster.participants.get(info.id) || info)} joined`);
+    if (isNew) announce(t('announce.joined', { name: displayName(roster.participants.get(info.id) || info) }));
   }
 
   // Screen-reader users hear who raised a hand and what others write (the live region of announcer.js).
@@ -84,7 +85,7 @@ export function messageHandler(parts) {
     for (const h of hands.queue) {
       if (before.has(h.participant) || (session.me && h.participant === session.me.id)) continue;
       const info = roster.participants.get(h.participant);
-      if (info) announce(`${displayName(info)} raised a hand`);
+      if (info) announce(t('announce.hand', { name: displayName(info) }));
     }
   }
 
@@ -93,14 +94,14 @@ export function messageHandler(parts) {
     chat.received(msg);
     if (fresh && !(session.me && msg.from === session.me.id)) {
       const text = String(msg.text || '');
-      announce(`${String(msg.name || '')}: ${text.length > 140 ? `${text.slice(0, 140)}…` : text}`);
+      announce(t('announce.chat', { name: String(msg.name || ''), text: text.length > 140 ? `${text.slice(0, 140)}…` : text }));
     }
   }
 
   function participantLeft(id) {
     const info = roster.participants.get(id);
     participants.remove(id);
-    if (info) announce(`${displayName(info)} left`);
+    if (info) announce(t('announce.left', { name: displayName(info) }));
   }
 
   function error(msg) {
@@ -109,13 +110,13 @@ export function messageHandler(parts) {
     if (code.startsWith('chat-') || (code === 'not-admitted' && !lobby.waiting)) return chat.error(code, msg.message);
     if (code === 'screen-share-not-allowed') {
       screenShare.stop();
-      return showBanner(msg.message || 'Only hosts may share a screen in this meeting.');
+      return showBanner((language === 'en' && msg.message) || t('error.shareNotAllowed'));
     }
     if (code === 'sdp-invalid') negotiation.cancel(new Error(`the server refused our offer: ${msg.message || code}`));
     const text = errorText(code, msg.message, !!session.me);
     if (msg.fatal || code.startsWith('token-')) {
-      const title = code === 'lobby-denied' ? 'Not let in' : code === 'room-locked' ? 'Meeting locked'
-        : session.me && !lobby.waiting ? 'Disconnected' : 'Cannot join';
+      const title = t(code === 'lobby-denied' ? 'notice.notLetIn' : code === 'room-locked' ? 'notice.locked'
+        : session.me && !lobby.waiting ? 'notice.disconnected' : 'notice.cannotJoin');
       finish(title, text, { rejoin: !isFinalError(code) });
     } else {
       showBanner(text);
@@ -128,7 +129,7 @@ export function messageHandler(parts) {
     if (session.me && info.id === session.me.id) {
       const becameHost = info.role === 'host' && session.me.role !== 'host';
       session.me = { ...session.me, ...info };
-      if (becameHost) showBanner('You are now a host of this meeting.');
+      if (becameHost) showBanner(t('meeting.nowHost'));
       controls.update();
       roomControls.render();
       chat.render();
@@ -164,7 +165,7 @@ function joinedRoom({ session, socket, negotiation, participants, roster, contro
     participants.sync(msg.participants || []);
     roster.setTracks(msg.tracks);
     participants.refreshAll();
-    setStatus(negotiation.pc.connectionState === 'connected' ? 'Connected' : 'Connecting media…');
+    setStatus(t(negotiation.pc.connectionState === 'connected' ? 'status.connected' : 'status.connectingMedia'));
     return;
   }
   if (resuming && negotiation.pc) {
@@ -188,9 +189,9 @@ function joinedRoom({ session, socket, negotiation, participants, roster, contro
   // Receivers for the tracks already there: the server's first answer can then carry them.
   negotiation.receive = (msg.tracks || []).map((t) => ({ track: t.id, participant: t.participant, kind: t.kind }));
   const others = roster.participants.size;
-  const here = others === 0 ? 'Nobody else is here yet.' : `${others} ${others === 1 ? 'other person is' : 'others are'} here.`;
-  announce(`You joined the meeting. ${here}`);
-  setStatus('Connecting media…');
+  const here = others === 0 ? t('announce.nobody') : t(others === 1 ? 'announce.oneOther' : 'announce.others', { count: formatNumber(others) });
+  announce(t('announce.youJoined', { here }));
+  setStatus(t('status.connectingMedia'));
   negotiation.start(msg.iceServers);
   negotiation.requestOffer();
 }

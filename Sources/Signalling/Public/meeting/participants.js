@@ -1,6 +1,7 @@
 // Keeps the roster (the room's data), the grid (tiles) and the People list in step: every change to who is in
 // the room, what they publish or which track arrived goes through here, and both views are redrawn from it.
 
+import { t } from '../lib/i18n.js';
 import { log } from './log.js';
 import { chosenLabel, displayName } from './names.js';
 import { renderPeople } from './people.js';
@@ -65,7 +66,7 @@ export class Participants {
     if (!this.grid.hasSelf) return;
     const name = this.#selfName();
     this.grid.show(null, {
-      name, label: `${name} (you)`, chosen: chosenLabel(this.session.me), audioOn: this.local.audioOn, videoOn: this.local.videoOn,
+      name, label: t('common.youSuffix', { name }), chosen: chosenLabel(this.session.me), audioOn: this.local.audioOn, videoOn: this.local.videoOn,
     });
     this.renderPeople();
   }
@@ -129,7 +130,7 @@ export class Participants {
     const rows = [];
     const me = this.session.me;
     if (me || this.grid.hasSelf) {
-      rows.push({ name: `${this.#selfName()} (you)`, identity: me && me.identity, chosen: chosenLabel(me),
+      rows.push({ name: t('common.youSuffix', { name: this.#selfName() }), identity: me && me.identity, chosen: chosenLabel(me),
         audio: this.local.audioOn ? 'on' : 'muted', video: this.local.videoOn ? 'on' : 'muted',
         role: me && me.role, hand: me ? this.handPosition(me.id) : 0 });
     }

@@ -1,6 +1,7 @@
 // The People panel: everyone in the meeting (ourselves first) with their microphone and camera state; for hosts,
 // the host actions and the people a host removed.
 
+import { formatNumber, t } from '../lib/i18n.js';
 import { icon } from './icons.js';
 import { participantActions, readmitButton } from './host-actions.js';
 
@@ -29,7 +30,8 @@ function mediaIcons(audio, video) {
   a.classList.toggle('off', audio !== 'on');
   const v = icon(video === 'on' ? 'cam' : 'camOff');
   v.classList.toggle('off', video !== 'on');
-  const words = span('visually-hidden', `microphone ${audio === 'on' ? 'on' : 'off'}, camera ${video === 'on' ? 'on' : 'off'}`);
+  const state = (on) => t(on ? 'people.on' : 'people.off');
+  const words = span('visually-hidden', t('people.media', { mic: state(audio === 'on'), camera: state(video === 'on') }));
   icons.append(a, v, words);
   return icons;
 }
@@ -39,10 +41,10 @@ function handBadge(place) {
   const b = document.createElement('span');
   b.className = 'hand';
   b.setAttribute('role', 'img');
-  b.setAttribute('aria-label', `Hand raised, number ${place} in the queue`);
-  b.title = `Hand raised (${place} in the queue)`;
+  b.setAttribute('aria-label', t('hands.inQueue', { place: formatNumber(place) }));
+  b.title = t('hands.inQueueShort', { place: formatNumber(place) });
   const n = document.createElement('span');
-  n.textContent = String(place);
+  n.textContent = formatNumber(place);
   b.append(icon('hand'), n);
   return b;
 }
@@ -57,7 +59,7 @@ export function renderPeople({ rows, removed, isHost, send }) {
     const li = document.createElement('li');
     if (r.id) li.dataset.participant = r.id;
     const w = who(r.name, r.chosen, r.identity);
-    if (r.role === 'host') w.querySelector('.name').append(span('role', ' · host'));
+    if (r.role === 'host') w.querySelector('.name').append(span('role', ` · ${t('role.host')}`));
     li.append(w);
     if (r.hand) li.append(handBadge(r.hand));
     li.append(mediaIcons(r.audio, r.video));
@@ -69,11 +71,11 @@ export function renderPeople({ rows, removed, isHost, send }) {
     for (const person of removed) {
       const li = document.createElement('li');
       li.className = 'removed';
-      li.append(who(`${person.name || person.identity} (removed)`, '', person.identity !== person.name ? person.identity : ''),
+      li.append(who(t('people.removed', { name: person.name || person.identity }), '', person.identity !== person.name ? person.identity : ''),
         readmitButton(person, send));
       items.push(li);
     }
   }
   document.getElementById('people-list').replaceChildren(...items);
-  document.getElementById('people-count').textContent = String(rows.length);
+  document.getElementById('people-count').textContent = formatNumber(rows.length);
 }

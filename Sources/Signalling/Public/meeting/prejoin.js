@@ -1,5 +1,7 @@
-// The pre-join screen: preview of the camera, choice of devices, and the name to join with.
+// The pre-join screen: preview of the camera, choice of devices, the name to join with, and the page's language (the
+// only place to change it: a change reloads the page, keeping the join token, which is in sessionStorage).
 
+import { formatNumber, languagePicker, t } from '../lib/i18n.js';
 import { tokenName, hasExpired } from '../lib/token.js';
 import { log } from './log.js';
 import { initials } from './names.js';
@@ -13,12 +15,13 @@ const $ = (id) => document.getElementById(id);
  * joins. `room` and `name` fill the title and the name field; `claims` are the token's.
  */
 export function showPrejoin({ local, claims, room, name, onJoin }) {
-  $('prejoin-room').textContent = room || 'the meeting';
+  $('prejoin-title').textContent = t('prejoin.title', { room: room || t('prejoin.theMeeting') });
+  languagePicker($('language-select'));
   const nameInput = $('name-input');
   nameInput.value = name;
   const linkName = tokenName(claims);
   if (linkName) {
-    $('name-note').textContent = `Others see you as “${linkName}”, the name in your link. A different name typed here is shown next to it, marked as self-chosen.`;
+    $('name-note').textContent = t('prejoin.nameNote', { name: linkName });
   }
   const update = () => { $('preview-avatar').querySelector('span').textContent = initials(nameInput.value); };
   nameInput.addEventListener('input', update);
@@ -27,7 +30,7 @@ export function showPrejoin({ local, claims, room, name, onJoin }) {
     $('camera-field').hidden = true;
     $('mic-field').hidden = true;
     $('preview-tile').hidden = true;
-    $('prejoin-note').textContent = 'You are joining as a viewer: you will see and hear the meeting, but others will not see or hear you.';
+    $('prejoin-note').textContent = t('prejoin.viewerNote');
   } else {
     const onChange = () => startPreview(local, $('camera-select').value, $('mic-select').value);
     $('camera-select').addEventListener('change', onChange);
@@ -70,7 +73,7 @@ async function fillDeviceLists(local) {
     select.replaceChildren(...found.map((d, i) => {
       const opt = document.createElement('option');
       opt.value = d.deviceId;
-      opt.textContent = d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`;
+      opt.textContent = d.label || t(kind === 'videoinput' ? 'prejoin.cameraN' : 'prejoin.microphoneN', { n: formatNumber(i + 1) });
       opt.selected = d.deviceId === current;
       return opt;
     }));

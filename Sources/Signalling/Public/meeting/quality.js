@@ -1,9 +1,10 @@
 // The connection-quality hint in the top bar, from our own peer connection: loss on what we receive (since the
 // last look) and the round-trip time of the selected ICE pair.
 
+import { formatNumber, locale, t } from '../lib/i18n.js';
 import { QUALITY_INTERVAL_MS } from './options.js';
 
-const WORDS = { good: 'Good connection', fair: 'Unstable connection', poor: 'Poor connection' };
+const percent = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 export class QualityHint {
   #timer = null;
@@ -47,7 +48,9 @@ export class QualityHint {
     const el = this.element;
     el.hidden = false;
     el.dataset.quality = quality;
-    el.textContent = WORDS[quality];
-    el.title = `Loss ${(loss * 100).toFixed(1)}%` + (rtt !== null ? `, round trip ${Math.round(rtt * 1000)} ms` : '');
+    el.textContent = t(`quality.${quality}`);
+    el.title = rtt !== null
+      ? t('quality.lossRtt', { loss: percent.format(loss * 100), ms: formatNumber(Math.round(rtt * 1000)) })
+      : t('quality.loss', { loss: percent.format(loss * 100) });
   }
 }

@@ -2,6 +2,8 @@
 // may share a screen, as the server says; for hosts, the buttons that change them and "Mute everyone". Anyone else
 // only sees their effect (the Share screen button is disabled, with why, unless everyone may share).
 
+import { t } from '../lib/i18n.js';
+
 const $ = (id) => document.getElementById(id);
 
 export class RoomControls {
@@ -18,7 +20,7 @@ export class RoomControls {
     $('allow-share-button').addEventListener('click',
       () => this.send({ type: 'allow-screen-share', allowed: !this.state.screenShareAllowed }));
     $('mute-all-button').addEventListener('click', () => {
-      if (window.confirm('Turn off everyone’s microphone? Each person can turn theirs on again.')) this.send({ type: 'mute-all' });
+      if (window.confirm(t('host.confirmMuteAll'))) this.send({ type: 'mute-all' });
     });
   }
 
@@ -43,11 +45,11 @@ export class RoomControls {
     $('host-controls').hidden = !this.isHost;
     const lock = $('lock-button');
     lock.setAttribute('aria-pressed', String(this.state.locked));
-    lock.textContent = this.state.locked ? 'Meeting locked' : 'Lock meeting';
-    lock.title = this.state.locked ? 'Unlock: let new people join again' : 'Lock: nobody new can join';
+    lock.textContent = t(this.state.locked ? 'host.locked' : 'host.lock');
+    lock.title = t(this.state.locked ? 'host.unlockTitle' : 'host.lockTitle');
     const share = $('allow-share-button');
     share.setAttribute('aria-pressed', String(this.state.screenShareAllowed));
-    share.title = this.state.screenShareAllowed ? 'Only hosts may share a screen again' : 'Let everyone share their screen';
+    share.title = t(this.state.screenShareAllowed ? 'host.disallowShareTitle' : 'host.allowShareTitle');
     document.getElementById('room-name').dataset.locked = String(this.state.locked);
   }
 }

@@ -1,6 +1,7 @@
 // Sharing our screen: one more sendonly video transceiver on the peer connection, marked `screen` in the offer's
 // `sources` so others show it in a tile of its own. The one owner of the share's stream and transceiver.
 
+import { t } from '../lib/i18n.js';
 import { log } from './log.js';
 
 export class ScreenShare {
@@ -32,7 +33,7 @@ export class ScreenShare {
       stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
     } catch (err) {
       log(`screen share refused: ${err.name}`);
-      if (err.name !== 'NotAllowedError') this.onError(`Cannot share the screen: ${err.message}`);
+      if (err.name !== 'NotAllowedError') this.onError(t('meeting.shareFailed', { reason: err.message }));
       return undefined;
     }
     const track = stream.getVideoTracks()[0];

@@ -1,15 +1,19 @@
 // What the page tells the person: which screen shows, the status line, the banner, the final notice, and the
 // server's error codes (docs/protocol.md) in words.
 
+import { language, t } from '../lib/i18n.js';
 import { log } from './log.js';
 
 export const MESSAGES = Object.freeze({
-  expired: 'This link has expired. Ask the organiser for a new one.',
-  invalid: 'This link is not valid.',
-  unreachable: 'Cannot reach the server.',
-  lost: 'The connection to the server was interrupted.',
-  oldBrowser: 'This browser cannot take part in video meetings here: use an up-to-date browser.',
+  expired: t('error.expired'),
+  invalid: t('error.invalid'),
+  unreachable: t('error.unreachable'),
+  lost: t('error.lost'),
+  oldBrowser: t('error.oldBrowser'),
 });
+
+// The server's own words (English) where they say more than ours (when, why), in an English page; ours otherwise.
+const serverWords = (message, key, params) => (language === 'en' && message ? message : t(key, params));
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,27 +46,32 @@ export function showNotice(title, text, rejoin) {
 
 /** The peer connection's state on the status line. */
 export function mediaStatusText(state) {
-  return {
-    new: 'Connecting media…', connecting: 'Connecting media…', connected: 'Connected',
-    disconnected: 'Media interrupted…', failed: 'Media connection failed', closed: '',
-  }[state] || state;
+  const key = {
+    new: 'status.connectingMedia', connecting: 'status.connectingMedia', connected: 'status.connected',
+    disconnected: 'status.mediaInterrupted', failed: 'status.mediaFailed',
+  }[state];
+  return key ? t(key) : (state === 'closed' ? '' : state);
 }
 
 /** An `error` message's code in words; `joined` tells whether we were in the meeting when it came. */
 export function errorText(code, message, joined) {
   if (code === 'token-expired') return MESSAGES.expired;
   if (code.startsWith('token-')) return MESSAGES.invalid;
-  if (code === 'unsupported-version') return 'This page is out of date: reload it and try again.';
-  if (code === 'removed') return joined ? 'The host removed you from the meeting.' : (message || 'A host removed you from this meeting.');
-  if (code === 'replaced') return 'You joined this meeting from another window.';
-  if (code === 'role-changed') return message || 'The organiser changed your role. Join again to continue.';
-  // These say when or why, in words meant for the person.
-  if (['meeting-not-open', 'link-revoked', 'meeting-cancelled', 'room-closed', 'access-check-failed'].includes(code)) return message;
-  if (code === 'lobby-denied') return 'A host did not let you in.';
-  if (code === 'room-locked') return message || 'A host has locked this meeting: nobody new can join until a host unlocks it.';
-  if (code === 'lobby-full') return message || 'Too many people are waiting to be let in; try again in a few minutes.';
-  if (code === 'role-not-allowed') return 'This link lets you watch only: others will not see or hear you.';
-  return message || `The server reported a problem (${code}).`;
+  if (code === 'unsupported-version') return t('error.outdated');
+  if (code === 'removed') return joined ? t('error.removed') : serverWords(message, 'error.removedBefore');
+  if (code === 'replaced') return t('error.replaced');
+  if (code === 'role-changed') return serverWords(message, 'error.roleChanged');
+  // These say when or why, in words meant for the person (the server's are English: other pages say it in general).
+  const general = {
+    'meeting-not-open': 'error.notOpen', 'link-revoked': 'error.linkRevoked', 'meeting-cancelled': 'error.cancelled',
+    'room-closed': 'error.roomClosed', 'access-check-failed': 'error.accessCheck',
+  }[code];
+  if (general) return serverWords(message, general);
+  if (code === 'lobby-denied') return t('error.lobbyDenied');
+  if (code === 'room-locked') return serverWords(message, 'error.roomLocked');
+  if (code === 'lobby-full') return serverWords(message, 'error.lobbyFull');
+  if (code === 'role-not-allowed') return t('error.viewerOnly');
+  return serverWords(message, 'error.server', { code });
 }
 
 /** Whether an error code ends this link for good: a scheduled meeting that is not open yet may be joined later. */
