@@ -76,11 +76,10 @@ def pattern(text: str) -> re.Pattern:
 
 def english_patterns(tabs: dict, lang: str) -> list[tuple[str, re.Pattern]]:
     """The English texts that must not show in `lang`: those that differ from the language's own, as patterns;
-    the keys of meeting/tiles.js (not yet translated there) and texts of placeholders and punctuation alone are left
-    out."""
+    texts of placeholders and punctuation alone are left out."""
     out = []
     for key, en in tabs["en"].items():
-        if key.startswith("tiles.") or en.strip() == tabs[lang][key].strip():
+        if en.strip() == tabs[lang][key].strip():
             continue
         if not re.search(r"[A-Za-z]{2}", PLACEHOLDER.sub("", en)):
             continue
@@ -91,9 +90,7 @@ def english_patterns(tabs: dict, lang: str) -> list[tuple[str, re.Pattern]]:
 def assert_no_english(driver, tabs: dict, lang: str, page: str) -> int:
     assert driver.execute_script("return document.documentElement.lang") == lang, page
     patterns = english_patterns(tabs, lang)
-    # The tile labels of meeting/tiles.js are still English (another change is rewriting that file): not counted.
-    pending = [pattern(en) for key, en in tabs["en"].items() if key.startswith("tiles.")]
-    texts = [t for t in driver.execute_script(PAGE_TEXTS_JS) if not any(p.match(t["text"]) for p in pending)]
+    texts = driver.execute_script(PAGE_TEXTS_JS)
     found = [f"{t['where']}: {t['text']!r} (English of {key})"
              for t in texts for key, p in patterns if p.match(t["text"])]
     assert not found, f"English on the {page} in {lang}:\n" + "\n".join(found)

@@ -6,6 +6,7 @@
 // off the page is hidden, so its video reports 0×0 (video-size.js) and the server pauses it: the browser receives
 // video only for the tiles it shows. Its <audio> stays, so everyone is heard.
 
+import { t as translate } from '../lib/i18n.js';
 import { icon } from './icons.js';
 import { log } from './log.js';
 import { initials } from './names.js';
@@ -123,7 +124,7 @@ export class Grid {
       t.screenUi.avatar.hidden = true;
       this.layout();   // screen shares come first
     }
-    t.screenUi.name.textContent = `${name} (screen)`;
+    t.screenUi.name.textContent = translate('tiles.screen', { name });
     t.screenUi.video.srcObject = new MediaStream([track]);
     t.screenUi.video.play().catch(() => {});
     this.sizes.schedule(t.screenUi.video);
@@ -246,8 +247,8 @@ export class Grid {
     const video = Object.assign(el('video'), { autoplay: true, playsInline: true, muted: true }); // sound: the <audio>
     const avatar = el('div', 'avatar');
     avatar.append(el('span'));
-    const micBadge = Object.assign(el('span', 'badge mic-off'), { title: 'Microphone off' });
-    micBadge.append(icon('micOff'), Object.assign(el('span', 'visually-hidden'), { textContent: ' (microphone off)' }));
+    const micBadge = Object.assign(el('span', 'badge mic-off'), { title: translate('tiles.micOff') });
+    micBadge.append(icon('micOff'), Object.assign(el('span', 'visually-hidden'), { textContent: translate('tiles.micOffSpoken') }));
     const name = el('span', 'name');
     const chosen = Object.assign(el('span', 'chosen'), { hidden: true });
     const label = el('div', 'label');
