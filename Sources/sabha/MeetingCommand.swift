@@ -34,8 +34,11 @@ struct MeetingCommand: AsyncParsableCommand {
         @Option(help: "Organizer: 'NAME <EMAIL>' or EMAIL.")
         var organizer: String
 
-        @Option(name: .customLong("attendee"), help: "An attendee: EMAIL, 'NAME <EMAIL>' or 'NAME <EMAIL>:ROLE'; repeat for each.")
+        @Option(name: .customLong("attendee"), help: "An attendee: EMAIL, 'NAME <EMAIL>', 'NAME <EMAIL>:ROLE' or 'NAME <EMAIL>:ROLE:LANGUAGE' (host|participant|viewer; en|hi|or); repeat for each.")
         var attendees: [String] = []
+
+        @Flag(inversion: .prefixedNo, help: "Joiners wait in a lobby until a host admits them (default: on when someone is invited from outside the department's domains).")
+        var lobby: Bool?
 
         func request() throws -> AdminWire.MeetingRequest {
             guard !attendees.isEmpty else { throw ValidationError("give at least one --attendee") }
@@ -50,15 +53,20 @@ struct MeetingCommand: AsyncParsableCommand {
             let invitees = attendees.map { text -> AdminWire.Invitee in
                 var text = text
                 var role: String?
-                if let colon = text.lastIndex(of: ":"), !text[text.index(after: colon)...].contains("@"), !text[text.index(after: colon)...].contains(">") {
-                    role = String(text[text.index(after: colon)...])
+                var language: String?
+                // Up to two ":..." suffixes after the address, each a role or a language (the two sets of words differ).
+                for _ in 0..<2 {
+                    guard let colon = text.lastIndex(of: ":") else { break }
+                    let suffix = text[text.index(after: colon)...]
+                    guard !suffix.contains("@"), !suffix.contains(">") else { break }
+                    if ["en", "hi", "or"].contains(suffix.lowercased()) { language = String(suffix) } else { role = String(suffix) }
                     text = String(text[..<colon])
                 }
                 let person = Self.person(text)
-                return AdminWire.Invitee(name: person.name, email: person.email, role: role)
+                return AdminWire.Invitee(name: person.name, email: person.email, role: role, language: language)
             }
             return AdminWire.MeetingRequest(title: title, description: description, start: start, end: end, timezone: timezone,
-                                            organizer: organizer, attendees: invitees)
+                                            organizer: organizer, attendees: invitees, lobby: lobby)
         }
 
         static func person(_ text: String) -> AdminWire.Person {

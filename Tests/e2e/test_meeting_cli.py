@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from e2ekit.groupware import link_token
 from e2ekit.meeting import MeetingSocket
 
 pytestmark = pytest.mark.server
@@ -28,10 +29,12 @@ def test_meetings_are_scheduled_updated_listed_and_cancelled_from_the_command_li
     created = json.loads(sabha_meeting(
         server, "create", "--json", "--title", "Flood review", "--start", start.isoformat(), "--end", "45m",
         "--organizer", "Collector Pune <collector@pune.gov.in>",
-        "--attendee", "Asha <asha@example.in>:host", "--attendee", "ravi@example.in", "--attendee", "Press <press@example.in>:viewer").stdout)
+        "--attendee", "Asha <asha@example.in>:host:hi", "--attendee", "ravi@example.in:or", "--attendee", "Press <press@example.in>:viewer",
+        "--no-lobby").stdout)
     assert created["status"] == "scheduled" and created["sequence"] == 0 and created["source"] == "api"
-    assert [(a["email"], a["role"]) for a in created["attendees"]] == [
-        ("asha@example.in", "host"), ("ravi@example.in", "participant"), ("press@example.in", "viewer")]
+    assert [(a["email"], a["role"], a["language"]) for a in created["attendees"]] == [
+        ("asha@example.in", "host", "hi"), ("ravi@example.in", "participant", "or"), ("press@example.in", "viewer", "en")]
+    assert created["lobby"] is False, "--no-lobby, although the attendees are outside the organizer's domain"
     assert dt.datetime.fromisoformat(created["end"].replace("Z", "+00:00")) - start == dt.timedelta(minutes=45)
     mid = created["id"]
 
@@ -52,12 +55,12 @@ def test_meetings_are_scheduled_updated_listed_and_cancelled_from_the_command_li
     ravi = next(a["link"] for a in created["attendees"] if a["email"] == "ravi@example.in")
     ws = MeetingSocket(server.base_url)
     try:
-        assert ws.join(asha.split("?t=", 1)[1])["you"]["role"] == "host"
+        assert ws.join(link_token(asha))["you"]["role"] == "host"
     finally:
         ws.close()
     ws = MeetingSocket(server.base_url)
     try:
-        ws.send({"type": "join", "version": 1, "token": ravi.split("?t=", 1)[1]})
+        ws.send({"type": "join", "version": 1, "token": link_token(ravi)})
         error = ws.next_type("error")
         assert error["code"] == "link-revoked" and error["fatal"], error
     finally:
@@ -67,7 +70,7 @@ def test_meetings_are_scheduled_updated_listed_and_cancelled_from_the_command_li
     assert "cancelled" in out
     ws = MeetingSocket(server.base_url)
     try:
-        ws.send({"type": "join", "version": 1, "token": asha.split("?t=", 1)[1]})
+        ws.send({"type": "join", "version": 1, "token": link_token(asha)})
         assert ws.next_type("error")["code"] == "meeting-cancelled"
     finally:
         ws.close()
