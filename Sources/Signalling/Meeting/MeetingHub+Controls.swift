@@ -50,6 +50,11 @@ extension MeetingHub {
         }
     }
 
+    /// Who waits to be let into `room`, in arrival order.
+    func waiting(in room: String) -> [Participant] {
+        (controls[room]?.waiting ?? []).compactMap { waitingByID[$0.participant] }
+    }
+
     /// Takes a participant out of the waiting list without letting it in (denied, left, replaced); hosts are told.
     func stopWaiting(_ participant: Participant, reason: String) {
         guard waitingByID.removeValue(forKey: participant.id) != nil else { return }

@@ -200,11 +200,6 @@ public actor MeetingHub {
         (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
     }
 
-    /// Who waits to be let into `room`, in arrival order.
-    func waiting(in room: String) -> [Participant] {
-        (controls[room]?.waiting ?? []).compactMap { waitingByID[$0.participant] }
-    }
-
     /// Tells the hosts of `room` who is kept out now.
     func sendRemovedList(_ room: String) {
         let message = MeetingWire.encode("removed-list", ["removed": removedList(room)])
@@ -566,52 +561,6 @@ public actor MeetingHub {
         return false
     }
 
-    // MARK: - Queries
-
-    public struct Snapshot: Sendable {
-        public var rooms: Int
-        public var participants: Int
-    }
-
-    public func snapshot() -> Snapshot {
-        Snapshot(rooms: rooms.count, participants: byID.count)
-    }
-
-    /// A participant as the admin API shows it (`GET /api/rooms/{room}`); absent values are `null`.
-    public struct ParticipantSummary: Sendable, Codable, Equatable {
-        public var id: String
-        public var identity: String
-        public var name: String
-        public var role: String
-        public var connected: Bool
-        /// The name it typed, when it differs from the token's.
-        @Nullable public var chosenName: String?
-        /// The id of the link (token) it joined with; `DELETE /api/rooms/{room}/links/{link}` withdraws it.
-        @Nullable public var link: String?
-        public var tracks: [MeetingWire.TrackInfo]
-    }
-
-    /// Rooms with someone in them, and their participants in join order.
-    public func liveRooms() -> [String: [ParticipantSummary]] {
-        rooms.mapValues { list in
-            list.map { ParticipantSummary(id: $0.id, identity: $0.identity, name: $0.name, role: $0.info.role,
-                                          connected: $0.connected, chosenName: $0.chosenName, link: $0.tokenID, tracks: trackInfos(of: $0)) }
-        }
-    }
-
-    /// The producer behind a published track, a participant's consumer of a track and its transport (tests, diagnostics).
-    func producer(ofTrack track: String) -> ProducerID? {
-        byID.values.lazy.compactMap { $0.published.values.first { $0.id == track }?.producer }.first
-    }
-
-    func consumer(of id: String, track: String) -> ConsumerID? {
-        byID[id]?.receiving.values.first { $0.track == track }?.consumer
-    }
-
-    func transport(of id: String) -> TransportID? {
-        byID[id]?.transport?.id
-    }
-
     // MARK: - Helpers
 
     /// What the participant should receive: everyone else's tracks, without video when it chose `receive-video` off.
@@ -632,7 +581,7 @@ public actor MeetingHub {
         participant.send(renegotiateMessage(for: participant))
     }
 
-    private func trackInfos(of participant: Participant) -> [MeetingWire.TrackInfo] {
+    func trackInfos(of participant: Participant) -> [MeetingWire.TrackInfo] {
         participant.published.values.sorted { $0.mid < $1.mid }.map { info($0, of: participant) }
     }
 

@@ -123,73 +123,67 @@ struct MeetingSocket: Sendable {
                     guard let joined = await join(version: version, token: token, name: name, resume: resume, room: room,
                                                   outbox: outbox, address: address) else { return }
                     (participant, epoch) = joined
-                case .offer(let sdp, let sources):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.send(reply) }
-                case .mute(let kind, let muted):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    await hub.mute(id, kind: kind, muted: muted)
-                case .endMeeting:
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.endMeeting(by: id) } catch { outbox.send(hostError(error)) }
-                case .remove(let target):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.remove(target, by: id) } catch { outbox.send(hostError(error)) }
-                case .readmit(let identity):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.readmit(identity, by: id) } catch { outbox.send(hostError(error)) }
-                case .muteParticipant(let target, let kind):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.send(hostError(error)) }
-                case .videoSize(let track, let width, let height):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.send(error) }
-                case .receiveVideo(let mode):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    guard let mode = MeetingHub.VideoReceiveMode(rawValue: mode) else {
-                        outbox.send(MeetingWire.error("bad-video-mode", "\"mode\" must be \"auto\", \"low\" or \"off\"", fatal: false))
-                        continue
-                    }
-                    await hub.receiveVideo(id, mode: mode)
-                case .admit(let target):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.admit(target, by: id) } catch { outbox.send(hostError(error)) }
-                case .deny(let target):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.deny(target, by: id) } catch { outbox.send(hostError(error)) }
-                case .lock(let locked):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.lock(locked, by: id) } catch { outbox.send(hostError(error)) }
-                case .allowScreenShare(let allowed):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.allowScreenShare(allowed, by: id) } catch { outbox.send(hostError(error)) }
-                case .muteAll:
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.muteAll(by: id) } catch { outbox.send(hostError(error)) }
-                case .makeHost(let target):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do { try await hub.makeHost(target, by: id) } catch { outbox.send(hostError(error)) }
-                case .raiseHand:
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    if let error = await hub.raiseHand(id) { outbox.send(error) }
-                case .lowerHand(let target):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    do {
-                        if let error = try await hub.lowerHand(target, by: id) { outbox.send(error) }
-                    } catch { outbox.send(hostError(error)) }
-                case .chat(let text):
-                    guard let id = participant else { outbox.send(notJoined); continue }
-                    if let error = await hub.chat(id, text: text) { outbox.send(error) }
                 case .leave:
                     if let id = participant { await hub.leave(id, reason: .left) }
                     participant = nil
                     return
+                default:
+                    guard let id = participant else { outbox.send(notJoined); continue }
+                    await handle(decoded, from: id, outbox: outbox)
                 }
             }
         } catch {
             // Oversized message or a protocol violation: the library closes the socket; say why if we still can.
             outbox.send(MeetingWire.error("too-large", "message rejected: \(error)", fatal: true))
             logger.info("meeting socket closed on error", metadata: ["participant": "\(participant ?? "-")", "error": "\(error)"])
+        }
+    }
+
+    /// A message of a joined participant (or one waiting in the lobby: the hub refuses what it may not do yet).
+    private func handle(_ message: MeetingWire.Inbound, from id: String, outbox: SocketOutbox) async {
+        switch message {
+        case .offer(let sdp, let sources):
+            for reply in await hub.offer(from: id, sdp: sdp, sources: sources) { outbox.send(reply) }
+        case .mute(let kind, let muted):
+            await hub.mute(id, kind: kind, muted: muted)
+        case .endMeeting:
+            do { try await hub.endMeeting(by: id) } catch { outbox.send(hostError(error)) }
+        case .remove(let target):
+            do { try await hub.remove(target, by: id) } catch { outbox.send(hostError(error)) }
+        case .readmit(let identity):
+            do { try await hub.readmit(identity, by: id) } catch { outbox.send(hostError(error)) }
+        case .muteParticipant(let target, let kind):
+            do { try await hub.muteParticipant(target, kind: kind, by: id) } catch { outbox.send(hostError(error)) }
+        case .videoSize(let track, let width, let height):
+            if let error = await hub.videoSize(id, track: track, width: width, height: height) { outbox.send(error) }
+        case .receiveVideo(let mode):
+            guard let mode = MeetingHub.VideoReceiveMode(rawValue: mode) else {
+                outbox.send(MeetingWire.error("bad-video-mode", "\"mode\" must be \"auto\", \"low\" or \"off\"", fatal: false))
+                return
+            }
+            await hub.receiveVideo(id, mode: mode)
+        case .admit(let target):
+            do { try await hub.admit(target, by: id) } catch { outbox.send(hostError(error)) }
+        case .deny(let target):
+            do { try await hub.deny(target, by: id) } catch { outbox.send(hostError(error)) }
+        case .lock(let locked):
+            do { try await hub.lock(locked, by: id) } catch { outbox.send(hostError(error)) }
+        case .allowScreenShare(let allowed):
+            do { try await hub.allowScreenShare(allowed, by: id) } catch { outbox.send(hostError(error)) }
+        case .muteAll:
+            do { try await hub.muteAll(by: id) } catch { outbox.send(hostError(error)) }
+        case .makeHost(let target):
+            do { try await hub.makeHost(target, by: id) } catch { outbox.send(hostError(error)) }
+        case .raiseHand:
+            if let error = await hub.raiseHand(id) { outbox.send(error) }
+        case .lowerHand(let target):
+            do {
+                if let error = try await hub.lowerHand(target, by: id) { outbox.send(error) }
+            } catch { outbox.send(hostError(error)) }
+        case .chat(let text):
+            if let error = await hub.chat(id, text: text) { outbox.send(error) }
+        case .join, .ping, .leave:
+            break  // read(_:_:address:) answers these itself
         }
     }
 
