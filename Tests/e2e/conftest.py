@@ -45,6 +45,19 @@ def repo_root() -> Path:
     return REPO
 
 
+@pytest.fixture
+def screenshot(repo_root, tmp_path):
+    """screenshot(driver, name) -> Path: saves the page as <name>.png, into docs/img/ only on request
+    (SABHA_UPDATE_SCREENSHOTS=1, so test runs leave the tree clean), else into the test's tmp_path."""
+    def save(driver, name: str) -> Path:
+        folder = repo_root / "docs" / "img" if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1" else tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"{name}.png"
+        assert driver.save_screenshot(str(out)), f"screenshot {out} not saved"
+        return out
+    return save
+
+
 @pytest.fixture(scope="session")
 def sabha_bin() -> Path:
     """The debug build made by `swift build` (override with SABHA_BIN)."""

@@ -9,7 +9,6 @@ SABHA_UPDATE_SCREENSHOTS=1.
 
 from __future__ import annotations
 
-import os
 import re
 from urllib.parse import quote
 
@@ -137,14 +136,12 @@ def open_landing_console(driver, server, lang: str) -> None:
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("lang", ["hi", "or"])
-def test_pages_show_no_english_in_hindi_and_odia(server, browsers, repo_root, tmp_path, lang):
+def test_pages_show_no_english_in_hindi_and_odia(server, browsers, screenshot, lang):
     room = f"zilla-{lang}"
     key = (server.data_dir / "admin.key").read_text().strip()
     created = requests.post(f"{server.base_url}/api/rooms", json={"name": room},
                             headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert created.status_code == 201, created.text
-    # The screenshots go to docs/img/ with SABHA_UPDATE_SCREENSHOTS=1 (as the other screenshot tests do).
-    img = repo_root / "docs" / "img" if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1" else tmp_path
 
     # (a) The landing page, with its administrator console open.
     landing = browsers(f"landing-{lang}")
@@ -154,7 +151,7 @@ def test_pages_show_no_english_in_hindi_and_odia(server, browsers, repo_root, tm
     n = assert_no_english(landing, tabs, lang, "landing page")
     print(f"{lang}: landing page, {n} texts checked")
     if lang == "hi":
-        landing.save_screenshot(str(img / "landing-hi.png"))
+        screenshot(landing, "landing-hi")
 
     # (b) The pre-join screen of a host's link.
     token = server.token(room, "collector", "host", name="Sujata Mohanty")
@@ -166,7 +163,7 @@ def test_pages_show_no_english_in_hindi_and_odia(server, browsers, repo_root, tm
     n = assert_no_english(page, tabs, lang, "pre-join screen")
     print(f"{lang}: pre-join screen, {n} texts checked")
     if lang == "or":
-        page.save_screenshot(str(img / "prejoin-or.png"))
+        screenshot(page, "prejoin-or")
 
     # (c) The meeting with someone else in it (a WebSocket participant) who raises a hand and writes.
     other = MeetingSocket(server.base_url)
@@ -192,7 +189,7 @@ def test_pages_show_no_english_in_hindi_and_odia(server, browsers, repo_root, tm
         n = assert_no_english(page, tabs, lang, "meeting page")
         print(f"{lang}: meeting page, {n} texts checked")
         page.execute_script("document.activeElement.blur()")
-        page.save_screenshot(str(img / f"meeting-{lang}.png"))
+        screenshot(page, f"meeting-{lang}")
     finally:
         other.close()
 

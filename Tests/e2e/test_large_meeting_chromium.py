@@ -49,13 +49,6 @@ def state(driver) -> dict:
     return driver.execute_async_script(STATE_JS)
 
 
-def screenshot(driver, repo_root, tmp_path, name: str) -> None:
-    """Into docs/img only on request (SABHA_UPDATE_SCREENSHOTS=1), so test runs leave the tree clean."""
-    out = (repo_root / "docs" / "img" if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1" else tmp_path) / f"{name}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(out))
-
-
 def participants_in_meeting(server) -> int:
     text = requests.get(f"{server.base_url}/metrics", timeout=5).text
     m = re.search(r"^sabha_meeting_participants\s+(\d+)", text, re.M)
@@ -93,7 +86,7 @@ def wait_video_only_for_shown(driver, what: str, timeout: float = 30) -> dict:
 
 
 @pytest.mark.timeout(180)
-def test_a_16_person_meeting_shows_a_page_of_tiles_and_receives_video_only_for_them(server, browsers, repo_root, tmp_path):
+def test_a_16_person_meeting_shows_a_page_of_tiles_and_receives_video_only_for_them(server, browsers, tmp_path, screenshot):
     if not LOADGEN.is_file():
         pytest.skip(f"{LOADGEN} is missing: cd tools/loadgen && SABHA_CORE_ONLY=1 swift build -c release (or SABHA_LOADGEN=...)")
     room = "e2e-large"
@@ -120,7 +113,7 @@ def test_a_16_person_meeting_shows_a_page_of_tiles_and_receives_video_only_for_t
         first = wait_video_only_for_shown(driver, "page 1")
         assert first["view"] == "grid" and first["pages"] == 2 and first["page"] == 0, first
         assert first["visibleTiles"] <= 9 and len(first["shown"]) == 8, first
-        screenshot(driver, repo_root, tmp_path, "meeting-pages")
+        screenshot(driver, "meeting-pages")
         hidden = set(first["per"]) - set(first["shown"])
         assert sum(1 for v in first["videoSizes"].values() if v["width"] == 0 and v["height"] == 0) == len(hidden), first["videoSizes"]
 
@@ -139,7 +132,7 @@ def test_a_16_person_meeting_shows_a_page_of_tiles_and_receives_video_only_for_t
         speaker = wait_video_only_for_shown(driver, "speaker view")
         assert speaker["view"] == "speaker" and speaker["featured"] == 1, speaker
         assert speaker["visibleTiles"] <= 6, speaker
-        screenshot(driver, repo_root, tmp_path, "meeting-speaker-view")
+        screenshot(driver, "meeting-speaker-view")
         print(f"16-person meeting: {time.monotonic() - started:.0f}s; page 1 {len(first['shown'])} others shown, "
               f"page 2 {len(second['shown'])}, speaker view {len(speaker['shown'])}")
     finally:

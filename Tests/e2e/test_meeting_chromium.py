@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from urllib.parse import quote
 
@@ -73,7 +72,7 @@ def wait_receiving(driver, who: str, senders: dict[str, str], timeout: float) ->
 
 
 @pytest.mark.timeout(180)
-def test_four_chromiums_meet_and_one_leaves(server, browsers, repo_root, tmp_path):
+def test_four_chromiums_meet_and_one_leaves(server, browsers, screenshot):
     room = "e2e-meeting"
     people = {}  # name -> (driver, participant id)
     for identity, name in (("asha", "Asha"), ("ravi", "Ravi Kumar"), ("meena", "Meena")):
@@ -93,12 +92,7 @@ def test_four_chromiums_meet_and_one_leaves(server, browsers, repo_root, tmp_pat
     # The three-person grid, as Asha sees it (refreshed in docs/ only on request, so test runs leave the tree clean).
     asha = people["Asha"][0]
     wait_for(lambda: asha.execute_script(TILES_PLAYING_JS), 15, "Asha's remote tiles to play")
-    if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1":
-        out = repo_root / "docs" / "img" / "meeting-grid.png"
-    else:
-        out = tmp_path / "meeting-grid.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    assert asha.save_screenshot(str(out))
+    screenshot(asha, "meeting-grid")
 
     # A fourth joins late: it gets all three, and all three get it.
     people["Dev"] = join(browsers, server, room, "dev", "Dev")

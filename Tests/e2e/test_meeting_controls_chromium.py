@@ -5,7 +5,6 @@ co-host. The protocol itself is tested in test_meeting_controls.py; this is what
 
 from __future__ import annotations
 
-import os
 from urllib.parse import quote
 
 import pytest
@@ -50,7 +49,7 @@ def texts(driver, selector: str) -> list[str]:
 
 
 @pytest.mark.timeout(150)
-def test_lobby_hands_chat_and_lock_on_the_meeting_page(server, browsers, repo_root, tmp_path):
+def test_lobby_hands_chat_and_lock_on_the_meeting_page(server, browsers, screenshot):
     room = "council"
     key = (server.data_dir / "admin.key").read_text().strip()
     created = requests.post(f"{server.base_url}/api/rooms", json={"name": room, "lobby": True},
@@ -167,12 +166,7 @@ def test_lobby_hands_chat_and_lock_on_the_meeting_page(server, browsers, repo_ro
         wait_for(lambda: host.execute_script(
             "return [...document.querySelectorAll('#grid .tile.remote video')].every((v) => v.videoWidth > 0)"), 15,
             "the host's remote tiles to play")
-        if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1":
-            out = repo_root / "docs" / "img" / "meeting-controls.png"
-        else:
-            out = tmp_path / "meeting-controls.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        assert host.save_screenshot(str(out))
+        screenshot(host, "meeting-controls")
         css(host, "#waiting-list button.deny").click()
         assert kiran.next(10, lambda m: m.get("type") == "error")["code"] == "lobby-denied"
     finally:

@@ -7,7 +7,6 @@ runs, while the page and its WebSocket (the HTTP port) keep working, as behind a
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from urllib.parse import quote
@@ -32,7 +31,7 @@ return { joined: !!(m && m.me()), state: m && m.pc ? m.pc.connectionState : null
 
 
 @pytest.mark.timeout(120)
-def test_a_browser_whose_network_blocks_media_is_told_what_to_allow_within_15_seconds(server, browsers, repo_root):
+def test_a_browser_whose_network_blocks_media_is_told_what_to_allow_within_15_seconds(server, browsers, screenshot):
     port = server.udp_port
     assert port != server.http_port, "the test needs the page's port to stay open"
     with MediaBlock(port) as block:
@@ -53,8 +52,7 @@ def test_a_browser_whose_network_blocks_media_is_told_what_to_allow_within_15_se
         assert "still trying" in shown["status"].lower(), shown["status"]
         assert block.dropped() > 0, block.log
         print(f"explanation after {took:.1f}s:\n{text}")
-        if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1":
-            assert page.save_screenshot(str(repo_root / "docs" / "img" / "meeting-connection-help.png"))
+        screenshot(page, "meeting-connection-help")
 
         # It keeps trying: ICE restarts go on while blocked.
         wait_for(lambda: page.execute_script(HELP_JS)["restarts"] >= 1, 20, "an ICE restart while blocked")

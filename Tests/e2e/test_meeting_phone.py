@@ -9,7 +9,6 @@ test's temporary directory, so a test run leaves the tree clean).
 
 from __future__ import annotations
 
-import os
 import time
 from urllib.parse import quote
 
@@ -99,15 +98,6 @@ def check_layout(driver, orientation: str) -> dict:
     return lay
 
 
-def screenshot(driver, repo_root, tmp_path, name: str) -> None:
-    if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1":
-        out = repo_root / "docs" / "img" / f"{name}.png"
-    else:
-        out = tmp_path / f"{name}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    assert driver.save_screenshot(str(out))
-
-
 def choose_data_mode(driver, mode: str) -> None:
     driver.find_element("id", "data-button").click()
     driver.find_element("css selector", f'#data-menu input[value="{mode}"]').click()
@@ -117,7 +107,7 @@ def choose_data_mode(driver, mode: str) -> None:
 
 @pytest.mark.timeout(300)
 def test_a_phone_joins_in_portrait_and_landscape_pauses_its_camera_while_hidden_and_saves_data(
-        server, browsers, repo_root, tmp_path):
+        server, browsers, screenshot):
     room = "e2e-phone"
     # Asha on a desktop, full camera: three simulcast layers (320, 640 and 1280 pixels wide).
     asha = browsers("asha")
@@ -136,7 +126,7 @@ def test_a_phone_joins_in_portrait_and_landscape_pauses_its_camera_while_hidden_
         "return [...document.querySelectorAll('#grid .tile.remote video')].every((v) => v.videoWidth > 0)"), 15,
         "Asha's tile to play on the phone")
     check_layout(phone, "portrait")
-    screenshot(phone, repo_root, tmp_path, "meeting-phone-portrait")
+    screenshot(phone, "meeting-phone-portrait")
 
     # Landscape (the phone turned): the controls move to the right edge, still all in reach.
     phone.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
@@ -145,7 +135,7 @@ def test_a_phone_joins_in_portrait_and_landscape_pauses_its_camera_while_hidden_
     wait_for(lambda: phone.execute_script("return window.innerWidth") == 844, 5, "the landscape viewport")
     time.sleep(1)   # the grid lays itself out again on resize
     check_layout(phone, "landscape")
-    screenshot(phone, repo_root, tmp_path, "meeting-phone-landscape")
+    screenshot(phone, "meeting-phone-landscape")
 
     # The page hidden (another app in front): the camera sends nothing and Asha sees it off; shown, it comes back.
     avatar_shown = ("const a = document.querySelector('#grid .tile[data-participant=\"%s\"] .avatar');"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.server
 
 
 @pytest.mark.timeout(120)
-def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, metrics, browsers, repo_root, tmp_path):
+def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, metrics, browsers, screenshot):
     room = "e2e-chromium"
     pub = server.token(room, "alice", "publisher")
     view = server.token(room, "bob", "viewer")
@@ -41,16 +40,11 @@ def test_chromium_watches_a_chromium_publisher_through_the_demo_page(server, met
     assert "Watching alice" in viewer.find_element("id", "watch-status").text
 
     # The screenshot in docs/ is refreshed only on request (SABHA_UPDATE_SCREENSHOTS=1), so test runs leave the tree clean.
-    if os.environ.get("SABHA_UPDATE_SCREENSHOTS") == "1":
-        out = repo_root / "docs" / "img" / "whep-viewer.png"
-    else:
-        out = tmp_path / "whep-viewer.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
     # Let the tile show a moving picture before the screenshot.
     wait_for(lambda: viewer.execute_script(
         "const v = document.querySelector('#tiles video'); return v && v.videoWidth > 0 && v.currentTime > 0.5"),
         10, "the viewer tile to play")
-    assert viewer.save_screenshot(str(out))
+    screenshot(viewer, "whep-viewer")
 
     m = metrics(server.base_url)
     assert m.value("sabha_transports") == 2
