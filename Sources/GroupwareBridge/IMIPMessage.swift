@@ -142,17 +142,6 @@ public struct IMIPMessage: Sendable {
     /// "2025-03-03 10:00–11:00 (Asia/Kolkata, UTC+05:30)": unambiguous and locale-free in English; in Hindi and
     /// Odia the date is written out in the language ("सोमवार, 3 मार्च 2025 10:00–11:00 (Asia/Kolkata, UTC+05:30)").
     static func when(_ invitation: MeetingInvitation, zone: TimeZone, language: MessageLanguage = .english) -> String {
-        if language != .english {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = zone
-            let style = Date.FormatStyle(date: .complete, time: .omitted, locale: language.locale, calendar: calendar, timeZone: zone)
-            let english = when(invitation, zone: zone)
-            // The times and the zone as in English (24-hour, digits as the offices write them); the days in the language.
-            let times = english.split(separator: " ", maxSplits: 1).last.map(String.init) ?? english
-            let sameDay = calendar.isDate(invitation.start, inSameDayAs: invitation.end)
-            guard sameDay else { return "\(invitation.start.formatted(style)) – \(invitation.end.formatted(style)): \(times)" }
-            return "\(invitation.start.formatted(style)) \(times)"
-        }
         let start = ICalendarDateTime(invitation.start, in: zone)
         let end = ICalendarDateTime(invitation.end, in: zone)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
@@ -161,7 +150,15 @@ public struct IMIPMessage: Sendable {
         let offset = UTCOffset.text(zone.secondsFromGMT(for: invitation.start))
         let utc = "UTC" + offset.prefix(3) + ":" + offset.dropFirst(3).prefix(2)
         let endText = date(start) == date(end) ? time(end) : date(end) + " " + time(end)
-        return "\(date(start)) \(time(start))–\(endText) (\(invitation.timeZoneID), \(utc))"
+        // The times and the zone as in English (24-hour, digits as the offices write them) in every language.
+        let times = "\(time(start))–\(endText) (\(invitation.timeZoneID), \(utc))"
+        guard language != .english else { return "\(date(start)) \(times)" }
+        // The days written out in the language.
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let style = Date.FormatStyle(date: .complete, time: .omitted, locale: language.locale, calendar: calendar, timeZone: zone)
+        guard date(start) == date(end) else { return "\(invitation.start.formatted(style)) – \(invitation.end.formatted(style)): \(times)" }
+        return "\(invitation.start.formatted(style)) \(times)"
     }
 
     static func escapeHTML(_ text: String) -> String {

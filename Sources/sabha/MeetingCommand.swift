@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GroupwareBridge
 import Signalling
 
 /// `sabha meeting …`: scheduled meetings through the admin API of a running server (docs/meetings.md).
@@ -59,7 +60,7 @@ struct MeetingCommand: AsyncParsableCommand {
                     guard let colon = text.lastIndex(of: ":") else { break }
                     let suffix = text[text.index(after: colon)...]
                     guard !suffix.contains("@"), !suffix.contains(">") else { break }
-                    if ["en", "hi", "or"].contains(suffix.lowercased()) { language = String(suffix) } else { role = String(suffix) }
+                    if MessageLanguage(code: String(suffix)) != nil { language = String(suffix) } else { role = String(suffix) }
                     text = String(text[..<colon])
                 }
                 let person = Self.person(text)

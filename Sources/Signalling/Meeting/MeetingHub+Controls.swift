@@ -86,14 +86,9 @@ extension MeetingHub {
     /// The room's options changed (admin API): with the lobby off, everyone in it goes in (when a host is there or
     /// nobody needs one).
     public func roomOptionsChanged(_ room: String) {
-        guard let waiting = controls[room]?.waiting, !waiting.isEmpty, let options = access?.options(of: room) else { return }
-        let hostIn = (rooms[room] ?? []).contains { $0.role == .host }
-        for entry in waiting {
-            guard let participant = waitingByID[entry.participant] else { continue }
-            if options.lobby { continue }
-            if options.waitForHost && !hostIn { continue }
-            admitWaiting(participant, actor: "admin")
-        }
+        guard let options = access?.options(of: room), !options.lobby else { return }
+        if options.waitForHost && !(rooms[room] ?? []).contains(where: { $0.role == .host }) { return }
+        for participant in waiting(in: room) { admitWaiting(participant, actor: "admin") }
     }
 
     private func admitWaiting(_ participant: Participant, actor: String?) {

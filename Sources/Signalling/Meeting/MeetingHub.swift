@@ -202,8 +202,7 @@ public actor MeetingHub {
 
     /// Tells the hosts of `room` who is kept out now.
     func sendRemovedList(_ room: String) {
-        let message = MeetingWire.encode("removed-list", ["removed": removedList(room)])
-        for host in rooms[room] ?? [] where host.role == .host { host.send(message) }
+        sendToHosts(room, MeetingWire.encode("removed-list", ["removed": removedList(room)]))
     }
 
     /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
@@ -253,7 +252,7 @@ public actor MeetingHub {
     /// Ends the meeting for everyone in the host's room, frees all their media, and closes the room until an
     /// administrator reopens it.
     func endMeeting(by id: String) async throws(HostActionError) {
-        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let host = try self.host(id)
         let count = await endMeeting(room: host.room, reason: "host", closedBy: host.identity)
         logger.notice("meeting ended by host", metadata: ["room": "\(host.room)", "host": "\(host.identity)", "participants": "\(count)"])
     }
@@ -332,7 +331,7 @@ public actor MeetingHub {
     }
 
     func remove(_ target: String, by id: String) async throws(HostActionError) {
-        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let host = try self.host(id)
         guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }
         // Stored before they are sent out, so their page's next join is refused.
         access?.recordRemoval(of: participant.identity, name: participant.name, from: participant.room, by: host.identity)
@@ -346,7 +345,7 @@ public actor MeetingHub {
 
     /// A host lets a removed identity back in.
     func readmit(_ identity: String, by id: String) throws(HostActionError) {
-        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let host = try self.host(id)
         guard access?.readmit(identity, to: host.room) == true else { throw .notRemoved }
         auditSink?(AuditEvent(room: host.room, identity: identity, participant: "", event: "readmitted", actor: host.identity))
         logger.info("removed participant let back in", metadata: ["room": "\(host.room)", "identity": "\(identity)", "by": "\(host.identity)"])
@@ -359,7 +358,7 @@ public actor MeetingHub {
     }
 
     func muteParticipant(_ target: String, kind: String, by id: String) throws(HostActionError) {
-        guard let host = byID[id], host.role == .host else { throw .notHost }
+        let host = try self.host(id)
         guard let participant = byID[target], participant.room == host.room else { throw .unknownParticipant }
         participant.send(MeetingWire.encode("mute-request", ["kind": kind, "by": host.id]))
     }
