@@ -24,13 +24,18 @@ public struct Attendee: Hashable, Sendable {
     public var joinURL: String
     /// The language of their mail and of the text in their calendar copy.
     public var language: MessageLanguage
+    /// Their answer so far: written into the organizer's stored copy, so a rewrite of it keeps the answers the
+    /// calendar server recorded; invitations sent out always ask anew (NEEDS-ACTION).
+    public var status: ParticipationStatus
 
-    public init(name: String, email: EmailAddress, role: Role, joinURL: String, language: MessageLanguage = .english) {
+    public init(name: String, email: EmailAddress, role: Role, joinURL: String, language: MessageLanguage = .english,
+                status: ParticipationStatus = .needsAction) {
         self.name = name
         self.email = email
         self.role = role
         self.joinURL = joinURL
         self.language = language
+        self.status = status
     }
 
     /// `ATTENDEE;CN=..;ROLE=..;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:..` for an invitation.
@@ -41,9 +46,9 @@ public struct Attendee: Hashable, Sendable {
         parameters += [
             ICalendarParameter("CUTYPE", "INDIVIDUAL"),
             ICalendarParameter("ROLE", role.icalendarRole),
-            ICalendarParameter("PARTSTAT", "NEEDS-ACTION"),
-            ICalendarParameter("RSVP", "TRUE"),
+            ICalendarParameter("PARTSTAT", status.rawValue),
         ]
+        if status == .needsAction { parameters.append(ICalendarParameter("RSVP", "TRUE")) }
         return ICalendarProperty("ATTENDEE", parameters: parameters, value: email.mailto)
     }
 }

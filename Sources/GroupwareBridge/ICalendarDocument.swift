@@ -62,7 +62,12 @@ public enum ICalendarDocument {
         var organizer: [ICalendarParameter] = []
         if !invitation.organizer.name.isEmpty { organizer.append(ICalendarParameter("CN", invitation.organizer.name)) }
         event.append(ICalendarProperty("ORGANIZER", parameters: organizer, value: invitation.organizer.email.mailto))
-        event += invitation.attendees.map(\.property)
+        // A scheduling message asks every attendee anew; the stored copy keeps the answers known so far.
+        event += invitation.attendees.map { attendee in
+            var attendee = attendee
+            if scheduling { attendee.status = .needsAction }
+            return attendee.property
+        }
 
         var header = [
             ICalendarProperty("PRODID", text: GroupwareBridge.productID),

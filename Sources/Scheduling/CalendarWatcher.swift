@@ -176,6 +176,10 @@ public final class CalendarWatcher: Service {
                 } else {
                     try scheduler.store.setResourceETag(resource.etag, meeting: existing.id)  // our own write-back, or a change that does not matter
                 }
+                // The attendees' answers, as the calendar server recorded them in the booking (RFC 6638).
+                if !booking.cancelled, let object = try? ICalendarParser().parseCalendar(Array(resource.body.utf8)) {
+                    await scheduler.applyCalendarAnswers(object, meeting: existing.id, now: now)
+                }
                 return
             }
             guard !booking.cancelled, draft.end > now else {

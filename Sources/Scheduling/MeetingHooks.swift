@@ -26,6 +26,8 @@ public struct MeetingHooks: Sendable {
     public var rolesLowered: @Sendable (_ room: String, _ identities: [String]) async -> Void
     /// New items are in the outbox.
     public var outboxChanged: @Sendable () -> Void
+    /// Attendees' answers to the invitation changed: the room's hosts see the new list.
+    public var answersChanged: @Sendable (_ room: String) async -> Void
     /// A limit refused something (`limit`: "attendees", "invite-domains"), `count` times: the server's metrics count it.
     public var limitReached: @Sendable (_ limit: String, _ count: Int) -> Void
 
@@ -35,7 +37,8 @@ public struct MeetingHooks: Sendable {
                 dismiss: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
                 rolesLowered: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
                 outboxChanged: @escaping @Sendable () -> Void = {},
-                limitReached: @escaping @Sendable (String, Int) -> Void = { _, _ in }) {
+                limitReached: @escaping @Sendable (String, Int) -> Void = { _, _ in },
+                answersChanged: @escaping @Sendable (String) async -> Void = { _ in }) {
         self.issueLink = issueLink
         self.openRoom = openRoom
         self.closeRoom = closeRoom
@@ -43,5 +46,6 @@ public struct MeetingHooks: Sendable {
         self.rolesLowered = rolesLowered
         self.outboxChanged = outboxChanged
         self.limitReached = limitReached
+        self.answersChanged = answersChanged
     }
 }

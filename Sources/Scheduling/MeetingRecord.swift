@@ -45,6 +45,19 @@ public struct MeetingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
     public var calendarETag: String?
     /// Joiners wait in a lobby until a host admits them.
     public var lobby = false
+    /// Whether the attendance report went into the outbox.
+    public var report: ReportState = .pending
+    /// When the report was queued.
+    public var reportedAt: Date?
+
+    public enum ReportState: String, Codable, Sendable, DatabaseValueConvertible {
+        /// Not yet: the meeting has not ended.
+        case pending
+        /// In the outbox (mail to the organizer, and the calendar write): never queued again.
+        case queued
+        /// None is made: the meeting was over before this server version kept reports, or it was cancelled.
+        case skipped
+    }
 
     public enum Columns {
         public static let id = Column(CodingKeys.id)
@@ -54,6 +67,9 @@ public struct MeetingRecord: Codable, Sendable, Equatable, FetchableRecord, Pers
         public static let resourceHref = Column(CodingKeys.resourceHref)
         public static let resourceETag = Column(CodingKeys.resourceETag)
         public static let calendarETag = Column(CodingKeys.calendarETag)
+        public static let status = Column(CodingKeys.status)
+        public static let end = Column(CodingKeys.end)
+        public static let report = Column(CodingKeys.report)
     }
 
     /// The name of our copy in the organizer's CalDAV collection.
@@ -91,14 +107,45 @@ public struct MeetingAttendeeRecord: Codable, Sendable, Equatable, FetchableReco
     public var position: Int
     /// The language of their invitations and meeting page ("en", "hi", "or").
     public var language: MessageLanguage = .english
+    /// Their answer to the invitation (PARTSTAT), with the comment it came with, when it was given (the reply's
+    /// DTSTAMP, or when the calendar showed it) and how we learnt it (`AnswerSource`).
+    public var answer: ParticipationStatus = .needsAction
+    public var answerComment: String?
+    public var answeredAt: Date?
+    public var answerSource: AnswerSource?
+    /// The PARTSTAT the calendar showed when last read: only a change there is an answer, so an older value left in
+    /// the calendar never overrides a newer one that came by mail.
+    public var calendarAnswer: ParticipationStatus?
+
+    public enum AnswerSource: String, Codable, Sendable, DatabaseValueConvertible {
+        /// An iMIP REPLY in the reply mailbox.
+        case mail
+        /// The PARTSTAT in the organizer's calendar copy (a CalDAV scheduling server wrote it) or in the booking.
+        case calendar
+    }
 
     public enum Columns {
         public static let meetingId = Column(CodingKeys.meetingId)
         public static let email = Column(CodingKeys.email)
         public static let position = Column(CodingKeys.position)
+        public static let answer = Column(CodingKeys.answer)
+        public static let answerComment = Column(CodingKeys.answerComment)
+        public static let answeredAt = Column(CodingKeys.answeredAt)
+        public static let answerSource = Column(CodingKeys.answerSource)
+        public static let calendarAnswer = Column(CodingKeys.calendarAnswer)
+    }
+
+    /// The answer fields of `other` (an earlier row of the same person), kept across an update that rewrites the rows.
+    mutating func keepAnswer(of other: MeetingAttendeeRecord) {
+        answer = other.answer
+        answerComment = other.answerComment
+        answeredAt = other.answeredAt
+        answerSource = other.answerSource
+        calendarAnswer = other.calendarAnswer
     }
 }
 
 /// Stored as its raw value. Declared here, not with the type: GroupwareBridge is a protocol library without GRDB.
 extension Attendee.Role: DatabaseValueConvertible {}
 extension MessageLanguage: DatabaseValueConvertible {}
+extension ParticipationStatus: DatabaseValueConvertible {}

@@ -90,7 +90,10 @@ public final class MeetingScheduler: Sendable {
         let previous: [MeetingAttendeeRecord]
         do { previous = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         let listed = Set(draft.attendees.map(\.email.value))
-        let attendees = Self.invited(draft, meeting: id, links: links.attendees, language: policy.language)
+        var attendees = Self.invited(draft, meeting: id, links: links.attendees, language: policy.language)
+        for index in attendees.indices {
+            if let earlier = previous.first(where: { $0.email == attendees[index].email }) { attendees[index].keepAnswer(of: earlier) }
+        }
         let removed = previous.filter { $0.status == .invited && !listed.contains($0.email) }
         let lowered = attendees.filter { now in
             previous.contains { $0.email == now.email && $0.status == .invited && Self.rank($0.role) > Self.rank(now.role) }
@@ -114,8 +117,13 @@ public final class MeetingScheduler: Sendable {
                 if stored.resourceETag == nil { stored.resourceETag = fresh.resourceETag }
                 stored.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 try stored.update(db)
+                // Answers stay with the person (read here, in the transaction, so one that just came in is kept).
+                let answers = Dictionary(try MeetingStore.attendees(db, of: id).map { ($0.email, $0) }, uniquingKeysWith: { a, _ in a })
                 try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == id).deleteAll(db)
-                for attendee in all { try attendee.insert(db) }
+                for var attendee in all {
+                    if let earlier = answers[attendee.email] { attendee.keepAnswer(of: earlier) }
+                    try attendee.insert(db)
+                }
                 for item in items { try Self.enqueue(item, db) }
             }
         } catch let error as MeetingError {
@@ -148,6 +156,7 @@ public final class MeetingScheduler: Sendable {
             try store.write { db in
                 guard var fresh = try MeetingRecord.fetchOne(db, key: id), fresh.status == .scheduled else { return }
                 fresh.status = .cancelled
+                if fresh.report == .pending { fresh.report = .skipped }  // a cancelled meeting gets no attendance report
                 fresh.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 fresh.updatedAt = now
                 try fresh.update(db)
@@ -300,7 +309,8 @@ public final class MeetingScheduler: Sendable {
             timeZoneID: record.timeZone, summary: record.title, description: record.description,
             organizer: CalendarUser(name: record.organizerName, email: try EmailAddress(record.organizerEmail)),
             attendees: try attendees.map { Attendee(name: $0.name, email: try EmailAddress($0.email), role: $0.role,
-                                                    joinURL: $0.link.isEmpty ? record.organizerLink : $0.link, language: $0.language) },
+                                                    joinURL: $0.link.isEmpty ? record.organizerLink : $0.link, language: $0.language,
+                                                    status: $0.answer) },
             method: method)
     }
 
@@ -359,14 +369,19 @@ public final class MeetingScheduler: Sendable {
             .filter(OutboxItem.Columns.meetingId == item.meetingId)
             .filter(OutboxItem.Columns.state == OutboxItem.State.pending.rawValue)
         switch item.kind {
+        case .mail where item.method == AttendanceReporter.method, .calendarReport:
+            break  // a report replaces nothing, and no invitation replaces it
         case .mail:
             stale = stale.filter(OutboxItem.Columns.kind == OutboxItem.Kind.mail.rawValue).filter(OutboxItem.Columns.recipient == item.recipient)
+                .filter(OutboxItem.Columns.method == nil || OutboxItem.Columns.method != AttendanceReporter.method)
         case .calendarPut, .calendarDelete:
             stale = stale.filter([OutboxItem.Kind.calendarPut.rawValue, OutboxItem.Kind.calendarDelete.rawValue].contains(OutboxItem.Columns.kind))
         case .calendarLink:
             stale = stale.filter(OutboxItem.Columns.kind == OutboxItem.Kind.calendarLink.rawValue)
         }
-        try stale.updateAll(db, OutboxItem.Columns.state.set(to: OutboxItem.State.superseded.rawValue))
+        if !(item.kind == .calendarReport || item.method == AttendanceReporter.method) {
+            try stale.updateAll(db, OutboxItem.Columns.state.set(to: OutboxItem.State.superseded.rawValue))
+        }
         var item = item
         try item.insert(db, onConflict: .ignore)
     }

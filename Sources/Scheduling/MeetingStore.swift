@@ -1,4 +1,5 @@
 import Foundation
+import GroupwareBridge
 import GRDB
 
 /// The meetings, their attendees and the outbox, in the server's SQLite database (the tables sit next to the
@@ -85,6 +86,30 @@ public final class MeetingStore: Sendable {
             try db.alter(table: "meeting") { t in t.add(column: "lobby", .boolean).notNull().defaults(to: false) }
             try db.alter(table: "meetingAttendee") { t in t.add(column: "language", .text).notNull().defaults(to: "en") }
         }
+        // Replies and attendance (issue 21): each attendee's answer, the meeting's attendance report, and how far the
+        // reply mailbox has been read. Meetings already over get no report: the first start after an upgrade must not
+        // mail every organizer a report for every past meeting.
+        migrator.registerMigration("meetings-v4-replies-attendance") { db in
+            try db.alter(table: "meetingAttendee") { t in
+                t.add(column: "answer", .text).notNull().defaults(to: ParticipationStatus.needsAction.rawValue)
+                t.add(column: "answerComment", .text)
+                t.add(column: "answeredAt", .datetime)
+                t.add(column: "answerSource", .text)
+                t.add(column: "calendarAnswer", .text)
+            }
+            try db.alter(table: "meeting") { t in
+                t.add(column: "report", .text).notNull().defaults(to: MeetingRecord.ReportState.pending.rawValue)
+                t.add(column: "reportedAt", .datetime)
+            }
+            try db.execute(sql: "UPDATE meeting SET report = ? WHERE \"end\" < ?",
+                           arguments: [MeetingRecord.ReportState.skipped.rawValue, Date()])
+            try db.create(table: "mailboxCursor") { t in
+                t.primaryKey("mailbox", .text)
+                t.column("uidValidity", .integer).notNull()
+                t.column("lastUID", .integer).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+        }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
@@ -150,6 +175,14 @@ public final class MeetingStore: Sendable {
     public func setCalendarETag(_ etag: String?, meeting: String) throws {
         try database.write { db in
             _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.calendarETag.set(to: etag))
+        }
+    }
+
+    /// Moves the remembered ETag of our copy from `old` to `new`, unless a write of ours changed it meanwhile.
+    public func replaceCalendarETag(_ old: String?, with new: String, meeting: String) throws {
+        try database.write { db in
+            _ = try MeetingRecord.filter(key: meeting).filter(MeetingRecord.Columns.calendarETag == old)
+                .updateAll(db, MeetingRecord.Columns.calendarETag.set(to: new))
         }
     }
 

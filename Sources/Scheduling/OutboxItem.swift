@@ -19,6 +19,8 @@ public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, Mutable
         case calendarDelete = "calendar-delete"
         /// The join link written back into a booking in the resource calendar.
         case calendarLink = "calendar-link"
+        /// The attendance report added to the organizer's event (our copy, or the booking).
+        case calendarReport = "calendar-report"
     }
 
     public enum State: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
@@ -35,7 +37,7 @@ public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, Mutable
     public var kind: Kind
     /// Email address for mail; nil for calendar writes.
     public var recipient: String?
-    /// "REQUEST" or "CANCEL" for mail.
+    /// "REQUEST" or "CANCEL" for invitation mail; "REPORT" for the attendance report (mail and calendar).
     public var method: String?
     public var sequence: Int
     public var key: String
@@ -57,6 +59,7 @@ public struct OutboxItem: Codable, Sendable, Equatable, FetchableRecord, Mutable
         public static let meetingId = Column(CodingKeys.meetingId)
         public static let kind = Column(CodingKeys.kind)
         public static let recipient = Column(CodingKeys.recipient)
+        public static let method = Column(CodingKeys.method)
         public static let key = Column(CodingKeys.key)
         public static let state = Column(CodingKeys.state)
         public static let nextAttemptAt = Column(CodingKeys.nextAttemptAt)

@@ -39,7 +39,7 @@ public final class OutboxRelay: Service {
 
     /// What each lane carries.
     static let mailKinds: [OutboxItem.Kind] = [.mail]
-    static let calendarKinds: [OutboxItem.Kind] = [.calendarPut, .calendarDelete, .calendarLink]
+    static let calendarKinds: [OutboxItem.Kind] = [.calendarPut, .calendarDelete, .calendarLink, .calendarReport]
 
     public init(store: MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, logger: Logger) {
         self.store = store
@@ -155,6 +155,8 @@ public final class OutboxRelay: Service {
         case .calendarLink:
             guard let calendar = channels.resourceCalendar else { return .retry("the resource calendar is not configured") }
             return await writeLink(item, calendar)
+        case .calendarReport:
+            return await writeReport(item)
         }
     }
 }

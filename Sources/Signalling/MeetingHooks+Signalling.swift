@@ -37,6 +37,9 @@ extension MeetingHooks {
             outboxChanged: outboxChanged,
             limitReached: { limit, times in
                 if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }
+            },
+            answersChanged: { room in
+                await hub.sendInvited(room)
             })
     }
 }

@@ -31,6 +31,8 @@ public struct SignallingServer: Service {
     public let scheduler: MeetingScheduler
     let adminKey: AdminKey
     let audit: AuditRecorder
+    /// Attendance reports of scheduled meetings (`/api/meetings/{id}/attendance`).
+    let reporter: AttendanceReporter?
     /// Closed rooms, removed people, withdrawn links and scheduled meetings' rules, for every way in.
     let access: RoomAccess
     /// How often each limit refused something (`/metrics`).
@@ -45,7 +47,8 @@ public struct SignallingServer: Service {
     /// audit sink and session ender, the scheduler its hooks; `audit` is the recorder whose sink the admin API uses.
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
                 store: SabhaStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
-                limitCounters: LimitCounters, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
+                limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, logger: Logger,
+                onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         self.service = service
         self.meetings = meetings
@@ -54,6 +57,7 @@ public struct SignallingServer: Service {
         self.adminKey = adminKey
         self.scheduler = scheduler
         self.audit = audit
+        self.reporter = reporter
         self.limitCounters = limitCounters
         self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
         self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
@@ -75,7 +79,7 @@ public struct SignallingServer: Service {
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
                       counters: limitCounters, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
-                    scheduler: scheduler, audit: audit.sink, logger: logger)
+                    scheduler: scheduler, reporter: reporter, audit: audit.sink, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router

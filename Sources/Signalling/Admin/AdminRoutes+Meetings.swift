@@ -32,11 +32,27 @@ extension AdminRoutes {
             let id = try meetingParameter(context)
             return try json(wire(try await meetingCall { () async throws(MeetingError) in try await scheduler.cancel(id) }, scheduler))
         }
+        if let reporter {
+            api.get("meetings/:meeting/attendance") { request, context in
+                let id = try meetingParameter(context)
+                let report = try await meetingCall { () throws(MeetingError) in try reporter.report(id) }
+                return try attendance(report, request)
+            }
+        }
         api.get("outbox") { request, _ in
             let meeting = request.uri.queryParameters.get("meeting").flatMap { $0.isEmpty ? nil : $0 }
             let items = try storeCall { try scheduler.store.outbox(meeting: meeting) }
             return try json(AdminWire.Outbox(items: items.map(AdminWire.OutboxEntry.init)))
         }
+    }
+
+    /// JSON, or the CSV the organizer's mail carries when asked for `text/csv` (or `?format=csv`).
+    private func attendance(_ report: AttendanceReport, _ request: Request) throws(Problem) -> Response {
+        let wantsCSV = (request.headers[.accept] ?? "").contains("text/csv") || request.uri.queryParameters.get("format") == "csv"
+        guard wantsCSV else { return try json(report) }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"attendance-\(report.meeting).csv\""],
+                        body: .init(byteBuffer: ByteBuffer(string: report.csv)))
     }
 
     private func wire(_ meeting: ScheduledMeeting, _ scheduler: MeetingScheduler) -> AdminWire.Meeting {

@@ -22,15 +22,18 @@ public struct AdminRoutes: Sendable {
     let publicURL: String
     /// Scheduled meetings (`/api/meetings`, `/api/outbox`); nil leaves those routes out.
     let scheduler: MeetingScheduler?
+    /// Attendance reports; nil leaves `/api/meetings/{id}/attendance` out.
+    let reporter: AttendanceReporter?
     /// Where administrators' actions on rooms go in the audit trail.
     let audit: @Sendable (MeetingHub.AuditEvent) -> Void
     let logger: Logger
 
     public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
-                scheduler: MeetingScheduler? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
+                scheduler: MeetingScheduler? = nil, reporter: AttendanceReporter? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
                 logger: Logger) {
         self.store = store
         self.scheduler = scheduler
+        self.reporter = reporter
         self.audit = audit
         self.hub = hub
         self.tokens = tokens

@@ -102,6 +102,12 @@ extension AdminWire {
             public var link: String?
             /// en, hi or or.
             public var language: String
+            /// Their answer: needs-action, accepted, declined, tentative or delegated; with their comment, when
+            /// it came (the reply's DTSTAMP, or when the calendar showed it) and how (mail or calendar).
+            public var answer: String
+            public var answerComment: String?
+            public var answeredAt: Date?
+            public var answerSource: String?
         }
         public var id: String
         public var uid: String
@@ -122,6 +128,9 @@ extension AdminWire {
         public var lobby: Bool
         public var joinOpensAt: Date
         public var joinClosesAt: Date
+        /// pending, queued (sent or on its way) or skipped; and when it was queued.
+        public var report: String
+        public var reportedAt: Date?
         public var createdAt: Date
         public var updatedAt: Date
 
@@ -141,12 +150,16 @@ extension AdminWire {
             organizer = Organizer(name: m.organizerName, email: m.organizerEmail, link: m.organizerLink)
             attendees = scheduled.attendees.map {
                 Attendee(name: $0.name, email: $0.email, role: $0.role.rawValue, status: $0.status.rawValue,
-                         link: $0.status == .invited && !$0.link.isEmpty ? $0.link : nil, language: $0.language.rawValue)
+                         link: $0.status == .invited && !$0.link.isEmpty ? $0.link : nil, language: $0.language.rawValue,
+                         answer: $0.answer.wire, answerComment: $0.answerComment, answeredAt: $0.answeredAt,
+                         answerSource: $0.answerSource?.rawValue)
             }
             self.url = url
             lobby = m.lobby
             joinOpensAt = m.start.addingTimeInterval(-policy.opensBefore)
             joinClosesAt = m.end.addingTimeInterval(policy.closesAfter)
+            report = m.report.rawValue
+            reportedAt = m.reportedAt
             createdAt = m.createdAt
             updatedAt = m.updatedAt
         }

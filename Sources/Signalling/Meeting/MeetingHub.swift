@@ -68,6 +68,8 @@ public actor MeetingHub {
     var controls: [String: RoomControls] = [:]
     /// Participants in a lobby or waiting for a host: they have a socket and an id, but are not in `rooms`.
     var waitingByID: [String: Participant] = [:]
+    /// A scheduled meeting's invited people with their answers, shown to hosts (nil: not a server with meetings).
+    var invitedList: (@Sendable (_ room: String) -> [MeetingWire.InvitedInfo])?
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: SabhaStore? { access?.store }
 
@@ -191,6 +193,7 @@ public actor MeetingHub {
         if participant.role == .host {
             fields["removed"] = removedList(participant.room)
             fields["waiting"] = waitingList(participant.room)
+            fields["invited"] = invited(participant.room)
         }
         return MeetingWire.encode("joined", fields)
     }
@@ -215,6 +218,7 @@ public actor MeetingHub {
         participant.connected = false
         participant.connectionEpoch += 1
         let epoch = participant.connectionEpoch
+        audit(participant, "connection-lost")  // present until now, unless it resumes: the attendance report counts so
         let grace = resumeGrace
         logger.info("participant connection lost; waiting for resume", metadata: ["participant": "\(id)", "grace": "\(grace)"])
         Task { [weak self] in

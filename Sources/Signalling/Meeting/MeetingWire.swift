@@ -39,6 +39,25 @@ public enum MeetingWire {
     }
 
     /// Someone a host removed, as the hosts' list shows them (`joined.removed`, `removed-list`).
+    /// Someone invited to the room's scheduled meeting, and their answer (`joined.invited`, `invited`; hosts only).
+    public struct InvitedInfo: Codable, Sendable, Equatable {
+        /// Their e-mail address: the identity their personal link joins with.
+        public var identity: String
+        public var name: String
+        public var role: String
+        /// needs-action, accepted, declined, tentative or delegated.
+        public var answer: String
+        public var comment: String?
+
+        public init(identity: String, name: String, role: String, answer: String, comment: String?) {
+            self.identity = identity
+            self.name = name
+            self.role = role
+            self.answer = answer
+            self.comment = comment
+        }
+    }
+
     public struct RemovedInfo: Codable, Sendable, Equatable {
         public var identity: String
         public var name: String

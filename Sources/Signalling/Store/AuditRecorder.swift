@@ -9,9 +9,13 @@ public struct AuditRecorder: Sendable {
     private let store: SabhaStore
     private let events: AsyncStream<(MeetingHub.AuditEvent, Date)>
     private let input: AsyncStream<(MeetingHub.AuditEvent, Date)>.Continuation
+    /// Called once a room's end is stored: `by` is "host" or "admin" (a room-ended) or "empty" (closed after the last
+    /// person left). The attendance report is made from the trail, so it must come after the trail is written.
+    private let roomEnded: @Sendable (_ room: String, _ by: String, _ at: Date) -> Void
 
-    public init(store: SabhaStore) {
+    public init(store: SabhaStore, roomEnded: @escaping @Sendable (_ room: String, _ by: String, _ at: Date) -> Void = { _, _, _ in }) {
         self.store = store
+        self.roomEnded = roomEnded
         (events, input) = AsyncStream.makeStream(of: (MeetingHub.AuditEvent, Date).self)
     }
 
@@ -54,5 +58,10 @@ public struct AuditRecorder: Sendable {
         }
         store.recordAudit(AuditRecord(at: at, room: event.room, identity: event.identity, participant: event.participant,
                                       event: event.event, address: event.address, actor: event.actor, detail: event.detail))
+        switch event.event {
+        case "room-ended": roomEnded(event.room, event.actor == "admin" ? "admin" : "host", at)
+        case "closed": roomEnded(event.room, "empty", at)
+        default: break
+        }
     }
 }

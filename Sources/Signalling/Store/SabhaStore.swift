@@ -262,6 +262,16 @@ public final class SabhaStore: Sendable {
         logger.error(message, metadata: ["room": "\(room)", "error": "\(error)"])
     }
 
+    /// The room's audit trail, oldest first, as the attendance report reads it (at most `limit` records).
+    public func attendanceEvents(room: String, limit: Int = 200_000) throws -> [AttendanceEvent] {
+        try database.read { db in
+            try AuditRecord.filter(AuditRecord.Columns.room == room).order(AuditRecord.Columns.at, AuditRecord.Columns.id)
+                .limit(limit).fetchAll(db)
+                .map { AttendanceEvent(at: $0.at, identity: $0.identity, participant: $0.participant, event: $0.event,
+                                       address: $0.address, actor: $0.actor) }
+        }
+    }
+
     /// The newest `limit` records, newest first; of one room, or of all when `room` is nil.
     public func auditTrail(room: String? = nil, limit: Int = 100) throws -> [AuditRecord] {
         try database.read { db in

@@ -1,0 +1,120 @@
+import Foundation
+import GroupwareBridge
+import GRDB
+import Logging
+
+/// Attendees' answers (RSVP): from iMIP REPLY mails in the reply mailbox, and from the PARTSTATs a CalDAV scheduling
+/// server (RFC 6638) writes into the organizer's copy or the resource booking. Hosts see them in the meeting page,
+/// the API shows them, and the attendance report lists them.
+extension MeetingScheduler {
+    /// Longest comment kept; a longer one is cut (a REPLY is attendee-written text).
+    static let maximumCommentLength = 500
+
+    /// Applies an iMIP REPLY. Ignored (and logged): an unknown UID, a cancelled meeting, a reply to an older
+    /// SEQUENCE, an ATTENDEE who is not invited, a mail not sent by the attendee (or their SENT-BY), and an answer
+    /// older than the one we have.
+    @discardableResult
+    public func apply(_ reply: AttendeeReply, now: Date = Date()) async -> ReplyOutcome {
+        let outcome: ReplyOutcome
+        var room: String?
+        do {
+            (outcome, room) = try store.write { db -> (ReplyOutcome, String?) in
+                guard let meeting = try MeetingRecord.filter(MeetingRecord.Columns.uid == reply.uid).fetchOne(db) else {
+                    return (.ignored("unknown-meeting"), nil)
+                }
+                guard meeting.status == .scheduled else { return (.ignored("meeting-cancelled"), nil) }
+                guard reply.sequence >= meeting.sequence else { return (.ignored("older-sequence"), nil) }
+                var changed: [String] = []
+                var reason = "not-invited"
+                for answer in reply.answers {
+                    guard var attendee = try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": meeting.id, "email": answer.email]),
+                          attendee.status == .invited else { continue }
+                    guard reply.isSent(by: answer) else { reason = "sender-mismatch"; continue }
+                    let at = reply.dtstamp ?? now
+                    if let known = attendee.answeredAt, at < known { reason = "older-than-known"; continue }
+                    let comment = Self.cleanComment(reply.comment)
+                    guard attendee.answer != answer.status || attendee.answerComment != comment else { reason = "unchanged"; continue }
+                    attendee.answer = answer.status
+                    attendee.answerComment = comment
+                    attendee.answeredAt = at
+                    attendee.answerSource = .mail
+                    try attendee.update(db)
+                    changed.append(answer.email)
+                }
+                return changed.isEmpty ? (.ignored(reason), nil) : (.applied(meeting: meeting.id, attendees: changed), meeting.room)
+            }
+        } catch {
+            logger.error("reply not stored", metadata: ["uid": "\(reply.uid)", "error": "\(error)"])
+            return .ignored("store-failed")
+        }
+        log(outcome, source: "mail", uid: reply.uid, from: reply.from)
+        if let room { await hooks.answersChanged(room) }
+        return outcome
+    }
+
+    /// Applies the PARTSTATs of a calendar object that holds the meeting (the organizer's copy, or the booking): an
+    /// attendee's answer changes when the calendar's value changed since it was last read, so an older value
+    /// left there never overrides a newer answer that came by mail.
+    @discardableResult
+    public func applyCalendarAnswers(_ calendar: ICalendarComponent, meeting id: String, now: Date = Date()) async -> ReplyOutcome {
+        let events = calendar.components("VEVENT")
+        guard let event = events.first(where: { $0.property("RECURRENCE-ID") == nil }) ?? events.first else {
+            return .ignored("no-event")
+        }
+        var seen: [String: ParticipationStatus] = [:]
+        for property in event.properties("ATTENDEE") {
+            guard let email = CalendarBooking.email(property.value)?.lowercased(),
+                  let status = property.parameter("PARTSTAT").flatMap(ParticipationStatus.init(partstat:)) else { continue }
+            seen[email] = status
+        }
+        let answers = seen
+        let outcome: ReplyOutcome
+        var room: String?
+        do {
+            (outcome, room) = try store.write { db -> (ReplyOutcome, String?) in
+                guard let meeting = try MeetingRecord.fetchOne(db, key: id), meeting.status == .scheduled else {
+                    return (.ignored("meeting-cancelled"), nil)
+                }
+                var changed: [String] = []
+                for var attendee in try MeetingStore.attendees(db, of: id) where attendee.status == .invited {
+                    guard let status = answers[attendee.email], status != attendee.calendarAnswer else { continue }
+                    attendee.calendarAnswer = status
+                    if status != attendee.answer {
+                        attendee.answer = status
+                        attendee.answerComment = nil
+                        attendee.answeredAt = now
+                        attendee.answerSource = .calendar
+                        changed.append(attendee.email)
+                    }
+                    try attendee.update(db)
+                }
+                return changed.isEmpty ? (.ignored("unchanged"), nil) : (.applied(meeting: id, attendees: changed), meeting.room)
+            }
+        } catch {
+            logger.error("calendar answers not stored", metadata: ["meeting": "\(id)", "error": "\(error)"])
+            return .ignored("store-failed")
+        }
+        if case .applied = outcome { log(outcome, source: "calendar", uid: id, from: nil) }
+        if let room { await hooks.answersChanged(room) }
+        return outcome
+    }
+
+    /// Trimmed, without control characters but newlines, at most `maximumCommentLength` characters; nil when empty.
+    static func cleanComment(_ text: String?) -> String? {
+        guard let text else { return nil }
+        let kept = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0 == "\n" || ($0.value >= 0x20 && $0.value != 0x7F) }))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return kept.isEmpty ? nil : String(kept.prefix(maximumCommentLength))
+    }
+
+    private func log(_ outcome: ReplyOutcome, source: String, uid: String, from: String?) {
+        switch outcome {
+        case .applied(let meeting, let attendees):
+            logger.notice("answers recorded", metadata: ["meeting": "\(meeting)", "source": "\(source)",
+                                                         "attendees": "\(attendees.joined(separator: ","))"])
+        case .ignored(let reason):
+            logger.notice("reply ignored", metadata: ["uid": "\(uid.prefix(120))", "source": "\(source)", "reason": "\(reason)",
+                                                      "from": "\(from ?? "-")"])
+        }
+    }
+}
