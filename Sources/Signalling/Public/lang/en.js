@@ -184,6 +184,12 @@ export default {
   'people.media': 'microphone {mic}, camera {camera}',
   'people.on': 'on',
   'people.off': 'off',
+  'people.notHere': 'not here',
+  'answer.accepted': 'accepted',
+  'answer.declined': 'declined',
+  'answer.tentative': 'maybe',
+  'answer.delegated': 'delegated',
+  'answer.needs-action': 'no answer',
 
   'hands.title': 'Raised hands',
   'hands.raise': 'Raise hand',

@@ -184,6 +184,12 @@ export default {
   'people.media': 'माइक्रोफ़ोन {mic}, कैमरा {camera}',
   'people.on': 'चालू',
   'people.off': 'बंद',
+  'people.notHere': 'अभी नहीं जुड़े',
+  'answer.accepted': 'स्वीकार किया',
+  'answer.declined': 'अस्वीकार किया',
+  'answer.tentative': 'शायद',
+  'answer.delegated': 'प्रतिनिधि भेजा',
+  'answer.needs-action': 'कोई उत्तर नहीं',
 
   'hands.title': 'उठे हुए हाथ',
   'hands.raise': 'हाथ उठाएँ',

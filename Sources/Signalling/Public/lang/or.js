@@ -184,6 +184,12 @@ export default {
   'people.media': 'ମାଇକ୍ରୋଫୋନ୍ {mic}, କ୍ୟାମେରା {camera}',
   'people.on': 'ଚାଲୁ',
   'people.off': 'ବନ୍ଦ',
+  'people.notHere': 'ଏବେ ଯୋଗ ଦେଇନାହାଁନ୍ତି',
+  'answer.accepted': 'ସ୍ୱୀକାର କଲେ',
+  'answer.declined': 'ଅସ୍ୱୀକାର କଲେ',
+  'answer.tentative': 'ହୁଏତ',
+  'answer.delegated': 'ପ୍ରତିନିଧି ପଠାଇଲେ',
+  'answer.needs-action': 'ଉତ୍ତର ନାହିଁ',
 
   'hands.title': 'ଉଠାଯାଇଥିବା ହାତ',
   'hands.raise': 'ହାତ ଉଠାନ୍ତୁ',

@@ -27,6 +27,7 @@ export function messageHandler(parts) {
       case 'lobby-left': return waiting.remove(msg.participant);
       case 'host-lists':
         roster.setRemoved(msg.removed);
+  roster.setInvited(msg.invited);
         waiting.set(msg.waiting);
         return participants.renderPeople();
       case 'room-controls': return roomControls.set(msg.controls);
@@ -40,6 +41,9 @@ export function messageHandler(parts) {
       case 'participant-joined': return participantJoined(msg.participant);
       case 'removed-list':
         roster.setRemoved(msg.removed);
+        return participants.renderPeople();
+      case 'invited':
+        roster.setInvited(msg.invited);
         return participants.renderPeople();
       case 'participant-left':
         hands.forget(msg.participant);

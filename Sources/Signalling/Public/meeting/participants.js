@@ -139,7 +139,7 @@ export class Participants {
         audio: this.roster.publishedState(info.id, 'audio'), video: this.roster.publishedState(info.id, 'video'),
         role: info.role, hand: this.handPosition(info.id) });
     }
-    renderPeople({ rows, removed: this.roster.removed, isHost: !!me && me.role === 'host', send: this.send });
+    renderPeople({ rows, removed: this.roster.removed, invited: this.roster.invited, isHost: !!me && me.role === 'host', send: this.send });
   }
 
   #selfName() {

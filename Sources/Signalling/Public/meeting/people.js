@@ -49,18 +49,44 @@ function handBadge(place) {
   return b;
 }
 
+// An invitee's answer to the invitation, in words (hosts only): accepted, declined, tentative, no answer.
+const ANSWERS = new Set(['accepted', 'declined', 'tentative', 'delegated', 'needs-action']);
+function answerBadge(person) {
+  const answer = ANSWERS.has(person.answer) ? person.answer : 'needs-action';
+  const b = span(`answer answer-${answer}`, t(`answer.${answer}`));
+  if (person.comment) {
+    b.title = person.comment;
+    b.append(span('visually-hidden', `: ${person.comment}`));
+  }
+  return b;
+}
+
+// Invitees who are not in the room, after those who are: their answer says whether to wait for them.
+function invitedRows(invited, present) {
+  return invited.filter((p) => !present.has(p.identity.toLowerCase())).map((p) => {
+    const li = document.createElement('li');
+    li.className = 'invited';
+    li.append(who(p.name || p.identity, '', p.name ? p.identity : ''), span('absent', t('people.notHere')), answerBadge(p));
+    return li;
+  });
+}
+
 /**
  * Draws the list. `rows`: [{id (absent for ourselves), name, identity, chosen, audio, video, role, hand}] with
  * audio/video 'on', 'muted' or 'none' and `hand` the place in the raised-hands queue (0: down); `removed`:
- * [{identity, name}]; `isHost` adds the host actions; `send(msg)` sends them.
+ * [{identity, name}]; `invited` (hosts of a scheduled meeting): [{identity, name, answer, comment}]; `isHost` adds the
+ * host actions; `send(msg)` sends them.
  */
-export function renderPeople({ rows, removed, isHost, send }) {
+export function renderPeople({ rows, removed, invited = [], isHost, send }) {
+  const answers = new Map(invited.map((p) => [p.identity.toLowerCase(), p]));
   const items = rows.map((r) => {
     const li = document.createElement('li');
     if (r.id) li.dataset.participant = r.id;
     const w = who(r.name, r.chosen, r.identity);
     if (r.role === 'host') w.querySelector('.name').append(span('role', ` · ${t('role.host')}`));
     li.append(w);
+    const invitee = isHost && r.identity && answers.get(String(r.identity).toLowerCase());
+    if (invitee) li.append(answerBadge(invitee));
     if (r.hand) li.append(handBadge(r.hand));
     li.append(mediaIcons(r.audio, r.video));
     if (isHost && r.id) li.append(participantActions({ id: r.id, name: r.name, audio: r.audio, role: r.role, send }));
@@ -76,6 +102,7 @@ export function renderPeople({ rows, removed, isHost, send }) {
       items.push(li);
     }
   }
+  if (isHost) items.push(...invitedRows(invited, new Set(rows.filter((r) => r.identity).map((r) => String(r.identity).toLowerCase()))));
   document.getElementById('people-list').replaceChildren(...items);
   document.getElementById('people-count').textContent = formatNumber(rows.length);
 }

@@ -10,6 +10,8 @@ export class Roster {
   trackOwner = new Map();
   /** hosts only: [{identity, name}] kept out of the room until let back in */
   removed = [];
+  /** hosts only: a scheduled meeting's invited people, [{identity, name, role, answer, comment}] */
+  invited = [];
 
   /** Adds or updates a participant; returns true when it is new. */
   upsert(info) {
@@ -31,6 +33,10 @@ export class Roster {
 
   setRemoved(list) {
     this.removed = Array.isArray(list) ? list : [];
+  }
+
+  setInvited(list) {
+    this.invited = Array.isArray(list) ? list.filter((p) => p && typeof p.identity === 'string') : [];
   }
 
   /** What others see of a participant's 'audio' or 'video': 'on', 'muted' or 'none' (its screen aside). */
