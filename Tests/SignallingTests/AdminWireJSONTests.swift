@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func meetingsKeepTheirShape() throws {
-        let json = #"{"attendees":[{"email":"b@example.gov.in","language":"hi","link":"http://h/m/r?t=x&lang=hi","name":"B","role":"participant","status":"invited"},{"email":"c@example.gov.in","language":"en","name":"C","role":"viewer","status":"removed"}],"createdAt":"2026-12-01T04:00:00Z","description":"","end":"2026-12-01T05:30:00Z","id":"m-1","joinClosesAt":"2026-12-01T06:00:00Z","joinOpensAt":"2026-12-01T04:15:00Z","lobby":true,"organizer":{"email":"a@example.gov.in","link":"http://h/m/r?t=y","name":"A"},"room":"r","sequence":0,"source":"api","start":"2026-12-01T04:30:00Z","status":"scheduled","timezone":"Asia/Kolkata","title":"Review","uid":"u-1","updatedAt":"2026-12-01T04:00:00Z","url":"http://h/m/r"}"#
+        let json = #"{"attendees":[{"answer":"accepted","answerComment":"Will come","answerSource":"mail","answeredAt":"2026-12-01T03:00:00Z","email":"b@example.gov.in","language":"hi","link":"http://h/m/r?t=x&lang=hi","name":"B","role":"participant","status":"invited"},{"answer":"needs-action","email":"c@example.gov.in","language":"en","name":"C","role":"viewer","status":"removed"}],"createdAt":"2026-12-01T04:00:00Z","description":"","end":"2026-12-01T05:30:00Z","id":"m-1","joinClosesAt":"2026-12-01T06:00:00Z","joinOpensAt":"2026-12-01T04:15:00Z","lobby":true,"organizer":{"email":"a@example.gov.in","link":"http://h/m/r?t=y","name":"A"},"report":"pending","room":"r","sequence":0,"source":"api","start":"2026-12-01T04:30:00Z","status":"scheduled","timezone":"Asia/Kolkata","title":"Review","uid":"u-1","updatedAt":"2026-12-01T04:00:00Z","url":"http://h/m/r"}"#
         #expect(try Self.roundTrip(AdminWire.Meeting.self, json) == json)
     }
 

@@ -16,7 +16,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
         #expect(store.path == directory + "/" + SabhaStore.fileName)
-        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "v2-access", "v3-meeting-controls"])
+        #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "meetings-v4-replies-attendance", "v2-access", "v3-meeting-controls"])
         try store.database.read { db in
             #expect(try db.tableExists("room"))
             #expect(try db.tableExists("audit"))
@@ -95,7 +95,7 @@ import Testing
             store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
         }
         let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
-        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "v2-access", "v3-meeting-controls"])
+        #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "meetings-v4-replies-attendance", "v2-access", "v3-meeting-controls"])
         #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
         #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
     }
