@@ -86,8 +86,13 @@ public final class MeetingStore: Sendable {
             try db.alter(table: "meeting") { t in t.add(column: "lobby", .boolean).notNull().defaults(to: false) }
             try db.alter(table: "meetingAttendee") { t in t.add(column: "language", .text).notNull().defaults(to: "en") }
         }
-        // Replies and attendance (issue 21): each attendee's answer, the meeting's attendance report, and how far the
-        // reply mailbox has been read. Meetings already over get no report: the first start after an upgrade must not
+        registerAttendanceMigrations(in: &migrator)
+    }
+
+    /// Replies and attendance (issue 21): each attendee's answer, the meeting's attendance report, and how far the
+    /// reply mailbox has been read.
+    static func registerAttendanceMigrations(in migrator: inout DatabaseMigrator) {
+        // Meetings already over get no report: the first start after an upgrade must not
         // mail every organizer a report for every past meeting.
         migrator.registerMigration("meetings-v4-replies-attendance") { db in
             try db.alter(table: "meetingAttendee") { t in

@@ -227,6 +227,25 @@ def lenient_radicale(tmp_path, request):
 
 
 @pytest.fixture
+def reply_mailbox(tmp_path, request):
+    """Dovecot (imap_server.py) holding the mailbox that answers to invitations arrive in: .append(raw) -> UID,
+    .messages(), .flags(uid); .env() is what `sabha serve` needs to read it (plain IMAP on loopback)."""
+    from imap_server import DovecotIMAP
+
+    server = DovecotIMAP(tmp_path / "imap")
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+    request.node._log_sources.append(("dovecot log", server.log_text))
+    server.start()
+    server.env = lambda: {"SABHA_IMAP_URL": f"imap://127.0.0.1:{server.port}/INBOX?starttls=off",
+                          "SABHA_IMAP_USER": server.user, "SABHA_IMAP_PASSWORD": server.password}
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def topo(request):
     """Namespaces S and V and the veth between them (e2ekit/netns.py); everything inside is ended and both are deleted
     afterwards. Skips where namespaces or nftables are unavailable."""

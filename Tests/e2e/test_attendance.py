@@ -103,7 +103,7 @@ def test_answers_by_mail_and_calendar_and_one_attendance_report_after_the_host_e
     assert {p["identity"]: p["answer"] for p in joined["invited"]} == {
         ASHA["email"]: "needs-action", RAVI["email"]: "needs-action", MEERA["email"]: "needs-action"}
 
-    reply_mailbox.append(reply_mail(uid, 0, ASHA["email"], "ACCEPTED", comment="Will join from the collectorate"))
+    accepted_uid = reply_mailbox.append(reply_mail(uid, 0, ASHA["email"], "ACCEPTED", comment="Will join from the collectorate"))
     # Forged: from someone not invited, and in Meera's name from someone else's address.
     reply_mailbox.append(reply_mail(uid, 0, "mallory@evil.example", "ACCEPTED"))
     reply_mailbox.append(reply_mail(uid, 0, MEERA["email"], "DECLINED", sender="mallory@evil.example"))
@@ -116,6 +116,7 @@ def test_answers_by_mail_and_calendar_and_one_attendance_report_after_the_host_e
                        and {p["identity"]: p["answer"] for p in m["invited"]}.get(RAVI["email"]) == "declined")
     assert {p["identity"]: p["answer"] for p in pushed["invited"]}[ASHA["email"]] == "accepted"
     assert [p.get("comment") for p in pushed["invited"] if p["identity"] == ASHA["email"]] == ["Will join from the collectorate"]
+    assert "Seen" not in reply_mailbox.flags(accepted_uid), "the mailbox is read, never changed"
 
     # Asha attends for about 20 s; Ravi drops and resumes; Meera never comes.
     asha = MeetingSocket(srv.base_url)

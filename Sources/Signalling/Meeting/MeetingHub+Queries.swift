@@ -47,4 +47,14 @@ extension MeetingHub {
     func transport(of id: String) -> TransportID? {
         byID[id]?.transport?.id
     }
+
+    /// The people kept out of `room`, as hosts see them.
+    func removedList(_ room: String) -> [MeetingWire.RemovedInfo] {
+        (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
+    }
+
+    /// Tells the hosts of `room` who is kept out now.
+    func sendRemovedList(_ room: String) {
+        sendToHosts(room, MeetingWire.encode("removed-list", ["removed": removedList(room)]))
+    }
 }

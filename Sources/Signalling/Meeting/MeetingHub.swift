@@ -68,7 +68,7 @@ public actor MeetingHub {
     var controls: [String: RoomControls] = [:]
     /// Participants in a lobby or waiting for a host: they have a socket and an id, but are not in `rooms`.
     var waitingByID: [String: Participant] = [:]
-    /// A scheduled meeting's invited people with their answers, shown to hosts (nil: not a server with meetings).
+    /// A scheduled meeting's invited people with their answers, for hosts (nil: no meetings).
     var invitedList: (@Sendable (_ room: String) -> [MeetingWire.InvitedInfo])?
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: SabhaStore? { access?.store }
@@ -198,16 +198,6 @@ public actor MeetingHub {
         return MeetingWire.encode("joined", fields)
     }
 
-    /// The people kept out of `room`, as hosts see them.
-    func removedList(_ room: String) -> [MeetingWire.RemovedInfo] {
-        (access?.removals(from: room) ?? []).map { MeetingWire.RemovedInfo(identity: $0.identity, name: $0.name) }
-    }
-
-    /// Tells the hosts of `room` who is kept out now.
-    func sendRemovedList(_ room: String) {
-        sendToHosts(room, MeetingWire.encode("removed-list", ["removed": removedList(room)]))
-    }
-
     /// The participant's WebSocket dropped: keep its place for the grace period, then let it go.
     func disconnected(_ id: String, epoch connection: Int) {
         if let waiting = waitingByID[id], waiting.connectionEpoch == connection {
@@ -218,7 +208,7 @@ public actor MeetingHub {
         participant.connected = false
         participant.connectionEpoch += 1
         let epoch = participant.connectionEpoch
-        audit(participant, "connection-lost")  // present until now, unless it resumes: the attendance report counts so
+        audit(participant, "connection-lost")  // the attendance report's absence starts here unless it resumes
         let grace = resumeGrace
         logger.info("participant connection lost; waiting for resume", metadata: ["participant": "\(id)", "grace": "\(grace)"])
         Task { [weak self] in
