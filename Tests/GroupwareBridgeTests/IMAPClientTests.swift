@@ -164,6 +164,18 @@ struct IMAPClientTests {
         #expect(error?.isTransient == true)
     }
 
+    /// A huge literal is refused at its "{n}", at once, not after buffering or waiting for its bytes.
+    @Test func hugeLiteralEndsTheSessionAtItsHeader() async throws {
+        let fake = try await ScriptedServer.start(answer: "* 1 FETCH (UID 1 BODY[] {999999999}\r\n", close: false)
+        defer { fake.close() }
+        let configuration = IMAPConfiguration(
+            host: "127.0.0.1", port: fake.port, username: "u", password: "p", security: .off, commandTimeout: .seconds(20))
+        let error = await #expect(throws: IMAPError.self) {
+            _ = try await IMAPClient(configuration: configuration).fetchMessages(after: 0, uidValidity: nil)
+        }
+        #expect(error == .literalTooLarge(999_999_999))
+    }
+
     @Test func silentServerTimesOut() async throws {
         let fake = try await ScriptedServer.start(answer: nil, close: false)
         defer { fake.close() }

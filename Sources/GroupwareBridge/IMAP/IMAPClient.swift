@@ -47,6 +47,7 @@ public final class IMAPClient: Sendable {
                 var session = IMAPSession(
                     channel: channel, inbound: inbound, outbound: outbound, configuration: configuration,
                     timedOut: timedOut, logger: logger)
+                session.decoder.maximumLiteralSize = max(configuration.maximumLiteralSize, maximumSize)
                 try await self.open(&session, tls: tls)
                 let result = try await self.fetch(
                     &session, after: uid, uidValidity: uidValidity, maximumSize: maximumSize, limit: max(1, limit))

@@ -34,6 +34,7 @@ public struct IMAPConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var trustedCAFile: String?
     public var verifyHostname: Bool
     /// The largest literal the decoder buffers (a message body is one literal); larger ones end the session.
+    /// A fetch whose `maximumSize` is larger raises it to that for its session.
     public var maximumLiteralSize: Int
 
     public init(

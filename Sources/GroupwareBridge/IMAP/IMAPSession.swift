@@ -19,7 +19,8 @@ struct IMAPSession {
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private var buffer = ByteBuffer()
-    private let decoder: IMAPResponseDecoder
+    /// Its `maximumLiteralSize` is raised to the largest message the caller asked to read, when that is more.
+    var decoder: IMAPResponseDecoder
     private let timeout: TimeAmount
     private let timedOut: NIOLockedValueBox<Bool>
     private var nextTag = 1
