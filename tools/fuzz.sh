@@ -18,7 +18,7 @@ cd "$(dirname "$0")/fuzz"
 
 MEDIA_TARGETS=(rtp rtcp twcc stun dtls srtp rewriter replay nack rtxbuffer bwe icetcp)
 SIGNALLING_TARGETS=(sdp meeting)
-GROUPWARE_TARGETS=(ical caldav booking)
+GROUPWARE_TARGETS=(ical caldav booking imip imap)
 # Open findings in code owned elsewhere, as target:function-in-the-stack. A crash of that target whose
 # stack names the function is reported as "known" and does not fail the run. Remove an entry once fixed.
 KNOWN=()

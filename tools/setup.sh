@@ -12,6 +12,8 @@ APT_PACKAGES=(
   coturn openssl libnss3-tools
   # Pages in Hindi and Odia (Tests/e2e/test_languages.py, its screenshots): Devanagari and Odia fonts for Chromium
   fonts-lohit-deva fonts-lohit-orya
+  # The iMIP reply mailbox: Dovecot as a real IMAP server, started by the tests themselves (DovecotServer, Tests/e2e/imap_server.py)
+  dovecot-imapd
 )
 
 missing=()

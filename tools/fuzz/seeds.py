@@ -104,6 +104,39 @@ END:VCALENDAR&#13;
 <response><href>/resource/calendar/gone.ics</href><status>HTTP/1.1 404 Not Found</status></response></multistatus>"""
 
 
+REPLY_CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nUID:room-42@meet.example.in\r\n"
+    "DTSTAMP:20260301T101500Z\r\nSEQUENCE:2\r\nATTENDEE;PARTSTAT=ACCEPTED;SENT-BY=\"mailto:pa@example.in\":mailto:su\r\n"
+    " nil@example.in\r\nCOMMENT:see you\\, then\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def imip_seeds():
+    """iMIP replies as mail clients send them: the calendar inline (7bit, quoted-printable) or base64, nested."""
+    import base64
+    import quopri
+
+    head = "From: Sunil <sunil@example.in>\r\nSender: office@example.in\r\nMIME-Version: 1.0\r\n"
+    alt = ("Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+           "Accepted\r\n--b1\r\nContent-Type: text/calendar; charset=utf-8; method=REPLY\r\n"
+           "Content-Transfer-Encoding: {cte}\r\n\r\n{body}\r\n--b1--\r\n")
+    yield (head + alt.format(cte="7bit", body=REPLY_CALENDAR)).encode()
+    yield (head + alt.format(cte="base64", body=base64.encodebytes(REPLY_CALENDAR.encode()).decode())).encode()
+    yield (head + alt.format(cte="quoted-printable", body=quopri.encodestring(REPLY_CALENDAR.encode()).decode())).encode()
+    mixed = ("Content-Type: multipart/mixed; boundary=m\n\n--m\n" + alt.format(cte="8bit", body=REPLY_CALENDAR)
+             + "--m\nContent-Type: application/ics; name=invite.ics\nContent-Transfer-Encoding: base64\n\n"
+             + base64.encodebytes(REPLY_CALENDAR.encode()).decode() + "--m--\n")
+    yield (head + mixed).replace("\r\n", "\n").encode()
+
+
+IMAP_STREAMS = [
+    b"* OK [CAPABILITY IMAP4rev1 STARTTLS LITERAL+] ready\r\ns1 OK done\r\n* 3 EXISTS\r\n* 0 RECENT\r\n"
+    b"* OK [UIDVALIDITY 1796485633] UIDs valid\r\n* FLAGS (\\Answered \\Seen)\r\ns2 OK [READ-ONLY] Examine done\r\n",
+    b"* 1 FETCH (UID 4 RFC822.SIZE 1234)\r\n* 2 FETCH (UID 9 RFC822.SIZE 77 FLAGS (\\Seen))\r\ns3 OK\r\n",
+    b"* 2 FETCH (UID 9 BODY[] {12}\r\nFrom: a@b.c\r\n)\r\n+ go on\r\n* 2 FETCH (BODY[] {3+}\nabc UID 9)\ns4 OK\n",
+    b"* BYE shutting down\r\ns5 NO [UNAVAILABLE] try later\r\n",
+]
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -170,6 +203,10 @@ def main() -> int:
         write(out, "ical", path.read_bytes())
         write(out, "booking", path.read_bytes())
     write(out, "caldav", MULTISTATUS)
+    for mail in imip_seeds():
+        write(out, "imip", mail)
+    for stream in IMAP_STREAMS:
+        write(out, "imap", b"\x10" + stream)  # first byte: where the target cuts the stream in two reads
 
     # The stateful targets read programs; a few bytes are enough to start from.
     for target in ("rewriter", "replay", "nack", "rtxbuffer"):
