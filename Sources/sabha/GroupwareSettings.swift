@@ -16,6 +16,12 @@ struct GroupwareSettings {
     var resourceCalendar: CalDAVConfiguration?
     var outboxRetry: TimeInterval
     var watchInterval: TimeInterval
+    /// The reply mailbox (SABHA_IMAP_URL), read for iMIP REPLY mails.
+    var imap: IMAPConfiguration?
+    /// How often answers are collected (mailbox and organizer's calendar).
+    var replyInterval: TimeInterval
+    /// Whether attendance reports list network addresses.
+    var reportAddresses: Bool
 
     init(_ options: ServeCommand) throws {
         policy.opensBefore = try Settings.duration(Settings.value(options.joinOpensBefore, env: "SABHA_JOIN_OPENS_BEFORE", default: "30m"),
@@ -42,8 +48,28 @@ struct GroupwareSettings {
         guard outboxRetry >= 0.1 else {
             throw ValidationError("--outbox-retry must be at least 0.1s (it doubles from there, up to 10m); got \(outboxRetry)s")
         }
+        replyInterval = try Settings.duration(Settings.value(options.replyInterval, env: "SABHA_REPLY_INTERVAL", default: "60s"),
+                                              what: "--reply-interval")
+        guard replyInterval >= 1 else {
+            throw ValidationError("--reply-interval must be at least 1s (a round reads the mailbox and the calendar); got \(replyInterval)s")
+        }
+        switch Settings.value(options.reportAddresses, env: "SABHA_REPORT_ADDRESSES", default: "yes").lowercased() {
+        case "yes", "true", "1", "on": reportAddresses = true
+        case "no", "false", "0", "off": reportAddresses = false
+        case let other: throw ValidationError("--report-addresses must be yes or no; got '\(other.prefix(20))'")
+        }
         try readMail(options)
         try readCalendars(options)
+        try readMailbox(options)
+    }
+
+    private mutating func readMailbox(_ options: ServeCommand) throws {
+        guard let url = Settings.optional(options.imapURL, env: "SABHA_IMAP_URL") else { return }
+        let user = Settings.optional(options.imapUser, env: "SABHA_IMAP_USER")
+        let password = Settings.optional(options.imapPassword, env: "SABHA_IMAP_PASSWORD")
+        do { imap = try IMAPConfiguration(url: url, username: user, password: password) } catch {
+            throw ValidationError("--imap-url: \(error)")
+        }
     }
 
     private mutating func readMail(_ options: ServeCommand) throws {

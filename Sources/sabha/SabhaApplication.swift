@@ -63,13 +63,18 @@ struct SabhaApplication {
             CalendarWatcher(calendar: $0, scheduler: scheduler, interval: .milliseconds(Int(settings.groupware.watchInterval * 1000)),
                             logger: Logger(label: "sabha.watcher"))
         }
-        let audit = AuditRecorder(store: store)
+        let reporter = AttendanceReporter(scheduler: scheduler, events: { room in try store.attendanceEvents(room: room) },
+                                          addresses: settings.groupware.reportAddresses, logger: Logger(label: "sabha.attendance"))
+        let collector = Self.replyCollector(settings.groupware, scheduler: scheduler, organizerCalendar: channels.relay.organizerCalendar)
+        let audit = AuditRecorder(store: store, roomEnded: { room, by, at in reporter.roomEnded(room, by: by, at: at) })
         await hub.setAuditSink(audit.sink)
+        await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
-                                      adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, logger: logger,
+                                      adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
+                                      logger: logger,
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
         logger.info("media workers listening", metadata: ["udp": "\(settings.rtcHost):\(engine.ports.map(String.init).joined(separator: ","))",
@@ -86,6 +91,8 @@ struct SabhaApplication {
         var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
                                        AuditWriterService(recorder: audit), relay]
         if let watcher { services.append(watcher) }
+        services.append(reporter)
+        if let collector { services.append(collector) }
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: Logger(label: "sabha.services"))

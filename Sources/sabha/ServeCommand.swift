@@ -109,6 +109,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How often the resource calendar is checked, at least 1s (env SABHA_WATCH_INTERVAL, default 30s).")
     var watchInterval: String?
 
+    @Option(help: "Mailbox that answers to invitations arrive in, read for iMIP REPLY mails: imap://host[:port][/MAILBOX][?starttls=required|off] or imaps://host[:port][/MAILBOX] (env SABHA_IMAP_URL; unset: answers come from the calendar only).")
+    var imapURL: String?
+
+    @Option(help: "IMAP user (env SABHA_IMAP_USER).")
+    var imapUser: String?
+
+    @Option(help: "IMAP password (env SABHA_IMAP_PASSWORD).")
+    var imapPassword: String?
+
+    @Option(help: "How often answers are collected from the mailbox and the organizer's calendar, at least 1s (env SABHA_REPLY_INTERVAL, default 60s).")
+    var replyInterval: String?
+
+    @Option(help: "Whether attendance reports list network addresses: yes or no (env SABHA_REPORT_ADDRESSES, default yes).")
+    var reportAddresses: String?
+
     func run() async throws {
         let levelName = Settings.value(logLevel, env: "SABHA_LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelName) else {

@@ -1,0 +1,43 @@
+import Foundation
+import GroupwareBridge
+import Logging
+import Scheduling
+import Signalling
+
+extension SabhaApplication {
+    /// Collects answers when there is somewhere to read them: the reply mailbox, the organizer's calendar, or both.
+    static func replyCollector(_ settings: GroupwareSettings, scheduler: MeetingScheduler, organizerCalendar: CalDAVClient?) -> ReplyCollector? {
+        let mailbox = settings.imap.map { configuration in
+            let client = IMAPClient(configuration: configuration, logger: Logger(label: "sabha.imap"))
+            return ReplyMailbox(
+                name: configuration.description, store: scheduler.store,
+                fetch: { after, validity in
+                    let result = try await client.fetchMessages(after: after, uidValidity: validity)
+                    return ReplyMailbox.Batch(uidValidity: result.uidValidity, messages: result.messages.map { ($0.uid, $0.bytes) },
+                                              highestUID: result.highestUID, more: result.more)
+                },
+                reader: { mail in AttendeeReply(try IMIPReply(mail: mail)) },
+                logger: Logger(label: "sabha.replies"))
+        }
+        guard mailbox != nil || organizerCalendar != nil else { return nil }
+        return ReplyCollector(scheduler: scheduler, organizerCalendar: organizerCalendar, mailbox: mailbox,
+                              interval: .milliseconds(Int(settings.replyInterval * 1000)), logger: Logger(label: "sabha.replies"))
+    }
+
+    /// The room's scheduled meeting's invited people with their answers, for its hosts.
+    static func invited(_ room: String, store: MeetingStore) -> [MeetingWire.InvitedInfo] {
+        guard let meeting = try? store.meeting(room: room), let attendees = try? store.attendees(of: meeting.id) else { return [] }
+        return attendees.filter { $0.status == .invited }.map {
+            MeetingWire.InvitedInfo(identity: $0.email, name: $0.name, role: $0.role.rawValue, answer: $0.answer.wire, comment: $0.answerComment)
+        }
+    }
+}
+
+extension AttendeeReply {
+    /// The scheduler's view of a REPLY mail.
+    init(_ mail: IMIPReply) {
+        self.init(uid: mail.uid, sequence: mail.sequence, dtstamp: mail.dtstamp, from: mail.from.value, sender: mail.sender?.value,
+                  comment: mail.comment,
+                  answers: mail.answers.map { Answer(email: $0.email.value, status: $0.status, sentBy: $0.sentBy?.value) })
+    }
+}
