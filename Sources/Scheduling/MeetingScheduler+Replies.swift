@@ -53,8 +53,8 @@ extension MeetingScheduler {
     }
 
     /// Applies the PARTSTATs of a calendar object that holds the meeting (the organizer's copy, or the booking): an
-    /// attendee's answer changes when the calendar's value changed since it was last read, so an older value
-    /// left there never overrides a newer answer that came by mail.
+    /// attendee's answer changes when the calendar's value changed since it was last read (to an answer, not back to
+    /// NEEDS-ACTION), so an older value left there never overrides a newer answer that came by mail.
     @discardableResult
     public func applyCalendarAnswers(_ calendar: ICalendarComponent, meeting id: String, now: Date = Date()) async -> ReplyOutcome {
         let events = calendar.components("VEVENT")
@@ -79,7 +79,8 @@ extension MeetingScheduler {
                 for var attendee in try MeetingStore.attendees(db, of: id) where attendee.status == .invited {
                     guard let status = answers[attendee.email], status != attendee.calendarAnswer else { continue }
                     attendee.calendarAnswer = status
-                    if status != attendee.answer {
+                    // NEEDS-ACTION is what our own copy says until someone answers: never an answer in itself.
+                    if status.isAnswer && status != attendee.answer {
                         attendee.answer = status
                         attendee.answerComment = nil
                         attendee.answeredAt = now

@@ -57,6 +57,10 @@ import Testing
                 ICalendarProperty("ATTENDEE", parameters: [ICalendarParameter("PARTSTAT", asha)], value: "mailto:Asha@Example.in"),
             ])])
         }
+        // Our own copy's NEEDS-ACTION, read before anyone answered in the calendar, is no answer: a reply by mail stands.
+        _ = await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .tentative, at: 10))
+        #expect(await scheduler.applyCalendarAnswers(object("NEEDS-ACTION"), meeting: meeting.meeting.id) == .ignored("unchanged"))
+        #expect(try scheduler.store.attendees(of: meeting.meeting.id)[0].answer == .tentative)
         #expect(await scheduler.applyCalendarAnswers(object("DECLINED"), meeting: meeting.meeting.id)
                 == .applied(meeting: meeting.meeting.id, attendees: ["asha@example.in"]))
         // A newer answer by mail; the calendar still says DECLINED, which is no change there: the mail's answer stands.

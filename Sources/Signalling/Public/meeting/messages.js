@@ -27,7 +27,6 @@ export function messageHandler(parts) {
       case 'lobby-left': return waiting.remove(msg.participant);
       case 'host-lists':
         roster.setRemoved(msg.removed);
-  roster.setInvited(msg.invited);
         waiting.set(msg.waiting);
         return participants.renderPeople();
       case 'room-controls': return roomControls.set(msg.controls);
@@ -181,6 +180,7 @@ function joinedRoom({ session, socket, negotiation, participants, roster, contro
   }
   session.me = msg.you || null;
   roster.setRemoved(msg.removed);
+  roster.setInvited(msg.invited);
   if (msg.room) {
     session.room = msg.room;
     document.getElementById('room-name').textContent = msg.room;
