@@ -80,11 +80,11 @@ extension AttendanceReport {
         return text
     }
 
-    /// "1:02:03" or "20:03".
+    /// Hours, minutes and seconds, always all three ("0:20:03"), so no one reads minutes as hours.
     static func duration(_ seconds: Int) -> String {
         let h = seconds / 3600, m = seconds / 60 % 60, s = seconds % 60
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return h > 0 ? "\(h):\(two(m)):\(two(s))" : "\(m):\(two(s))"
+        return "\(h):\(two(m)):\(two(s))"
     }
 
     /// "10:04:05" in the meeting's zone.
