@@ -128,6 +128,17 @@ public final class CalendarWatcher: Service {
         }
     }
 
+    /// A booking names no languages: its attendees have the server's, as they were stored. Without this every
+    /// change of the event that is not ours (an attendee's answer written by the calendar server) compared unequal
+    /// and sent everyone a new invitation.
+    static func withLanguages(_ draft: MeetingDraft, _ language: MessageLanguage) -> MeetingDraft {
+        var draft = draft
+        for index in draft.attendees.indices where draft.attendees[index].language == nil {
+            draft.attendees[index].language = language
+        }
+        return draft
+    }
+
     private func apply(_ resource: CalDAVResource, existing: MeetingRecord?, now: Date) async {
         let metadata: Logger.Metadata = ["href": "\(resource.href)", "etag": "\(resource.etag ?? "-")"]
         let booking: CalendarBooking
@@ -170,7 +181,7 @@ public final class CalendarWatcher: Service {
                 if booking.cancelled {
                     logger.notice("booking cancelled in the resource calendar", metadata: metadata.merging(["meeting": "\(existing.id)"]) { $1 })
                     _ = try await scheduler.cancel(existing.id)
-                } else if try scheduler.draft(of: existing) != draft {
+                } else if try scheduler.draft(of: existing) != Self.withLanguages(draft, policy.language) {
                     _ = try await scheduler.update(existing.id, to: draft, resourceETag: resource.etag,
                                                    minimumSequence: booking.sequence)
                 } else {
