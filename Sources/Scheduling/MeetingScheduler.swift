@@ -147,6 +147,7 @@ public final class MeetingScheduler: Sendable {
         do { attendees = try store.attendees(of: id) } catch { throw .failed("\(error)") }
         guard record.status == .scheduled else { return ScheduledMeeting(meeting: record, attendees: attendees) }
         record.status = .cancelled
+        if record.report == .pending { record.report = .skipped }
         record.sequence = MeetingRecord.sequence(after: record.sequence)
         record.updatedAt = now
         let invited = attendees.filter { $0.status == .invited }
