@@ -94,6 +94,8 @@ public struct AttendanceReport: Codable, Sendable, Equatable {
             listed.insert(identity)
         }
         self.people = people
+        // The room closes a grace period after the last person left: the meeting ended when they did.
+        if endedBy == "empty", let last = people.compactMap(\.lastLeave).max() { endedAt = last }
     }
 }
 
