@@ -39,14 +39,15 @@ public final class IMAPClient: Sendable {
     {
         let tls = try self.tls.get()
         let timedOut = NIOLockedValueBox(false)
-        let channel = try await connect(tls: configuration.security == .implicitTLS ? tls : nil)
+        let firstFailure = NIOLockedValueBox<IMAPError?>(nil)
+        let channel = try await connect(tls: configuration.security == .implicitTLS ? tls : nil, firstFailure: firstFailure)
         let configuration = self.configuration
         let logger = self.logger
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 var session = IMAPSession(
                     channel: channel, inbound: inbound, outbound: outbound, configuration: configuration,
-                    timedOut: timedOut, logger: logger)
+                    timedOut: timedOut, firstFailure: firstFailure, logger: logger)
                 session.decoder.maximumLiteralSize = max(configuration.maximumLiteralSize, maximumSize)
                 try await self.open(&session, tls: tls)
                 let result = try await self.fetch(
@@ -55,7 +56,12 @@ public final class IMAPClient: Sendable {
                 return result
             }
         } catch {
-            let failure = timedOut.withLockedValue { $0 } && !(error is IMAPError) ? .timeout("session") : Self.classify(error)
+            let failure: IMAPError
+            if let error = error as? IMAPError {
+                failure = error
+            } else {
+                failure = timedOut.withLockedValue { $0 } ? .timeout("session") : firstFailure.withLockedValue { $0 } ?? Self.classify(error)
+            }
             logger.debug("imap session failed", metadata: ["error": "\(failure)", "transient": "\(failure.isTransient)"])
             throw failure
         }
@@ -158,7 +164,7 @@ public final class IMAPClient: Sendable {
 
     // MARK: connection
 
-    private func connect(tls: NIOSSLContext?) async throws(IMAPError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    private func connect(tls: NIOSSLContext?, firstFailure: NIOLockedValueBox<IMAPError?>) async throws(IMAPError) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let serverHostname = self.serverHostname
         let bootstrap = ClientBootstrap(group: group).connectTimeout(TimeAmount(configuration.connectTimeout))
         do {
@@ -168,6 +174,7 @@ public final class IMAPClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tls, serverHostname: serverHostname))
                     }
+                    try channel.pipeline.syncOperations.addHandler(IMAPFailureRecorder(firstFailure: firstFailure))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }

@@ -23,13 +23,14 @@ struct IMAPSession {
     var decoder: IMAPResponseDecoder
     private let timeout: TimeAmount
     private let timedOut: NIOLockedValueBox<Bool>
+    private let firstFailure: NIOLockedValueBox<IMAPError?>
     private var nextTag = 1
     let logger: Logger
 
     init(
         channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, configuration: IMAPConfiguration,
-        timedOut: NIOLockedValueBox<Bool>, logger: Logger
+        timedOut: NIOLockedValueBox<Bool>, firstFailure: NIOLockedValueBox<IMAPError?>, logger: Logger
     ) {
         self.channel = channel.channel
         self.inbound = inbound.makeAsyncIterator()
@@ -37,6 +38,7 @@ struct IMAPSession {
         self.decoder = IMAPResponseDecoder(maximumLiteralSize: configuration.maximumLiteralSize)
         self.timeout = TimeAmount(configuration.commandTimeout)
         self.timedOut = timedOut
+        self.firstFailure = firstFailure
         self.logger = logger
     }
 
@@ -141,7 +143,9 @@ struct IMAPSession {
             } catch {
                 throw failure(error, stage: stage)
             }
-            guard var chunk else { throw timedOut.withLockedValue { $0 } ? .timeout(stage) : .closed }
+            guard var chunk else {
+                throw timedOut.withLockedValue { $0 } ? .timeout(stage) : firstFailure.withLockedValue { $0 } ?? .closed
+            }
             buffer.writeBuffer(&chunk)
         }
     }
@@ -155,7 +159,7 @@ struct IMAPSession {
     }
 
     private func failure(_ error: any Error, stage: String) -> IMAPError {
-        timedOut.withLockedValue { $0 } ? .timeout(stage) : IMAPClient.classify(error)
+        timedOut.withLockedValue { $0 } ? .timeout(stage) : firstFailure.withLockedValue { $0 } ?? IMAPClient.classify(error)
     }
 
     private func armTimer() -> Scheduled<Void> {
