@@ -18,6 +18,8 @@ public final class IMAPClient: Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let tls: Result<NIOSSLContext?, IMAPError>
+    /// The clear-text login warning is logged once per client, not once per poll.
+    private let warnedCleartext = NIOLockedValueBox(false)
 
     public init(
         configuration: IMAPConfiguration, logger: Logger = Logger(label: "sabha.groupware.imap"),
@@ -94,8 +96,8 @@ public final class IMAPClient: Sendable {
         guard let username = configuration.username else {
             throw .invalidConfiguration("the server wants a login and no user is configured")
         }
-        if configuration.security == .off {
-            logger.warning("imap password sent without TLS (starttls=off)")
+        if configuration.security == .off, !warnedCleartext.withLockedValue({ warned in defer { warned = true }; return warned }) {
+            logger.warning("imap password sent without TLS (starttls=off); said once")
         }
         let reply = try await session.command(
             "LOGIN", [.string(username), .string(configuration.password ?? "")])
