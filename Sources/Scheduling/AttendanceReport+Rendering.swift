@@ -81,7 +81,7 @@ extension AttendanceReport {
     }
 
     /// Hours, minutes and seconds, always all three ("0:20:03"), so no one reads minutes as hours.
-    static func duration(_ seconds: Int) -> String {
+    public static func duration(_ seconds: Int) -> String {
         let h = seconds / 3600, m = seconds / 60 % 60, s = seconds % 60
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         return "\(h):\(two(m)):\(two(s))"

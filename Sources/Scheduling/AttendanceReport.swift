@@ -49,7 +49,8 @@ public struct AttendanceReport: Codable, Sendable, Equatable {
     public var people: [Person]
 
     public var invitedCount: Int { people.filter(\.invited).count }
-    public var attendedCount: Int { people.filter(\.attended).count }
+    /// Of the invited (the organizer and guests aside).
+    public var attendedCount: Int { people.filter { $0.invited && $0.attended }.count }
     public var guestCount: Int { people.filter { !$0.invited && !$0.organizer }.count }
 
     /// Builds the report of `meeting` from its attendees and the room's audit `events` (in time order), as at `now`:

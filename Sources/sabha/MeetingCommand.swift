@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GroupwareBridge
+import Scheduling
 import Signalling
 
 /// `sabha meeting …`: scheduled meetings through the admin API of a running server (docs/meetings.md).
@@ -13,7 +14,7 @@ struct MeetingCommand: AsyncParsableCommand {
             'NAME <EMAIL>:ROLE' with ROLE host, participant (default) or viewer. Times are RFC 3339 \
             (2026-12-01T10:00:00+05:30) or 'YYYY-MM-DD HH:MM' in --timezone.
             """,
-        subcommands: [Create.self, Update.self, Cancel.self, List.self, Show.self])
+        subcommands: [Create.self, Update.self, Cancel.self, List.self, Show.self, Attendance.self])
 
     /// What `create` and `update` both take.
     struct Details: ParsableArguments {
@@ -105,7 +106,7 @@ struct MeetingCommand: AsyncParsableCommand {
         print("  when:      \(formatter.string(from: meeting.start)) – \(formatter.string(from: meeting.end)) \(meeting.timezone)")
         print("  organizer: \(meeting.organizer.name) <\(meeting.organizer.email)> \(meeting.status == "scheduled" ? meeting.organizer.link : "")")
         for attendee in meeting.attendees {
-            print("  \(attendee.role.padding(toLength: 11, withPad: " ", startingAt: 0)) \(attendee.name) <\(attendee.email)> \(attendee.link ?? "(\(attendee.status))")")
+            print("  \(attendee.role.padding(toLength: 11, withPad: " ", startingAt: 0)) \(attendee.name) <\(attendee.email)> [\(attendee.answer)] \(attendee.link ?? "(\(attendee.status))")")
         }
     }
 
@@ -161,6 +162,30 @@ struct MeetingCommand: AsyncParsableCommand {
             let data = try await client.request("GET", "/api/meetings/\(AdminClientOptions.pathSegment(id))")
             if client.json { return client.printRaw(data) }
             MeetingCommand.printMeeting(try client.decode(AdminWire.Meeting.self, data))
+        }
+    }
+
+    struct Attendance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Who was invited, what they answered, who came and for how long (the attendance report so far).")
+        @OptionGroup var client: AdminClientOptions
+        @Argument(help: "The meeting id (m-…).")
+        var id: String
+        @Flag(help: "Print the CSV the organizer's mail carries.")
+        var csv = false
+
+        func run() async throws {
+            let path = "/api/meetings/\(AdminClientOptions.pathSegment(id))/attendance"
+            if csv { return print(String(decoding: try await client.request("GET", path + "?format=csv"), as: UTF8.self), terminator: "") }
+            let data = try await client.request("GET", path)
+            if client.json { return client.printRaw(data) }
+            let report = try client.decode(AttendanceReport.self, data)
+            print("Attendance at '\(report.title)': \(report.attendedCount) of \(report.invitedCount) invited came, \(report.guestCount) guests")
+            for p in report.people {
+                let present = p.attended ? "present \(AttendanceReport.duration(p.secondsPresent)), \(p.reconnects) reconnects" : "did not join"
+                let answer = p.answer.isEmpty ? "guest" : p.answer
+                print("  \(answer.padding(toLength: 12, withPad: " ", startingAt: 0)) \(p.name.isEmpty ? p.identity : "\(p.name) <\(p.identity)>"): \(present)\(p.removed ? ", removed" : "")")
+            }
         }
     }
 

@@ -81,7 +81,7 @@ import Testing
         #expect(report.people[2].removed && report.people[2].removedBy == "collector@pune.gov.in" && report.people[2].secondsPresent == 30)
         #expect(report.people[3].role == "guest" && !report.people[3].invited && report.people[3].secondsPresent == 100,
                 "a session still open counts until the report is made")
-        #expect(report.guestCount == 1 && report.attendedCount == 2 && report.invitedCount == 2)
+        #expect(report.guestCount == 1 && report.attendedCount == 1 && report.invitedCount == 2)
     }
 
     @Test func theCSVHasOneRowPerPersonQuotesCommasAndDisarmsFormulas() {
