@@ -5,7 +5,7 @@ import Logging
 extension OutboxRelay {
     /// Adds the attendance summary to the DESCRIPTION of the organizer's event (our copy for meetings from the API,
     /// the booking for calendar bookings) and attaches the CSV (RFC 5545 ATTACH, inline base64). A server that refuses
-    /// the attachment (a 4xx other than 412) gets the summary alone. The ETag we write is remembered, so neither the
+    /// the attachment (a 4xx other than 412, 403 included) gets the summary alone. The ETag we write is remembered, so neither the
     /// reply collector nor the watcher takes our write for someone else's change.
     func writeReport(_ item: OutboxItem) async -> Outcome {
         let meeting: MeetingRecord
@@ -55,9 +55,12 @@ extension OutboxRelay {
                 switch error {
                 case .preconditionFailed:
                     continue
-                case .http(let status, _) where attach && (400..<500).contains(status):
+                case .http(_, _) where attach, .unauthorized where attach:
+                    // 403 (CalDAV preconditions such as valid-calendar-data: the client maps it with 401), 413, 415...:
+                    // try once more without the attachment; a real access problem fails that try too.
+                    guard error.isTransient == false else { return Self.outcome(error) }
                     logger.notice("calendar server refused the report's attachment; writing the summary alone",
-                                  metadata: ["meeting": "\(meeting.id)", "status": "\(status)"])
+                                  metadata: ["meeting": "\(meeting.id)", "error": "\(error)"])
                     attach = false
                 default:
                     return Self.outcome(error)

@@ -224,3 +224,48 @@ def test_a_report_queued_while_mail_is_down_is_sent_once_after_a_crash(start_ser
     assert sabha_meeting(srv, "attendance", meeting["id"], "--csv").stdout == csv_attachment(mail).replace("\r\n", "\n")
     table = sabha_meeting(srv, "attendance", meeting["id"]).stdout
     assert "0 of 1 invited came" in table and "did not join" in table, table
+
+
+def test_a_server_that_refuses_attachments_gets_the_summary_and_addresses_can_be_left_out(start_server, smtp_maildir,
+                                                                                          tmp_path, request):
+    from e2ekit.groupware import Radicale
+
+    radicale = Radicale(root=tmp_path / "radicale-noattach", log_path=tmp_path / "radicale-noattach.log", lenient=True,
+                        refuse_attach=True)
+    request.node._log_sources = getattr(request.node, "_log_sources", []) + [("radicale log", radicale.log_text)]
+    radicale.start()
+    try:
+        radicale.make_calendars()
+        srv = start_server(env=sabha_env(smtp_maildir, radicale, SABHA_REPORT_ADDRESSES="no"))
+        meeting = ok(api(srv, "POST", "/api/meetings", meeting_body("Drought review", now() - dt.timedelta(minutes=5),
+                                                                      attendees=(ASHA_P,))), 201)
+        mid = meeting["id"]
+        wait_for(lambda: any(h.endswith(f"{mid}.ics") for h in radicale.objects("organizer")), 20, "the organizer's copy")
+        host = MeetingSocket(srv.base_url)
+        host.join(link_token(meeting["organizer"]["link"]))
+        asha = MeetingSocket(srv.base_url)
+        asha.join(link_token(meeting["attendees"][0]["link"]))
+        time.sleep(2)
+        host.send({"type": "end-meeting"})
+        host.next_type("meeting-ended")
+
+        def summary_only():
+            (text,) = [t for h, t in radicale.objects("organizer").items() if h.endswith(f"{mid}.ics")]
+            ev = next(iter(icalendar.Calendar.from_ical(text).walk("VEVENT")))
+            return ev if "Attendance:" in str(ev.get("description", "")) else None
+        ev = wait_for(summary_only, 30, "the summary in the event of a server that takes no attachments")
+        assert ev.get("attach") is None
+        assert "refused the report's attachment" in srv.log_text()
+        items = ok(api(srv, "GET", f"/api/outbox?meeting={mid}"))["items"]
+        assert [i["state"] for i in items if i["kind"] == "calendar-report"] == ["sent"], items
+
+        # --report-addresses no: no addresses in the mail's CSV nor in the API.
+        mail = wait_for(lambda: report_mails(smtp_maildir), 20, "the report mail")[0]
+        table = rows(csv_attachment(mail))
+        assert table[ASHA["email"]]["attended"] == "yes" and table[ASHA["email"]]["addresses"] == "", table
+        report = ok(api(srv, "GET", f"/api/meetings/{mid}/attendance"))
+        assert all("addresses" not in p for p in report["people"]), report
+        host.close()
+        asha.close()
+    finally:
+        radicale.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import subprocess
 import sys
 import time
@@ -143,6 +144,7 @@ class Radicale:
     log_path: Path
     port: int = 0
     lenient: bool = False   # behind radicale_lenient.py: objects Radicale refuses are kept and served anyway
+    refuse_attach: bool = False  # (lenient only) PUTs with an ATTACH property are refused 403, as some servers do
     proc: subprocess.Popen | None = None
     calendars: dict = field(default_factory=dict)
 
@@ -186,7 +188,8 @@ class Radicale:
         )
         self._log = open(self.log_path, "ab")
         entry = [str(HERE / "radicale_lenient.py")] if self.lenient else ["-m", "radicale"]
-        self.proc = subprocess.Popen([sys.executable, *entry, "--config", str(config)],
+        env = dict(os.environ, **({"SABHA_TEST_REFUSE_ATTACH": "1"} if self.refuse_attach else {}))
+        self.proc = subprocess.Popen([sys.executable, *entry, "--config", str(config)], env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while True:

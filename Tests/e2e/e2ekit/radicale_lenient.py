@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import sys
 import threading
@@ -26,6 +27,9 @@ NS = {"D": "DAV:", "C": "urn:ietf:params:xml:ns:caldav", "CS": "http://calendars
 for prefix, uri in NS.items():
     ET.register_namespace(prefix, uri)
 SUFFIX = re.compile(r"-lenient\d+")
+# SABHA_TEST_REFUSE_ATTACH=1: PUTs whose calendar data has an ATTACH are refused (403), as servers do that keep no
+# attachments in events.
+REFUSE_ATTACH = os.environ.get("SABHA_TEST_REFUSE_ATTACH") == "1"
 
 
 def clark(name: str) -> str:
@@ -61,6 +65,13 @@ class Lenient:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
 
+        if method == "PUT" and REFUSE_ATTACH and re.search(rb"(^|\n)ATTACH[;:]", body):
+            # As servers that take no attachments in calendar data answer (CalDAV precondition, RFC 4791 5.3.2.1).
+            print(f"lenient: refused {path}: it has an ATTACH", file=sys.stderr, flush=True)
+            error = (b'<?xml version="1.0"?><D:error xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+                     b'<C:valid-calendar-data/></D:error>')
+            start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(error)))])
+            return [error]
         with self.lock:
             kept = dict(self.kept)
         if path in kept and method in ("GET", "HEAD"):
