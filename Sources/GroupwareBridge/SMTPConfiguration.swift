@@ -58,100 +58,14 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the `SABHA_SMTP_URL` form described on the type.
     public init(url: String) throws(SMTPError) {
-        let (scheme, afterScheme) = try Self.scheme(of: url)
-        let (authority, query) = try Self.authorityAndQuery(afterScheme)
-        let (username, password, hostPort) = try Self.credentials(authority)
-        let (host, port) = try Self.hostAndPort(hostPort)
-        let security = try Self.security(scheme: scheme, query: query)
-        self.init(host: host, port: port, username: username, password: password, security: security)
-    }
-
-    /// "smtp" or "smtps" (lower case), and what follows "://".
-    private static func scheme(of url: String) throws(SMTPError) -> (scheme: String, rest: Substring) {
-        guard let schemeEnd = url.firstRange(of: "://") else {
-            throw .invalidConfiguration("'\(Self.redacted(url))' is not an smtp:// or smtps:// URL")
+        let parts: MailServerURL
+        do {
+            parts = try MailServerURL(url, plain: "smtp", secure: "smtps", noPath: "an SMTP URL has no path", decoded: "user or password")
+        } catch {
+            throw .invalidConfiguration(error.reason)
         }
-        let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "smtp" || scheme == "smtps" else {
-            throw .invalidConfiguration("unsupported scheme '\(scheme)' (use smtp:// or smtps://)")
-        }
-        return (scheme, url[schemeEnd.upperBound...])
-    }
-
-    /// Splits "authority[/][?query]"; an SMTP URL has no path.
-    private static func authorityAndQuery(_ text: Substring) throws(SMTPError) -> (authority: Substring, query: Substring) {
-        var rest = text
-        var query: Substring = ""
-        if let q = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: q)...]
-            rest = rest[..<q]
-        }
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        guard !rest.contains("/") else { throw .invalidConfiguration("an SMTP URL has no path") }
-        return (rest, query)
-    }
-
-    /// "[user[:password]@]hostport": the percent-decoded credentials and the rest. The last "@" ends the userinfo, so
-    /// an unencoded "@" in the password still works.
-    private static func credentials(_ authority: Substring) throws(SMTPError)
-        -> (username: String?, password: String?, hostPort: Substring)
-    {
-        guard let at = authority.lastIndex(of: "@") else { return (nil, nil, authority) }
-        let userinfo = authority[..<at]
-        let username: String
-        var password: String?
-        if let colon = userinfo.firstIndex(of: ":") {
-            username = try percentDecoded(userinfo[..<colon])
-            password = try percentDecoded(userinfo[userinfo.index(after: colon)...])
-        } else {
-            username = try percentDecoded(userinfo)
-        }
-        guard !username.isEmpty else { throw .invalidConfiguration("empty user name") }
-        return (username, password, authority[authority.index(after: at)...])
-    }
-
-    /// "host", "host:port", "[v6]" or "[v6]:port"; the port, when given, is 1 to 65535.
-    private static func hostAndPort(_ text: Substring) throws(SMTPError) -> (host: String, port: Int?) {
-        var host: Substring
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw .invalidConfiguration("unterminated IPv6 address") }
-            host = text[text.index(after: text.startIndex)..<close]
-            let after = text[text.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw .invalidConfiguration("unexpected text after IPv6 address") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = text.firstIndex(of: ":") {
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        } else {
-            host = text
-        }
-        guard !host.isEmpty else { throw .invalidConfiguration("no host") }
-        guard let portText else { return (String(host), nil) }
-        guard let port = Int(portText), (1...65535).contains(port) else {
-            throw .invalidConfiguration("port '\(portText)' is not a number from 1 to 65535")
-        }
-        return (String(host), port)
-    }
-
-    /// `smtps` is implicit TLS; `smtp` takes `?starttls=required|off`, else nil (the default follows the credentials).
-    private static func security(scheme: String, query: Substring) throws(SMTPError) -> Security? {
-        var security: Security? = scheme == "smtps" ? .implicitTLS : nil
-        for item in query.split(separator: "&") where !item.isEmpty {
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = pair[0].lowercased()
-            let value = pair.count > 1 ? pair[1].lowercased() : ""
-            guard key == "starttls" else { throw .invalidConfiguration("unknown parameter '\(key)' (only starttls)") }
-            guard scheme == "smtp" else { throw .invalidConfiguration("starttls does not apply to smtps://") }
-            switch value {
-            case "required": security = .startTLS
-            case "off": security = .off
-            default: throw .invalidConfiguration("starttls must be 'required' or 'off', not '\(value)'")
-            }
-        }
-        return security
+        self.init(host: parts.host, port: parts.port, username: parts.username, password: parts.password,
+                  security: parts.tls.map(Security.init))
     }
 
     public static func defaultPort(_ security: Security) -> Int {
@@ -167,38 +81,14 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
         let user = username.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
         return "smtp://\(user)\(host.contains(":") ? "[\(host)]" : host):\(port) (\(security.rawValue))"
     }
+}
 
-    private static func percentDecoded(_ text: Substring) throws(SMTPError) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = text.utf8.makeIterator()
-        while let byte = utf8.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = utf8.next().flatMap(hexValue), let low = utf8.next().flatMap(hexValue) else {
-                throw .invalidConfiguration("bad percent-encoding in the user or password")
-            }
-            bytes.append(high << 4 | low)
+extension SMTPConfiguration.Security {
+    init(_ tls: MailServerURL.TLS) {
+        switch tls {
+        case .off: self = .off
+        case .startTLS: self = .startTLS
+        case .implicit: self = .implicitTLS
         }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw .invalidConfiguration("user or password is not UTF-8 after percent-decoding")
-        }
-        return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    /// The URL with any userinfo replaced, for error messages.
-    private static func redacted(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@") else { return url }
-        return "***" + url[at...]
     }
 }
