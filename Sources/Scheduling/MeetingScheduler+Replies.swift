@@ -14,7 +14,7 @@ extension MeetingScheduler {
     /// SEQUENCE, an ATTENDEE who is not invited, a mail not sent by the attendee (or their SENT-BY), and an answer
     /// older than the one we have.
     @discardableResult
-    public func apply(_ reply: AttendeeReply, now: Date = Date()) async -> ReplyOutcome {
+    public func apply(_ reply: IMIPReply, now: Date = Date()) async -> ReplyOutcome {
         let outcome: ReplyOutcome
         var room: String?
         do {
@@ -27,9 +27,10 @@ extension MeetingScheduler {
                 var changed: [String] = []
                 var reason = "not-invited"
                 for answer in reply.answers {
-                    guard var attendee = try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": meeting.id, "email": answer.email]),
+                    let email = answer.email.value.lowercased()
+                    guard var attendee = try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": meeting.id, "email": email]),
                           attendee.status == .invited else { continue }
-                    guard reply.isSent(by: answer) else { reason = "sender-mismatch"; continue }
+                    guard Self.isSent(reply, by: answer) else { reason = "sender-mismatch"; continue }
                     let at = reply.dtstamp ?? now
                     if let known = attendee.answeredAt, at < known { reason = "older-than-known"; continue }
                     let comment = Self.cleanComment(reply.comment)
@@ -39,7 +40,7 @@ extension MeetingScheduler {
                     attendee.answeredAt = at
                     attendee.answerSource = .mail
                     try attendee.update(db)
-                    changed.append(answer.email)
+                    changed.append(email)
                 }
                 return changed.isEmpty ? (.ignored(reason), nil) : (.applied(meeting: meeting.id, attendees: changed), meeting.room)
             }
@@ -47,7 +48,7 @@ extension MeetingScheduler {
             logger.error("reply not stored", metadata: ["uid": "\(reply.uid)", "error": "\(error)"])
             return .ignored("store-failed")
         }
-        log(outcome, source: "mail", uid: reply.uid, from: reply.from)
+        log(outcome, source: "mail", uid: reply.uid, from: reply.from.value)
         if let room { await hooks.answersChanged(room) }
         return outcome
     }
@@ -98,6 +99,14 @@ extension MeetingScheduler {
         if case .applied = outcome { log(outcome, source: "calendar", uid: id, from: nil) }
         if let room { await hooks.answersChanged(room) }
         return outcome
+    }
+
+    /// Whether the mail came from the attendee (From or Sender), or from whom the ATTENDEE line names as answering
+    /// for them (SENT-BY).
+    static func isSent(_ reply: IMIPReply, by answer: IMIPReply.Answer) -> Bool {
+        let attendee = answer.email.value.lowercased()
+        let senders = [reply.from.value.lowercased(), reply.sender?.value.lowercased()]
+        return senders.contains(attendee) || (answer.sentBy.map { senders.contains($0.value.lowercased()) } ?? false)
     }
 
     /// Trimmed, without control characters but newlines, at most `maximumCommentLength` characters; nil when empty.

@@ -27,7 +27,7 @@ public final class ReplyMailbox: Sendable, CustomStringConvertible {
 
     public typealias Fetch = @Sendable (_ after: UInt32, _ uidValidity: UInt32?) async throws -> Batch
     /// Reads one mail as a REPLY; throws for a mail that is not one (most mail in that mailbox).
-    public typealias Reader = @Sendable (_ mail: [UInt8]) throws -> AttendeeReply
+    public typealias Reader = @Sendable (_ mail: [UInt8]) throws -> IMIPReply
 
     /// The cursor's key in the store: the mailbox's URL without credentials.
     let name: String
@@ -68,7 +68,7 @@ public final class ReplyMailbox: Sendable, CustomStringConvertible {
                               metadata: ["mailbox": "\(name)", "was": "\(cursor.uidValidity)", "now": "\(batch.uidValidity)"])
             }
             for message in batch.messages {
-                let reply: AttendeeReply
+                let reply: IMIPReply
                 do { reply = try reader(message.bytes) } catch {
                     logger.debug("mail is not a reply", metadata: ["uid": "\(message.uid)", "why": "\(error)"])
                     continue

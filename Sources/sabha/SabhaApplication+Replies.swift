@@ -16,7 +16,7 @@ extension SabhaApplication {
                     return ReplyMailbox.Batch(uidValidity: result.uidValidity, messages: result.messages.map { ($0.uid, $0.bytes) },
                                               highestUID: result.highestUID, more: result.more)
                 },
-                reader: { mail in AttendeeReply(try IMIPReply(mail: mail)) },
+                reader: { mail in try IMIPReply(mail: mail) },
                 logger: Logger(label: "sabha.replies"))
         }
         guard mailbox != nil || organizerCalendar != nil else { return nil }
@@ -30,14 +30,5 @@ extension SabhaApplication {
         return attendees.filter { $0.status == .invited }.map {
             MeetingWire.InvitedInfo(identity: $0.email, name: $0.name, role: $0.role.rawValue, answer: $0.answer.wire, comment: $0.answerComment)
         }
-    }
-}
-
-extension AttendeeReply {
-    /// The scheduler's view of a REPLY mail.
-    init(_ mail: IMIPReply) {
-        self.init(uid: mail.uid, sequence: mail.sequence, dtstamp: mail.dtstamp, from: mail.from.value, sender: mail.sender?.value,
-                  comment: mail.comment,
-                  answers: mail.answers.map { Answer(email: $0.email.value, status: $0.status, sentBy: $0.sentBy?.value) })
     }
 }

@@ -16,14 +16,15 @@ import Testing
     }
 
     static func reply(_ meeting: ScheduledMeeting, from: String, attendee: String, _ status: ParticipationStatus, sequence: Int = 0,
-                      at seconds: Double = 0, comment: String? = nil) -> AttendeeReply {
-        AttendeeReply(uid: meeting.meeting.uid, sequence: sequence, dtstamp: start.addingTimeInterval(-3600 + seconds), from: from,
-                      comment: comment, answers: [.init(email: attendee, status: status)])
+                      at seconds: Double = 0, comment: String? = nil) throws -> IMIPReply {
+        IMIPReply(from: try EmailAddress(from), uid: meeting.meeting.uid, sequence: sequence,
+                  dtstamp: start.addingTimeInterval(-3600 + seconds), comment: comment,
+                  answers: [.init(email: try EmailAddress(attendee), status: status)])
     }
 
     @Test func aReplyFromTheAttendeeRecordsTheirAnswerAndComment() async throws {
         let (scheduler, meeting) = try await Self.created()
-        let outcome = await scheduler.apply(Self.reply(meeting, from: "Asha@Example.in", attendee: "asha@example.in", .accepted,
+        let outcome = await scheduler.apply(try Self.reply(meeting, from: "Asha@Example.in", attendee: "asha@example.in", .accepted,
                                                        comment: "Will join\u{7}  from the office"))
         #expect(outcome == .applied(meeting: meeting.meeting.id, attendees: ["asha@example.in"]))
         let asha = try scheduler.store.attendees(of: meeting.meeting.id)[0]
@@ -32,18 +33,18 @@ import Testing
 
     @Test func forgedStaleAndUnknownRepliesChangeNothing() async throws {
         let (scheduler, meeting) = try await Self.created()
-        #expect(await scheduler.apply(Self.reply(meeting, from: "mallory@evil.in", attendee: "mallory@evil.in", .accepted))
+        #expect(await scheduler.apply(try Self.reply(meeting, from: "mallory@evil.in", attendee: "mallory@evil.in", .accepted))
                 == .ignored("not-invited"))
-        #expect(await scheduler.apply(Self.reply(meeting, from: "mallory@evil.in", attendee: "asha@example.in", .declined))
+        #expect(await scheduler.apply(try Self.reply(meeting, from: "mallory@evil.in", attendee: "asha@example.in", .declined))
                 == .ignored("sender-mismatch"))
-        var unknown = Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined)
+        var unknown = try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined)
         unknown.uid = "other@sabha"
         #expect(await scheduler.apply(unknown) == .ignored("unknown-meeting"))
-        _ = await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted, at: 100))
-        #expect(await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined, at: 50))
+        _ = await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted, at: 100))
+        #expect(await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined, at: 50))
                 == .ignored("older-than-known"))
         _ = try await scheduler.update(meeting.meeting.id, to: try MeetingSchedulerTests.draft(title: "Moved"))
-        #expect(await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined, at: 200))
+        #expect(await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .declined, at: 200))
                 == .ignored("older-sequence"))
         let asha = try scheduler.store.attendees(of: meeting.meeting.id)[0]
         #expect(asha.answer == .accepted, "the answer survives the update and nothing above changed it")
@@ -58,13 +59,13 @@ import Testing
             ])])
         }
         // Our own copy's NEEDS-ACTION, read before anyone answered in the calendar, is no answer: a reply by mail stands.
-        _ = await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .tentative, at: 10))
+        _ = await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .tentative, at: 10))
         #expect(await scheduler.applyCalendarAnswers(object("NEEDS-ACTION"), meeting: meeting.meeting.id) == .ignored("unchanged"))
         #expect(try scheduler.store.attendees(of: meeting.meeting.id)[0].answer == .tentative)
         #expect(await scheduler.applyCalendarAnswers(object("DECLINED"), meeting: meeting.meeting.id)
                 == .applied(meeting: meeting.meeting.id, attendees: ["asha@example.in"]))
         // A newer answer by mail; the calendar still says DECLINED, which is no change there: the mail's answer stands.
-        _ = await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted, at: 1e6))
+        _ = await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted, at: 1e6))
         #expect(await scheduler.applyCalendarAnswers(object("DECLINED"), meeting: meeting.meeting.id) == .ignored("unchanged"))
         #expect(try scheduler.store.attendees(of: meeting.meeting.id)[0].answer == .accepted)
         #expect(await scheduler.applyCalendarAnswers(object("TENTATIVE"), meeting: meeting.meeting.id)
@@ -73,7 +74,7 @@ import Testing
 
     @Test func theOrganizersCopyCarriesTheAnswersAndInvitationsAskAnew() async throws {
         let (scheduler, meeting) = try await Self.created()
-        _ = await scheduler.apply(Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted))
+        _ = await scheduler.apply(try Self.reply(meeting, from: "asha@example.in", attendee: "asha@example.in", .accepted))
         _ = try await scheduler.update(meeting.meeting.id, to: try MeetingSchedulerTests.draft(title: "Moved"))
         let items = try scheduler.store.outbox(meeting: meeting.meeting.id).filter { $0.state == .pending }
         let copy = String(decoding: items.first { $0.kind == .calendarPut }!.payload, as: UTF8.self).replacingOccurrences(of: "\r\n ", with: "")

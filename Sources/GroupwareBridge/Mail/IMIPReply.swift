@@ -41,6 +41,19 @@ public struct IMIPReply: Sendable, Equatable {
     public var comment: String?
     public var answers: [Answer]
 
+    /// A reply from its parts (a calendar server's, or a test's); addresses are used as given.
+    public init(from: EmailAddress, sender: EmailAddress? = nil, uid: String, sequence: Int = 0, dtstamp: Date? = nil,
+                recurrenceID: String? = nil, comment: String? = nil, answers: [Answer]) {
+        self.from = from
+        self.sender = sender
+        self.uid = uid
+        self.sequence = sequence
+        self.dtstamp = dtstamp
+        self.recurrenceID = recurrenceID
+        self.comment = comment
+        self.answers = answers
+    }
+
     public init(mail: [UInt8]) throws(IMIPReplyError) {
         let entity: MIMEEntity
         do {
