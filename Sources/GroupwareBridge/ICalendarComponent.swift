@@ -29,4 +29,16 @@ public struct ICalendarComponent: Hashable, Sendable {
         let upper = name.uppercased()
         return components.filter { $0.name == upper }
     }
+
+    /// Where the event that stands for the whole meeting is: the first VEVENT without RECURRENCE-ID (the master, when
+    /// there are overrides), else the first VEVENT; nil when there is none.
+    public var masterEventIndex: Int? {
+        components.firstIndex { $0.name == "VEVENT" && $0.property("RECURRENCE-ID") == nil }
+            ?? components.firstIndex { $0.name == "VEVENT" }
+    }
+
+    /// That event itself.
+    public var masterEvent: ICalendarComponent? {
+        masterEventIndex.map { components[$0] }
+    }
 }

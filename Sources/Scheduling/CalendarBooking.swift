@@ -16,6 +16,8 @@ public struct CalendarBooking: Sendable, Equatable {
     public var ignoredSequence: String?
     public var cancelled: Bool
     public var draft: MeetingDraft
+    /// The calendar object as read: the watcher takes the attendees' answers (PARTSTAT) from it.
+    public var calendar: ICalendarComponent
 
     /// The line the write-back puts into DESCRIPTION; stripped again when reading, so it never piles up.
     static let linkPrefix = "Join the meeting: "
@@ -23,10 +25,7 @@ public struct CalendarBooking: Sendable, Equatable {
     public static func read(_ text: String, defaultTimeZone: String = "Asia/Kolkata") throws(BookingError) -> CalendarBooking {
         let calendar: ICalendarComponent
         do { calendar = try ICalendarParser().parseCalendar(Array(text.utf8)) } catch { throw .unreadable(error.description) }
-        let events = calendar.components("VEVENT")
-        guard let event = events.first(where: { $0.property("RECURRENCE-ID") == nil }) ?? events.first else {
-            throw .unusable("the calendar object holds no VEVENT")
-        }
+        guard let event = calendar.masterEvent else { throw .unusable("the calendar object holds no VEVENT") }
         guard let uid = event.property("UID")?.text, !uid.isEmpty else { throw .unusable("the event has no UID") }
         guard let dtstart = event.property("DTSTART") else { throw .unusable("the event has no DTSTART") }
         let zone = try Self.zone(of: dtstart, default: defaultTimeZone)
@@ -79,7 +78,7 @@ public struct CalendarBooking: Sendable, Equatable {
             return CalendarBooking(uid: uid, sequence: sequence ?? 0,
                                    ignoredSequence: sequence == nil ? event.property("SEQUENCE")?.value : nil,
                                    cancelled: event.property("STATUS")?.value.uppercased() == "CANCELLED",
-                                   draft: try draft.validated())
+                                   draft: try draft.validated(), calendar: calendar)
         } catch {
             throw .unusable(error.description)
         }
@@ -98,8 +97,7 @@ public struct CalendarBooking: Sendable, Equatable {
     /// nil when it already carries it there.
     static func withLink(_ calendar: ICalendarComponent, link: String) -> ICalendarComponent? {
         var calendar = calendar
-        guard let index = calendar.components.firstIndex(where: { $0.name == "VEVENT" && $0.property("RECURRENCE-ID") == nil })
-            ?? calendar.components.firstIndex(where: { $0.name == "VEVENT" }) else { return nil }
+        guard let index = calendar.masterEventIndex else { return nil }
         var event = calendar.components[index]
         let description = event.property("DESCRIPTION")?.text ?? ""
         let hasConference = event.properties("CONFERENCE").contains { $0.value == link }

@@ -188,9 +188,7 @@ public final class CalendarWatcher: Service {
                     try scheduler.store.setResourceETag(resource.etag, meeting: existing.id)  // our own write-back, or a change that does not matter
                 }
                 // The attendees' answers, as the calendar server recorded them in the booking (RFC 6638).
-                if !booking.cancelled, let object = try? ICalendarParser().parseCalendar(Array(resource.body.utf8)) {
-                    await scheduler.applyCalendarAnswers(object, meeting: existing.id, now: now)
-                }
+                if !booking.cancelled { await scheduler.applyCalendarAnswers(booking.calendar, meeting: existing.id, now: now) }
                 return
             }
             guard !booking.cancelled, draft.end > now else {

@@ -58,10 +58,7 @@ extension MeetingScheduler {
     /// NEEDS-ACTION), so an older value left there never overrides a newer answer that came by mail.
     @discardableResult
     public func applyCalendarAnswers(_ calendar: ICalendarComponent, meeting id: String, now: Date = Date()) async -> ReplyOutcome {
-        let events = calendar.components("VEVENT")
-        guard let event = events.first(where: { $0.property("RECURRENCE-ID") == nil }) ?? events.first else {
-            return .ignored("no-event")
-        }
+        guard let event = calendar.masterEvent else { return .ignored("no-event") }
         var seen: [String: ParticipationStatus] = [:]
         for property in event.properties("ATTENDEE") {
             guard let email = CalendarBooking.email(property.value)?.lowercased(),

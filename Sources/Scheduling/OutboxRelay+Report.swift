@@ -75,8 +75,7 @@ extension OutboxRelay {
     /// The event with the summary at the end of its DESCRIPTION and the CSV attached (replacing an earlier one of the
     /// same name); nil when it already carries this summary.
     static func withReport(_ calendar: ICalendarComponent, _ note: CalendarReportNote, attach: Bool) -> ICalendarComponent? {
-        guard let index = calendar.components.firstIndex(where: { $0.name == "VEVENT" && $0.property("RECURRENCE-ID") == nil })
-            ?? calendar.components.firstIndex(where: { $0.name == "VEVENT" }) else { return nil }
+        guard let index = calendar.masterEventIndex else { return nil }
         var event = calendar.components[index]
         let description = event.property("DESCRIPTION")?.text ?? ""
         if description.contains(note.summary) { return nil }
