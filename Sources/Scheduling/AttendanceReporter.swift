@@ -46,7 +46,7 @@ public final class AttendanceReporter: Service {
         let attendees: [MeetingAttendeeRecord]
         let trail: [AttendanceEvent]
         do {
-            guard let found = try store.meeting(id: id) ?? store.meeting(room: id) else { throw MeetingError.notFound(id) }
+            guard let found = try store.meeting(id: id) else { throw MeetingError.notFound(id) }
             meeting = found
             attendees = try store.attendees(of: meeting.id)
             trail = try events(meeting.room)

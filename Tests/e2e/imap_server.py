@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from e2ekit.process import terminate
+
 DOVECOT = "/usr/sbin/dovecot"
 
 
@@ -211,13 +213,7 @@ service anvil {{
             imap.logout()
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
             self.runtime = None

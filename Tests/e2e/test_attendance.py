@@ -63,8 +63,8 @@ def timed_join(sock: MeetingSocket, token: str, **fields) -> tuple[dict, float]:
     return joined, (sent + time.monotonic()) / 2
 
 
-def decline_in_calendar(radicale, meeting_id: str, email: str) -> None:
-    """What a CalDAV scheduling server (RFC 6638) does when an attendee declines: the PARTSTAT in the organizer's copy."""
+def answer_in_calendar(radicale, meeting_id: str, email: str, partstat: str) -> None:
+    """What a CalDAV scheduling server (RFC 6638) does when an attendee answers: the PARTSTAT in the organizer's copy."""
     name = f"{meeting_id}.ics"
     (href, text), = [(h, t) for h, t in radicale.objects("organizer").items() if h.endswith(name)]
     cal = icalendar.Calendar.from_ical(text)
@@ -72,8 +72,15 @@ def decline_in_calendar(radicale, meeting_id: str, email: str) -> None:
         attendees = ev.get("attendee")
         for a in attendees if isinstance(attendees, list) else [attendees]:
             if str(a).lower() == f"mailto:{email}":
-                a.params["PARTSTAT"] = icalendar.vText("DECLINED")
+                a.params["PARTSTAT"] = icalendar.vText(partstat)
     assert radicale.put_raw("organizer", name, cal.to_ical()) in (200, 201, 204)
+
+
+def reported_event(radicale, meeting_id: str):
+    """The VEVENT of the organizer's copy once the attendance summary is in its DESCRIPTION, else None."""
+    (text,) = [t for h, t in radicale.objects("organizer").items() if h.endswith(f"{meeting_id}.ics")]
+    ev = next(iter(icalendar.Calendar.from_ical(text).walk("VEVENT")))
+    return ev if "Attendance:" in str(ev.get("description", "")) else None
 
 
 def answers(server, meeting_id: str) -> dict[str, tuple[str, str | None]]:
@@ -116,7 +123,7 @@ def test_answers_by_mail_and_calendar_and_one_attendance_report_after_the_host_e
     # Forged: from someone not invited, and in Meera's name from someone else's address.
     reply_mailbox.append(reply_mail(uid, 0, "mallory@evil.example", "ACCEPTED"))
     reply_mailbox.append(reply_mail(uid, 0, MEERA["email"], "DECLINED", sender="mallory@evil.example"))
-    decline_in_calendar(radicale, mid, RAVI["email"])
+    answer_in_calendar(radicale, mid, RAVI["email"], "DECLINED")
 
     wait_for(lambda: answers(srv, mid) == {ASHA["email"]: ("accepted", "mail"), RAVI["email"]: ("declined", "calendar"),
                                            MEERA["email"]: ("needs-action", None)},
@@ -184,11 +191,7 @@ def test_answers_by_mail_and_calendar_and_one_attendance_report_after_the_host_e
     assert resp.text == csv_attachment(mail)
 
     # The organizer's calendar event carries the summary and the CSV.
-    def written():
-        (text,) = [t for h, t in radicale.objects("organizer").items() if h.endswith(f"{mid}.ics")]
-        ev = next(iter(icalendar.Calendar.from_ical(text).walk("VEVENT")))
-        return ev if "Attendance:" in str(ev.get("description", "")) else None
-    ev = wait_for(written, timeout=20, what="the report in the organizer's calendar event")
+    ev = wait_for(lambda: reported_event(radicale, mid), timeout=20, what="the report in the organizer's calendar event")
     attach = ev.get("attach")
     assert attach is not None and attach.params.get("FILENAME") == f"attendance-{mid}.csv", attach
     assert ok(api(srv, "GET", f"/api/meetings/{mid}"))["report"] == "queued"
@@ -249,11 +252,7 @@ def test_a_server_that_refuses_attachments_gets_the_summary_and_addresses_can_be
         host.send({"type": "end-meeting"})
         host.next_type("meeting-ended")
 
-        def summary_only():
-            (text,) = [t for h, t in radicale.objects("organizer").items() if h.endswith(f"{mid}.ics")]
-            ev = next(iter(icalendar.Calendar.from_ical(text).walk("VEVENT")))
-            return ev if "Attendance:" in str(ev.get("description", "")) else None
-        ev = wait_for(summary_only, 30, "the summary in the event of a server that takes no attachments")
+        ev = wait_for(lambda: reported_event(radicale, mid), 30, "the summary in the event of a server that takes no attachments")
         assert ev.get("attach") is None
         assert "refused the report's attachment" in srv.log_text()
         items = ok(api(srv, "GET", f"/api/outbox?meeting={mid}"))["items"]

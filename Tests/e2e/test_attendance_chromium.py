@@ -12,25 +12,11 @@ from selenium.webdriver.common.by import By
 
 from e2ekit.groupware import link_token, sabha_env
 from e2ekit.wait import wait_for
-from test_attendance import answers, decline_in_calendar
+from test_attendance import answer_in_calendar, answers
 from test_groupware import ASHA, MEERA, RAVI, api, meeting_body, now, ok
 from test_meeting_controls_chromium import state, texts
 
 pytestmark = pytest.mark.server
-
-
-def accept_in_calendar(radicale, meeting_id: str, email: str) -> None:
-    import icalendar
-
-    name = f"{meeting_id}.ics"
-    (text,) = [t for h, t in radicale.objects("organizer").items() if h.endswith(name)]
-    cal = icalendar.Calendar.from_ical(text)
-    for ev in cal.walk("VEVENT"):
-        attendees = ev.get("attendee")
-        for a in attendees if isinstance(attendees, list) else [attendees]:
-            if str(a).lower() == f"mailto:{email}":
-                a.params["PARTSTAT"] = icalendar.vText("ACCEPTED")
-    assert radicale.put_raw("organizer", name, cal.to_ical()) in (200, 201, 204)
 
 
 @pytest.mark.timeout(150)
@@ -41,7 +27,7 @@ def test_a_host_sees_who_answered_what_and_who_is_missing(start_server, radicale
     mid = meeting["id"]
     links = {a["email"]: a["link"] for a in meeting["attendees"]}
     wait_for(lambda: any(h.endswith(f"{mid}.ics") for h in radicale.objects("organizer")), 20, "the organizer's copy")
-    decline_in_calendar(radicale, mid, RAVI["email"])
+    answer_in_calendar(radicale, mid, RAVI["email"], "DECLINED")
     wait_for(lambda: answers(srv, mid)[RAVI["email"]][0] == "declined", 20, "Ravi's answer from the calendar")
 
     host = browsers("collector")
@@ -62,7 +48,7 @@ def test_a_host_sees_who_answered_what_and_who_is_missing(start_server, radicale
     present = texts(host, "#people-list li:not(.invited) .answer")
     assert present == ["no answer"], present
 
-    accept_in_calendar(radicale, mid, ASHA["email"])
+    answer_in_calendar(radicale, mid, ASHA["email"], "ACCEPTED")
     wait_for(lambda: texts(host, "#people-list li:not(.invited) .answer") == ["accepted"], 20,
              "Asha's new answer in the host's panel while the meeting runs")
     screenshot(host, "meeting-invited")

@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from e2ekit.process import terminate
+
 from e2ekit.server import free_tcp_port
 
 HERE = Path(__file__).resolve().parent
@@ -207,13 +209,7 @@ class Radicale:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         if self.proc is not None:
             self._log.close()
 
