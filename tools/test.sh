@@ -84,7 +84,7 @@ if ((run_unit)); then
   # again after 100 leave/rejoin cycles, and the server returns to idle (own namespace, < 3 min).
   step "meeting smoke, 25 participants + churn (tools/loadgen/meeting-smoke.sh)" env SABHA="$PWD/.build/debug/sabha" bash tools/loadgen/meeting-smoke.sh
   # The side-by-side benchmark script against both servers (debug Sabha, Janus): 1 publisher, 3 subscribers, 5 s each.
-  step "side-by-side smoke (tools/bench/vs-janus.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/vs-janus.sh --smoke
+  step "side-by-side smoke (tools/bench/bench.sh --smoke)" env SABHA="$PWD/.build/debug/sabha" bash tools/bench/bench.sh --smoke
 fi
 # libFuzzer + AddressSanitizer, 5 s per MediaCore target after replaying the saved crash inputs (~2 min with the
 # build). The Signalling/GroupwareBridge fuzzer needs a release ASan build of every HTTP dependency (~20 min), so

@@ -5,12 +5,16 @@
 #   bash tools/bench/janus.sh [CONF_DIR]               write CONF_DIR (default /tmp/sabha-bench-janus) and exec janus
 #   JANUS_WRITE_ONLY=1 bash tools/bench/janus.sh DIR   only write the config
 #
-# Needs an interface other than `lo` carrying 127.0.0.2 (libnice ignores lo): tools/bench/vs-janus.sh creates a
+# Needs an interface other than `lo` carrying 127.0.0.2 (libnice ignores lo): tools/bench/bench.sh creates a
 # network namespace with a veth pair carrying 127.0.0.2/32 (see ../shared/notes/janus-loopback.md).
 # API: HTTP on 127.0.0.1:8088/janus, WebSocket on 127.0.0.1:8188 (subprotocol janus-protocol), admin off.
 # Room 1234: VP8 + Opus, bitrate 0 (no REMB cap), up to 1000 publishers.
+# event_loops = JANUS_EVENT_LOOPS (default 1): a fixed number of media loops shared by all handles, sized to the
+# cores Janus is given, as janus.jcfg's documentation recommends. Without it Janus runs one loop thread per
+# handle, hundreds of threads on one core (the benchmark pins Janus to one core).
 set -euo pipefail
 conf=${1:-/tmp/sabha-bench-janus}
+event_loops=${JANUS_EVENT_LOOPS:-1}
 mkdir -p "$conf"
 lib=/usr/lib/x86_64-linux-gnu/janus
 [[ -d $lib ]] || lib=$(dirname "$(dirname "$(find /usr/lib -name libjanus_videoroom.so -print -quit)")")
@@ -25,6 +29,7 @@ general: {
 	debug_level = 3
 	interface = "127.0.0.2"
 	session_timeout = 60
+	event_loops = $event_loops
 	admin_secret = "unused-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 	protected_folders = []
 }

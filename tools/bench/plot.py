@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Plots tools/bench/vs-janus.sh's results.csv: CPU per forwarded packet (µs, from forwarded packets per CPU-second),
-loss (%) and added latency p99 (ms) against subscribers, one line per server, the C ceiling's CPU per copy
-beside them. The format follows OUT's suffix (.png, .svg). Needs matplotlib (tools/setup.sh puts it in .venv).
+"""Plots tools/bench/bench.sh's results.csv: CPU per forwarded packet (µs, from forwarded packets per CPU-second),
+loss (%) and added latency p99 (ms) against subscribers, one line per server (the median of a step's repeats,
+with the spread of the repeats as a band), the C ceiling's CPU per copy beside them. The format follows OUT's suffix (.png, .svg). Needs matplotlib (tools/setup.sh puts it in .venv).
 
     .venv/bin/python tools/bench/plot.py RESULTS.csv OUT.png [TITLE]
 """
 import csv
+import statistics
 import sys
 
 try:
@@ -20,12 +21,15 @@ LABEL = {"ceiling": "C ceiling (same fan-out)"}
 
 
 def series(rows, server, column, scale=None):
-    points = []
+    """(subscribers, median, min, max) over the repeats of each step."""
+    values = {}
     for r in rows:
         if r["server"] == server and r[column]:
             value = float(r[column])
-            points.append((int(r["subscribers"]), scale(value) if scale else value))
-    return points
+            value = scale(value) if scale else value
+            if value is not None:
+                values.setdefault(int(r["subscribers"]), []).append(value)
+    return [(n, statistics.median(v), min(v), max(v)) for n, v in sorted(values.items())]
 
 
 def main():
@@ -43,11 +47,13 @@ def main():
     ]
     for ax, title, ylabel, column, scale, names in panels:
         for name in names:
-            points = [(x, y) for x, y in series(rows, name, column, scale) if y is not None]
+            points = series(rows, name, column, scale)
             if not points:
                 continue
             colour, marker, line = STYLE.get(name, ("#2ca02c", "D", "-"))
-            ax.plot([x for x, _ in points], [y for _, y in points], line, marker=marker, color=colour, label=LABEL.get(name, name))
+            xs = [p[0] for p in points]
+            ax.plot(xs, [p[1] for p in points], line, marker=marker, color=colour, label=LABEL.get(name, name))
+            ax.fill_between(xs, [p[2] for p in points], [p[3] for p in points], color=colour, alpha=0.15)
         ax.set_title(title)
         ax.set_xlabel("subscribers (1 publisher)")
         ax.set_ylabel(ylabel)

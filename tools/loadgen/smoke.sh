@@ -22,7 +22,7 @@ loadgen_start_server --workers "$workers"
 echo "smoke: sabha on 127.0.0.1:$http_port (media $rtc_port, $workers worker(s)), 1 publisher + 3 subscribers for 5 s"
 timeout 50 "$loadgen" --server "http://127.0.0.1:$http_port" --data-dir "$data" --room smoke \
   --publishers 1 --subscribers 3 --duration 5s --video 640x360 --video-kbps 800 --clip 2s \
-  --decrypt-every 4 --server-pid "$server_pid" --per-subscriber >"$data/summary.json"
+  --server-pid "$server_pid" --per-subscriber >"$data/summary.json"
 
 curl -fsS "http://127.0.0.1:$http_port/metrics" >"$data/metrics.txt" || true
 python3 - "$data/summary.json" "$workers" "$data/metrics.txt" <<'PY'

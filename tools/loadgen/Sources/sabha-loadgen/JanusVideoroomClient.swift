@@ -1,19 +1,22 @@
 import Foundation
+import MediaCore
 
 /// Janus's videoroom over its WebSocket API (`ws://127.0.0.1:8188`, subprotocol `janus-protocol`) or its HTTP
 /// API (`http://127.0.0.1:8088/janus`), so the same peers load Janus as Sabha.
 ///
 /// One Janus session holds every handle of the run. Publishers: attach `janus.plugin.videoroom`, then
 /// `joinandconfigure` (join as publisher and publish in one request) with our offer; Janus answers in an event.
-/// Subscribers: attach, `join` as subscriber with `streams: [{feed}]`; Janus sends an offer in the event, we
-/// answer with `start` + jsep. Signalling is sequential, on the main thread; a background thread sends
+/// Subscribers: attach, `join` as subscriber with one entry per stream of the feed (`{feed, mid}`); for a
+/// simulcast video stream the entry asks for the top substream and temporal layer (`substream: 2, temporal: 2`),
+/// as a real client picks a layer: without it the videoroom sends the lowest one. Janus sends an offer in the
+/// event, we answer with `start` + jsep. Signalling is sequential, on the main thread; a background thread sends
 /// `keepalive` every 20 s so the session outlives Janus's 60 s timeout during the measurement window.
 final class JanusVideoroomClient: SignallingClient, @unchecked Sendable {
     let api: any JanusAPI
     let room: Int
     private let sessionID: Int64
-    /// identity → Janus feed (publisher) id; main thread only.
-    private var feeds: [String: Int64] = [:]
+    /// identity → Janus feed (publisher) id and the streams it published; main thread only.
+    private var feeds: [String: (id: Int64, media: [LocalPeerDescription.Media])] = [:]
 
     /// `url` is `ws://127.0.0.1:8188` (WebSocket API) or `http://127.0.0.1:8088/janus` (HTTP API); loopback only.
     init(url: String, room: Int) throws {
@@ -35,22 +38,30 @@ final class JanusVideoroomClient: SignallingClient, @unchecked Sendable {
         let event = try message(handle: handle, body: [
             "request": "joinandconfigure", "ptype": "publisher", "room": room, "display": identity,
             "audio": true, "video": true,
-        ], jsep: ["type": "offer", "sdp": offer])
+        ], jsep: publishJSEP(offer: offer, simulcast: local.media.contains { $0.rids.count > 1 }))
         guard let data = Self.pluginData(event), let feed = Self.int64(data["id"]) else {
             throw LoadgenError.signalling("Janus joinandconfigure: no publisher id in \(Self.brief(event))")
         }
         guard let jsep = event["jsep"] as? [String: Any], let sdp = jsep["sdp"] as? String else {
             throw LoadgenError.signalling("Janus joinandconfigure: no answer in \(Self.brief(event))")
         }
-        feeds[identity] = feed
+        feeds[identity] = (feed, local.media)
         return SignalledSession(remote: try SDP.read(sdp), resource: "\(handle)")
     }
 
     func subscribe(identity: String, publisher: String, local: LocalPeerDescription) throws -> SignalledSession {
         guard let feed = feeds[publisher] else { throw LoadgenError.signalling("Janus: publisher \(publisher) has no feed id") }
         let handle = try attach()
+        let streams: [[String: Any]] = feed.media.map { media in
+            var stream: [String: Any] = ["feed": feed.id, "mid": media.mid]
+            if media.kind == .video && media.rids.count > 1 {
+                stream["substream"] = media.rids.count - 1
+                stream["temporal"] = 2
+            }
+            return stream
+        }
         let event = try message(handle: handle, body: [
-            "request": "join", "ptype": "subscriber", "room": room, "streams": [["feed": feed]],
+            "request": "join", "ptype": "subscriber", "room": room, "streams": streams,
         ])
         guard let jsep = event["jsep"] as? [String: Any], let sdp = jsep["sdp"] as? String else {
             throw LoadgenError.signalling("Janus subscriber join: no offer in \(Self.brief(event))")
@@ -74,6 +85,14 @@ final class JanusVideoroomClient: SignallingClient, @unchecked Sendable {
         api.stopKeepAlive()
         _ = try? api.request(["janus": "destroy"], session: sessionID, handle: nil, timeoutMs: 2000)
         api.close()
+    }
+
+    /// Our offer lists the rids lowest first (as Chrome does); Janus reads them highest first unless told
+    /// `rid_order: "lmh"`, and would then take our lowest layer for its substream 2.
+    private func publishJSEP(offer: String, simulcast: Bool) -> [String: Any] {
+        var jsep: [String: Any] = ["type": "offer", "sdp": offer]
+        if simulcast { jsep["rid_order"] = "lmh" }
+        return jsep
     }
 
     // MARK: - Requests

@@ -11,6 +11,9 @@ final class LoadRun {
     let setupTimeoutNs: Int64
     /// Signalling all peers must finish within this, however slow the server answers.
     let signallingLimitNs: Int64
+    /// After the window closes the peers keep running this long, so packets stamped in the window that are still
+    /// on their way are counted; what has not arrived by then is lost.
+    static let drainNs: Int64 = 2_000_000_000
 
     init(options: LoadgenCommand) throws {
         self.options = options
@@ -50,6 +53,8 @@ final class LoadRun {
         var publishers: [Publisher] = []
         var subscribers: [Subscriber] = []
         let runStart = lg_monotonic_ns()
+        let slotEpoch = lg_realtime_ns()
+        let measurement = MeasurementWindow()
         let progress = Progress(threads: threads, start: runStart)
 
         // Publishers first: subscribers need someone to watch.
@@ -59,7 +64,7 @@ final class LoadRun {
             do {
                 let publisher = try Publisher(index: i, identity: identity, videoLayers: videoLayers, audio: audioClip, context: context,
                                               setupTimeoutNs: setupTimeoutNs, socketBufferBytes: bufferBytes, localIP: localIP,
-                                              pacingFactor: options.pacingFactor)
+                                              pacingFactor: options.pacingFactor, slotEpochNs: slotEpoch)
                 try publisher.accept(try signalling.publish(identity: identity, local: publisher.localDescription()))
                 publishers.append(publisher)
                 threads[i % threads.count].adopt(publisher)
@@ -89,8 +94,8 @@ final class LoadRun {
             let identity = "loadgen-sub-\(j)"
             do {
                 let subscriber = try Subscriber(index: j, identity: identity, publisherIndex: publisher.index, publisherIdentity: publisher.identity,
-                                                context: context, setupTimeoutNs: setupTimeoutNs, decryptEvery: options.decryptEvery,
-                                                socketBufferBytes: bufferBytes, localIP: localIP)
+                                                context: context, setupTimeoutNs: setupTimeoutNs,
+                                                socketBufferBytes: bufferBytes, localIP: localIP, slotEpochNs: slotEpoch, window: measurement)
                 subscriber.subscribeStartNs = lg_realtime_ns()
                 try subscriber.accept(try signalling.subscribe(identity: identity, publisher: publisher.identity,
                                                                local: subscriber.localDescription(audio: audioClip != nil, video: videoClip != nil)))
@@ -102,10 +107,25 @@ final class LoadRun {
             progress.tick()
         }
         let signallingSeconds = Double(lg_monotonic_ns() - runStart) / 1e9
+        // Steady state before measuring: every subscriber connected (or failed) and, with video, holding a
+        // keyframe (servers hold a new viewer's video until one). Janus's ICE takes about a second after its
+        // answer, so a window opened right after signalling would count that as loss. Bounded by --setup-timeout.
+        let settleEnd = lg_monotonic_ns() + setupTimeoutNs
+        while lg_monotonic_ns() < settleEnd {
+            let s = progress.aggregate()
+            let settled = s.subscribersConnected + s.subscribersFailed >= subscribers.count
+                && (videoClip == nil || s.subscribersWithKeyframe >= s.subscribersConnected)
+            if settled { break }
+            usleep(20_000)
+            progress.tick()
+        }
+        let settleSeconds = Double(lg_monotonic_ns() - runStart) / 1e9 - signallingSeconds
 
         // The measurement window.
         let windowStart = lg_monotonic_ns()
         let windowEnd = windowStart + durationNs
+        let realtimeStart = lg_realtime_ns()
+        measurement.open(realtimeNs: realtimeStart)
         let startCounters = progress.aggregate()
         let generatorCPUStart = Self.ownCPUSeconds()
         let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
@@ -117,6 +137,10 @@ final class LoadRun {
         let generatorCPU = Self.ownCPUSeconds() - generatorCPUStart
         let serverCPU = serverCPUStart.flatMap { start in options.serverPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start } }
         let windowSeconds = Double(lg_monotonic_ns() - windowStart) / 1e9
+        let slots = SlotWindow(epochNs: slotEpoch, startNs: realtimeStart, endNs: lg_realtime_ns())
+        measurement.close(realtimeNs: slots.endNs)
+        let drainEnd = lg_monotonic_ns() + Self.drainNs
+        while lg_monotonic_ns() < drainEnd { usleep(50_000) }
 
         threads.forEach { $0.stopAndJoin() }
 
@@ -134,7 +158,7 @@ final class LoadRun {
 
         return summarise(
             publishers: publishers, subscribers: subscribers, failures: failures, videoLayers: videoLayers, audioClip: audioClip,
-            profiles: profiles, signallingSeconds: signallingSeconds, windowSeconds: windowSeconds,
+            profiles: profiles, signallingSeconds: signallingSeconds, settleSeconds: settleSeconds, windowSeconds: windowSeconds, slots: slots,
             window: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU)
     }
 
@@ -187,7 +211,7 @@ final class LoadRun {
 
     private func summarise(
         publishers: [Publisher], subscribers: [Subscriber], failures: [String], videoLayers: [VideoClip], audioClip: AudioClip?,
-        profiles: [SRTPProfile], signallingSeconds: Double, windowSeconds: Double,
+        profiles: [SRTPProfile], signallingSeconds: Double, settleSeconds: Double, windowSeconds: Double, slots: SlotWindow,
         window: (ThreadSnapshot, ThreadSnapshot), generatorCPU: Double, serverCPU: Double?
     ) -> Summary {
         var failures = failures
@@ -197,24 +221,10 @@ final class LoadRun {
         for subscriber in subscribers {
             if case .failed(let reason) = subscriber.transport.state { failures.append("subscriber \(subscriber.index): \(reason)") }
         }
-        var latency = LatencyHistogram()
-        var entries: [Summary.SubscriberEntry] = []
-        for s in subscribers {
-            latency.merge(s.latency)
-            let connected = s.transport.connectedNs != 0
-            var failure: String?
-            if case .failed(let reason) = s.transport.state { failure = reason }
-            entries.append(Summary.SubscriberEntry(
-                index: s.index, publisher: s.publisherIndex, connected: connected, failure: failure,
-                packets: s.stats.packets, bytes: s.stats.bytes, videoPackets: s.stats.videoPackets, audioPackets: s.stats.audioPackets,
-                expected: s.expected, lost: s.lost, lossPercent: Summary.Distribution.round(s.expected > 0 ? 100 * Double(s.lost) / Double(s.expected) : 0),
-                authenticated: s.stats.authenticated, authFailures: s.stats.authFailures, latency: Summary.Latency(s.latency),
-                keyframeWaitMs: s.hasKeyframe ? Summary.Distribution.round(Double(s.keyframeArrivalNs - s.subscribeStartNs) / 1e6) : nil,
-                connectMs: connected ? Summary.Distribution.round(Double(s.transport.connectedNs - s.transport.startedNs) / 1e6) : nil,
-                plisSent: s.stats.plisSent, senderReports: s.stats.senderReports))
-        }
-        let expected = subscribers.reduce(Int64(0)) { $0 + $1.expected }
-        let lost = subscribers.reduce(Int64(0)) { $0 + $1.lost }
+        let (entries, latency, windowTotals) = subscriberEntries(
+            publishers: publishers, subscribers: subscribers, accounting: WindowAccounting(slots: slots, layers: videoLayers.count))
+        let expected = windowTotals.expected
+        let lost = windowTotals.lost
         let (first, last) = window
         let packetsSent = publishers.reduce(UInt64(0)) { $0 + $1.stats.packetsSent }
         let received = last.packetsReceived - first.packetsReceived
@@ -237,7 +247,8 @@ final class LoadRun {
                 subscribersWithKeyframe: subscribers.filter(\.hasKeyframe).count,
                 failures: Array(failures.prefix(50)),
                 connectMs: Summary.Distribution(entries.compactMap(\.connectMs)),
-                signallingSeconds: Summary.Distribution.round(signallingSeconds)),
+                signallingSeconds: Summary.Distribution.round(signallingSeconds),
+                settleSeconds: Summary.Distribution.round(settleSeconds)),
             totals: Summary.Totals(
                 packetsSent: packetsSent,
                 bytesSent: publishers.reduce(UInt64(0)) { $0 + $1.stats.bytesSent },
@@ -245,11 +256,16 @@ final class LoadRun {
                 bytesReceived: subscribers.reduce(UInt64(0)) { $0 + $1.stats.bytes },
                 expected: expected, lost: lost,
                 lossPercent: Summary.Distribution.round(expected > 0 ? 100 * Double(lost) / Double(expected) : 0),
+                lossWindowSeconds: slots.countedSeconds,
+                subscribersSilent: windowTotals.silent, subscribersNotSignalled: windowTotals.notSignalled,
+                subscribersOnSeveralLayers: windowTotals.severalLayers,
                 authenticated: subscribers.reduce(UInt64(0)) { $0 + $1.stats.authenticated },
                 authFailures: subscribers.reduce(UInt64(0)) { $0 + $1.stats.authFailures },
                 rtcpAuthFailures: subscribers.reduce(UInt64(0)) { $0 + $1.stats.rtcpAuthFailures }
                     + publishers.reduce(UInt64(0)) { $0 + $1.stats.rtcpAuthFailures },
                 pliReceivedByPublishers: publishers.reduce(UInt64(0)) { $0 + $1.stats.pliReceived + $1.stats.firReceived },
+                keyframeRequestsThrottled: publishers.reduce(UInt64(0)) { $0 + $1.stats.keyframeRequestsThrottled },
+                keyframesSent: publishers.reduce(UInt64(0)) { $0 + $1.stats.keyframes },
                 skippedFrames: publishers.reduce(UInt64(0)) { $0 + $1.stats.skippedFrames },
                 sendErrors: last.sendErrors,
                 latency: Summary.Latency(latency)),
@@ -269,6 +285,45 @@ final class LoadRun {
                 latencyMaxMs: Summary.Distribution(entries.compactMap(\.latency.maxMs)),
                 keyframeWaitMs: Summary.Distribution(entries.compactMap(\.keyframeWaitMs))),
             perSubscriber: options.perSubscriber ? entries : nil)
+    }
+
+    /// Each subscriber's figures, the merged latency of the window, and the window's loss over all subscribers
+    /// (never-signalled ones included, as 100 % loss).
+    private func subscriberEntries(publishers: [Publisher], subscribers: [Subscriber], accounting: WindowAccounting)
+        -> ([Summary.SubscriberEntry], LatencyHistogram, (expected: Int64, lost: Int64, silent: Int, notSignalled: Int, severalLayers: Int)) {
+        var latency = LatencyHistogram()
+        var entries: [Summary.SubscriberEntry] = []
+        var totals = (expected: Int64(0), lost: Int64(0), silent: 0, notSignalled: 0, severalLayers: 0)
+        let publisherByIndex = Dictionary(publishers.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        for s in subscribers {
+            latency.merge(s.latency)
+            let connected = s.transport.connectedNs != 0
+            var failure: String?
+            if case .failed(let reason) = s.transport.state { failure = reason }
+            let w = accounting.entry(for: s, publisher: publisherByIndex[s.publisherIndex])
+            totals.expected += Int64(w.expected)
+            totals.lost += Int64(w.lost)
+            if w.received == 0 { totals.silent += 1 }
+            if w.layersReceived > 1 { totals.severalLayers += 1 }
+            entries.append(Summary.SubscriberEntry(
+                index: s.index, publisher: s.publisherIndex, connected: connected, failure: failure,
+                packets: s.stats.packets, bytes: s.stats.bytes, videoPackets: s.stats.videoPackets, audioPackets: s.stats.audioPackets,
+                expected: Int64(w.expected), received: Int64(w.received), lost: Int64(w.lost),
+                lossPercent: Summary.Distribution.round(w.lossPercent),
+                audioExpected: Int64(w.audioExpected), audioReceived: Int64(w.audioReceived), layer: w.layer, sequenceGaps: s.lost,
+                authenticated: s.stats.authenticated, authFailures: s.stats.authFailures, latency: Summary.Latency(s.latency),
+                keyframeWaitMs: s.hasKeyframe ? Summary.Distribution.round(Double(s.keyframeArrivalNs - s.subscribeStartNs) / 1e6) : nil,
+                connectMs: connected ? Summary.Distribution.round(Double(s.transport.connectedNs - s.transport.startedNs) / 1e6) : nil,
+                plisSent: s.stats.plisSent, senderReports: s.stats.senderReports))
+        }
+        if let first = publishers.first, options.subscribers > subscribers.count {
+            let missing = options.subscribers - subscribers.count
+            let w = accounting.unsignalled(publisher: first)
+            totals.expected += Int64(w.expected) * Int64(missing)
+            totals.lost += Int64(w.lost) * Int64(missing)
+            totals.notSignalled = missing
+        }
+        return (entries, latency, totals)
     }
 
     /// User + system CPU seconds of this process.

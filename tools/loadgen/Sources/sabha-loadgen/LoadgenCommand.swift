@@ -74,7 +74,7 @@ struct LoadgenCommand: ParsableCommand {
     var noAudio = false
     @Flag(help: "Publish audio only.")
     var noVideo = false
-    @Option(help: "Subscribers decrypt and authenticate RTP packets whose sequence number is a multiple of this (1 = all).")
+    @Option(help: "Meeting modes: participants decrypt and authenticate RTP packets whose sequence number is a multiple of this (1 = all). Fanout subscribers always authenticate every packet (loss is counted from authenticated packets).")
     var decryptEvery = 16
     @Option(help: "SRTP profiles the peers offer in DTLS: cm (AES_CM_128_HMAC_SHA1_80, as browsers end up with), gcm, or both.")
     var srtp = "cm"

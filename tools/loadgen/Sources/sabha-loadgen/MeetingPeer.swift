@@ -204,7 +204,7 @@ final class MeetingPeer: LoadPeer, @unchecked Sendable {
         guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plain)),
               header.payloadLength >= Publisher.stampLength else { return }
         let stampOffset = header.headerLength + header.payloadLength - Publisher.stampLength
-        let delay = arrivalNs - Int64(bitPattern: data.be64(stampOffset))
+        let delay = arrivalNs - SendStamp.decode(data.be64(stampOffset)).realtimeNs
         if delay >= 0 && delay < 60_000_000_000 {
             windowLatency.record(delay)
             io.intervalLatency.record(delay)

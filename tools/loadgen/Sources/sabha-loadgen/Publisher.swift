@@ -15,22 +15,28 @@ struct PublisherStats {
     var nackReceived: UInt64 = 0
     var receiverReports: UInt64 = 0
     var rtcpAuthFailures: UInt64 = 0
+    /// PLI/FIR ignored because a keyframe was requested less than `Publisher.minKeyframeIntervalNs` before.
+    var keyframeRequestsThrottled: UInt64 = 0
 }
 
 /// Publishes the clip over one transport: VP8 frames every 1/fps s, packetised per RFC 7741 (15-bit PictureID),
 /// Opus every 20 ms, sender reports every second. Video goes through a pacer, as a browser's does (WebRTC's
 /// pacer sends at 2.5× the target bitrate): a frame's packets leave spread out at `pacingBytesPerSecond`, a
 /// keyframe over tens of milliseconds, not as one burst. Audio is not paced. Every RTP payload ends with 8 bytes: the CLOCK_REALTIME
-/// nanoseconds at which the packet was built (Sabha forwards payloads unchanged), for subscribers' latency.
-/// A PLI or FIR makes the next frame the clip's keyframe. With simulcast, every frame time sends one frame of
+/// nanoseconds at which the packet was built and the stream it belongs to (`SendStamp`; servers forward payloads
+/// unchanged), for subscribers' latency and loss; `sent` counts them per stream and slot of that stamp.
+/// A PLI or FIR makes the next frame the clip's keyframe, at most once per 300 ms as libwebrtc's
+/// `EncoderRtcpFeedback` allows (`kMinKeyframeSendIntervalMs`): requests in between are counted and dropped. With simulcast, every frame time sends one frame of
 /// each layer (lowest first), each layer its own SSRC, sequence numbers and PictureIDs, marked with the MID and
-/// RID header extensions (RFC 8852) as browsers do; a PLI restarts the clip of the layer it names.
+/// RID header extensions (RFC 8852) as browsers do.
 final class Publisher: LoadPeer, @unchecked Sendable {
     static let maxVP8DataPerPacket = 1100
     static let stampLength = 8
     static let maxLateNs: Int64 = 250_000_000
     /// Frames waiting in the pacer beyond this are sent at once (the pacer fell behind, e.g. a slow thread).
     static let maxPacerQueue = 8
+    /// libwebrtc's minimum time between keyframes sent on request.
+    static let minKeyframeIntervalNs: Int64 = 300_000_000
 
     /// A video frame in the pacer: what its packets need, and how many have left.
     struct PacedFrame {
@@ -80,17 +86,21 @@ final class Publisher: LoadPeer, @unchecked Sendable {
     private var audioPackets: UInt32 = 0
     private var audioOctets: UInt32 = 0
     private var keyframeRequested: [Bool]
+    private var lastKeyframeRequestNs: Int64 = -1
     private var pacerQueue: [PacedFrame] = []
     private var pacerNextSendNs: Int64 = 0
     private var nextReportNs: Int64 = 0
     private(set) var stats = PublisherStats()
+    /// Packets sent, per stream and slot of their send stamp.
+    private(set) var sent: SlotCounter
 
     /// MID and RID header extension ids we offer with simulcast.
     static let midExtensionID: UInt8 = 1
     static let ridExtensionID: UInt8 = 2
 
     init(index: Int, identity: String, videoLayers: [VideoClip], audio: AudioClip?, context: DTLSContext,
-         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1", pacingFactor: Double = 2.5) throws {
+         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1", pacingFactor: Double = 2.5,
+         slotEpochNs: Int64 = lg_realtime_ns()) throws {
         precondition(videoLayers.count <= 3)
         self.index = index
         self.identity = identity
@@ -104,6 +114,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         videoPackets = Array(repeating: 0, count: count)
         videoOctets = Array(repeating: 0, count: count)
         keyframeRequested = Array(repeating: false, count: count)
+        sent = SlotCounter(epochNs: slotEpochNs)
         self.audio = audio
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
@@ -264,7 +275,8 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         out.storeBytes(of: 0x80, toByteOffset: header + 1, as: UInt8.self)
         out.put16(0x8000 | paced.pictureID, header + 2)
         frame.data.withUnsafeBytes { (out + header + 4).copyMemory(from: $0.baseAddress! + paced.offset, byteCount: chunk) }
-        out.put64(UInt64(lg_realtime_ns()), header + 4 + chunk)
+        let stampNs = lg_realtime_ns()
+        out.put64(SendStamp.encode(realtimeNs: stampNs, stream: layer), header + 4 + chunk)
         var length = header + 4 + chunk + Self.stampLength
         videoSequence[layer] &+= 1
         guard srtp.protectRTP(out, length: &length) == .ok else { return length }
@@ -272,6 +284,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         stats.packetsSent &+= 1
         stats.bytesSent &+= UInt64(length)
         videoPackets[layer] &+= 1
+        sent.note(realtimeNs: stampNs, stream: layer)
         videoOctets[layer] &+= UInt32(truncatingIfNeeded: chunk + 4 + Self.stampLength)
         return length
     }
@@ -289,7 +302,8 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         out.put32(audioTimestampBase &+ UInt32(truncatingIfNeeded: audioFrameCount * Int64(AudioClip.samplesPerFrame)), 4)
         out.put32(audioSSRC, 8)
         frame.withUnsafeBytes { (out + 12).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        out.put64(UInt64(lg_realtime_ns()), 12 + frame.count)
+        let stampNs = lg_realtime_ns()
+        out.put64(SendStamp.encode(realtimeNs: stampNs, stream: SendStamp.audioStream), 12 + frame.count)
         var length = 12 + frame.count + Self.stampLength
         audioSequence &+= 1
         guard srtp.protectRTP(out, length: &length) == .ok else { return }
@@ -297,6 +311,7 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         stats.packetsSent &+= 1
         stats.bytesSent &+= UInt64(length)
         audioPackets &+= 1
+        sent.note(realtimeNs: stampNs, stream: SendStamp.audioStream)
         audioOctets &+= UInt32(truncatingIfNeeded: frame.count + Self.stampLength)
     }
 
@@ -346,17 +361,17 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         handleRTCP(UnsafeRawBufferPointer(start: data, count: plain))
     }
 
-    /// Feedback for what we send, from a decrypted compound: PLI/FIR restart a layer's clip; NACKs and
+    /// Feedback for what we send, from a decrypted compound: PLI/FIR restart the clips (throttled); NACKs and
     /// receiver reports are counted. (A meeting participant decrypts its RTCP itself and passes it here.)
     func handleRTCP(_ plain: UnsafeRawBufferPointer) {
         for packet in RTCPCompound(plain) {
             switch packet.packetType {
             case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPPictureLossIndication.format:
                 stats.pliReceived &+= 1
-                requestKeyframe(mediaSSRC: Self.ssrc(packet.bytes, at: 8))
+                requestKeyframe()
             case RTCPPacketType.payloadSpecificFeedback where packet.count == RTCPFullIntraRequest.format:
                 stats.firReceived &+= 1
-                requestKeyframe(mediaSSRC: Self.ssrc(packet.bytes, at: 12))
+                requestKeyframe()
             case RTCPPacketType.transportFeedback where packet.count == RTCPGenericNACK.format:
                 stats.nackReceived &+= 1
             case RTCPPacketType.receiverReport:
@@ -367,18 +382,17 @@ final class Publisher: LoadPeer, @unchecked Sendable {
         }
     }
 
-    private static func ssrc(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
-        guard bytes.count >= offset + 4 else { return 0 }
-        return (0..<4).reduce(0) { $0 << 8 | UInt32(bytes[offset + $1]) }
-    }
-
-    /// The layer with that SSRC restarts its clip at the keyframe; an unknown SSRC restarts all of them.
-    private func requestKeyframe(mediaSSRC: UInt32) {
-        if let layer = videoSSRCs.firstIndex(of: mediaSSRC) {
-            keyframeRequested[layer] = true
-        } else {
-            for layer in keyframeRequested.indices { keyframeRequested[layer] = true }
+    /// A PLI or FIR (for any of our SSRCs) restarts every layer's clip at its keyframe, as libwebrtc does by
+    /// default (per-layer keyframes are a field trial), and at most once per 300 ms: requests in between
+    /// are dropped, as `EncoderRtcpFeedback` drops them.
+    private func requestKeyframe() {
+        let now = lg_monotonic_ns()
+        if lastKeyframeRequestNs >= 0 && now - lastKeyframeRequestNs < Self.minKeyframeIntervalNs {
+            stats.keyframeRequestsThrottled &+= 1
+            return
         }
+        lastKeyframeRequestNs = now
+        for layer in keyframeRequested.indices { keyframeRequested[layer] = true }
     }
 
     /// The video m-line's MID (written into the MID header extension with simulcast).

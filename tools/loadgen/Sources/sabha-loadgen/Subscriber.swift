@@ -8,7 +8,7 @@ struct SubscriberStats {
     var videoPackets: UInt64 = 0
     var audioPackets: UInt64 = 0
     var unknownSSRC: UInt64 = 0
-    /// Packets decrypted and authenticated (the sample, plus every video packet until the first keyframe).
+    /// RTP packets decrypted and authenticated (all of them).
     var authenticated: UInt64 = 0
     var authFailures: UInt64 = 0
     var replayed: UInt64 = 0
@@ -19,11 +19,11 @@ struct SubscriberStats {
     var reportsSent: UInt64 = 0
 }
 
-/// Watches one publisher over one transport. Counts every packet from its plaintext RTP header (sequence gaps
-/// give loss), decrypts and authenticates a sample (sequence number divisible by `decryptEvery`, every RTCP
-/// packet, and every video packet until the first keyframe) and reads the publisher's send stamp at the end
-/// of the sampled payloads (latency = kernel arrival time - stamp). Sends a receiver report every second, and
-/// a PLI each second while no keyframe has come.
+/// Watches one publisher over one transport. Decrypts and authenticates every packet, reads the publisher's
+/// send stamp at the end of each payload (latency = kernel arrival time - stamp) and counts the packet in
+/// `received` by the stamp's stream and slot: the loss over a window is what the publisher sent in it minus
+/// what arrived authenticated (`SlotCounter`). Sequence gaps are still tracked, for the receiver reports.
+/// Sends a receiver report every second, and a PLI each second while no keyframe has come.
 final class Subscriber: LoadPeer, @unchecked Sendable {
     let index: Int
     let identity: String
@@ -32,7 +32,8 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
     let transport: PeerTransport
     let context: DTLSContext
     let setupTimeoutNs: Int64
-    let decryptEvery: UInt16
+    /// Latency counts packets stamped inside this window only.
+    let window: MeasurementWindow
     var session: SignalledSession?
     var isPublisher: Bool { false }
 
@@ -47,6 +48,8 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
     private(set) var audio = SequenceTracker()
     private(set) var latency = LatencyHistogram()
     private(set) var stats = SubscriberStats()
+    /// Packets received and authenticated, per stream and slot of their send stamp.
+    private(set) var received: SlotCounter
 
     private var nextReportNs: Int64 = 0
     /// Middle 32 bits of the last SR's NTP time per stream and when it came (monotonic), for LSR/DLSR.
@@ -56,14 +59,16 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
     private var audioReported: (expected: Int64, received: Int64) = (0, 0)
 
     init(index: Int, identity: String, publisherIndex: Int, publisherIdentity: String, context: DTLSContext,
-         setupTimeoutNs: Int64, decryptEvery: Int, socketBufferBytes: Int32, localIP: String = "127.0.0.1") throws {
+         setupTimeoutNs: Int64, socketBufferBytes: Int32, localIP: String = "127.0.0.1", slotEpochNs: Int64,
+         window: MeasurementWindow) throws {
         self.index = index
         self.identity = identity
         self.publisherIndex = publisherIndex
         self.publisherIdentity = publisherIdentity
         self.context = context
         self.setupTimeoutNs = setupTimeoutNs
-        self.decryptEvery = UInt16(clamping: max(decryptEvery, 1))
+        received = SlotCounter(epochNs: slotEpochNs)
+        self.window = window
         transport = try PeerTransport(socketBufferBytes: socketBufferBytes, ip: localIP)
     }
 
@@ -85,6 +90,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
 
     var hasKeyframe: Bool { keyframeArrivalNs != 0 }
     var expectsVideo: Bool { videoSSRC != 0 }
+    var expectsAudio: Bool { audioSSRC != 0 }
     var expected: Int64 { video.expected + audio.expected }
     var lost: Int64 { video.lost + audio.lost }
 
@@ -124,7 +130,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
             return
         }
         let waitingForKeyframe = isVideo && keyframeArrivalNs == 0
-        guard waitingForKeyframe || sequence % decryptEvery == 0, let srtp = transport.inbound else { return }
+        guard let srtp = transport.inbound else { return }
         var plain = length
         switch srtp.unprotectRTP(data, length: &plain) {
         case .ok: stats.authenticated &+= 1
@@ -134,10 +140,11 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
         guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plain)),
               header.payloadLength >= Publisher.stampLength else { return }
         let stampOffset = header.headerLength + header.payloadLength - Publisher.stampLength
-        let sent = Int64(bitPattern: data.be64(stampOffset))
+        let (sent, stream) = SendStamp.decode(data.be64(stampOffset))
+        received.note(realtimeNs: sent, stream: stream)
         let delay = arrivalNs - sent
         if delay >= 0 && delay < 60_000_000_000 {
-            latency.record(delay)
+            if window.contains(realtimeNs: sent) { latency.record(delay) }
             io.intervalLatency.record(delay)
         }
         if waitingForKeyframe {

@@ -78,6 +78,8 @@ struct Summary: Encodable {
         var failures: [String]
         var connectMs: Distribution
         var signallingSeconds: Double
+        /// From the end of signalling until every subscriber was connected with a keyframe (the window opens then).
+        var settleSeconds: Double
     }
 
     struct Totals: Encodable {
@@ -85,13 +87,24 @@ struct Summary: Encodable {
         var bytesSent: UInt64
         var packetsReceived: UInt64
         var bytesReceived: UInt64
+        /// Packets the subscribers should have received in the window's whole slots (from the publishers' send
+        /// stamps), how many of those did not arrive authenticated, and the share.
         var expected: Int64
         var lost: Int64
         var lossPercent: Double
+        var lossWindowSeconds: Double
+        /// Subscribers that received nothing in the window (each counts 100 % loss), and requested subscribers
+        /// that never got signalled (counted the same way).
+        var subscribersSilent: Int
+        var subscribersNotSignalled: Int
+        /// Subscribers that got packets of more than one simulcast layer in the window.
+        var subscribersOnSeveralLayers: Int
         var authenticated: UInt64
         var authFailures: UInt64
         var rtcpAuthFailures: UInt64
         var pliReceivedByPublishers: UInt64
+        var keyframeRequestsThrottled: UInt64
+        var keyframesSent: UInt64
         var skippedFrames: UInt64
         var sendErrors: UInt64
         var latency: Latency
@@ -125,9 +138,18 @@ struct Summary: Encodable {
         var bytes: UInt64
         var videoPackets: UInt64
         var audioPackets: UInt64
+        /// In the window: packets expected (from the publisher's stamps), received authenticated, lost.
         var expected: Int64
+        var received: Int64
         var lost: Int64
         var lossPercent: Double
+        /// Of those, audio (the rest is video).
+        var audioExpected: Int64
+        var audioReceived: Int64
+        /// The video layer it received (most of), lowest 0.
+        var layer: Int?
+        /// Sequence-number gaps over the whole run (what the receiver reports carry).
+        var sequenceGaps: Int64
         var authenticated: UInt64
         var authFailures: UInt64
         var latency: Latency
