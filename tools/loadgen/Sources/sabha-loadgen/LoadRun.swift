@@ -107,41 +107,8 @@ final class LoadRun {
             progress.tick()
         }
         let signallingSeconds = Double(lg_monotonic_ns() - runStart) / 1e9
-        // Steady state before measuring: every subscriber connected (or failed) and, with video, holding a
-        // keyframe (servers hold a new viewer's video until one). Janus's ICE takes about a second after its
-        // answer, so a window opened right after signalling would count that as loss. Bounded by --setup-timeout.
-        let settleEnd = lg_monotonic_ns() + setupTimeoutNs
-        while lg_monotonic_ns() < settleEnd {
-            let s = progress.aggregate()
-            let settled = s.subscribersConnected + s.subscribersFailed >= subscribers.count
-                && (videoClip == nil || s.subscribersWithKeyframe >= s.subscribersConnected)
-            if settled { break }
-            usleep(20_000)
-            progress.tick()
-        }
-        let settleSeconds = Double(lg_monotonic_ns() - runStart) / 1e9 - signallingSeconds
-
-        // The measurement window.
-        let windowStart = lg_monotonic_ns()
-        let windowEnd = windowStart + durationNs
-        let realtimeStart = lg_realtime_ns()
-        measurement.open(realtimeNs: realtimeStart)
-        let startCounters = progress.aggregate()
-        let generatorCPUStart = Self.ownCPUSeconds()
-        let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
-        while lg_monotonic_ns() < windowEnd {
-            usleep(UInt32(min(max((windowEnd - lg_monotonic_ns()) / 1000, 1000), 50_000)))
-            progress.tick()
-        }
-        let endCounters = progress.aggregate()
-        let generatorCPU = Self.ownCPUSeconds() - generatorCPUStart
-        let serverCPU = serverCPUStart.flatMap { start in options.serverPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start } }
-        let windowSeconds = Double(lg_monotonic_ns() - windowStart) / 1e9
-        let slots = SlotWindow(epochNs: slotEpoch, startNs: realtimeStart, endNs: lg_realtime_ns())
-        measurement.close(realtimeNs: slots.endNs)
-        let drainEnd = lg_monotonic_ns() + Self.drainNs
-        while lg_monotonic_ns() < drainEnd { usleep(50_000) }
-
+        let settleSeconds = settle(progress: progress, subscribers: subscribers.count, video: videoClip != nil)
+        let measured = measure(progress: progress, window: measurement, slotEpoch: slotEpoch)
         threads.forEach { $0.stopAndJoin() }
 
         // End the sessions (viewers first; ending a publisher ends its viewers anyway).
@@ -158,8 +125,59 @@ final class LoadRun {
 
         return summarise(
             publishers: publishers, subscribers: subscribers, failures: failures, videoLayers: videoLayers, audioClip: audioClip,
-            profiles: profiles, signallingSeconds: signallingSeconds, settleSeconds: settleSeconds, windowSeconds: windowSeconds, slots: slots,
-            window: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU)
+            profiles: profiles, signallingSeconds: signallingSeconds, settleSeconds: settleSeconds, measured: measured)
+    }
+
+    /// Waits for the steady state before measuring: every subscriber connected (or failed) and, with video,
+    /// holding a keyframe (servers hold a new viewer's video until one). Janus's ICE takes about a second after
+    /// its answer, so a window opened right after signalling would count that as loss. Bounded by
+    /// --setup-timeout; returns the seconds it took.
+    private func settle(progress: Progress, subscribers: Int, video: Bool) -> Double {
+        let start = lg_monotonic_ns()
+        while lg_monotonic_ns() < start + setupTimeoutNs {
+            let s = progress.aggregate()
+            let settled = s.subscribersConnected + s.subscribersFailed >= subscribers
+                && (!video || s.subscribersWithKeyframe >= s.subscribersConnected)
+            if settled { break }
+            usleep(20_000)
+            progress.tick()
+        }
+        return Double(lg_monotonic_ns() - start) / 1e9
+    }
+
+    /// What the window measured: the threads' counters at both ends, CPU of the generator and the server, and
+    /// the window's slots (for loss).
+    struct Measured {
+        var counters: (ThreadSnapshot, ThreadSnapshot)
+        var generatorCPU: Double
+        var serverCPU: Double?
+        var seconds: Double
+        var slots: SlotWindow
+    }
+
+    /// The measurement window (--duration), then `drainNs` for packets stamped in it to arrive.
+    private func measure(progress: Progress, window: MeasurementWindow, slotEpoch: Int64) -> Measured {
+        let windowStart = lg_monotonic_ns()
+        let windowEnd = windowStart + durationNs
+        let realtimeStart = lg_realtime_ns()
+        window.open(realtimeNs: realtimeStart)
+        let startCounters = progress.aggregate()
+        let generatorCPUStart = Self.ownCPUSeconds()
+        let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
+        while lg_monotonic_ns() < windowEnd {
+            usleep(UInt32(min(max((windowEnd - lg_monotonic_ns()) / 1000, 1000), 50_000)))
+            progress.tick()
+        }
+        let endCounters = progress.aggregate()
+        let generatorCPU = Self.ownCPUSeconds() - generatorCPUStart
+        let serverCPU = serverCPUStart.flatMap { start in options.serverPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start } }
+        let seconds = Double(lg_monotonic_ns() - windowStart) / 1e9
+        let slots = SlotWindow(epochNs: slotEpoch, startNs: realtimeStart, endNs: lg_realtime_ns())
+        window.close(realtimeNs: slots.endNs)
+        let drainEnd = lg_monotonic_ns() + Self.drainNs
+        while lg_monotonic_ns() < drainEnd { usleep(50_000) }
+        return Measured(counters: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU,
+                        seconds: seconds, slots: slots)
     }
 
     /// The VP8 clip of each layer (one, or three with `--simulcast`: a quarter, half and the full size at about
@@ -211,9 +229,10 @@ final class LoadRun {
 
     private func summarise(
         publishers: [Publisher], subscribers: [Subscriber], failures: [String], videoLayers: [VideoClip], audioClip: AudioClip?,
-        profiles: [SRTPProfile], signallingSeconds: Double, settleSeconds: Double, windowSeconds: Double, slots: SlotWindow,
-        window: (ThreadSnapshot, ThreadSnapshot), generatorCPU: Double, serverCPU: Double?
+        profiles: [SRTPProfile], signallingSeconds: Double, settleSeconds: Double, measured: Measured
     ) -> Summary {
+        let (window, windowSeconds, slots) = (measured.counters, measured.seconds, measured.slots)
+        let (generatorCPU, serverCPU) = (measured.generatorCPU, measured.serverCPU)
         var failures = failures
         for publisher in publishers {
             if case .failed(let reason) = publisher.transport.state { failures.append("publisher \(publisher.index): \(reason)") }
