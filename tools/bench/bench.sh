@@ -14,6 +14,9 @@
 #            --simulcast (the publisher sends three layers, 320x180 / 640x360 / 1280x720; Janus's viewers ask for
 #            the top substream, Sabha's get it without bandwidth feedback)
 #            --janus-api ws|http (Janus's WebSocket API, the default, or its HTTP API with long-polls)
+#            --publishers P (1): P publishers, subscriber j watching publisher j mod P; with P > 1 the steps count
+#            all subscribers and there is no ceiling row (the ceiling has one publisher)
+#            --video WxH --video-kbps K --fps F (1280x720, 1500, 30): the publishers' camera
 #            --sabha-workers N (media worker threads; with N > 1 Sabha is pinned to cores 0..N-1 and the generator
 #            is not pinned: WHEP viewers are spread over the workers, the publisher's packets piped to them)
 #   env: SABHA=path/to/sabha (e.g. .build/debug/sabha), LOADGEN=path/to/sabha-loadgen,
@@ -44,6 +47,10 @@ ceiling=1
 sabha_workers=1
 janus_api=ws
 simulcast=""
+publishers=1
+video=1280x720
+video_kbps=1500
+fps=30
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -57,6 +64,10 @@ while (($#)); do
     --sabha-workers) sabha_workers=$2; shift ;;
     --janus-api) janus_api=$2; shift ;;
     --simulcast) simulcast=1 ;;
+    --publishers) publishers=$2; shift ;;
+    --video) video=$2; shift ;;
+    --video-kbps) video_kbps=$2; shift ;;
+    --fps) fps=$2; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -74,7 +85,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   args=(--servers "$servers" --steps "$steps" --repeats "$repeats" --seconds "$seconds" --out "$out" --max-p99 "$max_p99")
   [[ -n $smoke ]] && args+=(--smoke)
   [[ -z $ceiling ]] && args+=(--no-ceiling)
-  args+=(--sabha-workers "$sabha_workers" --janus-api "$janus_api")
+  args+=(--sabha-workers "$sabha_workers" --janus-api "$janus_api" --publishers "$publishers" --video "$video" --video-kbps "$video_kbps" --fps "$fps")
   [[ -n $simulcast ]] && args+=(--simulcast)
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
@@ -115,13 +126,13 @@ fi
 ceiling_bin=""
 # No ceiling rows with simulcast (each viewer gets one of three layers, so "every input to every viewer" is not
 # the same work) or with several workers (the ceiling is one core).
-if [[ -n $simulcast ]] || ((sabha_workers > 1)); then ceiling=""; fi
+if [[ -n $simulcast ]] || ((sabha_workers > 1)) || ((publishers > 1)); then ceiling=""; fi
 if [[ -n $ceiling && $servers == *sabha* ]]; then
   ceiling_bin=$(bash "$here/ceiling.sh" build) || { echo "bench: could not build the C ceiling (needs cc and libssl-dev)"; exit 1; }
 fi
 command -v janus >/dev/null || [[ $servers != *janus* ]] || { echo "bench: janus is not installed (apt-get install janus; tools/setup.sh)"; exit 1; }
 
-clip=(--video 1280x720 --video-kbps 1500 --clip 5s)
+clip=(--video "$video" --video-kbps "$video_kbps" --fps "$fps" --clip 5s)
 [[ -n $smoke ]] && clip=(--video 640x360 --video-kbps 800 --clip 2s)
 [[ -n $simulcast ]] && clip+=(--simulcast)
 # Fill the clip cache first so encoding never lands inside a step.
@@ -183,7 +194,7 @@ run_once() {  # SUBS STEP REPEAT: one generator run against the running server, 
   local cpu_before cpu_after limit gen peak r rc
   cpu_before=$(cpu_ticks "$server_pid")
   limit=$((seconds + 60 + subs / 5))
-  "${generator_cpus[@]}" timeout "$limit" "$loadgen" "${target_args[@]}" "${clip[@]}" --publishers 1 --subscribers "$subs" \
+  "${generator_cpus[@]}" timeout "$limit" "$loadgen" "${target_args[@]}" "${clip[@]}" --publishers "$publishers" --subscribers "$subs" \
     --duration "${seconds}s" --server-pid "$server_pid" --per-subscriber >"$json" 2>"$out/$name-$subs-r$rep.log" &
   gen=$!
   peak=$rss_idle
@@ -201,7 +212,7 @@ run_once() {  # SUBS STEP REPEAT: one generator run against the running server, 
   fi
   verdict=$(python3 "$here/ladder.py" row "$json" "$name" "$step" "$rep" "$subs" "$((cpu_after - cpu_before))" "$(getconf CLK_TCK)" \
     "$rss_idle" "$peak" "${smoke:-0}" "$csv" "$max_p99") || verdict="FAIL (could not read $json)"
-  echo "bench: $name 1 publisher -> $subs subscribers, repeat $rep: $verdict"
+  echo "bench: $name $publishers publisher(s) -> $subs subscribers, repeat $rep: $verdict"
   if [[ $name == sabha && -n $ceiling_bin ]]; then
     # The same fan-out in plain C, now, on the same cores: recvmmsg -> unprotect -> N x protect -> sendmmsg.
     # Same mean packet size and the publisher's packet rate (paced, one packet per receive as in Sabha).
