@@ -256,7 +256,7 @@ done
 python3 "$here/ladder.py" summary "$csv" "$out/results.json" "$max_p99" "$repeats"
 if [[ -z $smoke ]]; then
   py=python3; [[ -x $root/.venv/bin/python ]] && py=$root/.venv/bin/python   # matplotlib comes with tools/setup.sh
-  "$py" "$here/plot.py" "$csv" "$out/results.png" "1 publisher, CM; medians of $repeats repeats; $(date -u +%Y-%m-%d\ %H:%M) UTC" \
+  "$py" "$here/plot.py" "$csv" "$out/results.png" "$publishers publisher(s), CM; medians of $repeats repeats; $(date -u +%Y-%m-%d\ %H:%M) UTC" \
     && echo "bench: plot in $out/results.png"
 fi
 echo "bench: results in $out (results.csv, results.json, per-run summaries)"
