@@ -2,13 +2,6 @@
 /// `scheme://[user[:password]@]host[:port][/path][?starttls=required|off]`, with user, password and path
 /// percent-decoded. `SMTPConfiguration` and `IMAPConfiguration` read theirs through it and add their own defaults.
 struct MailServerURL {
-    /// What the URL says about TLS; nil leaves it to the configuration's default (which follows the credentials).
-    enum TLS {
-        case off
-        case startTLS
-        case implicit
-    }
-
     /// Why a URL cannot be used, as a sentence for the configuration's own error.
     struct Invalid: Error {
         let reason: String
@@ -22,7 +15,8 @@ struct MailServerURL {
     let port: Int?
     /// After the authority's "/", percent-decoded; nil when there is none or it is empty.
     let path: String?
-    let tls: TLS?
+    /// What the URL says about TLS; nil leaves it to the configuration's default (which follows the credentials).
+    let tls: MailTransportSecurity?
 
     /// `plain` and `secure` are the two schemes ("smtp", "smtps"); `noPath`, when given, is why a path is refused;
     /// `decoded` names what is percent-decoded, for the error messages ("user or password").
@@ -104,8 +98,8 @@ struct MailServerURL {
     }
 
     /// `secure` is implicit TLS; `plain` takes `?starttls=required|off`, else nil.
-    private static func tls(scheme: String, plain: String, secure: String, query: Substring) throws(Invalid) -> TLS? {
-        var tls: TLS? = scheme == secure ? .implicit : nil
+    private static func tls(scheme: String, plain: String, secure: String, query: Substring) throws(Invalid) -> MailTransportSecurity? {
+        var tls: MailTransportSecurity? = scheme == secure ? .implicitTLS : nil
         for item in query.split(separator: "&") where !item.isEmpty {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = pair[0].lowercased()

@@ -16,14 +16,7 @@
 ///   exists for lab setups and should not be used in production.
 /// - Timeouts: connect 10 s, each reply 30 s (the final "." of DATA included).
 public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
-    public enum Security: String, Hashable, Sendable {
-        /// Plain TCP; STARTTLS is not attempted even when offered.
-        case off
-        /// STARTTLS (RFC 3207) must succeed before AUTH and MAIL FROM; a server without it is an error.
-        case startTLS
-        /// Implicit TLS from connect (`smtps://`, RFC 8314 section 3.3).
-        case implicitTLS
-    }
+    public typealias Security = MailTransportSecurity
 
     public var host: String
     public var port: Int
@@ -65,7 +58,7 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
             throw .invalidConfiguration(error.reason)
         }
         self.init(host: parts.host, port: parts.port, username: parts.username, password: parts.password,
-                  security: parts.tls.map(Security.init))
+                  security: parts.tls)
     }
 
     public static func defaultPort(_ security: Security) -> Int {
@@ -80,15 +73,5 @@ public struct SMTPConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         let user = username.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
         return "smtp://\(user)\(host.contains(":") ? "[\(host)]" : host):\(port) (\(security.rawValue))"
-    }
-}
-
-extension SMTPConfiguration.Security {
-    init(_ tls: MailServerURL.TLS) {
-        switch tls {
-        case .off: self = .off
-        case .startTLS: self = .startTLS
-        case .implicit: self = .implicitTLS
-        }
     }
 }

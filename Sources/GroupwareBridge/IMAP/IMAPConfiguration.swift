@@ -13,14 +13,7 @@
 /// - Certificates are checked against the system trust store, or against `trustedCAFile` (PEM) alone when set.
 /// - Timeouts: connect 10 s, each command 30 s (a whole message fetch included).
 public struct IMAPConfiguration: Hashable, Sendable, CustomStringConvertible {
-    public enum Security: String, Hashable, Sendable {
-        /// Plain TCP; STARTTLS is not attempted.
-        case off
-        /// STARTTLS must succeed before LOGIN; a server that refuses it is an error, never a fallback to clear text.
-        case startTLS
-        /// Implicit TLS from connect (`imaps://`, RFC 8314 section 3.3).
-        case implicitTLS
-    }
+    public typealias Security = MailTransportSecurity
 
     public var host: String
     public var port: Int
@@ -68,7 +61,7 @@ public struct IMAPConfiguration: Hashable, Sendable, CustomStringConvertible {
         let user = username ?? parts.username
         guard user.map({ !$0.isEmpty }) ?? true else { throw .invalidConfiguration("empty user name") }
         self.init(host: parts.host, port: parts.port, username: user, password: password ?? parts.password,
-                  mailbox: parts.path ?? "INBOX", security: parts.tls.map(Security.init))
+                  mailbox: parts.path ?? "INBOX", security: parts.tls)
     }
 
     public static func defaultPort(_ security: Security) -> Int {
@@ -80,15 +73,5 @@ public struct IMAPConfiguration: Hashable, Sendable, CustomStringConvertible {
         let user = username.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
         let scheme = security == .implicitTLS ? "imaps" : "imap"
         return "\(scheme)://\(user)\(host.contains(":") ? "[\(host)]" : host):\(port)/\(mailbox) (\(security.rawValue))"
-    }
-}
-
-extension IMAPConfiguration.Security {
-    init(_ tls: MailServerURL.TLS) {
-        switch tls {
-        case .off: self = .off
-        case .startTLS: self = .startTLS
-        case .implicit: self = .implicitTLS
-        }
     }
 }
