@@ -201,10 +201,8 @@ final class MeetingPeer: LoadPeer, @unchecked Sendable {
         case .streamTableFull: received.srtpRefused &+= 1; return
         default: received.authFailures &+= 1; return
         }
-        guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plain)),
-              header.payloadLength >= Publisher.stampLength else { return }
-        let stampOffset = header.headerLength + header.payloadLength - Publisher.stampLength
-        let delay = arrivalNs - SendStamp.decode(data.be64(stampOffset)).realtimeNs
+        guard let (header, sent, _) = SendStamp.read(data, length: plain) else { return }
+        let delay = arrivalNs - sent
         if delay >= 0 && delay < 60_000_000_000 {
             windowLatency.record(delay)
             io.intervalLatency.record(delay)

@@ -1,3 +1,4 @@
+import MediaCore
 import Synchronization
 
 /// The 8 bytes at the end of every RTP payload the generator sends: CLOCK_REALTIME nanoseconds when the packet
@@ -16,6 +17,15 @@ enum SendStamp {
 
     static func decode(_ stamp: UInt64) -> (realtimeNs: Int64, stream: Int) {
         (Int64(stamp & timeMask), Int(stamp >> 62))
+    }
+
+    /// The stamp at the end of a decrypted RTP packet's payload; nil when the packet does not parse or its payload
+    /// is too short to carry one.
+    static func read(_ data: UnsafeMutableRawPointer, length: Int) -> (header: RTPHeader, realtimeNs: Int64, stream: Int)? {
+        guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: length)),
+              header.payloadLength >= Publisher.stampLength else { return nil }
+        let (realtimeNs, stream) = decode(data.be64(header.headerLength + header.payloadLength - Publisher.stampLength))
+        return (header, realtimeNs, stream)
     }
 
     private static let timeMask: UInt64 = (1 << 62) - 1

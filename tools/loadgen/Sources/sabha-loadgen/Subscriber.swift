@@ -137,10 +137,7 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
         case .replayed: stats.replayed &+= 1; return
         default: stats.authFailures &+= 1; return
         }
-        guard let header = RTPHeader.parse(UnsafeRawBufferPointer(start: data, count: plain)),
-              header.payloadLength >= Publisher.stampLength else { return }
-        let stampOffset = header.headerLength + header.payloadLength - Publisher.stampLength
-        let (sent, stream) = SendStamp.decode(data.be64(stampOffset))
+        guard let (header, sent, stream) = SendStamp.read(data, length: plain) else { return }
         received.note(realtimeNs: sent, stream: stream)
         let delay = arrivalNs - sent
         if delay >= 0 && delay < 60_000_000_000 {
