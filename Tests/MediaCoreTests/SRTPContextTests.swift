@@ -256,6 +256,53 @@ struct SRTPContextTests {
         #expect(again == (.ok, recent))
     }
 
+    @Test("protecting out of place (a rewritten head, the payload from where it lies) gives the bytes of copying and protecting in place",
+          arguments: SRTPProfile.allCases)
+    func outOfPlaceMatchesInPlace(profile: SRTPProfile) throws {
+        let key = [UInt8](repeating: 3, count: profile.masterKeyLength), salt = [UInt8](repeating: 4, count: profile.masterSaltLength)
+        let inPlace = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
+        let outOfPlace = try SRTPContext(profile: profile, key: key, salt: salt, direction: .outbound)
+        let receiver = try SRTPContext(profile: profile, key: key, salt: salt, direction: .inbound)
+        var sequence: UInt16 = 65_530  // across a wrap: the ROC goes into IV and tag alike
+        for shape in 0...2 {
+            for payloadLength in [0, 1, 6, 16, 17, 100, 1187] {
+                let incoming = (0..<payloadLength).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(sequence)) }
+                // Heads of every size a descriptor rewrite leaves, with bytes unlike the incoming ones.
+                for head in Set([0, 1, 3, 6, min(payloadLength, SRTPContext.maxHead)]) where head <= payloadLength {
+                    var outgoing = incoming
+                    for i in 0..<head { outgoing[i] = ~incoming[i] &+ UInt8(i) }
+                    let packet = rtpPacket(sequence: sequence, shape: shape, payload: outgoing)
+                    let headerLength = packet.count - payloadLength
+                    let (status, expected) = run(packet) { inPlace.protectRTP($0, length: &$1) }
+                    #expect(status == .ok)
+                    var buffer = [UInt8](repeating: 0xAA, count: packet.count + SRTPContext.maxTrailerLength)
+                    for i in 0..<(headerLength + head) { buffer[i] = packet[i] }
+                    var length = headerLength + head
+                    let result = buffer.withUnsafeMutableBytes { out in
+                        incoming.withUnsafeBytes { outOfPlace.protectRTP(out.baseAddress!, length: &length, payload: $0, capacity: out.count) }
+                    }
+                    #expect(result == .ok)
+                    #expect(Array(buffer[0..<length]) == expected, "shape \(shape), payload \(payloadLength), head \(head)")
+                    #expect(run(expected) { receiver.unprotectRTP($0, length: &$1) } == (.ok, packet))
+                    sequence &+= 1
+                }
+            }
+        }
+        // A payload that would leave no room for the tag, a head longer than the payload, and a head longer than
+        // `maxHead` are refused, and nothing is written past what the caller wrote.
+        let header = rtpPacket(sequence: 1, payload: [])
+        for (head, payloadLength, capacity) in [(0, 25, 42), (5, 4, 100), (SRTPContext.maxHead + 1, 100, 200)] {
+            var buffer = header + [UInt8](repeating: 7, count: head) + [UInt8](repeating: 0, count: capacity - header.count - head)
+            var length = header.count + head
+            let incoming = [UInt8](repeating: 5, count: payloadLength)
+            let status = buffer.withUnsafeMutableBytes { out in
+                incoming.withUnsafeBytes { outOfPlace.protectRTP(out.baseAddress!, length: &length, payload: $0, capacity: out.count) }
+            }
+            #expect(status == .badParameter)
+            #expect(Array(buffer[(header.count + head)...]) == [UInt8](repeating: 0, count: capacity - header.count - head))
+        }
+    }
+
     @Test("a flipped tag bit fails and does not burn the index", arguments: SRTPProfile.allCases)
     func flippedTagBit(profile: SRTPProfile) throws {
         let key = [UInt8](repeating: 1, count: 16), salt = [UInt8](repeating: 2, count: profile.masterSaltLength)

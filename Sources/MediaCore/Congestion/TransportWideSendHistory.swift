@@ -11,10 +11,11 @@ final class TransportWideSendHistory {
     }
 
     private let mask: Int
-    // Written on every packet sent, by the worker thread only: no dynamic exclusivity checks.
-    @exclusivity(unchecked) private var entries: [Entry]
-    /// Whether feedback already reported the slot's packet as received (duplicates are skipped).
-    @exclusivity(unchecked) private var acknowledged: [Bool]
+    /// The ring, `mask + 1` entries, and whether feedback already reported each slot's packet as received
+    /// (duplicates are skipped). Raw storage rather than arrays: written on every packet sent, by the worker
+    /// thread only, and an array in a class costs a uniqueness check and a retain on every write.
+    private let entries: UnsafeMutablePointer<Entry>
+    private let acknowledged: UnsafeMutablePointer<Bool>
     /// The next unwrapped sequence number `nextSequence()` hands out.
     @exclusivity(unchecked) private var next: Int64
 
@@ -23,9 +24,16 @@ final class TransportWideSendHistory {
         var size = 1
         while size < max(capacity, 16) { size <<= 1 }
         mask = size - 1
-        entries = [Entry](repeating: Entry(sequence: -1, sentMicroseconds: 0, size: 0, isProbe: false), count: size)
-        acknowledged = [Bool](repeating: false, count: size)
+        entries = .allocate(capacity: size)
+        entries.initialize(repeating: Entry(sequence: -1, sentMicroseconds: 0, size: 0, isProbe: false), count: size)
+        acknowledged = .allocate(capacity: size)
+        acknowledged.initialize(repeating: false, count: size)
         next = Int64(firstSequence)
+    }
+
+    deinit {
+        entries.deallocate()
+        acknowledged.deallocate()
     }
 
     /// Allocates the transport-wide sequence number for the next packet on this transport.

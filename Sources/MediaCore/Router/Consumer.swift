@@ -4,8 +4,12 @@
 /// one continuous stream whatever we switch or drop.
 final class Consumer {
     let id: ConsumerID
-    unowned let transport: WebRTCTransport
-    unowned let producer: Producer
+    /// The viewer's transport and the stream copied, unretained and unchecked (`unowned(unsafe)`, as mediasoup's
+    /// raw pointers): read for every copy, where `unowned`'s check and retain cost more than the rewrite. Safe
+    /// because a consumer is detached from both before either leaves the worker's tables (`WorkerTables`
+    /// asserts it), and nothing reaches a detached consumer.
+    unowned(unsafe) let transport: WebRTCTransport
+    unowned(unsafe) let producer: Producer
     let parameters: ConsumerParameters
     /// The MID value as bytes, written into the MID header extension when the subscriber negotiated it.
     let midBytes: [UInt8]
@@ -180,9 +184,11 @@ extension Consumer {
     /// PictureID/TL0PICIDX rewritten. The publisher's CSRCs and other extensions are dropped. As RTX
     /// (RFC 4588) it goes on the repair SSRC with its own sequence number and the original one first in
     /// the payload. `out` must hold the header (at most 40 bytes), the payload and the SRTP trailer.
+    /// With `payloadEnd` (an offset in `bytes`, at least `packet.rewrittenEnd`) the payload is written only up to
+    /// there: the caller has the rest protected from where it lies (`PacketSender.sendRTP(payload:)`).
     @inline(__always)
     func write(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, _ numbers: OutgoingNumbers,
-               transportSequence: Int, rtx: Bool, into out: UnsafeMutableRawPointer) -> Int {
+               transportSequence: Int, rtx: Bool, payloadEnd: Int? = nil, into out: UnsafeMutableRawPointer) -> Int {
         let header = packet.header
         let hasMid = parameters.extensions.mid != 0 && !midBytes.isEmpty
         let hasTransportSequence = transportSequence >= 0 && parameters.extensions.transportWideCC != 0
@@ -218,7 +224,8 @@ extension Consumer {
             out.storeBytes(of: numbers.sequence.bigEndian, toByteOffset: offset, as: UInt16.self)
             offset += 2
         }
-        (out + offset).copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: header.payloadLength)
+        let copied = payloadEnd.map { $0 - header.headerLength } ?? header.payloadLength
+        (out + offset).copyMemory(from: bytes.baseAddress! + header.headerLength, byteCount: copied)
         // The descriptor fields sit at the same place relative to the payload start.
         let shift = offset - header.headerLength
         if packet.pictureIDOffset >= 0 {
@@ -231,7 +238,7 @@ extension Consumer {
         if packet.tl0PicIdxOffset >= 0 {
             out.storeBytes(of: numbers.tl0PicIdx, toByteOffset: packet.tl0PicIdxOffset + shift, as: UInt8.self)
         }
-        return offset + header.payloadLength
+        return offset + copied
     }
 
     /// Counts a packet that `write` wrote and the subscriber's SRTP session protected, and remembers it for NACKs.

@@ -20,6 +20,16 @@ struct IncomingPacket {
     var tl0PicIdx: UInt8 = 0
     var tl0PicIdxOffset = -1
 
+    /// Where the bytes a consumer rewrites end (absolute offset, one past the PictureID or TL0PICIDX, whichever
+    /// comes last; the header's end when there are none). The payload after it goes out as it came, so it is
+    /// encrypted straight from the received packet (`SRTPContext.protectRTP(_:length:payload:)`), not copied.
+    var rewrittenEnd: Int {
+        var end = header.headerLength
+        if pictureIDOffset >= 0 { end = max(end, pictureIDOffset + (pictureID15Bit ? 2 : 1)) }
+        if tl0PicIdxOffset >= 0 { end = max(end, tl0PicIdxOffset + 1) }
+        return end
+    }
+
     init(header: RTPHeader) {
         self.header = header
     }

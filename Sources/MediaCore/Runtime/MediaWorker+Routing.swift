@@ -72,8 +72,14 @@ extension MediaWorker {
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         if !producer.pipes.isEmpty { pipe(bytes, producer: producer, layer: layer.index) }
-        for consumer in producer.consumers {
-            forward(packet, bytes, to: consumer, now: now)
+        // The list as unretained references: the tables keep every consumer alive, and forwarding a copy
+        // neither adds nor removes one, so no reference counting per copy.
+        producer.consumers.withUnsafeBufferPointer { list in
+            list.withMemoryRebound(to: Unmanaged<Consumer>.self) { consumers in
+                for consumer in consumers {
+                    consumer._withUnsafeGuaranteedRef { forward(packet, bytes, to: $0, now: now) }
+                }
+            }
         }
     }
 
@@ -88,8 +94,12 @@ extension MediaWorker {
         if needsKeyframe { requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now) }
         guard let numbers else { return }
         if consumer.layersChanged { noteLayersChanged(consumer) }
-        let length = sender.sendRTP(on: transport) { out, transportSequence in
-            consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, into: out)
+        // Protected out of place: the header and the rewritten descriptor are written into the copy's buffer, the
+        // payload is encrypted from the decrypted input behind them (not copied first).
+        let head = packet.rewrittenEnd
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.header.headerLength..<(packet.header.headerLength + packet.header.payloadLength)])
+        let length = sender.sendRTP(on: transport, payload: payload) { out, transportSequence in
+            consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, payloadEnd: head, into: out)
         }
         guard length > 0 else { return }
         consumer.noteForwarded(packet, numbers)

@@ -24,31 +24,39 @@ final class PacketSender<IO: DatagramIO> {
     /// Whether RTP and RTCP can go to the transport's peer now (SRTP keys and a selected address).
     @inline(__always)
     static func canSend(on transport: WebRTCTransport) -> Bool {
-        transport.srtpOutbound != nil && transport.selected != nil
+        transport.outboundSRTP != nil && transport.selected != nil
     }
 
     /// Sends RTP to the transport's peer: `write(buffer, transportSequence)` writes the plain packet and returns its
     /// length (`transportSequence` is the transport-wide sequence number to carry, or -1 without transport-cc).
+    /// `payload`: a forwarded packet's payload as it came in, when `write` wrote only the header and the payload's
+    /// rewritten first bytes (`SRTPContext.protectRTP(_:length:payload:)` encrypts the rest from where it lies).
     /// Returns the protected length, 0 when nothing went out (counted unless the writer gave up).
     @inline(__always)
     @discardableResult
-    func sendRTP(on transport: WebRTCTransport, isProbe: Bool = false,
+    func sendRTP(on transport: WebRTCTransport, isProbe: Bool = false, payload: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
                  _ write: (UnsafeMutableRawPointer, Int) -> Int) -> Int {
-        guard let srtp = transport.srtpOutbound, let destination = transport.selected else { return 0 }
+        // Unretained views (`outboundSRTP`, `outboundHistory`): nothing here replaces the transport's context
+        // or history, which keep them alive.
+        guard let srtp = transport.outboundSRTP, let destination = transport.selected else { return 0 }
         guard let buffer = pool.acquire() else { counters.drop(.poolExhausted); return 0 }
         let out = pool.pointer(buffer)
-        let transportSequence = transport.sendHistory.map { Int($0.nextSequence()) } ?? -1
+        let history = transport.outboundHistory
+        let transportSequence = history.map { $0._withUnsafeGuaranteedRef { Int($0.nextSequence()) } } ?? -1
         var length = write(out, transportSequence)
         guard length > 0 else { pool.release(buffer); return 0 }
-        let status = srtp.protectRTP(out, length: &length, capacity: PacketBufferPool.bufferSize)
+        let status = srtp._withUnsafeGuaranteedRef { $0.protectRTP(out, length: &length, payload: payload, capacity: PacketBufferPool.bufferSize) }
         guard status == .ok else {
             pool.release(buffer)
             counters.drop(status == .streamTableFull ? .srtpStreamLimit : .sendFailed)
             return 0
         }
-        if transportSequence >= 0 {
-            transport.sendHistory?.record(sequence: UInt16(truncatingIfNeeded: transportSequence),
-                                          sentMicroseconds: batchMicroseconds, size: length, isProbe: isProbe)
+        if let history {
+            let sent = length
+            history._withUnsafeGuaranteedRef {
+                $0.record(sequence: UInt16(truncatingIfNeeded: transportSequence), sentMicroseconds: batchMicroseconds,
+                          size: sent, isProbe: isProbe)
+            }
         }
         enqueue(buffer: buffer, length: length, to: destination)
         return length

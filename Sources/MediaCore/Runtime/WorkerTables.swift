@@ -31,6 +31,8 @@ final class WorkerTables {
 
     /// Takes the transport out of every index (its producers and consumers must be gone already).
     func remove(_ transport: WebRTCTransport) {
+        // Consumers reach their transport and producer unretained (`Consumer.transport`): none may outlive them.
+        assert(transport.consumers.isEmpty && transport.producers.isEmpty, "transport removed with consumers or producers")
         for address in transport.addresses where transportsByAddress[address] === transport {
             transportsByAddress[address] = nil
         }
@@ -96,6 +98,7 @@ final class WorkerTables {
     @discardableResult
     func remove(_ producer: Producer) -> Bool {
         guard producers[producer.id] === producer else { return false }
+        assert(producer.consumers.isEmpty, "producer removed with consumers")
         producers[producer.id] = nil
         if producer.isMirror { mirrorCount -= 1 }
         let transport = producer.transport

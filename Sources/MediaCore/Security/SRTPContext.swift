@@ -55,6 +55,11 @@ public final class SRTPContext {
     /// 20-byte digest, then 4 bytes for the ROC or the SRTCP word.
     private var digest: UnsafeMutablePointer<UInt8> { (scratch + 48).assumingMemoryBound(to: UInt8.self) }
     private var word: UnsafeMutablePointer<UInt8> { (scratch + 72).assumingMemoryBound(to: UInt8.self) }
+    /// The rewritten head of an out-of-place protect, as an XOR correction (`maxHead` bytes).
+    private var difference: UnsafeMutablePointer<UInt8> { (scratch + 80).assumingMemoryBound(to: UInt8.self) }
+    /// The most payload bytes before the untouched rest that an out-of-place protect takes (a VP8 descriptor
+    /// with PictureID and TL0PICIDX is at most 6).
+    static let maxHead = 32
     /// SHA-1 states: RTP inner, RTP outer, RTCP inner, RTCP outer, work.
     private func sha(_ slot: Int) -> UnsafeMutableRawPointer { scratch + 128 + slot * shaSize }
 
@@ -211,8 +216,24 @@ public final class SRTPContext {
     /// The buffer holds `capacity` bytes (pass it: a packet whose tag would not fit gets `.badParameter`);
     /// callers that leave `maxTrailerLength` bytes of room after `length` may omit it.
     public func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int, capacity: Int = .max) -> SRTPStatus {
-        guard length >= 12, length <= Int(Int32.max) - Self.maxTrailerLength, length <= capacity - tagLength,
-              let headerLength = Self.rtpHeaderLength(packet, length) else { return .badParameter }
+        protectRTP(packet, length: &length, payload: UnsafeRawBufferPointer(start: nil, count: 0), capacity: capacity)
+    }
+
+    /// Protects a forwarded packet out of place: the buffer holds the header and the first `length - header`
+    /// bytes of the payload as they go out (a rewritten VP8 descriptor), `payload` the whole payload as it came
+    /// in (at least that long; the head at most `maxHead` bytes); `length` becomes the protected packet's. With AES-CM the payload is encrypted
+    /// from `payload` into the buffer in one pass and the rewritten bytes are corrected in the ciphertext (CTR is
+    /// an XOR with the keystream), so it is never copied; with GCM, whose tag covers the ciphertext, the rest is
+    /// copied behind the head and encrypted in place (two passes of the cipher cost more than the copy).
+    public func protectRTP(_ packet: UnsafeMutableRawPointer, length: inout Int, payload: UnsafeRawBufferPointer,
+                           capacity: Int = .max) -> SRTPStatus {
+        let written = length
+        guard written >= 12, written <= Int(Int32.max) - Self.maxTrailerLength,
+              let headerLength = Self.rtpHeaderLength(packet, written) else { return .badParameter }
+        let head = written - headerLength
+        let total = payload.count > 0 ? headerLength + payload.count : written
+        guard payload.count == 0 || (payload.count >= head && head <= Self.maxHead), total <= Int(Int32.max) - Self.maxTrailerLength,
+              total <= capacity - tagLength else { return .badParameter }
         let ssrc = Self.load32(packet, 8)
         let sequence = Self.load16(packet, 2)
         guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
@@ -226,24 +247,47 @@ public final class SRTPContext {
         }
         let roc = UInt32(truncatingIfNeeded: index >> 16)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
+        let body = bytes + headerLength
         var outLength: Int32 = 0
         if isGCM {
+            if total > written, let source = payload.baseAddress {
+                (bytes + written).update(from: source.assumingMemoryBound(to: UInt8.self) + head, count: total - written)
+            }
             gcmRTPIV(ssrc: ssrc, roc: roc, sequence: sequence)
             guard EVP_EncryptInit_ex2(rtpCipher, nil, nil, iv, nil) == 1,
                   EVP_EncryptUpdate(rtpCipher, nil, &outLength, bytes, Int32(headerLength)) == 1,
-                  EVP_EncryptUpdate(rtpCipher, bytes + headerLength, &outLength, bytes + headerLength, Int32(length - headerLength)) == 1,
-                  EVP_EncryptFinal_ex(rtpCipher, bytes + length, &outLength) == 1,
-                  EVP_CIPHER_CTX_ctrl(rtpCipher, EVP_CTRL_AEAD_GET_TAG, 16, bytes + length) == 1 else { return .other(-1) }
+                  EVP_EncryptUpdate(rtpCipher, body, &outLength, body, Int32(total - headerLength)) == 1,
+                  EVP_EncryptFinal_ex(rtpCipher, bytes + total, &outLength) == 1,
+                  EVP_CIPHER_CTX_ctrl(rtpCipher, EVP_CTRL_AEAD_GET_TAG, 16, bytes + total) == 1 else { return .other(-1) }
         } else {
             ctrIV(salt: rtpSalt, ssrc: ssrc, indexHigh: roc, indexLow: UInt32(sequence), lowBytes: 2)
-            guard EVP_EncryptInit_ex2(rtpCipher, nil, nil, iv, nil) == 1,
-                  EVP_EncryptUpdate(rtpCipher, bytes + headerLength, &outLength, bytes + headerLength, Int32(length - headerLength)) == 1
-            else { return .other(-1) }
+            guard EVP_EncryptInit_ex2(rtpCipher, nil, nil, iv, nil) == 1 else { return .other(-1) }
+            if let source = payload.baseAddress, payload.count > 0 {
+                // The head's bytes as they go out XOR those the cipher encrypts in their place: applied to the
+                // ciphertext afterwards, they make it the encryption of the head.
+                let incoming = source.assumingMemoryBound(to: UInt8.self)
+                if head <= 8 && payload.count >= 8 {
+                    // The usual case, a VP8 descriptor of up to 6 bytes: one word, masked to the head's bytes.
+                    let mask: UInt64 = head == 8 ? .max : (1 << UInt64(8 * head)) &- 1
+                    let difference = (UnsafeRawPointer(body).loadUnaligned(as: UInt64.self)
+                        ^ UnsafeRawPointer(incoming).loadUnaligned(as: UInt64.self)) & mask
+                    guard EVP_EncryptUpdate(rtpCipher, body, &outLength, incoming, Int32(payload.count)) == 1 else { return .other(-1) }
+                    let encrypted = UnsafeRawPointer(body).loadUnaligned(as: UInt64.self)
+                    UnsafeMutableRawPointer(body).storeBytes(of: encrypted ^ difference, as: UInt64.self)
+                } else {
+                    let difference = self.difference
+                    for i in 0..<head { difference[i] = body[i] ^ incoming[i] }
+                    guard EVP_EncryptUpdate(rtpCipher, body, &outLength, incoming, Int32(payload.count)) == 1 else { return .other(-1) }
+                    for i in 0..<head { body[i] ^= difference[i] }
+                }
+            } else {
+                guard EVP_EncryptUpdate(rtpCipher, body, &outLength, body, Int32(total - headerLength)) == 1 else { return .other(-1) }
+            }
             Self.store32(roc, word)
-            hmac(inner: sha(0), outer: sha(1), bytes, length, trailer: word)
-            (bytes + length).update(from: digest, count: 10)
+            hmac(inner: sha(0), outer: sha(1), bytes, total, trailer: word)
+            (bytes + total).update(from: digest, count: 10)
         }
-        length += tagLength
+        length = total + tagLength
         return .ok
     }
 

@@ -16,7 +16,13 @@ final class WebRTCTransport {
     var createdMs: Int64
 
     var srtpInbound: SRTPContext?
-    var srtpOutbound: SRTPContext?
+    var srtpOutbound: SRTPContext? {
+        didSet { outboundSRTP = srtpOutbound.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `srtpOutbound` and `sendHistory` as the packet path reads them: unretained (kept alive by those two
+    /// properties), so that a copy to a viewer costs no reference counting for them (`PacketSender.sendRTP`).
+    private(set) var outboundSRTP: Unmanaged<SRTPContext>?
+    private(set) var outboundHistory: Unmanaged<TransportWideSendHistory>?
     var profile: SRTPProfile?
     var closed = false
 
@@ -33,7 +39,9 @@ final class WebRTCTransport {
     var transportWideIDIn: UInt8 = 0
 
     // Viewer side: transport-wide sequence numbers on what we send, and the estimate built from the feedback.
-    var sendHistory: TransportWideSendHistory?
+    var sendHistory: TransportWideSendHistory? {
+        didSet { outboundHistory = sendHistory.map { Unmanaged.passUnretained($0) } }
+    }
     var estimator: SendSideBandwidthEstimator?
     /// Bits per second the layer selection wanted last time (for probing) and what we sent in the last window.
     var wantedBitrate = 0
