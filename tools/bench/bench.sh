@@ -17,6 +17,9 @@
 #            --publishers P (1): P publishers, subscriber j watching publisher j mod P; with P > 1 the steps count
 #            all subscribers and there is no ceiling row (the ceiling has one publisher)
 #            --video WxH --video-kbps K --fps F (1280x720, 1500, 30): the publishers' camera
+#            --srtp cm|gcm (cm): the SRTP profile the generator offers, and the ceiling's. cm is AES_CM_128_HMAC_SHA1_80,
+#            what the Janus comparison uses; gcm is AEAD_AES_128_GCM, what Chromium negotiates with Sabha (Sabha and
+#            the ceiling only)
 #            --sabha-workers N (media worker threads; with N > 1 Sabha is pinned to cores 0..N-1 and the generator
 #            is not pinned: WHEP viewers are spread over the workers, the publisher's packets piped to them)
 #   env: SABHA=path/to/sabha (e.g. .build/debug/sabha), LOADGEN=path/to/sabha-loadgen,
@@ -51,6 +54,7 @@ publishers=1
 video=1280x720
 video_kbps=1500
 fps=30
+srtp=cm
 while (($#)); do
   case $1 in
     --smoke) smoke=1 ;;
@@ -68,10 +72,13 @@ while (($#)); do
     --video) video=$2; shift ;;
     --video-kbps) video_kbps=$2; shift ;;
     --fps) fps=$2; shift ;;
+    --srtp) srtp=$2; shift ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+[[ $srtp == cm || $srtp == gcm ]] || { echo "bench: --srtp is cm or gcm" >&2; exit 2; }
+[[ $srtp == cm || $servers != *janus* ]] || { echo "bench: --srtp gcm runs Sabha and the ceiling only: add --servers sabha" >&2; exit 2; }
 if [[ -n $smoke ]]; then
   steps="3"
   seconds=5
@@ -86,6 +93,7 @@ if [[ -z ${SABHA_BENCH_IN_NS:-} ]]; then
   [[ -n $smoke ]] && args+=(--smoke)
   [[ -z $ceiling ]] && args+=(--no-ceiling)
   args+=(--sabha-workers "$sabha_workers" --janus-api "$janus_api" --publishers "$publishers" --video "$video" --video-kbps "$video_kbps" --fps "$fps")
+  args+=(--srtp "$srtp")
   [[ -n $simulcast ]] && args+=(--simulcast)
   ns=(unshare -n)
   [[ $(id -u) -ne 0 ]] && ns=(unshare -rn)   # unprivileged: own user namespace, root inside it
@@ -171,7 +179,7 @@ start_server() {  # sabha | janus; sets server_pid and target_args
         >"$out/sabha.log" 2>&1 &
       server_pid=$!
       wait_http http://127.0.0.1:18080/healthz 300 || { echo "bench: sabha did not start"; tail -20 "$out/sabha.log"; exit 1; }
-      target_args=(--target sabha --server http://127.0.0.1:18080 --data-dir "$data" --room bench)
+      target_args=(--target sabha --server http://127.0.0.1:18080 --data-dir "$data" --room bench --srtp "$srtp")
       ;;
     janus)
       taskset -c 0 bash "$here/janus.sh" "$out/janus-conf" >"$out/janus.log" 2>&1 &
@@ -219,7 +227,7 @@ run_once() {  # SUBS STEP REPEAT: one generator run against the running server, 
     local size rate
     read -r size rate < <(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); t=s["totals"]; w=s["window"]
 print(max(64, round(t["bytesReceived"]/max(t["packetsReceived"],1)) - 10), round(w["packetsSentPerSecond"]))' "$json")
-    if "$ceiling_bin" --profile cm --viewers "$subs" --size "$size" --rate "$rate" --seconds "$seconds" --forwarder-cpu 0 --helper-cpu 1 \
+    if "$ceiling_bin" --profile "$srtp" --viewers "$subs" --size "$size" --rate "$rate" --seconds "$seconds" --forwarder-cpu 0 --helper-cpu 1 \
         >"$out/ceiling-$subs-r$rep.txt" 2>&1; then
       echo "bench: $(python3 "$here/ladder.py" ceiling "$out/ceiling-$subs-r$rep.txt" "$step" "$rep" "$subs" "$csv")"
     else

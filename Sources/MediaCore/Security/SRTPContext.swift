@@ -238,12 +238,14 @@ public final class SRTPContext {
         let sequence = Self.load16(packet, 2)
         guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
         streams.touch(slot)
-        let mask = streams.rtpMask(slot)
-        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.rtpHighest[slot], sequence: sequence)
-        switch SRTPReplayWindow.check(delta: delta, highest: streams.rtpHighest[slot], mask: mask) {
-        case .fresh: SRTPReplayWindow.add(delta: delta, highest: &streams.rtpHighest[slot], mask: mask)
-        case .seen: break  // a retransmission: the same index again, as libsrtp's allow_repeat_tx
-        case .tooOld: return .replayed
+        // The sending side keeps only the highest index (for the ROC): a packet sent again (a NACK answer) is
+        // protected again, as libsrtp's allow_repeat_tx, so its replay mask would decide nothing; libsrtp refuses
+        // indexes older than the window, and so do we.
+        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.slots[slot].highest, sequence: sequence)
+        if delta > 0 {
+            streams.slots[slot].highest = (streams.slots[slot].highest &+ UInt64(delta)) & 0xFFFF_FFFF_FFFF
+        } else if Int(-delta) >= SRTPReplayWindow.bits {
+            return .replayed
         }
         let roc = UInt32(truncatingIfNeeded: index >> 16)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
@@ -300,8 +302,8 @@ public final class SRTPContext {
         let sequence = Self.load16(packet, 2)
         // An unknown SSRC is checked in a fresh slot, claimed only once the packet authenticates.
         let candidate = streams.find(ssrc) ?? streams.vacancy(for: ssrc)
-        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.rtpHighest[candidate], sequence: sequence)
-        guard SRTPReplayWindow.check(delta: delta, highest: streams.rtpHighest[candidate], mask: streams.rtpMask(candidate)) == .fresh
+        let (index, delta) = SRTPReplayWindow.estimate(highest: streams.slots[candidate].highest, sequence: sequence)
+        guard SRTPReplayWindow.check(delta: delta, highest: streams.slots[candidate].highest, mask: streams.rtpMask(candidate)) == .fresh
         else { return .replayed }
         let roc = UInt32(truncatingIfNeeded: index >> 16)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
@@ -324,7 +326,7 @@ public final class SRTPContext {
         }
         guard let slot = streams.claim(candidate, ssrc) else { return .streamTableFull }
         streams.touch(slot)
-        SRTPReplayWindow.add(delta: delta, highest: &streams.rtpHighest[slot], mask: streams.rtpMask(slot))
+        SRTPReplayWindow.add(delta: delta, highest: &streams.slots[slot].highest, mask: streams.rtpMask(slot))
         length = bodyEnd
         return .ok
     }
@@ -340,9 +342,9 @@ public final class SRTPContext {
         let ssrc = Self.load32(packet, 4)
         guard let slot = streams.find(ssrc) ?? streams.insert(ssrc) else { return .streamTableFull }
         streams.touch(slot)
-        guard streams.rtcpStart[slot] < SRTCPReplayWindow.maxIndex else { return .other(15) }
-        streams.rtcpStart[slot] += 1
-        let index = streams.rtcpStart[slot]
+        guard streams.slots[slot].rtcpStart < SRTCPReplayWindow.maxIndex else { return .other(15) }
+        streams.slots[slot].rtcpStart += 1
+        let index = streams.slots[slot].rtcpStart
         Self.store32(index | 0x8000_0000, word)
         let bytes = packet.assumingMemoryBound(to: UInt8.self)
         var outLength: Int32 = 0
@@ -382,7 +384,7 @@ public final class SRTPContext {
         let index = trailer & 0x7FFF_FFFF
         let ssrc = Self.load32(packet, 4)
         let candidate = streams.find(ssrc) ?? streams.vacancy(for: ssrc)
-        guard SRTCPReplayWindow.check(index: index, start: streams.rtcpStart[candidate], mask: streams.rtcpMask(candidate)) == .ok
+        guard SRTCPReplayWindow.check(index: index, start: streams.slots[candidate].rtcpStart, mask: streams.rtcpMask(candidate)) == .ok
         else { return .replayed }
         var outLength: Int32 = 0
         if isGCM {
@@ -407,7 +409,7 @@ public final class SRTPContext {
         }
         guard let slot = streams.claim(candidate, ssrc) else { return .streamTableFull }
         streams.touch(slot)
-        SRTCPReplayWindow.add(index: index, start: &streams.rtcpStart[slot], mask: streams.rtcpMask(slot))
+        SRTCPReplayWindow.add(index: index, start: &streams.slots[slot].rtcpStart, mask: streams.rtcpMask(slot))
         length = payloadEnd
         return .ok
     }
