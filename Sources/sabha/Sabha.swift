@@ -5,5 +5,6 @@ struct Sabha: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sabha",
         abstract: "Self-hosted video conferencing: an SFU with WHIP/WHEP and a browser client.",
-        subcommands: [ServeCommand.self, TokenCommand.self, RoomCommand.self, MeetingCommand.self])
+        subcommands: [ServeCommand.self, TokenCommand.self, RoomCommand.self, MeetingCommand.self,
+                      BackupCommand.self, RestoreCommand.self, PruneCommand.self])
 }

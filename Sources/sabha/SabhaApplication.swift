@@ -21,11 +21,15 @@ struct SabhaApplication {
     let group: ServiceGroup
     /// The calendars' HTTP client, shut down after the services.
     let httpClient: HTTPClient?
+    /// `<data-dir>/sabha.lock`, held while the server runs.
+    let lock: DataDirectoryLock
 
     static func build(_ settings: ServeSettings, logger: Logger) async throws -> SabhaApplication {
         let tokens: TokenAuthority
         let store: SabhaStore
         let admin: AdminKey
+        // Before anything else: a second server on the same store is refused with who holds it.
+        let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory, doing: "serve")
         do {
             tokens = try await TokenAuthority.load(dataDirectory: settings.dataDirectory)
             store = try SabhaStore(dataDirectory: settings.dataDirectory, logger: Logger(label: "sabha.store"))
@@ -81,7 +85,8 @@ struct SabhaApplication {
                                                           "ice-tcp": "\(settings.media.iceTCP ? "same ports" : "off")",
                                                           "announce": "\(settings.media.announceIPs.isEmpty ? settings.rtcHost : settings.media.announceIPs.joined(separator: ","))",
                                                           "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
-                                                          "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)"])
+                                                          "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)",
+                                                          "retention": "\(RetentionOptions.describe(settings.retention))"])
         if let turn = settings.http.turn {
             // Never the secret: the URLs and how long each client's credentials last.
             logger.info("TURN relay offered to clients", metadata: ["turn": "\(turn.urls.map(\.text).joined(separator: ","))",
@@ -89,7 +94,8 @@ struct SabhaApplication {
         }
         // Started in this order, stopped in the reverse one.
         var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
-                                       AuditWriterService(recorder: audit), relay]
+                                       AuditWriterService(recorder: audit), relay,
+                                       RetentionService(store: store, retention: settings.retention, logger: Logger(label: "sabha.store"))]
         if let watcher { services.append(watcher) }
         services.append(reporter)
         if let collector { services.append(collector) }
@@ -97,7 +103,7 @@ struct SabhaApplication {
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: Logger(label: "sabha.services"))
         configuration.maximumGracefulShutdownDuration = shutdownLimit
-        return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient)
+        return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient, lock: lock)
     }
 
     /// Runs every service until SIGTERM/SIGINT has shut them all down, or one of them failed.

@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where the token key and state live (env SABHA_DATA_DIR, default ./sabha-data).")
     var dataDir: String?
 
+    @OptionGroup var retention: RetentionOptions
+
     @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
     var publicURL: String?
 

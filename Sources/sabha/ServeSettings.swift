@@ -17,6 +17,8 @@ struct ServeSettings {
     /// The admin key itself (--admin-key or SABHA_ADMIN_KEY); nil reads or creates <data-dir>/admin.key.
     var adminKey: String?
     var groupware: GroupwareSettings
+    /// How long the store keeps audit rows, chat and finished outbox items (`RetentionService`).
+    var retention: SabhaStore.Retention
 
     init(_ options: ServeCommand) throws {
         let httpAddress = try Settings.hostPort(Settings.value(options.http, env: "SABHA_HTTP", default: "127.0.0.1:8080"), what: "--http")
@@ -36,6 +38,7 @@ struct ServeSettings {
         http.limits = try Self.limits(options)
         http.turn = try Self.turn(options)
         groupware = try GroupwareSettings(options)
+        retention = try options.retention.policy()
     }
 
     /// The base of the links people open: SABHA_PUBLIC_URL, else http://<listen address>:<port>, without a trailing "/".

@@ -1,0 +1,37 @@
+import Foundation
+
+/// `<data-dir>/sabha.lock`, held (flock) by `sabha serve` for as long as it runs and by `sabha restore` while it
+/// replaces the store: two servers never share a store, and a restore never pulls it from under a running one.
+/// The kernel lets go of it when the process ends, however it ends.
+final class DataDirectoryLock: Sendable {
+    static let fileName = "sabha.lock"
+    private let descriptor: Int32
+
+    /// Takes the lock, or explains who holds it (`doing`: what the caller wanted, for the message).
+    init(dataDirectory: String, doing: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = (dataDirectory as NSString).appendingPathComponent(Self.fileName)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw DataDirectoryLockError("cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            throw DataDirectoryLockError("cannot \(doing): a running 'sabha serve'\(holder.isEmpty ? "" : " (pid \(holder))") uses the data directory '\(dataDirectory)'; stop it first")
+        }
+        // Who holds it, for the next one's message.
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+        descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+}
+
+struct DataDirectoryLockError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
