@@ -9,12 +9,16 @@ final class DataDirectoryLock: Sendable {
 
     /// Takes the lock, or explains who holds it (`doing`: what the caller wanted, for the message).
     init(dataDirectory: String, doing: String) throws {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw DataDirectoryLockError("cannot use data directory '\(dataDirectory)': \(error.localizedDescription)")
+        }
         let path = (dataDirectory as NSString).appendingPathComponent(Self.fileName)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw DataDirectoryLockError("cannot open '\(path)': \(String(cString: strerror(errno)))")
+            throw DataDirectoryLockError("cannot use data directory '\(dataDirectory)': cannot open \(path): \(String(cString: strerror(errno)))")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""

@@ -81,17 +81,7 @@ struct SabhaApplication {
                                       logger: logger,
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
-        logger.info("media workers listening", metadata: ["udp": "\(settings.rtcHost):\(engine.ports.map(String.init).joined(separator: ","))",
-                                                          "ice-tcp": "\(settings.media.iceTCP ? "same ports" : "off")",
-                                                          "announce": "\(settings.media.announceIPs.isEmpty ? settings.rtcHost : settings.media.announceIPs.joined(separator: ","))",
-                                                          "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
-                                                          "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)",
-                                                          "retention": "\(RetentionOptions.describe(settings.retention))"])
-        if let turn = settings.http.turn {
-            // Never the secret: the URLs and how long each client's credentials last.
-            logger.info("TURN relay offered to clients", metadata: ["turn": "\(turn.urls.map(\.text).joined(separator: ","))",
-                                                                    "credentials-valid": "\(Settings.describe(turn.lifetime))"])
-        }
+        logStart(settings, engine: engine, admin: admin, logger: logger)
         // Started in this order, stopped in the reverse one.
         var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
                                        AuditWriterService(recorder: audit), relay,
@@ -104,6 +94,21 @@ struct SabhaApplication {
                                                       logger: Logger(label: "sabha.services"))
         configuration.maximumGracefulShutdownDuration = shutdownLimit
         return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient, lock: lock)
+    }
+
+    /// The start-up lines an operator reads first: where media listens, what is announced, the store and its retention.
+    static func logStart(_ settings: ServeSettings, engine: MediaEngine, admin: AdminKey, logger: Logger) {
+        logger.info("media workers listening", metadata: ["udp": "\(settings.rtcHost):\(engine.ports.map(String.init).joined(separator: ","))",
+                                                          "ice-tcp": "\(settings.media.iceTCP ? "same ports" : "off")",
+                                                          "announce": "\(settings.media.announceIPs.isEmpty ? settings.rtcHost : settings.media.announceIPs.joined(separator: ","))",
+                                                          "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
+                                                          "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)",
+                                                          "retention": "\(RetentionOptions.describe(settings.retention))"])
+        if let turn = settings.http.turn {
+            // Never the secret: the URLs and how long each client's credentials last.
+            logger.info("TURN relay offered to clients", metadata: ["turn": "\(turn.urls.map(\.text).joined(separator: ","))",
+                                                                    "credentials-valid": "\(Settings.describe(turn.lifetime))"])
+        }
     }
 
     /// Runs every service until SIGTERM/SIGINT has shut them all down, or one of them failed.
