@@ -24,14 +24,8 @@ extension AttendanceReport {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// Quoted when it holds a comma, quote or line break; text a spreadsheet would run as a formula (=, +, -, @ first,
-    /// as names and comments come from people) gets a leading apostrophe.
-    static func csvField(_ value: String) -> String {
-        var value = value
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// One CSV field (`CSV.field`: quoting, and formulas disarmed).
+    static func csvField(_ value: String) -> String { CSV.field(value) }
 
     /// The mail's text in `language`.
     public func text(in language: MessageLanguage) -> String {

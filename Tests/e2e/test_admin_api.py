@@ -3,8 +3,11 @@ meeting, the audit trail in the SQLite store, every refusal as a problem documen
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import stat
+import time
 import subprocess
 
 import pytest
@@ -179,6 +182,50 @@ def test_the_audit_trail_records_joins_and_leaves_with_the_address(server):
     assert trail[0]["at"] >= trail[1]["at"]
     assert [e["event"] for e in ok(api(server, "GET", "/api/audit?limit=1"))] == ["left"]
     assert ok(api(server, "GET", "/api/audit?room=elsewhere")) == []
+
+
+def test_the_audit_trail_exports_a_time_range_as_csv_or_json_for_an_auditor(server):
+    """Issue 18 item 4: GET /api/audit?from=&to= as CSV or JSON, oldest first on request; names that a spreadsheet
+    would run as formulas are disarmed; bad times are refused with the reason."""
+    ok(api(server, "POST", "/api/rooms", {"name": "export"}), 201)
+    for identity in ["asha", "=HYPERLINK(\"http://x\",\"y\")", "ravi, the clerk"]:
+        ws = MeetingSocket(server.base_url)
+        try:
+            ws.join(link_for(server, "export", identity)["token"])
+            ws.send({"type": "leave"})
+            wait_for(lambda: ws.closed.is_set(), 10, "the server to close the socket after leave")
+        finally:
+            ws.close()
+        time.sleep(1.1)  # times are given to the second: each person in a second of their own
+    trail = wait_for(lambda: (t := ok(api(server, "GET", "/api/audit?room=export&order=oldest"))) and len(t) == 6 and t, 10,
+                     "three joins and three leaves")
+    assert [(e["identity"][:4], e["event"]) for e in trail] == [
+        ("asha", "joined"), ("asha", "left"), ("=HYP", "joined"), ("=HYP", "left"), ("ravi", "joined"), ("ravi", "left")]
+
+    # A window: from the second person's join (inclusive) to the third's join (exclusive).
+    start, end = trail[2]["at"], trail[4]["at"]
+    window = ok(api(server, "GET", f"/api/audit?room=export&order=oldest&from={start}&to={end}"))
+    assert [e["id"] for e in window] == [trail[2]["id"], trail[3]["id"]]
+    newest = ok(api(server, "GET", f"/api/audit?room=export&from={start}"))
+    assert [e["id"] for e in newest] == [e["id"] for e in reversed(trail[2:])]
+
+    # The same rows as CSV (Accept or ?format=csv), one line each, in a spreadsheet's terms.
+    for resp in [api(server, "GET", "/api/audit?room=export&order=oldest&format=csv"),
+                 requests.get(server.base_url + "/api/audit?room=export&order=oldest", timeout=10,
+                              headers={"Authorization": f"Bearer {admin_key(server)}", "Accept": "text/csv"})]:
+        assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
+        assert "attachment" in resp.headers.get("Content-Disposition", "")
+        assert resp.text.count("\r\n") == 7
+        rows = list(csv.reader(io.StringIO(resp.text)))
+        assert rows[0] == ["id", "at", "room", "identity", "participant", "event", "address", "actor", "detail"]
+        assert [r[0] for r in rows[1:]] == [str(e["id"]) for e in trail]
+        assert [r[3] for r in rows[1:3]] == ["asha", "asha"]
+        assert rows[3][3] == "'=HYPERLINK(\"http://x\",\"y\")", "a formula is disarmed with a leading apostrophe"
+        assert rows[5][3] == "ravi, the clerk" and rows[5][5] == "joined" and rows[5][6] == "127.0.0.1"
+
+    for query, words in [("from=yesterday", "'from' must be a time"), ("to=2026-13-01T00:00:00Z", "'to' must be a time"),
+                         (f"from={end}&to={start}", "'from' must be before 'to'"), ("order=random", "'order' is newest or oldest")]:
+        assert words in problem(api(server, "GET", f"/api/audit?{query}"), 400, "invalid-field")["detail"]
 
 
 def test_a_valid_token_creates_its_room_on_first_join_and_the_store_records_it(server):

@@ -261,15 +261,51 @@ public struct AdminRoutes: Sendable {
         return try json(AdminWire.Links(links: links))
     }
 
+    /// The audit trail, filtered by room and time (`from` inclusive, `to` exclusive, RFC 3339), newest or oldest
+    /// first; JSON, or CSV for an auditor's spreadsheet (`Accept: text/csv` or `?format=csv`).
     private func auditTrail(_ request: Request) throws(Problem) -> Response {
         let query = request.uri.queryParameters
         let room = query.get("room").flatMap { $0.isEmpty ? nil : $0 }
         var limit = 100
         if let text = query.get("limit") {
             guard let value = Int(text), value > 0 else { throw invalidField("'limit' must be a positive whole number; got '\(text.prefix(20))'") }
-            limit = min(value, 1000)
+            limit = min(value, Self.maxAuditRows)
         }
-        return try json(try storeCall { try store.auditTrail(room: room, limit: limit) })
+        func time(_ name: String) throws(Problem) -> Date? {
+            guard let text = query.get(name), !text.isEmpty else { return nil }
+            guard let date = Self.rfc3339(text) else {
+                throw invalidField("'\(name)' must be a time such as 2026-12-01T00:00:00Z or 2026-12-01T05:30:00+05:30; got '\(text.prefix(40))'")
+            }
+            return date
+        }
+        let from = try time("from"), to = try time("to")
+        if let from, let to, from >= to { throw invalidField("'from' must be before 'to'") }
+        let order = query.get("order") ?? "newest"
+        guard order == "newest" || order == "oldest" else { throw invalidField("'order' is newest or oldest; got '\(order.prefix(20))'") }
+        let records = try storeCall { try store.auditTrail(room: room, from: from, to: to, oldestFirst: order == "oldest", limit: limit) }
+        let wantsCSV = (request.headers[.accept] ?? "").contains("text/csv") || query.get("format") == "csv"
+        guard wantsCSV else { return try json(records) }
+        var csv = CSV.row(["id", "at", "room", "identity", "participant", "event", "address", "actor", "detail"])
+        let formatter = ISO8601DateFormatter()
+        for r in records {
+            csv += CSV.row([r.id.map(String.init) ?? "", formatter.string(from: r.at), r.room, r.identity, r.participant, r.event,
+                            r.address ?? "", r.actor ?? "", r.detail ?? ""])
+        }
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"audit.csv\""],
+                        body: .init(byteBuffer: ByteBuffer(string: csv)))
+    }
+
+    /// Rows one audit request returns at most (an export of a busy month fits).
+    static let maxAuditRows = 100_000
+
+    /// RFC 3339 with or without fractional seconds.
+    static func rfc3339(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
     }
 
     // MARK: - Helpers

@@ -273,11 +273,16 @@ public final class SabhaStore: Sendable {
     }
 
     /// The newest `limit` records, newest first; of one room, or of all when `room` is nil.
-    public func auditTrail(room: String? = nil, limit: Int = 100) throws -> [AuditRecord] {
+    public func auditTrail(room: String? = nil, from: Date? = nil, to: Date? = nil, oldestFirst: Bool = false,
+                           limit: Int = 100) throws -> [AuditRecord] {
         try database.read { db in
             var request = AuditRecord.all()
             if let room { request = request.filter(AuditRecord.Columns.room == room) }
-            return try request.order(AuditRecord.Columns.at.desc, AuditRecord.Columns.id.desc).limit(max(0, limit)).fetchAll(db)
+            if let from { request = request.filter(AuditRecord.Columns.at >= from) }
+            if let to { request = request.filter(AuditRecord.Columns.at < to) }
+            request = oldestFirst ? request.order(AuditRecord.Columns.at.asc, AuditRecord.Columns.id.asc)
+                                  : request.order(AuditRecord.Columns.at.desc, AuditRecord.Columns.id.desc)
+            return try request.limit(max(0, limit)).fetchAll(db)
         }
     }
 }
