@@ -72,12 +72,16 @@ extension MediaWorker {
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         if !producer.pipes.isEmpty { pipe(bytes, producer: producer, layer: layer.index) }
+        // Each copy is protected out of place: the header and the rewritten descriptor (up to `head`) are written
+        // into the copy's buffer, `payload` is encrypted from the decrypted input behind them (not copied first).
+        let head = packet.rewrittenEnd
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[header.headerLength..<(header.headerLength + header.payloadLength)])
         // The list as unretained references: the tables keep every consumer alive, and forwarding a copy
         // neither adds nor removes one, so no reference counting per copy.
         producer.consumers.withUnsafeBufferPointer { list in
             list.withMemoryRebound(to: Unmanaged<Consumer>.self) { consumers in
                 for consumer in consumers {
-                    consumer._withUnsafeGuaranteedRef { forward(packet, bytes, to: $0, now: now) }
+                    consumer._withUnsafeGuaranteedRef { forward(packet, bytes, head: head, payload: payload, to: $0, now: now) }
                 }
             }
         }
@@ -85,7 +89,8 @@ extension MediaWorker {
 
     /// One consumer's copy: it decides (layer, keyframe) and numbers it, the sender writes, protects and queues it.
     @inline(__always)
-    private func forward(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, to consumer: Consumer, now: Int64) {
+    private func forward(_ packet: IncomingPacket, _ bytes: UnsafeRawBufferPointer, head: Int, payload: UnsafeRawBufferPointer,
+                         to consumer: Consumer, now: Int64) {
         guard !consumer.paused else { return }
         let transport = consumer.transport
         guard PacketSender<IO>.canSend(on: transport) else { return }
@@ -94,10 +99,6 @@ extension MediaWorker {
         if needsKeyframe { requestKeyframe(consumer.producer, layer: consumer.targetSpatial, now: now) }
         guard let numbers else { return }
         if consumer.layersChanged { noteLayersChanged(consumer) }
-        // Protected out of place: the header and the rewritten descriptor are written into the copy's buffer, the
-        // payload is encrypted from the decrypted input behind them (not copied first).
-        let head = packet.rewrittenEnd
-        let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.header.headerLength..<(packet.header.headerLength + packet.header.payloadLength)])
         let length = sender.sendRTP(on: transport, payload: payload) { out, transportSequence in
             consumer.write(packet, bytes, numbers, transportSequence: transportSequence, rtx: false, payloadEnd: head, into: out)
         }
