@@ -13,16 +13,10 @@ struct BackupCommand: AsyncParsableCommand {
     @Argument(help: "Where to write the backup (replaced if it exists).")
     var file: String
 
-    @Option(help: "Data directory (env SABHA_DATA_DIR, default ./sabha-data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        let directory = Settings.value(dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data")
-        let path = (directory as NSString).appendingPathComponent(SabhaStore.fileName)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("no store in '\(directory)' (expected \(path)); give --data-dir")
-        }
-        let store = try SabhaStore(path: path, logger: Logger(label: "sabha.backup"))
+        let store = try data.existingStore(label: "sabha.backup")
         let summary = try store.backup(to: file)
         print("Backed up \(summary) to \(file)")
     }
@@ -37,11 +31,10 @@ struct RestoreCommand: AsyncParsableCommand {
     @Argument(help: "A file written by 'sabha backup'.")
     var file: String
 
-    @Option(help: "Data directory (env SABHA_DATA_DIR, default ./sabha-data).")
-    var dataDir: String?
+    @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        let directory = Settings.value(dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data")
+        let directory = data.directory
         // Errors are printed as "Error: <what>" and exit 1; the lock and the store explain themselves.
         let lock = try DataDirectoryLock(dataDirectory: directory, doing: "restore")
         let restored = try SabhaStore.restore(from: file, into: directory)
@@ -59,19 +52,31 @@ struct PruneCommand: AsyncParsableCommand {
 
     @OptionGroup var retention: RetentionOptions
 
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        let policy = try retention.policy()
+        let store = try data.existingStore(label: "sabha.prune")
+        let pruned = try store.prune(policy)
+        print("Pruned \(pruned) (keeping \(RetentionOptions.describe(policy)))")
+    }
+}
+
+/// `--data-dir` of the commands that work on the store, and the store in it.
+struct DataDirectoryOptions: ParsableArguments {
     @Option(help: "Data directory (env SABHA_DATA_DIR, default ./sabha-data).")
     var dataDir: String?
 
-    func run() throws {
-        let directory = Settings.value(dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data")
+    var directory: String { Settings.value(dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data") }
+
+    /// The store the directory holds; an error naming the path when it holds none (a wrong --data-dir would
+    /// otherwise create an empty store).
+    func existingStore(label: String) throws -> SabhaStore {
         let path = (directory as NSString).appendingPathComponent(SabhaStore.fileName)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("no store in '\(directory)' (expected \(path)); give --data-dir")
         }
-        let policy = try retention.policy()
-        let store = try SabhaStore(path: path, logger: Logger(label: "sabha.prune"))
-        let pruned = try store.prune(policy)
-        print("Pruned \(pruned) (keeping \(RetentionOptions.describe(policy)))")
+        return try SabhaStore(path: path, logger: Logger(label: label))
     }
 }
 
@@ -86,19 +91,24 @@ struct RetentionOptions: ParsableArguments {
     @Option(help: "Days sent, refused and superseded invitations stay in the outbox; 0 keeps them for ever; pending ones are never pruned (env SABHA_OUTBOX_RETENTION_DAYS, default 30).")
     var outboxRetentionDays: Int?
 
+    /// Each kind from its option, else its variable, else `SabhaStore.Retention.standard`.
     func policy() throws -> SabhaStore.Retention {
-        func days(_ option: Int?, _ env: String, _ fallback: Int, _ what: String) throws -> Duration? {
-            let value = try Settings.count(option, env: env, default: fallback, range: 0...36_500, what: what)
+        let standard = SabhaStore.Retention.standard
+        func days(_ option: Int?, _ env: String, _ fallback: Duration?, _ what: String) throws -> Duration? {
+            let value = try Settings.count(option, env: env, default: Self.days(fallback), range: 0...36_500, what: what)
             return value == 0 ? nil : .seconds(value * 86_400)
         }
         return SabhaStore.Retention(
-            audit: try days(auditRetentionDays, "SABHA_AUDIT_RETENTION_DAYS", 180, "--audit-retention-days"),
-            chat: try days(chatRetentionDays, "SABHA_CHAT_RETENTION_DAYS", 180, "--chat-retention-days"),
-            outbox: try days(outboxRetentionDays, "SABHA_OUTBOX_RETENTION_DAYS", 30, "--outbox-retention-days"))
+            audit: try days(auditRetentionDays, "SABHA_AUDIT_RETENTION_DAYS", standard.audit, "--audit-retention-days"),
+            chat: try days(chatRetentionDays, "SABHA_CHAT_RETENTION_DAYS", standard.chat, "--chat-retention-days"),
+            outbox: try days(outboxRetentionDays, "SABHA_OUTBOX_RETENTION_DAYS", standard.outbox, "--outbox-retention-days"))
     }
 
+    /// Whole days of a retention; 0 for ever.
+    static func days(_ keep: Duration?) -> Int { keep.map { Int($0.components.seconds / 86_400) } ?? 0 }
+
     static func describe(_ policy: SabhaStore.Retention) -> String {
-        func days(_ keep: Duration?) -> String { keep.map { "\($0.components.seconds / 86_400) days" } ?? "for ever" }
-        return "audit \(days(policy.audit)), chat \(days(policy.chat)), finished outbox items \(days(policy.outbox))"
+        func text(_ keep: Duration?) -> String { keep == nil ? "for ever" : "\(days(keep)) days" }
+        return "audit \(text(policy.audit)), chat \(text(policy.chat)), finished outbox items \(text(policy.outbox))"
     }
 }

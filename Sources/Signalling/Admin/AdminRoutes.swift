@@ -273,7 +273,7 @@ public struct AdminRoutes: Sendable {
         }
         func time(_ name: String) throws(Problem) -> Date? {
             guard let text = query.get(name), !text.isEmpty else { return nil }
-            guard let date = Self.rfc3339(text) else {
+            guard let date = AdminWire.parseTime(text) else {
                 throw invalidField("'\(name)' must be a time such as 2026-12-01T00:00:00Z or 2026-12-01T05:30:00+05:30; got '\(text.prefix(40))'")
             }
             return date
@@ -298,15 +298,6 @@ public struct AdminRoutes: Sendable {
 
     /// Rows one audit request returns at most (an export of a busy month fits).
     static let maxAuditRows = 100_000
-
-    /// RFC 3339 with or without fractional seconds.
-    static func rfc3339(_ text: String) -> Date? {
-        let plain = ISO8601DateFormatter()
-        if let date = plain.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
-    }
 
     // MARK: - Helpers
 
