@@ -4,6 +4,10 @@ import PackageDescription
 // SABHA_CORE_ONLY=1 builds MediaCore and its tests alone (no Hummingbird, no jwt-kit): quick iteration
 // on the packet path on a 2-core machine. Everything else always builds the whole package.
 let coreOnly = Context.environment["SABHA_CORE_ONLY"] != nil
+// A hex commit id only, so that it can go into a C string literal as it is.
+let buildCommit = Context.environment["SABHA_BUILD_COMMIT"].flatMap { commit in
+    commit.allSatisfy(\.isHexDigit) && !commit.isEmpty ? commit : nil
+}
 
 let package = Package(
     name: "sabha",
@@ -45,6 +49,12 @@ let package = Package(
             path: "Sources/COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        // What `sabha version` says about the build: the commit, from SABHA_BUILD_COMMIT (tools/package-deb.sh sets it).
+        .target(
+            name: "CSabhaBuild",
+            path: "Sources/CSabhaBuild",
+            cSettings: buildCommit.map { [.define("SABHA_BUILD_COMMIT", to: "\"\($0)\"")] } ?? []
         ),
         .target(
             name: "CMediaShims",
@@ -103,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore",
+                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "CSabhaBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

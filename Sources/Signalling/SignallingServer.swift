@@ -20,6 +20,8 @@ public struct SignallingServer: Service {
         public var limits = SignallingLimits()
         /// TURN relays offered to WHIP/WHEP clients in `Link` headers (the meeting hub has its own copy).
         public var turn: TURNConfiguration?
+        /// On SIGTERM, how long meetings may go on (joins refused, everyone told) before the server closes them.
+        public var drainTimeout: Duration = .seconds(30)
         public init() {}
     }
 
@@ -38,6 +40,8 @@ public struct SignallingServer: Service {
     /// How often each limit refused something (`/metrics`).
     public let limitCounters: LimitCounters
     let webSockets: WebSocketConnections
+    /// Set on SIGTERM: `/readyz` says 503, joins and new WHIP/WHEP sessions are refused.
+    public let drain = ServerDrain()
     let configuration: Configuration
     /// Called with the bound port once the server listens (port 0 binds a free one).
     let onRunning: @Sendable (Int) async -> Void
@@ -71,13 +75,21 @@ public struct SignallingServer: Service {
         // First, so that it wraps every route added below (and the 404 answer).
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ProblemLogMiddleware())
+        router.add(middleware: DrainMiddleware(drain: drain))
         router.get("/healthz") { _, _ in "ok\n" }
+        // For load balancers and orchestrators: 503 from the moment the server starts draining (`/healthz` stays 200
+        // while the process serves the meetings it has).
+        router.get("/readyz") { [drain] _, _ -> Response in
+            guard let retryAfter = drain.retryAfter else { return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n"))) }
+            return Response(status: .serviceUnavailable, headers: [.retryAfter: "\(retryAfter)"],
+                            body: .init(byteBuffer: ByteBuffer(string: "draining\n")))
+        }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            turn: configuration.turn, logger: logger).register(on: router)
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
                      limits: limitCounters, webSockets: webSockets).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
-                      counters: limitCounters, logger: logger).register(on: router)
+                      counters: limitCounters, drain: drain, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
                     scheduler: scheduler, reporter: reporter, audit: audit.sink, logger: logger)
             .register(on: router)
@@ -85,8 +97,12 @@ public struct SignallingServer: Service {
         return router
     }
 
-    /// Serves until the service group shuts down gracefully: the listener closes, open requests finish and meeting
-    /// sockets are closed (going away) before this returns.
+    /// Serves until the service group shuts down gracefully, then drains: joins are refused, every participant is
+    /// told `server-shutdown`, and the meetings go on until they end or `drainTimeout` is up; then the listener
+    /// closes, open requests finish and the meeting sockets are closed (going away) before this returns.
+    ///
+    /// The HTTP application runs in a service group of its own, in a detached task, so that the outer group's graceful
+    /// shutdown does not reach it before the drain is over; cancellation (the outer group's time is up) still does.
     public func run() async throws {
         let router = try makeRouter()
         let app = Application(
@@ -97,10 +113,47 @@ public struct SignallingServer: Service {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
             onServerRunning: { [onRunning] channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        try await withGracefulShutdownHandler {
-            try await app.run()
-        } onGracefulShutdown: { [logger] in
-            logger.info("shutting down")
+        let http = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let serving = Task.detached { try await http.run() }
+        enum Ended { case served, drained }
+        try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: Ended.self) { group in
+                group.addTask {
+                    try await serving.value
+                    return .served
+                }
+                group.addTask {
+                    try await gracefulShutdown()
+                    await drainMeetings()
+                    await http.triggerGracefulShutdown()
+                    return .drained
+                }
+                // The server ending by itself (a port taken) ends the wait for a shutdown too.
+                if try await group.next() == .served { group.cancelAll() }
+                try await group.waitForAll()
+            }
+        } onCancel: {
+            serving.cancel()
         }
+    }
+
+    /// The drain: refuse joins, tell everyone, and wait (up to `drainTimeout`) until nobody is connected.
+    func drainMeetings() async {
+        let started = ContinuousClock.now
+        drain.begin(until: started + configuration.drainTimeout)
+        let told = await meetings.announceShutdown(retryAfter: drain.retryAfter ?? 0)
+        logger.notice("draining before shutdown", metadata: ["participants": "\(told)", "drain-timeout": "\(configuration.drainTimeout)"])
+        var left = told
+        while left > 0, ContinuousClock.now - started < configuration.drainTimeout {
+            try? await Task.sleep(for: .milliseconds(200))
+            if Task.isCancelled { break }
+            left = await meetings.connectedCount()
+        }
+        if left > 0 {
+            logger.notice("drain time is up; closing the meetings", metadata: ["participants": "\(left)"])
+        } else {
+            logger.info("drained: no meeting connection left", metadata: ["after": "\(ContinuousClock.now - started)"])
+        }
+        logger.info("shutting down")
     }
 }

@@ -11,11 +11,13 @@ import UnixSignals
 
 /// The composition root of `sabha serve`: every part is built and wired here, and the long-running ones run as the
 /// services of one ServiceGroup. SIGTERM or SIGINT shuts them down gracefully, one after the other in the reverse of
-/// their order in `services`: the HTTP server stops taking requests and closes the meeting sockets (so meetings have
+/// their order in `services`: the HTTP server drains (joins refused, everyone told, up to `--drain-timeout` for the
+/// meetings to end), stops taking requests and closes the meeting sockets (so meetings have
 /// done their part of the teardown), the calendar watcher finishes its round, the outbox relay stores the outcome of
 /// what it is sending, the audit writer writes what is queued, and the media engine stops last.
 struct SabhaApplication {
-    /// Graceful shutdown gets this long (SIGTERM to exit); then whatever still runs is cancelled.
+    /// Graceful shutdown gets this long after the drain (SIGTERM to exit is at most the drain timeout plus this);
+    /// then whatever still runs is cancelled.
     static let shutdownLimit: Duration = .seconds(6)
 
     let group: ServiceGroup
@@ -92,7 +94,7 @@ struct SabhaApplication {
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: Logger(label: "sabha.services"))
-        configuration.maximumGracefulShutdownDuration = shutdownLimit
+        configuration.maximumGracefulShutdownDuration = settings.http.drainTimeout + shutdownLimit
         return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient, lock: lock)
     }
 

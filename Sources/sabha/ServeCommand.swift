@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a meeting participant whose WebSocket dropped may reconnect and keep its place (env SABHA_RESUME_GRACE, default 30).")
     var resumeGrace: Double?
 
+    @Option(help: "On SIGTERM, how long meetings may go on before the server closes them: joins are refused, everyone is told to reconnect once it is back, /readyz says 503; 0 closes at once (env SABHA_DRAIN_TIMEOUT, default 30s).")
+    var drainTimeout: String?
+
     @Option(help: "SRTP profiles offered, by preference: gcm (AEAD_AES_128_GCM), cm (AES_CM_128_HMAC_SHA1_80) (env SABHA_SRTP_PROFILES, default gcm,cm).")
     var srtpProfiles: String?
 

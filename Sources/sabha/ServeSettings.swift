@@ -33,6 +33,9 @@ struct ServeSettings {
         http.port = httpAddress.port
         let grace = try Settings.seconds(options.resumeGrace, env: "SABHA_RESUME_GRACE", default: 30, range: 0...3600, what: "--resume-grace")
         http.resumeGrace = .milliseconds(Int(grace * 1000))
+        let drain = Settings.value(options.drainTimeout, env: "SABHA_DRAIN_TIMEOUT", default: "30s")
+        let drainSeconds = drain == "0" ? 0 : try Settings.duration(drain, what: "--drain-timeout", maximum: 3600)
+        http.drainTimeout = .milliseconds(Int((drainSeconds * 1000).rounded(.up)))
         explicitPublicURL = Settings.optional(options.publicURL, env: "SABHA_PUBLIC_URL")
         http.publicURL = Self.baseURL(explicitPublicURL, host: httpAddress.host, port: httpAddress.port)
         http.limits = try Self.limits(options)

@@ -15,6 +15,8 @@ struct MeetingSocket: Sendable {
     let limits: SignallingLimits
     let connections: WebSocketConnections
     let counters: LimitCounters
+    /// Joins are refused (with when to come back) once the server drains.
+    let drain: ServerDrain
     let logger: Logger
 
     /// How long a close handshake may take before the connection is dropped: a peer that never answers (or never
@@ -195,6 +197,12 @@ struct MeetingSocket: Sendable {
             return nil
         }
         outbox.markJoined()  // a join arrived in time; whether it is admitted is decided below
+        if let retryAfter = drain.retryAfter {
+            // Not an error: the page keeps trying until the server is back (a resume, too, since this process ends).
+            outbox.send(MeetingWire.serverShutdown(retryAfter: retryAfter))
+            logger.info("meeting join refused: draining", metadata: ["address": "\(address ?? "unknown")"])
+            return nil
+        }
         let claims: AccessToken
         do {
             claims = try await tokens.verify(token: token)

@@ -213,6 +213,12 @@ public enum MeetingWire {
         return text
     }
 
+    /// The server is going away (drain on SIGTERM): reconnect in about `retryAfter` seconds; the page says so and
+    /// keeps trying to rejoin until the server is back.
+    static func serverShutdown(retryAfter: Int) -> String {
+        encode("server-shutdown", ["retryAfter": retryAfter])
+    }
+
     static func error(_ code: String, _ message: String, fatal: Bool) -> String {
         encode("error", ["code": code, "message": message, "fatal": fatal])
     }

@@ -83,7 +83,7 @@ const socket = new SignalSocket({
     negotiation.cancel(new Error('connection lost'));
   },
   onReconnecting: () => {
-    showBanner(t('status.connectionLost'));
+    showBanner(t(socket.restartExpected ? 'status.serverRestarting' : 'status.connectionLost'));
     setStatus(t('status.reconnecting'));
   },
   onLost: (wasOpen) => (wasOpen ? finish(t('notice.connectionLost'), MESSAGES.lost) : finish(t('notice.cannotJoin'), MESSAGES.unreachable)),

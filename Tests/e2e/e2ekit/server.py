@@ -83,7 +83,8 @@ class SabhaServer:
         shown_env = "".join(f"{k}={v} " for k, v in sorted(self.env.items()) if "PASSWORD" not in k)
         self._log.write(("$ " + shown_env + " ".join(cmd) + "\n").encode())
         self._log.flush()
-        env = {**os.environ, **self.env} if self.env else None
+        # A short drain by default: a fixture's teardown must not wait out the server's 30 s for pages left open.
+        env = {**os.environ, "SABHA_DRAIN_TIMEOUT": "1", **self.env}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         status = self.http_status or (lambda url: requests.get(url, timeout=1).status_code)
         deadline = time.monotonic() + ready_timeout

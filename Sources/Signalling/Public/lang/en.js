@@ -117,6 +117,7 @@ export default {
   'status.reconnecting': 'Reconnecting…',
   'status.noMediaYet': 'No audio or video yet: still trying…',
   'status.connectionLost': 'Connection lost. Reconnecting…',
+  'status.serverRestarting': 'The server is restarting. You will be reconnected automatically.',
   'status.mediaRetrying': 'The media connection failed: trying again…',
   'status.mediaSetupFailed': 'Could not set up media: {reason}',
 

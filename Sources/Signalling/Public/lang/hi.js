@@ -117,6 +117,7 @@ export default {
   'status.reconnecting': 'फिर से कनेक्ट हो रहा है…',
   'status.noMediaYet': 'अभी ऑडियो या वीडियो नहीं: प्रयास जारी है…',
   'status.connectionLost': 'कनेक्शन टूट गया। फिर से कनेक्ट हो रहा है…',
+  'status.serverRestarting': 'सर्वर फिर से शुरू हो रहा है। आप अपने-आप फिर से जुड़ जाएँगे।',
   'status.mediaRetrying': 'ऑडियो-वीडियो कनेक्शन विफल हुआ: फिर से प्रयास हो रहा है…',
   'status.mediaSetupFailed': 'ऑडियो-वीडियो शुरू नहीं हो सका: {reason}',
 

@@ -19,6 +19,11 @@ export function messageHandler(parts) {
   return (msg) => {
     switch (msg.type) {
       case 'joined': return joined(parts, msg);
+      case 'server-shutdown':
+        // The meeting goes on until the server closes it; then the socket rejoins once the server is back.
+        parts.socket.restarting(msg.retryAfter);
+        showBanner(t('status.serverRestarting'));
+        return log(`server shutting down; back in about ${msg.retryAfter} s`);
       case 'lobby':
         // Kept waiting: no media until `joined`.
         session.me = msg.you || session.me;

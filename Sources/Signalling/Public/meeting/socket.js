@@ -10,6 +10,7 @@ export class SignalSocket {
   #finished = false;
   #resume = null;        // secret from `joined`, to resume after the socket drops
   #reconnect = null;     // {since, attempt, timer} while trying to resume
+  #restartUntil = 0;     // after `server-shutdown`: keep trying to rejoin until then (ms since the epoch)
   #pingTimer = null;
   #pingId = 0;
 
@@ -21,6 +22,9 @@ export class SignalSocket {
   constructor({ joinMessage, onMessage, onInterrupted, onReconnecting, onLost }) {
     Object.assign(this, { joinMessage, onMessage, onInterrupted, onReconnecting, onLost });
   }
+
+  /** Whether the server said it is restarting and we are (or will be) trying to rejoin it. */
+  get restartExpected() { return Date.now() < this.#restartUntil; }
 
   /** Whether the current connection is a resume attempt (until `joined` answers it). */
   get reconnecting() { return !!this.#reconnect; }
@@ -69,8 +73,19 @@ export class SignalSocket {
     if (resumeSecret) this.#resume = resumeSecret;
     const resuming = !!this.#reconnect;
     this.#reconnect = null;
+    this.#restartUntil = 0;
     this.#startPing();
     return resuming;
+  }
+
+  /**
+   * `server-shutdown`: the server is going away and expects to be back in about `retryAfter` s. When the socket
+   * closes, the page keeps trying to rejoin until a minute past that (a resume, which a restarted server answers
+   * by letting us join afresh), even if it never joined (its join was refused while the server drained).
+   */
+  restarting(retryAfter) {
+    const seconds = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) : 30;
+    this.#restartUntil = Date.now() + (seconds + 60) * 1000;
   }
 
   /** Closes for good (the page is finished); no resume follows. */
@@ -110,7 +125,8 @@ export class SignalSocket {
   // The socket closed without us leaving: resume within the server's grace period, else give up.
   #closed(wasOpen) {
     if (this.#finished) return;
-    if (this.#resume && (wasOpen || this.#reconnect)) {
+    const restarting = Date.now() < this.#restartUntil;
+    if ((this.#resume && (wasOpen || this.#reconnect)) || restarting) {
       this.#scheduleReconnect();
       return;
     }
@@ -122,13 +138,13 @@ export class SignalSocket {
     this.onInterrupted();
     if (!this.#reconnect) this.#reconnect = { since: Date.now(), attempt: 0, timer: null };
     const r = this.#reconnect;
-    if (Date.now() - r.since > RESUME_WINDOW_MS) {
+    if (Date.now() - r.since > RESUME_WINDOW_MS && Date.now() >= this.#restartUntil) {
       this.#reconnect = null;
       this.onLost(true);
       return;
     }
     this.onReconnecting();
-    const delay = Math.min(4000, 500 * 2 ** r.attempt++);
+    const delay = Math.min(4000, 500 * 2 ** Math.min(r.attempt++, 4));
     log(`reconnecting in ${delay} ms`);
     r.timer = setTimeout(() => { if (!this.#finished) this.open(); }, delay);
   }
