@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import MediaCore
@@ -22,6 +24,13 @@ public struct SignallingServer: Service {
         public var turn: TURNConfiguration?
         /// On SIGTERM, how long meetings may go on (joins refused, everyone told) before the server closes them.
         public var drainTimeout: Duration = .seconds(30)
+        /// HTTPS and WSS on the one port, with this certificate (reloaded on SIGHUP); nil: plain HTTP.
+        public var tls: TLSCredentials?
+        /// With TLS: a plain-HTTP listener that answers everything with a redirect to the HTTPS address.
+        public var redirectHost: String?
+        public var redirectPort: Int?
+        /// Proxies whose X-Forwarded-For or Forwarded header names the client (for the audit trail and the limits).
+        public var trustedProxies = TrustedProxies()
         public init() {}
     }
 
@@ -73,7 +82,8 @@ public struct SignallingServer: Service {
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
         // First, so that it wraps every route added below (and the 404 answer).
-        router.add(middleware: SecurityHeadersMiddleware())
+        // Once a browser has seen the TLS site, it uses nothing else for a year (RFC 6797), even if a link says http.
+        router.add(middleware: SecurityHeadersMiddleware(strictTransportSecurity: configuration.tls == nil ? nil : "max-age=31536000"))
         router.add(middleware: ProblemLogMiddleware())
         router.add(middleware: DrainMiddleware(drain: drain))
         router.get("/healthz") { _, _ in "ok\n" }
@@ -89,7 +99,7 @@ public struct SignallingServer: Service {
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
                      limits: limitCounters, webSockets: webSockets).register(on: router)
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
-                      counters: limitCounters, drain: drain, logger: logger).register(on: router)
+                      counters: limitCounters, drain: drain, proxies: configuration.trustedProxies, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
                     scheduler: scheduler, reporter: reporter, audit: audit.sink, logger: logger)
             .register(on: router)
@@ -105,15 +115,21 @@ public struct SignallingServer: Service {
     /// shutdown does not reach it before the drain is over; cancellation (the outer group's time is up) still does.
     public func run() async throws {
         let router = try makeRouter()
+        // A peer has as long to answer the library's close frame as ours (MeetingSocket.closeGrace).
+        let http1: HTTPServerBuilder = .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize,
+                                                                                                            closeTimeout: MeetingSocket.closeGrace))
         let app = Application(
             router: router,
-            // A peer has as long to answer the library's close frame as ours (MeetingSocket.closeGrace).
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: MeetingWire.maximumMessageSize,
-                                                                                        closeTimeout: MeetingSocket.closeGrace)),
+            server: try configuration.tls.map { try .tls(http1, tlsConfiguration: $0.serverConfiguration()) } ?? http1,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Sabha"),
             onServerRunning: { [onRunning] channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let http = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        var services: [any Service] = [app]
+        if let host = configuration.redirectHost, let port = configuration.redirectPort {
+            services.append(HTTPSRedirect.application(host: host, port: port, publicURL: configuration.publicURL,
+                                                      httpsPort: configuration.port, logger: logger))
+        }
+        let http = ServiceGroup(configuration: .init(services: services, logger: logger))
         let serving = Task.detached { try await http.run() }
         enum Ended { case served, drained }
         try await withTaskCancellationHandler {

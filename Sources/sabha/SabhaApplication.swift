@@ -91,6 +91,7 @@ struct SabhaApplication {
         if let watcher { services.append(watcher) }
         services.append(reporter)
         if let collector { services.append(collector) }
+        services.append(CertificateReloadService(credentials: settings.http.tls, logger: Logger(label: "sabha.tls")))
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: Logger(label: "sabha.services"))
@@ -106,6 +107,15 @@ struct SabhaApplication {
                                                           "srtp": "\(settings.media.srtpProfiles.map(\.rawValue).joined(separator: ","))",
                                                           "data-dir": "\(settings.dataDirectory)", "admin-key": "\(admin.origin)",
                                                           "retention": "\(RetentionOptions.describe(settings.retention))"])
+        if let tls = settings.http.tls {
+            let summary = tls.summary
+            logger.info("HTTPS and WSS on the HTTP port", metadata: ["certificate": "\(tls.certificatePath)", "names": "\(summary.names.joined(separator: ","))",
+                                                                     "valid-until": "\(summary.notAfter)", "redirect-from": "\(settings.http.redirectPort.map { "\(settings.http.redirectHost ?? ""):\($0)" } ?? "off")"])
+            if summary.notAfter < Date() { logger.error("the TLS certificate has expired; browsers will refuse it", metadata: ["valid-until": "\(summary.notAfter)"]) }
+        }
+        if !settings.http.trustedProxies.isEmpty {
+            logger.info("client addresses from X-Forwarded-For/Forwarded of trusted proxies", metadata: ["proxies": "\(settings.http.trustedProxies.count) entries"])
+        }
         if let turn = settings.http.turn {
             // Never the secret: the URLs and how long each client's credentials last.
             logger.info("TURN relay offered to clients", metadata: ["turn": "\(turn.urls.map(\.text).joined(separator: ","))",
@@ -154,7 +164,7 @@ struct SabhaApplication {
 
     /// What `sabha serve` prints once it listens: the admin key when it was just created, and a link to try it.
     static func welcome(_ settings: ServeSettings, port: Int, tokens: TokenAuthority, admin: AdminKey) async {
-        let base = ServeSettings.baseURL(settings.explicitPublicURL, host: settings.http.host, port: port)
+        let base = ServeSettings.baseURL(settings.explicitPublicURL, host: settings.http.host, port: port, tls: settings.http.tls != nil)
         let hostToken = (try? await tokens.issue(AccessToken(identity: "host", room: "demo", role: .host, name: "Host", lifetime: 12 * 3600))) ?? ""
         if case .created(let path) = admin.origin {
             FileHandle.standardOutput.write(Data("Admin key (shown once, stored in \(path)): \(admin.value)\n".utf8))

@@ -12,6 +12,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HTTP listen address (env SABHA_HTTP, default 127.0.0.1:8080).")
     var http: String?
 
+    @Option(help: "PEM certificate chain (leaf first) for HTTPS and WSS on the --http port; re-read on SIGHUP (env SABHA_TLS_CERT; needs --tls-key).")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert, not protected by a passphrase (env SABHA_TLS_KEY).")
+    var tlsKey: String?
+
+    @Option(help: "With TLS: a plain-HTTP listen address whose every request is redirected to HTTPS, e.g. 0.0.0.0:80 (env SABHA_HTTP_REDIRECT).")
+    var httpRedirect: String?
+
+    @Option(help: ArgumentHelp("Reverse proxy whose X-Forwarded-For or Forwarded header names the client, an address or CIDR block; repeatable, "
+                               + "or comma-separated (env SABHA_TRUSTED_PROXY; unset: headers ignored, the TCP peer is the client).", valueName: "address"))
+    var trustedProxy: [String] = []
+
     @Option(help: "UDP media address of the first worker; worker i uses port+i (env SABHA_RTC, default 127.0.0.1:40000).")
     var rtc: String?
 

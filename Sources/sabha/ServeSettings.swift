@@ -37,17 +37,39 @@ struct ServeSettings {
         let drainSeconds = drain == "0" ? 0 : try Settings.duration(drain, what: "--drain-timeout", maximum: 3600)
         http.drainTimeout = .milliseconds(Int((drainSeconds * 1000).rounded(.up)))
         explicitPublicURL = Settings.optional(options.publicURL, env: "SABHA_PUBLIC_URL")
-        http.publicURL = Self.baseURL(explicitPublicURL, host: httpAddress.host, port: httpAddress.port)
+        try Self.tls(options, into: &http)
+        http.publicURL = Self.baseURL(explicitPublicURL, host: httpAddress.host, port: httpAddress.port, tls: http.tls != nil)
         http.limits = try Self.limits(options)
         http.turn = try Self.turn(options)
         groupware = try GroupwareSettings(options)
         retention = try options.retention.policy()
     }
 
-    /// The base of the links people open: SABHA_PUBLIC_URL, else http://<listen address>:<port>, without a trailing "/".
-    static func baseURL(_ explicit: String?, host: String, port: Int) -> String {
+    /// The base of the links people open: SABHA_PUBLIC_URL, else http(s)://<listen address>:<port>, without a trailing "/".
+    static func baseURL(_ explicit: String?, host: String, port: Int, tls: Bool) -> String {
         let listenHost = host.contains(":") ? "[\(host)]" : host
-        return (explicit ?? "http://\(listenHost):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        return (explicit ?? "\(tls ? "https" : "http")://\(listenHost):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    /// `--tls-cert`/`--tls-key` (both or neither), `--http-redirect` (only with them) and `--trusted-proxy`.
+    static func tls(_ options: ServeCommand, into http: inout SignallingServer.Configuration) throws {
+        let cert = Settings.optional(options.tlsCert, env: "SABHA_TLS_CERT")
+        let key = Settings.optional(options.tlsKey, env: "SABHA_TLS_KEY")
+        switch (cert, key) {
+        case (nil, nil): break
+        case (let cert?, let key?):
+            do { http.tls = try TLSCredentials(certificatePath: cert, keyPath: key) } catch { throw ValidationError(error.description) }
+        case (nil, _): throw ValidationError("--tls-key needs --tls-cert, the certificate chain it belongs to")
+        case (_, nil): throw ValidationError("--tls-cert needs --tls-key, its private key")
+        }
+        if let redirect = Settings.optional(options.httpRedirect, env: "SABHA_HTTP_REDIRECT") {
+            guard http.tls != nil else { throw ValidationError("--http-redirect redirects to HTTPS: it needs --tls-cert and --tls-key") }
+            let address = try Settings.hostPort(redirect, what: "--http-redirect")
+            (http.redirectHost, http.redirectPort) = (address.host, address.port)
+        }
+        let proxies = (options.trustedProxy.isEmpty ? [Settings.optional(nil, env: "SABHA_TRUSTED_PROXY") ?? ""] : options.trustedProxy)
+            .flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        do { http.trustedProxies = try TrustedProxies(proxies) } catch { throw ValidationError(error.description) }
     }
 
     /// The media workers' addresses, consent timeout and SRTP profiles.

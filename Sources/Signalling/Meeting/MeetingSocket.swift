@@ -17,6 +17,8 @@ struct MeetingSocket: Sendable {
     let counters: LimitCounters
     /// Joins are refused (with when to come back) once the server drains.
     let drain: ServerDrain
+    /// Behind a trusted reverse proxy, the client's address comes from its header.
+    let proxies: TrustedProxies
     let logger: Logger
 
     /// How long a close handshake may take before the connection is dropped: a peer that never answers (or never
@@ -25,8 +27,8 @@ struct MeetingSocket: Sendable {
 
     func register(on router: Router<SabhaRequestContext>) {
         router.ws("/ws") { inbound, outbound, context in
-            await run(inbound: inbound, outbound: outbound, address: context.requestContext.remoteAddress?.ipAddress,
-                      channel: context.requestContext.channel)
+            let address = proxies.clientAddress(peer: context.requestContext.remoteAddress?.ipAddress, headers: context.request.headers)
+            await run(inbound: inbound, outbound: outbound, address: address, channel: context.requestContext.channel)
         }
     }
 

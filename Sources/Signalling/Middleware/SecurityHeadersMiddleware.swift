@@ -6,6 +6,9 @@ import Hummingbird
 /// `javascript:` navigation either), talks only to this server and may not be framed; no MIME sniffing; no Referer
 /// (a page's address may carry a join token).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// `Strict-Transport-Security`, sent when the server itself speaks TLS.
+    var strictTransportSecurity: String?
+
     /// `connect-src 'self'` covers same-origin WebSockets in current browsers; the explicit ws/wss source for the
     /// requested host keeps older Safari working. `img-src data:` is for the empty favicon of the meeting page.
     static func contentSecurityPolicy(host: String?) -> String {
@@ -52,6 +55,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         response.headers[Self.referrerPolicy] = "no-referrer"
         response.headers[Self.permissionsPolicy] = "camera=(self), microphone=(self), display-capture=(self), geolocation=()"
         response.headers[Self.openerPolicy] = "same-origin"
+        if let strictTransportSecurity { response.headers[.strictTransportSecurity] = strictTransportSecurity }
         return response
     }
 

@@ -14,9 +14,13 @@ import websocket
 class MeetingSocket:
     """Connects to /ws; a reader thread queues every JSON message received."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.url = base_url.replace("http://", "ws://") + "/ws"
-        self.ws = websocket.create_connection(self.url, timeout=timeout)
+    def __init__(self, base_url: str, timeout: float = 10.0, headers: Optional[dict[str, str]] = None,
+                 ca_file: Optional[str] = None) -> None:
+        """`headers`: extra request headers of the upgrade; `ca_file`: the CA that signed a wss:// server's certificate."""
+        self.url = base_url.replace("https://", "wss://").replace("http://", "ws://") + "/ws"
+        sslopt = {"ca_certs": ca_file} if ca_file else None
+        self.ws = websocket.create_connection(self.url, timeout=timeout, header=[f"{k}: {v}" for k, v in (headers or {}).items()],
+                                              sslopt=sslopt)
         self.ws.settimeout(None)  # the reader thread blocks; next() applies the deadlines
         self.messages: "queue.Queue[Optional[dict]]" = queue.Queue()
         self.history: list[dict] = []

@@ -54,10 +54,13 @@ class SabhaServer:
     # How /healthz is fetched: get(url) -> status code. Default: from this process (a server in another
     # network namespace needs a getter that runs there, e2ekit/netns.py Topology.call_in).
     http_status: Callable[[str], int] | None = None
+    # With --tls-cert: "https", and the CA file that requests verifies the certificate with.
+    scheme: str = "http"
+    ca_file: Path | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.http_port}"
+        return f"{self.scheme}://{self.host}:{self.http_port}"
 
     @property
     def media_address(self) -> tuple[str, int]:
@@ -86,7 +89,8 @@ class SabhaServer:
         # A short drain by default: a fixture's teardown must not wait out the server's 30 s for pages left open.
         env = {**os.environ, "SABHA_DRAIN_TIMEOUT": "1", **self.env}
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-        status = self.http_status or (lambda url: requests.get(url, timeout=1).status_code)
+        verify = str(self.ca_file) if self.ca_file else True
+        status = self.http_status or (lambda url: requests.get(url, timeout=1, verify=verify).status_code)
         deadline = time.monotonic() + ready_timeout
         while True:
             if self.proc.poll() is not None:

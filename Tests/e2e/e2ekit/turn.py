@@ -79,6 +79,20 @@ class CertificateAuthority:
         _run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "sabha-e2e-ca", "-t", "C,,", "-i", str(d / "ca.pem")])
         return self
 
+    @property
+    def ca_cert(self) -> Path:
+        return self.directory / "ca.pem"
+
+    def issue(self, name: str) -> tuple[Path, Path]:
+        """Another server certificate for `host` signed by the same CA (a renewal): (certificate, key) in new files."""
+        d = self.directory
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        cert, key = d / f"{name}-cert.pem", d / f"{name}-key.pem"
+        _run(["openssl", "req", *ec, "-keyout", str(key), "-out", str(d / f"{name}.csr"), "-subj", f"/CN={self.host}"])
+        _run(["openssl", "x509", "-req", "-in", str(d / f"{name}.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca-key.pem"),
+              "-CAcreateserial", "-days", "2", "-extfile", str(d / "turn-ext.cnf"), "-out", str(cert)])
+        return cert, key
+
 
 @dataclass
 class Coturn:
