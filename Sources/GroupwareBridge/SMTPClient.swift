@@ -70,11 +70,25 @@ public struct SMTPClient: Sendable {
         }
     }
 
+    /// Connects, says hello, starts TLS and logs in as `send` would, then quits without sending: what `sabha doctor`
+    /// uses to tell an operator whether the server is reachable and takes the credentials.
+    public func verify() async throws(SMTPError) {
+        let firstFailure = NIOLockedValueBox<SMTPError?>(nil)
+        let channel = try await connect(firstFailure: firstFailure)
+        let session = Session(channel: channel, configuration: configuration, logger: logger, firstFailure: firstFailure)
+        do throws(SMTPError) {
+            try await open(session)
+            await session.quit()
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
     // MARK: session
 
-    private func deliver(session: Session, from: String, to: [String], message: [UInt8]) async throws(SMTPError)
-        -> SMTPDeliveryReport
-    {
+    /// Greeting, EHLO, STARTTLS and AUTH: the session up to the first MAIL FROM.
+    private func open(_ session: Session) async throws(SMTPError) {
         let greeting = try await session.receive(.greeting)
         guard greeting.code == 220 else { throw .reply(code: greeting.code, text: greeting.text, stage: .greeting) }
 
@@ -93,7 +107,12 @@ public struct SMTPClient: Sendable {
             try await session.authenticate(
                 username: username, password: configuration.password ?? "", offered: extensions["AUTH"] ?? [])
         }
+    }
 
+    private func deliver(session: Session, from: String, to: [String], message: [UInt8]) async throws(SMTPError)
+        -> SMTPDeliveryReport
+    {
+        try await open(session)
         try await session.expect("MAIL FROM:<\(from)>", stage: .mailFrom, codes: [250])
         var accepted: [String] = []
         var refused: [SMTPRecipientRefusal] = []

@@ -23,7 +23,7 @@ struct GroupwareSettings {
     /// Whether attendance reports list network addresses.
     var reportAddresses: Bool
 
-    init(_ options: ServeCommand) throws {
+    init(_ options: ServeOptions) throws {
         policy.opensBefore = try Settings.duration(Settings.value(options.joinOpensBefore, env: "SABHA_JOIN_OPENS_BEFORE", default: "30m"),
                                                    what: "--join-opens-before")
         policy.closesAfter = try Settings.duration(Settings.value(options.joinClosesAfter, env: "SABHA_JOIN_CLOSES_AFTER", default: "30m"),
@@ -63,7 +63,7 @@ struct GroupwareSettings {
         try readMailbox(options)
     }
 
-    private mutating func readMailbox(_ options: ServeCommand) throws {
+    private mutating func readMailbox(_ options: ServeOptions) throws {
         guard let url = Settings.optional(options.imapURL, env: "SABHA_IMAP_URL") else { return }
         let user = Settings.optional(options.imapUser, env: "SABHA_IMAP_USER")
         let password = Settings.optional(options.imapPassword, env: "SABHA_IMAP_PASSWORD")
@@ -72,7 +72,7 @@ struct GroupwareSettings {
         }
     }
 
-    private mutating func readMail(_ options: ServeCommand) throws {
+    private mutating func readMail(_ options: ServeOptions) throws {
         guard let url = Settings.optional(options.smtpURL, env: "SABHA_SMTP_URL") else { return }
         do { smtp = try SMTPConfiguration(url: url) } catch { throw ValidationError("--smtp-url: \(error)") }
         guard let from = Settings.optional(options.smtpFrom, env: "SABHA_SMTP_FROM") else {
@@ -84,7 +84,7 @@ struct GroupwareSettings {
         policy.mail = true
     }
 
-    private mutating func readCalendars(_ options: ServeCommand) throws {
+    private mutating func readCalendars(_ options: ServeOptions) throws {
         let user = Settings.optional(options.caldavUser, env: "SABHA_CALDAV_USER")
         let password = Settings.optional(options.caldavPassword, env: "SABHA_CALDAV_PASSWORD")
         func calendar(_ url: String, what: String) throws -> CalDAVConfiguration {

@@ -20,7 +20,7 @@ struct ServeSettings {
     /// How long the store keeps audit rows, chat and finished outbox items (`RetentionService`).
     var retention: SabhaStore.Retention
 
-    init(_ options: ServeCommand) throws {
+    init(_ options: ServeOptions) throws {
         let httpAddress = try Settings.hostPort(Settings.value(options.http, env: "SABHA_HTTP", default: "127.0.0.1:8080"), what: "--http")
         let rtcAddress = try Settings.hostPort(Settings.value(options.rtc, env: "SABHA_RTC", default: "127.0.0.1:40000"), what: "--rtc")
         rtcHost = rtcAddress.host
@@ -52,7 +52,7 @@ struct ServeSettings {
     }
 
     /// `--tls-cert`/`--tls-key` (both or neither), `--http-redirect` (only with them) and `--trusted-proxy`.
-    static func tls(_ options: ServeCommand, into http: inout SignallingServer.Configuration) throws {
+    static func tls(_ options: ServeOptions, into http: inout SignallingServer.Configuration) throws {
         let cert = Settings.optional(options.tlsCert, env: "SABHA_TLS_CERT")
         let key = Settings.optional(options.tlsKey, env: "SABHA_TLS_KEY")
         switch (cert, key) {
@@ -73,7 +73,7 @@ struct ServeSettings {
     }
 
     /// The media workers' addresses, consent timeout and SRTP profiles.
-    static func media(_ options: ServeCommand, rtcHost: String, rtcPort: Int) throws -> MediaEngineConfiguration {
+    static func media(_ options: ServeOptions, rtcHost: String, rtcPort: Int) throws -> MediaEngineConfiguration {
         let announced = (Settings.optional(options.announceIP, env: "SABHA_ANNOUNCE_IP") ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         if announced.isEmpty && (rtcHost == "0.0.0.0" || rtcHost == "::") {
@@ -103,7 +103,7 @@ struct ServeSettings {
     }
 
     /// The TURN relay offered to clients: both URLs and a secret, or neither.
-    static func turn(_ options: ServeCommand) throws -> TURNConfiguration? {
+    static func turn(_ options: ServeOptions) throws -> TURNConfiguration? {
         let texts = options.turnURL.isEmpty ? Settings.optional(nil, env: "SABHA_TURN_URL").map { [$0] } ?? [] : options.turnURL
         let urlTexts = texts.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let secret = try turnSecret(options)
@@ -128,7 +128,7 @@ struct ServeSettings {
     }
 
     /// The shared secret: --turn-secret, SABHA_TURN_SECRET, or the file --turn-secret-file / SABHA_TURN_SECRET_FILE.
-    static func turnSecret(_ options: ServeCommand) throws -> [UInt8]? {
+    static func turnSecret(_ options: ServeOptions) throws -> [UInt8]? {
         let direct = Settings.optional(options.turnSecret, env: "SABHA_TURN_SECRET")
         let file = Settings.optional(options.turnSecretFile, env: "SABHA_TURN_SECRET_FILE")
         if direct != nil && file != nil {
@@ -147,7 +147,7 @@ struct ServeSettings {
     }
 
     /// The limits a logged-in user cannot exceed, from the options and their environment variables.
-    static func limits(_ options: ServeCommand) throws -> SignallingLimits {
+    static func limits(_ options: ServeOptions) throws -> SignallingLimits {
         var limits = SignallingLimits()
         limits.sessionsPerToken = try Settings.count(options.maxSessionsPerToken, env: "SABHA_MAX_SESSIONS_PER_TOKEN",
                                                      default: limits.sessionsPerToken, range: 1...10_000, what: "--max-sessions-per-token")
