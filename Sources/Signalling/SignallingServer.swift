@@ -8,6 +8,14 @@ import MediaCore
 import Scheduling
 import ServiceLifecycle
 
+/// Who may read `GET /metrics`: anyone on the HTTP port, only with the admin key, or only on its own listen address
+/// (an internal interface the monitoring reaches), and then not on the HTTP port.
+public enum MetricsAccess: Sendable, Equatable {
+    case `public`
+    case adminKey
+    case listener(host: String, port: Int)
+}
+
 /// The HTTP side of Sabha: web client, WHIP/WHEP, meetings, the admin API, health and metrics, wired to a media
 /// engine and the SQLite store. A `Service`: it runs in `sabha serve`'s service group, first to stop on SIGTERM.
 public struct SignallingServer: Service {
@@ -31,6 +39,8 @@ public struct SignallingServer: Service {
         public var redirectPort: Int?
         /// Proxies whose X-Forwarded-For or Forwarded header names the client (for the audit trail and the limits).
         public var trustedProxies = TrustedProxies()
+        /// Where `GET /metrics` is served.
+        public var metrics: MetricsAccess = .public
         public init() {}
     }
 
@@ -78,6 +88,11 @@ public struct SignallingServer: Service {
         self.logger = logger
     }
 
+    var metricsRoute: MetricsRoute {
+        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
+                     limits: limitCounters, webSockets: webSockets)
+    }
+
     /// The routes, separate from the listener so tests can drive them in process.
     public func makeRouter() throws -> Router<SabhaRequestContext> {
         let router = Router(context: SabhaRequestContext.self)
@@ -96,8 +111,11 @@ public struct SignallingServer: Service {
         }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            turn: configuration.turn, logger: logger).register(on: router)
-        MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
-                     limits: limitCounters, webSockets: webSockets).register(on: router)
+        switch configuration.metrics {
+        case .public: metricsRoute.register(on: router)
+        case .adminKey: metricsRoute.register(on: router.group().add(middleware: AdminAuthMiddleware(key: adminKey)))
+        case .listener: break  // on its own address (`run`)
+        }
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
                       counters: limitCounters, drain: drain, proxies: configuration.trustedProxies, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
@@ -128,6 +146,15 @@ public struct SignallingServer: Service {
         if let host = configuration.redirectHost, let port = configuration.redirectPort {
             services.append(HTTPSRedirect.application(host: host, port: port, publicURL: configuration.publicURL,
                                                       httpsPort: configuration.port, logger: logger))
+        }
+        if case .listener(let host, let port) = configuration.metrics {
+            let router = Router()
+            metricsRoute.register(on: router)
+            services.append(Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Sabha"),
+                                        onServerRunning: { [logger] channel in
+                                            logger.info("metrics served on their own address", metadata: ["metrics": "\(host):\(channel.localAddress?.port ?? port)"])
+                                        },
+                                        logger: logger))
         }
         let http = ServiceGroup(configuration: .init(services: services, logger: logger))
         let serving = Task.detached { try await http.run() }

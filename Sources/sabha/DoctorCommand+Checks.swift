@@ -66,6 +66,18 @@ extension DoctorCommand {
         }
     }
 
+    /// /metrics open to anyone on a server people reach from outside tells them how many meetings run, and when.
+    static func checkMetrics(_ settings: ServeSettings, _ report: inout DoctorReport) {
+        let publicHost = URL(string: settings.http.publicURL)?.host ?? settings.http.host
+        switch settings.http.metrics {
+        case .public where !["127.0.0.1", "localhost", "::1"].contains(publicHost):
+            report.warn("metrics", "/metrics is open to anyone who reaches \(settings.http.publicURL): use --metrics admin-key, or --metrics HOST:PORT on an internal address")
+        case .public: report.ok("metrics", "public on the HTTP port (localhost only)")
+        case .adminKey: report.ok("metrics", "on the HTTP port, with the admin key")
+        case .listener(let host, let port): report.ok("metrics", "on their own address \(host):\(port)")
+        }
+    }
+
     /// The SMTP server takes the login; each CalDAV collection answers with the credentials.
     static func checkGroupware(_ settings: ServeSettings, _ report: inout DoctorReport) async {
         if let smtp = settings.groupware.smtp {

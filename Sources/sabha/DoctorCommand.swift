@@ -42,6 +42,7 @@ struct DoctorCommand: AsyncParsableCommand {
             Self.checkAnnounce(settings, &report)
         }
         Self.checkCertificate(settings, &report)
+        Self.checkMetrics(settings, &report)
         await Self.checkGroupware(settings, &report)
         try Self.checkClock(Settings.optional(ntpServer, env: "SABHA_NTP_SERVER"), &report)
         print(report.summary)

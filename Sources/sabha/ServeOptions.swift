@@ -69,6 +69,12 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error (env SABHA_LOG_LEVEL, default info).")
     var logLevel: String?
 
+    @Option(help: "Log lines as text, or as one JSON object per line with room and participant ids as fields, for log collectors (env SABHA_LOG_FORMAT, default text).")
+    var logFormat: String?
+
+    @Option(help: "Who may read GET /metrics: public (on the HTTP port), admin-key (on the HTTP port, with the admin key as a bearer token) or HOST:PORT (its own plain-HTTP listener only) (env SABHA_METRICS, default public).")
+    var metrics: String?
+
     @Option(help: "WHIP and WHEP sessions one token may hold open at once (env SABHA_MAX_SESSIONS_PER_TOKEN, default 16).")
     var maxSessionsPerToken: Int?
 

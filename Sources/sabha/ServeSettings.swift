@@ -38,6 +38,14 @@ struct ServeSettings {
         http.drainTimeout = .milliseconds(Int((drainSeconds * 1000).rounded(.up)))
         explicitPublicURL = Settings.optional(options.publicURL, env: "SABHA_PUBLIC_URL")
         try Self.tls(options, into: &http)
+        switch Settings.value(options.metrics, env: "SABHA_METRICS", default: "public") {
+        case "public": http.metrics = .public
+        case "admin-key": http.metrics = .adminKey
+        case let address:
+            guard address.contains(":") else { throw ValidationError("--metrics '\(address)' is not public, admin-key or a HOST:PORT to listen on") }
+            let listen = try Settings.hostPort(address, what: "--metrics")
+            http.metrics = .listener(host: listen.host, port: listen.port)
+        }
         http.publicURL = Self.baseURL(explicitPublicURL, host: httpAddress.host, port: httpAddress.port, tls: http.tls != nil)
         http.limits = try Self.limits(options)
         http.turn = try Self.turn(options)

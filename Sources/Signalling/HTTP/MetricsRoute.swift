@@ -15,7 +15,7 @@ struct MetricsRoute: Sendable {
     /// Open /ws connections.
     var webSockets: WebSocketConnections?
 
-    func register(on router: Router<some RequestContext>) {
+    func register(on router: some RouterMethods) {
         router.get("/metrics") { _, _ in
             let text = await render()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
