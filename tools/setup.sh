@@ -14,6 +14,12 @@ APT_PACKAGES=(
   fonts-lohit-deva fonts-lohit-orya
   # The iMIP reply mailbox: Dovecot as a real IMAP server, started by the tests themselves (DovecotServer, Tests/e2e/imap_server.py)
   dovecot-imapd
+  # Tests/e2e/test_monitoring.py: a real Prometheus scrapes Sabha, loads docs/monitoring/sabha-alerts.yml (promtool checks it)
+  prometheus
+  # tools/package-deb.sh and Tests/e2e/test_package_deb.py: the package's dependencies (dpkg-shlibdeps), strip,
+  # RUNPATH=$ORIGIN for a debug build's bundled Swift runtime (patchelf), the unit checked (systemd-analyze) and its
+  # man page found and rendered (man-db); libcurl's link-time library for the release build's static Foundation
+  dpkg-dev binutils patchelf systemd man-db libcurl4-openssl-dev
 )
 
 missing=()

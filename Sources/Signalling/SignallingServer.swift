@@ -90,7 +90,7 @@ public struct SignallingServer: Service {
 
     var metricsRoute: MetricsRoute {
         MetricsRoute(engine: service.engine, registry: service.registry, meetings: meetings, outbox: scheduler.store,
-                     limits: limitCounters, webSockets: webSockets)
+                     limits: limitCounters, webSockets: webSockets, drain: drain, tls: configuration.tls)
     }
 
     /// The routes, separate from the listener so tests can drive them in process.

@@ -1,3 +1,4 @@
+import Foundation
 import GroupwareBridge
 import Hummingbird
 import MediaCore
@@ -14,6 +15,10 @@ struct MetricsRoute: Sendable {
     var limits: LimitCounters?
     /// Open /ws connections.
     var webSockets: WebSocketConnections?
+    /// Whether the server drains (SIGTERM).
+    var drain: ServerDrain?
+    /// The HTTPS certificate in use, for its expiry.
+    var tls: TLSCredentials?
 
     func register(on router: some RouterMethods) {
         router.get("/metrics") { _, _ in
@@ -66,6 +71,16 @@ struct MetricsRoute: Sendable {
         metric("sabha_meeting_participants", "gauge", "Participants connected over /ws.", [("", "\(meeting.participants)")])
         if let webSockets {
             metric("sabha_websocket_connections", "gauge", "Open /ws connections, joined or not.", [("", "\(webSockets.total)")])
+        }
+        for (name, type, help, value) in ProcessStats.current().samples {
+            metric(name, type, help, [("", value)])
+        }
+        if let drain {
+            metric("sabha_draining", "gauge", "1 while the server drains before it stops (SIGTERM), else 0.", [("", drain.isDraining ? "1" : "0")])
+        }
+        if let tls {
+            metric("sabha_tls_certificate_not_after_seconds", "gauge", "When the HTTPS certificate in use expires (Unix time); SIGHUP reloads it.",
+                   [("", "\(Int(tls.summary.notAfter.timeIntervalSince1970))")])
         }
         if let limits {
             metric("sabha_limit_refusals_total", "counter", "Requests, connections, meetings and invitations refused by a limit, by limit.",
