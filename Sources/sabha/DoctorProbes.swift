@@ -72,7 +72,7 @@ enum DoctorProbes {
                 var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                 let length = socklen_t(address.pointee.sa_family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
                 if getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
-                    addresses.append(String(cString: text).split(separator: "%").first.map(String.init) ?? "")
+                    addresses.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: "%").first.map(String.init) ?? "")
                 }
             }
             cursor = entry.pointee.ifa_next

@@ -18,12 +18,15 @@ from test_admin_api import admin_key, api, link_for, ok
 pytestmark = pytest.mark.server
 
 
+IDENTITY = 'asha "a.k.a." \\ rao\tdeo'
+
+
 def test_json_log_lines_carry_the_room_and_participant_as_fields(start_server):
     server = start_server("--log-format", "json")
     ok(api(server, "POST", "/api/rooms", {"name": "logged", "title": "Logged \"quoted\"\nroom"}), 201)
     sock = MeetingSocket(server.base_url)
     try:
-        me = sock.join(link_for(server, "logged", "asha")["token"], name='Asha "A" \\ Rao')["you"]["id"]
+        me = sock.join(link_for(server, "logged", IDENTITY)["token"], name='Asha "A" \\ Rao')["you"]["id"]
         sock.send({"type": "leave"})
         wait_for(lambda: sock.closed.is_set(), 10, "the socket to close after leave")
     finally:
@@ -39,6 +42,7 @@ def test_json_log_lines_carry_the_room_and_participant_as_fields(start_server):
         assert record["time"].endswith("Z") and record["level"] in ("trace", "debug", "info", "notice", "warning", "error", "critical")
     joined = [r for r in records if r["message"] == "participant joined"]
     assert joined and joined[0]["room"] == "logged" and joined[0]["participant"] == me, joined
+    assert joined[0]["identity"] == IDENTITY, joined  # quotes, a backslash and a tab survive as JSON
     assert any(r["logger"] == "sabha" and r["message"] == "media workers listening" and "udp" in r for r in records)
     # No line of the server's own logging is left as plain text (the welcome text on stdout is not a log line).
     plain = [l for l in server.log_text().splitlines() if l and not l.startswith(("{", "$ ", "Admin key", "Sabha is running", "(that link",

@@ -103,7 +103,7 @@ public final class TLSCredentials: Sendable {
                     var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
                     let family = bytes.count == 4 ? AF_INET : bytes.count == 16 ? AF_INET6 : -1
                     guard family >= 0, inet_ntop(family, bytes.baseAddress, &text, socklen_t(text.count)) != nil else { return nil }
-                    return String(cString: text)
+                    return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 }
             default:
                 return nil
