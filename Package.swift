@@ -56,6 +56,9 @@ let package = Package(
             path: "Sources/CSabhaBuild",
             cSettings: buildCommit.map { [.define("SABHA_BUILD_COMMIT", to: "\"\($0)\"")] } ?? []
         ),
+        // libvpx and libopus for recordings (and their tests): only the macros and unions Swift cannot import.
+        .systemLibrary(name: "CVPX", path: "Sources/CVPX", pkgConfig: "vpx", providers: [.apt(["libvpx-dev"])]),
+        .systemLibrary(name: "COpus", path: "Sources/COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
         .target(
             name: "CMediaShims",
             dependencies: ["COpenSSL"],
@@ -69,6 +72,11 @@ let package = Package(
                 "CSRTP", "COpenSSL", "CMediaShims",
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
+        ),
+        // Recordings: RTP back into frames, frames into WebM files.
+        .target(
+            name: "Recording",
+            dependencies: ["MediaCore"]
         ),
         // HTTP, WHIP/WHEP, SDP, tokens, meetings, the admin API and its SQLite store.
         .target(
@@ -147,6 +155,10 @@ let package = Package(
             exclude: ["Regressions"]  // fuzz crash inputs, read from disk by FuzzRegressionTests
         ),
         .testTarget(
+            name: "RecordingTests",
+            dependencies: ["Recording", "MediaCore", "CVPX", "COpus", "SabhaTestSupport"]
+        ),
+        .testTarget(
             name: "SignallingTests",
             dependencies: [
                 "Signalling", "SabhaTestSupport", "MediaCore",
@@ -182,7 +194,7 @@ let package = Package(
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
+let swiftTargets: Set<String> = ["MediaCore", "Recording", "RecordingTests", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
                                  "GroupwareTestSupport", "MediaCoreTests", "SignallingTests", "SchedulingTests",
                                  "GroupwareBridgeTests"]
 for target in package.targets where swiftTargets.contains(target.name) {

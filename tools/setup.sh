@@ -16,6 +16,8 @@ APT_PACKAGES=(
   dovecot-imapd
   # Tests/e2e/test_monitoring.py: a real Prometheus scrapes Sabha, loads docs/monitoring/sabha-alerts.yml (promtool checks it)
   prometheus
+  # Tests/RecordingTests: ffprobe reads the WebM files a recording writes, ffmpeg decodes every frame of them
+  ffmpeg
   # tools/package-deb.sh and Tests/e2e/test_package_deb.py: the package's dependencies (dpkg-shlibdeps), strip,
   # RUNPATH=$ORIGIN for a debug build's bundled Swift runtime (patchelf), the unit checked (systemd-analyze) and its
   # man page found and rendered (man-db); libcurl's link-time library for the release build's static Foundation
