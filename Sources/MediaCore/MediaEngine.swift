@@ -241,6 +241,29 @@ public final class MediaEngine: Sendable {
         return id
     }
 
+    /// Starts copying a producer's decrypted packets into a tap that the caller drains (a recording), and asks the
+    /// publisher for a keyframe. A producer has at most one tap. `slots` bounds what may wait (1.5 KiB each).
+    public func openTap(producer: ProducerID, slots: Int = 2_048) async throws -> (tap: MediaTap, parameters: ProducerParameters) {
+        let home = Self.worker(of: producer.rawValue)
+        guard home < handles.count else { throw MediaError.unknownProducer(producer) }
+        let tap = MediaTap(producer: producer, slots: slots)
+        let parameters = try await request(home) { reply in .openTap(tap, reply: reply) }
+        return (tap, parameters)
+    }
+
+    /// Stops copying into a producer's tap (what is in it can still be drained). Unknown ids are ignored.
+    public func closeTap(producer: ProducerID) {
+        guard let handle = handle(of: producer.rawValue) else { return }
+        if handle.commands.push(.closeTap(producer)) { handle.signal.signal() }
+    }
+
+    /// Asks a producer's publisher for a keyframe of its top layer (a recorder lost a packet); throttled as viewers'
+    /// requests are. Unknown ids are ignored.
+    public func requestKeyframe(producer: ProducerID, layer: Int = .max) {
+        guard let handle = handle(of: producer.rawValue) else { return }
+        if handle.commands.push(.requestKeyframe(producer, layer: layer)) { handle.signal.signal() }
+    }
+
     /// Ends one incoming stream and all its consumers (a publisher stopped a track); emits .producerClosed
     /// and .consumerClosed for each copy. Unknown ids are ignored.
     public func closeProducer(_ id: ProducerID) async {

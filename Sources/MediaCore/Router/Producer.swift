@@ -19,6 +19,8 @@ final class Producer {
     /// each has there; on the home worker only.
     var pipes: ContiguousArray<Int> = []
     var pipeReferences: [Int: Int] = [:]
+    /// A recorder's copy of every packet (MediaTap); on the home worker only.
+    var tap: PacketPipe?
 
     var isMirror: Bool { transport == nil }
 

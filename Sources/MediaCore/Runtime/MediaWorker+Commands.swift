@@ -35,6 +35,10 @@ extension MediaWorker {
                 if let consumer = tables.consumers[id] { setPaused(consumer, paused) }
             case .shutdown:
                 running = false
+            case let .openTap(tap, reply):
+                reply.resume(with: Result { () throws(MediaError) in try openTap(tap) })
+            case let .closeTap(id):
+                if let producer = tables.producers[id], !producer.isMirror { producer.tap = nil }
             case let .openPipe(id, worker, reply):
                 reply.resume(with: Result { () throws(MediaError) in try openPipe(id, toWorker: worker) })
             case let .closePipe(id, worker):
@@ -152,7 +156,17 @@ extension MediaWorker {
         return true
     }
 
-    // MARK: - Pipes
+    // MARK: - Taps and pipes
+
+    /// The recorder wants this producer's packets: a copy of each into its tap from now on, starting at a keyframe
+    /// of the top layer (asked for at once; the throttle applies).
+    private func openTap(_ tap: MediaTap) throws(MediaError) -> ProducerParameters {
+        guard let producer = tables.producers[tap.producer], !producer.isMirror else { throw MediaError.unknownProducer(tap.producer) }
+        guard producer.tap == nil else { throw MediaError.configuration("producer \(tap.producer) is already tapped") }
+        producer.tap = tap.pipe
+        if producer.parameters.kind == .video { requestKeyframe(producer, layer: producer.layers.count - 1, now: clock.milliseconds()) }
+        return producer.parameters
+    }
 
     /// Another worker has a consumer of this producer: copy its packets there too.
     private func openPipe(_ id: ProducerID, toWorker worker: Int) throws(MediaError) -> ProducerParameters {

@@ -72,6 +72,7 @@ extension MediaWorker {
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         if !producer.pipes.isEmpty { pipe(bytes, producer: producer, layer: layer.index) }
+        if let tap = producer.tap { self.tap(bytes, into: tap, producer: producer, layer: layer.index) }
         // Each copy is protected out of place: the header and the rewritten descriptor (up to `head`) are written
         // into the copy's buffer, `payload` is encrypted from the decrypted input behind them (not copied first).
         let head = packet.rewrittenEnd
@@ -161,6 +162,16 @@ extension MediaWorker {
         if layer.ssrc == 0 { layer.ssrc = header.ssrc }
         route(header, UnsafeRawBufferPointer(start: data, count: length), producer: producer, layer: layer,
               recovered: false, now: now)
+    }
+
+    /// Copies a packet into its producer's tap and makes it visible at once (the recorder polls; no doorbell).
+    @inline(__always)
+    private func tap(_ bytes: UnsafeRawBufferPointer, into tap: PacketPipe, producer: Producer, layer: Int) {
+        if tap.push(producer: producer.id, layer: layer, bytes: bytes) {
+            _ = tap.publish()
+        } else {
+            local.drop(.pipeFull)
+        }
     }
 
     /// Copies a packet to every worker with consumers of its producer.

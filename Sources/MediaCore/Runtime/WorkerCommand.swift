@@ -17,6 +17,10 @@ enum WorkerCommand: Sendable {
     /// Stop (true) or start again (false) forwarding a consumer's stream, e.g. because the viewer hides its tile.
     case setPaused(ConsumerID, Bool)
     case shutdown
+    /// Copy a producer's packets into `tap` too (recording), and ask the publisher for a keyframe.
+    case openTap(MediaTap, reply: CheckedContinuation<ProducerParameters, any Error>)
+    /// Stop copying into the producer's tap.
+    case closeTap(ProducerID)
 
     // Cross-worker fan-out: one reference per consumer on the other worker.
     /// To the producer's worker: copy its packets to `toWorker` too; replies with its parameters for the mirror.
