@@ -76,13 +76,13 @@ let package = Package(
         // Recordings: RTP back into frames, frames into WebM files.
         .target(
             name: "Recording",
-            dependencies: ["MediaCore"]
+            dependencies: ["MediaCore", .product(name: "Logging", package: "swift-log")]
         ),
         // HTTP, WHIP/WHEP, SDP, tokens, meetings, the admin API and its SQLite store.
         .target(
             name: "Signalling",
             dependencies: [
-                "MediaCore", "Scheduling", "GroupwareBridge",
+                "MediaCore", "Recording", "Scheduling", "GroupwareBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -75,6 +75,7 @@ struct SabhaApplication {
         let audit = AuditRecorder(store: store, roomEnded: { room, by, at in reporter.roomEnded(room, by: by, at: at) })
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
+        await hub.setRecordingDirectory((settings.dataDirectory as NSString).appendingPathComponent("recordings"))
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }

@@ -59,6 +59,7 @@ public struct AdminRoutes: Sendable {
             try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
         }
         api.get("audit") { request, _ in try auditTrail(request) }
+        registerRecording(on: api)
         // Outside the group: an administrator's key, or a host's link for that room, may export its chat.
         router.get("api/rooms/:room/chat") { request, context in
             let room = try roomParameter(context)
@@ -326,7 +327,7 @@ public struct AdminRoutes: Sendable {
         return "\(publicURL)/m/\(room.addingPercentEncoding(withAllowedCharacters: allowed) ?? room)"
     }
 
-    private func roomParameter(_ context: some RequestContext) throws(Problem) -> String {
+    func roomParameter(_ context: some RequestContext) throws(Problem) -> String {
         guard let raw = context.parameters.get("room"), let name = raw.removingPercentEncoding, !name.isEmpty, name.utf8.count <= 128 else {
             throw Problem(status: 400, code: "bad-path", title: "Bad path", detail: "The room path segment is missing or longer than 128 bytes.")
         }

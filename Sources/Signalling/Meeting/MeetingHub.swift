@@ -1,6 +1,7 @@
+import Foundation
 import Logging
 import MediaCore
-import Foundation
+import Recording
 
 /// Rooms and their participants, and the media each one sends and receives. Participants talk to it over
 /// the WebSocket protocol (docs/protocol.md); it drives the media engine and tells everyone what changed.
@@ -70,6 +71,9 @@ public actor MeetingHub {
     var waitingByID: [String: Participant] = [:]
     /// A scheduled meeting's invited people with their answers, for hosts (nil: no meetings).
     var invitedList: (@Sendable (_ room: String) -> [MeetingWire.InvitedInfo])?
+    /// Rooms being recorded, and where recordings go (nil: recording is off).
+    var recordings: [String: RecordingSession] = [:]
+    var recordingDirectory: String?
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: SabhaStore? { access?.store }
 
@@ -189,6 +193,7 @@ public actor MeetingHub {
             "controls": (controls[participant.room] ?? RoomControls()).wire,
             "hands": (controls[participant.room] ?? RoomControls()).handsWire,
             "chat": chatHistory(participant.room),
+            "recording": recordings[participant.room] != nil,
         ]
         if participant.role == .host {
             fields["removed"] = removedList(participant.room)
@@ -388,6 +393,7 @@ public actor MeetingHub {
             other.send(MeetingWire.encode("participant-left", ["participant": id, "reason": reason.rawValue]))
             if !participant.published.isEmpty { requestRenegotiation(other) }
         }
+        if recordings[room] != nil { Task { await self.syncRecording(room) } }
         logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(id)", "reason": "\(reason.rawValue)",
                                                    "participants": "\(others.count)"])
     }
@@ -508,6 +514,7 @@ public actor MeetingHub {
     /// Tells the others in the room what `participant` started and stopped publishing, and asks each for an offer.
     func announce(added: [PublishedTrack], removed: [PublishedTrack], of participant: Participant) {
         guard !added.isEmpty || !removed.isEmpty else { return }
+        if recordings[participant.room] != nil { Task { await self.syncRecording(participant.room) } }
         for other in rooms[participant.room] ?? [] where other !== participant {
             for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
             for track in added { other.send(MeetingWire.encode("track-published", ["track": info(track, of: participant)])) }

@@ -186,6 +186,8 @@ struct MeetingSocket: Sendable {
             } catch { outbox.send(hostError(error)) }
         case .chat(let text):
             if let error = await hub.chat(id, text: text) { outbox.send(error) }
+        case .record(let active):
+            if let error = await hub.record(by: id, active: active) { outbox.send(error) }
         case .join, .ping, .leave:
             break  // read(_:_:address:) answers these itself
         }

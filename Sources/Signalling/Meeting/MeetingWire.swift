@@ -134,6 +134,8 @@ public enum MeetingWire {
         /// Lowers the sender's hand, or (hosts) someone else's.
         case lowerHand(participant: String?)
         case chat(text: String)
+        /// Host: start (true) or stop (false) recording the room.
+        case record(active: Bool)
 
         struct Envelope: Decodable { var type: String }
         struct Join: Decodable { var version: Int?; var token: String?; var name: String?; var resume: String?; var room: String? }
@@ -148,6 +150,7 @@ public enum MeetingWire {
         struct Allowed: Decodable { var allowed: Bool }
         struct OptionalTarget: Decodable { var participant: String? }
         struct Chat: Decodable { var text: String }
+        struct Record: Decodable { var active: Bool }
 
         enum Failure: Error { case badJSON(String), unknownType(String) }
 
@@ -191,6 +194,7 @@ public enum MeetingWire {
                 case "raise-hand": return .raiseHand
                 case "lower-hand": return .lowerHand(participant: try decoder.decode(OptionalTarget.self, from: data).participant)
                 case "chat": return .chat(text: try decoder.decode(Chat.self, from: data).text)
+                case "record": return .record(active: try decoder.decode(Record.self, from: data).active)
                 default: throw Failure.unknownType(type)
                 }
             } catch let failure as Failure {

@@ -118,6 +118,9 @@ export default {
   'status.noMediaYet': 'No audio or video yet: still trying…',
   'status.connectionLost': 'Connection lost. Reconnecting…',
   'status.serverRestarting': 'The server is restarting. You will be reconnected automatically.',
+  'meeting.recording': 'Recording',
+  'announce.recordingStarted': 'This meeting is now being recorded.',
+  'announce.recordingStopped': 'Recording has stopped.',
   'status.mediaRetrying': 'The media connection failed: trying again…',
   'status.mediaSetupFailed': 'Could not set up media: {reason}',
 

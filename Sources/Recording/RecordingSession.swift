@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import MediaCore
+
+/// One room's recording: every published track goes to its own WebM file under `directory/tracks`, through a tap
+/// inside the server (no browser, no extra network hop), and `directory/recording.json` says which file is whose and
+/// where on the timeline it lies. Tracks come and go with `sync`; `stop` closes every file and writes the manifest.
+/// A track whose file cannot be written (the disk is full) stops alone, and `problem` says why.
+public actor RecordingSession {
+    public nonisolated let id: String
+    public nonisolated let room: String
+    public nonisolated let directory: String
+    public nonisolated let startedAt: Date
+    private let engine: MediaEngine
+    private let logger: Logger
+    private let clock = ContinuousClock()
+    private let started: ContinuousClock.Instant
+
+    private final class Active {
+        let track: RecordedTrack
+        let tap: MediaTap
+        let recorder: TrackRecorder
+        /// The simulcast layer recorded: the top one.
+        let layer: Int
+        let from: Int64
+        var lastKeyframeRequest: Int64 = -10_000
+        init(track: RecordedTrack, tap: MediaTap, recorder: TrackRecorder, layer: Int, from: Int64) {
+            (self.track, self.tap, self.recorder, self.layer, self.from) = (track, tap, recorder, layer, from)
+        }
+    }
+
+    private var active: [ProducerID: Active] = [:]
+    private var finished: [Manifest.Track] = []
+    private var polling: Task<Void, Never>?
+    public private(set) var problem: String?
+    public private(set) var stopped = false
+
+    /// How often the taps are emptied into the files.
+    static let pollInterval: Duration = .milliseconds(20)
+
+    public init(id: String, room: String, directory: String, engine: MediaEngine, logger: Logger) throws(RecordingError) {
+        self.id = id
+        self.room = room
+        self.directory = directory
+        self.engine = engine
+        self.logger = logger
+        startedAt = Date()
+        started = clock.now
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/tracks", withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw .io("cannot create \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// Milliseconds since the recording started: the timeline every file is placed on.
+    private var now: Int64 {
+        let elapsed = clock.now - started
+        return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Records exactly `tracks` from now on: taps the new ones, closes the files of those gone.
+    public func sync(_ tracks: [RecordedTrack]) async {
+        guard !stopped else { return }
+        if polling == nil { polling = Task { await self.pollLoop() } }
+        let wanted = Set(tracks.map(\.producer))
+        for producer in active.keys where !wanted.contains(producer) { close(producer) }
+        for track in tracks where active[track.producer] == nil {
+            do {
+                let (tap, parameters) = try await engine.openTap(producer: track.producer)
+                guard !stopped, active[track.producer] == nil else { engine.closeTap(producer: track.producer); continue }
+                let file = "\(directory)/tracks/\(Self.fileName(track))"
+                active[track.producer] = Active(track: track, tap: tap, recorder: TrackRecorder(path: file, kind: track.kind == .video ? .video : .audio),
+                                                layer: max(0, parameters.encodings.count - 1), from: now)
+                logger.info("recording a track", metadata: ["room": "\(room)", "participant": "\(track.participant)", "track": "\(track.track)", "kind": "\(track.kind.rawValue)"])
+            } catch {
+                logger.notice("cannot record a track", metadata: ["room": "\(room)", "track": "\(track.track)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// "<identity>-<source>-<track>.webm", with anything but letters, digits, '-' and '_' made '_'.
+    static func fileName(_ track: RecordedTrack) -> String {
+        let safe = { (text: String) in String(text.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) || $0 == "-" || $0 == "_" ? Character($0) : "_" }.prefix(40)) }
+        return "\(safe(track.identity))-\(track.source)-\(safe(track.track)).webm"
+    }
+
+    private func pollLoop() async {
+        while !stopped {
+            poll()
+            try? await Task.sleep(for: Self.pollInterval)
+        }
+    }
+
+    /// Empties every tap into its file, and asks for a keyframe where a video waits for one (at most once a second).
+    private func poll() {
+        let time = now
+        for (producer, entry) in active {
+            var failure: RecordingError?
+            _ = entry.tap.drain { layer, bytes in
+                guard failure == nil, layer == entry.layer else { return }
+                do throws(RecordingError) { try entry.recorder.receive(Array(bytes), now: time) } catch { failure = error }
+            }
+            if failure == nil { do throws(RecordingError) { try entry.recorder.drain(now: time) } catch { failure = error } }
+            if let failure {
+                problem = "\(entry.track.name)'s \(entry.track.kind.rawValue): \(failure)"
+                logger.error("recording of a track stopped", metadata: ["room": "\(room)", "track": "\(entry.track.track)", "error": "\(failure)"])
+                close(producer)
+                continue
+            }
+            if entry.recorder.needsKeyframe && time - entry.lastKeyframeRequest >= 1_000 {
+                entry.lastKeyframeRequest = time
+                engine.requestKeyframe(producer: producer)
+            }
+        }
+    }
+
+    private func close(_ producer: ProducerID) {
+        guard let entry = active.removeValue(forKey: producer) else { return }
+        engine.closeTap(producer: producer)
+        let time = now
+        _ = entry.tap.drain { layer, bytes in
+            guard layer == entry.layer else { return }
+            try? entry.recorder.receive(Array(bytes), now: time)
+        }
+        let written = (try? entry.recorder.finish(now: time)) ?? false
+        guard written else { return }
+        finished.append(Manifest.Track(file: "tracks/" + (entry.recorder.path as NSString).lastPathComponent, track: entry.track.track,
+                                       participant: entry.track.participant, identity: entry.track.identity, name: entry.track.name,
+                                       kind: entry.track.kind.rawValue, source: entry.track.source, from: entry.from, to: time,
+                                       frames: entry.recorder.framesWritten, packetsLost: entry.recorder.packetsLost))
+    }
+
+    /// Closes every file and writes `recording.json`; returns the manifest.
+    @discardableResult
+    public func stop() async -> Manifest {
+        if !stopped {
+            stopped = true
+            for producer in Array(active.keys) { close(producer) }
+            polling?.cancel()
+        }
+        let manifest = Manifest(id: id, room: room, startedAt: startedAt, duration: now, tracks: finished, problem: problem)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        if let data = try? encoder.encode(manifest) {
+            FileManager.default.createFile(atPath: directory + "/recording.json", contents: data, attributes: [.posixPermissions: 0o640])
+        }
+        return manifest
+    }
+
+    /// What was recorded: one entry per track file, placed on the recording's timeline (ms from its start).
+    public struct Manifest: Codable, Sendable {
+        public struct Track: Codable, Sendable {
+            public var file: String
+            public var track: String
+            public var participant: String
+            public var identity: String
+            public var name: String
+            public var kind: String
+            public var source: String
+            public var from: Int64
+            public var to: Int64
+            public var frames: Int
+            public var packetsLost: Int
+        }
+
+        public var id: String
+        public var room: String
+        public var startedAt: Date
+        public var duration: Int64
+        public var tracks: [Track]
+        public var problem: String?
+    }
+
+    /// Tracks being recorded now.
+    public var recordingTracks: Int { active.count }
+}

@@ -1,0 +1,119 @@
+"""Recording a meeting (issue 19, first part): two aiortc participants publish a moving picture and a tone; an
+administrator starts recording, everyone in the room is told and a late joiner sees it in `joined`; the host stops
+it from the meeting. Every track is in its own WebM file, which ffprobe (Debian ffmpeg) reads as VP8 or Opus of the
+right length and ffmpeg decodes without an error; recording.json says which file is whose; the audit trail says
+who started and stopped it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from e2ekit.meeting import MeetingSocket
+from e2ekit.wait import wait_for
+from test_admin_api import api, link_for, ok, problem
+from test_meeting_protocol import pair
+
+pytestmark = pytest.mark.server
+
+
+def probe(path) -> dict:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.timeout(150)
+def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
+    if shutil.which("ffprobe") is None:
+        pytest.fail("ffprobe is missing: tools/setup.sh installs Debian ffmpeg")
+    room = "recorded"
+    ok(api(server, "POST", "/api/rooms", {"name": room, "title": "Recorded"}), 201)
+    problem(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 409, "recording-refused")  # nobody there
+
+    async def meeting():
+        alice, bob = await pair(server, room)
+        try:
+            assert ok(api(server, "GET", f"/api/rooms/{room}/recording"))["recording"] is False
+            started = ok(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 201)
+            assert started["recording"] is True and started["id"].startswith("r-"), started
+            problem(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 409, "recording-refused")
+            for who in (alice, bob):
+                told = await asyncio.to_thread(who.ws.next, 10, lambda m: m.get("type") == "recording")
+                assert told == {"type": "recording", "active": True}
+            wait_for(lambda: ok(api(server, "GET", f"/api/rooms/{room}/recording"))["tracks"] == 4, 10, "all four tracks to be recorded")
+            late = MeetingSocket(server.base_url)
+            try:
+                assert late.join(link_for(server, room, "meera")["token"])["recording"] is True
+            finally:
+                late.close()
+            bob.ws.send({"type": "record", "active": False})
+            refused = await asyncio.to_thread(bob.ws.next, 10, lambda m: m.get("type") == "error")
+            assert refused["code"] == "not-host", refused
+            await asyncio.sleep(5)
+            alice.ws.send({"type": "record", "active": False})
+            for who in (alice, bob):
+                told = await asyncio.to_thread(who.ws.next, 10, lambda m: m.get("type") == "recording")
+                assert told == {"type": "recording", "active": False}
+            return started
+        finally:
+            await alice.close()
+            await bob.close()
+
+    started = asyncio.run(meeting())
+    assert ok(api(server, "GET", f"/api/rooms/{room}/recording"))["recording"] is False
+    directory = server.data_dir / "recordings"
+    (folder,) = [d for d in directory.iterdir() if d.name.endswith(started["id"])]
+    manifest = json.loads((folder / "recording.json").read_text())
+    assert manifest["room"] == room and manifest.get("problem") is None, manifest
+    assert 4_500 <= manifest["duration"] <= 12_000, manifest["duration"]
+    tracks = manifest["tracks"]
+    assert sorted((t["identity"], t["kind"]) for t in tracks) == [("alice", "audio"), ("alice", "video"), ("bob", "audio"), ("bob", "video")], tracks
+    for track in tracks:
+        path = folder / track["file"]
+        info = probe(path)
+        (stream,) = info["streams"]
+        seconds = (track["to"] - track["from"]) / 1000
+        duration = float(info["format"]["duration"]) - float(stream.get("start_time", "0"))
+        if track["kind"] == "video":
+            assert stream["codec_name"] == "vp8" and (stream["width"], stream["height"]) == (320, 240), stream
+            assert int(stream["nb_read_frames"]) >= 15 * seconds, (track, stream["nb_read_frames"])
+        else:
+            assert stream["codec_name"] == "opus" and stream["sample_rate"] == "48000", stream
+            assert int(stream["nb_read_frames"]) >= 40 * seconds, (track, stream["nb_read_frames"])
+        assert abs(duration - seconds) <= 1.0, (track, duration, seconds)
+        decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+        assert decoded.returncode == 0 and decoded.stderr == "", (track["file"], decoded.stderr)
+
+    events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
+    assert events == [("recording-stopped", "alice"), ("recording-started", "admin")], events
+
+
+@pytest.mark.timeout(150)
+def test_a_chromium_participant_sees_the_recording_and_its_tracks_are_recorded(server, browsers):
+    from test_meeting_chromium import join
+
+    room = "recorded-browser"
+    ok(api(server, "POST", "/api/rooms", {"name": room, "title": "Recorded"}), 201)
+    driver, _ = join(browsers, server, room, "asha", "Asha")
+    indicator = "const e = document.getElementById('recording-indicator'); return !e.hidden && e.textContent"
+    assert not driver.execute_script(indicator)
+    wait_for(lambda: api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}).status_code == 201, 10, "recording to start")
+    assert wait_for(lambda: driver.execute_script(indicator), 10, "the page to show that it records") == "Recording"
+    wait_for(lambda: ok(api(server, "GET", f"/api/rooms/{room}/recording"))["tracks"] == 2, 15, "the page's two tracks to be recorded")
+    time.sleep(4)
+    manifest = ok(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "stop"}))
+    wait_for(lambda: not driver.execute_script(indicator), 10, "the indicator to go")
+    (folder,) = [d for d in (server.data_dir / "recordings").iterdir() if d.name.endswith(manifest["id"])]
+    kinds = {}
+    for track in manifest["tracks"]:
+        (stream,) = probe(folder / track["file"])["streams"]
+        kinds[track["kind"]] = stream
+    assert kinds["video"]["codec_name"] == "vp8" and int(kinds["video"]["nb_read_frames"]) >= 30, kinds["video"]
+    assert kinds["audio"]["codec_name"] == "opus" and int(kinds["audio"]["nb_read_frames"]) >= 150, kinds["audio"]
