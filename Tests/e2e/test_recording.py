@@ -96,24 +96,34 @@ def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
 
 
 @pytest.mark.timeout(150)
-def test_a_chromium_participant_sees_the_recording_and_its_tracks_are_recorded(server, browsers):
+def test_a_host_records_from_the_meeting_page_and_the_browsers_tracks_are_recorded(server, browsers):
     from test_meeting_chromium import join
 
     room = "recorded-browser"
     ok(api(server, "POST", "/api/rooms", {"name": room, "title": "Recorded"}), 201)
-    driver, _ = join(browsers, server, room, "asha", "Asha")
+    driver, _ = join(browsers, server, room, "asha", "Asha", role="host")
     indicator = "const e = document.getElementById('recording-indicator'); return !e.hidden && e.textContent"
+    button = "const b = document.getElementById('record-button'); return [b.getAttribute('aria-pressed'), b.textContent]"
     assert not driver.execute_script(indicator)
-    wait_for(lambda: api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}).status_code == 201, 10, "recording to start")
+    assert driver.execute_script(button) == ["false", "Record meeting"]
+    if not driver.find_element("id", "record-button").is_displayed():  # the people panel is closed on narrow windows
+        driver.find_element("id", "people-button").click()
+    wait_for(lambda: driver.find_element("id", "record-button").is_displayed(), 10, "the host controls to show")
+    driver.find_element("id", "record-button").click()
     assert wait_for(lambda: driver.execute_script(indicator), 10, "the page to show that it records") == "Recording"
+    assert driver.execute_script(button) == ["true", "Stop recording"]
     wait_for(lambda: ok(api(server, "GET", f"/api/rooms/{room}/recording"))["tracks"] == 2, 15, "the page's two tracks to be recorded")
     time.sleep(4)
-    manifest = ok(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "stop"}))
+    driver.find_element("id", "record-button").click()
     wait_for(lambda: not driver.execute_script(indicator), 10, "the indicator to go")
-    (folder,) = [d for d in (server.data_dir / "recordings").iterdir() if d.name.endswith(manifest["id"])]
+    assert ok(api(server, "GET", f"/api/rooms/{room}/recording"))["recording"] is False
+    (folder,) = list((server.data_dir / "recordings").iterdir())
+    manifest = json.loads((folder / "recording.json").read_text())
     kinds = {}
     for track in manifest["tracks"]:
         (stream,) = probe(folder / track["file"])["streams"]
         kinds[track["kind"]] = stream
     assert kinds["video"]["codec_name"] == "vp8" and int(kinds["video"]["nb_read_frames"]) >= 30, kinds["video"]
     assert kinds["audio"]["codec_name"] == "opus" and int(kinds["audio"]["nb_read_frames"]) >= 150, kinds["audio"]
+    events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
+    assert events == [("recording-stopped", "asha"), ("recording-started", "asha")], events

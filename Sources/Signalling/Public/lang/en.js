@@ -167,6 +167,8 @@ export default {
   'host.allowShareTitle': 'Let everyone share their screen',
   'host.disallowShareTitle': 'Only hosts may share a screen again',
   'host.muteAll': 'Mute everyone',
+  'host.startRecording': 'Record meeting',
+  'host.stopRecording': 'Stop recording',
   'host.confirmMuteAll': 'Turn off everyone’s microphone? Each person can turn theirs on again.',
   'host.waiting': 'Waiting',
   'host.admit': 'Admit',

@@ -167,6 +167,8 @@ export default {
   'host.allowShareTitle': 'सभी को अपनी स्क्रीन साझा करने दें',
   'host.disallowShareTitle': 'फिर से केवल होस्ट स्क्रीन साझा करें',
   'host.muteAll': 'सभी को म्यूट करें',
+  'host.startRecording': 'बैठक रिकॉर्ड करें',
+  'host.stopRecording': 'रिकॉर्डिंग रोकें',
   'host.confirmMuteAll': 'क्या सभी का माइक्रोफ़ोन बंद करें? हर व्यक्ति अपना माइक्रोफ़ोन फिर से चालू कर सकता है।',
   'host.waiting': 'प्रतीक्षा में',
   'host.admit': 'प्रवेश दें',

@@ -167,6 +167,8 @@ export default {
   'host.allowShareTitle': 'ସମସ୍ତଙ୍କୁ ନିଜ ସ୍କ୍ରିନ୍ ସେୟାର କରିବାକୁ ଦିଅନ୍ତୁ',
   'host.disallowShareTitle': 'ପୁଣି କେବଳ ହୋଷ୍ଟ ସ୍କ୍ରିନ୍ ସେୟାର କରିବେ',
   'host.muteAll': 'ସମସ୍ତଙ୍କୁ ମ୍ୟୁଟ୍ କରନ୍ତୁ',
+  'host.startRecording': 'ବୈଠକ ରେକର୍ଡ କରନ୍ତୁ',
+  'host.stopRecording': 'ରେକର୍ଡିଂ ବନ୍ଦ କରନ୍ତୁ',
   'host.confirmMuteAll': 'ସମସ୍ତଙ୍କ ମାଇକ୍ରୋଫୋନ୍ ବନ୍ଦ କରିବେ କି? ପ୍ରତ୍ୟେକ ବ୍ୟକ୍ତି ନିଜର ମାଇକ୍ରୋଫୋନ୍ ପୁଣି ଚାଲୁ କରିପାରିବେ।',
   'host.waiting': 'ଅପେକ୍ଷାରେ',
   'host.admit': 'ପ୍ରବେଶ ଦିଅନ୍ତୁ',

@@ -19,7 +19,7 @@ export function messageHandler(parts) {
   return (msg) => {
     switch (msg.type) {
       case 'joined': return joined(parts, msg);
-      case 'recording': return showRecording(msg.active);
+      case 'recording': return showRecording(parts, msg.active);
       case 'server-shutdown':
         // The meeting goes on until the server closes it; then the socket rejoins once the server is back.
         parts.socket.restarting(msg.retryAfter);
@@ -154,14 +154,14 @@ export function messageHandler(parts) {
 }
 
 // Everyone in a recorded meeting sees that it is recorded (and a screen reader hears it: role=status).
-function showRecording(active) {
-  document.getElementById('recording-indicator').hidden = !active;
+function showRecording({ roomControls }, active) {
+  roomControls.setRecording(active);
   announce(t(active ? 'announce.recordingStarted' : 'announce.recordingStopped'));
 }
 
 // `joined`: the first answer to our join, or to a resume after the socket dropped.
 function joined(parts, msg) {
-  document.getElementById('recording-indicator').hidden = !msg.recording;
+  parts.roomControls.setRecording(!!msg.recording);
   if (parts.lobby.admitted()) showBanner('');   // let in from the lobby: the meeting screen is back
   joinedRoom(parts, msg);
   meetingControls(parts, msg);

@@ -9,6 +9,8 @@ const $ = (id) => document.getElementById(id);
 export class RoomControls {
   /** {locked, screenShareAllowed}, from `joined` and `room-controls` */
   state = { locked: false, screenShareAllowed: false };
+  /** Whether the meeting is being recorded (from `joined` and `recording`). */
+  recording = false;
 
   /** `session`: {me}; `send(msg)`: the socket's send; `onChange()`: the share rule or our role changed. */
   constructor({ session, send, onChange }) {
@@ -19,6 +21,7 @@ export class RoomControls {
     $('lock-button').addEventListener('click', () => this.send({ type: 'lock', locked: !this.state.locked }));
     $('allow-share-button').addEventListener('click',
       () => this.send({ type: 'allow-screen-share', allowed: !this.state.screenShareAllowed }));
+    $('record-button').addEventListener('click', () => this.send({ type: 'record', active: !this.recording }));
     $('mute-all-button').addEventListener('click', () => {
       if (window.confirm(t('host.confirmMuteAll'))) this.send({ type: 'mute-all' });
     });
@@ -41,8 +44,18 @@ export class RoomControls {
     this.onChange();
   }
 
+  /** The meeting started or stopped being recorded: the indicator everyone sees, and the host's button. */
+  setRecording(active) {
+    this.recording = !!active;
+    $('recording-indicator').hidden = !this.recording;
+    this.render();
+  }
+
   render() {
     $('host-controls').hidden = !this.isHost;
+    const record = $('record-button');
+    record.setAttribute('aria-pressed', String(this.recording));
+    record.textContent = t(this.recording ? 'host.stopRecording' : 'host.startRecording');
     const lock = $('lock-button');
     lock.setAttribute('aria-pressed', String(this.state.locked));
     lock.textContent = t(this.state.locked ? 'host.locked' : 'host.lock');
