@@ -124,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "CSabhaBuild",
+                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "Recording", "CSabhaBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import Foundation
 import GroupwareBridge
 import Logging
 import MediaCore
+import Recording
 import Scheduling
 import ServiceLifecycle
 import Signalling
@@ -75,7 +76,8 @@ struct SabhaApplication {
         let audit = AuditRecorder(store: store, roomEnded: { room, by, at in reporter.roomEnded(room, by: by, at: at) })
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
-        await hub.setRecordingDirectory((settings.dataDirectory as NSString).appendingPathComponent("recordings"))
+        let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
+        await hub.setRecordingDirectory(recordings.directory)
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
@@ -88,7 +90,8 @@ struct SabhaApplication {
         // Started in this order, stopped in the reverse one.
         var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
                                        AuditWriterService(recorder: audit), relay,
-                                       RetentionService(store: store, retention: settings.retention, logger: Logger(label: "sabha.store"))]
+                                       RetentionService(store: store, retention: settings.retention, recordings: recordings,
+                                                        recordingDays: settings.recordingRetentionDays, logger: Logger(label: "sabha.store"))]
         if let watcher { services.append(watcher) }
         services.append(reporter)
         if let collector { services.append(collector) }

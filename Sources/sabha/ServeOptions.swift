@@ -32,6 +32,9 @@ struct ServeOptions: ParsableArguments {
 
     @OptionGroup var retention: RetentionOptions
 
+    @Option(help: "Days finished recordings are kept under <data-dir>/recordings before they are deleted; 0 keeps them for ever (env SABHA_RECORDING_RETENTION_DAYS, default 90).")
+    var recordingRetentionDays: Int?
+
     @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
     var publicURL: String?
 

@@ -19,6 +19,8 @@ struct ServeSettings {
     var groupware: GroupwareSettings
     /// How long the store keeps audit rows, chat and finished outbox items (`RetentionService`).
     var retention: SabhaStore.Retention
+    /// How many days finished recordings are kept (0: for ever).
+    var recordingRetentionDays: Int
 
     init(_ options: ServeOptions) throws {
         let httpAddress = try Settings.hostPort(Settings.value(options.http, env: "SABHA_HTTP", default: "127.0.0.1:8080"), what: "--http")
@@ -51,6 +53,8 @@ struct ServeSettings {
         http.turn = try Self.turn(options)
         groupware = try GroupwareSettings(options)
         retention = try options.retention.policy()
+        recordingRetentionDays = try Settings.count(options.recordingRetentionDays, env: "SABHA_RECORDING_RETENTION_DAYS", default: 90,
+                                                    range: 0...36_500, what: "--recording-retention-days")
     }
 
     /// The base of the links people open: SABHA_PUBLIC_URL, else http(s)://<listen address>:<port>, without a trailing "/".

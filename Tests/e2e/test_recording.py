@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from e2ekit.meeting import MeetingSocket
 from e2ekit.wait import wait_for
@@ -93,6 +94,42 @@ def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
 
     events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
     assert events == [("recording-stopped", "alice"), ("recording-started", "admin")], events
+
+    # Administrators list, download and delete it.
+    (listed,) = ok(api(server, "GET", "/api/recordings"))
+    assert listed["id"] == started["id"] and listed["room"] == room and sorted(listed["files"]) == sorted(t["file"] for t in tracks)
+    assert listed["bytes"] == sum((folder / f).stat().st_size for f in listed["files"])
+    name = tracks[0]["file"]
+    key = (server.data_dir / "admin.key").read_text().strip()
+    download = requests.get(f"{server.base_url}/api/recordings/{started['id']}/file", params={"name": name}, timeout=10,
+                            headers={"Authorization": f"Bearer {key}"})
+    assert download.status_code == 200 and download.headers["Content-Type"] == "video/webm"
+    assert download.content == (folder / name).read_bytes()
+    assert requests.get(f"{server.base_url}/api/recordings/{started['id']}/file", params={"name": name}, timeout=10).status_code == 401
+    for bad in ("../../sabha.sqlite", "tracks/../../../admin.key", "recording.json/.."):
+        problem(api(server, "GET", f"/api/recordings/{started['id']}/file?name={bad}"), 404, "recording-not-found")
+    problem(api(server, "GET", "/api/recordings/r-..%2F..%2Fx/file"), 404, "recording-not-found")
+    assert api(server, "DELETE", f"/api/recordings/{started['id']}").status_code == 204
+    assert not folder.exists() and ok(api(server, "GET", "/api/recordings")) == []
+    problem(api(server, "DELETE", f"/api/recordings/{started['id']}"), 404, "recording-not-found")
+    assert [e["detail"] for e in ok(api(server, "GET", "/api/audit")) if e["event"] == "recording-deleted"] == [started["id"]]
+
+
+def test_recordings_past_their_retention_are_deleted(start_server, tmp_path):
+    data = tmp_path / "data0"
+    for name, started in (("old-2020-r-01d001", "2020-01-01T00:00:00Z"), ("new-2026-r-0e0002", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))):
+        folder = data / "recordings" / name
+        (folder / "tracks").mkdir(parents=True)
+        (folder / "tracks" / "a.webm").write_bytes(b"x" * 10)
+        (folder / "recording.json").write_text(json.dumps({"id": name.rsplit("-", 2)[-2] + "-" + name.rsplit("-", 1)[-1], "room": "r",
+                                                            "startedAt": started, "duration": 1000, "tracks": [
+                                                                {"file": "tracks/a.webm", "track": "t", "participant": "p", "identity": "i",
+                                                                 "name": "n", "kind": "audio", "source": "microphone", "from": 0, "to": 1000,
+                                                                 "frames": 1, "packetsLost": 0}]}))
+    server = start_server("--recording-retention-days", "30")
+    wait_for(lambda: "deleted recordings past their retention" in server.log_text(), 10, "the retention to run at start")
+    assert not (data / "recordings" / "old-2020-r-01d001").exists()
+    assert [r["id"] for r in ok(api(server, "GET", "/api/recordings"))] == ["r-0e0002"]
 
 
 @pytest.mark.timeout(150)

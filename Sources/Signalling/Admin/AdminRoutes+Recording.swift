@@ -1,3 +1,5 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import MediaCore
 import Recording
@@ -10,6 +12,39 @@ extension AdminRoutes {
     func registerRecording(on api: RouterGroup<some RequestContext>) {
         api.get("rooms/:room/recording") { _, context in try json(await hub.recordingStatus(room: try roomParameter(context))) }
         api.post("rooms/:room/recording") { request, context in try await recording(request, room: try roomParameter(context)) }
+        api.get("recordings") { _, _ in try json(try await library().list()) }
+        api.get("recordings/:recording/file") { request, context in
+            let id = context.parameters.get("recording") ?? ""
+            let name = request.uri.queryParameters.get("name") ?? "recording.json"
+            guard let path = try await library().file(name, of: id) else { throw Self.noRecordingFile(id: id, name: name) }
+            let body = try await FileIO().loadFile(path: path, context: context)
+            let type = name.hasSuffix(".webm") ? "video/webm" : "application/json"
+            let download = (name as NSString).lastPathComponent
+            return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(id)-\(download)\""], body: body)
+        }
+        api.delete("recordings/:recording") { _, context in
+            let id = context.parameters.get("recording") ?? ""
+            let deleted: Bool
+            do { deleted = try await library().delete(id) } catch {
+                throw Problem(status: 500, code: "delete-failed", title: "Cannot delete", detail: "The recording could not be deleted: \(error.localizedDescription)")
+            }
+            guard deleted else { throw Self.noRecordingFile(id: id, name: nil) }
+            audit(MeetingHub.AuditEvent(room: "", identity: "", participant: "", event: "recording-deleted", actor: "admin", detail: id))
+            return Response(status: .noContent)
+        }
+    }
+
+    private func library() async throws(Problem) -> RecordingLibrary {
+        guard let library = await hub.recordingLibrary else {
+            throw Problem(status: 503, code: "recording-refused", title: "Recording off", detail: MeetingHub.describe(.notConfigured))
+        }
+        return library
+    }
+
+    static func noRecordingFile(id: String, name: String?) -> Problem {
+        Problem(status: 404, code: "recording-not-found", title: "No such recording",
+                detail: name.map { "Recording \(id) has no file \($0) (or it is still recording); GET /api/recordings lists the files." }
+                    ?? "There is no finished recording \(id); GET /api/recordings lists them.")
     }
 
     private func recording(_ request: Request, room: String) async throws(Problem) -> Response {

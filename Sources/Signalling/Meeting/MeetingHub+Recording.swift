@@ -32,6 +32,9 @@ extension MeetingHub {
         recordingDirectory = path
     }
 
+    /// The finished recordings (nil: recording is off).
+    public var recordingLibrary: RecordingLibrary? { recordingDirectory.map(RecordingLibrary.init(directory:)) }
+
     /// Starts recording a live room; `by` is the host's identity or "admin".
     public func startRecording(room: String, by actor: String) async throws(RecordingRefusal) -> RecordingStatus {
         guard let base = recordingDirectory else { throw .notConfigured }

@@ -1,0 +1,75 @@
+import Foundation
+
+/// The recordings kept under `<data-dir>/recordings`: one folder each, named `<room>-<time>-<id>`, holding
+/// `recording.json` (written when the recording stops) and `tracks/*.webm`. Lists them, finds a file in one, deletes
+/// one, and deletes those past the retention period.
+public struct RecordingLibrary: Sendable {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// A finished recording as the admin API lists it.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var id: String
+        public var room: String
+        public var startedAt: Date
+        public var duration: Int64
+        public var bytes: Int64
+        public var files: [String]
+        public var problem: String?
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// Finished recordings, newest first (a recording still running has no recording.json yet).
+    public func list() -> [Entry] {
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return folders.compactMap { entry(folder: $0) }.sorted { $0.startedAt > $1.startedAt }
+    }
+
+    func entry(folder: String) -> Entry? {
+        let path = "\(directory)/\(folder)"
+        guard let data = FileManager.default.contents(atPath: path + "/recording.json"),
+              let manifest = try? Self.decoder().decode(RecordingSession.Manifest.self, from: data) else { return nil }
+        let files = manifest.tracks.map(\.file)
+        let bytes = files.reduce(Int64(0)) { sum, file in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+        return Entry(id: manifest.id, room: manifest.room, startedAt: manifest.startedAt, duration: manifest.duration, bytes: bytes,
+                     files: files, problem: manifest.problem)
+    }
+
+    /// The folder of recording `id` (ids are "r-" and hex digits, so nothing in them can reach outside).
+    public func folder(of id: String) -> String? {
+        guard id.hasPrefix("r-"), id.count <= 20, id.dropFirst(2).allSatisfy(\.isHexDigit) else { return nil }
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return folders.first { $0.hasSuffix("-" + id) }.map { "\(directory)/\($0)" }
+    }
+
+    /// The path of one of a finished recording's files, as listed (`tracks/…webm` or `recording.json`); nil otherwise.
+    public func file(_ name: String, of id: String) -> String? {
+        guard let folder = folder(of: id), let entry = entry(folder: (folder as NSString).lastPathComponent),
+              name == "recording.json" || entry.files.contains(name) else { return nil }
+        return "\(folder)/\(name)"
+    }
+
+    /// Deletes a finished recording; false when there is none with that id (or it is still running).
+    public func delete(_ id: String) throws -> Bool {
+        guard let folder = folder(of: id), FileManager.default.fileExists(atPath: folder + "/recording.json") else { return false }
+        try FileManager.default.removeItem(atPath: folder)
+        return true
+    }
+
+    /// Deletes finished recordings that started more than `days` ago; returns their ids.
+    public func prune(olderThan days: Int, now: Date = Date()) -> [String] {
+        guard days > 0 else { return [] }
+        let limit = now.addingTimeInterval(-Double(days) * 86_400)
+        return list().filter { $0.startedAt < limit }.compactMap { (try? delete($0.id)) == true ? $0.id : nil }
+    }
+}
