@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import time
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -150,7 +151,16 @@ def test_a_host_records_from_the_meeting_page_and_the_browsers_tracks_are_record
     assert wait_for(lambda: driver.execute_script(indicator), 10, "the page to show that it records") == "Recording"
     assert driver.execute_script(button) == ["true", "Stop recording"]
     wait_for(lambda: ok(api(server, "GET", f"/api/rooms/{room}/recording"))["tracks"] == 2, 15, "the page's two tracks to be recorded")
-    time.sleep(4)
+    # Someone about to join is told on the pre-join page, before joining.
+    guest = browsers("ravi")
+    guest.get(f"{server.base_url}/m/{room}?t={quote(server.token(room, 'ravi', 'participant', name='Ravi'))}")
+    notice = "const e = document.getElementById('prejoin-recording'); return !e.hidden && e.textContent"
+    assert wait_for(lambda: guest.execute_script(notice), 15, "the pre-join page to say it records") == "This meeting is being recorded."
+    other = requests.get(f"{server.base_url}/api/rooms/{room}/notice", timeout=10,
+                         headers={"Authorization": f"Bearer {server.token('elsewhere', 'ravi', 'participant')}"})
+    assert other.status_code == 401, "a link to another room learns nothing"
+    assert requests.get(f"{server.base_url}/api/rooms/{room}/notice", timeout=10).status_code == 401
+    time.sleep(3)
     driver.find_element("id", "record-button").click()
     wait_for(lambda: not driver.execute_script(indicator), 10, "the indicator to go")
     assert ok(api(server, "GET", f"/api/rooms/{room}/recording"))["recording"] is False

@@ -66,6 +66,19 @@ public struct AdminRoutes: Sendable {
             try await authorizeChatExport(request, room: room)
             return try chatExport(request, room: room)
         }
+        // Outside the group: any link for the room (or the admin key) may ask what the pre-join page must tell.
+        router.get("api/rooms/:room/notice") { request, context in
+            let room = try roomParameter(context)
+            if (try? key.authorize(request.headers[.authorization])) == nil {
+                do { _ = try await tokens.verify(authorization: request.headers[.authorization], room: room) } catch {
+                    var refusal = Problem(status: 401, code: "not-authorized", title: "Not authorized",
+                                          detail: "Send a link token for this room as 'Authorization: Bearer ...'.")
+                    refusal.headers[.wwwAuthenticate] = "Bearer realm=\"sabha\""
+                    throw refusal
+                }
+            }
+            return try json(AdminWire.Notice(recording: await hub.recordingStatus(room: room).recording))
+        }
         if let scheduler { registerMeetings(on: api, scheduler: scheduler) }
     }
 

@@ -79,6 +79,11 @@ public enum AdminWire {
         public var closed: Bool?
     }
 
+    /// What a page about to join is told (`GET /api/rooms/{room}/notice`).
+    public struct Notice: Codable, Sendable {
+        public var recording: Bool
+    }
+
     public struct Reopened: Codable, Sendable {
         public var name: String
         /// False when the room was not closed.

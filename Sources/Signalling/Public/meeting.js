@@ -255,7 +255,7 @@ function init() {
       if (problem) showBanner(problem);
     });
   } else {
-    showPrejoin({ local, claims, room: session.room, name: session.name, onJoin: (name) => { session.name = name; join(); } });
+    showPrejoin({ local, claims, room: session.room, name: session.name, token, onJoin: (name) => { session.name = name; join(); } });
   }
 }
 

@@ -118,6 +118,7 @@ export default {
   'status.noMediaYet': 'No audio or video yet: still trying…',
   'status.connectionLost': 'Connection lost. Reconnecting…',
   'status.serverRestarting': 'The server is restarting. You will be reconnected automatically.',
+  'prejoin.recorded': 'This meeting is being recorded.',
   'meeting.recording': 'Recording',
   'announce.recordingStarted': 'This meeting is now being recorded.',
   'announce.recordingStopped': 'Recording has stopped.',

@@ -118,6 +118,7 @@ export default {
   'status.noMediaYet': 'अभी ऑडियो या वीडियो नहीं: प्रयास जारी है…',
   'status.connectionLost': 'कनेक्शन टूट गया। फिर से कनेक्ट हो रहा है…',
   'status.serverRestarting': 'सर्वर फिर से शुरू हो रहा है। आप अपने-आप फिर से जुड़ जाएँगे।',
+  'prejoin.recorded': 'इस बैठक की रिकॉर्डिंग हो रही है।',
   'meeting.recording': 'रिकॉर्डिंग',
   'announce.recordingStarted': 'इस बैठक की अब रिकॉर्डिंग हो रही है।',
   'announce.recordingStopped': 'रिकॉर्डिंग बंद हो गई है।',

@@ -118,6 +118,7 @@ export default {
   'status.noMediaYet': 'ଏପର୍ଯ୍ୟନ୍ତ ଅଡିଓ କିମ୍ବା ଭିଡିଓ ନାହିଁ: ଚେଷ୍ଟା ଜାରି ଅଛି…',
   'status.connectionLost': 'ସଂଯୋଗ ବିଚ୍ଛିନ୍ନ ହେଲା। ପୁଣି ସଂଯୋଗ ହେଉଛି…',
   'status.serverRestarting': 'ସର୍ଭର ପୁଣି ଆରମ୍ଭ ହେଉଛି। ଆପଣ ନିଜେ ନିଜେ ପୁଣି ସଂଯୁକ୍ତ ହୋଇଯିବେ।',
+  'prejoin.recorded': 'ଏହି ବୈଠକ ରେକର୍ଡ ହେଉଛି।',
   'meeting.recording': 'ରେକର୍ଡିଂ',
   'announce.recordingStarted': 'ଏହି ବୈଠକ ଏବେ ରେକର୍ଡ ହେଉଛି।',
   'announce.recordingStopped': 'ରେକର୍ଡିଂ ବନ୍ଦ ହୋଇଛି।',

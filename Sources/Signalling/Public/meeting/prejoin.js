@@ -14,7 +14,7 @@ const $ = (id) => document.getElementById(id);
  * Shows the pre-join screen for `local` (LocalMedia) and calls `onJoin(name)` with the name typed when the person
  * joins. `room` and `name` fill the title and the name field; `claims` are the token's.
  */
-export function showPrejoin({ local, claims, room, name, onJoin }) {
+export function showPrejoin({ local, claims, room, name, token, onJoin }) {
   $('prejoin-title').textContent = t('prejoin.title', { room: room || t('prejoin.theMeeting') });
   languagePicker($('language-select'));
   const nameInput = $('name-input');
@@ -48,6 +48,19 @@ export function showPrejoin({ local, claims, room, name, onJoin }) {
   });
   showScreen('prejoin');
   nameInput.focus();
+  if (room && token) tellIfRecorded(room, token);
+}
+
+// People about to join a recorded meeting are told before they join (the server says so for any link to the room).
+async function tellIfRecorded(room, token) {
+  try {
+    const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/notice`, { headers: { Authorization: `Bearer ${token}` } });
+    if (!res.ok) return;
+    const notice = await res.json();
+    $('prejoin-recording').hidden = !notice.recording;
+  } catch (err) {
+    log(`recording notice not available: ${err.message}`);
+  }
 }
 
 async function startPreview(local, cameraId, micId) {
