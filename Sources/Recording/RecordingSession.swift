@@ -31,6 +31,9 @@ public actor RecordingSession {
 
     private var active: [ProducerID: Active] = [:]
     private var finished: [Manifest.Track] = []
+    private var timeline: [TimelineEvent] = []
+    private var people: [String: RecordedPerson] = [:]
+    private var synced = false
     private var polling: Task<Void, Never>?
     public private(set) var problem: String?
     public private(set) var stopped = false
@@ -60,12 +63,28 @@ public actor RecordingSession {
         return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// Records exactly `tracks` from now on: taps the new ones, closes the files of those gone.
-    public func sync(_ tracks: [RecordedTrack]) async {
+    /// Adds an event at the current time (chat, active speaker).
+    public func note(_ event: TimelineEvent) {
+        guard !stopped else { return }
+        var event = event
+        event.at = now
+        timeline.append(event)
+    }
+
+    /// Records exactly `tracks` from now on: taps the new ones, closes the files of those gone; notes who came and
+    /// went, and screen shares starting and stopping.
+    public func sync(_ tracks: [RecordedTrack], people present: [RecordedPerson]) async {
         guard !stopped else { return }
         if polling == nil { polling = Task { await self.pollLoop() } }
+        notePeople(present)
         let wanted = Set(tracks.map(\.producer))
-        for producer in active.keys where !wanted.contains(producer) { close(producer) }
+        for producer in active.keys where !wanted.contains(producer) {
+            if let track = active[producer]?.track, track.source == "screen" { note(TimelineEvent(type: .screenStopped, participant: track.participant, identity: track.identity, name: track.name)) }
+            close(producer)
+        }
+        for track in tracks where active[track.producer] == nil && track.source == "screen" {
+            note(TimelineEvent(type: .screenStarted, participant: track.participant, identity: track.identity, name: track.name))
+        }
         for track in tracks where active[track.producer] == nil {
             do {
                 let (tap, parameters) = try await engine.openTap(producer: track.producer)
@@ -78,6 +97,16 @@ public actor RecordingSession {
                 logger.notice("cannot record a track", metadata: ["room": "\(room)", "track": "\(track.track)", "error": "\(error)"])
             }
         }
+    }
+
+    private func notePeople(_ present: [RecordedPerson]) {
+        let now = Dictionary(present.map { ($0.participant, $0) }, uniquingKeysWith: { first, _ in first })
+        for (id, person) in people where now[id] == nil { note(TimelineEvent(type: .left, participant: id, identity: person.identity, name: person.name)) }
+        for (id, person) in now where people[id] == nil {
+            note(TimelineEvent(type: synced ? .joined : .present, participant: id, identity: person.identity, name: person.name))
+        }
+        people = now
+        synced = true
     }
 
     /// "<identity>-<source>-<track>.webm", with anything but letters, digits, '-' and '_' made '_'.
@@ -136,11 +165,14 @@ public actor RecordingSession {
     @discardableResult
     public func stop() async -> Manifest {
         if !stopped {
+            for person in people.values.sorted(by: { $0.participant < $1.participant }) {
+                note(TimelineEvent(type: .left, participant: person.participant, identity: person.identity, name: person.name))
+            }
             stopped = true
             for producer in Array(active.keys) { close(producer) }
             polling?.cancel()
         }
-        let manifest = Manifest(id: id, room: room, startedAt: startedAt, duration: now, tracks: finished, problem: problem)
+        let manifest = Manifest(id: id, room: room, startedAt: startedAt, duration: now, tracks: finished, timeline: timeline, problem: problem)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
@@ -171,6 +203,8 @@ public actor RecordingSession {
         public var startedAt: Date
         public var duration: Int64
         public var tracks: [Track]
+        /// Joins, leaves, active speakers, screen shares and chat, in order.
+        public var timeline: [TimelineEvent]
         public var problem: String?
     }
 

@@ -53,6 +53,10 @@ def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
             late = MeetingSocket(server.base_url)
             try:
                 assert late.join(link_for(server, room, "meera")["token"])["recording"] is True
+                late.send({"type": "chat", "text": "Minutes, please"})
+                await asyncio.to_thread(late.next_type, "chat")
+                late.send({"type": "leave"})
+                await asyncio.to_thread(wait_for, lambda: late.closed.is_set(), 10, "meera to leave")
             finally:
                 late.close()
             bob.ws.send({"type": "record", "active": False})
@@ -75,6 +79,11 @@ def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
     manifest = json.loads((folder / "recording.json").read_text())
     assert manifest["room"] == room and manifest.get("problem") is None, manifest
     assert 4_500 <= manifest["duration"] <= 12_000, manifest["duration"]
+    timeline = [(e["type"], e.get("identity"), e.get("text")) for e in manifest["timeline"] if e["type"] != "speaker"]
+    assert timeline[:2] in ([("present", "alice", None), ("present", "bob", None)], [("present", "bob", None), ("present", "alice", None)]), timeline
+    assert timeline[2:5] == [("joined", "meera", None), ("chat", "meera", "Minutes, please"), ("left", "meera", None)], timeline
+    assert sorted(timeline[5:]) == [("left", "alice", None), ("left", "bob", None)], "still there when it stopped"
+    assert all(a["at"] <= b["at"] for a, b in zip(manifest["timeline"], manifest["timeline"][1:])), "in time order"
     tracks = manifest["tracks"]
     assert sorted((t["identity"], t["kind"]) for t in tracks) == [("alice", "audio"), ("alice", "video"), ("bob", "audio"), ("bob", "video")], tracks
     for track in tracks:
@@ -126,7 +135,7 @@ def test_recordings_past_their_retention_are_deleted(start_server, tmp_path):
                                                             "startedAt": started, "duration": 1000, "tracks": [
                                                                 {"file": "tracks/a.webm", "track": "t", "participant": "p", "identity": "i",
                                                                  "name": "n", "kind": "audio", "source": "microphone", "from": 0, "to": 1000,
-                                                                 "frames": 1, "packetsLost": 0}]}))
+                                                                 "frames": 1, "packetsLost": 0}], "timeline": []}))
     server = start_server("--recording-retention-days", "30")
     wait_for(lambda: "deleted recordings past their retention" in server.log_text(), 10, "the retention to run at start")
     assert not (data / "recordings" / "old-2020-r-01d001").exists()

@@ -1,4 +1,5 @@
 import Foundation
+import Recording
 import Logging
 
 /// Chat (docs/protocol.md, "Chat"): every message is stored with its room before anyone sees it, so what people
@@ -27,6 +28,8 @@ extension MeetingHub {
         }
         let wire = MeetingWire.encode("chat", Self.chatFields(message))
         for other in rooms[participant.room] ?? [] { other.send(wire) }
+        noteForRecording(participant.room, TimelineEvent(type: .chat, participant: participant.id, identity: participant.identity,
+                                                         name: participant.name, text: cleaned))
         return nil
     }
 

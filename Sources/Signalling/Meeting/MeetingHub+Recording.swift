@@ -113,7 +113,14 @@ extension MeetingHub {
                               identity: participant.identity, name: participant.name, source: $0.source)
             }
         }
-        await session.sync(tracks)
+        let present = people.map { RecordedPerson(participant: $0.id, identity: $0.identity, name: $0.name) }
+        await session.sync(tracks, people: present)
+    }
+
+    /// An event for the room's recording timeline (chat, active speaker), when it records.
+    func noteForRecording(_ room: String, _ event: TimelineEvent) {
+        guard let session = recordings[room] else { return }
+        Task { await session.note(event) }
     }
 
     /// Everyone in the room and waiting for it.

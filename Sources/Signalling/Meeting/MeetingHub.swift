@@ -62,7 +62,7 @@ public actor MeetingHub {
     var byID: [String: Participant] = [:]
     private var byTransport: [TransportID: String] = [:]
     /// The participant last announced as active speaker in each room (nil = silence).
-    private var activeSpeakers: [String: String?] = [:]
+    var activeSpeakers: [String: String?] = [:]
     /// TURN relays offered in `joined.iceServers`, with credentials per participant (nil: none offered).
     private let turn: TURNConfiguration?
     /// What hosts decided about each live room (lock, screen sharing, co-hosts, lobby, hands).
@@ -162,6 +162,7 @@ public actor MeetingHub {
         byID[participant.id] = participant
         participant.send(joinedMessage(participant, others: others, resumed: false))
         for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
+        if recordings[room] != nil { Task { await self.syncRecording(room) } }
         audit(participant, "joined", address: address)
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
@@ -534,19 +535,6 @@ public actor MeetingHub {
                 other.send(MeetingWire.encode("muted", ["track": track.id, "muted": muted]))
             }
         }
-    }
-
-    /// The media layer's active speaker of `room` changed: tell everyone in the room which participant
-    /// publishes `producer` (null for silence, or a producer no participant publishes).
-    public func activeSpeaker(room: String, producer: ProducerID?) {
-        guard let participants = rooms[room] else { return }
-        let speaker = producer.flatMap { producer in
-            participants.first { $0.published.values.contains { $0.producer == producer } }?.id
-        }
-        guard speaker != activeSpeakers[room] ?? nil else { return }
-        activeSpeakers[room] = speaker
-        let message = MeetingWire.encode("active-speaker", ["participant": speaker])
-        for participant in participants { participant.send(message) }
     }
 
     /// A viewer's consumer now forwards other layers: tell that viewer (informational). Returns false when no
