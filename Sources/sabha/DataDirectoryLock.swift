@@ -23,7 +23,8 @@ final class DataDirectoryLock: Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
             close(fd)
-            throw DataDirectoryLockError("cannot \(doing): a running 'sabha serve'\(holder.isEmpty ? "" : " (pid \(holder))") uses the data directory '\(dataDirectory)'; stop it first")
+            throw DataDirectoryLockError("cannot \(doing): \(Self.holderText(holder)) uses the data directory '\(dataDirectory)'; stop it first",
+                                         heldBy: holder)
         }
         // Who holds it, for the next one's message.
         let pid = "\(getpid())\n"
@@ -33,9 +34,19 @@ final class DataDirectoryLock: Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// "a running 'sabha serve' (pid N)", for the messages of those who find the lock held.
+    static func holderText(_ pid: String) -> String {
+        "a running 'sabha serve'\(pid.isEmpty ? "" : " (pid \(pid))")"
+    }
 }
 
 struct DataDirectoryLockError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// Set when a running server holds the lock: its pid as it wrote it ("" when unreadable); nil for other failures.
+    let heldBy: String?
+    init(_ description: String, heldBy: String? = nil) {
+        self.description = description
+        self.heldBy = heldBy
+    }
 }

@@ -116,7 +116,7 @@ extension DoctorCommand {
             }
             return
         }
-        let (host, port) = try Settings.hostPort(ntpServer.contains(":") && !ntpServer.hasPrefix("[") && ntpServer.filter({ $0 == ":" }).count == 1 ? ntpServer : "\(ntpServer):123", what: "--ntp-server")
+        let (host, port) = try Settings.hostPort(ntpServer, what: "--ntp-server", defaultPort: 123)
         switch DoctorProbes.clockOffset(server: host, port: port) {
         case .failure(let error):
             report.warn("clock", "cannot ask the NTP server \(ntpServer): \(error)")

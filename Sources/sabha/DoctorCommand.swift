@@ -59,9 +59,15 @@ struct DoctorCommand: AsyncParsableCommand {
                 let writable = FileManager.default.isWritableFile(atPath: directory)
                 writable ? report.ok("data directory", "\(directory) is writable")
                          : report.fail("data directory", "\(directory) is not writable by this user; the server keeps its store and keys there")
+            } catch let error as DataDirectoryLockError {
+                if let pid = error.heldBy {
+                    serving = true
+                    report.ok("data directory", "\(DataDirectoryLock.holderText(pid)) uses the data directory '\(directory)'")
+                } else {
+                    report.fail("data directory", error.description)
+                }
             } catch {
-                serving = true
-                report.ok("data directory", "\(error)".replacingOccurrences(of: "cannot check: ", with: "").replacingOccurrences(of: "; stop it first", with: ""))
+                report.fail("data directory", "\(error)")
             }
         } else {
             report.ok("data directory", "\(directory) does not exist yet; sabha serve creates it")

@@ -15,16 +15,19 @@ enum Settings {
         return nil
     }
 
-    /// "host:port", "[v6]:port" → (host, port).
-    static func hostPort(_ text: String, what: String) throws -> (host: String, port: Int) {
+    /// "host:port", "[v6]:port" → (host, port); with `defaultPort`, also "host", "[v6]" and a bare IPv6 address.
+    static func hostPort(_ text: String, what: String, defaultPort: Int? = nil) throws -> (host: String, port: Int) {
         var host: Substring
         var port: Substring
         if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
             host = text[text.index(after: text.startIndex)..<close]
             let rest = text[text.index(after: close)...]
+            if rest.isEmpty, let defaultPort { return try hostPort("[\(host)]:\(defaultPort)", what: what) }
             guard rest.hasPrefix(":") else { throw ValidationError("\(what) '\(text)' needs a port: [ADDRESS]:PORT") }
             port = rest.dropFirst()
         } else {
+            // No port, or a bare IPv6 address (more than one colon): the default port, when there is one.
+            if let defaultPort, text.filter({ $0 == ":" }).count != 1 { return try hostPort("[\(text)]:\(defaultPort)", what: what) }
             guard let colon = text.lastIndex(of: ":") else { throw ValidationError("\(what) '\(text)' needs a port: HOST:PORT") }
             host = text[..<colon]
             port = text[text.index(after: colon)...]
