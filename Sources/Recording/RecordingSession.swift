@@ -27,6 +27,17 @@ public actor RecordingSession {
         init(track: RecordedTrack, tap: MediaTap, recorder: TrackRecorder, layer: Int, from: Int64) {
             (self.track, self.tap, self.recorder, self.layer, self.from) = (track, tap, recorder, layer, from)
         }
+
+        /// Hands what waits in the tap (of the recorded layer) to the recorder; the tap is emptied even when writing
+        /// fails, and the first failure is thrown.
+        func feed(now: Int64) throws(RecordingError) {
+            var failure: RecordingError?
+            _ = tap.drain { layer, bytes in
+                guard failure == nil, layer == self.layer else { return }
+                do throws(RecordingError) { try recorder.receive(Array(bytes), now: now) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
     }
 
     private var active: [ProducerID: Active] = [:]
@@ -126,15 +137,12 @@ public actor RecordingSession {
     private func poll() {
         let time = now
         for (producer, entry) in active {
-            var failure: RecordingError?
-            _ = entry.tap.drain { layer, bytes in
-                guard failure == nil, layer == entry.layer else { return }
-                do throws(RecordingError) { try entry.recorder.receive(Array(bytes), now: time) } catch { failure = error }
-            }
-            if failure == nil { do throws(RecordingError) { try entry.recorder.drain(now: time) } catch { failure = error } }
-            if let failure {
-                problem = "\(entry.track.name)'s \(entry.track.kind.rawValue): \(failure)"
-                logger.error("recording of a track stopped", metadata: ["room": "\(room)", "track": "\(entry.track.track)", "error": "\(failure)"])
+            do throws(RecordingError) {
+                try entry.feed(now: time)
+                try entry.recorder.drain(now: time)
+            } catch {
+                problem = "\(entry.track.name)'s \(entry.track.kind.rawValue): \(error)"
+                logger.error("recording of a track stopped", metadata: ["room": "\(room)", "track": "\(entry.track.track)", "error": "\(error)"])
                 close(producer)
                 continue
             }
@@ -149,10 +157,7 @@ public actor RecordingSession {
         guard let entry = active.removeValue(forKey: producer) else { return }
         engine.closeTap(producer: producer)
         let time = now
-        _ = entry.tap.drain { layer, bytes in
-            guard layer == entry.layer else { return }
-            try? entry.recorder.receive(Array(bytes), now: time)
-        }
+        try? entry.feed(now: time)
         let written = (try? entry.recorder.finish(now: time)) ?? false
         guard written else { return }
         finished.append(Manifest.Track(file: "tracks/" + (entry.recorder.path as NSString).lastPathComponent, track: entry.track.track,

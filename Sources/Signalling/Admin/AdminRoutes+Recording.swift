@@ -35,9 +35,7 @@ extension AdminRoutes {
     }
 
     private func library() async throws(Problem) -> RecordingLibrary {
-        guard let library = await hub.recordingLibrary else {
-            throw Problem(status: 503, code: "recording-refused", title: "Recording off", detail: MeetingHub.describe(.notConfigured))
-        }
+        guard let library = await hub.recordingLibrary else { throw Self.problem(.notConfigured) }
         return library
     }
 
@@ -52,32 +50,23 @@ extension AdminRoutes {
         guard ["start", "stop"].contains(body.action) else {
             throw Problem(status: 400, code: "bad-action", title: "Unknown action", detail: "\"action\" must be \"start\" or \"stop\".")
         }
-        let result: Result<Response, MeetingHub.RecordingRefusal>
-        do throws(MeetingHub.RecordingRefusal) {
-            if body.action == "start" {
-                let status = try await hub.startRecording(room: room, by: "admin")
-                result = .success(try jsonOrEmpty(status, status: .created))
-            } else {
-                let manifest = try await hub.stopRecording(room: room, by: "admin")
-                result = .success(try jsonOrEmpty(manifest, status: .ok))
-            }
-        } catch {
-            result = .failure(error)
+        if body.action == "start" {
+            return try json(try await refusing { () async throws(MeetingHub.RecordingRefusal) in try await hub.startRecording(room: room, by: "admin") }, status: .created)
         }
-        switch result {
-        case .success(let response): return response
-        case .failure(let refusal):
-            let status = switch refusal {
-            case .notConfigured: 503
-            case .noMeeting, .notRecording, .alreadyRecording: 409
-            case .failed: 500
-            }
-            throw Problem(status: status, code: "recording-refused", title: "Recording refused", detail: MeetingHub.describe(refusal))
-        }
+        return try json(try await refusing { () async throws(MeetingHub.RecordingRefusal) in try await hub.stopRecording(room: room, by: "admin") })
     }
 
-    /// `json`, for use where only a recording refusal may be thrown (encoding our own types does not fail).
-    private func jsonOrEmpty(_ value: some Encodable, status: HTTPResponse.Status) -> Response {
-        (try? json(value, status: status)) ?? Response(status: .internalServerError)
+    /// Runs a recording action, turning its refusal into the admin API's problem.
+    private func refusing<Value>(_ action: () async throws(MeetingHub.RecordingRefusal) -> Value) async throws(Problem) -> Value {
+        do { return try await action() } catch { throw Self.problem(error) }
+    }
+
+    static func problem(_ refusal: MeetingHub.RecordingRefusal) -> Problem {
+        let status = switch refusal {
+        case .notConfigured: 503
+        case .noMeeting, .notRecording, .alreadyRecording: 409
+        case .failed: 500
+        }
+        return Problem(status: status, code: "recording-refused", title: "Recording refused", detail: MeetingHub.describe(refusal))
     }
 }

@@ -71,10 +71,7 @@ public struct AdminRoutes: Sendable {
             let room = try roomParameter(context)
             if (try? key.authorize(request.headers[.authorization])) == nil {
                 do { _ = try await tokens.verify(authorization: request.headers[.authorization], room: room) } catch {
-                    var refusal = Problem(status: 401, code: "not-authorized", title: "Not authorized",
-                                          detail: "Send a link token for this room as 'Authorization: Bearer ...'.")
-                    refusal.headers[.wwwAuthenticate] = "Bearer realm=\"sabha\""
-                    throw refusal
+                    throw Self.notAuthorized("Send a link token for this room as 'Authorization: Bearer ...'.", realm: "sabha")
                 }
             }
             return try json(AdminWire.Notice(recording: await hub.recordingStatus(room: room).recording))
@@ -167,11 +164,15 @@ public struct AdminRoutes: Sendable {
         } catch let problem as Problem {
             throw problem
         } catch {
-            var refusal = Problem(status: 401, code: "not-authorized", title: "Not authorized",
-                                  detail: "Send the admin key, or a host's link token for this room, as 'Authorization: Bearer ...'.")
-            refusal.headers[.wwwAuthenticate] = "Bearer realm=\"sabha-admin\""
-            throw refusal
+            throw Self.notAuthorized("Send the admin key, or a host's link token for this room, as 'Authorization: Bearer ...'.", realm: "sabha-admin")
         }
+    }
+
+    /// 401 for a room's routes that a link token opens, naming the bearer realm.
+    static func notAuthorized(_ detail: String, realm: String) -> Problem {
+        var refusal = Problem(status: 401, code: "not-authorized", title: "Not authorized", detail: detail)
+        refusal.headers[.wwwAuthenticate] = "Bearer realm=\"\(realm)\""
+        return refusal
     }
 
     /// The room's chat, oldest first: JSON, or one line a message when asked for `text/plain`.

@@ -100,6 +100,11 @@ extension MeetingHub {
         }
     }
 
+    /// Something the room's recording follows changed (people, tracks): bring it up to date, when the room records.
+    func recordingMayChange(_ room: String) {
+        if recordings[room] != nil { Task { await self.syncRecording(room) } }
+    }
+
     /// Gives the room's recording the tracks published now; stops it when the room has emptied.
     func syncRecording(_ room: String) async {
         guard let session = recordings[room] else { return }

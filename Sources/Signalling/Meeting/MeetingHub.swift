@@ -162,7 +162,7 @@ public actor MeetingHub {
         byID[participant.id] = participant
         participant.send(joinedMessage(participant, others: others, resumed: false))
         for other in others { other.send(MeetingWire.encode("participant-joined", ["participant": participant.info])) }
-        if recordings[room] != nil { Task { await self.syncRecording(room) } }
+        recordingMayChange(room)
         audit(participant, "joined", address: address)
         logger.info("participant joined", metadata: ["room": "\(room)", "participant": "\(participant.id)",
                                                      "identity": "\(participant.identity)", "role": "\(participant.role.rawValue)",
@@ -394,7 +394,7 @@ public actor MeetingHub {
             other.send(MeetingWire.encode("participant-left", ["participant": id, "reason": reason.rawValue]))
             if !participant.published.isEmpty { requestRenegotiation(other) }
         }
-        if recordings[room] != nil { Task { await self.syncRecording(room) } }
+        recordingMayChange(room)
         logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(id)", "reason": "\(reason.rawValue)",
                                                    "participants": "\(others.count)"])
     }
@@ -515,7 +515,7 @@ public actor MeetingHub {
     /// Tells the others in the room what `participant` started and stopped publishing, and asks each for an offer.
     func announce(added: [PublishedTrack], removed: [PublishedTrack], of participant: Participant) {
         guard !added.isEmpty || !removed.isEmpty else { return }
-        if recordings[participant.room] != nil { Task { await self.syncRecording(participant.room) } }
+        recordingMayChange(participant.room)
         for other in rooms[participant.room] ?? [] where other !== participant {
             for track in removed { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
             for track in added { other.send(MeetingWire.encode("track-published", ["track": info(track, of: participant)])) }
