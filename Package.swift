@@ -78,11 +78,16 @@ let package = Package(
             name: "Recording",
             dependencies: ["MediaCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // A recording's tracks decoded, laid out, mixed and encoded again as one file (and an audio-only one).
+        .target(
+            name: "Composition",
+            dependencies: ["Recording", "CVPX", "COpus", .product(name: "Logging", package: "swift-log")]
+        ),
         // HTTP, WHIP/WHEP, SDP, tokens, meetings, the admin API and its SQLite store.
         .target(
             name: "Signalling",
             dependencies: [
-                "MediaCore", "Recording", "Scheduling", "GroupwareBridge",
+                "MediaCore", "Recording", "Composition", "Scheduling", "GroupwareBridge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -124,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "Recording", "CSabhaBuild",
+                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "Recording", "Composition", "CSabhaBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RecordingTests",
-            dependencies: ["Recording", "MediaCore", "CVPX", "COpus", "SabhaTestSupport"]
+            dependencies: ["Recording", "Composition", "MediaCore", "CVPX", "COpus", "SabhaTestSupport"]
         ),
         .testTarget(
             name: "SignallingTests",
@@ -194,7 +199,7 @@ let package = Package(
 
 // Every Swift target: existentials spelt `any`, and members visible only through a module's own imports (as in
 // tools/loadgen and Hummingbird).
-let swiftTargets: Set<String> = ["MediaCore", "Recording", "RecordingTests", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
+let swiftTargets: Set<String> = ["MediaCore", "Recording", "Composition", "RecordingTests", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
                                  "GroupwareTestSupport", "MediaCoreTests", "SignallingTests", "SchedulingTests",
                                  "GroupwareBridgeTests"]
 for target in package.targets where swiftTargets.contains(target.name) {

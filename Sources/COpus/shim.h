@@ -9,4 +9,10 @@ static inline int sabha_opus_set_bitrate(OpusEncoder *encoder, int bitrate) {
     return opus_encoder_ctl(encoder, OPUS_SET_BITRATE(bitrate));
 }
 
+/// The encoder's look-ahead in samples (what a file's pre-skip must say); negative on an error.
+static inline int sabha_opus_lookahead(OpusEncoder *encoder) {
+    opus_int32 samples = 0;
+    return opus_encoder_ctl(encoder, OPUS_GET_LOOKAHEAD(&samples)) == OPUS_OK ? (int)samples : -1;
+}
+
 #endif

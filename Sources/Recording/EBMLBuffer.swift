@@ -108,6 +108,9 @@ enum MatroskaID {
     static let cluster: UInt32 = 0x1F43_B675
     static let timestamp: UInt32 = 0xE7
     static let simpleBlock: UInt32 = 0xA3
+    static let blockGroup: UInt32 = 0xA0
+    static let block: UInt32 = 0xA1
+    static let referenceBlock: UInt32 = 0xFB
     static let cues: UInt32 = 0x1C53_BB6B
     static let cuePoint: UInt32 = 0xBB
     static let cueTime: UInt32 = 0xB3

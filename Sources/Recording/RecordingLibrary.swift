@@ -19,6 +19,20 @@ public struct RecordingLibrary: Sendable {
         public var bytes: Int64
         public var files: [String]
         public var problem: String?
+        /// Where composing it into one file stands; nil for a recording that was never queued for it.
+        public var composition: Composition?
+    }
+
+    /// The state of a recording's composition, as the API lists it (the whole report is `composition.json`).
+    public struct Composition: Codable, Sendable, Equatable {
+        public var state: CompositionReport.State
+        public var progress: Double
+        public var error: String?
+    }
+
+    /// What `GET /api/recordings/{id}/file?kind=` serves: the composed file, the sound alone, or every track.
+    public enum Kind: String, Sendable, CaseIterable {
+        case composed, audio, tracks
     }
 
     static func decoder() -> JSONDecoder {
@@ -37,12 +51,35 @@ public struct RecordingLibrary: Sendable {
         let path = "\(directory)/\(folder)"
         guard let data = FileManager.default.contents(atPath: path + "/recording.json"),
               let manifest = try? Self.decoder().decode(RecordingSession.Manifest.self, from: data) else { return nil }
-        let files = manifest.tracks.map(\.file)
+        let report = CompositionReport.read(folder: path)
+        var files = manifest.tracks.map(\.file)
+        if report?.state == .done {
+            files += [CompositionReport.composedFile, CompositionReport.audioFile].filter { FileManager.default.fileExists(atPath: "\(path)/\($0)") }
+        }
         let bytes = files.reduce(Int64(0)) { sum, file in
             sum + ((try? FileManager.default.attributesOfItem(atPath: "\(path)/\(file)")[.size] as? NSNumber)?.int64Value ?? 0)
         }
         return Entry(id: manifest.id, room: manifest.room, startedAt: manifest.startedAt, duration: manifest.duration, bytes: bytes,
-                     files: files, problem: manifest.problem)
+                     files: files, problem: manifest.problem,
+                     composition: report.map { Composition(state: $0.state, progress: $0.progress, error: $0.error) })
+    }
+
+    /// The finished recording `id`; nil when there is none (or it is still running).
+    public func entry(id: String) -> Entry? {
+        folder(of: id).flatMap { entry(folder: ($0 as NSString).lastPathComponent) }
+    }
+
+    /// The files a download of `kind` holds, as paths relative to the recording's folder, and the folder; nil when
+    /// there is no such recording, or no such file yet (the composition has not finished).
+    public func files(_ kind: Kind, of id: String) -> (folder: String, files: [String])? {
+        guard let folder = folder(of: id), let entry = entry(folder: (folder as NSString).lastPathComponent) else { return nil }
+        let wanted: [String] = switch kind {
+        case .composed: [CompositionReport.composedFile]
+        case .audio: [CompositionReport.audioFile]
+        case .tracks: ["recording.json"] + entry.files.filter { $0.hasPrefix("tracks/") }
+        }
+        guard wanted.allSatisfy({ $0 == "recording.json" || entry.files.contains($0) }) else { return nil }
+        return (folder, wanted)
     }
 
     /// The folder of recording `id` (ids are "r-" and hex digits, so nothing in them can reach outside).
@@ -52,10 +89,11 @@ public struct RecordingLibrary: Sendable {
         return folders.first { $0.hasSuffix("-" + id) }.map { "\(directory)/\($0)" }
     }
 
-    /// The path of one of a finished recording's files, as listed (`tracks/…webm` or `recording.json`); nil otherwise.
+    /// The path of one of a finished recording's files, as listed (`tracks/…webm`, the composed files,
+    /// `recording.json` or `composition.json`); nil otherwise.
     public func file(_ name: String, of id: String) -> String? {
         guard let folder = folder(of: id), let entry = entry(folder: (folder as NSString).lastPathComponent),
-              name == "recording.json" || entry.files.contains(name) else { return nil }
+              name == "recording.json" || (name == CompositionReport.fileName && entry.composition != nil) || entry.files.contains(name) else { return nil }
         return "\(folder)/\(name)"
     }
 

@@ -20,6 +20,7 @@ public final class WebMWriter {
     private var lastTimestamp: [Int: Int64] = [:]
     private(set) public var duration: Int64 = 0
     private var finished = false
+    private var hasVideo: Bool { tracks.contains { if case .vp8 = $0.codec { true } else { false } } }
 
     /// A new cluster at each video keyframe, and at least this often (an audio-only file, or a sender that sends
     /// keyframes only when asked): the most a crash can lose.
@@ -97,7 +98,8 @@ public final class WebMWriter {
         if clusterStart == nil {
             clusterStart = time
             cluster.removeAll()
-            if keyframe || !isVideo { cues.append((time, written - segmentDataStart)) }
+            // Cue where a player can start: a video keyframe, or any frame of a file without video.
+            if keyframe && isVideo || !hasVideo { cues.append((time, written - segmentDataStart)) }
         }
         let relative = Int16(time - clusterStart!)
         cluster.id(MatroskaID.simpleBlock)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Composition
 import Foundation
 import GroupwareBridge
 import Logging
@@ -77,7 +78,8 @@ struct SabhaApplication {
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
         let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
-        await hub.setRecordingDirectory(recordings.directory)
+        let composition = CompositionQueue(logger: Logger(label: "sabha.recording"))
+        await hub.setRecordingDirectory(recordings.directory, composition: composition)
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
@@ -92,6 +94,7 @@ struct SabhaApplication {
                                        AuditWriterService(recorder: audit), relay,
                                        RetentionService(store: store, retention: settings.retention, recordings: recordings,
                                                         recordingDays: settings.recordingRetentionDays, logger: Logger(label: "sabha.store"))]
+        services.append(CompositionService(queue: composition, directory: recordings.directory))
         if let watcher { services.append(watcher) }
         services.append(reporter)
         if let collector { services.append(collector) }

@@ -14,7 +14,9 @@ enum TestMedia {
     }
 
     /// `count` VP8 frames of a `width`x`height` picture whose bright square moves, a keyframe every `keyframeEvery`.
-    static func vp8Frames(count: Int, width: Int = 320, height: Int = 240, keyframeEvery: Int = 30) -> [VideoFrame] {
+    /// With `color` (Y, U, V), the picture is that colour with the square moving on it.
+    static func vp8Frames(count: Int, width: Int = 320, height: Int = 240, keyframeEvery: Int = 30,
+                          color: (y: UInt8, u: UInt8, v: UInt8)? = nil) -> [VideoFrame] {
         var codec = vpx_codec_ctx_t()
         // Keyframes exactly where asked (none of the encoder's own), so a test knows where they are.
         precondition(sabha_vp8_encoder_init(&codec, Int32(width), Int32(height), 30, 400, 0) == 0)
@@ -29,12 +31,12 @@ enum TestMedia {
             for row in 0..<height {
                 for column in 0..<width {
                     let inSquare = (column - index * 3 % width + width) % width < 40 && row > height / 3 && row < height / 3 + 40
-                    y[row * stride + column] = inSquare ? 235 : UInt8(16 + (row + column) % 64)
+                    y[row * stride + column] = inSquare ? 235 : color?.y ?? UInt8(16 + (row + column) % 64)
                 }
             }
-            for plane in [image.planes.1!, image.planes.2!] {
+            for (plane, value) in [(image.planes.1!, color?.u ?? 128), (image.planes.2!, color?.v ?? 128)] {
                 let chromaStride = Int(image.stride.1)
-                for row in 0..<(height / 2) { memset(plane + row * chromaStride, 128, width / 2) }
+                for row in 0..<(height / 2) { memset(plane + row * chromaStride, Int32(value), width / 2) }
             }
             var isKey: Int32 = 0
             let size = out.withUnsafeMutableBytes { sabha_vp8_encode(&codec, &image, Int64(index), index % keyframeEvery == 0 ? 1 : 0,
@@ -68,8 +70,8 @@ enum TestMedia {
         return packets
     }
 
-    /// `seconds` of a 440 Hz stereo tone as 20 ms Opus frames.
-    static func opusFrames(seconds: Double) -> [[UInt8]] {
+    /// `seconds` of a stereo tone (440 Hz unless told) as 20 ms Opus frames.
+    static func opusFrames(seconds: Double, frequency: Double = 440) -> [[UInt8]] {
         var error: Int32 = 0
         let encoder = opus_encoder_create(48_000, 2, OPUS_APPLICATION_AUDIO, &error)!
         defer { opus_encoder_destroy(encoder) }
@@ -79,7 +81,7 @@ enum TestMedia {
         for index in 0..<Int(seconds * 50) {
             var pcm = [Int16](repeating: 0, count: 960 * 2)
             for sample in 0..<960 {
-                let value = Int16(8_000 * sin(2 * Double.pi * 440 * Double(index * 960 + sample) / 48_000))
+                let value = Int16(8_000 * sin(2 * Double.pi * frequency * Double(index * 960 + sample) / 48_000))
                 pcm[2 * sample] = value
                 pcm[2 * sample + 1] = value
             }

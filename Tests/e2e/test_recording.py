@@ -105,9 +105,12 @@ def test_a_recorded_meeting_leaves_one_playable_file_per_track(server):
     events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
     assert events == [("recording-stopped", "alice"), ("recording-started", "admin")], events
 
-    # Administrators list, download and delete it.
+    # Administrators list, download and delete it, once it is composed (test_recording_composition checks the result).
+    wait_for(lambda: ok(api(server, "GET", f"/api/recordings/{started['id']}"))["composition"]["state"] == "done", 60, "the composition")
     (listed,) = ok(api(server, "GET", "/api/recordings"))
-    assert listed["id"] == started["id"] and listed["room"] == room and sorted(listed["files"]) == sorted(t["file"] for t in tracks)
+    assert listed["id"] == started["id"] and listed["room"] == room, listed
+    assert sorted(listed["files"]) == sorted([t["file"] for t in tracks] + ["composed.webm", "audio.opus"]), listed["files"]
+    assert listed["composition"] == {"state": "done", "progress": 1}, listed["composition"]
     assert listed["bytes"] == sum((folder / f).stat().st_size for f in listed["files"])
     name = tracks[0]["file"]
     key = (server.data_dir / "admin.key").read_text().strip()

@@ -13,24 +13,88 @@ extension AdminRoutes {
         api.get("rooms/:room/recording") { _, context in try json(await hub.recordingStatus(room: try roomParameter(context))) }
         api.post("rooms/:room/recording") { request, context in try await recording(request, room: try roomParameter(context)) }
         api.get("recordings") { _, _ in try json(try await library().list()) }
+        api.get("recordings/:recording") { _, context in
+            let id = context.parameters.get("recording") ?? ""
+            guard let entry = try await library().entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
+            return try json(entry)
+        }
+        api.post("recordings/:recording/compose") { _, context in
+            let id = context.parameters.get("recording") ?? ""
+            guard await hub.compose(id: id), let entry = try await library().entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
+            return try json(entry, status: .accepted)
+        }
         api.get("recordings/:recording/file") { request, context in
             let id = context.parameters.get("recording") ?? ""
+            if let kind = request.uri.queryParameters.get("kind") { return try await download(kind: kind, of: id, context: context) }
             let name = request.uri.queryParameters.get("name") ?? "recording.json"
             guard let path = try await library().file(name, of: id) else { throw Self.noRecordingFile(id: id, name: name) }
             let body = try await FileIO().loadFile(path: path, context: context)
-            let type = name.hasSuffix(".webm") ? "video/webm" : "application/json"
-            let download = (name as NSString).lastPathComponent
-            return Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(id)-\(download)\""], body: body)
+            return Self.attachment(body, type: Self.contentType(of: name), name: "\(id)-\((name as NSString).lastPathComponent)")
         }
         api.delete("recordings/:recording") { _, context in
             let id = context.parameters.get("recording") ?? ""
             let deleted: Bool
+            await hub.cancelComposition(id: id)
             do { deleted = try await library().delete(id) } catch {
                 throw Problem(status: 500, code: "delete-failed", title: "Cannot delete", detail: "The recording could not be deleted: \(error.localizedDescription)")
             }
             guard deleted else { throw Self.noRecordingFile(id: id, name: nil) }
             audit(MeetingHub.AuditEvent(room: "", identity: "", participant: "", event: "recording-deleted", actor: "admin", detail: id))
             return Response(status: .noContent)
+        }
+    }
+
+    /// `?kind=composed|audio|tracks`: the composed file, the sound alone, or every track and recording.json as one
+    /// ustar archive, streamed file by file.
+    private func download(kind text: String, of id: String, context: some RequestContext) async throws -> Response {
+        guard let kind = RecordingLibrary.Kind(rawValue: text) else {
+            throw Problem(status: 400, code: "bad-kind", title: "Unknown kind", detail: "\"kind\" must be composed, audio or tracks.")
+        }
+        let library = try await library()
+        guard let entry = library.entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
+        guard let (folder, files) = library.files(kind, of: id) else {
+            let state = entry.composition.map { "\($0.state.rawValue)\($0.state == .running ? String(format: " (%.0f %%)", $0.progress * 100) : "")\($0.error.map { ": \($0)" } ?? "")" }
+            throw Problem(status: 409, code: "not-composed", title: "Not composed yet",
+                          detail: "Recording \(id) has no \(kind.rawValue) file yet; its composition is \(state ?? "not queued") (POST /api/recordings/\(id)/compose queues it).")
+        }
+        switch kind {
+        case .composed, .audio:
+            let body = try await FileIO().loadFile(path: "\(folder)/\(files[0])", context: context)
+            return Self.attachment(body, type: Self.contentType(of: files[0]), name: "\(id)-\(files[0])")
+        case .tracks:
+            return Self.attachment(Self.tarBody(folder: folder, files: files, root: id), type: "application/x-tar", name: "\(id)-tracks.tar")
+        }
+    }
+
+    static func contentType(of name: String) -> String {
+        name.hasSuffix(".webm") ? "video/webm" : name.hasSuffix(".opus") ? "audio/ogg" : "application/json"
+    }
+
+    static func attachment(_ body: ResponseBody, type: String, name: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .contentDisposition: "attachment; filename=\"\(name)\""], body: body)
+    }
+
+    /// A ustar archive of `files` (relative to `folder`) under `root/`, read from disk 256 KB at a time as it is sent.
+    static func tarBody(folder: String, files: [String], root: String) -> ResponseBody {
+        let sizes = files.map { ((try? FileManager.default.attributesOfItem(atPath: "\(folder)/\($0)")[.size] as? NSNumber)?.int64Value) ?? 0 }
+        let length = zip(files, sizes).reduce(TarHeader.end.count) { $0 + TarHeader.blockSize + Int($1.1) + TarHeader.padding(after: $1.1) }
+        return ResponseBody(contentLength: length) { writer in
+            for (file, size) in zip(files, sizes) {
+                guard let header = TarHeader(path: "\(root)/\(file)", size: size, modified: Int64(Date().timeIntervalSince1970)),
+                      let handle = FileHandle(forReadingAtPath: "\(folder)/\(file)") else { throw HTTPError(.internalServerError) }
+                defer { try? handle.close() }
+                try await writer.write(ByteBuffer(bytes: header.bytes))
+                var left = size
+                while left > 0 {
+                    let chunk = try handle.read(upToCount: Int(min(left, 256 << 10))) ?? Data()
+                    guard !chunk.isEmpty else { throw HTTPError(.internalServerError) }  // the file shrank while sent
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                    left -= Int64(chunk.count)
+                }
+                try await writer.write(ByteBuffer(repeating: 0, count: TarHeader.padding(after: size)))
+            }
+            try await writer.write(ByteBuffer(bytes: TarHeader.end))
+            try await writer.finish(nil)
         }
     }
 

@@ -1,3 +1,4 @@
+import Composition
 import Foundation
 import Logging
 import MediaCore
@@ -27,9 +28,25 @@ extension MeetingHub {
         case failed(String)
     }
 
-    /// Where recordings go (`<data-dir>/recordings`); set once at start. Without it recording is refused.
-    public func setRecordingDirectory(_ path: String) {
+    /// Where recordings go (`<data-dir>/recordings`), and what composes them once stopped; set once at start.
+    /// Without a directory recording is refused.
+    public func setRecordingDirectory(_ path: String, composition: CompositionQueue? = nil) {
         recordingDirectory = path
+        compositionQueue = composition
+    }
+
+    /// Stops composing recording `id` (it is about to be deleted).
+    public func cancelComposition(id: String) {
+        guard let queue = compositionQueue, let folder = recordingLibrary?.folder(of: id) else { return }
+        queue.cancel(folder: folder)
+    }
+
+    /// Composes recording `id` (again); false when there is no finished recording with that id or nothing composes.
+    public func compose(id: String) -> Bool {
+        guard let queue = compositionQueue, let library = recordingLibrary, library.entry(id: id) != nil,
+              let folder = library.folder(of: id) else { return false }
+        queue.enqueue(folder: folder)
+        return true
     }
 
     /// The finished recordings (nil: recording is off).
@@ -64,6 +81,7 @@ extension MeetingHub {
         logger.notice("recording stopped", metadata: ["room": "\(room)", "recording": "\(session.id)", "by": "\(actor)",
                                                       "tracks": "\(manifest.tracks.count)", "duration-ms": "\(manifest.duration)"])
         tellRoom(room, MeetingWire.encode("recording", ["active": false]))
+        if !manifest.tracks.isEmpty { compositionQueue?.enqueue(folder: session.directory) }
         return manifest
     }
 

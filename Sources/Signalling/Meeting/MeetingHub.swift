@@ -1,3 +1,4 @@
+import Composition
 import Foundation
 import Logging
 import MediaCore
@@ -74,6 +75,8 @@ public actor MeetingHub {
     /// Rooms being recorded, and where recordings go (nil: recording is off).
     var recordings: [String: RecordingSession] = [:]
     var recordingDirectory: String?
+    /// Composes stopped recordings into one file; nil: they stay as tracks.
+    var compositionQueue: CompositionQueue?
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: SabhaStore? { access?.store }
 

@@ -1,0 +1,40 @@
+import Recording
+
+/// One recorded video track, decoded as the composition's clock moves: `advance(to:)` decodes every frame up to that
+/// time (VP8 frames depend on those before them, so none is skipped) and keeps the latest picture.
+final class VideoSource {
+    let track: RecordingSession.Manifest.Track
+    let picture = Picture()
+    /// When the first picture was shown (ms on the recording's timeline); nil before.
+    private(set) var firstShown: Int64?
+    private let reader: WebMReader
+    private let decoder = VP8Decoder()
+    private var upcoming: WebMReader.Frame?
+
+    init(path: String, track: RecordingSession.Manifest.Track) throws(CompositionError) {
+        self.track = track
+        do {
+            reader = try WebMReader(path: path)
+        } catch {
+            throw .io("\(track.file): \(error)")
+        }
+        guard case .vp8 = reader.tracks[0].codec else { throw .io("\(track.file) holds no VP8 video") }
+        upcoming = reader.next()
+    }
+
+    /// Decodes up to `time`.
+    func advance(to time: Int64) {
+        while let frame = upcoming, frame.timestamp <= time {
+            if decoder.decode(frame.bytes, into: picture), firstShown == nil { firstShown = frame.timestamp }
+            upcoming = reader.next()
+        }
+    }
+
+    /// Whether the track is shown at `time`: it has a picture, and its publisher had not stopped it yet.
+    func isLive(at time: Int64) -> Bool {
+        firstShown != nil && time <= track.to
+    }
+
+    /// What went wrong reading the file, if anything (the frames before it are used).
+    var damage: String? { reader.damage }
+}
