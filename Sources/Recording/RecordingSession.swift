@@ -46,13 +46,23 @@ public actor RecordingSession {
     private var people: [String: RecordedPerson] = [:]
     private var synced = false
     private var polling: Task<Void, Never>?
+    private var failedProducers: Set<ProducerID> = []
     public private(set) var problem: String?
     public private(set) var stopped = false
+    /// Free space the disk must keep (0: not watched), and who is told once when it has less (or a write found
+    /// the disk full): the hub, which stops the recording and tells the room.
+    private let minimumFree: Int64
+    private let diskNearlyFull: @Sendable (String) -> Void
+    private var toldDiskNearlyFull = false
+    private var polls = 0
 
     /// How often the taps are emptied into the files.
     static let pollInterval: Duration = .milliseconds(20)
 
-    public init(id: String, room: String, directory: String, engine: MediaEngine, logger: Logger) throws(RecordingError) {
+    public init(id: String, room: String, directory: String, engine: MediaEngine, logger: Logger, minimumFree: Int64 = 0,
+                diskNearlyFull: @escaping @Sendable (String) -> Void = { _ in }) throws(RecordingError) {
+        self.minimumFree = minimumFree
+        self.diskNearlyFull = diskNearlyFull
         self.id = id
         self.room = room
         self.directory = directory
@@ -96,7 +106,8 @@ public actor RecordingSession {
         for track in tracks where active[track.producer] == nil && track.source == "screen" {
             note(TimelineEvent(type: .screenStarted, participant: track.participant, identity: track.identity, name: track.name))
         }
-        for track in tracks where active[track.producer] == nil {
+        // A track whose file failed is not started again (its file exists, and the failure would repeat).
+        for track in tracks where active[track.producer] == nil && !failedProducers.contains(track.producer) {
             do {
                 let (tap, parameters) = try await engine.openTap(producer: track.producer)
                 guard !stopped, active[track.producer] == nil else { engine.closeTap(producer: track.producer); continue }
@@ -129,8 +140,24 @@ public actor RecordingSession {
     private func pollLoop() async {
         while !stopped {
             poll()
+            polls += 1
+            if polls % 50 == 0 { checkFreeSpace() }  // once a second
             try? await Task.sleep(for: Self.pollInterval)
         }
+    }
+
+    /// Tells the hub, once, when the disk has less free space than it must keep.
+    private func checkFreeSpace() {
+        guard minimumFree > 0, let free = DiskSpace.available(at: directory), free < minimumFree else { return }
+        reportDiskNearlyFull("the disk is nearly full: \(DiskSpace.describe(free)) left, \(DiskSpace.describe(minimumFree)) must stay free")
+    }
+
+    private func reportDiskNearlyFull(_ why: String) {
+        guard !toldDiskNearlyFull else { return }
+        toldDiskNearlyFull = true
+        problem = why
+        logger.error("recording must stop", metadata: ["room": "\(room)", "recording": "\(id)", "why": "\(why)"])
+        diskNearlyFull(why)
     }
 
     /// Empties every tap into its file, and asks for a keyframe where a video waits for one (at most once a second).
@@ -144,6 +171,8 @@ public actor RecordingSession {
                 problem = "\(entry.track.name)'s \(entry.track.kind.rawValue): \(error)"
                 logger.error("recording of a track stopped", metadata: ["room": "\(room)", "track": "\(entry.track.track)", "error": "\(error)"])
                 close(producer)
+                failedProducers.insert(producer)
+                if case .diskFull = error { reportDiskNearlyFull("the disk is full (writing \(entry.track.name)'s \(entry.track.kind.rawValue))") }
                 continue
             }
             if entry.recorder.needsKeyframe && time - entry.lastKeyframeRequest >= 1_000 {

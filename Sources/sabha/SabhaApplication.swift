@@ -79,7 +79,7 @@ struct SabhaApplication {
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
         let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
         let composition = CompositionQueue(logger: Logger(label: "sabha.recording"))
-        await hub.setRecordingDirectory(recordings.directory, composition: composition)
+        await hub.setRecordingDirectory(recordings.directory, composition: composition, minimumFree: Int64(settings.recordingMinimumFree))
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }

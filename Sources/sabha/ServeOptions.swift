@@ -35,6 +35,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Days finished recordings are kept under <data-dir>/recordings before they are deleted; 0 keeps them for ever (env SABHA_RECORDING_RETENTION_DAYS, default 90).")
     var recordingRetentionDays: Int?
 
+    @Option(help: "Free space the recordings' disk must keep: below it no recording starts, and one running stops cleanly and the room is told (env SABHA_RECORDING_MIN_FREE, default 1GiB; 0 turns the check off).")
+    var recordingMinFree: String?
+
     @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
     var publicURL: String?
 

@@ -21,6 +21,8 @@ struct ServeSettings {
     var retention: SabhaStore.Retention
     /// How many days finished recordings are kept (0: for ever).
     var recordingRetentionDays: Int
+    /// Bytes the recordings' disk must keep free (0: not watched).
+    var recordingMinimumFree: Int
 
     init(_ options: ServeOptions) throws {
         let httpAddress = try Settings.hostPort(Settings.value(options.http, env: "SABHA_HTTP", default: "127.0.0.1:8080"), what: "--http")
@@ -55,6 +57,8 @@ struct ServeSettings {
         retention = try options.retention.policy()
         recordingRetentionDays = try Settings.count(options.recordingRetentionDays, env: "SABHA_RECORDING_RETENTION_DAYS", default: 90,
                                                     range: 0...36_500, what: "--recording-retention-days")
+        recordingMinimumFree = try Settings.bytes(Settings.value(options.recordingMinFree, env: "SABHA_RECORDING_MIN_FREE", default: "1GiB"),
+                                                  what: "--recording-min-free", range: 0...(1 << 50))
     }
 
     /// The base of the links people open: SABHA_PUBLIC_URL, else http(s)://<listen address>:<port>, without a trailing "/".

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -186,3 +187,72 @@ def test_a_host_records_from_the_meeting_page_and_the_browsers_tracks_are_record
     assert kinds["audio"]["codec_name"] == "opus" and int(kinds["audio"]["nb_read_frames"]) >= 150, kinds["audio"]
     events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
     assert events == [("recording-stopped", "asha"), ("recording-started", "asha")], events
+
+    # The host finds it under Recordings in the host controls: being prepared, then two download buttons; the video
+    # button saves the composed file, byte for byte, with the host's own link.
+    recording_id = manifest["id"]
+    entries = "return window.sabhaMeeting.controls().recordings"
+    assert wait_for(lambda: driver.execute_script(entries), 15, "the recording to be listed")[0]["id"] == recording_id
+    wait_for(lambda: driver.execute_script(entries)[0]["state"] == "done", 60, "the composition, as the page sees it")
+    buttons = f"return [...document.querySelectorAll('#recordings-list li[data-recording=\"{recording_id}\"] button')].map(b => [b.dataset.kind, b.textContent])"
+    assert wait_for(lambda: driver.execute_script(buttons), 10, "the download buttons") == [["composed", "Download video"], ["audio", "Download audio"]]
+    assert driver.execute_script("return !document.getElementById('recordings').hidden")
+    driver.execute_script("window.__saved = []; const make = URL.createObjectURL; URL.createObjectURL = (b) => { window.__saved.push(b.size); return make(b); };")
+    driver.execute_script(f"document.querySelector('#recordings-list li[data-recording=\"{recording_id}\"] button[data-kind=composed]').click()")
+    saved = wait_for(lambda: driver.execute_script("return window.__saved.length && window.__saved"), 15, "the page to save the video")
+    assert saved == [(folder / "composed.webm").stat().st_size], saved
+    # Only the room's hosts: a participant's link is refused, and so is a host's link to another room.
+    for token, status in ((server.token(room, "ravi", "participant"), 403), (server.token("elsewhere", "asha", "host"), 401)):
+        refused = requests.get(f"{server.base_url}/api/rooms/{room}/recordings", timeout=10, headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == status, (refused.status_code, refused.text)
+        refused = requests.get(f"{server.base_url}/api/rooms/{room}/recordings/{recording_id}/file?kind=composed", timeout=10,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == status, (refused.status_code, refused.text)
+
+
+@pytest.mark.timeout(120)
+def test_a_recording_stops_cleanly_when_the_disk_is_nearly_full(start_server, tmp_path):
+    """The disk keeps --recording-min-free free: once less is left, the recording stops by itself, everyone is told
+    why, its files end cleanly and play, the audit trail says so, and no new recording starts until there is room."""
+    free = shutil.disk_usage(tmp_path).free
+    keep = free - 300 * 2**20
+    server = start_server("--recording-min-free", str(keep))
+    room = "nearly-full"
+    ok(api(server, "POST", "/api/rooms", {"name": room}), 201)
+    filler = tmp_path / "filler"
+
+    async def meeting():
+        alice, bob = await pair(server, room)
+        try:
+            started = ok(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 201)
+            wait_for(lambda: ok(api(server, "GET", f"/api/rooms/{room}/recording"))["tracks"] == 4, 10, "all four tracks to be recorded")
+            await asyncio.sleep(2)
+            with open(filler, "wb") as f:  # the disk fills up: 600 MiB more used, 300 MiB below what must stay free
+                os.posix_fallocate(f.fileno(), 0, 600 * 2**20)
+            for who in (alice, bob):
+                told = await asyncio.to_thread(who.ws.next, 15, lambda m: m.get("type") == "recording" and not m.get("active"))
+                assert told == {"type": "recording", "active": False, "reason": "disk-nearly-full"}, told
+            refused = problem(api(server, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 507, "recording-refused")
+            assert "nearly full" in refused["detail"], refused
+            alice.ws.send({"type": "record", "active": True})
+            error = await asyncio.to_thread(alice.ws.next, 10, lambda m: m.get("type") == "error")
+            assert error["code"] == "recording-refused" and "nearly full" in error["message"], error
+            return started
+        finally:
+            await alice.close()
+            await bob.close()
+
+    try:
+        started = asyncio.run(meeting())
+    finally:
+        filler.unlink(missing_ok=True)
+    assert "recording stopped: the disk is nearly full" in server.log_text()
+    (folder,) = [d for d in (server.data_dir / "recordings").iterdir() if d.name.endswith(started["id"])]
+    manifest = json.loads((folder / "recording.json").read_text())
+    assert "the disk is nearly full" in manifest["problem"], manifest["problem"]
+    assert len(manifest["tracks"]) == 4, manifest["tracks"]
+    for track in manifest["tracks"]:
+        decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(folder / track["file"]), "-f", "null", "-"], capture_output=True, text=True, timeout=60)
+        assert decoded.returncode == 0 and decoded.stderr == "", (track["file"], decoded.stderr)
+    events = [(e["event"], e["actor"]) for e in ok(api(server, "GET", f"/api/audit?room={room}")) if e["event"].startswith("recording")]
+    assert events == [("recording-stopped", "disk-nearly-full"), ("recording-started", "admin")], events

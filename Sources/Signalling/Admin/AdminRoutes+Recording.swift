@@ -44,6 +44,22 @@ extension AdminRoutes {
         }
     }
 
+    /// Outside the admin group: a room's hosts (with their link token) list the room's recordings and download the
+    /// composed files, from the meeting page.
+    func registerHostRecordings(on router: Router<some RequestContext>) {
+        router.get("api/rooms/:room/recordings") { request, context in
+            let room = try roomParameter(context)
+            try await authorizeHost(request, room: room, toDo: "see its recordings")
+            return try json(try await library().list().filter { $0.room == room })
+        }
+        router.get("api/rooms/:room/recordings/:recording/file") { request, context in
+            let room = try roomParameter(context), id = context.parameters.get("recording") ?? ""
+            try await authorizeHost(request, room: room, toDo: "download its recordings")
+            guard try await library().entry(id: id)?.room == room else { throw Self.noRecordingFile(id: id, name: nil) }
+            return try await download(kind: request.uri.queryParameters.get("kind") ?? "composed", of: id, context: context)
+        }
+    }
+
     /// `?kind=composed|audio|tracks`: the composed file, the sound alone, or every track and recording.json as one
     /// ustar archive, streamed file by file.
     private func download(kind text: String, of id: String, context: some RequestContext) async throws -> Response {
@@ -129,6 +145,7 @@ extension AdminRoutes {
         let status = switch refusal {
         case .notConfigured: 503
         case .noMeeting, .notRecording, .alreadyRecording: 409
+        case .diskNearlyFull: 507
         case .failed: 500
         }
         return Problem(status: status, code: "recording-refused", title: "Recording refused", detail: MeetingHub.describe(refusal))

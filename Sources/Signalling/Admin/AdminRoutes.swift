@@ -63,7 +63,7 @@ public struct AdminRoutes: Sendable {
         // Outside the group: an administrator's key, or a host's link for that room, may export its chat.
         router.get("api/rooms/:room/chat") { request, context in
             let room = try roomParameter(context)
-            try await authorizeChatExport(request, room: room)
+            try await authorizeHost(request, room: room, toDo: "export its chat")
             return try chatExport(request, room: room)
         }
         // Outside the group: any link for the room (or the admin key) may ask what the pre-join page must tell.
@@ -76,6 +76,7 @@ public struct AdminRoutes: Sendable {
             }
             return try json(AdminWire.Notice(recording: await hub.recordingStatus(room: room).recording))
         }
+        registerHostRecordings(on: router)
         if let scheduler { registerMeetings(on: api, scheduler: scheduler) }
     }
 
@@ -151,15 +152,16 @@ public struct AdminRoutes: Sendable {
         return try await showRoom(name)
     }
 
-    /// The admin key, or a host's token for `room` (or the token of someone a host made a co-host in its meeting).
-    private func authorizeChatExport(_ request: Request, room: String) async throws(Problem) {
+    /// The admin key, or a host's token for `room` (or the token of someone a host made a co-host in its meeting);
+    /// `toDo` completes "Only a host of this room or an administrator may …".
+    func authorizeHost(_ request: Request, room: String, toDo: String) async throws(Problem) {
         let authorization = request.headers[.authorization]
         if (try? key.authorize(authorization)) != nil { return }
         do {
             let token = try await tokens.verify(authorization: authorization, room: room)
             let coHost = await hub.isCoHost(token.identity, room: room)
             guard token.role == .host || coHost else {
-                throw Problem(status: 403, code: "not-host", title: "Not a host", detail: "Only a host of this room or an administrator may export its chat.")
+                throw Problem(status: 403, code: "not-host", title: "Not a host", detail: "Only a host of this room or an administrator may \(toDo).")
             }
         } catch let problem as Problem {
             throw problem

@@ -25,14 +25,17 @@ extension MeetingHub {
         case noMeeting
         case alreadyRecording
         case notRecording
+        case diskNearlyFull(String)
         case failed(String)
     }
 
     /// Where recordings go (`<data-dir>/recordings`), and what composes them once stopped; set once at start.
     /// Without a directory recording is refused.
-    public func setRecordingDirectory(_ path: String, composition: CompositionQueue? = nil) {
+    /// `minimumFree`: bytes the disk must keep; below it no recording starts, and one running stops.
+    public func setRecordingDirectory(_ path: String, composition: CompositionQueue? = nil, minimumFree: Int64 = 0) {
         recordingDirectory = path
         compositionQueue = composition
+        recordingMinimumFree = minimumFree
     }
 
     /// Stops composing recording `id` (it is about to be deleted).
@@ -57,11 +60,17 @@ extension MeetingHub {
         guard let base = recordingDirectory else { throw .notConfigured }
         guard rooms[room] != nil else { throw .noMeeting }
         guard recordings[room] == nil else { throw .alreadyRecording }
+        if recordingMinimumFree > 0, let free = DiskSpace.available(at: base), free < recordingMinimumFree {
+            throw .diskNearlyFull("\(DiskSpace.describe(free)) left, \(DiskSpace.describe(recordingMinimumFree)) must stay free")
+        }
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let id = "r-" + MeetingHub.randomHex(6)
         let session: RecordingSession
         do {
-            session = try RecordingSession(id: id, room: room, directory: "\(base)/\(room)-\(stamp)-\(id)", engine: engine, logger: logger)
+            session = try RecordingSession(id: id, room: room, directory: "\(base)/\(room)-\(stamp)-\(id)", engine: engine, logger: logger,
+                                           minimumFree: recordingMinimumFree, diskNearlyFull: { [weak self] why in
+                                               Task { await self?.recordingDiskNearlyFull(room: room, id: id, why: why) }
+                                           })
         } catch {
             throw .failed(error.description)
         }
@@ -73,14 +82,15 @@ extension MeetingHub {
         return await recordingStatus(room: room)
     }
 
-    /// Stops a room's recording: every file is closed and `recording.json` written.
-    public func stopRecording(room: String, by actor: String) async throws(RecordingRefusal) -> RecordingSession.Manifest {
+    /// Stops a room's recording: every file is closed and `recording.json` written. `reason`, when it is not a
+    /// person's choice, goes to everyone in the room with the `recording` message.
+    public func stopRecording(room: String, by actor: String, reason: String? = nil) async throws(RecordingRefusal) -> RecordingSession.Manifest {
         guard let session = recordings.removeValue(forKey: room) else { throw .notRecording }
         let manifest = await session.stop()
         auditSink?(AuditEvent(room: room, identity: "", participant: "", event: "recording-stopped", actor: actor, detail: session.id))
         logger.notice("recording stopped", metadata: ["room": "\(room)", "recording": "\(session.id)", "by": "\(actor)",
                                                       "tracks": "\(manifest.tracks.count)", "duration-ms": "\(manifest.duration)"])
-        tellRoom(room, MeetingWire.encode("recording", ["active": false]))
+        tellRoom(room, MeetingWire.encode("recording", reason.map { ["active": false, "reason": $0] } ?? ["active": false]))
         if !manifest.tracks.isEmpty { compositionQueue?.enqueue(folder: session.directory) }
         return manifest
     }
@@ -108,12 +118,21 @@ extension MeetingHub {
         }
     }
 
+    /// The recording's disk is nearly full (or a write found it full): the recording stops cleanly, its files are
+    /// kept and composed, everyone is told why (the hosts' page says so), and the audit trail records it.
+    func recordingDiskNearlyFull(room: String, id: String, why: String) async {
+        guard recordings[room]?.id == id else { return }
+        logger.error("recording stopped: the disk is nearly full", metadata: ["room": "\(room)", "recording": "\(id)", "why": "\(why)"])
+        _ = try? await stopRecording(room: room, by: "disk-nearly-full", reason: "disk-nearly-full")
+    }
+
     static func describe(_ refusal: RecordingRefusal) -> String {
         switch refusal {
         case .notConfigured: "Recording is not available on this server."
         case .noMeeting: "Nobody is in this room: there is nothing to record."
         case .alreadyRecording: "This meeting is already being recorded."
         case .notRecording: "This meeting is not being recorded."
+        case .diskNearlyFull(let why): "The server's disk is nearly full (\(why)): the recording cannot start."
         case .failed(let why): "The recording could not start: \(why)"
         }
     }

@@ -77,6 +77,7 @@ public actor MeetingHub {
     var recordingDirectory: String?
     /// Composes stopped recordings into one file; nil: they stay as tracks.
     var compositionQueue: CompositionQueue?
+    var recordingMinimumFree: Int64 = 0
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: SabhaStore? { access?.store }
 

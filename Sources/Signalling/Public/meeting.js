@@ -48,6 +48,7 @@ import { Pager } from './meeting/pager.js';
 import { Participants } from './meeting/participants.js';
 import { showPrejoin } from './meeting/prejoin.js';
 import { QualityHint } from './meeting/quality.js';
+import { RecordingsPanel } from './meeting/recordings.js';
 import { RoomControls } from './meeting/room-controls.js';
 import { Roster } from './meeting/roster.js';
 import { ScreenShare } from './meeting/screen-share.js';
@@ -150,6 +151,7 @@ const waiting = new WaitingList({
   },
 });
 const chat = new Chat({ session, send, token, room: () => session.room, onLayout: () => grid.layout() });
+const recordings = new RecordingsPanel({ session, token });
 const quality = new QualityHint({ peerConnection: () => negotiation.pc, element: $('quality') });
 participants.receivingVideo = dataMode.mode !== 'off';
 Object.defineProperties(api, {
@@ -168,10 +170,11 @@ api.controls = () => ({
   hands: hands.queue.map((h) => h.participant),
   chat: chat.messages.map((m) => ({ id: m.id, from: m.from, name: m.name, text: m.text })),
   unread: chat.unread,
+  recordings: recordings.entries.map((r) => ({ id: r.id, state: r.composition ? r.composition.state : null })),
 });
 const onMessage = messageHandler({
   session, socket, negotiation, participants, roster, grid, controls, quality, dataMode, api, finish, renewMedia,
-  lobby, waiting, roomControls, hands, chat, screenShare,
+  lobby, waiting, roomControls, hands, chat, screenShare, recordings,
 });
 
 function join() {

@@ -19,7 +19,7 @@ export function messageHandler(parts) {
   return (msg) => {
     switch (msg.type) {
       case 'joined': return joined(parts, msg);
-      case 'recording': return showRecording(parts, msg.active);
+      case 'recording': return showRecording(parts, msg);
       case 'server-shutdown':
         // The meeting goes on until the server closes it; then the socket rejoins once the server is back.
         parts.socket.restarting(msg.retryAfter);
@@ -154,14 +154,25 @@ export function messageHandler(parts) {
 }
 
 // Everyone in a recorded meeting sees that it is recorded (and a screen reader hears it: role=status).
-function showRecording({ roomControls }, active) {
+// When it stops, hosts see it among the room's recordings (being prepared, then to download); when the server's
+// disk stopped it, everyone is told why.
+function showRecording({ roomControls, recordings }, { active, reason }) {
   roomControls.setRecording(active);
-  announce(t(active ? 'announce.recordingStarted' : 'announce.recordingStopped'));
+  if (reason === 'disk-nearly-full') {
+    const text = t('status.recordingDiskFull');
+    showBanner(text);
+    announce(text);
+    setTimeout(() => { if (document.getElementById('banner').textContent === text) showBanner(''); }, 20000);
+  } else {
+    announce(t(active ? 'announce.recordingStarted' : 'announce.recordingStopped'));
+  }
+  if (!active) recordings.refresh();
 }
 
 // `joined`: the first answer to our join, or to a resume after the socket dropped.
 function joined(parts, msg) {
   parts.roomControls.setRecording(!!msg.recording);
+  setTimeout(() => parts.recordings.refresh(), 0);  // once `session.me` (our role) is set
   if (parts.lobby.admitted()) showBanner('');   // let in from the lobby: the meeting screen is back
   joinedRoom(parts, msg);
   meetingControls(parts, msg);
