@@ -48,7 +48,7 @@ final class AudioSource {
         }
         let samples = decoder.decode(frame.bytes)
         guard !samples.isEmpty else { return }
-        let at = frame.timestamp * Self.samplesPerMillisecond
+        let at = (frame.timestamp + (track.offset ?? 0)) * Self.samplesPerMillisecond
         let expected = decodedStart + Int64(decoded.count)
         if decoded.isEmpty && expected <= at {
             decodedStart = at

@@ -10,6 +10,8 @@ final class VideoSource {
     private let reader: WebMReader
     private let decoder = VP8Decoder()
     private var upcoming: WebMReader.Frame?
+    /// The track's offset from the sender reports (ms).
+    private var shift: Int64 { track.offset ?? 0 }
 
     init(path: String, track: RecordingSession.Manifest.Track) throws(CompositionError) {
         self.track = track
@@ -24,8 +26,8 @@ final class VideoSource {
 
     /// Decodes up to `time`.
     func advance(to time: Int64) {
-        while let frame = upcoming, frame.timestamp <= time {
-            if decoder.decode(frame.bytes, into: picture), firstShown == nil { firstShown = frame.timestamp }
+        while let frame = upcoming, frame.timestamp + shift <= time {
+            if decoder.decode(frame.bytes, into: picture), firstShown == nil { firstShown = frame.timestamp + shift }
             upcoming = reader.next()
         }
     }

@@ -34,6 +34,7 @@ public actor RecordingSession {
             var failure: RecordingError?
             _ = tap.drain { layer, bytes in
                 guard failure == nil, layer == self.layer else { return }
+                if let report = MediaTap.senderReport(bytes) { return recorder.noteSenderReport(ntp: report.ntp, rtp: report.rtp) }
                 do throws(RecordingError) { try recorder.receive(Array(bytes), now: now) } catch { failure = error }
             }
             if let failure { throw failure }
@@ -42,6 +43,8 @@ public actor RecordingSession {
 
     private var active: [ProducerID: Active] = [:]
     private var finished: [Manifest.Track] = []
+    /// For each finished track (by index): its first frame's arrival and capture time, as its recorder saw them.
+    private var firstFrames: [Int: (time: Int64, capturedNTP: Int64?)] = [:]
     private var timeline: [TimelineEvent] = []
     private var people: [String: RecordedPerson] = [:]
     private var synced = false
@@ -193,6 +196,24 @@ public actor RecordingSession {
                                        participant: entry.track.participant, identity: entry.track.identity, name: entry.track.name,
                                        kind: entry.track.kind.rawValue, source: entry.track.source, from: entry.from, to: time,
                                        frames: entry.recorder.framesWritten, packetsLost: entry.recorder.packetsLost))
+        if let first = entry.recorder.firstFrame { firstFrames[finished.count - 1] = first }
+    }
+
+    /// Offsets that line each publisher's tracks up by their sender reports: a track's first frame is placed at its
+    /// arrival, and audio and video of one person may arrive tens of milliseconds apart from how they were captured.
+    /// The track that arrived with the least delay keeps its place; the others move (earlier) to match the
+    /// publisher's own clock.
+    private func alignTracks() {
+        var least: [String: Int64] = [:]
+        for (index, first) in firstFrames {
+            guard let captured = first.capturedNTP else { continue }
+            let participant = finished[index].participant
+            least[participant] = min(least[participant] ?? .max, first.time - captured)
+        }
+        for (index, first) in firstFrames {
+            guard let captured = first.capturedNTP, let delay = least[finished[index].participant] else { continue }
+            finished[index].offset = captured + delay - first.time
+        }
     }
 
     /// Closes every file and writes `recording.json`; returns the manifest.
@@ -205,6 +226,7 @@ public actor RecordingSession {
             stopped = true
             for producer in Array(active.keys) { close(producer) }
             polling?.cancel()
+            alignTracks()
         }
         let manifest = Manifest(id: id, room: room, startedAt: startedAt, duration: now, tracks: finished, timeline: timeline, problem: problem)
         let encoder = JSONEncoder()
@@ -230,6 +252,9 @@ public actor RecordingSession {
             public var to: Int64
             public var frames: Int
             public var packetsLost: Int
+            /// Milliseconds to add to the file's timestamps to line it up with the publisher's other tracks (from
+            /// their sender reports); nil when there was no report.
+            public var offset: Int64? = nil
         }
 
         public var id: String

@@ -16,6 +16,8 @@ public final class TrackRecorder {
     private var origin: (time: Int64, timestamp: UInt32)?
     private var lastTimestamp: UInt32 = 0
     private var elapsedTicks: Int64 = 0
+    /// The publisher's latest sender report: its wall clock (NTP) against its RTP clock.
+    private var senderReport: (ntp: UInt64, rtp: UInt32)?
     public private(set) var framesWritten = 0
     public private(set) var packetsLost = 0
 
@@ -85,6 +87,21 @@ public final class TrackRecorder {
         elapsedTicks += Int64(Int32(bitPattern: timestamp &- lastTimestamp))
         lastTimestamp = timestamp
         return origin.time + elapsedTicks / ticksPerMillisecond
+    }
+
+    /// A sender report of the recorded stream (RFC 3550 §6.4.1).
+    public func noteSenderReport(ntp: UInt64, rtp: UInt32) {
+        senderReport = (ntp, rtp)
+    }
+
+    /// Where the first frame was placed on the recording's timeline (its arrival), and when the publisher's own
+    /// clock says it was captured (ms since the NTP epoch, from the latest sender report; nil without one). Tracks of
+    /// one publisher share that clock, so the differences line them up (`RecordingSession` turns them into offsets).
+    public var firstFrame: (time: Int64, capturedNTP: Int64?)? {
+        guard let origin else { return nil }
+        guard let senderReport else { return (origin.time, nil) }
+        let ntpMilliseconds = Int64(senderReport.ntp >> 32) * 1_000 + Int64(((senderReport.ntp & 0xFFFF_FFFF) * 1_000) >> 32)
+        return (origin.time, ntpMilliseconds + Int64(Int32(bitPattern: origin.timestamp &- senderReport.rtp)) / ticksPerMillisecond)
     }
 
     /// Lets everything held go (giving up on what is missing) and closes the file; false when nothing was written.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MediaCore
 @testable import Recording
 
 /// The reader composition uses to get frames back out of the recorder's files: what goes in comes out, a file cut
@@ -102,5 +103,40 @@ import Testing
         #expect(extracted.status == 0)
         #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(long)"))) == contents[1].1)
         #expect(TarHeader(path: String(repeating: "x", count: 300), size: 0, modified: 0) == nil)
+    }
+}
+
+/// Sender reports tie a track's RTP clock to its publisher's wall clock; the recorder keeps when its first frame was
+/// captured by that clock, which is what lines up one person's audio and video.
+@Suite struct SenderReportTimingTests {
+    @Test func theFirstFramesCaptureTimeComesFromTheLatestSenderReport() throws {
+        let recorder = TrackRecorder(path: TestMedia.temporaryPath("sr-\(UUID().uuidString.prefix(6)).webm"), kind: .video)
+        #expect(recorder.firstFrame == nil)
+        let frames = TestMedia.vp8Frames(count: 3)
+        for packet in TestMedia.rtpPackets(frames) { try recorder.receive(packet.bytes, now: 250) }
+        try recorder.drain(now: 1_000)
+        let placed = try #require(recorder.firstFrame)
+        #expect(placed.time == 250 && placed.capturedNTP == nil, "without a report, only the arrival")
+        // The report says RTP 91_000 (1 s after the first frame's 1_000, at 90 kHz) was 1_700_000_000.5 s.
+        let ntp = UInt64(1_700_000_000 + 2_208_988_800) << 32 | 0x8000_0000
+        recorder.noteSenderReport(ntp: ntp, rtp: 91_000)
+        let base: Int64 = (1_700_000_000 + 2_208_988_800) * 1_000
+        #expect(recorder.firstFrame?.capturedNTP ?? nil == base + 500 - 1_000)
+        // A report from before the RTP clock wrapped still gives the same instant.
+        recorder.noteSenderReport(ntp: ntp - (UInt64(1) << 32) * 2, rtp: 1_000 &- 90_000 &* 1)
+        #expect(recorder.firstFrame?.capturedNTP ?? nil == base + 500 - 2_000 + 1_000)
+        try recorder.finish(now: 2_000)
+    }
+
+    @Test func aSenderReportRecordInTheTapIsToldFromRTP() {
+        var record = [UInt8](repeating: 0, count: 16)
+        record[0] = 0x80
+        record[1] = 200
+        for index in 0..<8 { record[4 + index] = UInt8(index + 1) }
+        record[12...15] = [0xDE, 0xAD, 0xBE, 0xEF]
+        let report = record.withUnsafeBytes { MediaTap.senderReport($0) }
+        #expect(report?.ntp == 0x0102_0304_0506_0708 && report?.rtp == 0xDEAD_BEEF)
+        let rtp: [UInt8] = [0x80, 0xE0] + [UInt8](repeating: 0, count: 14)  // marker and PT 96
+        #expect(rtp.withUnsafeBytes { MediaTap.senderReport($0) } == nil)
     }
 }

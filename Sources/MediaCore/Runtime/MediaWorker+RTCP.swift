@@ -38,6 +38,13 @@ extension MediaWorker {
         for worker in producer.pipes {
             tell(worker: worker, .senderReport(producer.id, layer: binding.layer, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
         }
+        if let tap = producer.tap {
+            // On the stack: a report a second per stream is no reason to allocate.
+            withUnsafeTemporaryAllocation(byteCount: MediaTap.senderReportLength, alignment: 8) { record in
+                MediaTap.writeSenderReport(ntp: report.ntpTimestamp, rtp: report.rtpTimestamp, into: record)
+                if tap.push(producer: producer.id, layer: binding.layer, bytes: UnsafeRawBufferPointer(record)) { _ = tap.publish() }
+            }
+        }
     }
 
     /// PLI/FIR (one throttled keyframe request to the publisher) and REMB (RFC draft-alvestrand-rmcat-remb).
