@@ -161,7 +161,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RecordingTests",
-            dependencies: ["Recording", "Composition", "MediaCore", "CVPX", "COpus", "SabhaTestSupport"]
+            dependencies: ["Recording", "Composition", "MediaCore", "CVPX", "COpus", "SabhaTestSupport",
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SignallingTests",

@@ -84,12 +84,12 @@ public final class CompositionQueue: @unchecked Sendable {
     private func startIfNeeded() {
         guard !started else { return }
         started = true
-        let thread = Thread { [self] in run() }
-        thread.name = "sabha-compose"
-        thread.start()
+        Thread { [self] in run() }.start()
     }
 
     private func run() {
+        // Named for top -H and /proc/<pid>/task/*/comm (15 bytes at most).
+        Thread.current.name = "sabha-compose"
         // On Linux the nice value is the calling thread's own (setpriority(2), NPTL).
         if setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) != 0 {
             logger.notice("cannot lower the composing thread's priority", metadata: ["error": "\(String(cString: strerror(errno)))"])

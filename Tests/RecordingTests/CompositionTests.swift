@@ -1,4 +1,5 @@
 import Composition
+import Logging
 import Foundation
 import Testing
 @testable import Recording
@@ -217,5 +218,71 @@ import Testing
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(left.sorted() == ["recording.json", "tracks"], "\(left)")
+    }
+}
+
+/// The server's queue: one recording at a time, on a thread of its own below the media workers' priority, its
+/// state on disk for the API, and nothing half-done left by a shutdown.
+@Suite struct CompositionQueueTests {
+    /// The nice value of this process's thread named `name` (/proc/self/task/*/stat, field 19); nil when none runs.
+    static func niceness(ofThread name: String) -> Int? {
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [] {
+            guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == name,
+                  let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return Int(fields[16])  // field 19 overall; fields after "(comm)" start at field 3
+        }
+        return nil
+    }
+
+    @Test func aQueuedRecordingIsComposedAtNiceTenAndItsStateIsOnDisk() throws {
+        let folder = try CompositionTests.makeRecording([CompositionTests.Publisher(participant: "asha", color: CompositionTests.red, frequency: 440, from: 0, to: 8_000)],
+                                                        duration: 8_000, timeline: [])
+        let queue = CompositionQueue(logger: Logger(label: "test"))
+        defer { queue.shutdown() }
+        queue.enqueue(folder: folder)
+        var states: Set<CompositionReport.State> = []
+        var nice: Int?
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let report = CompositionReport.read(folder: folder)
+            if let state = report?.state { states.insert(state) }
+            if report?.state == .running, nice == nil { nice = Self.niceness(ofThread: "sabha-compose") }
+            if report?.state == .done || report?.state == .failed { break }
+            usleep(20_000)
+        }
+        let report = try #require(CompositionReport.read(folder: folder))
+        #expect(report.state == .done, "\(report)")
+        #expect(states.contains(.running), "\(states)")
+        #expect(nice == 10, "the composing thread's nice value: \(nice.map(String.init) ?? "not seen")")
+        #expect(queue.waitUntilIdle(timeout: .seconds(5)))
+        #expect(FileManager.default.fileExists(atPath: folder + "/composed.webm") && FileManager.default.fileExists(atPath: folder + "/audio.opus"))
+    }
+
+    @Test func aShutdownLeavesTheCompositionPendingForTheNextStart() throws {
+        let made = try CompositionTests.makeRecording([CompositionTests.Publisher(participant: "asha", color: CompositionTests.red, frequency: 440, from: 0, to: 20_000)],
+                                                      duration: 20_000, timeline: [])
+        // A recordings directory of its own, so that resuming finds only this one.
+        let recordings = TestMedia.temporaryPath("queue-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(atPath: recordings, withIntermediateDirectories: true)
+        let folder = recordings + "/review-r-0000c0"
+        try FileManager.default.moveItem(atPath: made, toPath: folder)
+        let queue = CompositionQueue(logger: Logger(label: "test"))
+        queue.enqueue(folder: folder)
+        let deadline = Date().addingTimeInterval(30)
+        while CompositionReport.read(folder: folder)?.state != .running && Date() < deadline { usleep(10_000) }
+        queue.shutdown()
+        while CompositionReport.read(folder: folder)?.state == .running && Date() < deadline { usleep(10_000) }
+        #expect(CompositionReport.read(folder: folder)?.state == .pending)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
+        #expect(left.sorted() == ["composition.json", "recording.json", "tracks"], "\(left)")
+        // The next start finds it and composes it.
+        let next = CompositionQueue(logger: Logger(label: "test"))
+        defer { next.shutdown() }
+        next.resume(in: recordings)
+        #expect(next.waitUntilIdle(timeout: .seconds(60)))
+        #expect(CompositionReport.read(folder: folder)?.state == .done)
     }
 }
