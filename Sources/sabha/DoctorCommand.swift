@@ -79,6 +79,10 @@ struct DoctorCommand: AsyncParsableCommand {
             case ..<(2 << 30): report.warn("disk", "\(text) free for \(directory); keep at least 2 GiB for the store, backups and logs")
             default: report.ok("disk", "\(text) free for \(directory)")
             }
+            let keep = UInt64(settings.recordingMinimumFree)
+            if keep > 0 && free < keep {
+                report.warn("recordings", "\(text) free is less than --recording-min-free (\(ByteCountFormatter.string(fromByteCount: Int64(keep), countStyle: .binary))): no recording can start")
+            }
         }
         return serving
     }

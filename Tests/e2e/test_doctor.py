@@ -6,6 +6,7 @@ A sound configuration passes with exit 0."""
 from __future__ import annotations
 
 import datetime
+import shutil
 import socket
 import struct
 import subprocess
@@ -116,6 +117,14 @@ def test_a_certificate_for_another_name_or_near_expiry_and_a_taken_port(sabha_bi
     assert name.startswith("FAIL") and "it is for meet.other.example, not for 127.0.0.1" in name, name
     busy = line(out, "port --http")
     assert busy.startswith("FAIL") and f"cannot listen on TCP 127.0.0.1:{port}: in use by another process" in busy, busy
+
+
+def test_less_free_disk_than_recordings_must_keep_is_a_warning(sabha_bin, tmp_path):
+    code, out = doctor(sabha_bin, tmp_path, "--recording-min-free", str(shutil.disk_usage(tmp_path).free + 2**40))
+    recordings = line(out, "recordings:")
+    assert recordings.startswith("WARN") and "less than --recording-min-free" in recordings and "no recording can start" in recordings, recordings
+    code, out = doctor(sabha_bin, tmp_path, "--recording-min-free", "1MiB")
+    assert "recordings:" not in out, out
 
 
 def test_mail_calendar_and_clock_problems_and_then_a_sound_configuration(sabha_bin, tmp_path, smtp_maildir, radicale):
