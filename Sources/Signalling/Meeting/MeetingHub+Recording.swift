@@ -79,6 +79,10 @@ extension MeetingHub {
         logger.notice("recording started", metadata: ["room": "\(room)", "recording": "\(id)", "by": "\(actor)"])
         tellRoom(room, MeetingWire.encode("recording", ["active": true]))
         await syncRecording(room)
+        // Whoever speaks already: the composition opens on them, not on the first camera.
+        if let speaker = activeSpeakers[room] ?? nil, let who = byID[speaker] {
+            await session.note(TimelineEvent(type: .speaker, participant: speaker, identity: who.identity, name: who.name))
+        }
         return await recordingStatus(room: room)
     }
 
