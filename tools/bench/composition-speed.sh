@@ -17,6 +17,7 @@
 #   bash tools/bench/composition-speed.sh                          # 4 participants, 60 s, 640x360 cameras
 #   bash tools/bench/composition-speed.sh --duration 30 --participants 6 --no-screen
 #   bash tools/bench/composition-speed.sh --folder DIR             # time the composition of an existing recording
+#   bash tools/bench/composition-speed.sh --keep DIR               # and keep the recording (tracks, recording.json) in DIR
 # SABHA=path uses that server binary instead of building .build/release/sabha. Bounded: the meeting by --duration
 # + 120 s, the server's composition and each timed run by 20 x --duration (at least 300 s).
 set -euo pipefail
@@ -33,6 +34,7 @@ fps=15
 screen=1
 runs=3
 folder=""
+keep=""
 while (($#)); do
   case "$1" in
     --participants) participants=$2; shift 2 ;;
@@ -42,6 +44,7 @@ while (($#)); do
     --no-screen) screen=0; shift ;;
     --runs) runs=$2; shift 2 ;;
     --folder) folder=$(cd "$2" && pwd); shift 2 ;;
+    --keep) keep=$2; shift 2 ;;
     *) echo "composition-speed: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -62,7 +65,10 @@ fi
 "$sabha" recording compose --help >/dev/null || { echo "composition-speed: $sabha has no 'recording compose'" >&2; exit 1; }
 limit=$((duration * 20 > 300 ? duration * 20 : 300))
 work=$(mktemp -d /tmp/sabha-composition-speed.XXXXXX)
-cleanup() { loadgen_stop_server || true; rm -rf "$work"; }
+cleanup() {
+  loadgen_stop_server || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 if [[ -z $folder ]]; then
@@ -153,6 +159,7 @@ fi
 copy=$work/recording
 mkdir -p "$copy"
 cp -r "$source_folder/recording.json" "$source_folder/tracks" "$copy/"
+if [[ -n $keep ]]; then mkdir -p "$keep" && cp -r "$copy/recording.json" "$copy/tracks" "$keep/"; fi
 loadgen_stop_server || true   # also removes its data directory (the copy is in $work)
 
 results=()
