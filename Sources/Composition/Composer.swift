@@ -15,6 +15,8 @@ public struct Composer {
         public var audioBitrate = 48_000
         /// A keyframe at least this often, so that players can seek.
         public var keyframeSeconds = 10
+        /// Free space the disk must keep (0: not watched): composing stops, and fails with why, below it.
+        public var minimumFree: Int64 = 0
 
         public init() {}
     }
@@ -67,6 +69,9 @@ public struct Composer {
             var reported = -1
             for index in 0..<frames {
                 if shouldStop() { throw CompositionError.cancelled }
+                if settings.minimumFree > 0, index % 150 == 0, let free = DiskSpace.available(at: folder), free < settings.minimumFree {
+                    throw CompositionError.io("the disk is nearly full: \(DiskSpace.describe(free)) left, \(DiskSpace.describe(settings.minimumFree)) must stay free")
+                }
                 try run.frame(index)
                 let percent = (index + 1) * 100 / frames
                 if percent != reported {

@@ -104,6 +104,24 @@ public struct RecordingLibrary: Sendable {
         return true
     }
 
+    /// Finishes the recordings a server left running when it was killed (or lost power): each one's last partial
+    /// manifest becomes its `recording.json`, with a `problem` that says so, and its files end at their last complete
+    /// clusters. Returns them, to be composed. A recording killed in its first seconds, before any manifest was
+    /// written, is left as it is.
+    public func recoverInterrupted() -> [(folder: String, manifest: RecordingSession.Manifest)] {
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        return folders.compactMap { name in
+            let folder = "\(directory)/\(name)"
+            guard !FileManager.default.fileExists(atPath: "\(folder)/\(RecordingSession.Manifest.fileName)"),
+                  var manifest = RecordingSession.Manifest.read(folder: folder, name: RecordingSession.Manifest.partialFileName) else { return nil }
+            let interrupted = "the server stopped while recording; the recording ends at \(manifest.duration / 1_000) s, the last moment it saved"
+            manifest.problem = manifest.problem.map { "\($0); \(interrupted)" } ?? interrupted
+            guard (try? manifest.write(folder: folder)) != nil else { return nil }
+            unlink("\(folder)/\(RecordingSession.Manifest.partialFileName)")
+            return (folder, manifest)
+        }
+    }
+
     /// Deletes finished recordings that started more than `days` ago; returns their ids.
     public func prune(olderThan days: Int, now: Date = Date()) -> [String] {
         guard days > 0 else { return [] }

@@ -12,11 +12,11 @@ public actor RecordingSession {
     public nonisolated let directory: String
     public nonisolated let startedAt: Date
     private let engine: MediaEngine
-    private let logger: Logger
+    let logger: Logger
     private let clock = ContinuousClock()
     private let started: ContinuousClock.Instant
 
-    private final class Active {
+    final class Active {
         let track: RecordedTrack
         let tap: MediaTap
         let recorder: TrackRecorder
@@ -41,11 +41,11 @@ public actor RecordingSession {
         }
     }
 
-    private var active: [ProducerID: Active] = [:]
-    private var finished: [Manifest.Track] = []
+    private(set) var active: [ProducerID: Active] = [:]
+    private(set) var finished: [Manifest.Track] = []
     /// For each finished track (by index): its first frame's arrival and capture time, as its recorder saw them.
     private var firstFrames: [Int: (time: Int64, capturedNTP: Int64?)] = [:]
-    private var timeline: [TimelineEvent] = []
+    private(set) var timeline: [TimelineEvent] = []
     private var people: [String: RecordedPerson] = [:]
     private var synced = false
     private var polling: Task<Void, Never>?
@@ -57,7 +57,7 @@ public actor RecordingSession {
     private let minimumFree: Int64
     private let diskNearlyFull: @Sendable (String) -> Void
     private var toldDiskNearlyFull = false
-    private var polls = 0
+    private(set) var polls = 0
 
     /// How often the taps are emptied into the files.
     static let pollInterval: Duration = .milliseconds(20)
@@ -82,7 +82,7 @@ public actor RecordingSession {
     }
 
     /// Milliseconds since the recording started: the timeline every file is placed on.
-    private var now: Int64 {
+    var now: Int64 {
         let elapsed = clock.now - started
         return elapsed.components.seconds * 1_000 + elapsed.components.attoseconds / 1_000_000_000_000_000
     }
@@ -143,6 +143,7 @@ public actor RecordingSession {
     private func pollLoop() async {
         while !stopped {
             poll()
+            if polls % Self.checkpointPolls == 0 { checkpoint() }
             polls += 1
             if polls % 50 == 0 { checkFreeSpace() }  // once a second
             try? await Task.sleep(for: Self.pollInterval)
@@ -229,11 +230,11 @@ public actor RecordingSession {
             alignTracks()
         }
         let manifest = Manifest(id: id, room: room, startedAt: startedAt, duration: now, tracks: finished, timeline: timeline, problem: problem)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        if let data = try? encoder.encode(manifest) {
-            FileManager.default.createFile(atPath: directory + "/recording.json", contents: data, attributes: [.posixPermissions: 0o640])
+        do {
+            try manifest.write(folder: directory)
+            unlink("\(directory)/\(Manifest.partialFileName)")
+        } catch {
+            logger.error("cannot write the recording's manifest", metadata: ["room": "\(room)", "recording": "\(id)", "error": "\(error)"])
         }
         return manifest
     }

@@ -78,8 +78,17 @@ struct SabhaApplication {
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
         let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
-        let composition = CompositionQueue(logger: Logger(label: "sabha.recording"))
+        var compositionSettings = Composer.Settings()
+        compositionSettings.minimumFree = Int64(settings.recordingMinimumFree)
+        let composition = CompositionQueue(settings: compositionSettings, logger: Logger(label: "sabha.recording"))
         await hub.setRecordingDirectory(recordings.directory, composition: composition, minimumFree: Int64(settings.recordingMinimumFree))
+        for (folder, manifest) in recordings.recoverInterrupted() {
+            logger.notice("finished a recording the server was stopped in", metadata: ["room": "\(manifest.room)", "recording": "\(manifest.id)",
+                                                                                  "duration-ms": "\(manifest.duration)", "tracks": "\(manifest.tracks.count)"])
+            audit.sink(MeetingHub.AuditEvent(room: manifest.room, identity: "", participant: "", event: "recording-stopped", actor: "server-stopped",
+                                             detail: manifest.id))
+            if !manifest.tracks.isEmpty { composition.enqueue(folder: folder) }
+        }
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }

@@ -209,6 +209,20 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder + "/composed.webm"))
     }
 
+    @Test func aNearlyFullDiskFailsTheCompositionWithWhyAndLeavesNoHalfFile() throws {
+        let folder = try Self.makeRecording([Publisher(participant: "asha", color: Self.red, frequency: 440, from: 0, to: 2_000)],
+                                            duration: 2_000, timeline: [])
+        var settings = Composer.Settings()
+        settings.minimumFree = Int64.max / 2
+        do {
+            _ = try Composer(folder: folder, settings: settings).compose()
+            Issue.record("composed on a disk with less free than it must keep")
+        } catch {
+            #expect("\(error)".contains("the disk is nearly full"), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["recording.json", "tracks"])
+    }
+
     @Test func stoppingLeavesNoHalfFile() throws {
         let folder = try Self.makeRecording([Publisher(participant: "asha", color: Self.red, frequency: 440, from: 0, to: 2_000)],
                                             duration: 2_000, timeline: [])
