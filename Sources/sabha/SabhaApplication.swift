@@ -77,18 +77,7 @@ struct SabhaApplication {
         let audit = AuditRecorder(store: store, roomEnded: { room, by, at in reporter.roomEnded(room, by: by, at: at) })
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
-        let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
-        var compositionSettings = Composer.Settings()
-        compositionSettings.minimumFree = Int64(settings.recordingMinimumFree)
-        let composition = CompositionQueue(settings: compositionSettings, logger: Logger(label: "sabha.recording"))
-        await hub.setRecordingDirectory(recordings.directory, composition: composition, minimumFree: Int64(settings.recordingMinimumFree))
-        for (folder, manifest) in recordings.recoverInterrupted() {
-            logger.notice("finished a recording the server was stopped in", metadata: ["room": "\(manifest.room)", "recording": "\(manifest.id)",
-                                                                                  "duration-ms": "\(manifest.duration)", "tracks": "\(manifest.tracks.count)"])
-            audit.sink(MeetingHub.AuditEvent(room: manifest.room, identity: "", participant: "", event: "recording-stopped", actor: "server-stopped",
-                                             detail: manifest.id))
-            if !manifest.tracks.isEmpty { composition.enqueue(folder: folder) }
-        }
+        let (recordings, composition) = await Self.recording(settings, hub: hub, audit: audit, logger: logger)
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
@@ -113,6 +102,25 @@ struct SabhaApplication {
                                                       logger: Logger(label: "sabha.services"))
         configuration.maximumGracefulShutdownDuration = settings.http.drainTimeout + shutdownLimit
         return SabhaApplication(group: ServiceGroup(configuration: configuration), httpClient: channels.httpClient, lock: lock)
+    }
+
+    /// Recordings: where they go, the queue that composes them, and the ones a killed server left running, finished
+    /// and queued.
+    static func recording(_ settings: ServeSettings, hub: MeetingHub, audit: AuditRecorder,
+                          logger: Logger) async -> (RecordingLibrary, CompositionQueue) {
+        let recordings = RecordingLibrary(directory: (settings.dataDirectory as NSString).appendingPathComponent("recordings"))
+        var compositionSettings = Composer.Settings()
+        compositionSettings.minimumFree = Int64(settings.recordingMinimumFree)
+        let composition = CompositionQueue(settings: compositionSettings, logger: Logger(label: "sabha.recording"))
+        await hub.setRecordingDirectory(recordings.directory, composition: composition, minimumFree: Int64(settings.recordingMinimumFree))
+        for (folder, manifest) in recordings.recoverInterrupted() {
+            logger.notice("finished a recording the server was stopped in", metadata: ["room": "\(manifest.room)", "recording": "\(manifest.id)",
+                                                                                  "duration-ms": "\(manifest.duration)", "tracks": "\(manifest.tracks.count)"])
+            audit.sink(MeetingHub.AuditEvent(room: manifest.room, identity: "", participant: "", event: "recording-stopped", actor: "server-stopped",
+                                             detail: manifest.id))
+            if !manifest.tracks.isEmpty { composition.enqueue(folder: folder) }
+        }
+        return (recordings, composition)
     }
 
     /// The start-up lines an operator reads first: where media listens, what is announced, the store and its retention.
