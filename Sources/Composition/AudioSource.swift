@@ -16,12 +16,7 @@ final class AudioSource {
 
     init(path: String, track: RecordingSession.Manifest.Track) throws(CompositionError) {
         self.track = track
-        do {
-            reader = try WebMReader(path: path)
-        } catch {
-            throw .io("\(track.file): \(error)")
-        }
-        guard case .opus = reader.tracks[0].codec else { throw .io("\(track.file) holds no Opus audio") }
+        reader = try WebMReader.open(path, for: track, holding: "Opus audio") { if case .opus = $0 { true } else { false } }
         decoder = try OpusCodec.Decoder()
     }
 

@@ -15,12 +15,7 @@ final class VideoSource {
 
     init(path: String, track: RecordingSession.Manifest.Track) throws(CompositionError) {
         self.track = track
-        do {
-            reader = try WebMReader(path: path)
-        } catch {
-            throw .io("\(track.file): \(error)")
-        }
-        guard case .vp8 = reader.tracks[0].codec else { throw .io("\(track.file) holds no VP8 video") }
+        reader = try WebMReader.open(path, for: track, holding: "VP8 video") { if case .vp8 = $0 { true } else { false } }
         upcoming = reader.next()
     }
 
@@ -39,4 +34,19 @@ final class VideoSource {
 
     /// What went wrong reading the file, if anything (the frames before it are used).
     var damage: String? { reader.damage }
+}
+
+extension WebMReader {
+    /// Opens a recorded track's file; its first track must be `what` (`matches`).
+    static func open(_ path: String, for track: RecordingSession.Manifest.Track, holding what: String,
+                     matches: (WebMTrack.Codec) -> Bool) throws(CompositionError) -> WebMReader {
+        let reader: WebMReader
+        do {
+            reader = try WebMReader(path: path)
+        } catch {
+            throw .io("\(track.file): \(error)")
+        }
+        guard matches(reader.tracks[0].codec) else { throw .io("\(track.file) holds no \(what)") }
+        return reader
+    }
 }

@@ -66,22 +66,11 @@ public struct CompositionReport: Codable, Sendable, Equatable {
 
     /// The report in `folder`; nil when there is none (recorded before composition existed, or never queued).
     public static func read(folder: String) -> CompositionReport? {
-        guard let data = FileManager.default.contents(atPath: "\(folder)/\(fileName)") else { return nil }
-        return try? JSONDecoder().decode(CompositionReport.self, from: data)
+        JSONFile.read(CompositionReport.self, folder: folder, name: fileName)
     }
 
-    /// Writes the report into `folder`, replacing the old one whole (a reader never sees half a file).
+    /// Writes the report into `folder`, replacing the old one whole.
     public func write(folder: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(self)
-        let temporary = "\(folder)/.\(Self.fileName).\(getpid()).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o640]) else {
-            throw RecordingError.io("cannot write \(temporary)")
-        }
-        guard rename(temporary, "\(folder)/\(Self.fileName)") == 0 else {
-            unlink(temporary)
-            throw RecordingError.io("cannot replace \(folder)/\(Self.fileName): \(String(cString: strerror(errno)))")
-        }
+        try JSONFile.write(self, folder: folder, name: Self.fileName)
     }
 }

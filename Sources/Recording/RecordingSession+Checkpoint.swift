@@ -9,28 +9,14 @@ extension RecordingSession.Manifest {
     public static let fileName = "recording.json"
     public static let partialFileName = "recording.partial.json"
 
-    /// Writes the manifest as `name` in `folder`, replacing the old file whole (a reader never sees half of one).
+    /// Writes the manifest as `name` in `folder`, replacing the old file whole.
     public func write(folder: String, name: String = fileName) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        let data = try encoder.encode(self)
-        let temporary = "\(folder)/.\(name).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o640]) else {
-            throw RecordingError.io("cannot write \(temporary)")
-        }
-        guard rename(temporary, "\(folder)/\(name)") == 0 else {
-            unlink(temporary)
-            throw RecordingError.io("cannot replace \(folder)/\(name): \(String(cString: strerror(errno)))")
-        }
+        try JSONFile.write(self, folder: folder, name: name)
     }
 
     /// The manifest `name` in `folder`; nil when there is none or it cannot be read.
     public static func read(folder: String, name: String = fileName) -> Self? {
-        guard let data = FileManager.default.contents(atPath: "\(folder)/\(name)") else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(Self.self, from: data)
+        JSONFile.read(Self.self, folder: folder, name: name)
     }
 }
 
