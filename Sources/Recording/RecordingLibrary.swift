@@ -35,12 +35,6 @@ public struct RecordingLibrary: Sendable {
         case composed, audio, tracks
     }
 
-    static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
-
     /// Finished recordings, newest first (a recording still running has no recording.json yet).
     public func list() -> [Entry] {
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -49,8 +43,7 @@ public struct RecordingLibrary: Sendable {
 
     func entry(folder: String) -> Entry? {
         let path = "\(directory)/\(folder)"
-        guard let data = FileManager.default.contents(atPath: path + "/recording.json"),
-              let manifest = try? Self.decoder().decode(RecordingSession.Manifest.self, from: data) else { return nil }
+        guard let manifest = RecordingSession.Manifest.read(folder: path) else { return nil }
         let report = CompositionReport.read(folder: path)
         var files = manifest.tracks.map(\.file)
         if report?.state == .done {
@@ -66,20 +59,24 @@ public struct RecordingLibrary: Sendable {
 
     /// The finished recording `id`; nil when there is none (or it is still running).
     public func entry(id: String) -> Entry? {
-        folder(of: id).flatMap { entry(folder: ($0 as NSString).lastPathComponent) }
+        locate(id)?.entry
     }
 
-    /// The files a download of `kind` holds, as paths relative to the recording's folder, and the folder; nil when
-    /// there is no such recording, or no such file yet (the composition has not finished).
-    public func files(_ kind: Kind, of id: String) -> (folder: String, files: [String])? {
+    /// The finished recording `id` and its folder, read once; nil when there is none (or it is still running).
+    public func locate(_ id: String) -> (folder: String, entry: Entry)? {
         guard let folder = folder(of: id), let entry = entry(folder: (folder as NSString).lastPathComponent) else { return nil }
+        return (folder, entry)
+    }
+
+    /// The files a download of `kind` holds, as paths relative to the recording's folder; nil when they are not
+    /// there yet (the composition has not finished).
+    public static func files(_ kind: Kind, of entry: Entry) -> [String]? {
         let wanted: [String] = switch kind {
         case .composed: [CompositionReport.composedFile]
         case .audio: [CompositionReport.audioFile]
         case .tracks: ["recording.json"] + entry.files.filter { $0.hasPrefix("tracks/") }
         }
-        guard wanted.allSatisfy({ $0 == "recording.json" || entry.files.contains($0) }) else { return nil }
-        return (folder, wanted)
+        return wanted.allSatisfy({ $0 == "recording.json" || entry.files.contains($0) }) ? wanted : nil
     }
 
     /// The folder of recording `id` (ids are "r-" and hex digits, so nothing in them can reach outside).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GroupwareBridge
 import MediaCore
+import Recording
 import Signalling
 
 /// `sabha doctor`: checks a configuration the way a new operator needs before the first meeting: the ports free,
@@ -72,16 +73,16 @@ struct DoctorCommand: AsyncParsableCommand {
         } else {
             report.ok("data directory", "\(directory) does not exist yet; sabha serve creates it")
         }
-        if let free = DoctorProbes.freeBytes(directory) {
-            let text = ByteCountFormatter.string(fromByteCount: Int64(free), countStyle: .binary)
+        if let free = DiskSpace.available(at: directory) {
+            let text = ByteCountFormatter.string(fromByteCount: free, countStyle: .binary)
             switch free {
             case ..<(200 << 20): report.fail("disk", "only \(text) free for \(directory): the store, backups and logs need room")
             case ..<(2 << 30): report.warn("disk", "\(text) free for \(directory); keep at least 2 GiB for the store, backups and logs")
             default: report.ok("disk", "\(text) free for \(directory)")
             }
-            let keep = UInt64(settings.recordingMinimumFree)
+            let keep = Int64(settings.recordingMinimumFree)
             if keep > 0 && free < keep {
-                report.warn("recordings", "\(text) free is less than --recording-min-free (\(ByteCountFormatter.string(fromByteCount: Int64(keep), countStyle: .binary))): no recording can start")
+                report.warn("recordings", "\(text) free is less than --recording-min-free (\(ByteCountFormatter.string(fromByteCount: keep, countStyle: .binary))): no recording can start")
             }
         }
         return serving

@@ -80,15 +80,6 @@ enum DoctorProbes {
         return addresses
     }
 
-    /// Bytes free for an unprivileged user on the file system holding `path` (or its nearest existing parent).
-    static func freeBytes(_ path: String) -> UInt64? {
-        var directory = URL(fileURLWithPath: path).standardizedFileURL
-        while !FileManager.default.fileExists(atPath: directory.path) && directory.path != "/" { directory.deleteLastPathComponent() }
-        var stats = statvfs()
-        guard statvfs(directory.path, &stats) == 0 else { return nil }
-        return UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
-    }
-
     /// The clock's offset from an NTP server in seconds (positive: this machine is behind), by one SNTP exchange.
     static func clockOffset(server: String, port: Int, timeout: TimeInterval = 2) -> Result<Double, ProbeError> {
         guard var target = address(server, port: port) else { return .failure(ProbeError("cannot resolve '\(server)'")) }

@@ -25,7 +25,11 @@ extension AdminRoutes {
         }
         api.get("recordings/:recording/file") { request, context in
             let id = context.parameters.get("recording") ?? ""
-            if let kind = request.uri.queryParameters.get("kind") { return try await download(kind: kind, of: id, context: context) }
+            if let text = request.uri.queryParameters.get("kind") {
+                let kind = try Self.kind(text)
+                guard let located = try await library().locate(id) else { throw Self.noRecordingFile(id: id, name: nil) }
+                return try await download(kind, of: located, id: id, context: context)
+            }
             let name = request.uri.queryParameters.get("name") ?? "recording.json"
             guard let path = try await library().file(name, of: id) else { throw Self.noRecordingFile(id: id, name: name) }
             let body = try await FileIO().loadFile(path: path, context: context)
@@ -55,20 +59,17 @@ extension AdminRoutes {
         router.get("api/rooms/:room/recordings/:recording/file") { request, context in
             let room = try roomParameter(context), id = context.parameters.get("recording") ?? ""
             try await authorizeHost(request, room: room, toDo: "download its recordings")
-            guard try await library().entry(id: id)?.room == room else { throw Self.noRecordingFile(id: id, name: nil) }
-            return try await download(kind: request.uri.queryParameters.get("kind") ?? "composed", of: id, context: context)
+            guard let located = try await library().locate(id), located.entry.room == room else { throw Self.noRecordingFile(id: id, name: nil) }
+            return try await download(try Self.kind(request.uri.queryParameters.get("kind") ?? "composed"), of: located, id: id, context: context)
         }
     }
 
     /// `?kind=composed|audio|tracks`: the composed file, the sound alone, or every track and recording.json as one
     /// ustar archive, streamed file by file.
-    private func download(kind text: String, of id: String, context: some RequestContext) async throws -> Response {
-        guard let kind = RecordingLibrary.Kind(rawValue: text) else {
-            throw Problem(status: 400, code: "bad-kind", title: "Unknown kind", detail: "\"kind\" must be composed, audio or tracks.")
-        }
-        let library = try await library()
-        guard let entry = library.entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
-        guard let (folder, files) = library.files(kind, of: id) else {
+    private func download(_ kind: RecordingLibrary.Kind, of located: (folder: String, entry: RecordingLibrary.Entry), id: String,
+                          context: some RequestContext) async throws -> Response {
+        let (folder, entry) = located
+        guard let files = RecordingLibrary.files(kind, of: entry) else {
             let state = entry.composition.map { "\($0.state.rawValue)\($0.state == .running ? String(format: " (%.0f %%)", $0.progress * 100) : "")\($0.error.map { ": \($0)" } ?? "")" }
             throw Problem(status: 409, code: "not-composed", title: "Not composed yet",
                           detail: "Recording \(id) has no \(kind.rawValue) file yet; its composition is \(state ?? "not queued") (POST /api/recordings/\(id)/compose queues it).")
@@ -80,6 +81,13 @@ extension AdminRoutes {
         case .tracks:
             return Self.attachment(Self.tarBody(folder: folder, files: files, root: id), type: "application/x-tar", name: "\(id)-tracks.tar")
         }
+    }
+
+    static func kind(_ text: String) throws(Problem) -> RecordingLibrary.Kind {
+        guard let kind = RecordingLibrary.Kind(rawValue: text) else {
+            throw Problem(status: 400, code: "bad-kind", title: "Unknown kind", detail: "\"kind\" must be composed, audio or tracks.")
+        }
+        return kind
     }
 
     static func contentType(of name: String) -> String {

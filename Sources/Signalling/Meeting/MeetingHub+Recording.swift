@@ -46,8 +46,7 @@ extension MeetingHub {
 
     /// Composes recording `id` (again); false when there is no finished recording with that id or nothing composes.
     public func compose(id: String) -> Bool {
-        guard let queue = compositionQueue, let library = recordingLibrary, library.entry(id: id) != nil,
-              let folder = library.folder(of: id) else { return false }
+        guard let queue = compositionQueue, let (folder, _) = recordingLibrary?.locate(id) else { return false }
         queue.enqueue(folder: folder)
         return true
     }
