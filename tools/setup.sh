@@ -22,6 +22,8 @@ APT_PACKAGES=(
   # RUNPATH=$ORIGIN for a debug build's bundled Swift runtime (patchelf), the unit checked (systemd-analyze) and its
   # man page found and rendered (man-db); libcurl's link-time library for the release build's static Foundation
   dpkg-dev binutils patchelf systemd man-db libcurl4-openssl-dev
+  # The PostgreSQL store's tests start their own cluster with tools/dev/scratch-postgres.sh (psql comes with it)
+  postgresql
 )
 
 missing=()
