@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        // The store that several nodes share (`--database postgres://…`).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // Already resolved for jwt-kit; Signalling uses its HMAC-SHA1 for TURN credentials.
@@ -126,10 +128,21 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The same store in PostgreSQL, shared by the nodes of a cluster.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Signalling", "Scheduling",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "sabha",
             dependencies: [
-                "Signalling", "Scheduling", "GroupwareBridge", "MediaCore", "Recording", "Composition", "CSabhaBuild",
+                "Signalling", "Scheduling", "PostgresStore", "GroupwareBridge", "MediaCore", "Recording", "Composition", "CSabhaBuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,6 +199,14 @@ let package = Package(
             ],
             exclude: ["Regressions"]
         ),
+        // Every store operation against both stores: SQLite, and a PostgreSQL cluster the tests start themselves.
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "PostgresStore", "Signalling", "Scheduling", "GroupwareBridge", "SabhaTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SchedulingTests",
             dependencies: [
@@ -202,7 +223,7 @@ let package = Package(
 // tools/loadgen and Hummingbird).
 let swiftTargets: Set<String> = ["MediaCore", "Recording", "Composition", "RecordingTests", "Signalling", "Scheduling", "GroupwareBridge", "sabha", "SabhaTestSupport",
                                  "GroupwareTestSupport", "MediaCoreTests", "SignallingTests", "SchedulingTests",
-                                 "GroupwareBridgeTests"]
+                                 "GroupwareBridgeTests", "PostgresStore", "StoreTests"]
 for target in package.targets where swiftTargets.contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),

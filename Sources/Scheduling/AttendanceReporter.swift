@@ -1,6 +1,5 @@
 import Foundation
 import GroupwareBridge
-import GRDB
 import Logging
 import ServiceLifecycle
 
@@ -31,7 +30,7 @@ public final class AttendanceReporter: Service {
         self.logger = logger
     }
 
-    var store: MeetingStore { scheduler.store }
+    var store: any MeetingStore { scheduler.store }
 
     public func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -76,12 +75,8 @@ public final class AttendanceReporter: Service {
     public func sweep(now: Date = Date()) {
         let due: [MeetingRecord]
         do {
-            due = try store.read { db in
-                try MeetingRecord.filter(MeetingRecord.Columns.report == MeetingRecord.ReportState.pending.rawValue)
-                    .filter(MeetingRecord.Columns.status == MeetingRecord.Status.scheduled.rawValue)
-                    .filter(MeetingRecord.Columns.end < now.addingTimeInterval(-scheduler.policy.closesAfter))
-                    .limit(50).fetchAll(db)
-            }
+            let closed = now.addingTimeInterval(-scheduler.policy.closesAfter)
+            due = try store.read { tx in try tx.meetingsAwaitingReport(endedBefore: closed, limit: 50) }
         } catch {
             logger.error("meetings not readable for reports", metadata: ["error": "\(error)"])
             return
@@ -96,13 +91,13 @@ public final class AttendanceReporter: Service {
             let report = AttendanceReport(meeting: meeting, attendees: attendees, events: try events(meeting.room), now: at,
                                           endedBy: endedBy, addresses: addresses)
             let items = try outboxItems(report, meeting: meeting, attendees: attendees, now: Date())
-            let queued = try store.write { db -> Bool in
-                guard var fresh = try MeetingRecord.fetchOne(db, key: meeting.id), fresh.report == .pending,
+            let queued = try store.write { tx -> Bool in
+                guard var fresh = try tx.meeting(id: meeting.id), fresh.report == .pending,
                       fresh.status == .scheduled else { return false }
                 fresh.report = .queued
                 fresh.reportedAt = at
-                try fresh.update(db)
-                for item in items { try MeetingScheduler.enqueue(item, db) }
+                try tx.update(fresh)
+                for item in items { try tx.enqueue(item) }
                 return true
             }
             guard queued else { return }

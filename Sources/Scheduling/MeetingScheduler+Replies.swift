@@ -1,6 +1,5 @@
 import Foundation
 import GroupwareBridge
-import GRDB
 import Logging
 
 /// Attendees' answers (RSVP): from iMIP REPLY mails in the reply mailbox, and from the PARTSTATs a CalDAV scheduling
@@ -18,8 +17,8 @@ extension MeetingScheduler {
         let outcome: ReplyOutcome
         var room: String?
         do {
-            (outcome, room) = try store.write { db -> (ReplyOutcome, String?) in
-                guard let meeting = try MeetingRecord.filter(MeetingRecord.Columns.uid == reply.uid).fetchOne(db) else {
+            (outcome, room) = try store.write { tx -> (ReplyOutcome, String?) in
+                guard let meeting = try tx.meeting(.uid(reply.uid)) else {
                     return (.ignored("unknown-meeting"), nil)
                 }
                 guard meeting.status == .scheduled else { return (.ignored("meeting-cancelled"), nil) }
@@ -28,7 +27,7 @@ extension MeetingScheduler {
                 var reason = "not-invited"
                 for answer in reply.answers {
                     let email = answer.email.value.lowercased()
-                    guard var attendee = try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": meeting.id, "email": email]),
+                    guard var attendee = try tx.attendee(of: meeting.id, email: email),
                           attendee.status == .invited else { continue }
                     guard Self.isSent(reply, by: answer) else { reason = "sender-mismatch"; continue }
                     let at = reply.dtstamp ?? now
@@ -39,7 +38,7 @@ extension MeetingScheduler {
                     attendee.answerComment = comment
                     attendee.answeredAt = at
                     attendee.answerSource = .mail
-                    try attendee.update(db)
+                    try tx.update(attendee)
                     changed.append(email)
                 }
                 return changed.isEmpty ? (.ignored(reason), nil) : (.applied(meeting: meeting.id, attendees: changed), meeting.room)
@@ -69,12 +68,12 @@ extension MeetingScheduler {
         let outcome: ReplyOutcome
         var room: String?
         do {
-            (outcome, room) = try store.write { db -> (ReplyOutcome, String?) in
-                guard let meeting = try MeetingRecord.fetchOne(db, key: id), meeting.status == .scheduled else {
+            (outcome, room) = try store.write { tx -> (ReplyOutcome, String?) in
+                guard let meeting = try tx.meeting(id: id), meeting.status == .scheduled else {
                     return (.ignored("meeting-cancelled"), nil)
                 }
                 var changed: [String] = []
-                for var attendee in try MeetingStore.attendees(db, of: id) where attendee.status == .invited {
+                for var attendee in try tx.attendees(of: id) where attendee.status == .invited {
                     guard let status = answers[attendee.email], status != attendee.calendarAnswer else { continue }
                     attendee.calendarAnswer = status
                     // NEEDS-ACTION is what our own copy says until someone answers: never an answer in itself.
@@ -85,7 +84,7 @@ extension MeetingScheduler {
                         attendee.answerSource = .calendar
                         changed.append(attendee.email)
                     }
-                    try attendee.update(db)
+                    try tx.update(attendee)
                 }
                 return changed.isEmpty ? (.ignored("unchanged"), nil) : (.applied(meeting: id, attendees: changed), meeting.room)
             }

@@ -1,17 +1,16 @@
 import Foundation
 import GroupwareBridge
-import GRDB
 import Logging
 
 /// Creates, changes and cancels scheduled meetings: one transaction stores the meeting, its attendees and every
 /// mail and calendar write it causes (in the outbox, rendered), so nothing is lost between "saved" and "sent".
 public final class MeetingScheduler: Sendable {
-    public let store: MeetingStore
+    public let store: any MeetingStore
     public let policy: MeetingPolicy
     let hooks: MeetingHooks
     let logger: Logger
 
-    public init(store: MeetingStore, policy: MeetingPolicy, hooks: MeetingHooks, logger: Logger) {
+    public init(store: any MeetingStore, policy: MeetingPolicy, hooks: MeetingHooks, logger: Logger) {
         self.store = store
         self.policy = policy
         self.hooks = hooks
@@ -49,10 +48,10 @@ public final class MeetingScheduler: Sendable {
         let items = try outboxItems(for: record, attendees: attendees, removed: [], method: .request, now: now)
         let stored = record
         do {
-            try store.write { db in
-                try stored.insert(db)
-                for attendee in attendees { try attendee.insert(db) }
-                for item in items { try Self.enqueue(item, db) }
+            try store.write { tx in
+                try tx.insert(stored)
+                for attendee in attendees { try tx.insert(attendee) }
+                for item in items { try tx.enqueue(item) }
             }
         } catch {
             throw .failed("meeting not stored: \(error)")
@@ -110,21 +109,21 @@ public final class MeetingScheduler: Sendable {
         let stored = record
         let all = attendees + dropped
         do {
-            try store.write { db in
-                guard let fresh = try MeetingRecord.fetchOne(db, key: id), fresh.status == .scheduled else { throw MeetingError.cancelled(id) }
+            try store.write { tx in
+                guard let fresh = try tx.meeting(id: id), fresh.status == .scheduled else { throw MeetingError.cancelled(id) }
                 var stored = stored
                 stored.calendarETag = fresh.calendarETag
                 if stored.resourceETag == nil { stored.resourceETag = fresh.resourceETag }
                 stored.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
-                try stored.update(db)
+                try tx.update(stored)
                 // Answers stay with the person (read here, in the transaction, so one that just came in is kept).
-                let answers = Dictionary(try MeetingStore.attendees(db, of: id).map { ($0.email, $0) }, uniquingKeysWith: { a, _ in a })
-                try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == id).deleteAll(db)
+                let answers = Dictionary(try tx.attendees(of: id).map { ($0.email, $0) }, uniquingKeysWith: { a, _ in a })
+                try tx.deleteAttendees(of: id)
                 for var attendee in all {
                     if let earlier = answers[attendee.email] { attendee.keepAnswer(of: earlier) }
-                    try attendee.insert(db)
+                    try tx.insert(attendee)
                 }
-                for item in items { try Self.enqueue(item, db) }
+                for item in items { try tx.enqueue(item) }
             }
         } catch let error as MeetingError {
             throw error
@@ -154,14 +153,14 @@ public final class MeetingScheduler: Sendable {
         let items = try outboxItems(for: record, attendees: invited, removed: [], method: .cancel, now: now)
         let stored = record
         do {
-            try store.write { db in
-                guard var fresh = try MeetingRecord.fetchOne(db, key: id), fresh.status == .scheduled else { return }
+            try store.write { tx in
+                guard var fresh = try tx.meeting(id: id), fresh.status == .scheduled else { return }
                 fresh.status = .cancelled
                 if fresh.report == .pending { fresh.report = .skipped }  // a cancelled meeting gets no attendance report
                 fresh.sequence = max(stored.sequence, MeetingRecord.sequence(after: fresh.sequence))
                 fresh.updatedAt = now
-                try fresh.update(db)
-                for item in items { try Self.enqueue(item, db) }
+                try tx.update(fresh)
+                for item in items { try tx.enqueue(item) }
             }
         } catch {
             throw .failed("meeting not cancelled: \(error)")
@@ -212,7 +211,7 @@ public final class MeetingScheduler: Sendable {
         }
         let attendee: MeetingAttendeeRecord?
         do {
-            attendee = try store.read { db in try MeetingAttendeeRecord.fetchOne(db, key: ["meetingId": record.id, "email": identity.lowercased()]) }
+            attendee = try store.read { tx in try tx.attendee(of: record.id, email: identity.lowercased()) }
         } catch {
             logger.error("admission check failed; refusing", metadata: ["room": "\(room)", "error": "\(error)"])
             return .refused(code: "meeting-not-open", detail: "The meeting cannot be checked right now; try again in a minute.")
@@ -361,30 +360,6 @@ public final class MeetingScheduler: Sendable {
             throw .failed("cannot build the invitations: \(error)")
         }
         return items
-    }
-
-    /// Queues `item`, superseding what it makes stale: an older unsent mail to the same person about the same
-    /// meeting, or an older unsent write of the same calendar object.
-    static func enqueue(_ item: OutboxItem, _ db: Database) throws {
-        var stale = OutboxItem
-            .filter(OutboxItem.Columns.meetingId == item.meetingId)
-            .filter(OutboxItem.Columns.state == OutboxItem.State.pending.rawValue)
-        switch item.kind {
-        case .mail where item.method == AttendanceReporter.method, .calendarReport:
-            break  // a report replaces nothing, and no invitation replaces it
-        case .mail:
-            stale = stale.filter(OutboxItem.Columns.kind == OutboxItem.Kind.mail.rawValue).filter(OutboxItem.Columns.recipient == item.recipient)
-                .filter(OutboxItem.Columns.method == nil || OutboxItem.Columns.method != AttendanceReporter.method)
-        case .calendarPut, .calendarDelete:
-            stale = stale.filter([OutboxItem.Kind.calendarPut.rawValue, OutboxItem.Kind.calendarDelete.rawValue].contains(OutboxItem.Columns.kind))
-        case .calendarLink:
-            stale = stale.filter(OutboxItem.Columns.kind == OutboxItem.Kind.calendarLink.rawValue)
-        }
-        if !(item.kind == .calendarReport || item.method == AttendanceReporter.method) {
-            try stale.updateAll(db, OutboxItem.Columns.state.set(to: OutboxItem.State.superseded.rawValue))
-        }
-        var item = item
-        try item.insert(db, onConflict: .ignore)
     }
 
     /// viewer < participant < host.

@@ -1,233 +1,192 @@
 import Foundation
-import GroupwareBridge
-import GRDB
 
-/// The meetings, their attendees and the outbox, in the server's SQLite database (the tables sit next to the
-/// rooms and the audit trail; `registerMigrations(in:)` adds them to the server's migrator).
-public final class MeetingStore: Sendable {
-    let database: any DatabaseWriter
+/// Where scheduled meetings, their attendees, the outbox and the reply mailbox's position are kept: the embedded
+/// SQLite file (`SQLiteMeetingStore`) or a PostgreSQL database that several nodes share (module PostgresStore).
+///
+/// A backend provides transactions; everything the scheduler, the outbox relay and the reply collector need is
+/// written once, in terms of `MeetingTransaction`, so both backends run the same rules.
+public protocol MeetingStore: Sendable {
+    /// Runs `body` in a read transaction.
+    func read<T: Sendable>(_ body: @Sendable (any MeetingTransaction) throws -> T) throws -> T
+    /// Runs `body` in a write transaction: all of it happens, or (when it throws) none of it. Write transactions
+    /// are serialised, also between the nodes sharing a database, so a read-modify-write inside one is safe.
+    func write<T: Sendable>(_ body: @Sendable (any MeetingTransaction) throws -> T) throws -> T
+}
 
-    /// `database` must have been migrated with a migrator that includes `registerMigrations(in:)`.
-    public init(database: any DatabaseWriter) {
-        self.database = database
+/// How a meeting is found other than by its id.
+public enum MeetingKey: Sendable, Equatable {
+    case room(String)
+    case uid(String)
+    case resourceHref(String)
+}
+
+/// Which pending outbox items a newer item makes stale.
+public struct StaleOutboxItems: Sendable, Equatable {
+    public var meetingId: String
+    public var kinds: [OutboxItem.Kind]
+    /// Only those to this recipient, when set.
+    public var recipient: String?
+    /// Items with this method are left alone (the attendance report is never replaced by an invitation).
+    public var sparing: String?
+    /// The item being queued: queued again with the same key, it must not supersede itself.
+    public var except: String?
+}
+
+/// How far a reply mailbox has been read (IMAP UIDVALIDITY and the last UID seen).
+public struct MailboxCursor: Sendable, Equatable {
+    public var mailbox: String
+    public var uidValidity: UInt32
+    public var lastUID: UInt32
+    public var updatedAt: Date
+
+    public init(mailbox: String, uidValidity: UInt32, lastUID: UInt32, updatedAt: Date) {
+        self.mailbox = mailbox
+        self.uidValidity = uidValidity
+        self.lastUID = lastUID
+        self.updatedAt = updatedAt
     }
+}
 
-    /// A store in memory with only these tables (tests, tools).
-    public static func inMemory() throws -> MeetingStore {
-        let queue = try DatabaseQueue()
-        var migrator = DatabaseMigrator()
-        registerMigrations(in: &migrator)
-        try migrator.migrate(queue)
-        return MeetingStore(database: queue)
-    }
+/// The operations of one transaction on the meeting tables. Each backend implements them with its own SQL.
+public protocol MeetingTransaction {
+    func meeting(id: String) throws -> MeetingRecord?
+    func meeting(_ key: MeetingKey) throws -> MeetingRecord?
+    /// Newest first.
+    func meetings(limit: Int) throws -> [MeetingRecord]
+    /// Meetings booked through the resource calendar (those with a `resourceHref`).
+    func calendarBookings() throws -> [MeetingRecord]
+    /// Scheduled meetings without an attendance report yet that ended before `endedBefore`.
+    func meetingsAwaitingReport(endedBefore: Date, limit: Int) throws -> [MeetingRecord]
+    func insert(_ meeting: MeetingRecord) throws
+    func update(_ meeting: MeetingRecord) throws
 
-    /// The schema; each released change is a new named migration after the last one here.
-    public static func registerMigrations(in migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("meetings-v1") { db in
-            try db.create(table: "meeting") { t in
-                t.primaryKey("id", .text)
-                t.column("uid", .text).notNull().unique()
-                t.column("room", .text).notNull()
-                t.column("source", .text).notNull()
-                t.column("title", .text).notNull()
-                t.column("description", .text).notNull()
-                t.column("start", .datetime).notNull()
-                t.column("end", .datetime).notNull()
-                t.column("timeZone", .text).notNull()
-                t.column("organizerName", .text).notNull()
-                t.column("organizerEmail", .text).notNull()
-                t.column("organizerLink", .text).notNull()
-                t.column("sequence", .integer).notNull()
-                t.column("status", .text).notNull()
-                t.column("createdAt", .datetime).notNull()
-                t.column("updatedAt", .datetime).notNull()
-                t.column("resourceHref", .text).unique()
-                t.column("resourceETag", .text)
-                t.column("calendarETag", .text)
-            }
-            try db.create(index: "meeting_room", on: "meeting", columns: ["room"])
-            try db.create(table: "meetingAttendee") { t in
-                t.column("meetingId", .text).notNull().references("meeting", onDelete: .cascade)
-                t.column("email", .text).notNull()
-                t.column("name", .text).notNull()
-                t.column("role", .text).notNull()
-                t.column("status", .text).notNull()
-                t.column("link", .text).notNull()
-                t.column("position", .integer).notNull()
-                t.primaryKey(["meetingId", "email"])
-            }
-            try db.create(table: "outbox") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("meetingId", .text).notNull().references("meeting", onDelete: .cascade)
-                t.column("kind", .text).notNull()
-                t.column("recipient", .text)
-                t.column("method", .text)
-                t.column("sequence", .integer).notNull()
-                t.column("key", .text).notNull().unique()
-                t.column("payload", .blob).notNull()
-                t.column("state", .text).notNull()
-                t.column("attempts", .integer).notNull()
-                t.column("lastError", .text)
-                t.column("nextAttemptAt", .datetime).notNull()
-                t.column("createdAt", .datetime).notNull()
-                t.column("sentAt", .datetime)
-            }
-            try db.create(index: "outbox_due", on: "outbox", columns: ["state", "nextAttemptAt"])
-        }
-        // Earlier versions stored a booking's SEQUENCE as read, up to Int.max, and then trapped adding one to it at
-        // the next edit, again after every restart. Bring such meetings back into iCalendar's range.
-        migrator.registerMigration("meetings-v2-sequence-range") { db in
-            try db.execute(sql: "UPDATE meeting SET sequence = ? WHERE sequence > ?",
-                           arguments: [MeetingRecord.maximumSequence, MeetingRecord.maximumSequence])
-            try db.execute(sql: "UPDATE meeting SET sequence = 0 WHERE sequence < 0")
-        }
-        // Meeting controls and languages (issue 16): a meeting's lobby, each attendee's language.
-        migrator.registerMigration("meetings-v3-lobby-language") { db in
-            try db.alter(table: "meeting") { t in t.add(column: "lobby", .boolean).notNull().defaults(to: false) }
-            try db.alter(table: "meetingAttendee") { t in t.add(column: "language", .text).notNull().defaults(to: "en") }
-        }
-        registerAttendanceMigrations(in: &migrator)
-    }
+    /// In the order they were given (`position`).
+    func attendees(of meetingId: String) throws -> [MeetingAttendeeRecord]
+    func attendee(of meetingId: String, email: String) throws -> MeetingAttendeeRecord?
+    func deleteAttendees(of meetingId: String) throws
+    func insert(_ attendee: MeetingAttendeeRecord) throws
+    func update(_ attendee: MeetingAttendeeRecord) throws
 
-    /// Replies and attendance (issue 21): each attendee's answer, the meeting's attendance report, and how far the
-    /// reply mailbox has been read.
-    static func registerAttendanceMigrations(in migrator: inout DatabaseMigrator) {
-        // Meetings already over get no report: the first start after an upgrade must not
-        // mail every organizer a report for every past meeting.
-        migrator.registerMigration("meetings-v4-replies-attendance") { db in
-            try db.alter(table: "meetingAttendee") { t in
-                t.add(column: "answer", .text).notNull().defaults(to: ParticipationStatus.needsAction.rawValue)
-                t.add(column: "answerComment", .text)
-                t.add(column: "answeredAt", .datetime)
-                t.add(column: "answerSource", .text)
-                t.add(column: "calendarAnswer", .text)
-            }
-            try db.alter(table: "meeting") { t in
-                t.add(column: "report", .text).notNull().defaults(to: MeetingRecord.ReportState.pending.rawValue)
-                t.add(column: "reportedAt", .datetime)
-            }
-            try db.execute(sql: "UPDATE meeting SET report = ? WHERE \"end\" < ?",
-                           arguments: [MeetingRecord.ReportState.skipped.rawValue, Date()])
-            try db.create(table: "mailboxCursor") { t in
-                t.primaryKey("mailbox", .text)
-                t.column("uidValidity", .integer).notNull()
-                t.column("lastUID", .integer).notNull()
-                t.column("updatedAt", .datetime).notNull()
+    /// Newest first; of one meeting, or of all.
+    func outbox(meeting: String?, limit: Int) throws -> [OutboxItem]
+    func outboxItem(id: Int64) throws -> OutboxItem?
+    /// Marks the matching pending items superseded.
+    func supersede(_ stale: StaleOutboxItems) throws
+    /// Inserts `item` unless an item with the same `key` exists (then nothing changes).
+    func insertUnlessQueued(_ item: OutboxItem) throws
+    func update(_ item: OutboxItem) throws
+    func outboxCounts() throws -> [OutboxItem.State: Int]
+    /// The oldest pending item of `kinds` due by `now`.
+    func firstPendingItem(dueBy now: Date, kinds: [OutboxItem.Kind]) throws -> OutboxItem?
+    /// When the earliest pending item of `kinds` falls due.
+    func earliestPendingAttempt(kinds: [OutboxItem.Kind]) throws -> Date?
+
+    func mailboxCursor(_ mailbox: String) throws -> MailboxCursor?
+    func save(_ cursor: MailboxCursor) throws
+}
+
+extension MeetingTransaction {
+    /// Queues `item`, superseding what it makes stale: an older unsent mail to the same person about the same
+    /// meeting, or an older unsent write of the same calendar object. A report replaces nothing, and no invitation
+    /// replaces it.
+    public func enqueue(_ item: OutboxItem) throws {
+        let isReport = item.kind == .calendarReport || item.method == AttendanceReporter.method
+        if !isReport {
+            switch item.kind {
+            case .mail:
+                try supersede(StaleOutboxItems(meetingId: item.meetingId, kinds: [.mail], recipient: item.recipient,
+                                               sparing: AttendanceReporter.method, except: item.key))
+            case .calendarPut, .calendarDelete:
+                try supersede(StaleOutboxItems(meetingId: item.meetingId, kinds: [.calendarPut, .calendarDelete], except: item.key))
+            case .calendarLink:
+                try supersede(StaleOutboxItems(meetingId: item.meetingId, kinds: [.calendarLink], except: item.key))
+            case .calendarReport:
+                break
             }
         }
+        try insertUnlessQueued(item)
     }
+}
 
-    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try database.read(body)
+extension StaleOutboxItems {
+    public init(meetingId: String, kinds: [OutboxItem.Kind], except: String? = nil) {
+        self.init(meetingId: meetingId, kinds: kinds, recipient: nil, sparing: nil, except: except)
     }
+}
 
-    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
-        try database.write(body)
-    }
-
-    // MARK: - Queries
-
-    public func meeting(id: String) throws -> MeetingRecord? {
-        try database.read { db in try MeetingRecord.fetchOne(db, key: id) }
-    }
-
-    public func meeting(room: String) throws -> MeetingRecord? {
-        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.room == room).fetchOne(db) }
-    }
-
-    public func meeting(uid: String) throws -> MeetingRecord? {
-        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.uid == uid).fetchOne(db) }
-    }
-
-    public func meeting(resourceHref: String) throws -> MeetingRecord? {
-        try database.read { db in try MeetingRecord.filter(MeetingRecord.Columns.resourceHref == resourceHref).fetchOne(db) }
-    }
+extension MeetingStore {
+    public func meeting(id: String) throws -> MeetingRecord? { try read { try $0.meeting(id: id) } }
+    public func meeting(room: String) throws -> MeetingRecord? { try read { try $0.meeting(.room(room)) } }
+    public func meeting(uid: String) throws -> MeetingRecord? { try read { try $0.meeting(.uid(uid)) } }
+    public func meeting(resourceHref: String) throws -> MeetingRecord? { try read { try $0.meeting(.resourceHref(resourceHref)) } }
 
     /// Every meeting, newest first.
-    public func meetings(limit: Int = 500) throws -> [MeetingRecord] {
-        try database.read { db in
-            try MeetingRecord.order(MeetingRecord.Columns.createdAt.desc, MeetingRecord.Columns.id).limit(limit).fetchAll(db)
-        }
-    }
+    public func meetings(limit: Int = 500) throws -> [MeetingRecord] { try read { try $0.meetings(limit: limit) } }
 
     /// Meetings booked through the resource calendar, by the href of their event.
     public func calendarBookings() throws -> [String: MeetingRecord] {
-        try database.read { db in
-            let rows = try MeetingRecord.filter(MeetingRecord.Columns.resourceHref != nil).fetchAll(db)
-            return Dictionary(rows.map { ($0.resourceHref!, $0) }, uniquingKeysWith: { first, _ in first })
-        }
+        let rows = try read { try $0.calendarBookings() }
+        return Dictionary(rows.compactMap { row in row.resourceHref.map { ($0, row) } }, uniquingKeysWith: { first, _ in first })
     }
 
-    public func attendees(of meetingId: String) throws -> [MeetingAttendeeRecord] {
-        try database.read { db in try Self.attendees(db, of: meetingId) }
-    }
-
-    static func attendees(_ db: Database, of meetingId: String) throws -> [MeetingAttendeeRecord] {
-        try MeetingAttendeeRecord.filter(MeetingAttendeeRecord.Columns.meetingId == meetingId)
-            .order(MeetingAttendeeRecord.Columns.position).fetchAll(db)
-    }
+    public func attendees(of meetingId: String) throws -> [MeetingAttendeeRecord] { try read { try $0.attendees(of: meetingId) } }
 
     /// Outbox items, newest first; of one meeting, or of all.
     public func outbox(meeting: String? = nil, limit: Int = 500) throws -> [OutboxItem] {
-        try database.read { db in
-            var request = OutboxItem.all()
-            if let meeting { request = request.filter(OutboxItem.Columns.meetingId == meeting) }
-            return try request.order(OutboxItem.Columns.id.desc).limit(limit).fetchAll(db)
-        }
+        try read { try $0.outbox(meeting: meeting, limit: limit) }
     }
+
+    /// How many items are in each state.
+    public func outboxCounts() throws -> [OutboxItem.State: Int] { try read { try $0.outboxCounts() } }
 
     /// Remembers the ETag of our copy in the organizer's calendar (nil once deleted).
     public func setCalendarETag(_ etag: String?, meeting: String) throws {
-        try database.write { db in
-            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.calendarETag.set(to: etag))
+        try write { tx in
+            guard var record = try tx.meeting(id: meeting) else { return }
+            record.calendarETag = etag
+            try tx.update(record)
         }
     }
 
     /// Moves the remembered ETag of our copy from `old` to `new`, unless a write of ours changed it meanwhile.
     public func replaceCalendarETag(_ old: String?, with new: String, meeting: String) throws {
-        try database.write { db in
-            _ = try MeetingRecord.filter(key: meeting).filter(MeetingRecord.Columns.calendarETag == old)
-                .updateAll(db, MeetingRecord.Columns.calendarETag.set(to: new))
+        try write { tx in
+            guard var record = try tx.meeting(id: meeting), record.calendarETag == old else { return }
+            record.calendarETag = new
+            try tx.update(record)
         }
     }
 
     /// Remembers the booking's current ETag in the resource calendar (after our write-back, or a change that
     /// needed no update), so the watcher does not take it for a change.
     public func setResourceETag(_ etag: String?, meeting: String) throws {
-        try database.write { db in
-            _ = try MeetingRecord.filter(key: meeting).updateAll(db, MeetingRecord.Columns.resourceETag.set(to: etag))
+        try write { tx in
+            guard var record = try tx.meeting(id: meeting) else { return }
+            record.resourceETag = etag
+            try tx.update(record)
         }
     }
 
-    /// How many items are in each state.
-    public func outboxCounts() throws -> [OutboxItem.State: Int] {
-        try database.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM outbox GROUP BY state")
-            var counts: [OutboxItem.State: Int] = [:]
-            for row in rows {
-                if let state = OutboxItem.State(rawValue: row["state"]) { counts[state] = row["n"] }
+    /// Takes the oldest pending item due at `now` for one attempt: its next attempt moves to `now + hold`, in the
+    /// same write transaction, so no other relay (another node sharing the database) takes it meanwhile. The
+    /// attempt's outcome (`finish`) replaces that time; if the node dies before, the item is due again after `hold`.
+    /// Otherwise returns when the next item falls due.
+    func claimNextDue(at now: Date, kinds: [OutboxItem.Kind] = OutboxItem.Kind.allCases,
+                      hold: TimeInterval) throws -> (item: OutboxItem?, next: Date?) {
+        try write { tx in
+            guard var due = try tx.firstPendingItem(dueBy: now, kinds: kinds) else {
+                return (nil, try tx.earliestPendingAttempt(kinds: kinds))
             }
-            return counts
-        }
-    }
-
-    /// The oldest pending item due at `now`, if any, and when the next one falls due otherwise.
-    func nextDue(at now: Date, kinds: [OutboxItem.Kind] = OutboxItem.Kind.allCases) throws -> (item: OutboxItem?, next: Date?) {
-        try database.read { db in
-            let pending = OutboxItem.filter(OutboxItem.Columns.state == OutboxItem.State.pending.rawValue)
-                .filter(kinds.map(\.rawValue).contains(OutboxItem.Columns.kind))
-            if let due = try pending.filter(OutboxItem.Columns.nextAttemptAt <= now).order(OutboxItem.Columns.id).fetchOne(db) {
-                return (due, now)
-            }
-            let next = try pending.select(min(OutboxItem.Columns.nextAttemptAt), as: Date.self).fetchOne(db)
-            return (nil, next)
+            due.nextAttemptAt = now.addingTimeInterval(hold)
+            try tx.update(due)
+            return (due, now)
         }
     }
 
     /// Records the outcome of one attempt.
     func finish(_ id: Int64, state: OutboxItem.State, error: String?, nextAttemptAt: Date?, at now: Date) throws {
-        try database.write { db in
-            guard var item = try OutboxItem.fetchOne(db, key: id) else { return }
+        try write { tx in
+            guard var item = try tx.outboxItem(id: id) else { return }
             // An update may have superseded it meanwhile; a delivered message still counts as delivered.
             if item.state == .superseded && state != .sent { return }
             item.state = state
@@ -235,7 +194,7 @@ public final class MeetingStore: Sendable {
             item.lastError = error
             if let nextAttemptAt { item.nextAttemptAt = nextAttemptAt }
             if state == .sent { item.sentAt = now }
-            try item.update(db)
+            try tx.update(item)
         }
     }
 }

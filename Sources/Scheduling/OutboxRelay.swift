@@ -29,11 +29,17 @@ public final class OutboxRelay: Service {
     }
 
     public static let maximumDelay: TimeInterval = 600
+    /// How long an item being sent is held back from other relays (`MeetingStore.claimNextDue`): longer than any
+    /// SMTP or CalDAV exchange takes, short enough that an item a dead node was sending goes out soon after.
+    public static let claimHold: TimeInterval = 120
 
-    let store: MeetingStore
+    let store: any MeetingStore
     let channels: Channels
     let retryDelay: TimeInterval
     let logger: Logger
+    /// On a store that several nodes share, a lane runs only on nodes that have its channel (a node without SMTP
+    /// leaves mail to those with it, rather than taking items only to put them back with "not configured").
+    let onlyConfiguredLanes: Bool
     private let mailDoorbell = Doorbell()
     private let calendarDoorbell = Doorbell()
 
@@ -41,10 +47,11 @@ public final class OutboxRelay: Service {
     static let mailKinds: [OutboxItem.Kind] = [.mail]
     static let calendarKinds: [OutboxItem.Kind] = [.calendarPut, .calendarDelete, .calendarLink, .calendarReport]
 
-    public init(store: MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, logger: Logger) {
+    public init(store: any MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, onlyConfiguredLanes: Bool = false, logger: Logger) {
         self.store = store
         self.channels = channels
         self.retryDelay = max(0.05, retryDelay)
+        self.onlyConfiguredLanes = onlyConfiguredLanes
         self.logger = logger
     }
 
@@ -61,8 +68,13 @@ public final class OutboxRelay: Service {
                                                       "resource-calendar": "\(channels.resourceCalendar != nil)"])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
-                group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
+                let calendars = channels.organizerCalendar != nil || channels.resourceCalendar != nil
+                if !onlyConfiguredLanes || channels.mailer != nil {
+                    group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
+                }
+                if !onlyConfiguredLanes || calendars {
+                    group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
+                }
             }
         } onGracefulShutdown: {
             self.wake()  // a sleeping lane looks again, sees the shutdown and stops
@@ -74,7 +86,7 @@ public final class OutboxRelay: Service {
             let now = Date()
             let due: (item: OutboxItem?, next: Date?)
             do {
-                due = try store.nextDue(at: now, kinds: kinds)
+                due = try store.claimNextDue(at: now, kinds: kinds, hold: Self.claimHold)
             } catch {
                 logger.error("outbox not readable; retrying", metadata: ["error": "\(error)"])
                 await doorbell.wait(timeout: .seconds(5))
@@ -93,7 +105,7 @@ public final class OutboxRelay: Service {
     /// Tries every item that is due now once (a failed one is rescheduled past now), then returns.
     public func drain() async {
         let now = Date()
-        while let item = try? store.nextDue(at: now).item {
+        while let item = try? store.claimNextDue(at: now, hold: Self.claimHold).item {
             await attempt(item)
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import GroupwareBridge
 import Logging
 
@@ -31,14 +30,14 @@ public final class ReplyMailbox: Sendable, CustomStringConvertible {
 
     /// The cursor's key in the store: the mailbox's URL without credentials.
     let name: String
-    let store: MeetingStore
+    let store: any MeetingStore
     let fetch: Fetch
     let reader: Reader
     let logger: Logger
     /// Batches read in one round at most, so a flooded mailbox cannot hold a round forever.
     let maximumBatches = 20
 
-    public init(name: String, store: MeetingStore, fetch: @escaping Fetch, reader: @escaping Reader, logger: Logger) {
+    public init(name: String, store: any MeetingStore, fetch: @escaping Fetch, reader: @escaping Reader, logger: Logger) {
         self.name = name
         self.store = store
         self.fetch = fetch
@@ -85,23 +84,11 @@ public final class ReplyMailbox: Sendable, CustomStringConvertible {
     }
 
     func cursor() throws -> (uidValidity: UInt32, lastUID: UInt32)? {
-        try store.read { [name] db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT uidValidity, lastUID FROM mailboxCursor WHERE mailbox = ?", arguments: [name]) else {
-                return nil
-            }
-            let validity: Int64 = row["uidValidity"]
-            let last: Int64 = row["lastUID"]
-            return (UInt32(clamping: validity), UInt32(clamping: last))
-        }
+        try store.read { [name] tx in try tx.mailboxCursor(name) }.map { ($0.uidValidity, $0.lastUID) }
     }
 
     func save(uidValidity: UInt32, lastUID: UInt32) throws {
-        try store.write { [name] db in
-            try db.execute(sql: """
-                INSERT INTO mailboxCursor (mailbox, uidValidity, lastUID, updatedAt) VALUES (?, ?, ?, ?)
-                ON CONFLICT(mailbox) DO UPDATE SET uidValidity = excluded.uidValidity, lastUID = excluded.lastUID,
-                updatedAt = excluded.updatedAt
-                """, arguments: [name, Int64(uidValidity), Int64(lastUID), Date()])
-        }
+        let cursor = MailboxCursor(mailbox: name, uidValidity: uidValidity, lastUID: lastUID, updatedAt: Date())
+        try store.write { tx in try tx.save(cursor) }
     }
 }

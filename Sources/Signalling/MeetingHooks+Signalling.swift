@@ -6,7 +6,7 @@ extension MeetingHooks {
     /// What the scheduler asks of this server: personal links are tokens from `tokens` on the meeting page under
     /// `publicURL`, rooms are the store's and the hub's, refusals count in `counters`; `outboxChanged` wakes whatever
     /// sends the outbox (the relay).
-    public static func signalling(tokens: TokenAuthority, store: SabhaStore, hub: MeetingHub, publicURL: String,
+    public static func signalling(tokens: TokenAuthority, store: any RoomStore, hub: MeetingHub, publicURL: String,
                                   counters: LimitCounters, outboxChanged: @escaping @Sendable () -> Void,
                                   logger: Logger) -> MeetingHooks {
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL

@@ -47,7 +47,7 @@ public struct SignallingServer: Service {
     public let service: SessionService
     public let meetings: MeetingHub
     public let tokens: TokenAuthority
-    public let store: SabhaStore
+    public let store: any RoomStore
     /// Scheduled meetings (admin API `/api/meetings`, the join window of their rooms).
     public let scheduler: MeetingScheduler
     let adminKey: AdminKey
@@ -69,7 +69,7 @@ public struct SignallingServer: Service {
     /// Serves parts built and wired elsewhere (`sabha serve`'s composition root): the meeting hub already has its
     /// audit sink and session ender, the scheduler its hooks; `audit` is the recorder whose sink the admin API uses.
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
-                store: SabhaStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
+                store: any RoomStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
                 limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, logger: Logger,
                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration

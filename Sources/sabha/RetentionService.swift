@@ -10,8 +10,8 @@ import Signalling
 struct RetentionService: Service {
     static let interval: Duration = .seconds(6 * 3600)
 
-    let store: SabhaStore
-    let retention: SabhaStore.Retention
+    let store: any RoomStore
+    let retention: StoreRetention
     /// Finished recordings, kept this many days (0: for ever).
     let recordings: RecordingLibrary
     let recordingDays: Int

@@ -5,6 +5,7 @@ import Foundation
 import GroupwareBridge
 import Logging
 import MediaCore
+import PostgresStore
 import Recording
 import Scheduling
 import ServiceLifecycle
@@ -30,17 +31,17 @@ struct SabhaApplication {
 
     static func build(_ settings: ServeSettings, logger: Logger) async throws -> SabhaApplication {
         let tokens: TokenAuthority
-        let store: SabhaStore
+        let store: any RoomStore
         let admin: AdminKey
         // Before anything else: a second server on the same store is refused with who holds it.
         let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory, doing: "serve")
         do {
             tokens = try await TokenAuthority.load(dataDirectory: settings.dataDirectory)
-            store = try SabhaStore(dataDirectory: settings.dataDirectory, logger: Logger(label: "sabha.store"))
             admin = try AdminKey.load(option: settings.adminKey, dataDirectory: settings.dataDirectory)
         } catch {
             throw ValidationError("cannot use data directory '\(settings.dataDirectory)': \(error)")
         }
+        store = try Self.store(settings)
         let mailer = try settings.groupware.smtp.map { (configuration: SMTPConfiguration) throws -> SMTPClient in
             do { return try SMTPClient(configuration: configuration, logger: Logger(label: "sabha.smtp")) } catch {
                 throw ValidationError("--smtp-url: \(error)")
@@ -62,7 +63,7 @@ struct SabhaApplication {
         let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: settings.http.resumeGrace,
                              access: RoomAccess(store: store, scheduler: nil, logger: logger), turn: settings.http.turn)
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
-                                logger: Logger(label: "sabha.outbox"))
+                                onlyConfiguredLanes: settings.database != nil, logger: Logger(label: "sabha.outbox"))
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
                                             counters: limits, outboxChanged: { relay.wake() }, logger: logger)
         let scheduler = MeetingScheduler(store: store.meetings, policy: settings.groupware.policy, hooks: hooks,
@@ -159,6 +160,23 @@ struct SabhaApplication {
     }
 
     /// The outbox relay's channels from the settings; both calendars share one HTTP client.
+    /// The embedded SQLite file in the data directory, or the PostgreSQL database of `--database`.
+    static func store(_ settings: ServeSettings) throws -> any RoomStore {
+        let logger = Logger(label: "sabha.store")
+        guard let url = settings.database else {
+            do { return try SQLiteStore(dataDirectory: settings.dataDirectory, logger: logger) } catch {
+                throw ValidationError("cannot use data directory '\(settings.dataDirectory)': \(error)")
+            }
+        }
+        do {
+            let store = try PostgresRoomStore(url: url, logger: logger)
+            logger.notice("store: PostgreSQL", metadata: ["database": "\(url)"])
+            return store
+        } catch {
+            throw ValidationError("--database: \(error)")
+        }
+    }
+
     static func channels(_ settings: GroupwareSettings, mailer: SMTPClient?)
         -> (relay: OutboxRelay.Channels, resourceCalendar: CalDAVClient?, httpClient: HTTPClient?)
     {

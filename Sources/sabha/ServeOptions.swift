@@ -30,6 +30,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Where the token key and state live (env SABHA_DATA_DIR, default ./sabha-data).")
     var dataDir: String?
 
+    @Option(help: "The store: leave out for the embedded SQLite file in --data-dir, or postgres://USER:PASSWORD@HOST:PORT/DATABASE for a PostgreSQL database that several nodes share (env SABHA_DATABASE).")
+    var database: String?
+
     @OptionGroup var retention: RetentionOptions
 
     @Option(help: "Days finished recordings are kept under <data-dir>/recordings before they are deleted; 0 keeps them for ever (env SABHA_RECORDING_RETENTION_DAYS, default 90).")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MediaCore
+import PostgresStore
 import Signalling
 
 /// What `sabha serve` was told: each option, else its SABHA_* variable, else the default, checked before anything
@@ -14,11 +15,13 @@ struct ServeSettings {
     var rtcPort: Int
     var media = MediaEngineConfiguration()
     var dataDirectory: String
+    /// `--database`: nil for the SQLite file in the data directory.
+    var database: DatabaseURL?
     /// The admin key itself (--admin-key or SABHA_ADMIN_KEY); nil reads or creates <data-dir>/admin.key.
     var adminKey: String?
     var groupware: GroupwareSettings
     /// How long the store keeps audit rows, chat and finished outbox items (`RetentionService`).
-    var retention: SabhaStore.Retention
+    var retention: StoreRetention
     /// How many days finished recordings are kept (0: for ever).
     var recordingRetentionDays: Int
     /// Bytes the recordings' disk must keep free (0: not watched).
@@ -31,6 +34,9 @@ struct ServeSettings {
         rtcPort = rtcAddress.port
         dataDirectory = Settings.value(options.dataDir, env: "SABHA_DATA_DIR", default: "./sabha-data")
         adminKey = options.adminKey
+        if let text = Settings.optional(options.database, env: "SABHA_DATABASE"), !text.isEmpty {
+            do { database = try DatabaseURL(text) } catch { throw ValidationError("--database: \(error)") }
+        }
         media = try Self.media(options, rtcHost: rtcAddress.host, rtcPort: rtcAddress.port)
 
         http.host = httpAddress.host

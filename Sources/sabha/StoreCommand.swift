@@ -37,7 +37,7 @@ struct RestoreCommand: AsyncParsableCommand {
         let directory = data.directory
         // Errors are printed as "Error: <what>" and exit 1; the lock and the store explain themselves.
         let lock = try DataDirectoryLock(dataDirectory: directory, doing: "restore")
-        let restored = try SabhaStore.restore(from: file, into: directory)
+        let restored = try SQLiteStore.restore(from: file, into: directory)
         print("Restored \(restored.summary) from \(file) into \(directory)")
         if let kept = restored.keptAs { print("The store it replaced is kept as \(kept)") }
         withExtendedLifetime(lock) {}
@@ -71,12 +71,12 @@ struct DataDirectoryOptions: ParsableArguments {
 
     /// The store the directory holds; an error naming the path when it holds none (a wrong --data-dir would
     /// otherwise create an empty store).
-    func existingStore(label: String) throws -> SabhaStore {
-        let path = (directory as NSString).appendingPathComponent(SabhaStore.fileName)
+    func existingStore(label: String) throws -> SQLiteStore {
+        let path = (directory as NSString).appendingPathComponent(SQLiteStore.fileName)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("no store in '\(directory)' (expected \(path)); give --data-dir")
         }
-        return try SabhaStore(path: path, logger: Logger(label: label))
+        return try SQLiteStore(path: path, logger: Logger(label: label))
     }
 }
 
@@ -91,14 +91,14 @@ struct RetentionOptions: ParsableArguments {
     @Option(help: "Days sent, refused and superseded invitations stay in the outbox; 0 keeps them for ever; pending ones are never pruned (env SABHA_OUTBOX_RETENTION_DAYS, default 30).")
     var outboxRetentionDays: Int?
 
-    /// Each kind from its option, else its variable, else `SabhaStore.Retention.standard`.
-    func policy() throws -> SabhaStore.Retention {
-        let standard = SabhaStore.Retention.standard
+    /// Each kind from its option, else its variable, else `StoreRetention.standard`.
+    func policy() throws -> StoreRetention {
+        let standard = StoreRetention.standard
         func days(_ option: Int?, _ env: String, _ fallback: Duration?, _ what: String) throws -> Duration? {
             let value = try Settings.count(option, env: env, default: Self.days(fallback), range: 0...36_500, what: what)
             return value == 0 ? nil : .seconds(value * 86_400)
         }
-        return SabhaStore.Retention(
+        return StoreRetention(
             audit: try days(auditRetentionDays, "SABHA_AUDIT_RETENTION_DAYS", standard.audit, "--audit-retention-days"),
             chat: try days(chatRetentionDays, "SABHA_CHAT_RETENTION_DAYS", standard.chat, "--chat-retention-days"),
             outbox: try days(outboxRetentionDays, "SABHA_OUTBOX_RETENTION_DAYS", standard.outbox, "--outbox-retention-days"))
@@ -107,7 +107,7 @@ struct RetentionOptions: ParsableArguments {
     /// Whole days of a retention; 0 for ever.
     static func days(_ keep: Duration?) -> Int { keep.map { Int($0.components.seconds / 86_400) } ?? 0 }
 
-    static func describe(_ policy: SabhaStore.Retention) -> String {
+    static func describe(_ policy: StoreRetention) -> String {
         func text(_ keep: Duration?) -> String { keep == nil ? "for ever" : "\(days(keep)) days" }
         return "audit \(text(policy.audit)), chat \(text(policy.chat)), finished outbox items \(text(policy.outbox))"
     }

@@ -25,7 +25,7 @@ struct MeetingCalendarTests {
         policy.organizerCalendar = organizerCalendar
         policy.resourceCalendar = resourceCalendar
         let hooks = MeetingHooks(issueLink: { "https://meet.dept.gov.in/m/\($0.room)?t=\($0.identity)" })
-        return MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy, hooks: hooks, logger: logger)
+        return MeetingScheduler(store: try SQLiteMeetingStore.inMemory(), policy: policy, hooks: hooks, logger: logger)
     }
 
     @Test func theOrganizerCalendarFollowsCreateUpdateAndCancelEvenOverAForeignChange() async throws {

@@ -17,7 +17,7 @@ import GroupwareBridge
         let hooks = MeetingHooks(
             issueLink: { request in "https://meet.dept.gov.in/m/\(request.room)?t=\(request.identity)-\(request.role.rawValue)" },
             dismiss: { room, identities in dismissed?.add(room, identities) })
-        return MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy, hooks: hooks, logger: Logger(label: "test"))
+        return MeetingScheduler(store: try SQLiteMeetingStore.inMemory(), policy: policy, hooks: hooks, logger: Logger(label: "test"))
     }
 
     final class DismissLog: @unchecked Sendable {
@@ -121,17 +121,25 @@ import GroupwareBridge
     @Test func aSequenceStoredByAnOlderVersionAtIntMaxDoesNotTrapTheNextEdit() async throws {
         let scheduler = try Self.scheduler()
         let id = try await scheduler.create(try Self.draft()).meeting.id
-        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        try scheduler.store.write { tx in
+            guard var meeting = try tx.meeting(id: id) else { return }
+            meeting.sequence = Int.max
+            try tx.update(meeting)
+        }
         let edited = try await scheduler.update(id, to: try Self.draft(title: "After the crash loop"))
         #expect(edited.meeting.sequence == MeetingRecord.maximumSequence)
-        try scheduler.store.write { db in try db.execute(sql: "UPDATE meeting SET sequence = ?", arguments: [Int.max]) }
+        try scheduler.store.write { tx in
+            guard var meeting = try tx.meeting(id: id) else { return }
+            meeting.sequence = Int.max
+            try tx.update(meeting)
+        }
         #expect(try await scheduler.cancel(id).meeting.status == .cancelled)
     }
 
     @Test func theMigrationBringsStoredSequencesBackIntoRange() throws {
         let queue = try DatabaseQueue()
         var migrator = DatabaseMigrator()
-        MeetingStore.registerMigrations(in: &migrator)
+        SQLiteMeetingStore.registerMigrations(in: &migrator)
         try migrator.migrate(queue, upTo: "meetings-v1")
         try queue.write { db in
             for (id, sequence) in [("m-huge", Int.max), ("m-negative", -3), ("m-fine", 7)] {
@@ -170,7 +178,7 @@ import GroupwareBridge
 
     @Test func admissionTellsTheRoleTheMeetingGivesNowSoADowngradeBeatsAnOldHostLink() async throws {
         let lowered = DismissLog()
-        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: MeetingPolicy(),
+        let scheduler = MeetingScheduler(store: try SQLiteMeetingStore.inMemory(), policy: MeetingPolicy(),
                                          hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, rolesLowered: { lowered.add($0, $1) }),
                                          logger: Logger(label: "test"))
         let id = try await scheduler.create(try Self.draft(attendees: [("Asha", "asha@example.in", .host)])).meeting.id
@@ -218,7 +226,7 @@ import GroupwareBridge
         #expect(MeetingPolicy().allowsInvitation(try EmailAddress("anyone@anywhere.org")), "no list: any domain")
 
         let reached = LimitLog()
-        let scheduler = MeetingScheduler(store: try MeetingStore.inMemory(), policy: policy,
+        let scheduler = MeetingScheduler(store: try SQLiteMeetingStore.inMemory(), policy: policy,
                                          hooks: MeetingHooks(issueLink: { "link-\($0.identity)" }, limitReached: { reached.add($0, $1) }),
                                          logger: Logger(label: "test"))
         await #expect(throws: MeetingError.inviteDomainNotAllowed(email: "eve@evil.com", allowed: ["example.in", "gov.in"])) {

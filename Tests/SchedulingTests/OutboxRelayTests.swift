@@ -19,7 +19,7 @@ struct OutboxRelayTests {
     }
 
     /// Waits, at most 20 s, until every item of the meeting is sent.
-    static func waitUntilSent(_ store: MeetingStore, meeting: String) async throws {
+    static func waitUntilSent(_ store: any MeetingStore, meeting: String) async throws {
         // Generous: under CI's load (every suite's servers starting at once) aiosmtpd took 15 s for a first message.
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, try store.outbox(meeting: meeting).contains(where: { $0.state != .sent }) {

@@ -14,7 +14,7 @@ public struct AdminRoutes: Sendable {
     public static let maximumLinkLifetime = 30 * 86_400
     public static let maximumLinksPerRequest = 500
 
-    let store: SabhaStore
+    let store: any RoomStore
     let hub: MeetingHub
     let tokens: TokenAuthority
     let key: AdminKey
@@ -28,7 +28,7 @@ public struct AdminRoutes: Sendable {
     let audit: @Sendable (MeetingHub.AuditEvent) -> Void
     let logger: Logger
 
-    public init(store: SabhaStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
+    public init(store: any RoomStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
                 scheduler: MeetingScheduler? = nil, reporter: AttendanceReporter? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
                 logger: Logger) {
         self.store = store

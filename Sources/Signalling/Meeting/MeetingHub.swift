@@ -79,7 +79,7 @@ public actor MeetingHub {
     var compositionQueue: CompositionQueue?
     var recordingMinimumFree: Int64 = 0
     /// The rooms' chats and options (nil in unit tests without a store).
-    var store: SabhaStore? { access?.store }
+    var store: (any RoomStore)? { access?.store }
 
     public init(engine: MediaEngine, logger: Logger, resumeGrace: Duration = .seconds(30), access: RoomAccess? = nil,
                 turn: TURNConfiguration? = nil) {

@@ -6,14 +6,15 @@ import Logging
 /// the API are stored on their first "joined" (source "join"); an "ended" marks the room ended. Events the hub
 /// sends without an address (left, disconnected, removed, ...) get the one the participant joined or resumed from.
 public struct AuditRecorder: Sendable {
-    private let store: SabhaStore
+    private let store: any RoomStore
     private let events: AsyncStream<(MeetingHub.AuditEvent, Date)>
     private let input: AsyncStream<(MeetingHub.AuditEvent, Date)>.Continuation
     /// Called once a room's end is stored: `by` is "host" or "admin" (a room-ended) or "empty" (closed after the last
     /// person left). The attendance report is made from the trail, so it must come after the trail is written.
     private let roomEnded: @Sendable (_ room: String, _ by: String, _ at: Date) -> Void
+    private let logger = Logger(label: "sabha.store")
 
-    public init(store: SabhaStore, roomEnded: @escaping @Sendable (_ room: String, _ by: String, _ at: Date) -> Void = { _, _, _ in }) {
+    public init(store: any RoomStore, roomEnded: @escaping @Sendable (_ room: String, _ by: String, _ at: Date) -> Void = { _, _, _ in }) {
         self.store = store
         self.roomEnded = roomEnded
         (events, input) = AsyncStream.makeStream(of: (MeetingHub.AuditEvent, Date).self)
@@ -50,9 +51,9 @@ public struct AuditRecorder: Sendable {
         if Self.finalEvents.contains(event.event) { addresses[event.participant] = nil }
         switch event.event {
         case "joined":
-            do { try store.roomJoined(event.room, at: at) } catch { store.logFailure("room not recorded", room: event.room, error) }
+            do { try store.roomJoined(event.room, at: at) } catch { logFailure("room not recorded", room: event.room, error) }
         case "ended", "closed":
-            do { try store.markEnded(event.room, at: at) } catch { store.logFailure("room end not recorded", room: event.room, error) }
+            do { try store.markEnded(event.room, at: at) } catch { logFailure("room end not recorded", room: event.room, error) }
         default:
             break
         }
@@ -63,5 +64,9 @@ public struct AuditRecorder: Sendable {
         case "closed": roomEnded(event.room, "empty", at)
         default: break
         }
+    }
+
+    private func logFailure(_ message: Logger.Message, room: String, _ error: any Error) {
+        logger.error(message, metadata: ["room": "\(room)", "error": "\(error)"])
     }
 }

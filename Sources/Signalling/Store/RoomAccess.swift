@@ -19,11 +19,11 @@ public final class RoomAccess: Sendable {
         }
     }
 
-    let store: SabhaStore?
+    let store: (any RoomStore)?
     let scheduler: MeetingScheduler?
     let logger: Logger
 
-    public init(store: SabhaStore?, scheduler: MeetingScheduler?, logger: Logger) {
+    public init(store: (any RoomStore)?, scheduler: MeetingScheduler?, logger: Logger) {
         self.store = store
         self.scheduler = scheduler
         self.logger = logger

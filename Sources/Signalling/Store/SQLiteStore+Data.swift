@@ -2,44 +2,15 @@ import Foundation
 import GRDB
 
 /// Keeping the store for as long as the state's rules say, and no longer: online backups, restore, and retention.
-extension SabhaStore {
-    /// How long rows are kept; nil keeps them for ever.
-    public struct Retention: Sendable, Equatable {
-        /// Audit trail (joins, leaves, removals; the attendance reports are built from it when a meeting ends).
-        public var audit: Duration?
-        /// Chat messages.
-        public var chat: Duration?
-        /// Outbox items that are done: sent, refused for good, or superseded. Pending ones are never pruned.
-        public var outbox: Duration?
-
-        public init(audit: Duration?, chat: Duration?, outbox: Duration?) {
-            self.audit = audit
-            self.chat = chat
-            self.outbox = outbox
-        }
-
-        /// 180 days of audit and chat (the state's rule for logs), 30 days of finished outbox items.
-        public static let standard = Retention(audit: .seconds(180 * 86_400), chat: .seconds(180 * 86_400), outbox: .seconds(30 * 86_400))
-    }
-
-    /// Rows a pruning run deleted.
-    public struct Pruned: Sendable, Equatable, CustomStringConvertible {
-        public var audit = 0
-        public var chat = 0
-        public var outbox = 0
-
-        public var total: Int { audit + chat + outbox }
-        public var description: String { "\(audit) audit rows, \(chat) chat messages, \(outbox) finished outbox items" }
-    }
-
+extension SQLiteStore {
     /// Deletes what is older than `retention` allows, as of `now`, in one transaction.
     @discardableResult
-    public func prune(_ retention: Retention, now: Date = Date()) throws -> Pruned {
+    public func prune(_ retention: StoreRetention, now: Date) throws -> PrunedRows {
         func cutoff(_ keep: Duration?) -> Date? {
             keep.map { now.addingTimeInterval(-Double($0.components.seconds)) }
         }
         return try database.write { db in
-            var pruned = Pruned()
+            var pruned = PrunedRows()
             if let before = cutoff(retention.audit) {
                 try db.execute(sql: "DELETE FROM audit WHERE at < ?", arguments: [before])
                 pruned.audit = db.changesCount

@@ -8,7 +8,7 @@ import Scheduling
 /// (GroupwareBridge's tables) scheduled meetings with their outbox.
 ///
 /// The schema lives in one migrator, below; each released change is a new named migration after "v1".
-public final class SabhaStore: Sendable {
+public final class SQLiteStore: RoomStore {
     public static let fileName = "sabha.sqlite"
 
     public let path: String
@@ -54,7 +54,7 @@ public final class SabhaStore: Sendable {
             }
             try db.create(index: "audit_room_at", on: "audit", columns: ["room", "at"])
         }
-        MeetingStore.registerMigrations(in: &migrator)
+        SQLiteMeetingStore.registerMigrations(in: &migrator)
         // Ended rooms stay closed, removed people stay out, single links can be withdrawn (issue 13 item 5).
         migrator.registerMigration("v2-access") { db in
             try db.alter(table: "room") { t in
@@ -99,8 +99,8 @@ public final class SabhaStore: Sendable {
         return migrator
     }
 
-    /// Scheduled meetings and their outbox, in the same database.
-    public var meetings: MeetingStore { MeetingStore(database: database) }
+    public var meetings: any MeetingStore { SQLiteMeetingStore(database: database) }
+    public var location: String { path }
 
     /// The names of the migrations applied, oldest first (for tests and diagnostics).
     public func appliedMigrations() throws -> [String] {
@@ -131,7 +131,7 @@ public final class SabhaStore: Sendable {
 
     /// Records that the room's meeting ended; returns false when the room is not stored.
     @discardableResult
-    public func markEnded(_ name: String, at date: Date = Date()) throws -> Bool {
+    public func markEnded(_ name: String, at date: Date) throws -> Bool {
         try database.write { db in
             try RoomRecord.filter(key: name).updateAll(db, RoomRecord.Columns.endedAt.set(to: date)) > 0
         }
@@ -139,7 +139,7 @@ public final class SabhaStore: Sendable {
 
     /// Someone joined `name`: stores the room (source "join") if it is new, and clears `endedAt` when a meeting
     /// that had ended starts again.
-    public func roomJoined(_ name: String, at date: Date = Date()) throws {
+    public func roomJoined(_ name: String, at date: Date) throws {
         try database.write { db in
             try RoomRecord(name: name, title: name, createdAt: date, source: .join).insert(db, onConflict: .ignore)
             try RoomRecord.filter(key: name).filter(RoomRecord.Columns.endedAt != nil)
@@ -171,7 +171,7 @@ public final class SabhaStore: Sendable {
     }
 
     /// The newest `limit` messages of `room`, oldest first (all of them when `limit` is nil).
-    public func chat(room: String, limit: Int? = nil) throws -> [ChatMessage] {
+    public func chat(room: String, limit: Int?) throws -> [ChatMessage] {
         try database.read { db in
             let request = ChatMessage.filter(ChatMessage.Columns.room == room).order(ChatMessage.Columns.id.desc)
             let newest = try (limit.map { request.limit(max(0, $0)) } ?? request).fetchAll(db)
@@ -182,7 +182,7 @@ public final class SabhaStore: Sendable {
     // MARK: - Closed rooms, removed people, withdrawn links
 
     /// Closes the room to joins until `reopen`: stored (source "join") when nobody had stored it yet, marked ended.
-    public func closeRoom(_ name: String, by actor: String, at date: Date = Date()) throws {
+    public func closeRoom(_ name: String, by actor: String, at date: Date) throws {
         try database.write { db in
             try RoomRecord(name: name, title: name, createdAt: date, source: .join).insert(db, onConflict: .ignore)
             try RoomRecord.filter(key: name).updateAll(db, RoomRecord.Columns.endedAt.set(to: date),
@@ -208,7 +208,7 @@ public final class SabhaStore: Sendable {
     }
 
     /// Keeps `identity` out of `room` until `readmit`; replaces an earlier removal of the same person.
-    public func remove(_ identity: String, name: String, from room: String, by actor: String, at date: Date = Date()) throws {
+    public func remove(_ identity: String, name: String, from room: String, by actor: String, at date: Date) throws {
         try database.write { db in
             try RoomRemoval(room: room, identity: identity, name: name, removedAt: date, removedBy: actor).insert(db, onConflict: .replace)
         }
@@ -233,7 +233,7 @@ public final class SabhaStore: Sendable {
 
     /// Withdraws one link (token id `jti`); false when it already was.
     @discardableResult
-    public func revokeLink(_ id: String, room: String, at date: Date = Date()) throws -> Bool {
+    public func revokeLink(_ id: String, room: String, at date: Date) throws -> Bool {
         try database.write { db in
             guard try !RevokedLink.exists(db, key: id) else { return false }
             try RevokedLink(id: id, room: room, revokedAt: date).insert(db)
@@ -258,12 +258,8 @@ public final class SabhaStore: Sendable {
         }
     }
 
-    func logFailure(_ message: Logger.Message, room: String, _ error: any Error) {
-        logger.error(message, metadata: ["room": "\(room)", "error": "\(error)"])
-    }
-
     /// The room's audit trail, oldest first, as the attendance report reads it (at most `limit` records).
-    public func attendanceEvents(room: String, limit: Int = 200_000) throws -> [AttendanceEvent] {
+    public func attendanceEvents(room: String, limit: Int) throws -> [AttendanceEvent] {
         try database.read { db in
             try AuditRecord.filter(AuditRecord.Columns.room == room).order(AuditRecord.Columns.at, AuditRecord.Columns.id)
                 .limit(limit).fetchAll(db)
@@ -273,8 +269,7 @@ public final class SabhaStore: Sendable {
     }
 
     /// The newest `limit` records, newest first; of one room, or of all when `room` is nil.
-    public func auditTrail(room: String? = nil, from: Date? = nil, to: Date? = nil, oldestFirst: Bool = false,
-                           limit: Int = 100) throws -> [AuditRecord] {
+    public func auditRecords(room: String?, from: Date?, to: Date?, oldestFirst: Bool, limit: Int) throws -> [AuditRecord] {
         try database.read { db in
             var request = AuditRecord.all()
             if let room { request = request.filter(AuditRecord.Columns.room == room) }

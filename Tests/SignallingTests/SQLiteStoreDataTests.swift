@@ -6,15 +6,15 @@ import Testing
 @testable import Signalling
 
 /// Retention, online backup and restore on a real SQLite store in a temporary directory.
-@Suite struct SabhaStoreDataTests {
+@Suite struct SQLiteStoreDataTests {
     static let logger = Logger(label: "test.store-data")
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
     static func daysAgo(_ days: Double) -> Date { now.addingTimeInterval(-days * 86_400) }
 
-    static func directory() -> String { SabhaStoreTests.temporaryDirectory() }
+    static func directory() -> String { SQLiteStoreTests.temporaryDirectory() }
 
     /// A meeting (outbox items belong to one) and outbox items in each state, `age` days old.
-    static func addOutbox(_ store: SabhaStore, items: [(state: String, days: Double)]) throws {
+    static func addOutbox(_ store: SQLiteStore, items: [(state: String, days: Double)]) throws {
         try store.database.write { db in
             try db.execute(sql: """
                 INSERT INTO meeting (id, uid, room, source, title, description, start, "end", timeZone, organizerName,
@@ -34,7 +34,7 @@ import Testing
     @Test func pruningDeletesOnlyWhatIsOlderThanEachRetentionAndNeverAPendingItem() throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         for (i, days) in [200.0, 181, 179, 1].enumerated() {
             store.recordAudit(AuditRecord(at: Self.daysAgo(days), room: "council", identity: "a\(i)", participant: "p\(i)",
                                           event: "joined", address: nil))
@@ -45,7 +45,7 @@ import Testing
         try Self.addOutbox(store, items: [("sent", 45), ("failed", 31), ("superseded", 60), ("sent", 5), ("pending", 300)])
 
         let pruned = try store.prune(.standard, now: Self.now)
-        #expect(pruned == SabhaStore.Pruned(audit: 2, chat: 1, outbox: 3))
+        #expect(pruned == PrunedRows(audit: 2, chat: 1, outbox: 3))
         #expect(try store.auditTrail(limit: 10).map(\.identity).sorted() == ["a2", "a3"])
         #expect(try store.chat(room: "council").map(\.at) == [Self.daysAgo(10)])
         let left = try store.meetings.outbox(limit: 10).map { "\($0.state.rawValue)" }.sorted()
@@ -53,8 +53,8 @@ import Testing
 
         // Nothing more to do the second time; no retention deletes nothing.
         #expect(try store.prune(.standard, now: Self.now).total == 0)
-        #expect(try store.prune(SabhaStore.Retention(audit: nil, chat: nil, outbox: nil), now: Self.now.addingTimeInterval(1e9)).total == 0)
-        #expect(try store.prune(SabhaStore.Retention(audit: .seconds(86_400), chat: nil, outbox: nil), now: Self.now).audit == 1)
+        #expect(try store.prune(StoreRetention(audit: nil, chat: nil, outbox: nil), now: Self.now.addingTimeInterval(1e9)).total == 0)
+        #expect(try store.prune(StoreRetention(audit: .seconds(86_400), chat: nil, outbox: nil), now: Self.now).audit == 1)
     }
 
     @Test func aBackupTakenWhileAnotherConnectionWritesIsWholeAndRestoresRowForRow() throws {
@@ -65,9 +65,9 @@ import Testing
             try? FileManager.default.removeItem(atPath: copies)
         }
         try FileManager.default.createDirectory(atPath: copies, withIntermediateDirectories: true)
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         // A second connection, as the server's writes are while `sabha backup` runs in another process.
-        let writer = try SabhaStore(path: store.path, logger: Self.logger)
+        let writer = try SQLiteStore(path: store.path, logger: Self.logger)
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             for i in 0..<400 {
@@ -86,9 +86,9 @@ import Testing
         #expect(final.rooms == 400)
 
         let restored = copies + "/data"
-        let result = try SabhaStore.restore(from: copies + "/final.sqlite", into: restored)
+        let result = try SQLiteStore.restore(from: copies + "/final.sqlite", into: restored)
         #expect(result.keptAs == nil && result.summary.rooms == 400)
-        let reopened = try SabhaStore(dataDirectory: restored, logger: Self.logger)
+        let reopened = try SQLiteStore(dataDirectory: restored, logger: Self.logger)
         #expect(try reopened.rooms().map(\.name).sorted() == (try store.rooms().map(\.name).sorted()))
         #expect(try reopened.appliedMigrations() == (try store.appliedMigrations()))
     }
@@ -96,7 +96,7 @@ import Testing
     @Test func aRestoreRefusesADamagedForeignOrNewerFileAndLeavesTheStoreAlone() throws {
         let directory = Self.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory + "/data", logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory + "/data", logger: Self.logger)
         #expect(try store.createRoom(RoomRecord(name: "kept", title: "Kept", createdAt: Self.now, source: .api)))
 
         let foreign = directory + "/foreign.sqlite"
@@ -110,7 +110,7 @@ import Testing
         for (file, words) in [(foreign, "is not a Sabha store"), (newer, "comes from a newer Sabha"), (garbage, "is not an SQLite database"),
                               (directory + "/missing.sqlite", "no backup at")] {
             #expect {
-                try SabhaStore.restore(from: file, into: directory + "/data")
+                try SQLiteStore.restore(from: file, into: directory + "/data")
             } throws: { error in
                 "\(error)".contains(words)
             }

@@ -4,7 +4,7 @@ import Logging
 import Testing
 @testable import Signalling
 
-@Suite struct SabhaStoreTests {
+@Suite struct SQLiteStoreTests {
     static func temporaryDirectory() -> String {
         NSTemporaryDirectory() + "sabha-store-\(UInt64.random(in: 0...UInt64.max))"
     }
@@ -14,8 +14,8 @@ import Testing
     @Test func migratesAFreshDatabaseWithTheV1TablesAndIndex() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
-        #expect(store.path == directory + "/" + SabhaStore.fileName)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
+        #expect(store.path == directory + "/" + SQLiteStore.fileName)
         #expect(try store.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "meetings-v4-replies-attendance", "v2-access", "v3-meeting-controls"])
         try store.database.read { db in
             #expect(try db.tableExists("room"))
@@ -34,7 +34,7 @@ import Testing
     @Test func createsRoomsOnceListsThemNewestFirstAndMarksThemEnded() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let earlier = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(try store.createRoom(RoomRecord(name: "review", title: "Weekly review", createdAt: earlier, source: .api)))
         #expect(try store.createRoom(RoomRecord(name: "budget", title: "budget", createdAt: earlier + 60, source: .api)))
@@ -51,7 +51,7 @@ import Testing
     @Test func aJoinStoresAnUnknownRoomOnceAndReopensAnEndedOne() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         try store.roomJoined("adhoc", at: at)
         try store.roomJoined("adhoc", at: at + 10)
@@ -68,7 +68,7 @@ import Testing
     @Test func recordsAndReadsTheAuditTrailNewestFirstPerRoomWithALimit() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         for (offset, event) in ["joined", "left", "joined"].enumerated() {
             store.recordAudit(AuditRecord(at: at + Double(offset), room: "r1", identity: "asha", participant: "p-1", event: event, address: "10.0.0.7"))
@@ -90,11 +90,11 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         do {
-            let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+            let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
             #expect(try store.createRoom(RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api)))
             store.recordAudit(AuditRecord(at: at, room: "kept", identity: "asha", participant: "p-1", event: "joined", address: "127.0.0.1"))
         }
-        let reopened = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let reopened = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         #expect(try reopened.appliedMigrations() == ["v1", "meetings-v1", "meetings-v2-sequence-range", "meetings-v3-lobby-language", "meetings-v4-replies-attendance", "v2-access", "v3-meeting-controls"])
         #expect(try reopened.room(named: "kept") == RoomRecord(name: "kept", title: "Kept", createdAt: at, source: .api))
         #expect(try reopened.auditTrail(room: "kept").map(\.event) == ["joined"])
@@ -103,7 +103,7 @@ import Testing
     @Test func theRecorderStoresJoinedRoomsMarksEndsAndKeepsOrder() async throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let recorder = AuditRecorder(store: store)
         let sink = recorder.sink
         let events: [(String, String?)] = [("joined", "10.0.0.1"), ("resumed", "10.0.0.2"), ("ended", nil), ("joined", nil)]
@@ -123,7 +123,7 @@ import Testing
     @Test func aClosedRoomStaysClosedThroughJoinsAndEmptinessUntilReopened() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         try store.closeRoom("walk-in", by: "asha", at: at)  // never stored before: stored now, closed
         let closed = try #require(try store.room(named: "walk-in"))
@@ -139,7 +139,7 @@ import Testing
     @Test func removalsKeepOneIdentityOutOfOneRoomUntilReadmitted() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let at = Date(timeIntervalSince1970: 1_800_000_000)
         try store.remove("ravi", name: "Ravi", from: "r1", by: "asha", at: at)
         try store.remove("ravi", name: "Ravi K", from: "r1", by: "admin", at: at + 5)  // again: replaces
@@ -155,7 +155,7 @@ import Testing
     @Test func aRevokedLinkIsRememberedOnce() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         #expect(try !store.isRevoked("abc"))
         #expect(try store.revokeLink("abc", room: "r1"))
         #expect(try !store.revokeLink("abc", room: "r1"))
@@ -165,7 +165,7 @@ import Testing
     @Test func accessRefusesRevokedLinksClosedRoomsAndRemovedPeopleAndCapsNothingWithoutAMeeting() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let access = RoomAccess(store: store, scheduler: nil, logger: Self.logger)
         let token = AccessToken(identity: "ravi", room: "r1", role: .host, lifetime: 600)
         #expect(try access.admit(token) == token)
@@ -183,7 +183,7 @@ import Testing
     @Test func chatIsKeptPerRoomAndReadBackNewestLimitOldestFirst() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let start = Date(timeIntervalSince1970: 1_796_000_000)
         for i in 0..<150 {
             let room = i % 3 == 0 ? "other" : "review"
@@ -201,7 +201,7 @@ import Testing
     @Test func roomOptionsChangeOnlyForStoredRoomsAndFeedTheAccessRules() throws {
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SabhaStore(dataDirectory: directory, logger: Self.logger)
+        let store = try SQLiteStore(dataDirectory: directory, logger: Self.logger)
         let access = RoomAccess(store: store, scheduler: nil, logger: Self.logger)
         #expect(try store.setRoomOptions("ghost", lobby: true, waitForHost: nil) == false)
         #expect(try store.createRoom(RoomRecord(name: "r1", title: "R1", createdAt: Date(), source: .api)))
