@@ -67,14 +67,17 @@ public final class OutboxRelay: Service {
                                                       "organizer-calendar": "\(channels.organizerCalendar != nil)",
                                                       "resource-calendar": "\(channels.resourceCalendar != nil)"])
         await withGracefulShutdownHandler {
+            let mail = !onlyConfiguredLanes || channels.mailer != nil
+            let calendars = !onlyConfiguredLanes || channels.organizerCalendar != nil || channels.resourceCalendar != nil
+            guard mail || calendars else {
+                // A Service must not return before shutdown: this node leaves the outbox to the others.
+                logger.notice("outbox relay idle on this node: no SMTP or CalDAV configured; nodes with them send")
+                try? await gracefulShutdown()
+                return
+            }
             await withTaskGroup(of: Void.self) { group in
-                let calendars = channels.organizerCalendar != nil || channels.resourceCalendar != nil
-                if !onlyConfiguredLanes || channels.mailer != nil {
-                    group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) }
-                }
-                if !onlyConfiguredLanes || calendars {
-                    group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) }
-                }
+                if mail { group.addTask { await self.runLane(Self.mailKinds, self.mailDoorbell) } }
+                if calendars { group.addTask { await self.runLane(Self.calendarKinds, self.calendarDoorbell) } }
             }
         } onGracefulShutdown: {
             self.wake()  // a sleeping lane looks again, sees the shutdown and stops
