@@ -65,6 +65,15 @@ enum PostgresSchema {
                 updatedAt timestamptz NOT NULL)
             """,
         ]),
+        // Several nodes on one database (issue 20): heartbeats, which node holds each room, single-instance jobs,
+        // and the secrets every node shares.
+        ("pg-v2-cluster", [
+            "CREATE TABLE clusterNode (id text PRIMARY KEY, startedAt timestamptz NOT NULL, heartbeatAt timestamptz NOT NULL)",
+            "CREATE TABLE roomLease (room text PRIMARY KEY, node text NOT NULL, expiresAt timestamptz NOT NULL)",
+            "CREATE INDEX roomLease_node ON roomLease (node)",
+            "CREATE TABLE jobLease (name text PRIMARY KEY, holder text NOT NULL, expiresAt timestamptz NOT NULL)",
+            "CREATE TABLE sharedSecret (name text PRIMARY KEY, value bytea NOT NULL)",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the names of the migrations it applied.

@@ -18,6 +18,9 @@ public final class CalendarWatcher: Service {
     let scheduler: MeetingScheduler
     let interval: Duration
     let defaultTimeZone: String
+    /// Asked before each round: false on a node of a cluster that does not hold the watcher's lease (one node
+    /// watches the calendar; another takes over when it dies).
+    let mayRun: @Sendable () -> Bool
     let logger: Logger
 
     private struct State {
@@ -32,8 +35,10 @@ public final class CalendarWatcher: Service {
 
     /// `syncCollection: false` goes straight to ctag/ETag polling (servers without RFC 6578, and its tests).
     public init(calendar: CalDAVClient, scheduler: MeetingScheduler, interval: Duration = .seconds(30),
-                defaultTimeZone: String = "Asia/Kolkata", syncCollection: Bool = true, logger: Logger) {
+                defaultTimeZone: String = "Asia/Kolkata", syncCollection: Bool = true,
+                mayRun: @escaping @Sendable () -> Bool = { true }, logger: Logger) {
         self.calendar = calendar
+        self.mayRun = mayRun
         self.scheduler = scheduler
         self.interval = interval
         self.defaultTimeZone = defaultTimeZone
@@ -45,7 +50,7 @@ public final class CalendarWatcher: Service {
     public func run() async {
         logger.info("watching the resource calendar", metadata: ["interval": "\(interval)"])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await poll()
+            if mayRun() { await poll() }
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }

@@ -14,10 +14,13 @@ public final class ReplyCollector: Service {
     let organizerCalendar: CalDAVClient?
     let mailbox: ReplyMailbox?
     let interval: Duration
+    /// Asked before each round: false on a node of a cluster that does not hold the collector's lease.
+    let mayRun: @Sendable () -> Bool
     let logger: Logger
 
     public init(scheduler: MeetingScheduler, organizerCalendar: CalDAVClient?, mailbox: ReplyMailbox?, interval: Duration = .seconds(60),
-                logger: Logger) {
+                mayRun: @escaping @Sendable () -> Bool = { true }, logger: Logger) {
+        self.mayRun = mayRun
         self.scheduler = scheduler
         self.organizerCalendar = organizerCalendar
         self.mailbox = mailbox
@@ -29,7 +32,7 @@ public final class ReplyCollector: Service {
         logger.info("collecting replies", metadata: ["organizer-calendar": "\(organizerCalendar != nil)",
                                                      "mailbox": "\(mailbox?.description ?? "-")", "interval": "\(interval)"])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await round()
+            if mayRun() { await round() }
             try? await cancelWhenGracefulShutdown { [interval] in try await Task.sleep(for: interval) }
         }
     }

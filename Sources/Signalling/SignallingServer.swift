@@ -70,7 +70,7 @@ public struct SignallingServer: Service {
     /// audit sink and session ender, the scheduler its hooks; `audit` is the recorder whose sink the admin API uses.
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
                 store: any RoomStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
-                limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, logger: Logger,
+                limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, placement: RoomPlacement? = nil, logger: Logger,
                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         self.service = service
@@ -83,7 +83,7 @@ public struct SignallingServer: Service {
         self.reporter = reporter
         self.limitCounters = limitCounters
         self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
-        self.access = RoomAccess(store: store, scheduler: scheduler, logger: logger)
+        self.access = RoomAccess(store: store, scheduler: scheduler, placement: placement, logger: logger)
         self.onRunning = onRunning
         self.logger = logger
     }
@@ -119,7 +119,7 @@ public struct SignallingServer: Service {
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
                       counters: limitCounters, drain: drain, proxies: configuration.trustedProxies, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
-                    scheduler: scheduler, reporter: reporter, audit: audit.sink, logger: logger)
+                    scheduler: scheduler, reporter: reporter, audit: audit.sink, placement: access.placement, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router

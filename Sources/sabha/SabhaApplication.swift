@@ -30,18 +30,11 @@ struct SabhaApplication {
     let lock: DataDirectoryLock
 
     static func build(_ settings: ServeSettings, logger: Logger) async throws -> SabhaApplication {
-        let tokens: TokenAuthority
-        let store: any RoomStore
-        let admin: AdminKey
         // Before anything else: a second server on the same store is refused with who holds it.
         let lock = try DataDirectoryLock(dataDirectory: settings.dataDirectory, doing: "serve")
-        do {
-            tokens = try await TokenAuthority.load(dataDirectory: settings.dataDirectory)
-            admin = try AdminKey.load(option: settings.adminKey, dataDirectory: settings.dataDirectory)
-        } catch {
-            throw ValidationError("cannot use data directory '\(settings.dataDirectory)': \(error)")
-        }
-        store = try Self.store(settings)
+        let store = try Self.store(settings)
+        let (tokens, admin) = try await Self.credentials(settings, store: store, logger: logger)
+        let placement = Self.placement(settings, store: store)
         let mailer = try settings.groupware.smtp.map { (configuration: SMTPConfiguration) throws -> SMTPClient in
             do { return try SMTPClient(configuration: configuration, logger: Logger(label: "sabha.smtp")) } catch {
                 throw ValidationError("--smtp-url: \(error)")
@@ -70,11 +63,12 @@ struct SabhaApplication {
                                          logger: Logger(label: "sabha.meetings"))
         let watcher = channels.resourceCalendar.map {
             CalendarWatcher(calendar: $0, scheduler: scheduler, interval: .milliseconds(Int(settings.groupware.watchInterval * 1000)),
-                            logger: Logger(label: "sabha.watcher"))
+                            mayRun: Self.job("calendar-watcher", every: settings.groupware.watchInterval, placement), logger: Logger(label: "sabha.watcher"))
         }
         let reporter = AttendanceReporter(scheduler: scheduler, events: { room in try store.attendanceEvents(room: room) },
                                           addresses: settings.groupware.reportAddresses, logger: Logger(label: "sabha.attendance"))
-        let collector = Self.replyCollector(settings.groupware, scheduler: scheduler, organizerCalendar: channels.relay.organizerCalendar)
+        let collector = Self.replyCollector(settings.groupware, scheduler: scheduler, organizerCalendar: channels.relay.organizerCalendar,
+                                            placement: placement)
         let audit = AuditRecorder(store: store, roomEnded: { room, by, at in reporter.roomEnded(room, by: by, at: at) })
         await hub.setAuditSink(audit.sink)
         await hub.setInvitedList { room in Self.invited(room, store: scheduler.store) }
@@ -84,7 +78,7 @@ struct SabhaApplication {
         }
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
                                       adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
-                                      logger: logger,
+                                      placement: placement, logger: logger,
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
         logStart(settings, engine: engine, admin: admin, logger: logger)
@@ -97,6 +91,9 @@ struct SabhaApplication {
         if let watcher { services.append(watcher) }
         services.append(reporter)
         if let collector { services.append(collector) }
+        if let placement {
+            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry, logger: Logger(label: "sabha.cluster")))
+        }
         services.append(CertificateReloadService(credentials: settings.http.tls, logger: Logger(label: "sabha.tls")))
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],

@@ -26,12 +26,15 @@ public struct AdminRoutes: Sendable {
     let reporter: AttendanceReporter?
     /// Where administrators' actions on rooms go in the audit trail.
     let audit: @Sendable (MeetingHub.AuditEvent) -> Void
+    /// In a cluster: `/api/cluster` lists the nodes and the rooms each holds.
+    let placement: RoomPlacement?
     let logger: Logger
 
     public init(store: any RoomStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
                 scheduler: MeetingScheduler? = nil, reporter: AttendanceReporter? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
-                logger: Logger) {
+                placement: RoomPlacement? = nil, logger: Logger) {
         self.store = store
+        self.placement = placement
         self.scheduler = scheduler
         self.reporter = reporter
         self.audit = audit
@@ -59,6 +62,7 @@ public struct AdminRoutes: Sendable {
             try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
         }
         api.get("audit") { request, _ in try auditTrail(request) }
+        if let placement { api.get("cluster") { _, _ in try cluster(placement) } }
         registerRecording(on: api)
         // Outside the group: an administrator's key, or a host's link for that room, may export its chat.
         router.get("api/rooms/:room/chat") { request, context in
@@ -398,6 +402,27 @@ public struct AdminRoutes: Sendable {
     /// Reads a JSON body; an empty body is `empty` when given.
     func decode<T: Decodable>(_ type: T.Type, from request: Request, empty: T?) async throws(Problem) -> T {
         try await Self.bodyReader.json(type, of: request, decoder: AdminWire.makeDecoder(), empty: empty)
+    }
+
+    /// The nodes sharing this database: alive while their heartbeat is under `ClusterNode.deadAfter` old.
+    private func cluster(_ placement: RoomPlacement) throws(Problem) -> Response {
+        struct Node: Encodable {
+            var id: String
+            var url: String
+            var startedAt: Date
+            var heartbeatAt: Date
+            var alive: Bool
+            var rooms: [String]
+        }
+        struct Cluster: Encodable {
+            var node: String
+            var nodes: [Node]
+        }
+        let now = Date()
+        let nodes = try storeCall { try placement.store.nodes() }
+        return try json(Cluster(node: placement.node, nodes: nodes.map {
+            Node(id: $0.id, url: $0.id, startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, alive: $0.isAlive(at: now), rooms: $0.rooms)
+        }))
     }
 
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(Problem) -> Response {

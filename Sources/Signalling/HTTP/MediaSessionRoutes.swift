@@ -46,6 +46,7 @@ public struct MediaSessionRoutes: Sendable {
         router.post("/whip/:room") { request, context in
             let room = try parameter(context, "room")
             let token = try await authorize(request, room: room)
+            if let redirect = try redirect(request, token) { return redirect }
             guard token.role.mayPublish else { throw TokenRejection.roleNotAllowed(token.role).problem }
             let offer = try await readOffer(request, intent: .publish)
             let key = try await reserveSession(request, token)
@@ -61,6 +62,7 @@ public struct MediaSessionRoutes: Sendable {
             let room = try parameter(context, "room")
             let publisher = try parameter(context, "identity")
             let token = try await authorize(request, room: room)
+            if let redirect = try redirect(request, token) { return redirect }
             let offer = try await readOffer(request, intent: .subscribe)
             let key = try await reserveSession(request, token)
             do throws(Problem) {
@@ -135,6 +137,17 @@ public struct MediaSessionRoutes: Sendable {
     static func tokenKey(_ token: AccessToken, authorization: String) -> String {
         if let id = token.tokenID { return "jti:" + id }
         return "sig:" + (authorization.split(separator: ".").last.map(String.init) ?? token.identity)
+    }
+
+    /// In a cluster, a 307 to the node holding the room (same path and query), so the session is made there.
+    private func redirect(_ request: Request, _ token: AccessToken) throws(Problem) -> Response? {
+        let placement: RoomPlacement.Placement
+        do { placement = try access.place(token) } catch { throw error.problem }
+        guard case .elsewhere(let node) = placement else { return nil }
+        let base = node.hasSuffix("/") ? String(node.dropLast()) : node
+        let location = base + request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        logger.info("session sent to the node holding the room", metadata: ["room": "\(token.room)", "node": "\(node)"])
+        return Response(status: .temporaryRedirect, headers: [.location: location])
     }
 
     private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {

@@ -222,6 +222,12 @@ struct MeetingSocket: Sendable {
         }
         do {
             let admitted = try access.admit(claims)
+            if case .elsewhere(let node) = try access.place(admitted) {
+                // Not an error: the page connects to the node holding the meeting and sends the same join there.
+                logger.info("meeting join sent to the node holding the room", metadata: ["room": "\(claims.room)", "node": "\(node)"])
+                outbox.send(MeetingWire.redirect(RoomPlacement.webSocketURL(node)))
+                return nil
+            }
             return try await hub.join(token: admitted, name: name, resume: resume, address: address, outbox: outbox)
         } catch {
             logger.info("meeting join refused", metadata: ["room": "\(claims.room)", "reason": "\(error.code)"])

@@ -219,6 +219,11 @@ public enum MeetingWire {
 
     /// The server is going away (drain on SIGTERM): reconnect in about `retryAfter` seconds; the page says so and
     /// keeps trying to rejoin until the server is back.
+    /// In a cluster, another node holds the room: connect to `url` and send the same join there.
+    static func redirect(_ url: String) -> String {
+        encode("redirect", ["url": url])
+    }
+
     static func serverShutdown(retryAfter: Int) -> String {
         encode("server-shutdown", ["retryAfter": retryAfter])
     }

@@ -60,6 +60,9 @@ public actor SessionRegistry {
 
     public func session(id: String) -> MediaSession? { sessions[id] }
 
+    /// Rooms with at least one WHIP or WHEP session.
+    public func rooms() -> Set<String> { Set(sessions.values.map(\.room)) }
+
     /// Sessions in `room`, of `identity` and opened with `tokenID` when those are given.
     public func sessions(room: String, identity: String? = nil, tokenID: String? = nil) -> [MediaSession] {
         sessions.values.filter { session in

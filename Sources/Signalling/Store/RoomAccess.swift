@@ -21,12 +21,21 @@ public final class RoomAccess: Sendable {
 
     let store: (any RoomStore)?
     let scheduler: MeetingScheduler?
+    /// In a cluster: which node a room's meeting runs on (nil: this one always).
+    public let placement: RoomPlacement?
     let logger: Logger
 
-    public init(store: (any RoomStore)?, scheduler: MeetingScheduler?, logger: Logger) {
+    public init(store: (any RoomStore)?, scheduler: MeetingScheduler?, placement: RoomPlacement? = nil, logger: Logger) {
         self.store = store
         self.scheduler = scheduler
+        self.placement = placement
         self.logger = logger
+    }
+
+    /// Where an admitted token's room runs: here, or (in a cluster) on the node whose base URL is returned.
+    public func place(_ token: AccessToken) throws(Refusal) -> RoomPlacement.Placement {
+        guard let placement else { return .here }
+        return try placement.place(token.room)
     }
 
     /// Checks a verified token for its room; returns it with the role it may use (a scheduled meeting's current

@@ -20,6 +20,10 @@ export function messageHandler(parts) {
     switch (msg.type) {
       case 'joined': return joined(parts, msg);
       case 'recording': return showRecording(parts, msg);
+      case 'redirect':
+        // Another node of the cluster holds the meeting: the socket connects there when this one closes.
+        parts.socket.redirect(msg.url);
+        return;
       case 'server-shutdown':
         // The meeting goes on until the server closes it; then the socket rejoins once the server is back.
         parts.socket.restarting(msg.retryAfter);

@@ -13,6 +13,9 @@ export class SignalSocket {
   #restartUntil = 0;     // after `server-shutdown`: keep trying to rejoin until then (ms since the epoch)
   #pingTimer = null;
   #pingId = 0;
+  #redirectTo = null;    // after `redirect`: the node holding the meeting, connected to when this socket closes
+  #redirects = 0;        // redirects followed since the last `joined` (a loop between nodes stops at 5)
+  #url = null;           // the node we were sent to; null: this page's own server
 
   /**
    * `joinMessage()`: the `join` to send on each (re)connect. `onMessage(msg)`: each server message.
@@ -30,7 +33,7 @@ export class SignalSocket {
   get reconnecting() { return !!this.#reconnect; }
 
   open() {
-    const url = (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
+    const url = this.#url || (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + '/ws';
     let ws;
     try {
       ws = new WebSocket(url);
@@ -53,6 +56,16 @@ export class SignalSocket {
       log(`socket closed (code ${ev.code}${ev.reason ? ', ' + ev.reason : ''})`);
       if (this.#ws !== ws) return;
       this.#ws = null;
+      if (this.#redirectTo) {
+        // Sent to the node holding the meeting: the same join goes there at once.
+        this.#url = this.#redirectTo;
+        this.#redirectTo = null;
+        this.open();
+        return;
+      }
+      // A lost node is not asked again: a resume goes through this page's own server (a load balancer in a
+      // cluster), which sends us on to whichever node holds the meeting now.
+      this.#url = null;
       this.#closed(opened);
     });
   }
@@ -74,6 +87,7 @@ export class SignalSocket {
     const resuming = !!this.#reconnect;
     this.#reconnect = null;
     this.#restartUntil = 0;
+    this.#redirects = 0;
     this.#startPing();
     return resuming;
   }
@@ -86,6 +100,23 @@ export class SignalSocket {
   restarting(retryAfter) {
     const seconds = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) : 30;
     this.#restartUntil = Date.now() + (seconds + 60) * 1000;
+  }
+
+  /**
+   * `redirect`: in a cluster another node holds this meeting. The server closes this socket; the same join is
+   * then sent to `url` (a ws: or wss: URL; anything else, or a sixth redirect in a row, is refused).
+   */
+  redirect(url) {
+    let target;
+    try { target = new URL(url); } catch (_) { target = null; }
+    if (!target || !['ws:', 'wss:'].includes(target.protocol) || this.#redirects >= 5) {
+      log(`redirect refused: ${String(url).slice(0, 120)}`);
+      return false;
+    }
+    this.#redirects += 1;
+    this.#redirectTo = target.href;
+    log(`meeting held by ${target.host}; connecting there`);
+    return true;
   }
 
   /** Closes for good (the page is finished); no resume follows. */

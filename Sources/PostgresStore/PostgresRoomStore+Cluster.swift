@@ -1,0 +1,81 @@
+import Foundation
+import PostgresNIO
+import Signalling
+
+/// The cluster's agreements (`ClusterStore`) in the shared database: rows in `clusterNode`, `roomLease`,
+/// `jobLease` and `sharedSecret`, changed in write transactions (serialised across nodes).
+extension PostgresRoomStore: ClusterStore {
+    public func heartbeat(_ node: ClusterNode) throws {
+        try database.withSession { session in
+            try session.execute("""
+                INSERT INTO clusterNode (id, startedAt, heartbeatAt) VALUES ($1, $2, $3)
+                ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt
+                """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt)])
+        }
+    }
+
+    public func nodes() throws -> [ClusterNode] {
+        try database.transaction(writing: false) { session in
+            var nodes = try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
+                let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
+                return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
+            }
+            for row in try session.query("SELECT room, node FROM roomLease WHERE expiresAt > now() ORDER BY room") {
+                let (room, node) = try row.decode((String, String).self)
+                if let index = nodes.firstIndex(where: { $0.id == node }) { nodes[index].rooms.append(room) }
+            }
+            return nodes
+        }
+    }
+
+    public func claimRoom(_ room: String, for node: String, now: Date, until: Date) throws -> String {
+        try database.transaction(writing: true) { session in
+            if let row = try session.query("SELECT node, expiresAt FROM roomLease WHERE room = $1", [.text(room)]).first {
+                let (holder, expiresAt) = try row.decode((String, Date).self)
+                if holder != node && expiresAt > now { return holder }
+            }
+            try session.execute("""
+                INSERT INTO roomLease (room, node, expiresAt) VALUES ($1, $2, $3)
+                ON CONFLICT (room) DO UPDATE SET node = excluded.node, expiresAt = excluded.expiresAt
+                """, [.text(room), .text(node), .date(until)])
+            return node
+        }
+    }
+
+    public func renewRooms(_ rooms: [String], of node: String, until: Date) throws {
+        try database.transaction(writing: true) { session in
+            try session.execute("UPDATE roomLease SET expiresAt = $1 WHERE node = $2 AND room = ANY(string_to_array($3, chr(1)))",
+                                [.date(until), .text(node), .text(rooms.joined(separator: "\u{1}"))])
+            try session.execute("DELETE FROM roomLease WHERE node = $1 AND NOT (room = ANY(string_to_array($2, chr(1))))",
+                                [.text(node), .text(rooms.joined(separator: "\u{1}"))])
+        }
+    }
+
+    public func holdLease(_ name: String, for holder: String, now: Date, until: Date) throws -> Bool {
+        try database.transaction(writing: true) { session in
+            if let row = try session.query("SELECT holder, expiresAt FROM jobLease WHERE name = $1", [.text(name)]).first {
+                let (current, expiresAt) = try row.decode((String, Date).self)
+                if current != holder && expiresAt > now { return false }
+            }
+            try session.execute("""
+                INSERT INTO jobLease (name, holder, expiresAt) VALUES ($1, $2, $3)
+                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expiresAt = excluded.expiresAt
+                """, [.text(name), .text(holder), .date(until)])
+            return true
+        }
+    }
+
+    public func sharedSecret(_ name: String, make: () -> [UInt8]) throws -> [UInt8] {
+        try database.transaction(writing: true) { session in
+            if let row = try session.query("SELECT value FROM sharedSecret WHERE name = $1", [.text(name)]).first {
+                return [UInt8](try row.makeRandomAccess()[0].decode(Data.self))
+            }
+            let secret = make()
+            var binds = PostgresBindings()
+            binds.append(name)
+            try binds.append(Data(secret))
+            try session.execute("INSERT INTO sharedSecret (name, value) VALUES ($1, $2)", binds)
+            return secret
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Signalling
+
+/// This node's heartbeat in the cluster, every `ClusterNode.heartbeatInterval`: the node row, and the leases of the
+/// rooms with people here (meetings and WHIP/WHEP sessions). A node that stops (or is killed) stops renewing them,
+/// and after `ClusterNode.deadAfter` the next join anywhere takes its rooms.
+struct ClusterHeartbeatService: Service {
+    let placement: RoomPlacement
+    let hub: MeetingHub
+    let sessions: SessionRegistry
+    let logger: Logger
+
+    func run() async {
+        let startedAt = Date()
+        logger.notice("node joined the cluster", metadata: ["node": "\(placement.node)"])
+        var failing = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let rooms = Array(await hub.liveRooms().keys) + Array(await sessions.rooms())
+            do {
+                try placement.heartbeat(startedAt: startedAt, rooms: rooms)
+                if failing { logger.notice("cluster heartbeat written again") }
+                failing = false
+            } catch {
+                // Logged once per outage: the rooms here go on, but other nodes may take them once the leases run out.
+                if !failing { logger.error("cluster heartbeat not written", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            try? await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000)))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import PostgresStore
+import Signalling
+import Testing
+
+/// What nodes agree on through PostgreSQL: heartbeats, room leases, job leases and shared secrets, each seen from
+/// two connections (two nodes).
+@Suite struct ClusterStoreTests {
+    static func at(_ seconds: Double) -> Date { RoomStoreTests.at(seconds) }
+
+    static func twoNodes() throws -> (any ClusterStore, any ClusterStore) {
+        let url = try ScratchPostgres.database()
+        return (try PostgresRoomStore(url: url, logger: StoreKind.logger), try PostgresRoomStore(url: url, logger: StoreKind.logger))
+    }
+
+    @Test func aRoomIsHeldByOneNodeUntilItsLeaseRunsOutThenByTheNextThatAsks() throws {
+        let (a, b) = try Self.twoNodes()
+        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(0), until: Self.at(6)) == "http://a")
+        #expect(try b.claimRoom("review", for: "http://b", now: Self.at(1), until: Self.at(7)) == "http://a")
+        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(2), until: Self.at(8)) == "http://a")  // renewed
+        #expect(try b.claimRoom("review", for: "http://b", now: Self.at(7.5), until: Self.at(13)) == "http://a")
+        #expect(try b.claimRoom("review", for: "http://b", now: Self.at(8.5), until: Self.at(14)) == "http://b")
+        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(9), until: Self.at(15)) == "http://b")
+    }
+
+    @Test func aHeartbeatRenewsTheRoomsWithPeopleAndGivesUpTheRest() throws {
+        let (a, b) = try Self.twoNodes()
+        let now = Date()
+        for room in ["one", "two"] { _ = try a.claimRoom(room, for: "http://a", now: now, until: now.addingTimeInterval(6)) }
+        try a.heartbeat(ClusterNode(id: "http://a", startedAt: now, heartbeatAt: now))
+        try b.heartbeat(ClusterNode(id: "http://b", startedAt: now, heartbeatAt: now))
+        try a.renewRooms(["one"], of: "http://a", until: now.addingTimeInterval(6))
+        let nodes = try b.nodes()
+        #expect(nodes.map(\.id).sorted() == ["http://a", "http://b"])
+        #expect(nodes.first { $0.id == "http://a" }?.rooms == ["one"])
+        #expect(nodes.allSatisfy { $0.isAlive(at: now.addingTimeInterval(5)) && !$0.isAlive(at: now.addingTimeInterval(7)) })
+        #expect(try b.claimRoom("two", for: "http://b", now: now, until: now.addingTimeInterval(6)) == "http://b")
+        try a.renewRooms([], of: "http://a", until: now.addingTimeInterval(6))
+        #expect(try b.claimRoom("one", for: "http://b", now: now, until: now.addingTimeInterval(6)) == "http://b")
+    }
+
+    @Test func aJobRunsOnOneNodeAndMovesWhenItsLeaseRunsOut() throws {
+        let (a, b) = try Self.twoNodes()
+        #expect(try a.holdLease("calendar-watcher", for: "http://a", now: Self.at(0), until: Self.at(60)))
+        #expect(try !b.holdLease("calendar-watcher", for: "http://b", now: Self.at(1), until: Self.at(61)))
+        #expect(try a.holdLease("calendar-watcher", for: "http://a", now: Self.at(30), until: Self.at(90)))
+        #expect(try !b.holdLease("calendar-watcher", for: "http://b", now: Self.at(89), until: Self.at(149)))
+        #expect(try b.holdLease("calendar-watcher", for: "http://b", now: Self.at(91), until: Self.at(151)))
+        #expect(try !a.holdLease("calendar-watcher", for: "http://a", now: Self.at(92), until: Self.at(152)))
+        #expect(try a.holdLease("reply-collector", for: "http://a", now: Self.at(92), until: Self.at(152)))
+    }
+
+    @Test func everyNodeGetsTheSecretTheFirstOneMade() async throws {
+        let (a, b) = try Self.twoNodes()
+        let secrets = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for index in 0..<8 {
+                let store = index % 2 == 0 ? a : b
+                group.addTask { try store.sharedSecret("token-hs256") { [UInt8](repeating: UInt8(index), count: 32) } }
+            }
+            return try await group.reduce(into: [[UInt8]]()) { $0.append($1) }
+        }
+        #expect(Set(secrets).count == 1 && secrets[0].count == 32)
+        #expect(try a.sharedSecret("token-hs256") { [] } == secrets[0])
+        #expect(try b.sharedSecret("admin-key") { Array("k".utf8) } == Array("k".utf8))
+    }
+
+    @Test func aNodesWebSocketAddressFollowsItsPublicURL() {
+        #expect(RoomPlacement.webSocketURL("http://127.0.0.1:8080") == "ws://127.0.0.1:8080/ws")
+        #expect(RoomPlacement.webSocketURL("https://sabha-2.dc.gov.in/") == "wss://sabha-2.dc.gov.in/ws")
+    }
+}
