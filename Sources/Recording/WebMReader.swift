@@ -167,10 +167,18 @@ public final class WebMReader {
         let relative = Int64(Int16(bitPattern: UInt16(bytes[length]) << 8 | UInt16(bytes[length + 1])))
         let flags = bytes[length + 2]
         guard flags & 0x06 == 0 else { return nil }
-        let ticks = (clusterTime + relative).multipliedReportingOverflow(by: timestampScale)
-        guard !ticks.overflow else { return nil }
-        return Frame(track: Int(track), timestamp: ticks.partialValue / 1_000_000, keyframe: simple ? flags & 0x80 != 0 : true,
+        guard let timestamp = Self.milliseconds(cluster: clusterTime, relative: relative, scale: timestampScale) else { return nil }
+        return Frame(track: Int(track), timestamp: timestamp, keyframe: simple ? flags & 0x80 != 0 : true,
                      bytes: Array(bytes[(length + 3)...]))
+    }
+
+    /// A block's time in milliseconds: (cluster time + relative) × scale ns. A damaged cluster time may sit at the
+    /// edge of Int64 (a run went out of range once in the damage test): nil rather than a trap.
+    static func milliseconds(cluster: Int64, relative: Int64, scale: Int64) -> Int64? {
+        let time = cluster.addingReportingOverflow(relative)
+        let ticks = time.partialValue.multipliedReportingOverflow(by: scale)
+        guard !time.overflow, !ticks.overflow else { return nil }
+        return ticks.partialValue / 1_000_000
     }
 
     /// An element's header at `offset`: its ID (marker kept), its size (nil: unknown), where its data starts.

@@ -82,6 +82,13 @@ import MediaCore
         }
     }
 
+    @Test func aBlockTimeAtTheEdgeOfInt64IsDroppedNotATrap() {
+        #expect(WebMReader.milliseconds(cluster: 2_000, relative: -500, scale: 1_000_000) == 1_500)
+        #expect(WebMReader.milliseconds(cluster: .max, relative: 1, scale: 1) == nil)
+        #expect(WebMReader.milliseconds(cluster: .min, relative: -1, scale: 1) == nil)
+        #expect(WebMReader.milliseconds(cluster: .max / 2, relative: 0, scale: 1_000_000) == nil)
+    }
+
     @Test func aTarHeaderIsReadByTarWithALongNameSplitIntoThePrefix() throws {
         let folder = TestMedia.temporaryPath("tar-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
