@@ -42,6 +42,13 @@ extension PostgresRoomStore: ClusterStore {
         }
     }
 
+    public func roomHolder(_ room: String, now: Date) throws -> String? {
+        try database.withSession { session in
+            try session.query("SELECT node FROM roomLease WHERE room = $1 AND expiresAt > $2", [.text(room), .date(now)])
+                .first.map { try $0.decode(String.self) }
+        }
+    }
+
     public func renewRooms(_ rooms: [String], of node: String, until: Date) throws {
         try database.transaction(writing: true) { session in
             try session.execute("UPDATE roomLease SET expiresAt = $1 WHERE node = $2 AND room = ANY(string_to_array($3, chr(1)))",

@@ -47,6 +47,7 @@ public struct AdminRoutes: Sendable {
 
     public func register(on router: Router<some RequestContext>) {
         let api = router.group("api").add(middleware: AdminAuthMiddleware(key: key))
+        if let placement { api.add(middleware: ClusterRedirectMiddleware(placement: placement)) }
         api.post("rooms") { request, _ in try await createRoom(request) }
         api.get("rooms") { _, _ in try await listRooms() }
         api.get("rooms/:room") { _, context in try await showRoom(try roomParameter(context)) }

@@ -14,6 +14,8 @@ public protocol ClusterStore: Sendable {
     /// The node holding `room`: `node` itself when the room was free, its lease had expired, or it was already
     /// ours (then the lease runs until `until`); otherwise the live holder.
     func claimRoom(_ room: String, for node: String, now: Date, until: Date) throws -> String
+    /// The node holding `room` now, if any (a lease not yet expired at `now`).
+    func roomHolder(_ room: String, now: Date) throws -> String?
     /// Extends the leases of `rooms` held by `node` until `until`, and gives up its other rooms.
     func renewRooms(_ rooms: [String], of node: String, until: Date) throws
     /// Takes or keeps the named lease for `holder` until `until`; false while another holder's lease runs.

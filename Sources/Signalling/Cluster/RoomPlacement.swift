@@ -46,6 +46,17 @@ public final class RoomPlacement: Sendable {
         }
     }
 
+    /// The other node holding `room`, if one does (nil: this node, nobody, or the database cannot say).
+    public func holder(of room: String, now: Date = Date()) -> String? {
+        do {
+            guard let holder = try store.roomHolder(room, now: now), holder != node else { return nil }
+            return holder
+        } catch {
+            logger.error("room holder not readable; serving here", metadata: ["room": "\(room)", "error": "\(error)"])
+            return nil
+        }
+    }
+
     /// Heartbeat: this node is alive; the leases of `rooms` (those with people here) and of rooms claimed in the
     /// last few seconds are extended, and the rest given up.
     public func heartbeat(startedAt: Date, rooms: [String], now: Date = Date()) throws {
