@@ -83,7 +83,7 @@ public final class PostgresDatabase: @unchecked Sendable {
         nextID += 1
         do {
             let connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: nextID, logger: logger).wait()
-            logger.info("connected to PostgreSQL", metadata: ["database": "\(url)"])
+            logger.debug("connected to PostgreSQL", metadata: ["database": "\(url)"])
             return connection
         } catch {
             throw PostgresStoreError("cannot connect to the database \(url): \(PostgresStoreError.reason(error).text)")

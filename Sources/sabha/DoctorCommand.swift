@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import PostgresStore
 import GroupwareBridge
+import Logging
 import MediaCore
 import Recording
 import Signalling
@@ -36,6 +38,7 @@ struct DoctorCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let serving = Self.checkDataDirectory(settings, &report)
+        Self.checkDatabase(settings, &report)
         if serving {
             report.skip("ports", "a running sabha serve holds them; stop it to check the ports and the announce address")
         } else {
@@ -86,6 +89,33 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         return serving
+    }
+
+    /// `--database`: PostgreSQL answers, its schema is this Sabha's (or will be brought up to date), and which nodes
+    /// of the cluster are alive. Nothing is written.
+    static func checkDatabase(_ settings: ServeSettings, _ report: inout DoctorReport) {
+        guard let url = settings.database else { return }
+        let inspection: PostgresInspection
+        do {
+            inspection = try PostgresInspection.inspect(url, logger: Logger(label: "sabha.doctor"))
+        } catch {
+            return report.fail("database", "\(error)")
+        }
+        if !inspection.unknownMigrations.isEmpty {
+            report.fail("database", "\(url) was set up by a newer Sabha (migrations \(inspection.unknownMigrations.joined(separator: ", "))); use that version")
+        } else if inspection.pendingMigrations.isEmpty {
+            report.ok("database", "PostgreSQL \(inspection.serverVersion) at \(url), schema up to date")
+        } else {
+            report.ok("database", "PostgreSQL \(inspection.serverVersion) at \(url); sabha serve will apply \(inspection.pendingMigrations.joined(separator: ", "))")
+        }
+        let now = Date()
+        let alive = inspection.nodes.filter { $0.isAlive(at: now) }
+        report.ok("cluster", "\(alive.count) of \(inspection.nodes.count) known nodes alive\(alive.isEmpty ? "" : ": " + alive.map(\.id).joined(separator: ", "))")
+        if settings.explicitPublicURL == nil {
+            report.warn("cluster", "no --public-url: in a cluster each node needs its own, reachable by browsers (it names the node and is where joins for its rooms are sent)")
+        } else if alive.contains(where: { $0.id == settings.http.publicURL }) {
+            report.warn("cluster", "a live node already uses the public URL \(settings.http.publicURL); each node needs its own")
+        }
     }
 
     /// The HTTP port, the redirect port, and each media worker's UDP port (and ICE-TCP port).

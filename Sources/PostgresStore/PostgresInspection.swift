@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Signalling
+
+/// What `sabha doctor` reports about a `--database`: that it answers, how far its schema is, and the cluster's
+/// nodes. Reads only: nothing is created or migrated.
+public struct PostgresInspection: Sendable {
+    public var serverVersion: String
+    /// Migrations this Sabha would still apply (all of them for an empty database).
+    public var pendingMigrations: [String]
+    /// Applied migrations this Sabha does not know (a newer Sabha set the database up).
+    public var unknownMigrations: [String]
+    public var nodes: [ClusterNode]
+
+    public static func inspect(_ url: DatabaseURL, logger: Logger) throws -> PostgresInspection {
+        let database = try PostgresDatabase(url: url, logger: logger)
+        return try database.withSession { session in
+            let version = try session.query("SHOW server_version").first.map { try $0.decode(String.self) } ?? "?"
+            let hasTable = { (name: String) throws -> Bool in
+                try session.query("SELECT to_regclass($1) IS NOT NULL", [.text(name)]).first.map { try $0.decode(Bool.self) } ?? false
+            }
+            let applied = try hasTable("sabha_migrations")
+                ? Set(try session.query("SELECT name FROM sabha_migrations").map { try $0.decode(String.self) }) : []
+            let known = PostgresSchema.migrations.map(\.name)
+            var nodes: [ClusterNode] = []
+            if try hasTable("clusternode") {
+                nodes = try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
+                    let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
+                    return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
+                }
+            }
+            return PostgresInspection(serverVersion: version, pendingMigrations: known.filter { !applied.contains($0) },
+                                      unknownMigrations: applied.subtracting(known).sorted(), nodes: nodes)
+        }
+    }
+}
