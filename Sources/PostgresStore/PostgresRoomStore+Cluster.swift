@@ -6,7 +6,7 @@ import Signalling
 /// `jobLease` and `sharedSecret`, changed in write transactions (serialised across nodes).
 extension PostgresRoomStore: ClusterStore {
     public func heartbeat(_ node: ClusterNode) throws {
-        try database.withSession { session in
+        _ = try database.withSession { session in
             try session.execute("""
                 INSERT INTO clusterNode (id, startedAt, heartbeatAt) VALUES ($1, $2, $3)
                 ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt

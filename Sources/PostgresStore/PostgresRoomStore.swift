@@ -95,7 +95,7 @@ public final class PostgresRoomStore: RoomStore {
     }
 
     public func remove(_ identity: String, name: String, from room: String, by actor: String, at date: Date) throws {
-        try session {
+        _ = try session {
             try $0.execute("""
                 INSERT INTO roomRemoval (room, identity, name, removedAt, removedBy) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (room, identity) DO UPDATE SET name = excluded.name, removedAt = excluded.removedAt,
@@ -135,7 +135,7 @@ public final class PostgresRoomStore: RoomStore {
 
     public func recordAudit(_ record: AuditRecord) {
         do {
-            try session { try $0.insert(record, into: "audit") }
+            _ = try session { try $0.insert(record, into: "audit") }
         } catch {
             logger.error("audit record not written", metadata: ["room": "\(record.room)", "identity": "\(record.identity)",
                                                                 "event": "\(record.event)", "error": "\(error)"])

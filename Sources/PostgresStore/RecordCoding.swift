@@ -86,7 +86,8 @@ private struct ColumnEncoder: Encoder {
 
         // Synthesised Codable leaves a nil optional out; a column must still be written (an UPDATE to NULL).
         mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
-            try storage.append(RecordCoding.column(key), try value.map(Self.primitive))
+            guard let value else { return try storage.append(RecordCoding.column(key), nil) }
+            try storage.append(RecordCoding.column(key), try Self.primitive(value))
         }
         mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try storage.append(RecordCoding.column(key), value) }
         mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try storage.append(RecordCoding.column(key), value) }
