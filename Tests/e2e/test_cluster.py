@@ -1,0 +1,260 @@
+"""Several `sabha serve` nodes sharing one PostgreSQL database form a cluster (a scratch PostgreSQL 15 cluster on
+127.0.0.1, a fresh database per test; e2ekit/cluster.py): they share the token key and the admin key through the
+database, each writes a heartbeat every 2 s (GET /api/cluster lists who is alive and which rooms each holds), and a
+room's meeting runs on one node at a time, the first that admitted someone to it. A join at another node is sent
+there (`redirect` on /ws, 307 for WHIP/WHEP); when the holder dies, its lease runs out within 6 s and the next join
+on a surviving node takes the room. Every server and peer is on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
+
+import pytest
+import requests
+from aiortc import RTCPeerConnection
+
+from e2ekit.cluster import (ClusterParticipant, api, cluster_nodes, cluster_view, create_room, link_token,  # noqa: F401
+                            ok, same_url, wait_everyone_receives_everyone)
+from e2ekit.groupware import sabha_env
+from e2ekit.meeting import MeetingSocket
+from e2ekit.metrics import fetch as metrics
+from e2ekit.peers import MovingPatternTrack, SineTrack, rtc_configuration
+from e2ekit.postgres import database_url, postgres_cluster  # noqa: F401 (fixtures)
+from e2ekit.wait import wait_for
+from test_groupware import ASHA, MEERA, RAVI, meeting_body, minute, now
+
+pytestmark = pytest.mark.server
+
+CLUSTER_ADMIN_KEY = "cluster-admin-key-0123456789abcdef"
+
+
+def run(coro):
+    """asyncio.run with a default executor large enough for every participant's encoders and blocking socket
+    waits at once (the default is 6 threads on this 2-CPU machine)."""
+    async def main():
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=48))
+        return await coro
+    return asyncio.run(main())
+
+
+def assert_cluster(view: dict, asked, nodes, alive: dict[str, bool], rooms: dict[str, str]) -> None:
+    """`view` (GET /api/cluster on node `asked`) names `asked` and lists exactly `nodes`, each alive as `alive` says
+    (by base URL), each room of `rooms` held by the node given (by base URL) and by no other."""
+    assert same_url(view["node"], asked.base_url), f"/api/cluster on {asked.base_url} names itself {view['node']!r}"
+    listed = {e["id"].rstrip("/"): e for e in view["nodes"]}
+    assert set(listed) == {n.base_url for n in nodes}, f"nodes listed {sorted(listed)}, started {[n.base_url for n in nodes]}"
+    for url, entry in listed.items():
+        assert same_url(entry["url"], url), entry
+        assert entry["startedAt"] and entry["heartbeatAt"], entry
+        assert entry["alive"] is alive[url], f"{url} alive={entry['alive']}, expected {alive[url]}: {view}"
+        for room, holder in rooms.items():
+            assert (room in entry["rooms"]) == (url == holder), f"room {room} should be held by {holder} only: {view}"
+
+
+@pytest.mark.timeout(150)
+def test_participants_joining_through_three_nodes_meet_on_the_room_owner(cluster_nodes, database_url):
+    nodes = cluster_nodes(database_url, 3)   # no --admin-key: the nodes share the first node's through the database
+    keys = {n.base_url: (n.data_dir / "admin.key").read_text().strip() for n in nodes}
+    assert len(set(keys.values())) == 1, f"each node has its own admin key: {keys}"
+    room = "cluster-meeting"
+    create_room(nodes[0], room)
+    # Each participant's link is minted by the node it enters through, and checked by the node holding the room.
+    entries = [nodes[i % 3] for i in range(5)]
+    people = [ClusterParticipant(f"p{i}", link_token(entries[i], room, f"p{i}"), entries[i].base_url) for i in range(5)]
+
+    async def meeting():
+        try:
+            for p in people:
+                await p.join()
+                await p.wait_answered()
+            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+
+            where = {p.name: p.node for p in people}
+            assert all(same_url(url, nodes[0].base_url) for url in where.values()), f"not all on node 0 ({nodes[0].base_url}): {where}"
+            for p, entry in zip(people, entries):
+                expected = [] if entry is nodes[0] else [f"ws://127.0.0.1:{nodes[0].http_port}/ws"]
+                assert p.redirects == expected, f"{p.name} entered at {entry.base_url}, was sent to {p.redirects}"
+                assert not p.errors, f"{p.name}: {p.errors}"
+            assert [metrics(n.base_url).value("sabha_meeting_participants") for n in nodes] == [5, 0, 0]
+
+            for asked in nodes:
+                assert_cluster(cluster_view(asked), asked, nodes, alive={n.base_url: True for n in nodes},
+                               rooms={room: nodes[0].base_url})
+        finally:
+            for p in people:
+                await p.close()
+
+    run(meeting())
+    for n in nodes:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+async def offers() -> tuple[str, str]:
+    """A WHIP offer (camera and microphone, sendonly) and a WHEP offer (recvonly) from aiortc, candidates gathered."""
+    sdps = []
+    for publish in (True, False):
+        pc = RTCPeerConnection(rtc_configuration())
+        if publish:
+            pc.addTransceiver(SineTrack(), direction="sendonly")
+            pc.addTransceiver(MovingPatternTrack(), direction="sendonly")
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdps.append(pc.localDescription.sdp)
+        await pc.close()
+    return sdps[0], sdps[1]
+
+
+@pytest.mark.timeout(120)
+def test_a_whip_post_to_another_node_is_redirected_to_the_owner(cluster_nodes, database_url):
+    nodes = cluster_nodes(database_url, 3, "--admin-key", CLUSTER_ADMIN_KEY)
+    room = "cluster-whip"
+    create_room(nodes[1], room)
+    # Links minted by the nodes the requests go to, before anyone holds the room (then the admin API's requests
+    # about the room would go to the holder too).
+    host_token = link_token(nodes[0], room, "host", "host")
+    token = link_token(nodes[2], room, "whip-pub")
+    viewer = link_token(nodes[1], room, "viewer", "viewer")
+    sdp, watch_sdp = run(offers())
+    # Node 0 holds the room: someone is in the meeting there.
+    host = MeetingSocket(nodes[0].base_url)
+    try:
+        joined = host.join(host_token)
+        assert joined["room"] == room
+
+        def post(url: str) -> requests.Response:
+            return requests.post(url, data=sdp.encode(), allow_redirects=False, timeout=10,
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"})
+
+        resp = post(f"{nodes[2].base_url}/whip/{room}")
+        assert resp.status_code == 307, f"WHIP at node 2: {resp.status_code} {resp.headers} {resp.text[:300]}"
+        location = urljoin(resp.url, resp.headers.get("Location", ""))
+        assert location == f"{nodes[0].base_url}/whip/{room}", f"307 to {location!r}, room held by {nodes[0].base_url}"
+        assert metrics(nodes[2].base_url).value("sabha_transports") == 0, "the redirecting node opened a transport"
+
+        # The same offer and token at the Location are taken by the owner.
+        created = post(location)
+        assert created.status_code == 201, f"WHIP at the Location: {created.status_code} {created.text[:300]}"
+        assert "a=ice-lite" in created.text and f"127.0.0.1 {nodes[0].udp_port} typ host" in created.text, created.text
+
+        # WHEP too: a viewer at node 1 is sent to node 0's URL of the same path.
+        whep = requests.post(f"{nodes[1].base_url}/whep/{room}/whip-pub", data=watch_sdp.encode(), allow_redirects=False, timeout=10,
+                             headers={"Authorization": f"Bearer {viewer}", "Content-Type": "application/sdp"})
+        assert whep.status_code == 307, f"WHEP at node 1: {whep.status_code} {whep.headers} {whep.text[:300]}"
+        assert urljoin(whep.url, whep.headers.get("Location", "")) == f"{nodes[0].base_url}/whep/{room}/whip-pub", whep.headers
+
+        # And the admin API's requests about the room (docs/cluster.md).
+        shown = api(nodes[2], "GET", f"/api/rooms/{room}")
+        assert [(r.status_code, urljoin(r.url, r.headers["Location"])) for r in shown.history] == \
+            [(307, f"{nodes[0].base_url}/api/rooms/{room}")], [(r.status_code, r.headers) for r in shown.history]
+        assert ok(shown)["name"] == room
+
+        session = urljoin(location, created.headers["Location"])
+        assert requests.delete(session, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code in (200, 204)
+    finally:
+        host.close()
+
+
+@pytest.mark.timeout(150)
+def test_when_the_owner_is_killed_everyone_is_back_within_ten_seconds(cluster_nodes, database_url, capsys, record_property):
+    nodes = cluster_nodes(database_url, 3, "--admin-key", CLUSTER_ADMIN_KEY)
+    room = "cluster-failover"
+    create_room(nodes[0], room)
+    entries = [nodes[1], nodes[2], nodes[1], nodes[2]]   # the first through node 1: it holds the room
+    people = [ClusterParticipant(f"p{i}", link_token(entries[i], room, f"p{i}"), entries[i].base_url) for i in range(4)]
+    survivors = [nodes[0], nodes[2]]
+    report: dict = {}
+
+    async def scenario():
+        try:
+            for p in people:
+                await p.join()
+                await p.wait_answered()
+            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            assert all(same_url(p.node, nodes[1].base_url) for p in people), [(p.name, p.node) for p in people]
+
+            killed_at = time.monotonic()
+            nodes[1].kill()   # SIGKILL: no goodbye to the database, the lease stays until it runs out
+            await asyncio.gather(*(asyncio.wait_for(p.lost.wait(), 5) for p in people))   # each page sees its socket drop
+            # Each page retries every second through a live node (participant i starting at survivor i % 2).
+            joined_at = await asyncio.gather(*(
+                p.rejoin([survivors[i % 2].base_url, survivors[(i + 1) % 2].base_url], since=killed_at, deadline=killed_at + 30)
+                for i, p in enumerate(people)))
+            await wait_everyone_receives_everyone(people, video=5, audio=10, timeout=max(1.0, killed_at + 30 - time.monotonic()))
+            report["back"] = time.monotonic() - killed_at
+            report["joined"] = {p.name: round(t, 2) for p, t in zip(people, joined_at)}
+            report["attempts"] = {p.name: p.attempts for p in people}
+            report["node"] = {p.name: p.node for p in people}
+            report["lease"] = min(t for p in people for t, _, outcome in p.attempts if outcome.startswith("joined"))
+        finally:
+            for p in people:
+                await p.close()
+
+    run(scenario())
+    back = report["back"]
+    record_property("failover_seconds", round(back, 2))
+    name = {n.base_url: f"node {i}" for i, n in enumerate(nodes)}
+    tries = {who: len(attempts) for who, attempts in report["attempts"].items()}
+    with capsys.disabled():
+        print(f"\n[cluster failover] SIGKILL of node 1, which held the room: the first rejoin admitted at "
+              f"{report['lease']:.2f} s (attempts once a second), all 4 joined again at {report['joined']} s "
+              f"(attempts {tries}) on {sorted({name.get(u.rstrip('/'), u) for u in report['node'].values()})}, "
+              f"everyone receiving everyone's audio and video {back:.2f} s after the kill")
+
+    holders = set(report["node"].values())
+    assert len(holders) == 1, f"the participants are split over several nodes after the failover: {report['node']}"
+    (holder,) = holders
+    assert any(same_url(holder, s.base_url) for s in survivors), f"rejoined at {holder}, not a survivor"
+    assert back <= 10, f"everyone was back {back:.2f} s after the kill (allowed: 10 s); joined at {report['joined']} s"
+
+    holder = next(s.base_url for s in survivors if same_url(holder, s.base_url))
+
+    def dead_node_shown(asked) -> dict | None:
+        view = cluster_view(asked)
+        entry = next((e for e in view["nodes"] if same_url(e["id"], nodes[1].base_url)), None)
+        return view if entry is not None and entry["alive"] is False else None
+
+    for asked in survivors:   # node 1 is dead by now (its last heartbeat is over 6 s old): at most a moment's wait
+        view = wait_for(lambda: dead_node_shown(asked), 8, f"/api/cluster on {asked.base_url} to show node 1 dead")
+        assert_cluster(view, asked, nodes, alive={nodes[0].base_url: True, nodes[1].base_url: False, nodes[2].base_url: True},
+                       rooms={room: holder})
+    for n in survivors:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+@pytest.mark.timeout(120)
+def test_a_meeting_scheduled_during_an_outage_sends_every_invitation_once(cluster_nodes, database_url, smtp_maildir):
+    env = sabha_env(smtp_maildir, None)   # every node's relay may send, retrying every second
+    nodes = cluster_nodes(database_url, 3, "--admin-key", CLUSTER_ADMIN_KEY, env=env)
+    nodes[0].kill()   # the first node (it made the cluster's keys and took the job leases) dies without a word
+    survivor = nodes[1]
+
+    start = minute(now()) + dt.timedelta(days=1)
+    scheduled = time.monotonic()
+    meeting = ok(api(survivor, "POST", "/api/meetings", meeting_body("Review during an outage", start,
+                                                                    attendees=(ASHA, RAVI, MEERA))), 201)
+    want = [a["email"] for a in (ASHA, RAVI, MEERA)]
+
+    def counts() -> dict[str, int]:
+        got = {email: len(smtp_maildir.messages(email)) for email in want}
+        assert all(n <= 1 for n in got.values()), f"an invitation was sent more than once: {got}"
+        return got
+
+    wait_for(lambda: all(n == 1 for n in counts().values()), 20, "one invitation for each attendee")
+    while time.monotonic() < scheduled + 12:   # time for another relay to send them again
+        counts()
+        time.sleep(0.5)
+    assert counts() == {email: 1 for email in want}
+    for email in want:
+        (mail,) = smtp_maildir.messages(email)
+        assert mail.calendar_method == "REQUEST" and f"UID:{meeting['uid']}" in (mail.calendar or "").replace("\r\n ", ""), mail.calendar
+    for n in nodes[1:]:
+        items = [i for i in ok(api(n, "GET", "/api/outbox"))["items"] if i["kind"] == "mail"]
+        assert sorted(i["recipient"] for i in items) == sorted(want), items
+        assert all(i["state"] == "sent" for i in items), items
+        assert n.alive(), f"node {n.base_url} died"
