@@ -29,7 +29,15 @@ extension PostgresRoomStore: ClusterStore {
     }
 
     public func claimRoom(_ room: String, for node: String, now: Date, until: Date) throws -> String {
-        try database.transaction(writing: true) { session in
+        // Most joins find the room held (by this node or a live other) with time to spare: answered by one read,
+        // without the cluster-wide write lock. Only a claim, or a lease near its end, takes it.
+        let margin = until.timeIntervalSince(now) / 2
+        let known = try database.withSession { session in
+            try session.query("SELECT node, expiresAt FROM roomLease WHERE room = $1", [.text(room)]).first
+                .map { try $0.decode((String, Date).self) }
+        }
+        if let (holder, expiresAt) = known, expiresAt.timeIntervalSince(now) > margin { return holder }
+        return try database.transaction(writing: true) { session in
             if let row = try session.query("SELECT node, expiresAt FROM roomLease WHERE room = $1", [.text(room)]).first {
                 let (holder, expiresAt) = try row.decode((String, Date).self)
                 if holder != node && expiresAt > now { return holder }
@@ -49,12 +57,19 @@ extension PostgresRoomStore: ClusterStore {
         }
     }
 
-    public func renewRooms(_ rooms: [String], of node: String, until: Date) throws {
+    public func renewRooms(_ rooms: [String], of node: String, until: Date) throws -> [String: String] {
         try database.transaction(writing: true) { session in
             try session.execute("UPDATE roomLease SET expiresAt = $1 WHERE node = $2 AND room = ANY(string_to_array($3, chr(1)))",
                                 [.date(until), .text(node), .text(rooms.joined(separator: "\u{1}"))])
             try session.execute("DELETE FROM roomLease WHERE node = $1 AND NOT (room = ANY(string_to_array($2, chr(1))))",
                                 [.text(node), .text(rooms.joined(separator: "\u{1}"))])
+            var taken: [String: String] = [:]
+            for row in try session.query("SELECT room, node FROM roomLease WHERE node != $1 AND room = ANY(string_to_array($2, chr(1)))",
+                                         [.text(node), .text(rooms.joined(separator: "\u{1}"))]) {
+                let (room, holder) = try row.decode((String, String).self)
+                taken[room] = holder
+            }
+            return taken
         }
     }
 

@@ -19,15 +19,16 @@ struct ClusterHeartbeatService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let rooms = Array(await hub.liveRooms().keys) + Array(await sessions.rooms())
             do {
-                try placement.heartbeat(startedAt: startedAt, rooms: rooms)
+                let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms)
                 if failing { logger.notice("cluster heartbeat written again") }
                 failing = false
+                for (room, node) in taken { _ = await hub.moveRoom(room, to: RoomPlacement.webSocketURL(node)) }
             } catch {
                 // Logged once per outage: the rooms here go on, but other nodes may take them once the leases run out.
                 if !failing { logger.error("cluster heartbeat not written", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            try? await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000)))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000))) }
         }
     }
 }

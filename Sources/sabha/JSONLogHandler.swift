@@ -66,12 +66,14 @@ struct JSONLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        // From Date rather than clock_gettime: with MemberImportVisibility, timespec's members are attributed to
+        // whichever module imported the C header first, which changed when PostgresNIO came in.
+        let now = Date().timeIntervalSince1970
+        let whole = now.rounded(.down)
+        var seconds = time_t(whole)
         var parts = tm()
-        var seconds = now.tv_sec
         gmtime_r(&seconds, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, min(999, Int((now - whole) * 1000)))
     }
 }

@@ -47,6 +47,10 @@ extension SabhaApplication {
     /// Which node runs each room, when the store is shared; this node is known by its public URL.
     static func placement(_ settings: ServeSettings, store: any RoomStore) -> RoomPlacement? {
         guard let cluster = store as? any ClusterStore else { return nil }
-        return RoomPlacement(node: settings.http.publicURL, store: cluster, logger: Logger(label: "sabha.cluster"))
+        let logger = Logger(label: "sabha.cluster")
+        if settings.explicitPublicURL == nil {
+            logger.warning("no --public-url: this node is known to the cluster as \(settings.http.publicURL); give each node its own URL that browsers reach, or joins sent to it will fail")
+        }
+        return RoomPlacement(node: settings.http.publicURL, store: cluster, logger: logger)
     }
 }

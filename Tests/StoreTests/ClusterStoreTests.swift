@@ -17,10 +17,11 @@ import Testing
         let (a, b) = try Self.twoNodes()
         #expect(try a.claimRoom("review", for: "http://a", now: Self.at(0), until: Self.at(6)) == "http://a")
         #expect(try b.claimRoom("review", for: "http://b", now: Self.at(1), until: Self.at(7)) == "http://a")
-        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(2), until: Self.at(8)) == "http://a")  // renewed
+        // Past half its time, the holder's own claim renews the lease (before, one read answers).
+        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(4), until: Self.at(10)) == "http://a")
         #expect(try b.claimRoom("review", for: "http://b", now: Self.at(7.5), until: Self.at(13)) == "http://a")
-        #expect(try b.claimRoom("review", for: "http://b", now: Self.at(8.5), until: Self.at(14)) == "http://b")
-        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(9), until: Self.at(15)) == "http://b")
+        #expect(try b.claimRoom("review", for: "http://b", now: Self.at(10.5), until: Self.at(16)) == "http://b")
+        #expect(try a.claimRoom("review", for: "http://a", now: Self.at(11), until: Self.at(17)) == "http://b")
     }
 
     @Test func aHeartbeatRenewsTheRoomsWithPeopleAndGivesUpTheRest() throws {
@@ -67,5 +68,20 @@ import Testing
     @Test func aNodesWebSocketAddressFollowsItsPublicURL() {
         #expect(RoomPlacement.webSocketURL("http://127.0.0.1:8080") == "ws://127.0.0.1:8080/ws")
         #expect(RoomPlacement.webSocketURL("https://sabha-2.dc.gov.in/") == "wss://sabha-2.dc.gov.in/ws")
+    }
+}
+
+extension ClusterStoreTests {
+    /// A node whose lease ran out (paused, or cut off from the database) learns at its next heartbeat that another
+    /// node took the room, and from whom, so it can send its participants there.
+    @Test func aHeartbeatTellsWhichRoomsAnotherNodeTookMeanwhile() throws {
+        let (a, b) = try Self.twoNodes()
+        let now = Date()
+        _ = try a.claimRoom("kept", for: "http://a", now: now, until: now.addingTimeInterval(6))
+        _ = try a.claimRoom("lost", for: "http://a", now: now.addingTimeInterval(-10), until: now.addingTimeInterval(-4))
+        #expect(try b.claimRoom("lost", for: "http://b", now: now, until: now.addingTimeInterval(6)) == "http://b")
+        #expect(try a.renewRooms(["kept", "lost"], of: "http://a", until: now.addingTimeInterval(6)) == ["lost": "http://b"])
+        #expect(try b.roomHolder("kept", now: now) == "http://a")
+        #expect(try b.roomHolder("nowhere", now: now) == nil)
     }
 }

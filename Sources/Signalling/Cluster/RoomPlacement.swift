@@ -58,14 +58,16 @@ public final class RoomPlacement: Sendable {
     }
 
     /// Heartbeat: this node is alive; the leases of `rooms` (those with people here) and of rooms claimed in the
-    /// last few seconds are extended, and the rest given up.
-    public func heartbeat(startedAt: Date, rooms: [String], now: Date = Date()) throws {
+    /// last few seconds are extended, and the rest given up. Returns the rooms another node took meanwhile, with
+    /// that node's base URL: their people here must go there.
+    @discardableResult
+    public func heartbeat(startedAt: Date, rooms: [String], now: Date = Date()) throws -> [String: String] {
         let claimed = recentClaims.withLock { claims in
             claims = claims.filter { now.timeIntervalSince($0.value) < 2 * ClusterNode.deadAfter }
             return Array(claims.keys)
         }
         try store.heartbeat(ClusterNode(id: node, startedAt: startedAt, heartbeatAt: now))
-        try store.renewRooms(Array(Set(rooms + claimed)).sorted(), of: node, until: now.addingTimeInterval(ClusterNode.deadAfter))
+        return try store.renewRooms(Array(Set(rooms + claimed)).sorted(), of: node, until: now.addingTimeInterval(ClusterNode.deadAfter))
     }
 
     /// Whether this node runs the single-instance job `name` now: it takes or keeps the job's lease for `hold`
