@@ -38,16 +38,23 @@ extension PostgresRoomStore: ClusterStore {
         }
         if let (holder, expiresAt) = known, expiresAt.timeIntervalSince(now) > margin { return holder }
         return try database.transaction(writing: true) { session in
-            if let row = try session.query("SELECT node, expiresAt FROM roomLease WHERE room = $1", [.text(room)]).first {
-                let (holder, expiresAt) = try row.decode((String, Date).self)
-                if holder != node && expiresAt > now { return holder }
-            }
-            try session.execute("""
-                INSERT INTO roomLease (room, node, expiresAt) VALUES ($1, $2, $3)
-                ON CONFLICT (room) DO UPDATE SET node = excluded.node, expiresAt = excluded.expiresAt
-                """, [.text(room), .text(node), .date(until)])
-            return node
+            try Self.takeLease(session, table: "roomLease", key: ("room", room), holder: ("node", node), now: now, until: until)
         }
+    }
+
+    /// In a write transaction: the lease's holder when another holds it until after `now`; otherwise `holder`,
+    /// which takes or keeps it until `until`. The two lease tables differ only in their column names.
+    private static func takeLease(_ session: PostgresSession, table: String, key: (column: String, value: String),
+                                  holder: (column: String, value: String), now: Date, until: Date) throws -> String {
+        if let row = try session.query("SELECT \(holder.column), expiresAt FROM \(table) WHERE \(key.column) = $1", [.text(key.value)]).first {
+            let (current, expiresAt) = try row.decode((String, Date).self)
+            if current != holder.value && expiresAt > now { return current }
+        }
+        try session.execute("""
+            INSERT INTO \(table) (\(key.column), \(holder.column), expiresAt) VALUES ($1, $2, $3)
+            ON CONFLICT (\(key.column)) DO UPDATE SET \(holder.column) = excluded.\(holder.column), expiresAt = excluded.expiresAt
+            """, [.text(key.value), .text(holder.value), .date(until)])
+        return holder.value
     }
 
     public func roomHolder(_ room: String, now: Date) throws -> String? {
@@ -75,15 +82,7 @@ extension PostgresRoomStore: ClusterStore {
 
     public func holdLease(_ name: String, for holder: String, now: Date, until: Date) throws -> Bool {
         try database.transaction(writing: true) { session in
-            if let row = try session.query("SELECT holder, expiresAt FROM jobLease WHERE name = $1", [.text(name)]).first {
-                let (current, expiresAt) = try row.decode((String, Date).self)
-                if current != holder && expiresAt > now { return false }
-            }
-            try session.execute("""
-                INSERT INTO jobLease (name, holder, expiresAt) VALUES ($1, $2, $3)
-                ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expiresAt = excluded.expiresAt
-                """, [.text(name), .text(holder), .date(until)])
-            return true
+            try Self.takeLease(session, table: "jobLease", key: ("name", name), holder: ("holder", holder), now: now, until: until) == holder
         }
     }
 
