@@ -4,6 +4,11 @@
 #   scratch-postgres.sh start DIR          new cluster in DIR (must not hold one yet), listening only on 127.0.0.1
 #                                          on a free port; prints postgres://sabha:sabha@127.0.0.1:PORT/sabha
 #   scratch-postgres.sh url DIR            prints that URL again
+#
+#   SCRATCH_PG_LISTEN=ADDR (start only)    listen on the IPv4 address ADDR instead of 127.0.0.1, e.g. a veth end the
+#                                          test gave an address in a network namespace of its own; the URLs printed
+#                                          then name ADDR. pg_hba lets `sabha` in with scram-sha-256 from
+#                                          SCRATCH_PG_ALLOW (a CIDR; default ADDR's /24). ADDR must exist already.
 #   scratch-postgres.sh createdb DIR NAME  another database owned by sabha; prints its URL
 #   scratch-postgres.sh stop DIR           pg_ctl stop -m fast (then immediate); nothing to do when not running
 #
@@ -33,15 +38,29 @@ as_pg() {  # runs "$@" as whoever may run PostgreSQL
 
 port() { [[ -s $dir/port ]] || die "no cluster started in $dir (no $dir/port)"; cat "$dir/port"; }
 
+host() { if [[ -s $dir/host ]]; then cat "$dir/host"; else echo 127.0.0.1; fi; }  # the address start listened on
+
 superuser_psql() {  # SQL...: as the superuser over the Unix socket
   local p; p=$(port)
   "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -p "$p" -U postgres -d postgres "$@" >/dev/null
 }
 
-url() { local p; p=$(port); echo "postgres://sabha:sabha@127.0.0.1:$p/$1"; }
+url() { local p h; p=$(port); h=$(host); echo "postgres://sabha:sabha@$h:$p/$1"; }
+
+ipv4() {  # ADDR: dotted quad, each part 0-255
+  [[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] &&
+    ((10#${BASH_REMATCH[1]} < 256 && 10#${BASH_REMATCH[2]} < 256 && 10#${BASH_REMATCH[3]} < 256 && 10#${BASH_REMATCH[4]} < 256))
+}
 
 start() {
   [[ ! -e $data ]] || die "$dir already holds a cluster ($data); stop it and use an empty directory"
+  local listen=${SCRATCH_PG_LISTEN:-127.0.0.1} allow=""
+  ipv4 "$listen" || die "SCRATCH_PG_LISTEN='$listen': give one IPv4 address"
+  if [[ $listen != 127.0.0.1 ]]; then
+    allow=${SCRATCH_PG_ALLOW:-${listen%.*}.0/24}
+    [[ $allow == */* ]] && ipv4 "${allow%/*}" && [[ ${allow#*/} =~ ^[0-9]{1,2}$ ]] && ((10#${allow#*/} <= 32)) ||
+      die "SCRATCH_PG_ALLOW='$allow': give an IPv4 CIDR such as 10.77.0.0/24"
+  fi
   if (($(id -u) == 0)); then
     getent passwd postgres >/dev/null || die "running as root, and there is no postgres user to run PostgreSQL as (install Debian's postgresql package)"
     runuser -u postgres -- true 2>/dev/null ||
@@ -59,10 +78,14 @@ start() {
     cat "$dir/initdb.log" >&2
     die "initdb failed (log above, also in $dir/initdb.log)"
   fi
+  if [[ -n $allow ]]; then  # initdb's host lines cover 127.0.0.1 and ::1 only
+    as_pg sh -c 'printf "%s\n" "$2" >> "$1"' sh "$data/pg_hba.conf" \
+      "host    all             all             $allow            scram-sha-256   # SCRATCH_PG_ALLOW"
+  fi
   as_pg sh -c 'cat >> "$1"' sh "$data/postgresql.conf" <<EOF
 
-# scratch-postgres.sh: a throwaway test cluster, loopback only, no durability
-listen_addresses = '127.0.0.1'
+# scratch-postgres.sh: a throwaway test cluster, on $listen only, no durability
+listen_addresses = '$listen'
 unix_socket_directories = '$sock'
 fsync = off
 synchronous_commit = off
@@ -77,9 +100,14 @@ EOF
     p=$((15000 + RANDOM % 5000))
     as_pg sh -c 'echo "port = $2" > "$1"' sh "$data/port.conf" "$p"
     echo "$p" >"$dir/port"
+    echo "$listen" >"$dir/host"
     as_pg sh -c ': > "$1"' sh "$dir/postgres.log"
     if as_pg "$PGBIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 30 start >/dev/null 2>"$dir/pg_ctl.log"; then
       break
+    fi
+    if grep -q "Cannot assign requested address" "$dir/postgres.log"; then
+      cat "$dir/postgres.log" >&2
+      die "PostgreSQL cannot listen on $listen: no interface here has that address (log above)"
     fi
     if grep -q "could not bind\|could not create any TCP/IP sockets\|Address already in use" "$dir/postgres.log" && ((tries < 20)); then
       continue  # the port was taken (by something else, or a cluster started at the same moment): another one
@@ -88,8 +116,8 @@ EOF
     die "PostgreSQL did not start in $data (port $p; log above, also in $dir/postgres.log)"
   done
   local deadline=$((SECONDS + 30))
-  until "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$p"; do
-    ((SECONDS < deadline)) || die "PostgreSQL started but 127.0.0.1:$p does not accept connections after 30 s (see $dir/postgres.log)"
+  until "$PGBIN/pg_isready" -q -h "$listen" -p "$p"; do
+    ((SECONDS < deadline)) || die "PostgreSQL started but $listen:$p does not accept connections after 30 s (see $dir/postgres.log)"
     sleep 0.2
   done
   superuser_psql -c "CREATE ROLE sabha LOGIN PASSWORD 'sabha'" -c "CREATE DATABASE sabha OWNER sabha"

@@ -1,0 +1,197 @@
+"""The cluster in network namespaces on one machine with one PostgreSQL (e2ekit/cluster_netns.py): three `sabha serve`
+nodes, each in a namespace of its own at its own address (10.77.<k>.11-13, all on port 8080 with media on 20000, each
+`--public-url http://<its address>:8080`), one scratch PostgreSQL listening on the hub's address 10.77.<k>.1 in the
+test's namespace, and aiortc participants there too, all joined through a bridge by veth links the test makes.
+
+A participant enters through any node; a node that does not hold the room sends it on (`redirect` on /ws) to the
+node's --public-url that does, and the media flow between the participant's address 10.77.<k>.1 and that node's
+address: the ICE pair aiortc nominates and the byte counters of the veth ends show it. When the holding node is
+killed, every participant joins again through a surviving node (once a second, the same token, following redirects)
+and everyone receives everyone again within 10 s of the kill."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from e2ekit.cluster import ClusterParticipant, cluster_view, create_room, link_token, same_url, wait_everyone_receives_everyone
+from e2ekit.cluster_netns import RTC_PORT, netns_cluster, run, sdp_candidates, selected_pair  # noqa: F401 (fixture)
+from e2ekit.metrics import fetch as metrics
+from e2ekit.wait import wait_for
+
+pytestmark = pytest.mark.server
+
+
+def ws_url(node) -> str:
+    return f"ws://{node.host}:{node.http_port}/ws"
+
+
+def assert_media_through(people: list[ClusterParticipant], holder, hub_addr: str) -> None:
+    """Each participant's peer connection was answered with the holder's address as the only candidate, and the ICE
+    pair in use joins the hub's address to the holder's media address."""
+    for p in people:
+        cands = sdp_candidates(p.pc.remoteDescription.sdp)
+        assert cands and {(a, port) for a, port, _ in cands} == {(holder.host, RTC_PORT)}, \
+            f"{p.name}: the answer's candidates are {cands}, expected only {holder.host}:{RTC_PORT}"
+        pair = selected_pair(p.pc)
+        assert pair is not None, f"{p.name}: no nominated ICE pair"
+        (local, _), remote = pair
+        assert local == hub_addr and remote == (holder.host, RTC_PORT), \
+            f"{p.name}: media between {local} and {remote}, expected {hub_addr} and {holder.host}:{RTC_PORT}"
+
+
+def link_traffic(before: dict, after: dict) -> dict[str, tuple[int, int]]:
+    return {k: (after[k][0] - before[k][0], after[k][1] - before[k][1]) for k in after}
+
+
+def assert_traffic_on(traffic: dict[str, tuple[int, int]], holder_index: int, count: int) -> None:
+    """The holder's link carried the media both ways (well over what the others carry: the database's traffic)."""
+    rx, tx = traffic[f"node{holder_index}"]
+    assert rx > 200_000 and tx > 200_000, f"node {holder_index}'s link carried {rx} bytes in, {tx} out: {traffic}"
+    for i in range(count):
+        if i != holder_index:
+            orx, otx = traffic[f"node{i}"]
+            assert orx + otx < (rx + tx) / 10, f"node {i} (not holding the room) carried {orx}+{otx} bytes: {traffic}"
+
+
+def holder_in_cluster_view(view: dict, room: str) -> list[str]:
+    return [e["id"].rstrip("/") for e in view["nodes"] if room in e["rooms"]]
+
+
+@pytest.mark.timeout(150)
+def test_participants_entering_through_three_namespaced_nodes_meet_on_one_and_receive_each_other(netns_cluster, capsys):
+    c = netns_cluster
+    nodes, net = c.nodes, c.net
+    room = "netns-meeting"
+    create_room(nodes[0], room)
+    # The first participant enters through node 2, which so takes the room; the others through every node.
+    entries = [nodes[2], nodes[0], nodes[1], nodes[2], nodes[0]]
+    people = [ClusterParticipant(f"p{i}", link_token(entries[i], room, f"p{i}"), entries[i].base_url) for i in range(len(entries))]
+    holder = nodes[2]
+    report: dict = {}
+
+    async def meeting():
+        try:
+            for p in people:
+                await p.join()
+                await p.wait_answered()
+            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            before = net.link_bytes()
+            t0 = time.monotonic()
+            await asyncio.sleep(3)
+            report["traffic"] = link_traffic(before, net.link_bytes())
+            report["window"] = time.monotonic() - t0
+
+            where = {p.name: p.node for p in people}
+            assert all(same_url(url, holder.base_url) for url in where.values()), f"not all on node 2 ({holder.base_url}): {where}"
+            for p, entry in zip(people, entries):
+                expected = [] if entry is holder else [ws_url(holder)]
+                assert p.redirects == expected, f"{p.name} entered at {entry.base_url}, was sent to {p.redirects}"
+                assert not p.errors, f"{p.name}: {p.errors}"
+            assert_media_through(people, holder, net.hub_addr)
+            report["pairs"] = {p.name: selected_pair(p.pc) for p in people}
+            counted = await asyncio.to_thread(lambda: [metrics(n.base_url).value("sabha_meeting_participants") for n in nodes])
+            assert counted == [0, 0, 5], f"participants counted by node: {counted}"
+            for asked in nodes:   # every node, asked at its own address, says node 2 holds the room
+                view = await asyncio.to_thread(cluster_view, asked)
+                assert holder_in_cluster_view(view, room) == [holder.base_url], f"/api/cluster on {asked.base_url}: {view}"
+                assert sorted(e["id"].rstrip("/") for e in view["nodes"] if e["alive"]) == sorted(n.base_url for n in nodes), view
+        finally:
+            for p in people:
+                await p.close()
+
+    run(meeting())
+    assert_traffic_on(report["traffic"], 2, len(nodes))
+    with capsys.disabled():
+        kbps = {k: (round(rx * 8 / report["window"] / 1000), round(tx * 8 / report["window"] / 1000))
+                for k, (rx, tx) in report["traffic"].items()}
+        print(f"\n[cluster in namespaces] 5 participants entering through nodes 2,0,1,2,0 all on node 2 ({holder.host}); "
+              f"ICE pairs {sorted(set(report['pairs'].values()))}; veth kbit/s (in, out) over {report['window']:.1f} s: {kbps}")
+    for n in nodes:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+@pytest.mark.timeout(150)
+def test_when_the_namespaced_holder_is_killed_everyone_is_back_through_a_survivor_within_ten_seconds(
+        netns_cluster, capsys, record_property):
+    c = netns_cluster
+    nodes, net = c.nodes, c.net
+    room = "netns-failover"
+    create_room(nodes[0], room)
+    entries = [nodes[1], nodes[2], nodes[0], nodes[1]]   # the first through node 1: it holds the room
+    people = [ClusterParticipant(f"p{i}", link_token(entries[i], room, f"p{i}"), entries[i].base_url) for i in range(4)]
+    holder = nodes[1]
+    survivors = [nodes[0], nodes[2]]
+    report: dict = {}
+
+    async def scenario():
+        try:
+            for p in people:
+                await p.join()
+                await p.wait_answered()
+            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            assert all(same_url(p.node, holder.base_url) for p in people), [(p.name, p.node) for p in people]
+            assert_media_through(people, holder, net.hub_addr)
+
+            killed_at = time.monotonic()
+            holder.kill()   # SIGKILL in namespace N1: no goodbye to the database, the lease stays until it runs out
+            await asyncio.gather(*(asyncio.wait_for(p.lost.wait(), 5) for p in people))   # each sees its socket drop
+            # Each retries every second through a surviving node (participant i starting at survivor i % 2).
+            joined_at = await asyncio.gather(*(
+                p.rejoin([survivors[i % 2].base_url, survivors[(i + 1) % 2].base_url], since=killed_at, deadline=killed_at + 30)
+                for i, p in enumerate(people)))
+            await wait_everyone_receives_everyone(people, video=5, audio=10, timeout=max(1.0, killed_at + 30 - time.monotonic()))
+            report["back"] = time.monotonic() - killed_at
+            report["joined"] = {p.name: round(t, 2) for p, t in zip(people, joined_at)}
+            report["attempts"] = {p.name: p.attempts for p in people}
+            report["node"] = {p.name: p.node for p in people}
+            holders = set(report["node"].values())
+            assert len(holders) == 1, f"the participants are split over several nodes after the failover: {report['node']}"
+            (new_url,) = holders
+            new = next((s for s in survivors if same_url(new_url, s.base_url)), None)
+            assert new is not None, f"rejoined at {new_url}, not a survivor"
+            report["new"] = new
+            assert_media_through(people, new, net.hub_addr)
+            before = net.link_bytes()
+            await asyncio.sleep(2)
+            report["traffic"] = link_traffic(before, net.link_bytes())
+        finally:
+            for p in people:
+                await p.close()
+
+    run(scenario())
+    back, new = report["back"], report["new"]
+    new_index = nodes.index(new)
+    record_property("failover_seconds", round(back, 2))
+    record_property("rejoined_seconds", report["joined"])
+    first = min(t for attempts in report["attempts"].values() for t, _, outcome in attempts if outcome.startswith("joined"))
+    name = {n.base_url: f"node {i}" for i, n in enumerate(nodes)}
+
+    def brief(entry: str, outcome: str) -> str:   # "via node 0: sent to node 1, refused" / "via node 2: joined at node 2"
+        for url, label in name.items():
+            outcome = outcome.replace(url, label)
+        refused = "ConnectionError: cannot connect to "
+        if outcome.startswith(refused):
+            target = outcome[len(refused):].split("/ws")[0]
+            outcome = f"{'' if target == name.get(entry) else f'sent to {target}, '}connection refused"
+        return f"via {name.get(entry, entry)}: {outcome[:100]}"
+
+    tries = {who: [(t, brief(entry, outcome)) for t, entry, outcome in attempts] for who, attempts in report["attempts"].items()}
+    with capsys.disabled():
+        print(f"\n[cluster in namespaces, failover] SIGKILL of node 1 ({holder.host}) holding the room: first rejoin admitted "
+              f"at {first:.2f} s, all 4 joined at {report['joined']} s on node {new_index} ({new.host}); everyone receiving "
+              f"everyone's audio and video {back:.2f} s after the kill. Attempts (s after the kill, outcome): {tries}")
+    assert back <= 10, f"everyone was back {back:.2f} s after the kill (allowed: 10 s); joined at {report['joined']} s"
+    assert_traffic_on({k: v for k, v in report["traffic"].items() if k != "node1"} | {"node1": (0, 0)}, new_index, len(nodes))
+
+    def shows_new_holder(asked):
+        view = cluster_view(asked)
+        dead = next((e for e in view["nodes"] if same_url(e["id"], holder.base_url)), None)
+        return view if dead is not None and dead["alive"] is False and holder_in_cluster_view(view, room) == [new.base_url] else None
+
+    for asked in survivors:   # node 1's last heartbeat is over 6 s old by now: at most a moment's wait
+        wait_for(lambda: shows_new_holder(asked), 8, f"/api/cluster on {asked.base_url} to show node 1 dead and the room on {new.base_url}")
+    for n in survivors:
+        assert n.alive(), f"node {n.base_url} died"
