@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import Signalling
 
@@ -38,17 +39,21 @@ extension PostgresRoomStore: ClusterStore {
         }
         if let (holder, expiresAt) = known, expiresAt.timeIntervalSince(now) > margin { return holder }
         return try database.transaction(writing: true) { session in
-            try Self.takeLease(session, table: "roomLease", key: ("room", room), holder: ("node", node), now: now, until: until)
+            try takeLease(session, table: "roomLease", key: ("room", room), holder: ("node", node), now: now, until: until)
         }
     }
 
     /// In a write transaction: the lease's holder when another holds it until after `now`; otherwise `holder`,
     /// which takes or keeps it until `until`. The two lease tables differ only in their column names.
-    private static func takeLease(_ session: PostgresSession, table: String, key: (column: String, value: String),
+    private func takeLease(_ session: PostgresSession, table: String, key: (column: String, value: String),
                                   holder: (column: String, value: String), now: Date, until: Date) throws -> String {
         if let row = try session.query("SELECT \(holder.column), expiresAt FROM \(table) WHERE \(key.column) = $1", [.text(key.value)]).first {
             let (current, expiresAt) = try row.decode((String, Date).self)
             if current != holder.value && expiresAt > now { return current }
+            if current != holder.value {
+                logger.notice("lease taken over from a node that stopped renewing it",
+                              metadata: ["lease": "\(table) \(key.value)", "from": "\(current)", "expired-at": "\(expiresAt)"])
+            }
         }
         try session.execute("""
             INSERT INTO \(table) (\(key.column), \(holder.column), expiresAt) VALUES ($1, $2, $3)
@@ -82,7 +87,7 @@ extension PostgresRoomStore: ClusterStore {
 
     public func holdLease(_ name: String, for holder: String, now: Date, until: Date) throws -> Bool {
         try database.transaction(writing: true) { session in
-            try Self.takeLease(session, table: "jobLease", key: ("name", name), holder: ("holder", holder), now: now, until: until) == holder
+            try takeLease(session, table: "jobLease", key: ("name", name), holder: ("holder", holder), now: now, until: until) == holder
         }
     }
 

@@ -8,7 +8,7 @@ import Signalling
 public final class PostgresRoomStore: RoomStore {
     public let database: PostgresDatabase
     public let meetings: any MeetingStore
-    private let logger: Logger
+    let logger: Logger
 
     /// Connects, and brings the schema up to date.
     public init(url: DatabaseURL, logger: Logger) throws {
