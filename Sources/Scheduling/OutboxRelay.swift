@@ -29,17 +29,21 @@ public final class OutboxRelay: Service {
     }
 
     public static let maximumDelay: TimeInterval = 600
-    /// How long an item being sent is held back from other relays (`MeetingStore.claimNextDue`): longer than any
-    /// SMTP or CalDAV exchange takes, short enough that an item a dead node was sending goes out soon after.
+    /// On a shared store, how long an item being sent is held back from other relays (`MeetingStore.claimNextDue`):
+    /// longer than any SMTP or CalDAV exchange takes, short enough that an item a dead node was sending goes out
+    /// soon after. Alone on its store a relay holds nothing back, so what a killed server was sending goes out as
+    /// soon as it starts again.
     public static let claimHold: TimeInterval = 120
 
     let store: any MeetingStore
     let channels: Channels
     let retryDelay: TimeInterval
     let logger: Logger
-    /// On a store that several nodes share, a lane runs only on nodes that have its channel (a node without SMTP
-    /// leaves mail to those with it, rather than taking items only to put them back with "not configured").
-    let onlyConfiguredLanes: Bool
+    /// On a store that several nodes share, each item is held back from the others while one relay sends it
+    /// (`claimHold`), and a lane runs only on nodes that have its channel (a node without SMTP leaves mail to those
+    /// with it, rather than taking items only to put them back with "not configured").
+    let sharedStore: Bool
+    var hold: TimeInterval { sharedStore ? Self.claimHold : 0 }
     private let mailDoorbell = Doorbell()
     private let calendarDoorbell = Doorbell()
 
@@ -47,11 +51,11 @@ public final class OutboxRelay: Service {
     static let mailKinds: [OutboxItem.Kind] = [.mail]
     static let calendarKinds: [OutboxItem.Kind] = [.calendarPut, .calendarDelete, .calendarLink, .calendarReport]
 
-    public init(store: any MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, onlyConfiguredLanes: Bool = false, logger: Logger) {
+    public init(store: any MeetingStore, channels: Channels, retryDelay: TimeInterval = 5, sharedStore: Bool = false, logger: Logger) {
         self.store = store
         self.channels = channels
         self.retryDelay = max(0.05, retryDelay)
-        self.onlyConfiguredLanes = onlyConfiguredLanes
+        self.sharedStore = sharedStore
         self.logger = logger
     }
 
@@ -67,8 +71,8 @@ public final class OutboxRelay: Service {
                                                       "organizer-calendar": "\(channels.organizerCalendar != nil)",
                                                       "resource-calendar": "\(channels.resourceCalendar != nil)"])
         await withGracefulShutdownHandler {
-            let mail = !onlyConfiguredLanes || channels.mailer != nil
-            let calendars = !onlyConfiguredLanes || channels.organizerCalendar != nil || channels.resourceCalendar != nil
+            let mail = !sharedStore || channels.mailer != nil
+            let calendars = !sharedStore || channels.organizerCalendar != nil || channels.resourceCalendar != nil
             guard mail || calendars else {
                 // A Service must not return before shutdown: this node leaves the outbox to the others.
                 logger.notice("outbox relay idle on this node: no SMTP or CalDAV configured; nodes with them send")
@@ -89,7 +93,7 @@ public final class OutboxRelay: Service {
             let now = Date()
             let due: (item: OutboxItem?, next: Date?)
             do {
-                due = try store.claimNextDue(at: now, kinds: kinds, hold: Self.claimHold)
+                due = try store.claimNextDue(at: now, kinds: kinds, hold: hold)
             } catch {
                 logger.error("outbox not readable; retrying", metadata: ["error": "\(error)"])
                 await doorbell.wait(timeout: .seconds(5))
@@ -108,7 +112,7 @@ public final class OutboxRelay: Service {
     /// Tries every item that is due now once (a failed one is rescheduled past now), then returns.
     public func drain() async {
         let now = Date()
-        while let item = try? store.claimNextDue(at: now, hold: Self.claimHold).item {
+        while let item = try? store.claimNextDue(at: now, hold: hold).item {
             await attempt(item)
         }
     }

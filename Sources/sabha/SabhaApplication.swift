@@ -56,7 +56,7 @@ struct SabhaApplication {
         let hub = MeetingHub(engine: engine, logger: logger, resumeGrace: settings.http.resumeGrace,
                              access: RoomAccess(store: store, scheduler: nil, logger: logger), turn: settings.http.turn)
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
-                                onlyConfiguredLanes: settings.database != nil, logger: Logger(label: "sabha.outbox"))
+                                sharedStore: settings.database != nil, logger: Logger(label: "sabha.outbox"))
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
                                             counters: limits, outboxChanged: { relay.wake() }, logger: logger)
         let scheduler = MeetingScheduler(store: store.meetings, policy: settings.groupware.policy, hooks: hooks,
