@@ -20,18 +20,11 @@ public struct PostgresInspection: Sendable {
             let hasTable = { (name: String) throws -> Bool in
                 try session.query("SELECT to_regclass($1) IS NOT NULL", [.text(name)]).first.map { try $0.decode(Bool.self) } ?? false
             }
-            let applied = try hasTable("sabha_migrations")
-                ? Set(try session.query("SELECT name FROM sabha_migrations").map { try $0.decode(String.self) }) : []
-            let known = PostgresSchema.migrations.map(\.name)
-            var nodes: [ClusterNode] = []
-            if try hasTable("clusternode") {
-                nodes = try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
-                    let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
-                    return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
-                }
-            }
-            return PostgresInspection(serverVersion: version, pendingMigrations: known.filter { !applied.contains($0) },
-                                      unknownMigrations: applied.subtracting(known).sorted(), nodes: nodes)
+            let applied = try hasTable("sabha_migrations") ? Set(try PostgresSchema.appliedMigrations(session)) : []
+            let nodes = try hasTable("clusternode") ? try PostgresRoomStore.registeredNodes(session) : []
+            return PostgresInspection(serverVersion: version,
+                                      pendingMigrations: PostgresSchema.migrations.map(\.name).filter { !applied.contains($0) },
+                                      unknownMigrations: PostgresSchema.unknownMigrations(applied), nodes: nodes)
         }
     }
 }

@@ -17,15 +17,20 @@ extension PostgresRoomStore: ClusterStore {
 
     public func nodes() throws -> [ClusterNode] {
         try database.transaction(writing: false) { session in
-            var nodes = try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
-                let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
-                return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
-            }
+            var nodes = try Self.registeredNodes(session)
             for row in try session.query("SELECT room, node FROM roomLease WHERE expiresAt > now() ORDER BY room") {
                 let (room, node) = try row.decode((String, String).self)
                 if let index = nodes.firstIndex(where: { $0.id == node }) { nodes[index].rooms.append(room) }
             }
             return nodes
+        }
+    }
+
+    /// The `clusterNode` rows, oldest first, without their rooms (also what `sabha doctor` reads).
+    static func registeredNodes(_ session: PostgresSession) throws -> [ClusterNode] {
+        try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
+            let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
+            return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
         }
     }
 
@@ -70,14 +75,16 @@ extension PostgresRoomStore: ClusterStore {
     }
 
     public func renewRooms(_ rooms: [String], of node: String, until: Date) throws -> [String: String] {
-        try database.transaction(writing: true) { session in
+        // The rooms as one text parameter, split in SQL at U+0001 (no name the admin API accepts holds it).
+        let list = SQLValue.text(rooms.joined(separator: "\u{1}"))
+        return try database.transaction(writing: true) { session in
             try session.execute("UPDATE roomLease SET expiresAt = $1 WHERE node = $2 AND room = ANY(string_to_array($3, chr(1)))",
-                                [.date(until), .text(node), .text(rooms.joined(separator: "\u{1}"))])
+                                [.date(until), .text(node), list])
             try session.execute("DELETE FROM roomLease WHERE node = $1 AND NOT (room = ANY(string_to_array($2, chr(1))))",
-                                [.text(node), .text(rooms.joined(separator: "\u{1}"))])
+                                [.text(node), list])
             var taken: [String: String] = [:]
             for row in try session.query("SELECT room, node FROM roomLease WHERE node != $1 AND room = ANY(string_to_array($2, chr(1)))",
-                                         [.text(node), .text(rooms.joined(separator: "\u{1}"))]) {
+                                         [.text(node), list]) {
                 let (room, holder) = try row.decode((String, String).self)
                 taken[room] = holder
             }

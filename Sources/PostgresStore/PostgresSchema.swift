@@ -83,11 +83,10 @@ enum PostgresSchema {
             try session.execute("SELECT pg_advisory_lock(\(PostgresDatabase.migrationLockKey))")
             defer { _ = try? session.execute("SELECT pg_advisory_unlock(\(PostgresDatabase.migrationLockKey))") }
             try session.execute("CREATE TABLE IF NOT EXISTS sabha_migrations (name text PRIMARY KEY, appliedAt timestamptz NOT NULL)")
-            let applied = Set(try session.query("SELECT name FROM sabha_migrations").map { try $0.makeRandomAccess()[0].decode(String.self) })
-            let known = Set(migrations.map(\.name))
-            let unknown = applied.subtracting(known)
+            let applied = try Set(appliedMigrations(session))
+            let unknown = unknownMigrations(applied)
             guard unknown.isEmpty else {
-                throw PostgresStoreError("the database was set up by a newer Sabha (migrations \(unknown.sorted().joined(separator: ", ")) are unknown to this one)")
+                throw PostgresStoreError("the database was set up by a newer Sabha (migrations \(unknown.joined(separator: ", ")) are unknown to this one)")
             }
             var done: [String] = []
             for migration in migrations where !applied.contains(migration.name) {
@@ -108,8 +107,15 @@ enum PostgresSchema {
 
     /// The names applied, oldest first.
     static func appliedMigrations(_ database: PostgresDatabase) throws -> [String] {
-        try database.withSession { session in
-            try session.query("SELECT name FROM sabha_migrations ORDER BY appliedAt, name").map { try $0.makeRandomAccess()[0].decode(String.self) }
-        }
+        try database.withSession(appliedMigrations)
+    }
+
+    static func appliedMigrations(_ session: PostgresSession) throws -> [String] {
+        try session.query("SELECT name FROM sabha_migrations ORDER BY appliedAt, name").map { try $0.makeRandomAccess()[0].decode(String.self) }
+    }
+
+    /// Applied migrations this Sabha does not know (a newer one set the database up), sorted.
+    static func unknownMigrations(_ applied: Set<String>) -> [String] {
+        applied.subtracting(migrations.map(\.name)).sorted()
     }
 }

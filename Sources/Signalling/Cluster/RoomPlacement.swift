@@ -87,9 +87,18 @@ public final class RoomPlacement: Sendable {
 
     /// The WebSocket URL of `base` (a node's public URL): ws(s)://host/ws.
     public static func webSocketURL(_ base: String) -> String {
-        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        let trimmed = trimmed(base)
         if trimmed.hasPrefix("https://") { return "wss://" + trimmed.dropFirst("https://".count) + "/ws" }
         if trimmed.hasPrefix("http://") { return "ws://" + trimmed.dropFirst("http://".count) + "/ws" }
         return trimmed + "/ws"
+    }
+
+    /// Where a 307 sends a request for `path` (and `query`) to the node `base`: the same path and query there.
+    public static func location(on base: String, path: String, query: String?) -> String {
+        trimmed(base) + path + (query.map { "?" + $0 } ?? "")
+    }
+
+    private static func trimmed(_ base: String) -> String {
+        base.hasSuffix("/") ? String(base.dropLast()) : base
     }
 }

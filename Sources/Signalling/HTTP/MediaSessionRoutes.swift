@@ -144,8 +144,7 @@ public struct MediaSessionRoutes: Sendable {
         let placement: RoomPlacement.Placement
         do { placement = try access.place(token) } catch { throw error.problem }
         guard case .elsewhere(let node) = placement else { return nil }
-        let base = node.hasSuffix("/") ? String(node.dropLast()) : node
-        let location = base + request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        let location = RoomPlacement.location(on: node, path: request.uri.path, query: request.uri.query)
         logger.info("session sent to the node holding the room", metadata: ["room": "\(token.room)", "node": "\(node)"])
         return Response(status: .temporaryRedirect, headers: [.location: location])
     }

@@ -6,12 +6,8 @@ extension MeetingHub {
     /// long, or it was paused): everyone in it here is sent to that node (`redirect`, then the socket closes), so the
     /// meeting does not go on in two places. Returns how many were sent.
     public func moveRoom(_ room: String, to url: String) async -> Int {
-        let leaving = (rooms[room] ?? []) + waiting(in: room)
-        for participant in leaving {
-            participant.send(MeetingWire.redirect(url))
-            participant.outbox.finish()
-            await leave(participant.id, reason: .disconnected)
-        }
+        let leaving = everyone(in: room)
+        await sendOut(leaving, MeetingWire.redirect(url), reason: .disconnected)
         if !leaving.isEmpty {
             logger.warning("room held by another node now; its participants were sent there",
                            metadata: ["room": "\(room)", "node": "\(url)", "participants": "\(leaving.count)"])

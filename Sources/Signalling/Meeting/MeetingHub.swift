@@ -299,24 +299,17 @@ public actor MeetingHub {
     /// Sends out whoever in `room` joined with the token `tokenID` (an administrator withdrew that link), and ends
     /// the WHIP/WHEP sessions opened with it. Returns how many were sent out.
     public func dismiss(room: String, tokenID: String) async -> Int {
-        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { $0.tokenID == tokenID }
-        for participant in leaving {
-            participant.send(MeetingWire.error("link-revoked", "This link has been withdrawn by an administrator.", fatal: true))
-            participant.outbox.finish()
-            await leave(participant.id, reason: .removed, actor: "admin")
-        }
+        let leaving = everyone(in: room).filter { $0.tokenID == tokenID }
+        await sendOut(leaving, MeetingWire.error("link-revoked", "This link has been withdrawn by an administrator.", fatal: true),
+                      reason: .removed, actor: "admin")
         let sessions = await endMediaSessions?(room, nil, tokenID) ?? 0
         return leaving.count + sessions
     }
 
     /// Sends out whoever in `room` joined as one of `identities` (removed from a scheduled meeting).
     public func dismiss(room: String, identities: Set<String>) async {
-        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { identities.contains($0.identity.lowercased()) }
-        for participant in leaving {
-            participant.send(MeetingWire.error("link-revoked", "You are no longer invited to this meeting.", fatal: true))
-            participant.outbox.finish()
-            await leave(participant.id, reason: .removed)
-        }
+        let leaving = everyone(in: room).filter { identities.contains($0.identity.lowercased()) }
+        await sendOut(leaving, MeetingWire.error("link-revoked", "You are no longer invited to this meeting.", fatal: true), reason: .removed)
     }
 
     /// A host sends someone out; they stay out (any token, same identity) until a host or an administrator lets
@@ -324,14 +317,24 @@ public actor MeetingHub {
     /// Sends out whoever in `room` joined as one of `identities` (a scheduled meeting lowered their role): they join
     /// again with the new role, since a join uses the lesser of the link's and the meeting's.
     public func roleLowered(room: String, identities: Set<String>) async {
-        let leaving = ((rooms[room] ?? []) + waiting(in: room)).filter { identities.contains($0.identity.lowercased()) }
-        for participant in leaving {
-            participant.send(MeetingWire.error("role-changed", "The organiser changed your role in this meeting. Join again to continue with your new role.",
-                                               fatal: true))
-            participant.outbox.finish()
-            await leave(participant.id, reason: .roleChanged)
-        }
+        let leaving = everyone(in: room).filter { identities.contains($0.identity.lowercased()) }
+        await sendOut(leaving, MeetingWire.error("role-changed", "The organiser changed your role in this meeting. Join again to continue with your new role.",
+                                                 fatal: true), reason: .roleChanged)
         for participant in leaving { _ = await endMediaSessions?(room, participant.identity, nil) }
+    }
+
+    /// Who is in `room` or waiting to be let in.
+    func everyone(in room: String) -> [Participant] {
+        (rooms[room] ?? []) + waiting(in: room)
+    }
+
+    /// Tells each of `leaving` why (`message`), closes their connection once it is sent, and takes them out.
+    func sendOut(_ leaving: [Participant], _ message: String, reason: LeaveReason, actor: String? = nil) async {
+        for participant in leaving {
+            participant.send(message)
+            participant.outbox.finish()
+            await leave(participant.id, reason: reason, actor: actor)
+        }
     }
 
     func remove(_ target: String, by id: String) async throws(HostActionError) {
@@ -339,9 +342,8 @@ public actor MeetingHub {
         guard let participant = byID[target], participant.room == host.room, participant !== host else { throw .unknownParticipant }
         // Stored before they are sent out, so their page's next join is refused.
         access?.recordRemoval(of: participant.identity, name: participant.name, from: participant.room, by: host.identity)
-        participant.send(MeetingWire.error("removed", "The host removed you from the meeting.", fatal: true))
-        participant.outbox.finish()
-        await leave(target, reason: .removed, actor: host.identity)
+        await sendOut([participant], MeetingWire.error("removed", "The host removed you from the meeting.", fatal: true),
+                      reason: .removed, actor: host.identity)
         // Whatever else that identity has open in the room (another window cannot exist; a WHIP/WHEP session can).
         _ = await endMediaSessions?(participant.room, participant.identity, nil)
         sendRemovedList(participant.room)

@@ -16,8 +16,7 @@ struct ClusterRedirectMiddleware<Context: RequestContext>: RouterMiddleware {
               let holder = placement.holder(of: room) else {
             return try await next(request, context)
         }
-        let base = holder.hasSuffix("/") ? String(holder.dropLast()) : holder
-        let location = base + request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        let location = RoomPlacement.location(on: holder, path: request.uri.path, query: request.uri.query)
         return Response(status: .temporaryRedirect, headers: [.location: location])
     }
 }
