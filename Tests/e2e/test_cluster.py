@@ -17,8 +17,8 @@ import pytest
 import requests
 from aiortc import RTCPeerConnection
 
-from e2ekit.cluster import (ClusterParticipant, api, cluster_nodes, cluster_view, create_room, link_token,  # noqa: F401
-                            ok, same_url, wait_everyone_receives_everyone)
+from e2ekit.cluster import (ClusterParticipant, api, cluster_nodes, cluster_view, create_room, join_everyone,  # noqa: F401
+                            kill_and_rejoin, link_token, ok, same_url)
 from e2ekit.groupware import sabha_env
 from e2ekit.meeting import MeetingSocket
 from e2ekit.metrics import fetch as metrics
@@ -68,10 +68,7 @@ def test_participants_joining_through_three_nodes_meet_on_the_room_owner(cluster
 
     async def meeting():
         try:
-            for p in people:
-                await p.join()
-                await p.wait_answered()
-            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            await join_everyone(people)
 
             where = {p.name: p.node for p in people}
             assert all(same_url(url, nodes[0].base_url) for url in where.values()), f"not all on node 0 ({nodes[0].base_url}): {where}"
@@ -172,24 +169,9 @@ def test_when_the_owner_is_killed_everyone_is_back_within_ten_seconds(cluster_no
 
     async def scenario():
         try:
-            for p in people:
-                await p.join()
-                await p.wait_answered()
-            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            await join_everyone(people)
             assert all(same_url(p.node, nodes[1].base_url) for p in people), [(p.name, p.node) for p in people]
-
-            killed_at = time.monotonic()
-            nodes[1].kill()   # SIGKILL: no goodbye to the database, the lease stays until it runs out
-            await asyncio.gather(*(asyncio.wait_for(p.lost.wait(), 5) for p in people))   # each page sees its socket drop
-            # Each page retries every second through a live node (participant i starting at survivor i % 2).
-            joined_at = await asyncio.gather(*(
-                p.rejoin([survivors[i % 2].base_url, survivors[(i + 1) % 2].base_url], since=killed_at, deadline=killed_at + 30)
-                for i, p in enumerate(people)))
-            await wait_everyone_receives_everyone(people, video=5, audio=10, timeout=max(1.0, killed_at + 30 - time.monotonic()))
-            report["back"] = time.monotonic() - killed_at
-            report["joined"] = {p.name: round(t, 2) for p, t in zip(people, joined_at)}
-            report["attempts"] = {p.name: p.attempts for p in people}
-            report["node"] = {p.name: p.node for p in people}
+            report.update(await kill_and_rejoin(people, nodes[1], survivors))
             report["lease"] = min(t for p in people for t, _, outcome in p.attempts if outcome.startswith("joined"))
         finally:
             for p in people:

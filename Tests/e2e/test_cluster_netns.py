@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from e2ekit.cluster import ClusterParticipant, cluster_view, create_room, link_token, same_url, wait_everyone_receives_everyone
+from e2ekit.cluster import (ClusterParticipant, cluster_view, create_room, join_everyone, kill_and_rejoin, link_token,
+                            same_url)
 from e2ekit.cluster_netns import RTC_PORT, netns_cluster, run, sdp_candidates, selected_pair  # noqa: F401 (fixture)
 from e2ekit.metrics import fetch as metrics
 from e2ekit.wait import wait_for
@@ -74,10 +75,7 @@ def test_participants_entering_through_three_namespaced_nodes_meet_on_one_and_re
 
     async def meeting():
         try:
-            for p in people:
-                await p.join()
-                await p.wait_answered()
-            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            await join_everyone(people)
             before = net.link_bytes()
             t0 = time.monotonic()
             await asyncio.sleep(3)
@@ -128,25 +126,10 @@ def test_when_the_namespaced_holder_is_killed_everyone_is_back_through_a_survivo
 
     async def scenario():
         try:
-            for p in people:
-                await p.join()
-                await p.wait_answered()
-            await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+            await join_everyone(people)
             assert all(same_url(p.node, holder.base_url) for p in people), [(p.name, p.node) for p in people]
             assert_media_through(people, holder, net.hub_addr)
-
-            killed_at = time.monotonic()
-            holder.kill()   # SIGKILL in namespace N1: no goodbye to the database, the lease stays until it runs out
-            await asyncio.gather(*(asyncio.wait_for(p.lost.wait(), 5) for p in people))   # each sees its socket drop
-            # Each retries every second through a surviving node (participant i starting at survivor i % 2).
-            joined_at = await asyncio.gather(*(
-                p.rejoin([survivors[i % 2].base_url, survivors[(i + 1) % 2].base_url], since=killed_at, deadline=killed_at + 30)
-                for i, p in enumerate(people)))
-            await wait_everyone_receives_everyone(people, video=5, audio=10, timeout=max(1.0, killed_at + 30 - time.monotonic()))
-            report["back"] = time.monotonic() - killed_at
-            report["joined"] = {p.name: round(t, 2) for p, t in zip(people, joined_at)}
-            report["attempts"] = {p.name: p.attempts for p in people}
-            report["node"] = {p.name: p.node for p in people}
+            report.update(await kill_and_rejoin(people, holder, survivors))   # SIGKILL in namespace N1
             holders = set(report["node"].values())
             assert len(holders) == 1, f"the participants are split over several nodes after the failover: {report['node']}"
             (new_url,) = holders

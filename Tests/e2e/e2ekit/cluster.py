@@ -35,8 +35,7 @@ def cluster_nodes(request, sabha_bin, tmp_path):
     `--public-url http://127.0.0.1:<its HTTP port>` (so node.base_url is its id in the cluster). Every node is
     stopped after the test (SIGTERM; those killed already are left as they are); their logs go in failure reports."""
     nodes: list[SabhaServer] = []
-    if not hasattr(request.node, "_log_sources"):
-        request.node._log_sources = []
+    sources = log_sources(request)
 
     def start(database_url: str, count: int, *extra_args: str, env: dict[str, str] | None = None) -> list[SabhaServer]:
         started = []
@@ -47,12 +46,24 @@ def cluster_nodes(request, sabha_bin, tmp_path):
                               extra_args=["--database", database_url, "--public-url", f"http://127.0.0.1:{port}", *extra_args],
                               env=dict(env or {}), http_port=port)
             nodes.append(srv)
-            request.node._log_sources.append((f"sabha serve log of node {i} ({srv.log_path.name})", srv.log_text))
+            sources.append((f"sabha serve log of node {i} ({srv.log_path.name})", srv.log_text))
             srv.start()
             started.append(srv)
         return started
 
     yield start
+    stop_nodes(nodes)
+
+
+def log_sources(request) -> list:
+    """The test's list of (title, text getter) that failure reports show (conftest.py)."""
+    if not hasattr(request.node, "_log_sources"):
+        request.node._log_sources = []
+    return request.node._log_sources
+
+
+def stop_nodes(nodes: list[SabhaServer]) -> None:
+    """SIGTERM to every node still running (those killed already are left as they are)."""
     for srv in nodes:
         try:
             srv.stop()
@@ -330,3 +341,29 @@ async def wait_everyone_receives_everyone(people: list[ClusterParticipant], vide
                                  f"errors {[(p.name, p.errors) for p in people if p.errors]}")
         await asyncio.sleep(0.05)
     return time.monotonic() - start
+
+
+async def join_everyone(people: list[ClusterParticipant]) -> None:
+    """Joins each in turn (following redirects) and waits until everyone receives everyone."""
+    for p in people:
+        await p.join()
+        await p.wait_answered()
+    await wait_everyone_receives_everyone(people, video=10, audio=25, timeout=60)
+
+
+async def kill_and_rejoin(people: list[ClusterParticipant], holder: SabhaServer, survivors: list[SabhaServer]) -> dict:
+    """SIGKILL of `holder` (no goodbye to the database: its lease stays until it runs out); each participant sees its
+    socket drop, then retries every second through a survivor (participant i starting at survivor i % 2) with the same
+    token, following redirects, as a page behind a load balancer would. Returns, in seconds after the kill: `back`
+    (everyone receives everyone again), `joined` (each one's join), with `attempts` and the `node` each is on."""
+    killed_at = time.monotonic()
+    holder.kill()
+    await asyncio.gather(*(asyncio.wait_for(p.lost.wait(), 5) for p in people))
+    joined_at = await asyncio.gather(*(
+        p.rejoin([survivors[i % 2].base_url, survivors[(i + 1) % 2].base_url], since=killed_at, deadline=killed_at + 30)
+        for i, p in enumerate(people)))
+    await wait_everyone_receives_everyone(people, video=5, audio=10, timeout=max(1.0, killed_at + 30 - time.monotonic()))
+    return {"back": time.monotonic() - killed_at,
+            "joined": {p.name: round(t, 2) for p, t in zip(people, joined_at)},
+            "attempts": {p.name: p.attempts for p in people},
+            "node": {p.name: p.node for p in people}}

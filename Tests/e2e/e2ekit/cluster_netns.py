@@ -33,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,23 +41,13 @@ from pathlib import Path
 import aioice.ice
 import pytest
 
-from e2ekit.netns import _run, _wait_gone, unavailable_reason
+from e2ekit.cluster import log_sources, stop_nodes
+from e2ekit.netns import _next_index, _run, _wait_gone, unavailable_reason
 from e2ekit.postgres import SCRIPT as SCRATCH_POSTGRES
 from e2ekit.server import SabhaServer
 
 HTTP_PORT = 8080    # on every node: each is a host of its own
 RTC_PORT = 20000
-
-_counter = 0
-_counter_lock = threading.Lock()
-
-
-def _next_index() -> int:
-    global _counter
-    with _counter_lock:
-        _counter += 1
-        return _counter
-
 
 # ------------------------------------------------------------------------------------------------- topology
 
@@ -278,12 +267,6 @@ class NetnsCluster:
         return next(i for i, n in enumerate(self.nodes) if n.base_url == base_url.rstrip("/"))
 
 
-def _log_sources(request) -> list:
-    if not hasattr(request.node, "_log_sources"):
-        request.node._log_sources = []
-    return request.node._log_sources
-
-
 @pytest.fixture
 def netns_cluster(request, sabha_bin, tmp_path):
     """Three `sabha serve` nodes, node i in namespace N<i> at http://A.1<i+1>:8080 (--public-url the same, media on
@@ -301,7 +284,7 @@ def netns_cluster(request, sabha_bin, tmp_path):
         if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
             pytest.skip(f"cannot create network namespaces here: {exc}")
         raise
-    sources = _log_sources(request)
+    sources = log_sources(request)
     sources.append(("cluster network commands", lambda: "\n".join(net.log)))
     lookup = aioice.ice.get_host_addresses
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: [net.hub_addr]
@@ -322,12 +305,7 @@ def netns_cluster(request, sabha_bin, tmp_path):
         yield NetnsCluster(net=net, database_url=url, nodes=nodes)
     finally:
         try:
-            for srv in nodes:
-                try:
-                    srv.stop()
-                except Exception:   # a node that will not stop must not hide the test's own result
-                    if srv.proc is not None and srv.proc.poll() is None:
-                        srv.proc.kill()
+            stop_nodes(nodes)
             if pg is not None:
                 pg.stop()
         finally:
