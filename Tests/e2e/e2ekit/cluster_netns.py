@@ -30,7 +30,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -42,7 +41,7 @@ import aioice.ice
 import pytest
 
 from e2ekit.cluster import log_sources, stop_nodes
-from e2ekit.netns import _next_index, _run, _wait_gone, unavailable_reason
+from e2ekit.netns import _next_index, _run, end_namespaces, unavailable_reason
 from e2ekit.postgres import SCRIPT as SCRATCH_POSTGRES
 from e2ekit.server import SabhaServer
 
@@ -164,20 +163,7 @@ class ClusterNet:
     def destroy(self) -> None:
         """Ends every process still inside our namespaces (SIGTERM, then SIGKILL, by pid from `ip netns pids`),
         deletes the namespaces (and with them every veth pair, the hub's end in T included). Safe to call twice."""
-        for ns in self._made:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                pids = _run(["ip", "netns", "pids", ns], check=False).stdout.split()
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), sig)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                if not pids:
-                    break
-                _wait_gone([int(p) for p in pids if p.isdigit()], 3.0)
-        for ns in reversed(self._made):
-            _run(["ip", "netns", "del", ns], check=False)
-        self._made.clear()
+        end_namespaces(self._made)
         for dev in [self.hub_if, *self._node_if]:   # pairs a failed create() left in T
             if _run(["ip", "link", "show", "dev", dev], check=False).returncode == 0:
                 _run(["ip", "link", "del", dev], check=False)

@@ -62,6 +62,25 @@ def unavailable_reason(need_nft: bool = False) -> str | None:
     return None
 
 
+def end_namespaces(made: list[str]) -> None:
+    """Ends every process still inside the namespaces `made` (SIGTERM, then SIGKILL, by pid from `ip netns pids`),
+    deletes them, newest first (and with them the veth ends inside), and empties the list."""
+    for ns in made:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pids = _run(["ip", "netns", "pids", ns], check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), sig)
+                except (ProcessLookupError, ValueError):
+                    pass
+            if not pids:
+                break
+            _wait_gone([int(p) for p in pids if p.isdigit()], 3.0)
+    for ns in reversed(made):
+        _run(["ip", "netns", "del", ns], check=False)
+    made.clear()
+
+
 _counter = 0
 _counter_lock = threading.Lock()
 
@@ -160,20 +179,7 @@ class Topology:
         Deleting a namespace destroys the veth pair with it. Safe to call twice, and after a partial create()."""
         for proc in self._procs:
             _end_process_group(proc)
-        for ns in self._made:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                pids = _run(["ip", "netns", "pids", ns], check=False).stdout.split()
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), sig)
-                    except (ProcessLookupError, ValueError):
-                        pass
-                if not pids:
-                    break
-                _wait_gone([int(p) for p in pids if p.isdigit()], 3.0)
-        for ns in reversed(self._made):
-            _run(["ip", "netns", "del", ns], check=False)
-        self._made.clear()
+        end_namespaces(self._made)
         # When create() failed before moving the ends, the pair may still sit in our namespace.
         _run(["ip", "link", "del", self.s_if], check=False)
 
