@@ -77,13 +77,19 @@ public enum SMTPTestEnvironment {
         return Certificates(caFile: "\(d)/ca.pem", certFile: "\(d)/server.pem", keyFile: "\(d)/server.key")
     }
 
-    /// A port nothing listens on (bound to 0, then closed).
+    /// A port nothing listens on, for a server the test starts next. Chosen below the kernel's ephemeral range
+    /// (32768-60999), so no outgoing connection of another test can take it before that server binds it (Dovecot
+    /// once failed with "Address already in use" on a port handed out by binding to 0, while the PostgreSQL store's
+    /// tests opened connections). Above 20000: the scratch PostgreSQL of those tests uses 15000-19999.
     public static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get() else { continue }
+            try await channel.close()
+            return port
+        }
+        throw Failure("no free TCP port in 20000-31999 on 127.0.0.1")
     }
 
     /// Waits until something accepts TCP connections on the port.
