@@ -205,6 +205,33 @@ public final class MediaEngine: Sendable {
         }
     }
 
+    /// The media address (the first announced IP, and the port of the worker that owns `room`) where a relay for
+    /// `room` is received on this node: what the other node of the relay sends to.
+    public func relayAddress(room: String) -> (ip: String, port: UInt16) {
+        ((configuration.announceIPs.first ?? configuration.bindHost), handles[workerIndex(room: room)].port)
+    }
+
+    /// Opens a relay to another node on the worker that owns `parameters.room` (where its publishers are), so that
+    /// its producers can be sent over it (`relayProducer`) or, on the receiving node, added to it (`addProducer`,
+    /// with the SSRCs the sending node chose announced as the producer's encodings).
+    public func createRelay(_ parameters: RelayParameters) async throws -> TransportID {
+        let worker = workerIndex(room: parameters.room)
+        let id = TransportID(allocateID(worker: worker))
+        try await send(to: worker) { reply in .createRelay(id, parameters, reply: reply) }
+        return id
+    }
+
+    /// Sends a producer over a relay (both on the room's worker), its layers under `ssrcs` (one each, distinct);
+    /// returns the producer's parameters, which the other node's copy of it takes over.
+    public func relayProducer(_ producer: ProducerID, over relay: TransportID, ssrcs: [UInt32]) async throws -> ProducerParameters {
+        let worker = Self.worker(of: relay.rawValue)
+        guard worker < handles.count else { throw MediaError.unknownTransport(relay) }
+        guard Self.worker(of: producer.rawValue) == worker else {
+            throw MediaError.configuration("producer \(producer) is not on the relay's worker")
+        }
+        return try await request(worker) { reply in .relayProducer(producer, relay, ssrcs: ssrcs, reply: reply) }
+    }
+
     /// Adds an incoming stream to a publisher transport.
     public func addProducer(transport: TransportID, _ parameters: ProducerParameters) async throws -> ProducerID {
         let worker = Self.worker(of: transport.rawValue)

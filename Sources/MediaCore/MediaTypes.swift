@@ -252,6 +252,8 @@ public struct MediaStats: Sendable, Codable {
     public var paddingPacketsSent: UInt64 = 0
     /// Packets copied from the worker that receives a producer to another worker with viewers of it.
     public var packetsPiped: UInt64 = 0
+    /// Packets sent to other nodes of a cluster over relays (one per relay per packet of a relayed producer).
+    public var packetsRelayed: UInt64 = 0
     /// Bytes held by retransmission buffers (recent packets kept to answer NACKs), and producers that got none
     /// because `MediaEngineConfiguration.retransmissionMemoryPer*` was reached.
     public var retransmissionBufferBytes: Int = 0

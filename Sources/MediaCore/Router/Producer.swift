@@ -21,6 +21,9 @@ final class Producer {
     var pipeReferences: [Int: Int] = [:]
     /// A recorder's copy of every packet (MediaTap); on the home worker only.
     var tap: PacketPipe?
+    /// Relays to other nodes with viewers of this producer (each gets every media packet, under its own SSRCs);
+    /// on the home worker only.
+    var relays: ContiguousArray<ProducerRelay> = []
 
     var isMirror: Bool { transport == nil }
 
@@ -93,5 +96,23 @@ final class Producer {
             if layer.index <= spatial { best = layer.index } else if best == nil { return layer.index }
         }
         return best
+    }
+}
+
+/// One relay a producer is sent over, and the SSRC each of its layers has there (the other node's copy of the
+/// producer announces them, so its packets bind by SSRC).
+struct ProducerRelay {
+    // Unowned (unsafe): the relay's teardown removes this entry first (`WorkerTables.remove`), and the packet path
+    // reads it without reference counting.
+    unowned(unsafe) let transport: WebRTCTransport
+    let ssrcs: (UInt32, UInt32, UInt32)
+
+    @inline(__always)
+    func ssrc(layer: Int) -> UInt32 {
+        switch layer {
+        case 0: return ssrcs.0
+        case 1: return ssrcs.1
+        default: return ssrcs.2
+        }
     }
 }

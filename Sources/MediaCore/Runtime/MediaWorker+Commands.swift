@@ -14,6 +14,10 @@ extension MediaWorker {
                 })
             case let .addProducer(transportID, id, parameters, reply):
                 reply.resume(with: Result { () throws(MediaError) in try addProducer(id, parameters, on: transportID) })
+            case let .createRelay(id, parameters, reply):
+                reply.resume(with: Result { () throws(MediaError) in try createRelay(id, parameters) })
+            case let .relayProducer(id, transportID, ssrcs, reply):
+                reply.resume(with: Result { () throws(MediaError) in try relayProducer(id, over: transportID, ssrcs: ssrcs) })
             case let .addConsumer(transportID, id, parameters, piped, reply):
                 reply.resume(with: Result { () throws(MediaError) in try addConsumer(id, parameters, on: transportID, piped: piped) })
             case let .closeProducer(id, reply):
@@ -96,6 +100,51 @@ extension MediaWorker {
         tables.restartICE(transport, localUfrag: localUfrag, localPassword: localPassword, remoteUfrag: remoteUfrag)
         transport.lastConsentMs = clock.milliseconds()
         log("transport \(id) (\(transport.label)): ICE restart")
+    }
+
+    // MARK: - Relays between nodes
+
+    /// A relay to another node: SRTP both ways with the agreed keys, media to its address from the start, and its
+    /// datagrams recognised by the SSRCs it sends with.
+    func createRelay(_ id: TransportID, _ parameters: RelayParameters) throws(MediaError) {
+        guard let remote = TransportAddress(ip: parameters.remoteIP, port: parameters.remotePort) else {
+            throw MediaError.configuration("relay address \(parameters.remoteIP):\(parameters.remotePort) is not an IP address and port")
+        }
+        let transport = WebRTCTransport(id: id, relay: parameters, remote: remote, now: clock.milliseconds())
+        for ssrc in parameters.inboundSSRCs where tables.relaysBySSRC[ssrc] != nil {
+            throw MediaError.configuration("relay SSRC \(ssrc) is taken by another relay on this worker")
+        }
+        do {
+            try installKeys(parameters.keys, on: transport)
+        } catch {
+            throw MediaError.srtp("relay keys refused: \(error)")
+        }
+        tables.add(transport)
+        for ssrc in parameters.inboundSSRCs { tables.bindRelay(ssrc, to: transport) }
+        log("transport \(id) (\(parameters.label)): relay to \(remote)")
+    }
+
+    /// Sends every media packet of a producer received here over the relay too, its layers under `ssrcs`.
+    func relayProducer(_ id: ProducerID, over transportID: TransportID, ssrcs: [UInt32]) throws(MediaError) -> ProducerParameters {
+        guard let producer = tables.producers[id], !producer.isMirror else { throw MediaError.unknownProducer(id) }
+        guard let transport = tables.transports[transportID], transport.isRelay else { throw MediaError.unknownTransport(transportID) }
+        guard ssrcs.count >= producer.layers.count, Set(ssrcs).count == ssrcs.count, !ssrcs.contains(0) else {
+            throw MediaError.configuration("a relayed producer needs \(producer.layers.count) distinct non-zero SSRCs")
+        }
+        guard !producer.relays.contains(where: { $0.transport === transport }) else {
+            throw MediaError.configuration("producer \(id) is already relayed over \(transportID)")
+        }
+        let relay = ProducerRelay(transport: transport, ssrcs: (ssrcs[0], ssrcs.count > 1 ? ssrcs[1] : 0, ssrcs.count > 2 ? ssrcs[2] : 0))
+        for layer in producer.layers.indices {
+            transport.relayedLayers[relay.ssrc(layer: layer)] = RelayedLayer(producer: producer, layer: layer)
+        }
+        producer.relays.append(relay)
+        followStreams(transport)
+        // The other node's viewers start at a keyframe of each layer.
+        if producer.parameters.kind == .video {
+            for layer in producer.layers.indices { requestKeyframe(producer, layer: layer, now: clock.milliseconds()) }
+        }
+        return producer.parameters
     }
 
     func addProducer(_ id: ProducerID, _ parameters: ProducerParameters, on transportID: TransportID) throws(MediaError) {

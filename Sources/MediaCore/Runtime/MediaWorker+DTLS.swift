@@ -2,11 +2,14 @@
 /// BIOs, its replies sent as they are, and once connected the SRTP keys it exports (RFC 5764 section 4.2).
 extension MediaWorker {
     func handleDTLS(_ bytes: UnsafeRawBufferPointer, from source: TransportAddress, now: Int64) {
-        guard let transport = tables.transportsByAddress[source] else { local.drop(.dtlsUnknownSource); return }
+        guard let transport = tables.transportsByAddress[source], let dtls = transport.dtls else {
+            local.drop(.dtlsUnknownSource)
+            return
+        }
         let wasConnected = transport.isConnected
-        transport.dtls.receive(bytes)
+        dtls.receive(bytes)
         sendDTLSOutput(transport, to: source)
-        switch transport.dtls.state {
+        switch dtls.state {
         case .connected:
             if !wasConnected { dtlsConnected(transport, now: now) }
         case .failed(let reason):
@@ -20,7 +23,7 @@ extension MediaWorker {
     }
 
     func sendDTLSOutput(_ transport: WebRTCTransport, to destination: TransportAddress) {
-        transport.dtls.drainOutgoing { datagram in
+        transport.dtls?.drainOutgoing { datagram in
             let sent = sender.sendPlain(to: destination) { out in
                 guard datagram.count <= out.count else { return 0 }
                 out.copyMemory(from: datagram)
@@ -31,7 +34,7 @@ extension MediaWorker {
     }
 
     private func dtlsConnected(_ transport: WebRTCTransport, now: Int64) {
-        guard let keys = transport.dtls.exportSRTPKeys() else {
+        guard let keys = transport.dtls?.exportSRTPKeys() else {
             log("transport \(transport.id): DTLS connected without SRTP keys")
             closeTransport(transport, reason: .dtlsFailed)
             return

@@ -3,7 +3,10 @@
 /// sender reports are kept for their viewers' own.
 extension MediaWorker {
     func handleRTCP(_ data: UnsafeMutableRawPointer, length: Int, from source: TransportAddress, now: Int64) {
-        guard let transport = tables.transportsByAddress[source] else { local.drop(.unknownSource); return }
+        guard let transport = tables.transportsByAddress[source] ?? relay(data, length: length, ssrcOffset: 4, from: source) else {
+            local.drop(.unknownSource)
+            return
+        }
         guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
         var plainLength = length
         guard accepted(srtp.unprotectRTCP(data, length: &plainLength)) else { return }
@@ -38,6 +41,13 @@ extension MediaWorker {
         for worker in producer.pipes {
             tell(worker: worker, .senderReport(producer.id, layer: binding.layer, ntp: report.ntpTimestamp, rtp: report.rtpTimestamp))
         }
+        for relay in producer.relays {
+            let ssrc = relay.ssrc(layer: binding.layer)
+            sender.sendRTCP(on: relay.transport) { out in
+                RTCPSenderReport.write(ssrc: ssrc, ntpTimestamp: report.ntpTimestamp, rtpTimestamp: report.rtpTimestamp,
+                                       packetCount: report.packetCount, octetCount: report.octetCount, into: out)
+            }
+        }
         if let tap = producer.tap {
             // On the stack: a report a second per stream is no reason to allocate.
             withUnsafeTemporaryAllocation(byteCount: MediaTap.senderReportLength, alignment: 8) { record in
@@ -69,7 +79,13 @@ extension MediaWorker {
         default:
             return
         }
-        guard let ssrc = mediaSSRC, let consumer = transport.consumersBySSRC[ssrc], !consumer.paused else { return }
+        guard let ssrc = mediaSSRC else { return }
+        if let relayed = transport.relayedLayers[ssrc] {
+            // Another node's viewers need a keyframe of a layer we relay to it.
+            requestKeyframe(relayed.producer, layer: relayed.layer, now: now)
+            return
+        }
+        guard let consumer = transport.consumersBySSRC[ssrc], !consumer.paused else { return }
         let layer = consumer.currentSpatial >= 0 ? consumer.currentSpatial : consumer.targetSpatial
         requestKeyframe(consumer.producer, layer: layer, now: now)
     }

@@ -4,7 +4,10 @@
 extension MediaWorker {
     @inline(__always)
     func handleRTP(_ data: UnsafeMutableRawPointer, length: Int, from source: TransportAddress, now: Int64) {
-        guard let transport = tables.transportsByAddress[source] else { local.drop(.unknownSource); return }
+        guard let transport = tables.transportsByAddress[source] ?? relay(data, length: length, ssrcOffset: 8, from: source) else {
+            local.drop(.unknownSource)
+            return
+        }
         guard let srtp = transport.srtpInbound else { local.drop(.notConnected); return }
         var plainLength = length
         guard accepted(srtp.unprotectRTP(data, length: &plainLength)) else { return }
@@ -72,6 +75,7 @@ extension MediaWorker {
         }
         layer.noteOctets(header.payloadLength, temporalLayer: packet.temporalLayer, nowMs: now)
         if !producer.pipes.isEmpty { pipe(bytes, producer: producer, layer: layer.index) }
+        if !producer.relays.isEmpty { relay(bytes, producer: producer, layer: layer.index) }
         if let tap = producer.tap { self.tap(bytes, into: tap, producer: producer, layer: layer.index) }
         // Each copy is protected out of place: the header and the rewritten descriptor (up to `head`) are written
         // into the copy's buffer, `payload` is encrypted from the decrypted input behind them (not copied first).
@@ -120,6 +124,37 @@ extension MediaWorker {
         default: local.drop(.srtpAuthFailed)
         }
         return false
+    }
+
+    // MARK: - Relays to other nodes
+
+    /// The relay a datagram from an address no ICE check bound comes from: the one its SSRC (at `ssrcOffset`:
+    /// 8 in RTP, 4 in RTCP) belongs to, when it also comes from that relay's address.
+    @inline(__always)
+    func relay(_ data: UnsafeMutableRawPointer, length: Int, ssrcOffset: Int, from source: TransportAddress) -> WebRTCTransport? {
+        guard !tables.relaysBySSRC.isEmpty, length >= ssrcOffset + 4 else { return nil }
+        let ssrc = UInt32(bigEndian: data.loadUnaligned(fromByteOffset: ssrcOffset, as: UInt32.self))
+        guard let relay = tables.relaysBySSRC[ssrc], relay.selected == source else { return nil }
+        return relay
+    }
+
+    /// Copies a media packet to every node with viewers of its producer: as it came, under the relay's SSRC for
+    /// its layer, protected with the relay's keys (the other node numbers and rewrites for its own viewers).
+    @inline(__always)
+    private func relay(_ bytes: UnsafeRawBufferPointer, producer: Producer, layer: Int) {
+        guard let source = bytes.baseAddress else { return }
+        for relay in producer.relays {
+            let ssrc = relay.ssrc(layer: layer)
+            let length = sender.sendRTP(on: relay.transport) { out, _ in
+                out.copyMemory(from: source, byteCount: bytes.count)
+                out.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+                return bytes.count
+            }
+            if length > 0 {
+                relay.transport.sentOctets &+= UInt64(length)
+                local.packetsRelayed &+= 1
+            }
+        }
     }
 
     // MARK: - Pipes to other workers

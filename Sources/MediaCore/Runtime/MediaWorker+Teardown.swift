@@ -16,7 +16,7 @@ extension MediaWorker {
             unlink(consumer)
         }
         if reason != .dtlsClosed && reason != .consentExpired && reason != .dtlsFailed, let destination = transport.selected {
-            transport.dtls.close()
+            transport.dtls?.close()
             sendDTLSOutput(transport, to: destination)
         }
         transport.streamsBySSRC.removeAll()

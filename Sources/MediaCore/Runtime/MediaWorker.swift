@@ -249,17 +249,17 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
 
     /// RFC 7675 consent (a silent peer is closed) and DTLS retransmissions during the handshake.
     private func checkTransportTimers(now: Int64) {
-        for transport in Array(tables.transports.values) {
+        for transport in Array(tables.transports.values) where !transport.isRelay {
             if now - transport.lastConsentMs > consentTimeoutMs {
                 log("transport \(transport.id) (\(transport.label)): no ICE consent for \(consentTimeoutMs / 1000) s, closing")
                 closeTransport(transport, reason: .consentExpired)
                 continue
             }
-            if !transport.isConnected, let timeout = transport.dtls.timeoutMilliseconds(), timeout == 0,
+            if !transport.isConnected, let dtls = transport.dtls, let timeout = dtls.timeoutMilliseconds(), timeout == 0,
                let destination = transport.selected {
-                transport.dtls.handleTimeout()
+                dtls.handleTimeout()
                 sendDTLSOutput(transport, to: destination)
-                if case .failed(let reason) = transport.dtls.state {
+                if case .failed(let reason) = dtls.state {
                     log("transport \(transport.id): DTLS failed: \(reason)")
                     closeTransport(transport, reason: .dtlsFailed)
                 }

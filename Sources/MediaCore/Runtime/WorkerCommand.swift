@@ -7,6 +7,10 @@ enum WorkerCommand: Sendable {
     case restartICE(TransportID, remoteUfrag: String, localUfrag: String, localPassword: String,
                     reply: CheckedContinuation<Void, any Error>)
     case addProducer(TransportID, ProducerID, ProducerParameters, reply: CheckedContinuation<Void, any Error>)
+    /// A relay to another node (keys from the control plane; no ICE, no DTLS).
+    case createRelay(TransportID, RelayParameters, reply: CheckedContinuation<Void, any Error>)
+    /// Send a producer over a relay too, its layers under `ssrcs`; replies with the producer's parameters.
+    case relayProducer(ProducerID, TransportID, ssrcs: [UInt32], reply: CheckedContinuation<ProducerParameters, any Error>)
     /// `piped` when the producer lives on another worker: this worker keeps a mirror of it fed by a pipe.
     case addConsumer(TransportID, ConsumerID, ConsumerParameters, piped: PipedProducer?, reply: CheckedContinuation<Void, any Error>)
     case closeProducer(ProducerID, reply: CheckedContinuation<Void, Never>)

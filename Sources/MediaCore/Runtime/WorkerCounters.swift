@@ -70,6 +70,7 @@ final class WorkerCounters: Sendable {
     let layerSwitches = ManagedAtomic<UInt64>(0)
     let paddingPacketsSent = ManagedAtomic<UInt64>(0)
     let packetsPiped = ManagedAtomic<UInt64>(0)
+    let packetsRelayed = ManagedAtomic<UInt64>(0)
     let retransmissionBytes = ManagedAtomic<Int>(0)
     let retransmissionBuffersRefused = ManagedAtomic<UInt64>(0)
     let tcpConnections = ManagedAtomic<Int>(0)
@@ -93,6 +94,7 @@ final class WorkerCounters: Sendable {
         stats.layerSwitches += layerSwitches.load(ordering: .relaxed)
         stats.paddingPacketsSent += paddingPacketsSent.load(ordering: .relaxed)
         stats.packetsPiped += packetsPiped.load(ordering: .relaxed)
+        stats.packetsRelayed += packetsRelayed.load(ordering: .relaxed)
         stats.retransmissionBufferBytes += retransmissionBytes.load(ordering: .relaxed)
         stats.retransmissionBuffersRefused += retransmissionBuffersRefused.load(ordering: .relaxed)
         stats.iceTCPConnections += tcpConnections.load(ordering: .relaxed)
@@ -114,6 +116,7 @@ extension WorkerCounters {
         layerSwitches.store(local.layerSwitches, ordering: .relaxed)
         paddingPacketsSent.store(local.paddingPacketsSent, ordering: .relaxed)
         packetsPiped.store(local.packetsPiped, ordering: .relaxed)
+        packetsRelayed.store(local.packetsRelayed, ordering: .relaxed)
         retransmissionBuffersRefused.store(local.retransmissionBuffersRefused, ordering: .relaxed)
     }
 }
@@ -133,6 +136,7 @@ final class LocalCounters {
     @exclusivity(unchecked) var paddingPacketsSent: UInt64 = 0
     /// Packets copied into pipes to other workers (one per packet and receiving worker).
     @exclusivity(unchecked) var packetsPiped: UInt64 = 0
+    @exclusivity(unchecked) var packetsRelayed: UInt64 = 0
     /// Producers that got no retransmission buffers (the memory allowance was used up).
     @exclusivity(unchecked) var retransmissionBuffersRefused: UInt64 = 0
     let dropped: UnsafeMutablePointer<UInt64>

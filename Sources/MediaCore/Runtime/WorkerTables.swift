@@ -7,6 +7,9 @@ final class WorkerTables {
     private(set) var transports: [TransportID: WebRTCTransport] = [:]
     private(set) var transportsByUfrag: [String: WebRTCTransport] = [:]
     private(set) var transportsByAddress: [TransportAddress: WebRTCTransport] = [:]
+    /// Relays to other nodes by the SSRCs their packets come with (`WebRTCTransport.isRelay`): several relays may
+    /// join the same two media ports (one per room), so the address alone cannot tell them apart.
+    private(set) var relaysBySSRC: [UInt32: WebRTCTransport] = [:]
     private(set) var producers: [ProducerID: Producer] = [:]
     private(set) var consumers: [ConsumerID: Consumer] = [:]
     /// Mirrors in `producers` (not counted as producers in the stats).
@@ -26,7 +29,16 @@ final class WorkerTables {
 
     func add(_ transport: WebRTCTransport) {
         transports[transport.id] = transport
-        transportsByUfrag[transport.localUfrag] = transport
+        if !transport.isRelay { transportsByUfrag[transport.localUfrag] = transport }
+    }
+
+    /// Datagrams whose first SSRC is `ssrc` (and that come from the relay's address) are the relay's. False when
+    /// another relay here already takes that SSRC.
+    @discardableResult
+    func bindRelay(_ ssrc: UInt32, to transport: WebRTCTransport) -> Bool {
+        if let other = relaysBySSRC[ssrc], other !== transport { return false }
+        relaysBySSRC[ssrc] = transport
+        return true
     }
 
     /// Takes the transport out of every index (its producers and consumers must be gone already).
@@ -36,7 +48,15 @@ final class WorkerTables {
         for address in transport.addresses where transportsByAddress[address] === transport {
             transportsByAddress[address] = nil
         }
-        transportsByUfrag[transport.localUfrag] = nil
+        if transport.isRelay {
+            for (ssrc, relay) in relaysBySSRC where relay === transport { relaysBySSRC[ssrc] = nil }
+            for relayed in transport.relayedLayers.values {
+                relayed.producer.relays.removeAll { $0.transport === transport }
+            }
+            transport.relayedLayers.removeAll()
+        } else {
+            transportsByUfrag[transport.localUfrag] = nil
+        }
         transports[transport.id] = nil
     }
 
@@ -73,6 +93,7 @@ final class WorkerTables {
     func add(_ producer: Producer, on transport: WebRTCTransport) {
         transport.producers.append(producer)
         for layer in producer.layers {
+            if transport.isRelay && layer.ssrc != 0 { bindRelay(layer.ssrc, to: transport) }
             if layer.ssrc != 0 { transport.streamsBySSRC[layer.ssrc] = StreamBinding(producer: producer, layer: layer.index, isRTX: false) }
             if layer.rtxSSRC != 0 { transport.streamsBySSRC[layer.rtxSSRC] = StreamBinding(producer: producer, layer: layer.index, isRTX: true) }
         }
@@ -106,11 +127,25 @@ final class WorkerTables {
             if let index = transport.producers.firstIndex(where: { $0 === producer }) { transport.producers.remove(at: index) }
             for (ssrc, binding) in transport.streamsBySSRC where binding.producer === producer {
                 transport.streamsBySSRC[ssrc] = nil
+                if transport.isRelay && relaysBySSRC[ssrc] === transport { relaysBySSRC[ssrc] = nil }
             }
             transport.forgetStreams(of: producer)
         }
+        unrelay(producer)
         noteMemory(producer, on: transport, sign: -1)
         return forgetSpeaker(producer)
+    }
+
+    /// A producer relayed to other nodes: its relays (each relay's SSRCs for it) forget it.
+    func unrelay(_ producer: Producer) {
+        for relay in producer.relays {
+            for index in producer.layers.indices {
+                let ssrc = relay.ssrc(layer: index)
+                relay.transport.relayedLayers[ssrc] = nil
+                relay.transport.srtpOutbound?.removeStream(ssrc)
+            }
+        }
+        producer.relays.removeAll()
     }
 
     /// Takes a closing producer out of its room's speaker detection (and the room's detector, once empty).

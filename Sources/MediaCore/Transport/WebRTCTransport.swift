@@ -1,4 +1,5 @@
-/// One peer's ICE-lite + DTLS-SRTP association on a worker. Owned by the worker thread.
+/// One peer's ICE-lite + DTLS-SRTP association on a worker, or a relay to another node of the cluster (SRTP with
+/// keys from the control plane, no ICE or DTLS: `isRelay`). Owned by the worker thread.
 final class WebRTCTransport {
     let id: TransportID
     let room: String
@@ -7,7 +8,11 @@ final class WebRTCTransport {
     var localUfrag: String
     var localPasswordKey: [UInt8]
     var remoteUfrag: String
-    let dtls: DTLSEndpoint
+    /// nil for a relay, whose keys come from the control plane.
+    let dtls: DTLSEndpoint?
+    /// A relay between two nodes (mediasoup's PipeTransport): found by the SSRCs the other node sends with
+    /// (`WorkerTables.relaysBySSRC`) rather than by a checked address, and exempt from ICE consent.
+    let isRelay: Bool
 
     /// Candidate addresses that passed a connectivity check (bounded), and the one media goes to.
     var addresses: [TransportAddress] = []
@@ -32,7 +37,10 @@ final class WebRTCTransport {
     var consumers: [Consumer] = []
     var consumersBySSRC: [UInt32: Consumer] = [:]
     /// Our SSRC as the sender of RTCP feedback (RR, PLI, NACK, TWCC) on this transport.
-    let rtcpSSRC: UInt32 = UInt32.random(in: 1...UInt32.max)
+    let rtcpSSRC: UInt32
+    /// On a relay out of this node: the SSRC each relayed producer layer goes out with, for the other node's
+    /// keyframe requests.
+    var relayedLayers: [UInt32: RelayedLayer] = [:]
 
     // Publisher side: transport-wide feedback we send (when the publisher negotiated transport-cc).
     var transportWideFeedback: TransportWideFeedbackBuilder?
@@ -86,6 +94,25 @@ final class WebRTCTransport {
         self.localPasswordKey = Array(localPassword.utf8)
         self.remoteUfrag = parameters.remoteUfrag
         self.dtls = dtls
+        self.isRelay = false
+        self.rtcpSSRC = UInt32.random(in: 1...UInt32.max)
+        self.lastConsentMs = now
+        self.createdMs = now
+    }
+
+    /// A relay to `remote`: media goes there from the start, with the keys the two nodes agreed on (installed by
+    /// the worker). It has no ICE credentials: `localUfrag` is empty, which no connectivity check can name.
+    init(id: TransportID, relay parameters: RelayParameters, remote: TransportAddress, now: Int64) {
+        self.id = id
+        self.room = parameters.room
+        self.label = parameters.label
+        self.localUfrag = ""
+        self.localPasswordKey = []
+        self.remoteUfrag = ""
+        self.dtls = nil
+        self.isRelay = true
+        self.rtcpSSRC = parameters.rtcpSSRC
+        self.selected = remote
         self.lastConsentMs = now
         self.createdMs = now
     }
@@ -182,8 +209,9 @@ final class WebRTCTransport {
             }
         }
         if let outbound = srtpOutbound {
-            outbound.reserveStreams(2 * consumers.count + 1)
+            outbound.reserveStreams(2 * consumers.count + relayedLayers.count + 1)
             room = outbound.registerStream(rtcpSSRC) && room
+            for ssrc in relayedLayers.keys { room = outbound.registerStream(ssrc) && room }
             for consumer in consumers {
                 room = outbound.registerStream(consumer.parameters.ssrc) && room
                 if consumer.parameters.rtxSSRC != 0 { room = outbound.registerStream(consumer.parameters.rtxSSRC) && room }
@@ -205,6 +233,12 @@ final class WebRTCTransport {
             if layer.rtxSSRC != 0 { srtpInbound?.removeStream(layer.rtxSSRC) }
         }
     }
+}
+
+/// A producer layer sent over a relay, as the relay's SSRC names it.
+struct RelayedLayer {
+    unowned let producer: Producer
+    let layer: Int
 }
 
 /// Where an incoming SSRC goes: a producer's layer, as media or as RTX (RFC 4588) to unwrap first.

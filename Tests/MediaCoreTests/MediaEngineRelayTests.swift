@@ -1,0 +1,196 @@
+import Glibc
+import Testing
+@testable import MediaCore
+import Synchronization
+
+/// Relays between two nodes (two engines here, on real loopback UDP): a producer of node A is sent once over a
+/// relay, node B adds it to its end of the relay as if a publisher sent it, and B's viewers receive it; their
+/// keyframe requests cross back to A's publisher, A's sender reports reach B, and a relay that closes takes its
+/// copies with it.
+@Suite(.serialized) struct MediaEngineRelayTests {
+    typealias Loopback = MediaEngineLoopbackTests
+
+    struct Relay {
+        let origin: MediaEngine
+        let edge: MediaEngine
+        let publisher: LoopbackPeer
+        let producer: ProducerID
+        let out: TransportID
+        let into: TransportID
+        let mirror: ProducerID
+        let viewers: [LoopbackPeer]
+    }
+
+    static let room = "relayed"
+    static let relaySSRC: UInt32 = 0x5E1A_0001
+
+    /// A publisher of one VP8 stream on A, relayed to B, where `count` viewers consume B's copy.
+    static func makeRelay(viewers count: Int) async throws -> Relay {
+        let (origin, originLog) = try Loopback.makeEngine()
+        let (edge, edgeLog) = try Loopback.makeEngine()
+        let publisher = try LoopbackPeer(serverPort: origin.port, ufrag: "relaypub")
+        publisher.remote = try await origin.createTransport(publisher.parameters(room: room))
+        publisher.server = TransportAddress(ip: "127.0.0.1", port: publisher.remote!.candidatePort)!
+        let producer = try await origin.addProducer(transport: publisher.remote!.id, ProducerParameters(
+            kind: .video, mid: "0", ssrcs: [4242], payloadType: 96, clockRate: 90_000, extensions: HeaderExtensionIDs(),
+            feedback: [.nack, .pli]))
+        #expect(try publisher.connect())
+
+        // The keys each way, mirrored between the two ends, as the nodes' control request agrees on them.
+        let profile = SRTPProfile.aeadAES128GCM
+        let toEdge = (key: random(16), salt: random(profile.masterSaltLength))
+        let toOrigin = (key: random(16), salt: random(profile.masterSaltLength))
+        let originRTCP: UInt32 = 0x0A0A_0001, edgeRTCP: UInt32 = 0x0B0B_0001
+        let edgeAddress = edge.relayAddress(room: room), originAddress = origin.relayAddress(room: room)
+        let out = try await origin.createRelay(RelayParameters(
+            room: room, label: "relay to B", remoteIP: edgeAddress.ip, remotePort: edgeAddress.port,
+            keys: SRTPKeyingMaterial(profile: profile, localKey: toEdge.key, localSalt: toEdge.salt,
+                                     remoteKey: toOrigin.key, remoteSalt: toOrigin.salt),
+            rtcpSSRC: originRTCP, inboundSSRCs: [edgeRTCP]))
+        let into = try await edge.createRelay(RelayParameters(
+            room: room, label: "relay from A", remoteIP: originAddress.ip, remotePort: originAddress.port,
+            keys: SRTPKeyingMaterial(profile: profile, localKey: toOrigin.key, localSalt: toOrigin.salt,
+                                     remoteKey: toEdge.key, remoteSalt: toEdge.salt),
+            rtcpSSRC: edgeRTCP, inboundSSRCs: [originRTCP]))
+        var parameters = try await origin.relayProducer(producer, over: out, ssrcs: [relaySSRC])
+        parameters.ssrcs = [relaySSRC]
+        parameters.feedback = [.pli]
+        let mirror = try await edge.addProducer(transport: into, parameters)
+
+        var viewers: [LoopbackPeer] = []
+        for i in 0..<count {
+            let viewer = try LoopbackPeer(serverPort: edge.port, ufrag: "relayview\(i)")
+            var viewerParameters = viewer.parameters(room: room)
+            viewerParameters.receiveOnly = true
+            viewer.remote = try await edge.createTransport(viewerParameters)
+            viewer.server = TransportAddress(ip: "127.0.0.1", port: viewer.remote!.candidatePort)!
+            _ = try await edge.addConsumer(transport: viewer.remote!.id, ConsumerParameters(
+                producer: mirror, mid: "0", ssrc: 7000 + UInt32(i), payloadType: 100, extensions: HeaderExtensionIDs(),
+                feedback: [.nack, .pli]))
+            #expect(try viewer.connect())
+            viewers.append(viewer)
+        }
+        #expect(await Loopback.waitUntil(3000) { originLog.connectedCount() == 1 && edgeLog.connectedCount() == count })
+        return Relay(origin: origin, edge: edge, publisher: publisher, producer: producer, out: out, into: into,
+                     mirror: mirror, viewers: viewers)
+    }
+
+    static func random(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8.random(in: .min ... .max) } }
+
+    static func isPLI(_ received: LoopbackPeer.Received) -> Bool {
+        if case .rtcp(let bytes) = received, bytes.count >= 12, bytes[1] == 206, bytes[0] & 0x1F == 1 { return true }
+        return false
+    }
+
+    @Test func viewersOnTheOtherNodeGetEveryPacketOnceOverTheRelayAndTheirKeyframeRequestsReachThePublisher() async throws {
+        let relay = try await Self.makeRelay(viewers: 3)
+        let (origin, edge) = (relay.origin, relay.edge)
+        defer { Task { await origin.shutdown(); await edge.shutdown() } }
+
+        // Opening the relay asked the publisher for a keyframe, so the other node's viewers can start.
+        var sawPLI = false
+        relay.publisher.receiveMedia(forMs: 300) { if Self.isPLI($0) { sawPLI = true } }
+        #expect(sawPLI, "relaying a video producer asks its publisher for a keyframe")
+
+        for i in 0..<30 {
+            relay.publisher.sendRTP(payloadType: 96, sequence: 1000 + UInt16(i), timestamp: 3000 + UInt32(i / 3) * 3000,
+                                    ssrc: 4242, marker: i % 3 == 2, payload: Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
+        }
+        for (index, viewer) in relay.viewers.enumerated() {
+            var packets: [[UInt8]] = []
+            viewer.receiveMedia(forMs: 400) { if case .rtp(let bytes) = $0 { packets.append(bytes) } }
+            #expect(packets.count == 30, "viewer \(index) on the other node")
+            var previous: UInt16?
+            for (i, bytes) in packets.enumerated() {
+                let header = bytes.withUnsafeBytes { RTPHeader.parse($0) }!
+                #expect(header.ssrc == 7000 + UInt32(index) && header.payloadType == 100)
+                if let previous { #expect(header.sequenceNumber == previous &+ 1) }
+                previous = header.sequenceNumber
+                #expect(Array(bytes[header.headerLength...]) == Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
+            }
+        }
+        let sent = await origin.stats(), received = await edge.stats()
+        #expect(sent.packetsRelayed == 30, "each packet crosses once, however many viewers the other node has")
+        #expect(received.rtpForwarded == 90 && received.dropped["unknownSource", default: 0] == 0)
+        #expect(received.dropped["srtpAuthFailed", default: 0] == 0 && sent.dropped["srtpAuthFailed", default: 0] == 0)
+
+        // A viewer's PLI on B becomes B's request over the relay, and A's request to the publisher.
+        try await Task.sleep(for: .milliseconds(1100))
+        relay.viewers[1].sendRTCP([0x81, 206, 0, 2, 0, 0, 0, 9] + withUnsafeBytes(of: UInt32(7001).bigEndian, Array.init))
+        sawPLI = false
+        relay.publisher.receiveMedia(forMs: 400) { if Self.isPLI($0) { sawPLI = true } }
+        #expect(sawPLI, "a PLI from a viewer on the other node reaches the publisher")
+    }
+
+    @Test func thePublishersSenderReportsReachTheOtherNodesViewersTimeline() async throws {
+        let relay = try await Self.makeRelay(viewers: 1)
+        let (origin, edge) = (relay.origin, relay.edge)
+        defer { Task { await origin.shutdown(); await edge.shutdown() } }
+        for i in 0..<6 {
+            relay.publisher.sendRTP(payloadType: 96, sequence: 10 + UInt16(i), timestamp: 90_000 + UInt32(i) * 3000, ssrc: 4242,
+                                    payload: Loopback.vp8Payload(keyframe: i == 0, fill: 1))
+        }
+        // An SR of the publisher: NTP 0x0000_0100_8000_0000 ↔ RTP 90000.
+        let sr = withUnsafeTemporaryAllocation(byteCount: 28, alignment: 4) { buffer in
+            let length = RTCPSenderReport.write(ssrc: 4242, ntpTimestamp: 0x0000_0100_8000_0000, rtpTimestamp: 90_000,
+                                                packetCount: 6, octetCount: 1800, into: buffer)
+            return Array(buffer[0..<length])
+        }
+        relay.publisher.sendRTCP(sr)
+        // The viewer's consumer derives its own SRs (every second) from the one relayed to its node.
+        var report: (ntp: UInt64, rtp: UInt32)?
+        relay.viewers[0].receiveMedia(forMs: 1600) { received in
+            guard case .rtcp(let bytes) = received, bytes.count >= 28, bytes[1] == 200 else { return }
+            let ntp = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let rtp = bytes[16..<20].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            report = (ntp, rtp)
+        }
+        let seen = try #require(report, "the viewer on the other node gets sender reports")
+        #expect(seen.ntp >> 32 >= 0x100, "its NTP time follows the publisher's, not the other node's clock")
+    }
+
+    @Test func closingTheRelayClosesTheOtherNodesCopyAndItsViewersAndTheOriginStopsSending() async throws {
+        let relay = try await Self.makeRelay(viewers: 2)
+        let (origin, edge) = (relay.origin, relay.edge)
+        defer { Task { await origin.shutdown(); await edge.shutdown() } }
+        relay.publisher.sendRTP(payloadType: 96, sequence: 1, timestamp: 3000, ssrc: 4242,
+                                payload: Loopback.vp8Payload(keyframe: true, fill: 1))
+        #expect(await Loopback.waitUntil(1000) { await relay.origin.stats().packetsRelayed == 1 })
+
+        await relay.edge.closeTransport(relay.into)
+        #expect(await Loopback.waitUntil(1000) { await relay.edge.stats().consumers == 0 },
+                "the other node's copy and its consumers go with its end of the relay")
+        await relay.origin.closeTransport(relay.out)
+        #expect(await Loopback.waitUntil(1000) { await relay.origin.stats().transports == 1 })
+        relay.publisher.sendRTP(payloadType: 96, sequence: 2, timestamp: 6000, ssrc: 4242,
+                                payload: Loopback.vp8Payload(keyframe: true, fill: 2))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await relay.origin.stats().packetsRelayed == 1, "a closed relay gets no more copies")
+        // The producer still works for its own node, and closes cleanly with no relay left.
+        await relay.origin.closeTransport(relay.publisher.remote!.id)
+        #expect(await Loopback.waitUntil(1000) { await relay.origin.stats().transports == 0 })
+    }
+
+    @Test func aRelayRefusesTakenOrZeroSSRCsAndAnAddressThatIsNoIP() async throws {
+        let relay = try await Self.makeRelay(viewers: 0)
+        let (origin, edge) = (relay.origin, relay.edge)
+        defer { Task { await origin.shutdown(); await edge.shutdown() } }
+        await #expect(throws: MediaError.self) {
+            _ = try await relay.origin.relayProducer(relay.producer, over: relay.out, ssrcs: [Self.relaySSRC])
+        }
+        await #expect(throws: MediaError.self) {
+            _ = try await relay.origin.relayProducer(relay.producer, over: relay.out, ssrcs: [0])
+        }
+        let keys = SRTPKeyingMaterial(profile: .aeadAES128GCM, localKey: Self.random(16), localSalt: Self.random(12),
+                                      remoteKey: Self.random(16), remoteSalt: Self.random(12))
+        await #expect(throws: MediaError.self, "an SSRC another relay on the worker takes") {
+            _ = try await relay.edge.createRelay(RelayParameters(room: Self.room, label: "second", remoteIP: "127.0.0.1",
+                                                                 remotePort: 9, keys: keys, rtcpSSRC: 1,
+                                                                 inboundSSRCs: [Self.relaySSRC]))
+        }
+        await #expect(throws: MediaError.self, "not an address") {
+            _ = try await relay.edge.createRelay(RelayParameters(room: Self.room, label: "bad", remoteIP: "sabha-2",
+                                                                 remotePort: 9, keys: keys, rtcpSSRC: 1, inboundSSRCs: [77]))
+        }
+    }
+}
