@@ -34,7 +34,8 @@ final class LoadRun {
             signalling = try JanusVideoroomClient(url: options.janusUrl, room: options.janusRoom)
         } else {
             let keyPath = options.tokenKey ?? (options.dataDir! as NSString).appendingPathComponent("token-hs256.key")
-            signalling = WHIPClient(http: try HTTPClient(url: options.server), room: options.room, signer: try TokenSigner(keyFile: keyPath))
+            signalling = WHIPClient(http: try HTTPClient(url: options.server), room: options.room, signer: try TokenSigner(keyFile: keyPath),
+                                    viewerHTTP: try options.subscriberServer.map { try HTTPClient(url: $0) }, whepQuery: options.whepQuery)
         }
 
         let profiles: [SRTPProfile] = switch options.srtp {
@@ -151,6 +152,7 @@ final class LoadRun {
         var counters: (ThreadSnapshot, ThreadSnapshot)
         var generatorCPU: Double
         var serverCPU: Double?
+        var secondServerCPU: Double?
         var seconds: Double
         var slots: SlotWindow
     }
@@ -164,6 +166,7 @@ final class LoadRun {
         let startCounters = progress.aggregate()
         let generatorCPUStart = Self.ownCPUSeconds()
         let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
+        let secondServerCPUStart = options.secondServerPid.flatMap(Self.cpuSeconds(pid:))
         while lg_monotonic_ns() < windowEnd {
             usleep(UInt32(min(max((windowEnd - lg_monotonic_ns()) / 1000, 1000), 50_000)))
             progress.tick()
@@ -171,13 +174,16 @@ final class LoadRun {
         let endCounters = progress.aggregate()
         let generatorCPU = Self.ownCPUSeconds() - generatorCPUStart
         let serverCPU = serverCPUStart.flatMap { start in options.serverPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start } }
+        let secondServerCPU = secondServerCPUStart.flatMap { start in
+            options.secondServerPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start }
+        }
         let seconds = Double(lg_monotonic_ns() - windowStart) / 1e9
         let slots = SlotWindow(epochNs: slotEpoch, startNs: realtimeStart, endNs: lg_realtime_ns())
         window.close(realtimeNs: slots.endNs)
         let drainEnd = lg_monotonic_ns() + Self.drainNs
         while lg_monotonic_ns() < drainEnd { usleep(50_000) }
         return Measured(counters: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU,
-                        seconds: seconds, slots: slots)
+                        secondServerCPU: secondServerCPU, seconds: seconds, slots: slots)
     }
 
     /// The VP8 clip of each layer (one, or three with `--simulcast`: a quarter, half and the full size at about
@@ -259,7 +265,8 @@ final class LoadRun {
             config: Summary.Config(
                 server: options.target == "janus" ? options.janusUrl : options.server, room: options.target == "janus" ? String(options.janusRoom) : options.room, publishers: options.publishers, subscribers: options.subscribers,
                 durationSeconds: Double(durationNs) / 1e9, threads: options.threads, srtpProfiles: profiles.map(\.rawValue),
-                decryptEvery: options.decryptEvery, video: video, audio: audio),
+                decryptEvery: options.decryptEvery, video: video, audio: audio,
+                subscriberServer: options.subscriberServer, whepQuery: options.whepQuery),
             setup: Summary.Setup(
                 publishersConnected: publishers.filter { $0.transport.connectedNs != 0 }.count,
                 subscribersConnected: subscribers.filter { $0.transport.connectedNs != 0 }.count,
@@ -295,7 +302,9 @@ final class LoadRun {
                 packetsSentPerSecond: Summary.Distribution.round(Double(last.packetsSent - first.packetsSent) / windowSeconds),
                 generatorCPUSeconds: Summary.Distribution.round(generatorCPU),
                 serverCPUSeconds: serverCPU.map(Summary.Distribution.round),
-                serverPacketsPerCPUSecond: serverCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil }),
+                serverPacketsPerCPUSecond: serverCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil },
+                secondServerCPUSeconds: measured.secondServerCPU.map(Summary.Distribution.round),
+                secondServerPacketsPerCPUSecond: measured.secondServerCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil }),
             subscribers: Summary.SubscriberDistributions(
                 packets: Summary.Distribution(entries.map { Double($0.packets) }),
                 lossPercent: Summary.Distribution(entries.map(\.lossPercent)),

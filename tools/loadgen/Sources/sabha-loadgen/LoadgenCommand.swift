@@ -37,6 +37,12 @@ struct LoadgenCommand: ParsableCommand {
     var localIp: String?
     @Option(help: "Sabha's HTTP address (loopback only).")
     var server = "http://127.0.0.1:8080"
+    @Option(help: "Fanout: post the subscribers' WHEP requests (and end their sessions) here instead of --server, e.g. another node of a cluster (loopback only).")
+    var subscriberServer: String?
+    @Option(help: "Fanout: a query string added to every WHEP request, e.g. cascade=1 (a cluster node that does not hold the room then serves the viewer through a relay instead of answering 307).")
+    var whepQuery: String?
+    @Option(help: "PID of a second server (such as the cluster node --subscriber-server names), to report its CPU time over the measurement window beside --server-pid's.")
+    var secondServerPid: Int32?
     @Option(help: "The server's data directory: tokens are signed with its token-hs256.key.")
     var dataDir: String?
     @Option(help: "The HS256 token key file (instead of --data-dir).")
@@ -117,6 +123,14 @@ struct LoadgenCommand: ParsableCommand {
         }
         guard (localIp ?? "127.0.0.1").hasPrefix("127.") || localIp == "::1" else { throw ValidationError("--local-ip must be loopback") }
         guard encodeOnly || target == "janus" || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
+        if subscriberServer != nil || whepQuery != nil || secondServerPid != nil {
+            guard mode == "fanout", target == "sabha" else { throw ValidationError("--subscriber-server, --whep-query and --second-server-pid are for --mode fanout against sabha") }
+        }
+        if let whepQuery {
+            guard !whepQuery.isEmpty, !whepQuery.hasPrefix("?"), whepQuery.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "#" }) else {
+                throw ValidationError("--whep-query is a query string without the '?', such as cascade=1")
+            }
+        }
         guard ["cm", "gcm", "both"].contains(srtp) else { throw ValidationError("--srtp is cm, gcm or both") }
         guard let seconds = Self.seconds(duration), seconds > 0, seconds <= 3600 else {
             throw ValidationError("--duration must be a time between 0 and 1h, such as 30s")

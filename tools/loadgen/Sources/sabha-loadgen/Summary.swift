@@ -28,12 +28,14 @@ struct Summary: Encodable {
     struct Latency: Encodable {
         var samples: UInt64
         var p50Ms: Double?
+        var p95Ms: Double?
         var p99Ms: Double?
         var maxMs: Double?
 
         init(_ histogram: LatencyHistogram) {
             samples = histogram.total
             p50Ms = histogram.percentile(0.5).map { Distribution.round(Double($0) / 1e6) }
+            p95Ms = histogram.percentile(0.95).map { Distribution.round(Double($0) / 1e6) }
             p99Ms = histogram.percentile(0.99).map { Distribution.round(Double($0) / 1e6) }
             maxMs = histogram.total > 0 ? Distribution.round(Double(histogram.maxValue) / 1e6) : nil
         }
@@ -50,6 +52,8 @@ struct Summary: Encodable {
         var decryptEvery: Int
         var video: VideoConfig?
         var audio: AudioConfig?
+        var subscriberServer: String?
+        var whepQuery: String?
     }
 
     struct VideoConfig: Encodable {
@@ -118,6 +122,10 @@ struct Summary: Encodable {
         var generatorCPUSeconds: Double
         var serverCPUSeconds: Double?
         var serverPacketsPerCPUSecond: Double?
+        /// With --second-server-pid: that server's CPU over the window, and packets received by the subscribers
+        /// per CPU-second of it.
+        var secondServerCPUSeconds: Double?
+        var secondServerPacketsPerCPUSecond: Double?
     }
 
     struct SubscriberDistributions: Encodable {

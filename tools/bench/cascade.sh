@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# What a relayed viewer costs against a local one (cascading, docs/cluster.md), in one run on this machine: two
+# `sabha serve` nodes on one scratch PostgreSQL database (tools/dev/scratch-postgres.sh), origin A and edge B, each
+# with its own --public-url, data directory and media port; then the same load from tools/loadgen twice, each in a
+# fresh room: 1 WHIP publisher on A (720p VP8 ≈ 1.5 Mbit/s + Opus, or --simulcast) and --subscribers WHEP viewers
+#   1. local:   all on A;
+#   2. relayed: all on B with ?cascade=1 (A relays the publisher's packets once to B, B fans out).
+# Per run: the viewers' packet latency (publisher's send stamp to the viewer's kernel receive time) p50/p95/p99, loss,
+# A's and B's CPU over the measurement window as % of a core and CPU-µs per packet delivered to the viewers; then the
+# ratios relayed/local for latency, for A's CPU and for A + B. Also printed: the relays GET /api/cluster listed during
+# the relayed run, each node's log lines at warning level or above and the lines about relays, and problems (viewers
+# not connected or silent, dropped packets, a relay that never showed). The work is tools/bench/cascade.py.
+#
+#   bash tools/bench/cascade.sh                          # 50 viewers, 15 s windows: ≈ 75 s
+#   bash tools/bench/cascade.sh --subscribers 100 --duration 10 --simulcast
+#   bash tools/bench/cascade.sh --repeats 2              # local, relayed, relayed, local (≈ 2.5 min)
+#   bash tools/bench/cascade.sh --json results.json --logs DIR   # keep the figures, the loadgen summaries and the logs
+# SABHA=path uses that server binary; otherwise .build/release/sabha when it exists and is newer than
+# .build/debug/sabha, else .build/debug/sabha (nothing of the server is built). LOADGEN=path uses that generator;
+# otherwise tools/loadgen's release build, built (incrementally, nice 19) when missing. Everything listens on
+# 127.0.0.1 (as root: in a fresh network namespace with only lo). Bounded: each loadgen run by --duration + 40 s, the
+# whole measurement by 2 x repeats x (--duration + 42 s) + 60 s (≈ 175 s with the defaults). Writes nothing outside
+# two temporary directories under /tmp (removed at the end, with the nodes and PostgreSQL stopped) and the loadgen's
+# clip cache (/tmp/sabha-loadgen-cache), unless --json or --logs is given. Exits 1 when a problem was found.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+if [[ -z ${CASCADE_BENCH_IN_NS:-} && $(id -u) -eq 0 ]] && command -v unshare >/dev/null; then
+  # As root only: PostgreSQL runs as the postgres user (runuser), which a user namespace (unshare -r) would not allow.
+  export CASCADE_BENCH_IN_NS=1 CASCADE_BENCH_COMMAND="bash tools/bench/cascade.sh${*:+ $*}"
+  exec unshare -n sh -c 'ip link set lo up && exec bash "$0" "$@"' "$here/cascade.sh" "$@"
+fi
+command_line=${CASCADE_BENCH_COMMAND:-"bash tools/bench/cascade.sh${*:+ $*}"}
+
+subscribers=50
+duration=15
+repeats=1
+simulcast=""
+json=""
+logs=""
+while (($#)); do
+  case "$1" in
+    --subscribers) subscribers=$2; shift 2 ;;
+    --duration) duration=${2%s}; shift 2 ;;
+    --repeats) repeats=$2; shift 2 ;;
+    --simulcast) simulcast=--simulcast; shift ;;
+    --json) json=$(realpath -m -- "$2"); shift 2 ;;
+    --logs) logs=$(realpath -m -- "$2"); shift 2 ;;
+    *) echo "cascade: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+[[ $subscribers =~ ^[0-9]+$ && $duration =~ ^[0-9]+$ && $repeats =~ ^[0-9]+$ ]] &&
+  ((subscribers >= 1 && subscribers <= 500 && duration >= 5 && duration <= 60 && repeats >= 1 && repeats <= 3)) ||
+  { echo "cascade: --subscribers 1-500, --duration 5-60 (seconds), --repeats 1-3" >&2; exit 2; }
+
+python=$root/.venv/bin/python
+[[ -x $python ]] || { echo "cascade: $python is missing: run tools/setup.sh" >&2; exit 1; }
+"$python" -c 'import requests' 2>/dev/null || { echo "cascade: .venv lacks requests: run tools/setup.sh" >&2; exit 1; }
+
+knows_database() { local help; help=$("$1" serve --help 2>/dev/null) && grep -q -- --database <<<"$help"; }
+if [[ -n ${SABHA:-} ]]; then
+  sabha=$SABHA
+else
+  sabha=$root/.build/debug/sabha
+  release=$root/.build/release/sabha
+  if [[ -x $release && (! -x $sabha || $release -nt $sabha) ]] && knows_database "$release"; then sabha=$release; fi
+fi
+[[ -x $sabha ]] || { echo "cascade: no server binary at $sabha (build one, or SABHA=path)" >&2; exit 1; }
+knows_database "$sabha" || { echo "cascade: $sabha has no 'serve --database' (stale build?)" >&2; exit 1; }
+case "$(realpath "$sabha")" in
+  */release/*) build=release ;;
+  */debug/*) build=debug ;;
+  *) build="unknown build" ;;
+esac
+
+loadgen=${LOADGEN:-$root/tools/loadgen/.build/release/sabha-loadgen}
+if [[ -z ${LOADGEN:-} && ! -x $loadgen ]]; then
+  echo "cascade: building sabha-loadgen (release, nice 19)" >&2
+  (cd "$root/tools/loadgen" && SABHA_CORE_ONLY=1 nice -n 19 swift build -c release >/dev/null) ||
+    { echo "cascade: building the loadgen failed (cd tools/loadgen && SABHA_CORE_ONLY=1 swift build -c release)" >&2; exit 1; }
+fi
+[[ -x $loadgen ]] || { echo "cascade: no loadgen at $loadgen" >&2; exit 1; }
+"$loadgen" --help 2>/dev/null | grep -q -- --subscriber-server ||
+  { echo "cascade: $loadgen has no --subscriber-server (stale build? rebuild tools/loadgen)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/sabha-cascade.XXXXXX)
+pg=$(mktemp -d /tmp/sabha-cascade-pg.XXXXXX)   # its own: as root, the postgres user must be able to enter it
+py=""
+cleanup() {
+  local pid
+  if [[ -n $py ]] && kill -0 "$py" 2>/dev/null; then   # interrupted: the Python script stops its nodes on SIGTERM
+    kill -TERM "$py" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$py" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [[ -f $work/pids ]]; then   # nodes the Python script could not stop itself (only ours, by pid)
+    while read -r pid; do
+      if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; sleep 2; kill -KILL "$pid" 2>/dev/null || true; fi
+    done <"$work/pids"
+  fi
+  bash "$root/tools/dev/scratch-postgres.sh" stop "$pg" >/dev/null 2>&1 || true
+  if [[ -n $logs ]]; then
+    mkdir -p "$logs" && cp "$work"/*.log "$work"/*.stderr "$logs/" 2>/dev/null && cp "$pg/postgres.log" "$logs/postgresql-server.log" 2>/dev/null || true
+  fi
+  rm -rf "$work" "$pg"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "cascade: starting a scratch PostgreSQL cluster" >&2
+bash "$root/tools/dev/scratch-postgres.sh" start "$pg" >/dev/null
+database_url=$(bash "$root/tools/dev/scratch-postgres.sh" createdb "$pg" bench)
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+echo "Machine: $(nproc) CPUs, $cpu; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Binary: $sabha ($build, built $(date -u -r "$sabha" '+%Y-%m-%d %H:%M UTC'); checkout $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "Loadgen: $loadgen (built $(date -u -r "$loadgen" '+%Y-%m-%d %H:%M UTC'))"
+echo "Load: 1 publisher (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers, ${duration} s windows, $repeats repeat(s); nothing pinned"
+echo "Command: ${SABHA:+SABHA=$SABHA }${LOADGEN:+LOADGEN=$LOADGEN }$command_line"
+echo "Started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo
+
+# In the background and waited for, so that an interrupted run reaches the trap at once (and stops it first).
+status=0
+timeout $((2 * repeats * (duration + 42) + 60)) "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
+  --work "$work" --database-url "$database_url" --subscribers "$subscribers" --duration "$duration" --repeats "$repeats" \
+  $simulcast ${json:+--json "$json"} &
+py=$!
+wait "$py" || status=$?
+py=""
+echo
+echo "Finished: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+exit "$status"
