@@ -9,9 +9,10 @@ extension PostgresRoomStore: ClusterStore {
     public func heartbeat(_ node: ClusterNode) throws {
         _ = try database.withSession { session in
             try session.execute("""
-                INSERT INTO clusterNode (id, startedAt, heartbeatAt) VALUES ($1, $2, $3)
-                ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt
-                """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt)])
+                INSERT INTO clusterNode (id, startedAt, heartbeatAt, viewers, maxViewers) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt,
+                    viewers = excluded.viewers, maxViewers = excluded.maxViewers
+                """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt), .int(node.viewers), .int(node.maxViewers)])
         }
     }
 
@@ -28,9 +29,9 @@ extension PostgresRoomStore: ClusterStore {
 
     /// The `clusterNode` rows, oldest first, without their rooms (also what `sabha doctor` reads).
     static func registeredNodes(_ session: PostgresSession) throws -> [ClusterNode] {
-        try session.query("SELECT id, startedAt, heartbeatAt FROM clusterNode ORDER BY startedAt, id").map { row in
-            let (id, startedAt, heartbeatAt) = try row.decode((String, Date, Date).self)
-            return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt)
+        try session.query("SELECT id, startedAt, heartbeatAt, viewers, maxViewers FROM clusterNode ORDER BY startedAt, id").map { row in
+            let (id, startedAt, heartbeatAt, viewers, maxViewers) = try row.decode((String, Date, Date, Int, Int).self)
+            return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt, viewers: viewers, maxViewers: maxViewers)
         }
     }
 

@@ -74,6 +74,10 @@ enum PostgresSchema {
             "CREATE TABLE jobLease (name text PRIMARY KEY, holder text NOT NULL, expiresAt timestamptz NOT NULL)",
             "CREATE TABLE sharedSecret (name text PRIMARY KEY, value bytea NOT NULL)",
         ]),
+        ("pg-v3-viewers", [
+            "ALTER TABLE clusterNode ADD COLUMN viewers bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE clusterNode ADD COLUMN maxViewers bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the names of the migrations it applied.

@@ -56,6 +56,8 @@ public struct SignallingServer: Service {
     let reporter: AttendanceReporter?
     /// Closed rooms, removed people, withdrawn links and scheduled meetings' rules, for every way in.
     let access: RoomAccess
+    /// In a cluster: relays of publishers between nodes, for viewers of another node's room.
+    let cascade: CascadeRelays?
     /// How often each limit refused something (`/metrics`).
     public let limitCounters: LimitCounters
     let webSockets: WebSocketConnections
@@ -70,7 +72,8 @@ public struct SignallingServer: Service {
     /// audit sink and session ender, the scheduler its hooks; `audit` is the recorder whose sink the admin API uses.
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
                 store: any RoomStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
-                limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, placement: RoomPlacement? = nil, logger: Logger,
+                limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, placement: RoomPlacement? = nil,
+                cascade: CascadeRelays? = nil, logger: Logger,
                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         self.service = service
@@ -84,6 +87,7 @@ public struct SignallingServer: Service {
         self.limitCounters = limitCounters
         self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
         self.access = RoomAccess(store: store, scheduler: scheduler, placement: placement, logger: logger)
+        self.cascade = cascade
         self.onRunning = onRunning
         self.logger = logger
     }
@@ -110,7 +114,8 @@ public struct SignallingServer: Service {
                             body: .init(byteBuffer: ByteBuffer(string: "draining\n")))
         }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
-                           turn: configuration.turn, logger: logger).register(on: router)
+                           turn: configuration.turn, cascade: cascade, logger: logger).register(on: router)
+        if let cascade { RelayRoutes(relays: cascade, logger: logger).register(on: router) }
         switch configuration.metrics {
         case .public: metricsRoute.register(on: router)
         case .adminKey: metricsRoute.register(on: router.group().add(middleware: AdminAuthMiddleware(key: adminKey)))
@@ -119,7 +124,7 @@ public struct SignallingServer: Service {
         MeetingSocket(hub: meetings, tokens: tokens, access: access, limits: configuration.limits, connections: webSockets,
                       counters: limitCounters, drain: drain, proxies: configuration.trustedProxies, logger: logger).register(on: router)
         AdminRoutes(store: store, hub: meetings, tokens: tokens, key: adminKey, publicURL: configuration.publicURL,
-                    scheduler: scheduler, reporter: reporter, audit: audit.sink, placement: access.placement, logger: logger)
+                    scheduler: scheduler, reporter: reporter, audit: audit.sink, placement: access.placement, cascade: cascade, logger: logger)
             .register(on: router)
         try StaticFiles().register(on: router)
         return router

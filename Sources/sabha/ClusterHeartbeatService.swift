@@ -10,6 +10,10 @@ struct ClusterHeartbeatService: Service {
     let placement: RoomPlacement
     let hub: MeetingHub
     let sessions: SessionRegistry
+    /// Relays to and from other nodes: kept open (or closed) every round.
+    let cascade: CascadeRelays?
+    /// `--max-viewers`, told to the other nodes with this node's viewer count.
+    let maxViewers: Int
     let logger: Logger
 
     func run() async {
@@ -19,7 +23,8 @@ struct ClusterHeartbeatService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let rooms = Array(await hub.liveRooms().keys) + Array(await sessions.rooms())
             do {
-                let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms)
+                let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms, viewers: await sessions.viewerCount(),
+                                                    maxViewers: maxViewers)
                 if failing { logger.notice("cluster heartbeat written again") }
                 failing = false
                 for (room, node) in taken { _ = await hub.moveRoom(room, to: RoomPlacement.webSocketURL(node)) }
@@ -28,7 +33,9 @@ struct ClusterHeartbeatService: Service {
                 if !failing { logger.error("cluster heartbeat not written", metadata: ["error": "\(error)"]) }
                 failing = true
             }
+            await cascade?.tick()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000))) }
         }
+        await cascade?.closeAll()
     }
 }

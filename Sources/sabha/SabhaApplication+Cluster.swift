@@ -44,6 +44,18 @@ extension SabhaApplication {
         }
     }
 
+    /// Relays between this node and the others (viewers of a room another node holds), signed with the cluster's
+    /// relay secret (made by the first node, kept in the database).
+    static func cascade(_ placement: RoomPlacement?, store: any RoomStore, sessions: SessionService) throws -> CascadeRelays? {
+        guard let placement, let cluster = store as? any ClusterStore else { return nil }
+        do {
+            let secret = try cluster.sharedSecret("cluster-relay") { (0..<32).map { _ in UInt8.random(in: .min ... .max) } }
+            return CascadeRelays(node: placement.node, service: sessions, secret: secret, logger: Logger(label: "sabha.cascade"))
+        } catch {
+            throw ValidationError("cannot take the cluster's relay secret from the database: \(error)")
+        }
+    }
+
     /// Which node runs each room, when the store is shared; this node is known by its public URL.
     static func placement(_ settings: ServeSettings, store: any RoomStore) -> RoomPlacement? {
         guard let cluster = store as? any ClusterStore else { return nil }

@@ -76,9 +76,10 @@ struct SabhaApplication {
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
+        let cascade = try Self.cascade(placement, store: store, sessions: sessions)
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
                                       adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
-                                      placement: placement, logger: logger,
+                                      placement: placement, cascade: cascade, logger: logger,
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
         logStart(settings, engine: engine, admin: admin, logger: logger)
@@ -92,7 +93,8 @@ struct SabhaApplication {
         services.append(reporter)
         if let collector { services.append(collector) }
         if let placement {
-            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry, logger: Logger(label: "sabha.cluster")))
+            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry, cascade: cascade,
+                                                    maxViewers: settings.http.limits.maxViewers, logger: Logger(label: "sabha.cluster")))
         }
         services.append(CertificateReloadService(credentials: settings.http.tls, logger: Logger(label: "sabha.tls")))
         services.append(server)

@@ -87,6 +87,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "WHIP and WHEP sessions one token may hold open at once (env SABHA_MAX_SESSIONS_PER_TOKEN, default 16).")
     var maxSessionsPerToken: Int?
 
+    @Option(help: "WHEP viewers this node serves at most (env SABHA_MAX_VIEWERS, default 0: no limit). In a cluster, viewers past it go to a node with room, which relays the publisher from the node holding the room.")
+    var maxViewers: Int?
+
     @Option(help: "Open /ws connections one client address may hold (env SABHA_MAX_WEBSOCKETS_PER_ADDRESS, default 100).")
     var maxWebsocketsPerAddress: Int?
 

@@ -121,7 +121,7 @@ extension MediaWorker {
         }
         tables.add(transport)
         for ssrc in parameters.inboundSSRCs { tables.bindRelay(ssrc, to: transport) }
-        log("transport \(id) (\(parameters.label)): relay to \(remote)")
+        log("transport \(id) (\(parameters.label)): relay with \(remote)")
     }
 
     /// Sends every media packet of a producer received here over the relay too, its layers under `ssrcs`.

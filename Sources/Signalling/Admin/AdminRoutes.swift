@@ -28,11 +28,14 @@ public struct AdminRoutes: Sendable {
     let audit: @Sendable (MeetingHub.AuditEvent) -> Void
     /// In a cluster: `/api/cluster` lists the nodes and the rooms each holds.
     let placement: RoomPlacement?
+    /// The relays this node sends and receives (`/api/cluster`).
+    let cascade: CascadeRelays?
     let logger: Logger
 
     public init(store: any RoomStore, hub: MeetingHub, tokens: TokenAuthority, key: AdminKey, publicURL: String,
                 scheduler: MeetingScheduler? = nil, reporter: AttendanceReporter? = nil, audit: @escaping @Sendable (MeetingHub.AuditEvent) -> Void = { _ in },
-                placement: RoomPlacement? = nil, logger: Logger) {
+                placement: RoomPlacement? = nil, cascade: CascadeRelays? = nil, logger: Logger) {
+        self.cascade = cascade
         self.store = store
         self.placement = placement
         self.scheduler = scheduler
@@ -63,7 +66,7 @@ public struct AdminRoutes: Sendable {
             try await readmit(room: try roomParameter(context), identity: try identityParameter(context))
         }
         api.get("audit") { request, _ in try auditTrail(request) }
-        if let placement { api.get("cluster") { _, _ in try cluster(placement) } }
+        if let placement { api.get("cluster") { _, _ in try await cluster(placement) } }
         registerRecording(on: api)
         // Outside the group: an administrator's key, or a host's link for that room, may export its chat.
         router.get("api/rooms/:room/chat") { request, context in
@@ -406,7 +409,8 @@ public struct AdminRoutes: Sendable {
     }
 
     /// The nodes sharing this database: alive while their heartbeat is under `ClusterNode.deadAfter` old.
-    private func cluster(_ placement: RoomPlacement) throws(Problem) -> Response {
+    /// The relays are the answering node's own (`CascadeRelays`): those it sends (`out`) and receives (`in`).
+    private func cluster(_ placement: RoomPlacement) async throws(Problem) -> Response {
         struct Node: Encodable {
             var id: String
             var url: String
@@ -414,16 +418,21 @@ public struct AdminRoutes: Sendable {
             var heartbeatAt: Date
             var alive: Bool
             var rooms: [String]
+            var viewers: Int
+            var maxViewers: Int
         }
         struct Cluster: Encodable {
             var node: String
             var nodes: [Node]
+            var relays: CascadeRelays.RelaysView
         }
         let now = Date()
         let nodes = try storeCall { try placement.store.nodes() }
+        let relays = await cascade?.snapshot() ?? CascadeRelays.RelaysView()
         return try json(Cluster(node: placement.node, nodes: nodes.map {
-            Node(id: $0.id, url: $0.id, startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, alive: $0.isAlive(at: now), rooms: $0.rooms)
-        }))
+            Node(id: $0.id, url: $0.id, startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, alive: $0.isAlive(at: now), rooms: $0.rooms,
+                 viewers: $0.viewers, maxViewers: $0.maxViewers)
+        }, relays: relays))
     }
 
     func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(Problem) -> Response {

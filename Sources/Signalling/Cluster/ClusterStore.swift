@@ -33,13 +33,22 @@ public struct ClusterNode: Sendable, Equatable, Codable {
     public var heartbeatAt: Date
     /// Rooms it holds (leases not yet expired).
     public var rooms: [String]
+    /// WHEP viewers it served at its last heartbeat (its own rooms' and relayed ones), and the most it serves
+    /// (`--max-viewers`; 0: no limit): where viewers go when a node is full.
+    public var viewers: Int
+    public var maxViewers: Int
 
-    public init(id: String, startedAt: Date, heartbeatAt: Date, rooms: [String] = []) {
+    public init(id: String, startedAt: Date, heartbeatAt: Date, rooms: [String] = [], viewers: Int = 0, maxViewers: Int = 0) {
         self.id = id
         self.startedAt = startedAt
         self.heartbeatAt = heartbeatAt
         self.rooms = rooms
+        self.viewers = viewers
+        self.maxViewers = maxViewers
     }
+
+    /// Whether its last heartbeat says it serves as many viewers as it may.
+    public var isFull: Bool { maxViewers > 0 && viewers >= maxViewers }
 
     /// A node is taken for dead this long after its last heartbeat: then its rooms and leases may be taken.
     public static let deadAfter: TimeInterval = 6

@@ -61,13 +61,23 @@ public final class RoomPlacement: Sendable {
     /// last few seconds are extended, and the rest given up. Returns the rooms another node took meanwhile, with
     /// that node's base URL: their people here must go there.
     @discardableResult
-    public func heartbeat(startedAt: Date, rooms: [String], now: Date = Date()) throws -> [String: String] {
+    public func heartbeat(startedAt: Date, rooms: [String], viewers: Int = 0, maxViewers: Int = 0, now: Date = Date()) throws -> [String: String] {
         let claimed = recentClaims.withLock { claims in
             claims = claims.filter { now.timeIntervalSince($0.value) < 2 * ClusterNode.deadAfter }
             return Array(claims.keys)
         }
-        try store.heartbeat(ClusterNode(id: node, startedAt: startedAt, heartbeatAt: now))
+        try store.heartbeat(ClusterNode(id: node, startedAt: startedAt, heartbeatAt: now, viewers: viewers, maxViewers: maxViewers))
         return try store.renewRooms(Array(Set(rooms + claimed)).sorted(), of: node, until: now.addingTimeInterval(ClusterNode.deadAfter))
+    }
+
+    /// The nodes alive now, as their last heartbeats describe them; empty when the database cannot say.
+    public func liveNodes(now: Date = Date()) -> [ClusterNode] {
+        do {
+            return try store.nodes().filter { $0.isAlive(at: now) }
+        } catch {
+            logger.error("cluster nodes not readable", metadata: ["error": "\(error)"])
+            return []
+        }
     }
 
     /// Whether this node runs the single-instance job `name` now: it takes or keeps the job's lease for `hold`

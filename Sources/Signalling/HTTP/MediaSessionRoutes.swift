@@ -24,10 +24,13 @@ public struct MediaSessionRoutes: Sendable {
     let logger: Logger
     /// `application/sdp` of at most `maximumOfferSize` bytes; a larger offer is counted (limit `offer-size`).
     let offerReader: RequestBodyReader
+    /// In a cluster: viewers of a room held by another node, served here through a relay from it.
+    let cascade: CascadeRelays?
 
     public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
-                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, logger: Logger) {
+                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, cascade: CascadeRelays? = nil, logger: Logger) {
         self.service = service
+        self.cascade = cascade
         self.turn = turn
         self.tokens = tokens
         self.access = access
@@ -62,7 +65,17 @@ public struct MediaSessionRoutes: Sendable {
             let room = try parameter(context, "room")
             let publisher = try parameter(context, "identity")
             let token = try await authorize(request, room: room)
-            if let redirect = try redirect(request, token) { return redirect }
+            switch try await placeViewer(request, token) {
+            case .here:
+                break
+            case .redirect(let response):
+                return response
+            case .relayed(let origin):
+                guard let cascade else { break }
+                try await cascade.relay(room: room, publisher: publisher, from: origin)
+                logger.info("viewer served through a relay from \(origin)", metadata: ["room": "\(room)", "publisher": "\(publisher)",
+                                                                                      "identity": "\(token.identity)"])
+            }
             let offer = try await readOffer(request, intent: .subscribe)
             let key = try await reserveSession(request, token)
             do throws(Problem) {
@@ -147,6 +160,67 @@ public struct MediaSessionRoutes: Sendable {
         let location = RoomPlacement.location(on: node, path: request.uri.path, query: request.uri.query)
         logger.info("session sent to the node holding the room", metadata: ["room": "\(token.room)", "node": "\(node)"])
         return Response(status: .temporaryRedirect, headers: [.location: location])
+    }
+
+    enum ViewerPlace {
+        case here
+        /// Served here, watching a copy relayed from this node (the room's holder).
+        case relayed(String)
+        case redirect(Response)
+    }
+
+    /// Where a WHEP viewer is served. Alone: here, while this node has fewer than `--max-viewers`. In a cluster: the
+    /// node holding the room serves its viewers until it is full, then sends them on to the live node with the fewest
+    /// viewers that has room, with `cascade=1`; another node sends a viewer to the holder unless the holder is full
+    /// (its last heartbeat says so) or the request says `cascade=1`: then it serves the viewer through a relay.
+    private func placeViewer(_ request: Request, _ token: AccessToken) async throws(Problem) -> ViewerPlace {
+        let limit = limits.maxViewers
+        let hasRoom = limit == 0 ? true : await service.registry.viewerCount() < limit
+        guard let placement = access.placement, cascade != nil else {
+            guard hasRoom else {
+                counters.count(.viewers)
+                logger.notice("viewer refused: this server serves its most viewers", metadata: ["room": "\(token.room)", "limit": "\(limit)"])
+                throw Problem(status: 503, code: "server-full", title: "Too many viewers",
+                              detail: "This server already serves \(limit) viewers (--max-viewers); try again later.",
+                              headers: [.retryAfter: "10"])
+            }
+            if let redirect = try redirect(request, token) { return .redirect(redirect) }
+            return .here
+        }
+        let placed: RoomPlacement.Placement
+        do { placed = try access.place(token) } catch { throw error.problem }
+        switch placed {
+        case .here:
+            if hasRoom { return .here }
+            return try sendOn(request, token, nodes: placement.liveNodes(), excluding: [placement.node])
+        case .elsewhere(let holder):
+            let nodes = placement.liveNodes()
+            let forced = request.uri.queryParameters["cascade"] == "1"
+            let holderFull = nodes.first { $0.id == holder }?.isFull ?? false
+            if !forced && !holderFull {
+                logger.info("viewer sent to the node holding the room", metadata: ["room": "\(token.room)", "node": "\(holder)"])
+                return .redirect(Response(status: .temporaryRedirect,
+                                          headers: [.location: RoomPlacement.location(on: holder, path: request.uri.path, query: request.uri.query)]))
+            }
+            if hasRoom { return .relayed(holder) }
+            return try sendOn(request, token, nodes: nodes, excluding: [placement.node, holder])
+        }
+    }
+
+    /// A 307 (with `cascade=1`) to the live node with the fewest viewers that still has room, or 503 `cluster-full`.
+    private func sendOn(_ request: Request, _ token: AccessToken, nodes: [ClusterNode], excluding: Set<String>) throws(Problem) -> ViewerPlace {
+        guard let target = nodes.filter({ !excluding.contains($0.id) && !$0.isFull }).min(by: { $0.viewers < $1.viewers }) else {
+            counters.count(.viewers)
+            logger.notice("viewer refused: every node serves its most viewers", metadata: ["room": "\(token.room)"])
+            throw Problem(status: 503, code: "cluster-full", title: "Too many viewers",
+                          detail: "Every node of this cluster serves as many viewers as it may (--max-viewers); try again later.",
+                          headers: [.retryAfter: "10"])
+        }
+        var query = request.uri.query ?? ""
+        if request.uri.queryParameters["cascade"] != "1" { query += (query.isEmpty ? "" : "&") + "cascade=1" }
+        logger.info("viewer sent to a node with room", metadata: ["room": "\(token.room)", "node": "\(target.id)", "viewers there": "\(target.viewers)"])
+        return .redirect(Response(status: .temporaryRedirect,
+                                  headers: [.location: RoomPlacement.location(on: target.id, path: request.uri.path, query: query)]))
     }
 
     private func authorize(_ request: Request, room: String) async throws(Problem) -> AccessToken {

@@ -14,6 +14,8 @@ public final class LimitCounters: Sendable {
         case inviteDomains = "invite-domains"
         /// WHIP/WHEP offers over 64 KiB (413).
         case offerSize = "offer-size"
+        /// WHEP viewers refused because this node (or, in a cluster, every node) serves `--max-viewers`.
+        case viewers = "max-viewers"
     }
 
     private let counts = Mutex<[Limit: UInt64]>([:])

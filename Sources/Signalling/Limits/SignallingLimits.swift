@@ -3,6 +3,9 @@
 public struct SignallingLimits: Sendable, Equatable {
     /// WHIP and WHEP sessions one token may hold open (`--max-sessions-per-token`); the next is refused with 429.
     public var sessionsPerToken = 16
+    /// WHEP viewers this node serves at most (`--max-viewers`; 0: no limit). Alone, the next is refused with 503; in a
+    /// cluster it is sent to a node with room, which relays the publisher from the node holding the room.
+    public var maxViewers = 0
     /// Open /ws connections from one client address (`--max-websockets-per-address`). A department behind one NAT
     /// address counts as one client: raise it when more than this many people join from one office.
     public var webSocketsPerAddress = 100

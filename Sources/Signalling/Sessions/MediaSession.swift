@@ -32,6 +32,9 @@ public struct MediaSession: Sendable {
 
     /// WHEP: identity of the publisher being watched.
     public var watchingIdentity: String?
+    /// In a cluster, the node holding the room when this session stands for (WHIP) or watches (WHEP) a publisher
+    /// relayed from there (`CascadeRelays`): it keeps no room lease here and is not counted as a publisher.
+    public var relayedFrom: String? = nil
 
     static func escape(_ s: String) -> String {
         s.addingPercentEncodingForPath()

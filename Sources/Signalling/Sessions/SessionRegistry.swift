@@ -60,8 +60,14 @@ public actor SessionRegistry {
 
     public func session(id: String) -> MediaSession? { sessions[id] }
 
-    /// Rooms with at least one WHIP or WHEP session.
-    public func rooms() -> Set<String> { Set(sessions.values.map(\.room)) }
+    /// Rooms with at least one WHIP or WHEP session of this node's own (not one relayed from another node).
+    public func rooms() -> Set<String> { Set(sessions.values.filter { $0.relayedFrom == nil }.map(\.room)) }
+
+    /// WHEP viewers this node serves: of its own rooms and relayed ones (what `--max-viewers` bounds).
+    public func viewerCount() -> Int { sessions.values.reduce(0) { $0 + ($1.kind == .whep ? 1 : 0) } }
+
+    /// Viewers of the publisher session `id`.
+    public func viewerCount(of id: String) -> Int { viewers[id]?.count ?? 0 }
 
     /// Sessions in `room`, of `identity` and opened with `tokenID` when those are given.
     public func sessions(room: String, identity: String? = nil, tokenID: String? = nil) -> [MediaSession] {
@@ -114,7 +120,9 @@ public actor SessionRegistry {
     public func counts() -> Counts {
         var counts = Counts()
         for kind in MediaSession.Kind.allCases { counts.sessions[kind] = 0 }
-        for session in sessions.values { counts.sessions[session.kind, default: 0] += 1 }
+        for session in sessions.values where session.kind == .whep || session.relayedFrom == nil {
+            counts.sessions[session.kind, default: 0] += 1
+        }
         counts.connected = connected
         return counts
     }

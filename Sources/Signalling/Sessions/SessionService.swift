@@ -81,9 +81,10 @@ public final class SessionService: Sendable {
             throw Problem(status: 400, code: "sdp-nothing-to-receive", title: "Nothing to receive",
                           detail: "'\(publisherIdentity)' publishes \(publisher.producers.map(\.kind.rawValue).joined(separator: " and ")), but the offer has no matching recvonly m-line.")
         }
-        let session = MediaSession(id: Self.newSessionID(), kind: .whep, room: room, identity: identity,
+        var session = MediaSession(id: Self.newSessionID(), kind: .whep, room: room, identity: identity,
                                    transport: description.id, producers: [], watching: publisher.id, tokenID: tokenID,
                                    tokenKey: tokenKey, watchingIdentity: publisherIdentity)
+        session.relayedFrom = publisher.relayedFrom
         guard await registry.addViewer(session) else {
             await engine.closeTransport(description.id)
             throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",

@@ -1,0 +1,63 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// `/cluster/relays`: what the other nodes of a cluster ask of this one about relays (`CascadeRelays`), every request
+/// signed with the cluster's secret (`ClusterSignature`); anything else is answered 401 and logged.
+struct RelayRoutes: Sendable {
+    let relays: CascadeRelays
+    let logger: Logger
+
+    static let maximumBodySize = 64 * 1024
+
+    func register(on router: Router<some RequestContext>) {
+        router.post("/cluster/relays") { request, _ -> Response in
+            let body = try await verified(request)
+            let wanted: RelayWire.Request
+            do {
+                wanted = try JSONDecoder().decode(RelayWire.Request.self, from: Data(body))
+            } catch {
+                throw Problem(status: 400, code: "relay-request", title: "Malformed relay request", detail: "\(error)")
+            }
+            let answer = try await relays.open(wanted)
+            return try Self.json(answer, status: .created)
+        }
+        router.get("/cluster/relays/:id") { request, context -> Response in
+            _ = try await verified(request)
+            guard let id = context.parameters.get("id"), let status = await relays.status(id) else { throw Self.unknown }
+            return try Self.json(status, status: .ok)
+        }
+        router.delete("/cluster/relays/:id") { request, context -> Response in
+            _ = try await verified(request)
+            guard let id = context.parameters.get("id"), await relays.close(id) else { throw Self.unknown }
+            return Response(status: .noContent)
+        }
+    }
+
+    static let unknown = Problem(status: 404, code: "relay-not-found", title: "No such relay",
+                                 detail: "This node sends no such relay (its publisher stopped, or the node restarted).")
+
+    /// The body, once the request's signature checks out.
+    private func verified(_ request: Request) async throws -> [UInt8] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.maximumBodySize)
+        } catch {
+            throw Problem(status: 413, code: "body-too-large", title: "Request too large", detail: "Relay requests are small.")
+        }
+        let body = Array(buffer.readableBytesView)
+        let header = request.headers[HTTPField.Name(ClusterSignature.header)!]
+        guard relays.signature.verify(header, method: request.method.rawValue, path: request.uri.path, body: body) else {
+            logger.notice("cluster request with a bad or old signature refused", metadata: ["path": "\(request.uri.path)"])
+            throw Problem(status: 401, code: "cluster-signature", title: "Not signed by a node of this cluster",
+                          detail: "Requests to /cluster/ must carry a valid \(ClusterSignature.header) header.")
+        }
+        return body
+    }
+
+    private static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        let data = try JSONEncoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
