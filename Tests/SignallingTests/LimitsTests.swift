@@ -68,7 +68,7 @@ import Testing
         counters.count(.inviteDomains, 3)
         let snapshot = Dictionary(uniqueKeysWithValues: counters.snapshot().map { ($0.limit.rawValue, $0.count) })
         #expect(snapshot == ["sessions-per-token": 0, "websockets-per-address": 0, "join-timeout": 1, "websocket-outbox": 0,
-                             "attendees": 0, "invite-domains": 3, "offer-size": 0])
+                             "attendees": 0, "invite-domains": 3, "offer-size": 0, "max-viewers": 0])
     }
 
     final class Counter: @unchecked Sendable {
