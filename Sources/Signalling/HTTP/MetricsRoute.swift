@@ -10,7 +10,7 @@ struct MetricsRoute: Sendable {
     let registry: SessionRegistry
     let meetings: MeetingHub
     /// Scheduled meetings' outbox (mail and calendar writes by state).
-    let outbox: MeetingStore?
+    let outbox: (any MeetingStore)?
     /// Refusals by the limits a logged-in user cannot exceed.
     var limits: LimitCounters?
     /// Open /ws connections.
@@ -56,6 +56,8 @@ struct MetricsRoute: Sendable {
         metric("sabha_layer_switches_total", "counter", "Spatial or temporal layer switches by consumers.", [("", "\(stats.layerSwitches)")])
         metric("sabha_padding_packets_total", "counter", "Padding packets sent to probe viewers' bandwidth.", [("", "\(stats.paddingPacketsSent)")])
         metric("sabha_rtp_piped_total", "counter", "Packets copied to another media worker for its viewers.", [("", "\(stats.packetsPiped)")])
+        metric("sabha_rtp_relayed_total", "counter", "Packets sent to other nodes of the cluster over relays, for their viewers.",
+               [("", "\(stats.packetsRelayed)")])
         metric("sabha_retransmission_buffer_bytes", "gauge", "Bytes of recent packets kept to answer viewers' NACKs.",
                [("", "\(stats.retransmissionBufferBytes)")])
         metric("sabha_retransmission_buffers_refused_total", "counter",
