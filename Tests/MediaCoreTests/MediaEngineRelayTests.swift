@@ -193,4 +193,75 @@ import Synchronization
                                                                  remotePort: 9, keys: keys, rtcpSSRC: 1, inboundSSRCs: [77]))
         }
     }
+
+    /// The other node's end played by the test with libsrtp (an implementation of its own): it decrypts what the
+    /// relay sends with the agreed keys, and its NACK for a packet "lost" between the nodes is answered with that
+    /// packet, same sequence number, under the relay's SSRC.
+    @Test func aPacketLostBetweenTheNodesIsResentFromTheOriginsBufferWhenTheOtherNodeNACKsIt() async throws {
+        let (origin, _) = try Loopback.makeEngine()
+        defer { Task { await origin.shutdown() } }
+        let publisher = try LoopbackPeer(serverPort: origin.port, ufrag: "nackpub")
+        publisher.remote = try await origin.createTransport(publisher.parameters(room: Self.room))
+        publisher.server = TransportAddress(ip: "127.0.0.1", port: publisher.remote!.candidatePort)!
+        let producer = try await origin.addProducer(transport: publisher.remote!.id, ProducerParameters(
+            kind: .video, mid: "0", ssrcs: [4242], payloadType: 96, clockRate: 90_000, extensions: HeaderExtensionIDs(),
+            feedback: [.nack, .pli]))
+        #expect(try publisher.connect())
+
+        let edge = try LoopbackPeer(serverPort: origin.relayAddress(room: Self.room).port, ufrag: "fake-edge")
+        let link = try #require(edge.link as? UDPPeerLink)
+        var bound = sockaddr_in()
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &bound) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(link.fd, $0, &size) } }
+        let edgePort = UInt16(bigEndian: bound.sin_port)
+        let profile = SRTPProfile.aeadAES128GCM
+        let toEdge = (key: Self.random(16), salt: Self.random(12)), toOrigin = (key: Self.random(16), salt: Self.random(12))
+        edge.inbound = try SRTPSession(profile: profile, key: toEdge.key, salt: toEdge.salt, direction: .inbound)
+        edge.outbound = try SRTPSession(profile: profile, key: toOrigin.key, salt: toOrigin.salt, direction: .outbound)
+        let edgeRTCP: UInt32 = 0x0E0E_0001
+        let relay = try await origin.createRelay(RelayParameters(
+            room: Self.room, label: "relay to the test", remoteIP: "127.0.0.1", remotePort: edgePort,
+            keys: SRTPKeyingMaterial(profile: profile, localKey: toEdge.key, localSalt: toEdge.salt,
+                                     remoteKey: toOrigin.key, remoteSalt: toOrigin.salt),
+            rtcpSSRC: 0x0A0A_0002, inboundSSRCs: [edgeRTCP]))
+        _ = try await origin.relayProducer(producer, over: relay, ssrcs: [Self.relaySSRC])
+
+        for i in 0..<10 {
+            publisher.sendRTP(payloadType: 96, sequence: 500 + UInt16(i), timestamp: 9000 + UInt32(i) * 3000, ssrc: 4242,
+                              payload: Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
+        }
+        // 504 and 507 are "lost" between the nodes: never decrypted here (SRTP would refuse their resends as replays).
+        var first: [UInt16: [UInt8]] = [:]
+        var lost: [UInt16: [UInt8]] = [:]
+        let end = MonotonicClock.milliseconds() + 400
+        while MonotonicClock.milliseconds() < end {
+            guard var datagram = edge.receive(), datagram.count > 12, datagram[1] & 0x7F == 96 else { continue }
+            let sequence = UInt16(datagram[2]) << 8 | UInt16(datagram[3])
+            if sequence == 504 || sequence == 507 { lost[sequence] = datagram; continue }
+            var length = datagram.count
+            datagram += [UInt8](repeating: 0, count: 32)
+            guard datagram.withUnsafeMutableBytes({ edge.inbound!.unprotectRTP($0.baseAddress!, length: &length) }) == .ok,
+                  let header = datagram.withUnsafeBytes({ RTPHeader.parse(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) else { continue }
+            #expect(header.ssrc == Self.relaySSRC && header.payloadType == 96, "as the publisher sent it, under the relay's SSRC")
+            first[header.sequenceNumber] = Array(datagram[0..<length])
+        }
+        #expect(first.count == 8 && lost.count == 2, "every packet reaches the other node, decrypted there by libsrtp")
+
+        // A generic NACK (RFC 4585) from the other node's RTCP SSRC for 504 and 507.
+        let nack: [UInt8] = [0x81, 205, 0, 3] + withUnsafeBytes(of: edgeRTCP.bigEndian, Array.init)
+            + withUnsafeBytes(of: Self.relaySSRC.bigEndian, Array.init) + [0x01, 0xF8, 0x00, 0x04]
+        edge.sendRTCP(nack)
+        var again: [UInt16: [UInt8]] = [:]
+        edge.receiveMedia(forMs: 400) { received in
+            guard case .rtp(let bytes) = received, let header = bytes.withUnsafeBytes({ RTPHeader.parse($0) }) else { return }
+            again[header.sequenceNumber] = bytes
+        }
+        #expect(Set(again.keys) == [504, 507], "the two packets named, and nothing else")
+        for sequence in [UInt16(504), 507] {
+            let header = again[sequence].flatMap { bytes in bytes.withUnsafeBytes { RTPHeader.parse($0) } }
+            #expect(header?.ssrc == Self.relaySSRC)
+            #expect(again[sequence].map { Array($0[12...]) } == Loopback.vp8Payload(keyframe: false, fill: UInt8(sequence - 500)))
+        }
+        #expect(await origin.stats().packetsRetransmitted == 2)
+    }
 }

@@ -4,7 +4,7 @@ import Testing
 @testable import Signalling
 
 /// A relayed track as the origin describes it becomes, on the edge, a producer bound by the relay's SSRCs with the
-/// publisher's codec and header extensions, asking for keyframes but not for retransmissions or transport-cc.
+/// publisher's codec and header extensions, asking for keyframes and retransmissions but not for transport-cc.
 struct RelayWireTests {
     @Test func aSimulcastTrackBecomesAProducerWithOneEncodingPerLayerUnderTheRelaysSSRCs() throws {
         var ids = HeaderExtensionIDs()
@@ -20,7 +20,7 @@ struct RelayWireTests {
         #expect(edge.ssrcs.isEmpty && edge.rtxPayloadType == 0)
         #expect(edge.extensions.rid == 10 && edge.extensions.mid == 1 && edge.extensions.absSendTime == 2)
         #expect(edge.extensions.transportWideCC == 0, "no transport-cc feedback across the relay")
-        #expect(!edge.feedback.contains(.nack) && edge.feedback.contains(.pli))
+        #expect(edge.feedback.contains(.nack) && edge.feedback.contains(.pli) && !edge.feedback.contains(.transportCC))
     }
 
     @Test func aSingleStreamIsBoundByItsOneSSRC() throws {

@@ -94,9 +94,13 @@ extension MediaWorker {
     private func handleTransportFeedback(_ packet: RTCPHeaderView, on transport: WebRTCTransport, now: Int64) {
         switch packet.count {
         case RTCPGenericNACK.format:
+            guard let nack = RTCPGenericNACK.parse(packet) else { return }
+            if let relayed = transport.relayedLayers[nack.mediaSSRC] {
+                resendOverRelay(nack, relayed, on: transport, now: now)
+                return
+            }
             // A paused consumer sends nothing, repairs included (the viewer shows no picture to repair).
-            guard let nack = RTCPGenericNACK.parse(packet), let consumer = transport.consumersBySSRC[nack.mediaSSRC],
-                  !consumer.paused else { return }
+            guard let consumer = transport.consumersBySSRC[nack.mediaSSRC], !consumer.paused else { return }
             for sequence in nack.lostSequenceNumbers {
                 local.nackedPacketsReceived &+= 1
                 if consumer.resend(sequence, nowMs: now, via: sender) { local.packetsRetransmitted &+= 1 }
@@ -110,6 +114,32 @@ extension MediaWorker {
             break
         }
     }
+
+    /// Another node lost packets of a layer we relay to it: resent from the layer's retransmission buffer as they
+    /// were first relayed (same sequence numbers, the relay's SSRC), at most `relayResendLimit` per NACK.
+    private func resendOverRelay(_ nack: RTCPGenericNACK, _ relayed: RelayedLayer, on relay: WebRTCTransport, now: Int64) {
+        guard let buffer = relayed.producer.layers[relayed.layer].retransmissions else { return }
+        var resent = 0
+        for sequence in nack.lostSequenceNumbers {
+            local.nackedPacketsReceived &+= 1
+            guard resent < Self.relayResendLimit, let original = buffer.packet(sequence: sequence, nowMs: now),
+                  let source = original.baseAddress else { continue }
+            let ssrc = nack.mediaSSRC
+            let length = sender.sendRTP(on: relay) { out, _ in
+                out.copyMemory(from: source, byteCount: original.count)
+                out.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+                return original.count
+            }
+            if length > 0 {
+                resent += 1
+                relay.sentOctets &+= UInt64(length)
+                local.packetsRetransmitted &+= 1
+            }
+        }
+    }
+
+    /// Packets one NACK over a relay may have resent (a burst lost between two nodes; a second's worth of video).
+    static var relayResendLimit: Int { 128 }
 
     /// Sends a PLI for one layer of the producer to its publisher, at most once per interval per layer,
     /// however many viewers ask.

@@ -56,8 +56,8 @@ public enum RelayWire {
         }
 
         /// The producer the edge adds: the publisher's codec and header extensions (its packets arrive as the
-        /// publisher sent them), bound by the relay's SSRCs; no NACK or transport-cc across the relay (the origin
-        /// repairs losses from the publisher; the nodes' link is the data centre's), keyframe requests pass.
+        /// publisher sent them), bound by the relay's SSRCs. The edge NACKs what the relay lost (the origin resends
+        /// from its buffers) and asks for keyframes; no transport-cc across the relay (no estimate to make there).
         var producerParameters: ProducerParameters? {
             guard let kind = MediaKind(rawValue: kind), !ssrcs.isEmpty, ssrcs.count <= 3,
                   rids.isEmpty || rids.count == ssrcs.count else { return nil }
@@ -69,7 +69,7 @@ public enum RelayWire {
             ids.absSendTime = extensions["absSendTime"] ?? 0
             let encodings = rids.isEmpty ? [] : zip(rids, ssrcs).map { ProducerEncoding(rid: $0, ssrc: $1) }
             return ProducerParameters(kind: kind, mid: mid, ssrcs: rids.isEmpty ? ssrcs : [], payloadType: payloadType,
-                                      clockRate: clockRate, extensions: ids, encodings: encodings, feedback: [.pli, .fir])
+                                      clockRate: clockRate, extensions: ids, encodings: encodings, feedback: [.nack, .pli, .fir])
         }
     }
 
