@@ -11,7 +11,8 @@ runs twice, each time in a fresh room:
 
 The loadgen reports, over its window, the viewers' packet latency (send stamp to kernel receive time) and loss, and
 A's and B's CPU time (--server-pid A, --second-server-pid B: B's is its idle cost in the local run). While a run goes,
-GET /api/cluster on A and B is read every second (relays out of A, into B), and /metrics before and after (drops).
+GET /api/cluster on A and B is read every second (relays out of A, into B), and /metrics before and after (drops);
+after the last run, how long the relay takes to go from both nodes' lists (at most 25 s waited).
 With --repeats 2 the order is local, relayed, relayed, local (ABBA), so a drift of the machine's load over the run
 weighs on both kinds alike.
 
@@ -106,13 +107,19 @@ def metrics(srv: SabhaServer) -> dict[str, float]:
     return out
 
 
+def drops(samples: dict[str, float]) -> dict[str, float]:
+    """sabha_dropped_packets_total by reason."""
+    prefix = 'sabha_dropped_packets_total{reason="'
+    return {k[len(prefix):].split('"')[0]: v for k, v in samples.items() if k.startswith(prefix)}
+
+
 def grown(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:
     return {k: v - before.get(k, 0) for k, v in after.items() if k.startswith(prefix) and v - before.get(k, 0) > 0}
 
 
 class ClusterWatch(threading.Thread):
     """Reads GET /api/cluster on A and B every second while a run goes: the most relays seen out of A and into B
-    (of this run's room), and the last answers that listed any."""
+    (of this run's room), the answers that listed the most viewers on B, and when a drop counter grew."""
 
     def __init__(self, a: SabhaServer, b: SabhaServer, key: str, room: str) -> None:
         super().__init__(daemon=True)
@@ -122,6 +129,10 @@ class ClusterWatch(threading.Thread):
         self.max_in = 0
         self.sample: dict = {}
         self.errors: list[str] = []
+        self.started = time.monotonic()
+        # Drops by node and reason, read each second: when in the run a counter grew (seconds from the start).
+        self.last_drops: dict[str, dict[str, float]] = {"A": drops(metrics(a)), "B": drops(metrics(b))}
+        self.drop_times: list[str] = []
 
     @staticmethod
     def relays(view: dict | None, direction: str, room: str) -> list[dict]:
@@ -136,10 +147,17 @@ class ClusterWatch(threading.Thread):
                 if v is None or "error" in v or "status" in v:
                     if len(self.errors) < 5:
                         self.errors.append(f"GET /api/cluster on {name}: {v}")
+            for name, node in (("A", self.a), ("B", self.b)):
+                now = drops(metrics(node))
+                grew = {k: v - self.last_drops[name].get(k, 0) for k, v in now.items() if v > self.last_drops[name].get(k, 0)}
+                if grew and now:
+                    self.drop_times.append(f"{name} +{time.monotonic() - self.started:.0f} s: {grew}")
+                    self.last_drops[name] = now
             out, into = self.relays(va, "out", self.room), self.relays(vb, "in", self.room)
             self.max_out, self.max_in = max(self.max_out, len(out)), max(self.max_in, len(into))
-            if out or into:
-                self.sample = {"A.relays.out": out, "B.relays.in": into}
+            viewers = sum(r.get("viewers") or 0 for r in into)
+            if (out or into) and viewers >= self.sample.get("viewers", 0):
+                self.sample = {"viewers": viewers, "A.relays.out": out, "B.relays.in": into}
 
 
 def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key: str) -> dict:
@@ -156,7 +174,7 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
     t0 = time.monotonic()
     try:
         with open(stderr_path, "wb") as err:
-            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.duration + 40)
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.duration + 30)
     except subprocess.TimeoutExpired:
         out = None
     finally:
@@ -178,10 +196,15 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
         "authFailures": t["authFailures"], "windowSeconds": w["seconds"],
         "deliveredPerSecond": w["packetsReceivedPerSecond"], "publisherPacketsPerSecond": w["packetsSentPerSecond"],
         "generatorCPUSeconds": w["generatorCPUSeconds"],
-        "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in, "relaySample": watch.sample, "watchErrors": watch.errors,
+        "dropTimes": watch.drop_times, "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in, "relaySample": watch.sample, "watchErrors": watch.errors,
         "dropsA": grown(before[0], after[0], "sabha_dropped_packets_total"),
         "dropsB": grown(before[1], after[1], "sabha_dropped_packets_total"),
-        "relayMetricsA": grown(before[0], after[0], "sabha_relay"), "relayMetricsB": grown(before[1], after[1], "sabha_relay"),
+        # Packets A sent over relays during the whole loadgen run, against all the publisher sent (1.0: each once).
+        "relayedByA": after[0].get("sabha_rtp_relayed_total", 0) - before[0].get("sabha_rtp_relayed_total", 0),
+        "relayedByB": after[1].get("sabha_rtp_relayed_total", 0) - before[1].get("sabha_rtp_relayed_total", 0),
+        "publisherPacketsSent": t["packetsSent"],
+        "keyframeWaitMs": summary["subscribers"]["keyframeWaitMs"], "connectMs": summary["setup"]["connectMs"],
+        "signallingSeconds": summary["setup"]["signallingSeconds"],
         "summary": summary,
     }
     for node, field in (("A", "serverCPUSeconds"), ("B", "secondServerCPUSeconds")):
@@ -237,6 +260,13 @@ def table(runs: list[dict], subscribers: int) -> tuple[str, dict]:
                             None if lo["cpuA"] is None or lo["cpuB"] is None else lo["cpuA"] + lo["cpuB"]),
         "edgeOverLocalOrigin": ratio(re_["cpuB"], lo["cpuA"]),
     }
+    lines += ["", "| run | viewers' keyframe wait p50 / max (ms, from the WHEP request) | ICE + DTLS p50 (ms) | signalling, publisher + viewers (s) | packets A relayed / packets the publisher sent |",
+              "|---|---|---|---|---|"]
+    for r in runs:
+        kf, conn = r["keyframeWaitMs"], r["connectMs"]
+        relayed = fmt(r["relayedByA"] / r["publisherPacketsSent"]) if r["publisherPacketsSent"] else "n/a"
+        lines.append(f"| {r['kind']} ({r['room']}) | {fmt(kf.get('p50'), 0)} / {fmt(kf.get('max'), 0)} | {fmt(conn.get('p50'), 1)} "
+                     f"| {fmt(r['signallingSeconds'])} | {relayed} |")
     lines += ["", "| relayed / local | p50 | p95 | p99 | origin A's CPU | A + B CPU | edge B (relayed) / origin A (local) |",
               "|---|---|---|---|---|---|---|",
               f"| ratio | {fmt(ratios['latencyP50'])}× | {fmt(ratios['latencyP95'])}× | {fmt(ratios['latencyP99'])}× "
@@ -245,20 +275,26 @@ def table(runs: list[dict], subscribers: int) -> tuple[str, dict]:
 
 
 def log_findings(nodes: list[SabhaServer]) -> tuple[list[str], list[str]]:
-    """Each log's lines at warning level and above (the first of each distinct text, with a count), and the first
-    lines that mention a relay or cascading (at any level)."""
+    """Each log's lines at warning level and above, and its lines that mention a relay or cascading (at any level):
+    the first of each kind (the same line but for the time and the viewer's identity) with a count."""
     found, relay_lines = [], []
     for srv in nodes:
-        seen: dict[str, int] = {}
+        warnings: dict[str, tuple[str, int]] = {}
+        relays: dict[str, tuple[str, int]] = {}
         for line in srv.log_text().splitlines():
             parts = line.split(" ", 2)
+            kind = re.sub(r"identity=\S+ ", "", parts[-1])
             if len(parts) == 3 and parts[0][:4].isdigit() and parts[1] in ("warning", "error", "critical"):
-                seen[f"{parts[1]} {parts[2]}"] = seen.get(f"{parts[1]} {parts[2]}", 0) + 1
+                first, n = warnings.get(kind, (line, 0))
+                warnings[kind] = (first, n + 1)
             # Not the command line, the outbox relay's lines, nor a room name or path that says "cascade".
             bare = re.sub(r"\S*/tmp/\S*|room=\S+|outbox relay", "", line.lower())
-            if not line.startswith("$ ") and re.search(r"relay|cascad", bare) and len(relay_lines) < 30:
-                relay_lines.append(f"{srv.data_dir.name}: {line[:300]}")
-        found += [f"{srv.data_dir.name}: {text[:300]}" + (f"  (x{n})" if n > 1 else "") for text, n in seen.items()]
+            if not line.startswith("$ ") and re.search(r"relay|cascad", bare):
+                first, n = relays.get(kind, (line, 0))
+                relays[kind] = (first, n + 1)
+        name = srv.data_dir.name
+        found += [f"{name}: {first[:300]}" + (f"  (x{n})" if n > 1 else "") for first, n in warnings.values()]
+        relay_lines += [f"{name}: {first[:300]}" + (f"  (x{n})" if n > 1 else "") for first, n in relays.values()]
     return found, relay_lines
 
 
@@ -286,7 +322,6 @@ def main() -> int:
     problems: list[str] = []
     notes: list[str] = []
     order = ["local", "relayed"] if args.repeats == 1 else (["local", "relayed", "relayed", "local"] * args.repeats)[:2 * args.repeats]
-    views: dict[str, dict | None] = {}
     try:
         a = nodes.start("nodeA")
         b = nodes.start("nodeB")
@@ -307,23 +342,35 @@ def main() -> int:
                 problems.append(str(exc))
                 say(str(exc))
             time.sleep(2)   # sessions ended; let the nodes settle (heartbeat, relay torn down) before the next run
-        views = {"A": get_json(a, "/api/cluster", key), "B": get_json(b, "/api/cluster", key)}
+        # The relay's teardown: once the last viewer has gone, the edge closes it after its idle time (10 s at the
+        # time of writing), and the origin stops listing it. Waited for, up to 25 s, when a relayed run came last.
+        if any(r["kind"] == "relayed" for r in runs):
+            t0 = time.monotonic()
+            while True:
+                views = {"A": get_json(a, "/api/cluster", key), "B": get_json(b, "/api/cluster", key)}
+                listed = {n: ((v or {}).get("relays") or {}) for n, v in views.items()}
+                if not any(r.get("out") or r.get("in") for r in listed.values()):
+                    notes.append(f"relays gone from GET /api/cluster on A and B {time.monotonic() - t0 + 2:.0f} s after the last run ended")
+                    break
+                if time.monotonic() - t0 > 25:
+                    problems.append(f"relays still listed 27 s after the last run ended: {json.dumps(listed)[:400]}")
+                    break
+                time.sleep(0.5)
     finally:
         stop_seconds = nodes.stop_all()
     for r in runs:
         if r["kind"] == "relayed" and (r["relaysOutOfA"] == 0 or r["relaysIntoB"] == 0):
             problems.append(f"{r['room']}: GET /api/cluster never showed the relay (out of A: {r['relaysOutOfA']}, "
                             f"into B: {r['relaysIntoB']}): were the viewers relayed? {r['watchErrors'][:2]}")
+        if (r["kind"] == "relayed") != (r["relayedByA"] > 0) or r["relayedByB"]:
+            problems.append(f"{r['room']}: sabha_rtp_relayed_total grew by {r['relayedByA']:.0f} on A and {r['relayedByB']:.0f} on B")
         if r["subscribersConnected"] < args.subscribers or r["subscribersSilent"] or r["authFailures"]:
             problems.append(f"{r['room']}: {r['subscribersConnected']} connected, {r['subscribersSilent']} silent, "
                             f"{r['authFailures']} auth failures; {r['failures'][:2]}")
         for node in ("A", "B"):
             if r[f"drops{node}"]:
-                problems.append(f"{r['room']}: {node} dropped packets: {r[f'drops{node}']}")
-    for name, v in views.items():
-        listed = (v or {}).get("relays") or {}
-        if listed.get("out") or listed.get("in"):   # 2 s after the last run's sessions ended
-            notes.append(f"GET /api/cluster on {name} after the last run still lists relays: {json.dumps(listed)[:400]}")
+                problems.append(f"{r['room']}: {node} dropped packets: {r[f'drops{node}']}; seen at {r['dropTimes'][:6]} "
+                                "(seconds from the loadgen's start, read each second)")
     findings, relay_lines = log_findings(nodes.started)
     if runs:
         text, derived = table(runs, args.subscribers)
@@ -333,7 +380,7 @@ def main() -> int:
     print()
     for r in runs:
         if r["kind"] == "relayed" and r["relaySample"]:
-            print(f"GET /api/cluster during {r['room']}: {json.dumps(r['relaySample'])[:400]}")
+            print(f"GET /api/cluster during {r['room']} (most viewers on B): {json.dumps(r['relaySample'])[:400]}")
     print(f"Server log lines at warning level or above: {len(findings)}")
     for line in findings[:40]:
         print(f"  {line}")

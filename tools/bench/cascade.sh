@@ -18,8 +18,8 @@
 # SABHA=path uses that server binary; otherwise .build/release/sabha when it exists and is newer than
 # .build/debug/sabha, else .build/debug/sabha (nothing of the server is built). LOADGEN=path uses that generator;
 # otherwise tools/loadgen's release build, built (incrementally, nice 19) when missing. Everything listens on
-# 127.0.0.1 (as root: in a fresh network namespace with only lo). Bounded: each loadgen run by --duration + 40 s, the
-# whole measurement by 2 x repeats x (--duration + 42 s) + 60 s (≈ 175 s with the defaults). Writes nothing outside
+# 127.0.0.1 (as root: in a fresh network namespace with only lo). Bounded: each loadgen run by --duration + 30 s, the
+# whole measurement by 2 x repeats x (--duration + 32 s) + 80 s (≈ 175 s with the defaults). Writes nothing outside
 # two temporary directories under /tmp (removed at the end, with the nodes and PostgreSQL stopped) and the loadgen's
 # clip cache (/tmp/sabha-loadgen-cache), unless --json or --logs is given. Exits 1 when a problem was found.
 set -euo pipefail
@@ -81,7 +81,8 @@ if [[ -z ${LOADGEN:-} && ! -x $loadgen ]]; then
     { echo "cascade: building the loadgen failed (cd tools/loadgen && SABHA_CORE_ONLY=1 swift build -c release)" >&2; exit 1; }
 fi
 [[ -x $loadgen ]] || { echo "cascade: no loadgen at $loadgen" >&2; exit 1; }
-"$loadgen" --help 2>/dev/null | grep -q -- --subscriber-server ||
+loadgen_help=$("$loadgen" --help 2>/dev/null) || true   # (not piped into grep -q: pipefail and SIGPIPE)
+grep -q -- --subscriber-server <<<"$loadgen_help" ||
   { echo "cascade: $loadgen has no --subscriber-server (stale build? rebuild tools/loadgen)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/sabha-cascade.XXXXXX)
@@ -123,7 +124,7 @@ echo
 
 # In the background and waited for, so that an interrupted run reaches the trap at once (and stops it first).
 status=0
-timeout $((2 * repeats * (duration + 42) + 60)) "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
+timeout $((2 * repeats * (duration + 32) + 80)) "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
   --work "$work" --database-url "$database_url" --subscribers "$subscribers" --duration "$duration" --repeats "$repeats" \
   $simulcast ${json:+--json "$json"} &
 py=$!
