@@ -126,6 +126,23 @@ let benchmarks: @Sendable () -> Void = {
             try WorkerBench(profile: profile, viewers: viewers, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
         }
     }
+
+    // The same with the producer also relayed to 3 other nodes of a cluster (cascading): 3 more copies per packet,
+    // each the packet as it came under the relay's SSRC, protected with the relay's keys. Still no allocation.
+    let relays = 3
+    Benchmark(
+        "Forward.GCM.\(viewers)-viewers+\(relays)-relays",
+        configuration: .init(thresholds: noAllocation)
+    ) { (benchmark: Benchmark, bench: WorkerBench) in
+        bench.prepare()
+        benchmark.startMeasurement()
+        for index in benchmark.scaledIterations {
+            let copies = bench.forward(index)
+            guard copies == viewers + relays else { benchmark.error("forwarded \(copies) of \(viewers + relays)"); return }
+        }
+    } setup: {
+        try WorkerBench(profile: .aeadAES128GCM, viewers: viewers, relays: relays, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
+    }
 }
 
 // MARK: - SRTP

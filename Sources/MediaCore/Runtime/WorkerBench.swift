@@ -16,6 +16,8 @@
 public final class WorkerBench {
     public let profile: SRTPProfile
     public let viewers: Int
+    /// Relays to other nodes the producer is also sent over (each one copy per packet, like a viewer).
+    public let relays: Int
 
     private let io: MemoryDatagramIO
     private let worker: MediaWorker<MemoryDatagramIO, ManualClock>
@@ -34,7 +36,8 @@ public final class WorkerBench {
     ///   - packet: a plain RTP packet as the publisher sends it (its sequence number is replaced for every input,
     ///     so the replay window always sees a new one).
     ///   - batch: how many inputs `prepare()` makes, to forward with `forward(0..<batch)`.
-    public init(profile: SRTPProfile, viewers: Int, packet: [UInt8], batch: Int) throws {
+    ///   - relays: relays to other nodes of a cluster the producer is sent over too (no ICE or DTLS, keys given).
+    public init(profile: SRTPProfile, viewers: Int, relays: Int = 0, packet: [UInt8], batch: Int) throws {
         guard let header = packet.withUnsafeBytes({ RTPHeader.parse($0) }) else {
             throw MediaError.configuration("WorkerBench: the template is not an RTP packet")
         }
@@ -42,6 +45,7 @@ public final class WorkerBench {
         precondition(packet.count + SRTPContext.maxTrailerLength <= PacketBufferPool.bufferSize)
         self.profile = profile
         self.viewers = viewers
+        self.relays = relays
         self.template = packet
         self.batchSize = batch
         self.nextSequence = header.sequenceNumber
@@ -51,7 +55,7 @@ public final class WorkerBench {
 
         var configuration = MediaEngineConfiguration()
         configuration.logHandler = { _ in }
-        configuration.poolSize = 2 * DatagramBatch.capacity + 64 + viewers
+        configuration.poolSize = 2 * DatagramBatch.capacity + 64 + viewers + relays
         io = MemoryDatagramIO(capacity: 64, capturesSent: false)
         events = try EventChannel(logHandler: { _ in })
         let dtlsContext = try DTLSContext(certificate: try DTLSCertificate(), profiles: [profile])
@@ -82,6 +86,17 @@ public final class WorkerBench {
                                    on: transport, piped: nil)
             // Steady state: the viewers have had their keyframe.
             worker.tables.consumers[ConsumerID(UInt64(index))]?.startWithoutKeyframe()
+        }
+        for index in 0..<relays {
+            let id = TransportID(UInt64(1_000 + index))
+            let keys = SRTPKeyingMaterial(profile: profile, localKey: Self.randomBytes(profile.masterKeyLength),
+                                          localSalt: Self.randomBytes(profile.masterSaltLength),
+                                          remoteKey: Self.randomBytes(profile.masterKeyLength),
+                                          remoteSalt: Self.randomBytes(profile.masterSaltLength))
+            try worker.createRelay(id, RelayParameters(room: "bench", label: "relay \(index)", remoteIP: "10.1.0.\(index + 1)",
+                                                       remotePort: 40_000, keys: keys, rtcpSSRC: UInt32(7_000 + index),
+                                                       inboundSSRCs: [UInt32(8_000 + index)]))
+            _ = try worker.relayProducer(producer, over: id, ssrcs: [UInt32(9_000 + index)])
         }
     }
 
@@ -129,7 +144,7 @@ public final class WorkerBench {
     }
 
     /// Runs input `index` through the worker (receive, route, forward to every viewer, send batch flushed);
-    /// returns the datagrams it sent (`viewers` unless something failed; 0 for an input already used).
+    /// returns the datagrams it sent (`viewers + relays` unless something failed; 0 for an input already used).
     public func forward(_ index: Int) -> Int {
         let length = inputLengths[index]
         inputLengths[index] = 0
