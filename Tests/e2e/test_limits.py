@@ -149,6 +149,30 @@ def test_the_session_limit_follows_its_option_and_environment_variable(start_ser
         assert [post(server, "/whep/r/speaker", viewer, RECVONLY).status_code for _ in range(3)] == [201, 201, 429]
 
 
+def test_a_server_alone_serves_at_most_max_viewers_and_refuses_the_next_with_503(start_server, metrics):
+    """--max-viewers bounds the WHEP viewers of the whole server (every token, every room): the next is refused with
+    503 server-full and Retry-After, counted in /metrics; a place comes back when a viewer leaves. Publishers are
+    not counted."""
+    server = start_server("--max-viewers", "3")
+    assert post(server, "/whip/stage", server.token("stage", "speaker", "publisher"), SENDONLY).status_code == 201
+    assert post(server, "/whip/other", server.token("other", "speaker", "publisher"), SENDONLY).status_code == 201
+    answers = [post(server, f"/whep/{room}/speaker", server.token(room, f"v{i}", "viewer"), RECVONLY)
+               for i, room in enumerate(["stage", "other", "stage", "other", "stage"])]
+    assert [r.status_code for r in answers] == [201, 201, 201, 503, 503], [r.text[:200] for r in answers]
+    body = problem(answers[3], 503, "server-full")
+    assert "--max-viewers" in body["detail"] and answers[3].headers.get("Retry-After") == "10"
+    m = metrics(server.base_url)
+    assert m.value("sabha_limit_refusals_total", limit="max-viewers") == 2
+    assert m.value("sabha_sessions", kind="whep") == 3
+
+    location = answers[0].headers["Location"]
+    token = server.token("stage", "v0", "viewer")
+    assert requests.delete(server.base_url + location, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    assert post(server, "/whep/stage/speaker", server.token("stage", "late", "viewer"), RECVONLY).status_code == 201
+    problem(post(server, "/whep/stage/speaker", server.token("stage", "later", "viewer"), RECVONLY), 503, "server-full")
+    assert server.alive()
+
+
 def test_sockets_that_never_join_are_refused_past_the_address_limit_and_closed_after_the_join_timeout(start_server, metrics):
     server = start_server("--join-timeout", "3s", "--max-websockets-per-address", "20")
     # Someone on another address is in a meeting throughout.
