@@ -10,8 +10,6 @@ struct ClusterHeartbeatService: Service {
     let placement: RoomPlacement
     let hub: MeetingHub
     let sessions: SessionRegistry
-    /// Relays to and from other nodes: kept open (or closed) every round.
-    let cascade: CascadeRelays?
     /// `--max-viewers`, told to the other nodes with this node's viewer count.
     let maxViewers: Int
     let logger: Logger
@@ -33,9 +31,7 @@ struct ClusterHeartbeatService: Service {
                 if !failing { logger.error("cluster heartbeat not written", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            await cascade?.tick()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000))) }
         }
-        await cascade?.closeAll()
     }
 }

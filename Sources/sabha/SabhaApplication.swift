@@ -93,9 +93,10 @@ struct SabhaApplication {
         services.append(reporter)
         if let collector { services.append(collector) }
         if let placement {
-            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry, cascade: cascade,
+            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry,
                                                     maxViewers: settings.http.limits.maxViewers, logger: Logger(label: "sabha.cluster")))
         }
+        if let cascade { services.append(CascadeService(relays: cascade)) }
         services.append(CertificateReloadService(credentials: settings.http.tls, logger: Logger(label: "sabha.tls")))
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],

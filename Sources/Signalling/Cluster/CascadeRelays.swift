@@ -199,14 +199,15 @@ public actor CascadeRelays {
 
     /// `GET /cluster/relays/{id}`: the edge still wants it; nil (404) once its publisher has gone.
     public func status(_ id: String) async -> RelayWire.Status? {
-        guard var relay = outgoing[id] else { return nil }
+        guard let relay = outgoing[id] else { return nil }
         guard let publisher = await service.registry.publisher(room: relay.room, identity: relay.publisher),
               publisher.id == relay.publisherSession else {
             await close(id, reason: "the publisher stopped")
             return nil
         }
-        relay.lastSeen = .now
-        outgoing[id] = relay
+        // Closed while the registry was asked: gone.
+        guard outgoing[id] != nil else { return nil }
+        outgoing[id]?.lastSeen = .now
         return RelayWire.Status(id: id, room: relay.room, publisher: relay.publisher)
     }
 
@@ -234,9 +235,10 @@ public actor CascadeRelays {
                 await close(relay.id, reason: "the publisher stopped")
             }
         }
+        var unreachable: Set<String> = []
         for (key, var relay) in incoming {
             guard await service.registry.session(id: relay.session) != nil else {
-                incoming[key] = nil
+                forget(key, relay.id)
                 await drop(relay, tellOrigin: true)
                 continue
             }
@@ -245,34 +247,43 @@ public actor CascadeRelays {
             } else if relay.idleSince == nil {
                 relay.idleSince = now
             } else if let since = relay.idleSince, now - since > Self.idleTimeout {
-                incoming[key] = nil
+                forget(key, relay.id)
                 logger.info("relay closed: no viewer left here", metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)",
                                                                              "origin": "\(relay.origin)"])
                 await drop(relay, tellOrigin: true)
                 continue
             }
-            do {
-                let (status, _) = try await call(relay.origin, method: .GET, path: "/cluster/relays/\(relay.id)", body: Data())
-                if status == 404 {
-                    incoming[key] = nil
-                    logger.info("relay ended by the node holding the room (the publisher stopped)",
-                                metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)", "origin": "\(relay.origin)"])
-                    await drop(relay, tellOrigin: false)
-                    continue
+            // One origin that does not answer costs one timeout per round, not one per relay from it.
+            if !unreachable.contains(relay.origin) {
+                do {
+                    let (status, _) = try await call(relay.origin, method: .GET, path: "/cluster/relays/\(relay.id)", body: Data())
+                    if status == 404 {
+                        forget(key, relay.id)
+                        logger.info("relay ended by the node holding the room (the publisher stopped)",
+                                    metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)", "origin": "\(relay.origin)"])
+                        await drop(relay, tellOrigin: false)
+                        continue
+                    }
+                    if status == 200 { relay.lastReached = now }
+                } catch {
+                    unreachable.insert(relay.origin)
+                    logger.debug("relay's origin not reached", metadata: ["origin": "\(relay.origin)", "error": "\(error)"])
                 }
-                if status == 200 { relay.lastReached = now }
-            } catch {
-                logger.debug("relay's origin not reached", metadata: ["origin": "\(relay.origin)", "error": "\(error)"])
             }
             if now - relay.lastReached > Self.unreachableAfter {
-                incoming[key] = nil
+                forget(key, relay.id)
                 logger.notice("relay ended: the node holding the room cannot be reached",
                               metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)", "origin": "\(relay.origin)"])
                 await drop(relay, tellOrigin: false)
                 continue
             }
-            incoming[key] = relay
+            // Another call may have replaced it while this one waited for the origin.
+            if incoming[key]?.id == relay.id { incoming[key] = relay }
         }
+    }
+
+    private func forget(_ key: Key, _ id: String) {
+        if incoming[key]?.id == id { incoming[key] = nil }
     }
 
     /// For `GET /api/cluster`: the relays this node sends and receives.
