@@ -11,9 +11,9 @@
 # the relayed run, each node's log lines at warning level or above and the lines about relays, and problems (viewers
 # not connected or silent, dropped packets, a relay that never showed). The work is tools/bench/cascade.py.
 #
-#   bash tools/bench/cascade.sh                          # 50 viewers, 15 s windows: ≈ 75 s
+#   bash tools/bench/cascade.sh                          # 50 viewers, 15 s windows: ≈ 45 s
 #   bash tools/bench/cascade.sh --subscribers 100 --duration 10 --simulcast
-#   bash tools/bench/cascade.sh --repeats 2              # local, relayed, relayed, local (≈ 2.5 min)
+#   bash tools/bench/cascade.sh --repeats 2              # local, relayed, relayed, local (≈ 90 s)
 #   bash tools/bench/cascade.sh --json results.json --logs DIR   # keep the figures, the loadgen summaries and the logs
 # SABHA=path uses that server binary; otherwise .build/release/sabha when it exists and is newer than
 # .build/debug/sabha, else .build/debug/sabha (nothing of the server is built). LOADGEN=path uses that generator;
