@@ -7,7 +7,11 @@ A participant enters through any node; a node that does not hold the room sends 
 node's --public-url that does, and the media flow between the participant's address 10.77.<k>.1 and that node's
 address: the ICE pair aiortc nominates and the byte counters of the veth ends show it. When the holding node is
 killed, every participant joins again through a surviving node (once a second, the same token, following redirects)
-and everyone receives everyone again within 10 s of the kill."""
+and everyone receives everyone again within 10 s of the kill.
+
+A broadcast spreads over the nodes (cascading, each node `--max-viewers 2`): a WHIP publisher at the holder, six WHEP
+viewers entering through every node end up two on each, every viewer's media flows between T and its serving node, and
+the holder feeds the other two nodes by relays that cross the bridge between the nodes' links, not T's."""
 
 from __future__ import annotations
 
@@ -16,10 +20,12 @@ import time
 
 import pytest
 
+from e2ekit.cascade import CascadeViewer, peer_of, place_viewers, relays, serving_index, wait_decoding
 from e2ekit.cluster import (ClusterParticipant, cluster_view, create_room, join_everyone, kill_and_rejoin, link_token,
                             same_url)
 from e2ekit.cluster_netns import RTC_PORT, netns_cluster, run, sdp_candidates, selected_pair  # noqa: F401 (fixture)
 from e2ekit.metrics import fetch as metrics
+from e2ekit.peers import MovingPatternTrack, Publisher, wait_connected
 from e2ekit.wait import wait_for
 
 pytestmark = pytest.mark.server
@@ -177,4 +183,90 @@ def test_when_the_namespaced_holder_is_killed_everyone_is_back_through_a_survivo
     for asked in survivors:   # node 1's last heartbeat is over 6 s old by now: at most a moment's wait
         wait_for(lambda: shows_new_holder(asked), 8, f"/api/cluster on {asked.base_url} to show node 1 dead and the room on {new.base_url}")
     for n in survivors:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+def assert_broadcast_traffic(traffic: dict[str, tuple[int, int]]) -> None:
+    """One publisher (in T) into node 0, two viewers (in T) on each node, nodes 1 and 2 fed by one relay each from
+    node 0. In stream units S (the publisher's media): node 0 takes in S and sends 4 S (two viewers, two relays);
+    nodes 1 and 2 each take in S (their relay) and send 2 S; T sends S and takes in 6 S. The relays cross the bridge
+    between the nodes' links only: what the nodes take in together (3 S) is far more than T sends (S)."""
+    (h_rx, h_tx), (n0_rx, n0_tx) = traffic["hub"], traffic["node0"]
+    floor = 100_000
+    assert n0_rx > floor and n0_tx > 2.5 * n0_rx, \
+        f"node 0 (holder) took in {n0_rx} bytes and sent {n0_tx}; expected the publisher's stream in and about 4 times " \
+        f"that out (2 viewers, 2 relays): {traffic}"
+    for i in (1, 2):
+        rx, tx = traffic[f"node{i}"]
+        assert rx > 0.5 * n0_rx and tx > 1.4 * rx, \
+            f"node {i} took in {rx} bytes and sent {tx}; expected its relay in (about node 0's {n0_rx} in) and about " \
+            f"twice that out to its 2 viewers: {traffic}"
+    nodes_rx = sum(traffic[f"node{i}"][0] for i in range(3))
+    assert h_tx < 0.6 * nodes_rx, \
+        f"T sent {h_tx} bytes while the nodes took in {nodes_rx}: the relays should reach nodes 1 and 2 from node 0 " \
+        f"over the bridge, not from T: {traffic}"
+    assert h_rx > 3 * h_tx, f"T (the 6 viewers) took in {h_rx} bytes, sent {h_tx}; expected about 6 times more in: {traffic}"
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("netns_cluster", [{"node_args": ["--max-viewers", "2"]}], indirect=True, ids=["max-viewers-2"])
+def test_a_broadcasts_viewers_spread_over_three_namespaced_nodes_each_node_carrying_its_own(netns_cluster, capsys):
+    c = netns_cluster
+    nodes, net = c.nodes, c.net
+    room = "netns-broadcast"
+    create_room(nodes[0], room)
+    pub_token = link_token(nodes[0], room, "speaker")
+    tokens = [link_token(nodes[0], room, f"viewer{i}", "viewer") for i in range(6)]
+    entries = [nodes[i % 3] for i in range(6)]   # each node --max-viewers 2: the holder (node 0) fills first
+    report: dict = {}
+
+    async def broadcast():
+        publisher = Publisher()
+        publisher.video = MovingPatternTrack(width=320, height=240, fps=15)
+        viewers = [CascadeViewer(f"v{i}") for i in range(6)]
+        try:
+            pub = await publisher.publish(f"{nodes[0].base_url}/whip/{room}", pub_token)
+            assert pub.location.startswith(f"{nodes[0].base_url}/whip/{room}/"), pub.location
+            await wait_connected(publisher.pc)
+            await place_viewers(viewers, entries, tokens, f"/whep/{room}/speaker", nodes[0])
+            report["decoding"] = await wait_decoding(viewers, video=30, audio=25, timeout=30)
+
+            served = [serving_index(nodes, v) for v in viewers]
+            report["served"] = served
+            assert [served.count(i) for i in range(3)] == [2, 2, 2], f"viewer -> serving node {served}, expected 2 on each node"
+            for v, i in zip(viewers, served):
+                cands = sdp_candidates(v.session.answer)
+                assert cands and {(a, p) for a, p, _ in cands} == {(nodes[i].host, RTC_PORT)}, \
+                    f"{v.name} (served by node {i}): the answer's candidates are {cands}, expected only {nodes[i].host}:{RTC_PORT}"
+                pair = selected_pair(v.pc)
+                assert pair is not None and pair[0][0] == net.hub_addr and pair[1] == (nodes[i].host, RTC_PORT), \
+                    f"{v.name}: media between {pair}, expected {net.hub_addr} and node {i}'s {nodes[i].host}:{RTC_PORT}"
+            view = await asyncio.to_thread(cluster_view, nodes[0])
+            out = sorted(peer_of(r, "out") for r in relays(view, "out", room, "speaker"))
+            assert out == sorted([nodes[1].base_url, nodes[2].base_url]), \
+                f"node 0's relays {view.get('relays')}: expected one out to node 1 and one to node 2"
+
+            before = await asyncio.to_thread(net.link_bytes)
+            frames = [v.counts.video_frames for v in viewers]
+            t0 = time.monotonic()
+            await asyncio.sleep(4)
+            report["traffic"] = link_traffic(before, await asyncio.to_thread(net.link_bytes))
+            report["window"] = time.monotonic() - t0
+            report["frames"] = [v.counts.video_frames - f for v, f in zip(viewers, frames)]
+            assert all(n >= 20 for n in report["frames"]), \
+                f"video frames decoded per viewer in the {report['window']:.1f} s window: {report['frames']} (expected about 60)"
+        finally:
+            for v in viewers:
+                await v.close()
+            await publisher.close()
+
+    run(asyncio.wait_for(broadcast(), 120))
+    with capsys.disabled():
+        kbps = {k: (round(rx * 8 / report["window"] / 1000), round(tx * 8 / report["window"] / 1000))
+                for k, (rx, tx) in report["traffic"].items()}
+        print(f"\n[cluster in namespaces, broadcast] 6 viewers through nodes 0,1,2,0,1,2 with --max-viewers 2 served by "
+              f"nodes {report['served']}, all decoding {report['decoding']:.1f} s after the last was placed; frames in "
+              f"{report['window']:.1f} s {report['frames']}; veth kbit/s (in, out): {kbps}")
+    assert_broadcast_traffic(report["traffic"])
+    for n in nodes:
         assert n.alive(), f"node {n.base_url} died"

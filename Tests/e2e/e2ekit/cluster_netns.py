@@ -259,10 +259,14 @@ def netns_cluster(request, sabha_bin, tmp_path):
     A.1<i+1>:20000), on one PostgreSQL at A.1 in T; see the module's docstring. The participants of the test reach
     them from T with host candidates on A.1. Afterwards: nodes stopped, PostgreSQL stopped and deleted, every
     namespace (and every process left in one) removed, aioice's address lookup restored — also when the test failed.
-    Skips where namespaces cannot be made (not root in the initial user namespace)."""
+    Skips where namespaces cannot be made (not root in the initial user namespace).
+
+    More options for every node's `sabha serve`, by indirect parametrization:
+        @pytest.mark.parametrize("netns_cluster", [{"node_args": ["--max-viewers", "2"]}], indirect=True, ids=["..."])"""
     reason = unavailable_reason()
     if reason:
         pytest.skip(reason)
+    node_args = list((getattr(request, "param", None) or {}).get("node_args", []))
     net = ClusterNet(count=3)
     try:
         net.create()
@@ -284,7 +288,7 @@ def netns_cluster(request, sabha_bin, tmp_path):
             addr = net.node_addr(i)
             srv = SabhaServer(binary=sabha_bin, data_dir=tmp_path / f"node{i}", log_path=tmp_path / f"node{i}.log",
                               host=addr, http_port=HTTP_PORT, udp_port=RTC_PORT, prefix=["ip", "netns", "exec", net.node_ns(i)],
-                              extra_args=["--database", url, "--public-url", f"http://{addr}:{HTTP_PORT}"])
+                              extra_args=["--database", url, "--public-url", f"http://{addr}:{HTTP_PORT}", *node_args])
             nodes.append(srv)
             sources.append((f"sabha serve log of node {i} (in {net.node_ns(i)}, {addr})", srv.log_text))
             srv.start()
