@@ -221,6 +221,14 @@ public final class MediaEngine: Sendable {
         return id
     }
 
+    /// Starts a relay opened with `RelayParameters.waitsForStart`: its producers go to the other node from now on,
+    /// each video layer from a keyframe (asked for now).
+    public func startRelay(_ relay: TransportID) async throws {
+        let worker = Self.worker(of: relay.rawValue)
+        guard worker < handles.count else { throw MediaError.unknownTransport(relay) }
+        try await send(to: worker) { reply in .startRelay(relay, reply: reply) }
+    }
+
     /// Sends a producer over a relay (both on the room's worker), its layers under `ssrcs` (one each, distinct);
     /// returns the producer's parameters, which the other node's copy of it takes over.
     public func relayProducer(_ producer: ProducerID, over relay: TransportID, ssrcs: [UInt32]) async throws -> ProducerParameters {

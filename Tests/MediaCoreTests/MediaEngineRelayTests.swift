@@ -46,7 +46,7 @@ import Synchronization
             room: room, label: "relay to B", remoteIP: edgeAddress.ip, remotePort: edgeAddress.port,
             keys: SRTPKeyingMaterial(profile: profile, localKey: toEdge.key, localSalt: toEdge.salt,
                                      remoteKey: toOrigin.key, remoteSalt: toOrigin.salt),
-            rtcpSSRC: originRTCP, inboundSSRCs: [edgeRTCP]))
+            rtcpSSRC: originRTCP, inboundSSRCs: [edgeRTCP], waitsForStart: true))
         let into = try await edge.createRelay(RelayParameters(
             room: room, label: "relay from A", remoteIP: originAddress.ip, remotePort: originAddress.port,
             keys: SRTPKeyingMaterial(profile: profile, localKey: toOrigin.key, localSalt: toOrigin.salt,
@@ -56,6 +56,11 @@ import Synchronization
         parameters.ssrcs = [relaySSRC]
         parameters.feedback = [.pli]
         let mirror = try await edge.addProducer(transport: into, parameters)
+        // Until B has its end and says so, A sends it nothing (B could not place it yet).
+        publisher.sendRTP(payloadType: 96, sequence: 0, timestamp: 1, ssrc: 4242, payload: Loopback.vp8Payload(keyframe: true, fill: 0))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(await origin.stats().packetsRelayed == 0, "a relay waiting for its start sends nothing")
+        try await origin.startRelay(out)
 
         var viewers: [LoopbackPeer] = []
         for i in 0..<count {
@@ -87,10 +92,10 @@ import Synchronization
         let (origin, edge) = (relay.origin, relay.edge)
         defer { Task { await origin.shutdown(); await edge.shutdown() } }
 
-        // Opening the relay asked the publisher for a keyframe, so the other node's viewers can start.
+        // Starting the relay asked the publisher for a keyframe, so the other node's viewers can start.
         var sawPLI = false
         relay.publisher.receiveMedia(forMs: 300) { if Self.isPLI($0) { sawPLI = true } }
-        #expect(sawPLI, "relaying a video producer asks its publisher for a keyframe")
+        #expect(sawPLI, "starting a relay of a video producer asks its publisher for a keyframe")
 
         for i in 0..<30 {
             relay.publisher.sendRTP(payloadType: 96, sequence: 1000 + UInt16(i), timestamp: 3000 + UInt32(i / 3) * 3000,
@@ -155,7 +160,7 @@ import Synchronization
         defer { Task { await origin.shutdown(); await edge.shutdown() } }
         relay.publisher.sendRTP(payloadType: 96, sequence: 1, timestamp: 3000, ssrc: 4242,
                                 payload: Loopback.vp8Payload(keyframe: true, fill: 1))
-        #expect(await Loopback.waitUntil(1000) { await relay.origin.stats().packetsRelayed == 1 })
+        #expect(await Loopback.waitUntil(1000) { await origin.stats().packetsRelayed == 1 })
 
         await relay.edge.closeTransport(relay.into)
         #expect(await Loopback.waitUntil(1000) { await relay.edge.stats().consumers == 0 },

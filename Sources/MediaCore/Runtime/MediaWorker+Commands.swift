@@ -16,6 +16,8 @@ extension MediaWorker {
                 reply.resume(with: Result { () throws(MediaError) in try addProducer(id, parameters, on: transportID) })
             case let .createRelay(id, parameters, reply):
                 reply.resume(with: Result { () throws(MediaError) in try createRelay(id, parameters) })
+            case let .startRelay(id, reply):
+                reply.resume(with: Result { () throws(MediaError) in try startRelay(id) })
             case let .relayProducer(id, transportID, ssrcs, reply):
                 reply.resume(with: Result { () throws(MediaError) in try relayProducer(id, over: transportID, ssrcs: ssrcs) })
             case let .addConsumer(transportID, id, parameters, piped, reply):
@@ -121,7 +123,20 @@ extension MediaWorker {
         }
         tables.add(transport)
         for ssrc in parameters.inboundSSRCs { tables.bindRelay(ssrc, to: transport) }
-        log("transport \(id) (\(parameters.label)): relay with \(remote)")
+        log("transport \(id) (\(parameters.label)): relay with \(remote)\(parameters.waitsForStart ? ", waiting for its start" : "")")
+    }
+
+    /// The other node has its end of the relay: media goes there from now on, starting at keyframes.
+    func startRelay(_ id: TransportID) throws(MediaError) {
+        guard let transport = tables.transports[id], transport.isRelay, let remote = transport.relayRemote else {
+            throw MediaError.unknownTransport(id)
+        }
+        guard transport.selected == nil else { return }
+        transport.selected = remote
+        let now = clock.milliseconds()
+        for relayed in transport.relayedLayers.values where relayed.producer.parameters.kind == .video {
+            requestKeyframe(relayed.producer, layer: relayed.layer, now: now)
+        }
     }
 
     /// Sends every media packet of a producer received here over the relay too, its layers under `ssrcs`.
@@ -140,8 +155,8 @@ extension MediaWorker {
         }
         producer.relays.append(relay)
         followStreams(transport)
-        // The other node's viewers start at a keyframe of each layer.
-        if producer.parameters.kind == .video {
+        // The other node's viewers start at a keyframe of each layer (once it is sending: `startRelay`).
+        if producer.parameters.kind == .video && transport.selected != nil {
             for layer in producer.layers.indices { requestKeyframe(producer, layer: layer, now: clock.milliseconds()) }
         }
         return producer.parameters

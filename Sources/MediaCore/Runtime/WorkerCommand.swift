@@ -9,6 +9,8 @@ enum WorkerCommand: Sendable {
     case addProducer(TransportID, ProducerID, ProducerParameters, reply: CheckedContinuation<Void, any Error>)
     /// A relay to another node (keys from the control plane; no ICE, no DTLS).
     case createRelay(TransportID, RelayParameters, reply: CheckedContinuation<Void, any Error>)
+    /// A relay opened with `waitsForStart` starts sending (the other node has its end now).
+    case startRelay(TransportID, reply: CheckedContinuation<Void, any Error>)
     /// Send a producer over a relay too, its layers under `ssrcs`; replies with the producer's parameters.
     case relayProducer(ProducerID, TransportID, ssrcs: [UInt32], reply: CheckedContinuation<ProducerParameters, any Error>)
     /// `piped` when the producer lives on another worker: this worker keeps a mirror of it fed by a pipe.

@@ -19,9 +19,13 @@ public struct RelayParameters: Sendable {
     /// SSRCs the other node sends with: its RTCP SSRC, and (added later with `addProducer`) its relayed streams.
     /// A datagram from `remoteIP:remotePort` is taken for this relay by its (first) SSRC.
     public var inboundSSRCs: [UInt32]
+    /// The sending node opens its end before the other node has one: it sends nothing (and takes nothing) until
+    /// `MediaEngine.startRelay`, so the first packets do not reach a node that cannot place them yet.
+    public var waitsForStart: Bool
 
     public init(room: String, label: String, remoteIP: String, remotePort: UInt16, keys: SRTPKeyingMaterial,
-                rtcpSSRC: UInt32, inboundSSRCs: [UInt32]) {
+                rtcpSSRC: UInt32, inboundSSRCs: [UInt32], waitsForStart: Bool = false) {
+        self.waitsForStart = waitsForStart
         self.room = room
         self.label = label
         self.remoteIP = remoteIP

@@ -41,6 +41,8 @@ final class WebRTCTransport {
     /// On a relay out of this node: the SSRC each relayed producer layer goes out with, for the other node's
     /// keyframe requests.
     var relayedLayers: [UInt32: RelayedLayer] = [:]
+    /// A relay's other node; `selected` (where media goes) once the relay is started.
+    var relayRemote: TransportAddress?
 
     // Publisher side: transport-wide feedback we send (when the publisher negotiated transport-cc).
     var transportWideFeedback: TransportWideFeedbackBuilder?
@@ -112,7 +114,8 @@ final class WebRTCTransport {
         self.dtls = nil
         self.isRelay = true
         self.rtcpSSRC = parameters.rtcpSSRC
-        self.selected = remote
+        self.relayRemote = remote
+        self.selected = parameters.waitsForStart ? nil : remote
         self.lastConsentMs = now
         self.createdMs = now
     }

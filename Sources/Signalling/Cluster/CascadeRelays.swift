@@ -123,6 +123,12 @@ public actor CascadeRelays {
                 guard let parameters = track.producerParameters else { throw Problem(status: 502, code: "relay-failed", title: "Relay not opened", detail: "a relayed track is malformed") }
                 producers.append((parameters.kind, try await engine.addProducer(transport: relay, parameters)))
             }
+            // Our end is ready for every track: now the origin may send.
+            let (started, _) = try await call(origin, method: .POST, path: "/cluster/relays/\(answer.id)/start", body: Data())
+            guard started == 204 else {
+                throw Problem(status: 502, code: "relay-failed", title: "Relay not opened",
+                              detail: "the node holding the room (\(origin)) did not start the relay (\(started))")
+            }
             var session = MediaSession(id: SessionService.newSessionID(), kind: .whip, room: key.room, identity: key.publisher,
                                        transport: relay, producers: producers, watching: nil)
             session.relayedFrom = origin
@@ -168,7 +174,7 @@ public actor CascadeRelays {
                 room: request.room, label: "relay to \(request.edge)", remoteIP: request.ip, remotePort: request.port,
                 keys: SRTPKeyingMaterial(profile: Self.profile, localKey: Array(toEdge.prefix(16)), localSalt: Array(toEdge.dropFirst(16)),
                                          remoteKey: Array(toOrigin.prefix(16)), remoteSalt: Array(toOrigin.dropFirst(16))),
-                rtcpSSRC: rtcpSSRC, inboundSSRCs: [request.edgeRTCPSSRC]))
+                rtcpSSRC: rtcpSSRC, inboundSSRCs: [request.edgeRTCPSSRC], waitsForStart: true))
         } catch {
             throw Problem(status: 400, code: "relay-refused", title: "Relay refused", detail: "\(error)")
         }
@@ -195,6 +201,21 @@ public actor CascadeRelays {
                                                "relay": "\(id)", "to": "\(request.ip):\(request.port)", "transport": "\(relay)"])
         let address = engine.relayAddress(room: request.room)
         return RelayWire.Answer(id: id, ip: address.ip, port: address.port, originRTCPSSRC: rtcpSSRC, tracks: tracks)
+    }
+
+    /// `POST /cluster/relays/{id}/start`: the edge has its end now; the media goes (from keyframes). False when there
+    /// is no such relay.
+    public func start(_ id: String) async -> Bool {
+        guard let relay = outgoing[id] else { return false }
+        do {
+            try await service.engine.startRelay(relay.transport)
+            outgoing[id]?.lastSeen = .now
+            return true
+        } catch {
+            logger.error("relay not started", metadata: ["relay": "\(id)", "error": "\(error)"])
+            await close(id, reason: "it could not start")
+            return false
+        }
     }
 
     /// `GET /cluster/relays/{id}`: the edge still wants it; nil (404) once its publisher has gone.
@@ -317,18 +338,29 @@ public actor CascadeRelays {
         public var `in`: [In] = []
     }
 
-    /// Closes every relay (shutdown).
+    /// Closes every relay (shutdown). The origins are told all at once, each within `shutdownTimeout`: an origin that
+    /// is gone already must not hold this node's exit for a request timeout per relay.
     public func closeAll() async {
         for id in Array(outgoing.keys) { await close(id, reason: "this node is stopping") }
-        for (key, relay) in incoming {
-            incoming[key] = nil
-            await drop(relay, tellOrigin: true)
+        let leaving = Array(incoming.values)
+        incoming.removeAll()
+        for relay in leaving { await drop(relay, tellOrigin: false) }
+        await withTaskGroup(of: Void.self) { group in
+            for relay in leaving {
+                group.addTask {
+                    _ = try? await self.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data(),
+                                             timeout: Self.shutdownTimeout)
+                }
+            }
         }
     }
 
+    static let shutdownTimeout: TimeAmount = .milliseconds(500)
+
     // MARK: - Requests between nodes
 
-    private func call(_ base: String, method: HTTPMethod, path: String, body: Data) async throws -> (status: Int, body: [UInt8]) {
+    private func call(_ base: String, method: HTTPMethod, path: String, body: Data,
+                      timeout: TimeAmount = CascadeRelays.requestTimeout) async throws -> (status: Int, body: [UInt8]) {
         let url = (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -337,7 +369,7 @@ public actor CascadeRelays {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await client.execute(request, timeout: Self.requestTimeout)
+        let response = try await client.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 256 * 1024)
         return (Int(response.status.code), Array(bytes.readableBytesView))
     }

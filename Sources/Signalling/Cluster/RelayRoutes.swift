@@ -23,6 +23,11 @@ struct RelayRoutes: Sendable {
             let answer = try await relays.open(wanted)
             return try Self.json(answer, status: .created)
         }
+        router.post("/cluster/relays/:id/start") { request, context -> Response in
+            _ = try await verified(request)
+            guard let id = context.parameters.get("id"), await relays.start(id) else { throw Self.unknown }
+            return Response(status: .noContent)
+        }
         router.get("/cluster/relays/:id") { request, context -> Response in
             _ = try await verified(request)
             guard let id = context.parameters.get("id"), let status = await relays.status(id) else { throw Self.unknown }
