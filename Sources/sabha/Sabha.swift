@@ -6,5 +6,5 @@ struct Sabha: AsyncParsableCommand {
         commandName: "sabha",
         abstract: "Self-hosted video conferencing: an SFU with WHIP/WHEP and a browser client.",
         subcommands: [ServeCommand.self, TokenCommand.self, RoomCommand.self, MeetingCommand.self,
-                      BackupCommand.self, RestoreCommand.self, PruneCommand.self, RecordingCommand.self, VersionCommand.self, DoctorCommand.self])
+                      BackupCommand.self, RestoreCommand.self, PruneCommand.self, CopyStoreCommand.self, RecordingCommand.self, VersionCommand.self, DoctorCommand.self])
 }

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,6 +26,8 @@ from test_groupware import ASHA, DEV, MEERA, RAVI, meeting_body, minute, now
 from test_meeting_protocol import Participant, frames_rise
 
 pytestmark = pytest.mark.server
+
+FIXTURES = Path(__file__).resolve().parents[1] / "Fixtures" / "sdp"
 
 SHARED_ADMIN_KEY = "postgres-cluster-admin-key-0123456789"   # both nodes of a cluster answer the same key
 
@@ -161,6 +164,70 @@ def test_two_servers_on_one_database_share_rooms_and_send_each_invitation_once(s
         assert all(i["state"] == "sent" for i in items), items
     no_sqlite(a)
     no_sqlite(b)
+
+
+@pytest.mark.timeout(120)
+def test_copy_store_moves_a_server_that_ran_alone_into_an_empty_database_with_its_links_and_keys(start_server, database_url, sabha_bin,
+                                                                                                   smtp_maildir):
+    """A server on its SQLite file (a room with a meeting held in it, a withdrawn link, a scheduled meeting with its
+    outbox) is stopped and `sabha copy-store` fills an empty database: a node started on that database with an empty
+    data directory answers the old admin key, admits a link minted before the move, lists the same rooms, audit
+    trail, meeting and outbox, and takes new rows after the copied ids. A second copy into the filled database is
+    refused and changes nothing."""
+    env = sabha_env(smtp_maildir, None)
+    alone = start_server(env=env)
+    ok(api(alone, "POST", "/api/rooms", {"name": "moving-review", "title": "Review before the move"}), 201)
+    asyncio.run(both_see_each_other(alone, "moving-review"))
+    wait_for(lambda: joins(alone, "moving-review") >= {"asha", "ravi"}, 10, "both joins in the audit trail")
+    kept_link = link_token(alone, "moving-review", "meera", "participant")
+    withdrawn = ok(api(alone, "POST", "/api/rooms/moving-review/links", {"participants": [{"identity": "dev", "role": "participant"}]}))["links"][0]
+    ok(api(alone, "DELETE", f"/api/rooms/moving-review/links/{withdrawn['id']}"))
+    start = minute(now()) + dt.timedelta(days=2)
+    meeting = ok(api(alone, "POST", "/api/meetings", meeting_body("Moved meeting", start, attendees=(ASHA, RAVI))), 201)
+    wait_for(lambda: len(smtp_maildir.messages(RAVI["email"])) == 1, 20, "the invitations sent before the move")
+    audit_before = ok(api(alone, "GET", "/api/audit?order=oldest&limit=1000"))
+    outbox_before = ok(api(alone, "GET", "/api/outbox"))["items"]
+    old_admin = admin_key(alone)
+    alone.stop()
+
+    copy = subprocess.run([str(sabha_bin), "copy-store", "--database", database_url, "--data-dir", str(alone.data_dir)],
+                          capture_output=True, text=True, timeout=60)
+    assert copy.returncode == 0, copy.stdout + copy.stderr
+    for line in ("meeting: 1 row", "meetingAttendee: 2 rows", "outbox: 2 rows", "revokedLink: 1 row", "keys: token-hs256, admin-key"):
+        assert line in copy.stdout, copy.stdout
+
+    node = start_server("--database", database_url, env=env)
+    assert admin_key(node) == old_admin, "the node took the moved server's admin key from the database"
+    assert ok(api(node, "GET", "/api/rooms/moving-review"))["title"] == "Review before the move"
+    assert joins(node, "moving-review") == {"asha", "ravi"}
+    audit_after = ok(api(node, "GET", "/api/audit?order=oldest&limit=1000"))
+    assert [(e.get("id"), e["at"], e["event"], e["identity"]) for e in audit_after] == \
+        [(e.get("id"), e["at"], e["event"], e["identity"]) for e in audit_before], "the audit trail, ids and times as they were"
+    moved = ok(api(node, "GET", f"/api/meetings/{meeting['id']}"))
+    assert (moved["uid"], moved["room"], moved["title"]) == (meeting["uid"], meeting["room"], "Moved meeting")
+    assert sorted(a["email"] for a in moved["attendees"]) == sorted(a["email"] for a in meeting["attendees"])
+    assert [(i["id"], i["kind"], i["recipient"]) for i in ok(api(node, "GET", "/api/outbox"))["items"]] == \
+        [(i["id"], i["kind"], i["recipient"]) for i in outbox_before]
+
+    # Links minted before the move still open the room; the withdrawn one stays withdrawn.
+    offer = (FIXTURES / "chromium156-sendonly-offer.sdp").read_bytes()
+    def whip(token: str) -> requests.Response:
+        return requests.post(node.base_url + "/whip/moving-review", data=offer, timeout=10,
+                             headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"})
+    assert whip(kept_link).status_code == 201
+    refused = whip(withdrawn["token"])
+    assert refused.status_code == 403 and refused.json()["code"] == "link-revoked", refused.text
+
+    # New rows continue after the copied ids.
+    again = ok(api(node, "POST", "/api/meetings", meeting_body("After the move", start, attendees=(MEERA,))), 201)
+    new_items = [i for i in ok(api(node, "GET", "/api/outbox"))["items"] if i["meeting"] == again["id"]]
+    assert new_items and min(i["id"] for i in new_items) > max(i["id"] for i in outbox_before), new_items
+    no_sqlite(node)
+
+    node.stop()
+    second = subprocess.run([str(sabha_bin), "copy-store", "--database", database_url, "--data-dir", str(alone.data_dir)],
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0 and "not empty" in second.stderr + second.stdout, second.stdout + second.stderr
 
 
 def serve_until_exit(sabha_bin, data_dir, args: list[str], env: dict[str, str] | None = None, within: float = 15) -> tuple[int, str]:
