@@ -5,11 +5,21 @@ import Scheduling
 extension MeetingHooks {
     /// What the scheduler asks of this server: personal links are tokens from `tokens` on the meeting page under
     /// `publicURL`, rooms are the store's and the hub's, refusals count in `counters`; `outboxChanged` wakes whatever
-    /// sends the outbox (the relay).
+    /// sends the outbox (the relay). In a cluster, what is done to a meeting's people happens on the node holding its
+    /// room (`cluster`).
     public static func signalling(tokens: TokenAuthority, store: any RoomStore, hub: MeetingHub, publicURL: String,
-                                  counters: LimitCounters, outboxChanged: @escaping @Sendable () -> Void,
+                                  counters: LimitCounters, cluster: ClusterMeetingActions? = nil,
+                                  outboxChanged: @escaping @Sendable () -> Void,
                                   logger: Logger) -> MeetingHooks {
         let base = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        /// The hub's part of an action: on the holding node in a cluster, here otherwise.
+        @Sendable func act(_ action: ClusterMeetingActions.Action, _ room: String, _ identities: [String] = []) async {
+            if let cluster {
+                await cluster.perform(action, room: room, identities: identities)
+            } else {
+                await ClusterMeetingActions.apply(action, room: room, identities: identities, on: hub)
+            }
+        }
         return MeetingHooks(
             issueLink: { request in
                 // The token outlives the join window by 30 days: the window itself is checked at join time against
@@ -24,22 +34,22 @@ extension MeetingHooks {
                 _ = try store.createRoom(RoomRecord(name: room, title: title, createdAt: Date(), source: .api))
             },
             closeRoom: { room in
-                let count = await hub.endMeeting(room: room, reason: "cancelled")
+                await act(.end, room)
                 do { try store.markEnded(room) } catch { logger.error("room not marked ended", metadata: ["room": "\(room)", "error": "\(error)"]) }
-                logger.notice("meeting cancelled; room ended", metadata: ["room": "\(room)", "participants": "\(count)"])
+                logger.notice("meeting cancelled; room ended", metadata: ["room": "\(room)"])
             },
             dismiss: { room, identities in
-                await hub.dismiss(room: room, identities: Set(identities))
+                await act(.dismiss, room, identities)
             },
             rolesLowered: { room, identities in
-                await hub.roleLowered(room: room, identities: Set(identities))
+                await act(.lowerRoles, room, identities)
             },
             outboxChanged: outboxChanged,
             limitReached: { limit, times in
                 if let limit = LimitCounters.Limit(rawValue: limit) { counters.count(limit, times) }
             },
             answersChanged: { room in
-                await hub.sendInvited(room)
+                await act(.answersChanged, room)
             })
     }
 }

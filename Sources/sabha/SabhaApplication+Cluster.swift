@@ -44,15 +44,15 @@ extension SabhaApplication {
         }
     }
 
-    /// Relays between this node and the others (viewers of a room another node holds), signed with the cluster's
-    /// relay secret (made by the first node, kept in the database).
-    static func cascade(_ placement: RoomPlacement?, store: any RoomStore, sessions: SessionService) throws -> CascadeRelays? {
+    /// Signed requests between this node and the others (relays, meeting actions), with the cluster's secret (made by
+    /// the first node, kept in the database); nil alone.
+    static func clusterClient(_ placement: RoomPlacement?, store: any RoomStore) throws -> ClusterClient? {
         guard let placement, let cluster = store as? any ClusterStore else { return nil }
         do {
             let secret = try cluster.sharedSecret("cluster-relay") { (0..<32).map { _ in UInt8.random(in: .min ... .max) } }
-            return CascadeRelays(node: placement.node, service: sessions, secret: secret, logger: Logger(label: "sabha.cascade"))
+            return ClusterClient(node: placement.node, secret: secret)
         } catch {
-            throw ValidationError("cannot take the cluster's relay secret from the database: \(error)")
+            throw ValidationError("cannot take the cluster's request secret from the database: \(error)")
         }
     }
 
@@ -65,4 +65,10 @@ extension SabhaApplication {
         }
         return RoomPlacement(node: settings.http.publicURL, store: cluster, logger: logger)
     }
+}
+
+/// Both values, when both are there.
+func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }

@@ -57,8 +57,12 @@ struct SabhaApplication {
                              access: RoomAccess(store: store, scheduler: nil, logger: logger), turn: settings.http.turn)
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
                                 sharedStore: settings.database != nil, logger: Logger(label: "sabha.outbox"))
+        let clusterClient = try Self.clusterClient(placement, store: store)
+        let meetingActions = zip(placement, clusterClient).map {
+            ClusterMeetingActions(placement: $0, client: $1, hub: hub, logger: Logger(label: "sabha.cluster"))
+        }
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
-                                            counters: limits, outboxChanged: { relay.wake() }, logger: logger)
+                                            counters: limits, cluster: meetingActions, outboxChanged: { relay.wake() }, logger: logger)
         let scheduler = MeetingScheduler(store: store.meetings, policy: settings.groupware.policy, hooks: hooks,
                                          logger: Logger(label: "sabha.meetings"))
         let watcher = channels.resourceCalendar.map {
@@ -76,7 +80,7 @@ struct SabhaApplication {
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
-        let cascade = try Self.cascade(placement, store: store, sessions: sessions)
+        let cascade = clusterClient.map { CascadeRelays(service: sessions, cluster: $0, logger: Logger(label: "sabha.cascade")) }
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
                                       adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
                                       placement: placement, cascade: cascade, logger: logger,

@@ -240,3 +240,53 @@ def test_a_meeting_scheduled_during_an_outage_sends_every_invitation_once(cluste
         assert sorted(i["recipient"] for i in items) == sorted(want), items
         assert all(i["state"] == "sent" for i in items), items
         assert n.alive(), f"node {n.base_url} died"
+
+
+@pytest.mark.timeout(120)
+def test_a_calendar_edit_sends_out_a_dropped_attendee_from_the_node_holding_the_meeting(cluster_nodes, database_url,
+                                                                                        smtp_maildir, radicale):
+    """The calendar watcher runs on node A (the only one given the resource calendar); the booking's meeting runs on
+    node B, where Asha and Ravi joined. When the booking drops Ravi, A's watcher applies it and asks B (a signed
+    request to the node holding the room): B sends Ravi out at once, with the fatal link-revoked, not when he
+    leaves. Cancelling the booking then ends the meeting on B for Asha."""
+    from test_groupware import attendee, booking_ics, edit_event, join_message
+
+    (a,) = cluster_nodes(database_url, 1, env=sabha_env(smtp_maildir, radicale))
+    (b,) = cluster_nodes(database_url, 1)
+    uid = f"cluster-booking-{time.time_ns()}@calendar.pune.gov.in"
+    start = minute(now()) + dt.timedelta(minutes=5)
+    radicale.calendar("resource").save_event(booking_ics(uid, "Cluster review", start, [ASHA, RAVI]))
+    meeting = wait_for(lambda: next((m for m in ok(api(a, "GET", "/api/meetings"))["meetings"] if m["uid"] == uid), None),
+                       15, "the booking to become a meeting")
+    people = {}
+    for person in (ASHA, RAVI):
+        ws = MeetingSocket(b.base_url)
+        ws.send(join_message(attendee(meeting, person["email"])["link"]))
+        reply = ws.next(10, lambda m: m.get("type") in ("joined", "error", "redirect", "lobby"))
+        assert reply["type"] == "joined", f"{person['email']} at node B: {reply}"
+        people[person["email"]] = ws
+    holders = {n["id"]: n["rooms"] for n in cluster_view(a)["nodes"]}
+    assert meeting["room"] in holders[b.base_url], f"node B holds the meeting's room: {holders}"
+
+    # Ravi taken off the booking, as a calendar client does it.
+    import icalendar
+    ev = radicale.calendar("resource").event_by_uid(uid)
+    ev.load()
+    cal = icalendar.Calendar.from_ical(ev.data)
+    (vevent,) = cal.walk("VEVENT")
+    vevent["ATTENDEE"] = [x for x in vevent.get("ATTENDEE") if RAVI["email"] not in str(x)]
+    vevent["SEQUENCE"] = int(vevent.get("SEQUENCE", 0)) + 1
+    ev.data = cal.to_ical().decode()
+    ev.save()
+    sent_out = people[RAVI["email"]].next(20, lambda m: m.get("type") == "error")
+    assert sent_out["code"] == "link-revoked" and sent_out["fatal"] is True, sent_out
+    assert people[RAVI["email"]].closed.wait(10), "node B closed Ravi's socket"
+    wait_for(lambda: "meeting action done by the node holding the room" in a.log_text(), 5, "node A's log: it asked node B")
+    assert "meeting action asked by another node" in b.log_text()
+
+    # Cancelled in the calendar: the meeting ends on node B for Asha.
+    edit_event(radicale, "resource", uid, "STATUS", "CANCELLED")
+    ended = people[ASHA["email"]].next(20, lambda m: m.get("type") in ("meeting-ended", "error"))
+    assert ended == {"type": "meeting-ended", "reason": "cancelled"} or ended.get("type") == "meeting-ended", ended
+    for ws in people.values():
+        ws.close()

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import MediaCore
@@ -18,16 +17,15 @@ import NIOHTTP1
 /// `unreachableAfter` ends the copy and its viewers (WHEP clients POST again, and reach a live node).
 public actor CascadeRelays {
     /// This node's public URL (its id in the cluster).
-    public let node: String
+    public nonisolated var node: String { cluster.node }
     let service: SessionService
-    let signature: ClusterSignature
-    let client: HTTPClient
+    /// Signed requests to the other nodes.
+    let cluster: ClusterClient
     let logger: Logger
 
     static let idleTimeout: Duration = .seconds(10)
     static let abandonedAfter: Duration = .seconds(10)
     static let unreachableAfter: Duration = .seconds(6)
-    static let requestTimeout: TimeAmount = .seconds(3)
     static let profile = SRTPProfile.aeadAES128GCM
 
     /// A relay this node sends (it holds the room).
@@ -63,11 +61,9 @@ public actor CascadeRelays {
     private var incoming: [Key: Incoming] = [:]
     private var opening: [Key: Task<Incoming, any Error>] = [:]
 
-    public init(node: String, service: SessionService, secret: [UInt8], client: HTTPClient = .shared, logger: Logger) {
-        self.node = node
+    public init(service: SessionService, cluster: ClusterClient, logger: Logger) {
         self.service = service
-        self.signature = ClusterSignature(secret: secret)
-        self.client = client
+        self.cluster = cluster
         self.logger = logger
     }
 
@@ -360,18 +356,8 @@ public actor CascadeRelays {
     // MARK: - Requests between nodes
 
     private func call(_ base: String, method: HTTPMethod, path: String, body: Data,
-                      timeout: TimeAmount = CascadeRelays.requestTimeout) async throws -> (status: Int, body: [UInt8]) {
-        let url = (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: ClusterSignature.header, value: signature.sign(method: method.rawValue, path: path, body: [UInt8](body)))
-        if !body.isEmpty {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response = try await client.execute(request, timeout: timeout)
-        let bytes = try await response.body.collect(upTo: 256 * 1024)
-        return (Int(response.status.code), Array(bytes.readableBytesView))
+                      timeout: TimeAmount = ClusterClient.requestTimeout) async throws -> (status: Int, body: [UInt8]) {
+        try await cluster.call(base, method: method, path: path, body: body, timeout: timeout)
     }
 
     private static func randomKey() -> [UInt8] {

@@ -3,15 +3,30 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// `/cluster/relays`: what the other nodes of a cluster ask of this one about relays (`CascadeRelays`), every request
-/// signed with the cluster's secret (`ClusterSignature`); anything else is answered 401 and logged.
-struct RelayRoutes: Sendable {
+/// `/cluster/…`: what the other nodes of a cluster ask of this one, every request signed with the cluster's secret
+/// (`ClusterSignature`; anything else is answered 401 and logged): relays (`CascadeRelays`), and actions on a meeting
+/// held here (`ClusterMeetingActions`).
+struct ClusterRoutes: Sendable {
     let relays: CascadeRelays
+    let hub: MeetingHub
     let logger: Logger
 
     static let maximumBodySize = 64 * 1024
 
     func register(on router: Router<some RequestContext>) {
+        router.post("/cluster/meetings") { request, _ -> Response in
+            let body = try await verified(request)
+            let wanted: ClusterMeetingActions.Request
+            do {
+                wanted = try JSONDecoder().decode(ClusterMeetingActions.Request.self, from: Data(body))
+            } catch {
+                throw Problem(status: 400, code: "meeting-action", title: "Malformed meeting action", detail: "\(error)")
+            }
+            logger.info("meeting action asked by another node", metadata: ["room": "\(wanted.room)", "action": "\(wanted.action.rawValue)",
+                                                                          "people": "\(wanted.identities.count)"])
+            await ClusterMeetingActions.apply(wanted.action, room: wanted.room, identities: wanted.identities, on: hub)
+            return Response(status: .noContent)
+        }
         router.post("/cluster/relays") { request, _ -> Response in
             let body = try await verified(request)
             let wanted: RelayWire.Request
@@ -53,7 +68,7 @@ struct RelayRoutes: Sendable {
         }
         let body = Array(buffer.readableBytesView)
         let header = request.headers[HTTPField.Name(ClusterSignature.header)!]
-        guard relays.signature.verify(header, method: request.method.rawValue, path: request.uri.path, body: body) else {
+        guard relays.cluster.signature.verify(header, method: request.method.rawValue, path: request.uri.path, body: body) else {
             logger.notice("cluster request with a bad or old signature refused", metadata: ["path": "\(request.uri.path)"])
             throw Problem(status: 401, code: "cluster-signature", title: "Not signed by a node of this cluster",
                           detail: "Requests to /cluster/ must carry a valid \(ClusterSignature.header) header.")
