@@ -9,10 +9,11 @@ extension PostgresRoomStore: ClusterStore {
     public func heartbeat(_ node: ClusterNode) throws {
         _ = try database.withSession { session in
             try session.execute("""
-                INSERT INTO clusterNode (id, startedAt, heartbeatAt, viewers, maxViewers) VALUES ($1, $2, $3, $4, $5)
+                INSERT INTO clusterNode (id, startedAt, heartbeatAt, viewers, maxViewers, roomPeople) VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt,
-                    viewers = excluded.viewers, maxViewers = excluded.maxViewers
-                """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt), .int(node.viewers), .int(node.maxViewers)])
+                    viewers = excluded.viewers, maxViewers = excluded.maxViewers, roomPeople = excluded.roomPeople
+                """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt), .int(node.viewers), .int(node.maxViewers),
+                      .text(String(decoding: try JSONEncoder().encode(node.people), as: UTF8.self))])
         }
     }
 
@@ -29,9 +30,10 @@ extension PostgresRoomStore: ClusterStore {
 
     /// The `clusterNode` rows, oldest first, without their rooms (also what `sabha doctor` reads).
     static func registeredNodes(_ session: PostgresSession) throws -> [ClusterNode] {
-        try session.query("SELECT id, startedAt, heartbeatAt, viewers, maxViewers FROM clusterNode ORDER BY startedAt, id").map { row in
-            let (id, startedAt, heartbeatAt, viewers, maxViewers) = try row.decode((String, Date, Date, Int, Int).self)
-            return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt, viewers: viewers, maxViewers: maxViewers)
+        try session.query("SELECT id, startedAt, heartbeatAt, viewers, maxViewers, roomPeople FROM clusterNode ORDER BY startedAt, id").map { row in
+            let (id, startedAt, heartbeatAt, viewers, maxViewers, people) = try row.decode((String, Date, Date, Int, Int, String).self)
+            return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt, viewers: viewers, maxViewers: maxViewers,
+                               people: (try? JSONDecoder().decode([String: Int].self, from: Data(people.utf8))) ?? [:])
         }
     }
 

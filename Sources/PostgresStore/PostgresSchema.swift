@@ -77,6 +77,7 @@ enum PostgresSchema {
         ("pg-v3-viewers", [
             "ALTER TABLE clusterNode ADD COLUMN viewers bigint NOT NULL DEFAULT 0",
             "ALTER TABLE clusterNode ADD COLUMN maxViewers bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE clusterNode ADD COLUMN roomPeople text NOT NULL DEFAULT '{}'",
         ]),
     ]
 

@@ -19,10 +19,11 @@ struct ClusterHeartbeatService: Service {
         logger.notice("node joined the cluster", metadata: ["node": "\(placement.node)"])
         var failing = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let rooms = Array(await hub.liveRooms().keys) + Array(await sessions.rooms())
+            let meetings = await hub.liveRooms()
+            let rooms = Array(meetings.keys) + Array(await sessions.rooms())
             do {
                 let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms, viewers: await sessions.viewerCount(),
-                                                    maxViewers: maxViewers)
+                                                    maxViewers: maxViewers, people: meetings.mapValues(\.count))
                 if failing { logger.notice("cluster heartbeat written again") }
                 failing = false
                 for (room, node) in taken { _ = await hub.moveRoom(room, to: RoomPlacement.webSocketURL(node)) }

@@ -81,6 +81,11 @@ def test_participants_joining_through_three_nodes_meet_on_the_room_owner(cluster
             for asked in nodes:
                 assert_cluster(cluster_view(asked), asked, nodes, alive={n.base_url: True for n in nodes},
                                rooms={room: nodes[0].base_url})
+
+            # Every node's room list counts the meeting's people, the others from node 0's heartbeat (≤ 2 s old).
+            def counted() -> list[int]:
+                return [next(r["participants"] for r in ok(api(n, "GET", "/api/rooms")) if r["name"] == room) for n in nodes]
+            wait_for(lambda: counted() == [5, 5, 5], 6, "the room list of every node to count the 5 people on node 0")
         finally:
             for p in people:
                 await p.close()

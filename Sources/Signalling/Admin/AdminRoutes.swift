@@ -119,17 +119,25 @@ public struct AdminRoutes: Sendable {
         throw Problem(status: 500, code: "store-failed", title: "No free room name", detail: "Could not find an unused room name; try again.")
     }
 
+    /// In a cluster, a meeting another node runs is counted from that node's last heartbeat (at most 2 s old).
     private func listRooms() async throws(Problem) -> Response {
-        let live = await hub.liveRooms()
+        let here = await hub.liveRooms()
+        var elsewhere: [String: Int] = [:]
+        if let placement {
+            for node in placement.liveNodes() where node.id != placement.node {
+                for (room, count) in node.people where here[room] == nil { elsewhere[room, default: 0] += count }
+            }
+        }
+        let live = here.mapValues(\.count).merging(elsewhere) { mine, _ in mine }
         let stored = try storeCall { try store.rooms() }
         let storedNames = Set(stored.map(\.name))
         let unstored = live.keys.filter { !storedNames.contains($0) }.sorted().map {
             AdminWire.RoomSummary(name: $0, title: $0, createdAt: nil, source: RoomRecord.Source.join.rawValue, endedAt: nil,
-                                  closedAt: nil, participants: live[$0]?.count ?? 0, url: meetingURL($0), lobby: false, waitForHost: false)
+                                  closedAt: nil, participants: live[$0] ?? 0, url: meetingURL($0), lobby: false, waitForHost: false)
         }
         let rows = unstored + stored.map {
             AdminWire.RoomSummary(name: $0.name, title: $0.title, createdAt: $0.createdAt, source: $0.source.rawValue,
-                                  endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name]?.count ?? 0, url: meetingURL($0.name),
+                                  endedAt: $0.endedAt, closedAt: $0.closedAt, participants: live[$0.name] ?? 0, url: meetingURL($0.name),
                                   lobby: $0.lobby, waitForHost: $0.waitForHost)
         }
         return try json(rows)

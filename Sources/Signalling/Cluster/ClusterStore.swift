@@ -37,8 +37,12 @@ public struct ClusterNode: Sendable, Equatable, Codable {
     /// (`--max-viewers`; 0: no limit): where viewers go when a node is full.
     public var viewers: Int
     public var maxViewers: Int
+    /// People in each meeting it runs, at its last heartbeat (`GET /api/rooms` on any node counts them).
+    public var people: [String: Int]
 
-    public init(id: String, startedAt: Date, heartbeatAt: Date, rooms: [String] = [], viewers: Int = 0, maxViewers: Int = 0) {
+    public init(id: String, startedAt: Date, heartbeatAt: Date, rooms: [String] = [], viewers: Int = 0, maxViewers: Int = 0,
+                people: [String: Int] = [:]) {
+        self.people = people
         self.id = id
         self.startedAt = startedAt
         self.heartbeatAt = heartbeatAt
