@@ -115,7 +115,10 @@ public struct SignallingServer: Service {
         }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
                            turn: configuration.turn, cascade: cascade, logger: logger).register(on: router)
-        if let cascade { ClusterRoutes(relays: cascade, hub: meetings, logger: logger).register(on: router) }
+        if let cascade {
+            ClusterRoutes(relays: cascade, hub: meetings, recordings: { [meetings] in await meetings.recordingLibrary }, logger: logger)
+                .register(on: router)
+        }
         switch configuration.metrics {
         case .public: metricsRoute.register(on: router)
         case .adminKey: metricsRoute.register(on: router.group().add(middleware: AdminAuthMiddleware(key: adminKey)))

@@ -295,3 +295,38 @@ def test_a_calendar_edit_sends_out_a_dropped_attendee_from_the_node_holding_the_
     assert ended == {"type": "meeting-ended", "reason": "cancelled"} or ended.get("type") == "meeting-ended", ended
     for ws in people.values():
         ws.close()
+
+
+@pytest.mark.timeout(120)
+def test_a_recording_made_on_one_node_is_listed_and_fetched_through_another(cluster_nodes, database_url):
+    """A meeting recorded on node B (its files in B's data directory): node A's GET /api/recordings lists it with
+    `node` B, and A sends a request about it on to B (307, followed with the admin key sent again)."""
+    from test_meeting_protocol import pair
+
+    a, b = cluster_nodes(database_url, 2)
+    room = "recorded-on-b"
+    create_room(b, room)
+
+    async def record() -> str:
+        alice, bob = await pair(b, room)
+        try:
+            started = ok(api(b, "POST", f"/api/rooms/{room}/recording", {"action": "start"}), 201)
+            await asyncio.sleep(3)
+            ok(api(b, "POST", f"/api/rooms/{room}/recording", {"action": "stop"}))
+            return started["id"]
+        finally:
+            for who in (alice, bob):
+                await who.close()
+
+    recording = run(record())
+    listed = ok(api(a, "GET", "/api/recordings"))
+    (entry,) = [e for e in listed if e["id"] == recording]
+    assert entry["node"] == b.base_url and entry["room"] == room, entry
+    assert [e["id"] for e in ok(api(b, "GET", "/api/recordings"))] == [recording], "node B lists it too"
+    shown = api(a, "GET", f"/api/recordings/{recording}")
+    assert shown.status_code == 200 and shown.json()["id"] == recording, shown.text
+    assert [r.status_code for r in shown.history] == [307] and shown.history[0].headers["Location"].startswith(b.base_url)
+    manifest = api(a, "GET", f"/api/recordings/{recording}/file?name=recording.json")
+    assert manifest.status_code == 200 and manifest.json()["room"] == room, manifest.text[:300]
+    missing = api(a, "GET", "/api/recordings/r-nowhere")
+    assert missing.status_code == 404 and not missing.history, "a recording no node has is not sent anywhere"

@@ -12,19 +12,22 @@ extension AdminRoutes {
     func registerRecording(on api: RouterGroup<some RequestContext>) {
         api.get("rooms/:room/recording") { _, context in try json(await hub.recordingStatus(room: try roomParameter(context))) }
         api.post("rooms/:room/recording") { request, context in try await recording(request, room: try roomParameter(context)) }
-        api.get("recordings") { _, _ in try json(try await library().list()) }
-        api.get("recordings/:recording") { _, context in
+        api.get("recordings") { _, _ in try await clusterRecordings(try await library().list()) }
+        api.get("recordings/:recording") { request, context in
             let id = context.parameters.get("recording") ?? ""
+            if let elsewhere = try await recordingElsewhere(id, request) { return elsewhere }
             guard let entry = try await library().entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
             return try json(entry)
         }
-        api.post("recordings/:recording/compose") { _, context in
+        api.post("recordings/:recording/compose") { request, context in
             let id = context.parameters.get("recording") ?? ""
+            if let elsewhere = try await recordingElsewhere(id, request) { return elsewhere }
             guard await hub.compose(id: id), let entry = try await library().entry(id: id) else { throw Self.noRecordingFile(id: id, name: nil) }
             return try json(entry, status: .accepted)
         }
         api.get("recordings/:recording/file") { request, context in
             let id = context.parameters.get("recording") ?? ""
+            if let elsewhere = try await recordingElsewhere(id, request) { return elsewhere }
             if let text = request.uri.queryParameters.get("kind") {
                 let kind = try Self.kind(text)
                 guard let located = try await library().locate(id) else { throw Self.noRecordingFile(id: id, name: nil) }
@@ -35,8 +38,9 @@ extension AdminRoutes {
             let body = try await FileIO().loadFile(path: path, context: context)
             return Self.attachment(body, type: Self.contentType(of: name), name: "\(id)-\((name as NSString).lastPathComponent)")
         }
-        api.delete("recordings/:recording") { _, context in
+        api.delete("recordings/:recording") { request, context in
             let id = context.parameters.get("recording") ?? ""
+            if let elsewhere = try await recordingElsewhere(id, request) { return elsewhere }
             let deleted: Bool
             await hub.cancelComposition(id: id)
             do { deleted = try await library().delete(id) } catch {
@@ -122,7 +126,7 @@ extension AdminRoutes {
         }
     }
 
-    private func library() async throws(Problem) -> RecordingLibrary {
+    func library() async throws(Problem) -> RecordingLibrary {
         guard let library = await hub.recordingLibrary else { throw Self.problem(.notConfigured) }
         return library
     }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Recording
 
 /// `/cluster/…`: what the other nodes of a cluster ask of this one, every request signed with the cluster's secret
 /// (`ClusterSignature`; anything else is answered 401 and logged): relays (`CascadeRelays`), and actions on a meeting
@@ -9,11 +10,26 @@ import Logging
 struct ClusterRoutes: Sendable {
     let relays: CascadeRelays
     let hub: MeetingHub
+    /// This node's recordings, for the admin API of the others (`AdminRoutes.clusterRecordings`).
+    let recordings: @Sendable () async -> RecordingLibrary?
     let logger: Logger
 
     static let maximumBodySize = 64 * 1024
 
     func register(on router: Router<some RequestContext>) {
+        router.get("/cluster/recordings") { request, _ -> Response in
+            _ = try await verified(request)
+            let list = try await recordings()?.list() ?? []
+            let data = try AdminWire.makeEncoder().encode(list)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.get("/cluster/recordings/:id") { request, context -> Response in
+            _ = try await verified(request)
+            guard let id = context.parameters.get("id")?.removingPercentEncoding, try await recordings()?.entry(id: id) != nil else {
+                throw Problem(status: 404, code: "recording-not-found", title: "No such recording", detail: "Not on this node.")
+            }
+            return Response(status: .ok)
+        }
         router.post("/cluster/meetings") { request, _ -> Response in
             let body = try await verified(request)
             let wanted: ClusterMeetingActions.Request
