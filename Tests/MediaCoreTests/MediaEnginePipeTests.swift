@@ -44,6 +44,31 @@ import Synchronization
         return call
     }
 
+    /// A keyframe and 29 delta packets of SSRC 4242 (three per frame), sequence numbers 1000 on.
+    static func sendThirtyPackets(from publisher: LoopbackPeer) {
+        for i in 0..<30 {
+            publisher.sendRTP(payloadType: 96, sequence: 1000 + UInt16(i), timestamp: 3000 + UInt32(i / 3) * 3000,
+                              ssrc: 4242, marker: i % 3 == 2, payload: Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
+        }
+    }
+
+    /// Viewer i (its consumer sends with SSRC 7000 + i, payload type 100) got those 30 packets, numbered without a gap.
+    static func expectThirtyPackets(at viewers: [LoopbackPeer], _ name: (Int) -> String) {
+        for (index, viewer) in viewers.enumerated() {
+            var packets: [[UInt8]] = []
+            viewer.receiveMedia(forMs: 400) { if case .rtp(let bytes) = $0 { packets.append(bytes) } }
+            #expect(packets.count == 30, "\(name(index))")
+            var previous: UInt16?
+            for (i, bytes) in packets.enumerated() {
+                let header = bytes.withUnsafeBytes { RTPHeader.parse($0) }!
+                #expect(header.ssrc == 7000 + UInt32(index) && header.payloadType == 100)
+                if let previous { #expect(header.sequenceNumber == previous &+ 1) }
+                previous = header.sequenceNumber
+                #expect(Array(bytes[header.headerLength...]) == Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
+            }
+        }
+    }
+
     static func consumerClosedCount(_ log: Loopback.EventLog) -> Int {
         log.events.withLock { list in list.filter { if case .consumerClosed = $0 { true } else { false } }.count }
     }
@@ -66,23 +91,8 @@ import Synchronization
         }
         #expect(sawPLI)
 
-        for i in 0..<30 {
-            call.publisher.sendRTP(payloadType: 96, sequence: 1000 + UInt16(i), timestamp: 3000 + UInt32(i / 3) * 3000,
-                                   ssrc: 4242, marker: i % 3 == 2, payload: Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
-        }
-        for (index, viewer) in call.viewers.enumerated() {
-            var packets: [[UInt8]] = []
-            viewer.receiveMedia(forMs: 400) { if case .rtp(let bytes) = $0 { packets.append(bytes) } }
-            #expect(packets.count == 30, "viewer \(index) on port \(viewer.remote!.candidatePort)")
-            var previous: UInt16?
-            for (i, bytes) in packets.enumerated() {
-                let header = bytes.withUnsafeBytes { RTPHeader.parse($0) }!
-                #expect(header.ssrc == 7000 + UInt32(index) && header.payloadType == 100)
-                if let previous { #expect(header.sequenceNumber == previous &+ 1) }
-                previous = header.sequenceNumber
-                #expect(Array(bytes[header.headerLength...]) == Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
-            }
-        }
+        Self.sendThirtyPackets(from: call.publisher)
+        Self.expectThirtyPackets(at: call.viewers) { "viewer \($0) on port \(call.viewers[$0].remote!.candidatePort)" }
         var stats = await call.engine.stats()
         #expect(stats.packetsPiped == 31, "each packet is copied once to the other worker, not once per viewer there")
         #expect(stats.producers == 1 && stats.consumers == 4 && stats.transports == 5)

@@ -97,23 +97,8 @@ import Synchronization
         relay.publisher.receiveMedia(forMs: 300) { if Self.isPLI($0) { sawPLI = true } }
         #expect(sawPLI, "starting a relay of a video producer asks its publisher for a keyframe")
 
-        for i in 0..<30 {
-            relay.publisher.sendRTP(payloadType: 96, sequence: 1000 + UInt16(i), timestamp: 3000 + UInt32(i / 3) * 3000,
-                                    ssrc: 4242, marker: i % 3 == 2, payload: Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
-        }
-        for (index, viewer) in relay.viewers.enumerated() {
-            var packets: [[UInt8]] = []
-            viewer.receiveMedia(forMs: 400) { if case .rtp(let bytes) = $0 { packets.append(bytes) } }
-            #expect(packets.count == 30, "viewer \(index) on the other node")
-            var previous: UInt16?
-            for (i, bytes) in packets.enumerated() {
-                let header = bytes.withUnsafeBytes { RTPHeader.parse($0) }!
-                #expect(header.ssrc == 7000 + UInt32(index) && header.payloadType == 100)
-                if let previous { #expect(header.sequenceNumber == previous &+ 1) }
-                previous = header.sequenceNumber
-                #expect(Array(bytes[header.headerLength...]) == Loopback.vp8Payload(keyframe: i == 0, fill: UInt8(i)))
-            }
-        }
+        MediaEnginePipeTests.sendThirtyPackets(from: relay.publisher)
+        MediaEnginePipeTests.expectThirtyPackets(at: relay.viewers) { "viewer \($0) on the other node" }
         let sent = await origin.stats(), received = await edge.stats()
         #expect(sent.packetsRelayed == 30, "each packet crosses once, however many viewers the other node has")
         #expect(received.rtpForwarded == 90 && received.dropped["unknownSource", default: 0] == 0)

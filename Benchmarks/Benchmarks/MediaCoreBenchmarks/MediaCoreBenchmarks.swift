@@ -110,39 +110,12 @@ let benchmarks: @Sendable () -> Void = {
     // I/O): classify, transport lookup, unprotect, parse, bind, receive bookkeeping, then per viewer accept,
     // rewrite, protect, send history and the send batch, flushed. The worker's SRTP is SRTPContext (ours): no
     // profile may allocate.
-    let viewers = 10
     for profile in [SRTPProfile.aeadAES128GCM, .aes128CMHMACSHA1_80] {
-        Benchmark(
-            "Forward.\(profile.shortName).\(viewers)-viewers",
-            configuration: .init(thresholds: noAllocation)
-        ) { (benchmark: Benchmark, bench: WorkerBench) in
-            bench.prepare()
-            benchmark.startMeasurement()
-            for index in benchmark.scaledIterations {
-                let copies = bench.forward(index)
-                guard copies == viewers else { benchmark.error("forwarded \(copies) of \(viewers)"); return }
-            }
-        } setup: {
-            try WorkerBench(profile: profile, viewers: viewers, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
-        }
+        forwardBenchmark("Forward.\(profile.shortName).10-viewers", profile: profile, viewers: 10, relays: 0, rtp: rtp, thresholds: noAllocation)
     }
-
     // The same with the producer also relayed to 3 other nodes of a cluster (cascading): 3 more copies per packet,
     // each the packet as it came under the relay's SSRC, protected with the relay's keys. Still no allocation.
-    let relays = 3
-    Benchmark(
-        "Forward.GCM.\(viewers)-viewers+\(relays)-relays",
-        configuration: .init(thresholds: noAllocation)
-    ) { (benchmark: Benchmark, bench: WorkerBench) in
-        bench.prepare()
-        benchmark.startMeasurement()
-        for index in benchmark.scaledIterations {
-            let copies = bench.forward(index)
-            guard copies == viewers + relays else { benchmark.error("forwarded \(copies) of \(viewers + relays)"); return }
-        }
-    } setup: {
-        try WorkerBench(profile: .aeadAES128GCM, viewers: viewers, relays: relays, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
-    }
+    forwardBenchmark("Forward.GCM.10-viewers+3-relays", profile: .aeadAES128GCM, viewers: 10, relays: 3, rtp: rtp, thresholds: noAllocation)
 }
 
 // MARK: - SRTP
@@ -221,5 +194,23 @@ func srtpBenchmarks<Transform: SRTPTransform>(
             blackHole(length)
         }
         benchmark.stopMeasurement()
+    }
+}
+
+// MARK: - The worker's receive path
+
+/// `WorkerBench`: one SRTP packet through a real worker on memory I/O, copied to `viewers` viewers and `relays` relays
+/// (each operation must send exactly that many datagrams).
+func forwardBenchmark(_ name: String, profile: SRTPProfile, viewers: Int, relays: Int, rtp: [UInt8],
+                      thresholds: [BenchmarkMetric: BenchmarkThresholds]) {
+    Benchmark(name, configuration: .init(thresholds: thresholds)) { (benchmark: Benchmark, bench: WorkerBench) in
+        bench.prepare()
+        benchmark.startMeasurement()
+        for index in benchmark.scaledIterations {
+            let copies = bench.forward(index)
+            guard copies == viewers + relays else { benchmark.error("forwarded \(copies) of \(viewers + relays)"); return }
+        }
+    } setup: {
+        try WorkerBench(profile: profile, viewers: viewers, relays: relays, packet: rtp, batch: BenchmarkScalingFactor.kilo.rawValue)
     }
 }
