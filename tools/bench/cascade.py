@@ -17,6 +17,12 @@ With --repeats 2 the order is local, relayed, relayed, local (ABBA), so a drift 
 weighs on both kinds alike.
 
 Prints a markdown table and the ratios relayed/local; --json FILE also writes every figure and the loadgen summaries.
+
+--spread N (spread_main): N nodes A, B, C, D; one loadgen with the publisher on A and --subscribers viewers, first all
+on A ("local"), then dealt evenly over the nodes with --subscriber-group (A's as they are, the others' with
+cascade=1: "spread"). Per node: its viewers' loss and latency (the loadgen's groups), its CPU over the window
+(--server-pid, --second-server-pid, --extra-server-pid), the viewers its heartbeat reported in GET /api/cluster and
+its relays; per run: the nodes' CPU together and the packets A relayed against the publisher's.
 """
 
 from __future__ import annotations
@@ -118,21 +124,30 @@ def grown(before: dict[str, float], after: dict[str, float], prefix: str) -> dic
 
 
 class ClusterWatch(threading.Thread):
-    """Reads GET /api/cluster on A and B every second while a run goes: the most relays seen out of A and into B
-    (of this run's room), the answers that listed the most viewers on B, and when a drop counter grew."""
+    """Reads GET /api/cluster on every node each second while a run goes: the most relays seen out of A and into
+    each other node (of this run's room), the most viewers each node's heartbeat reported (A's view of the cluster),
+    the answers that listed the most relayed viewers, and when a drop counter grew."""
 
-    def __init__(self, a: SabhaServer, b: SabhaServer, key: str, room: str) -> None:
+    def __init__(self, nodes: dict[str, SabhaServer], key: str, room: str) -> None:
         super().__init__(daemon=True)
-        self.a, self.b, self.key, self.room = a, b, key, room
+        self.nodes, self.key, self.room = nodes, key, room
+        self.names = list(nodes)   # A first: the node holding the room
+        self.by_url = {srv.base_url: name for name, srv in nodes.items()}
         self.stop_event = threading.Event()
         self.max_out = 0
-        self.max_in = 0
+        self.max_in = {name: 0 for name in self.names[1:]}
+        self.max_viewers = {name: 0 for name in self.names}       # nodes[].viewers in A's GET /api/cluster
+        self.max_relayed_viewers = {name: 0 for name in self.names[1:]}   # relays.in[].viewers on each edge
         self.sample: dict = {}
         self.errors: list[str] = []
         self.started = time.monotonic()
         # Drops by node and reason, read each second: when in the run a counter grew (seconds from the start).
-        self.last_drops: dict[str, dict[str, float]] = {"A": drops(metrics(a)), "B": drops(metrics(b))}
+        self.last_drops: dict[str, dict[str, float]] = {name: drops(metrics(srv)) for name, srv in nodes.items()}
         self.drop_times: list[str] = []
+
+    @property
+    def max_in_b(self) -> int:
+        return self.max_in.get("B", 0)
 
     @staticmethod
     def relays(view: dict | None, direction: str, room: str) -> list[dict]:
@@ -141,23 +156,30 @@ class ClusterWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_event.wait(1.0):
-            va = get_json(self.a, "/api/cluster", self.key)
-            vb = get_json(self.b, "/api/cluster", self.key)
-            for name, v in (("A", va), ("B", vb)):
+            views = {name: get_json(srv, "/api/cluster", self.key) for name, srv in self.nodes.items()}
+            for name, v in views.items():
                 if v is None or "error" in v or "status" in v:
                     if len(self.errors) < 5:
                         self.errors.append(f"GET /api/cluster on {name}: {v}")
-            for name, node in (("A", self.a), ("B", self.b)):
+            for name, node in self.nodes.items():
                 now = drops(metrics(node))
                 grew = {k: v - self.last_drops[name].get(k, 0) for k, v in now.items() if v > self.last_drops[name].get(k, 0)}
                 if grew and now:
                     self.drop_times.append(f"{name} +{time.monotonic() - self.started:.0f} s: {grew}")
                     self.last_drops[name] = now
-            out, into = self.relays(va, "out", self.room), self.relays(vb, "in", self.room)
-            self.max_out, self.max_in = max(self.max_out, len(out)), max(self.max_in, len(into))
-            viewers = sum(r.get("viewers") or 0 for r in into)
-            if (out or into) and viewers >= self.sample.get("viewers", 0):
-                self.sample = {"viewers": viewers, "A.relays.out": out, "B.relays.in": into}
+            for node in (views[self.names[0]] or {}).get("nodes") or []:
+                name = self.by_url.get(str(node.get("url", node.get("id", ""))).rstrip("/"))
+                if name:
+                    self.max_viewers[name] = max(self.max_viewers[name], int(node.get("viewers") or 0))
+            out = self.relays(views[self.names[0]], "out", self.room)
+            self.max_out = max(self.max_out, len(out))
+            into = {name: self.relays(views[name], "in", self.room) for name in self.names[1:]}
+            for name, listed in into.items():
+                self.max_in[name] = max(self.max_in[name], len(listed))
+                self.max_relayed_viewers[name] = max(self.max_relayed_viewers[name], sum(r.get("viewers") or 0 for r in listed))
+            viewers = sum(r.get("viewers") or 0 for listed in into.values() for r in listed)
+            if (out or any(into.values())) and viewers >= self.sample.get("viewers", 0):
+                self.sample = {"viewers": viewers, "A.relays.out": out} | {f"{n}.relays.in": listed for n, listed in into.items()}
 
 
 def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key: str) -> dict:
@@ -167,14 +189,14 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
     if kind == "relayed":
         cmd += ["--subscriber-server", b.base_url, "--whep-query", "cascade=1"]
     before = (metrics(a), metrics(b))
-    watch = ClusterWatch(a, b, key, room)
+    watch = ClusterWatch({"A": a, "B": b}, key, room)
     watch.start()
     say(f"{kind}: {' '.join(cmd[1:])}")
     stderr_path = args.work / f"loadgen-{room}.stderr"
     t0 = time.monotonic()
     try:
         with open(stderr_path, "wb") as err:
-            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.duration + 30)
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.run_timeout)
     except subprocess.TimeoutExpired:
         out = None
     finally:
@@ -196,7 +218,7 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
         "authFailures": t["authFailures"], "windowSeconds": w["seconds"],
         "deliveredPerSecond": w["packetsReceivedPerSecond"], "publisherPacketsPerSecond": w["packetsSentPerSecond"],
         "generatorCPUSeconds": w["generatorCPUSeconds"],
-        "dropTimes": watch.drop_times, "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in, "relaySample": watch.sample, "watchErrors": watch.errors,
+        "dropTimes": watch.drop_times, "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in_b, "relaySample": watch.sample, "watchErrors": watch.errors,
         "dropsA": grown(before[0], after[0], "sabha_dropped_packets_total"),
         "dropsB": grown(before[1], after[1], "sabha_dropped_packets_total"),
         # Packets A sent over relays during the whole loadgen run, against all the publisher sent (1.0: each once).
@@ -215,8 +237,167 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
     lat = t["latency"]
     say(f"{kind}: {result['subscribersConnected']}/{args.subscribers} connected, loss {t['lossPercent']} %, latency p50 "
         f"{lat.get('p50Ms')} p95 {lat.get('p95Ms')} p99 {lat.get('p99Ms')} ms, A {fmt(result['cpuAPercentOfCore'], 1)} % "
-        f"B {fmt(result['cpuBPercentOfCore'], 1)} % of a core, relays out of A {watch.max_out}, into B {watch.max_in}")
+        f"B {fmt(result['cpuBPercentOfCore'], 1)} % of a core, relays out of A {watch.max_out}, into B {watch.max_in_b}")
     return result
+
+
+def spread_groups(args, nodes: dict[str, SabhaServer], kind: str) -> list[tuple[str, int, str]]:
+    """(node, viewers, --subscriber-group) of a run: "local" puts every viewer on A; "spread" a share on each node,
+    A's without a query and the others' with cascade=1 (A takes the remainder of an uneven split)."""
+    a = nodes["A"]
+    if kind == "local":
+        return [("A", args.subscribers, f"{args.subscribers}@{a.base_url}")]
+    share = args.subscribers // len(nodes)
+    counts = {name: share for name in nodes} | {"A": args.subscribers - share * (len(nodes) - 1)}
+    return [(name, counts[name], f"{counts[name]}@{srv.base_url}" + ("" if name == "A" else "?cascade=1")) for name, srv in nodes.items()]
+
+
+def spread_run(args, nodes: dict[str, SabhaServer], kind: str, room: str, key: str) -> dict:
+    """One run of --spread: the loadgen's one publisher on A and its viewers dealt over the nodes (--subscriber-group,
+    in turn: A, B, C, A, ...), every node's CPU over the window (--server-pid A, --second-server-pid B,
+    --extra-server-pid C...)."""
+    a, names = nodes["A"], list(nodes)
+    groups = spread_groups(args, nodes, kind)
+    cmd = [str(args.loadgen), "--server", a.base_url, "--data-dir", str(a.data_dir), "--room", room,
+           "--publishers", "1", "--subscribers", str(args.subscribers), "--duration", f"{args.duration}s",
+           "--server-pid", str(a.proc.pid), "--second-server-pid", str(nodes["B"].proc.pid), *args.clip_args]
+    for name in names[2:]:
+        cmd += ["--extra-server-pid", str(nodes[name].proc.pid)]
+    for _, _, group in groups:
+        cmd += ["--subscriber-group", group]
+    before = {name: metrics(srv) for name, srv in nodes.items()}
+    watch = ClusterWatch(nodes, key, room)
+    watch.start()
+    say(f"{kind}: {' '.join(cmd[1:])}")
+    stderr_path = args.work / f"loadgen-{room}.stderr"
+    t0 = time.monotonic()
+    try:
+        with open(stderr_path, "wb") as err:
+            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.run_timeout)
+    except subprocess.TimeoutExpired:
+        out = None
+    finally:
+        watch.stop_event.set()
+        watch.join(timeout=5)
+    took = time.monotonic() - t0
+    after = {name: metrics(srv) for name, srv in nodes.items()}
+    tail = stderr_path.read_text(errors="replace").splitlines()[-4:]
+    if out is None or out.returncode != 0 or not out.stdout.strip():
+        code = "timeout" if out is None else out.returncode
+        raise AssertionError(f"{kind} run: the loadgen failed ({code}) after {took:.0f} s:\n  " + "\n  ".join(tail))
+    summary = json.loads(out.stdout)
+    w, t = summary["window"], summary["totals"]
+    cpus = [w.get("serverCPUSeconds"), w.get("secondServerCPUSeconds"), *(w.get("extraServerCPUSeconds") or [])]
+    by_group = dict(zip([g[0] for g in groups], summary.get("groups") or []))
+    per_node = {}
+    for name, cpu in zip(names, cpus):
+        g = by_group.get(name)
+        delivered = g["packetsReceivedPerSecond"] * w["seconds"] if g else 0
+        per_node[name] = {
+            "viewers": g["subscribers"] if g else 0, "connected": g["connected"] if g else 0,
+            "silent": g["silent"] if g else 0, "notSignalled": g["notSignalled"] if g else 0,
+            "lossPercent": g["lossPercent"] if g else None, "latency": g["latency"] if g else {},
+            "deliveredPerSecond": g["packetsReceivedPerSecond"] if g else 0,
+            "keyframeWaitMs": g["keyframeWaitMs"] if g else {}, "authFailures": g["authFailures"] if g else 0,
+            "groupFailures": g["failures"] if g else [],
+            "cpuSeconds": cpu, "cpuPercentOfCore": None if cpu is None else 100 * cpu / w["seconds"],
+            "cpuMicrosecondsPerDelivered": None if cpu is None or delivered <= 0 else cpu * 1e6 / delivered,
+            "clusterViewersMax": watch.max_viewers.get(name), "relayedViewersMax": watch.max_relayed_viewers.get(name),
+            "relaysIn": watch.max_in.get(name),
+            "drops": grown(before[name], after[name], "sabha_dropped_packets_total"),
+            "relayed": after[name].get("sabha_rtp_relayed_total", 0) - before[name].get("sabha_rtp_relayed_total", 0),
+        }
+    cluster_cpu = None if any(c is None for c in cpus) else sum(cpus)
+    delivered_all = w["packetsReceivedPerSecond"] * w["seconds"]
+    result = {
+        "kind": kind, "room": room, "loadgenSeconds": round(took, 1), "nodes": per_node,
+        "subscribersConnected": summary["setup"]["subscribersConnected"], "failures": summary["setup"]["failures"][:5],
+        "latency": t["latency"], "lossPercent": t["lossPercent"], "subscribersSilent": t["subscribersSilent"],
+        "authFailures": t["authFailures"], "windowSeconds": w["seconds"], "deliveredPerSecond": w["packetsReceivedPerSecond"],
+        "publisherPacketsPerSecond": w["packetsSentPerSecond"], "generatorCPUSeconds": w["generatorCPUSeconds"],
+        "clusterCPUSeconds": cluster_cpu,
+        "clusterCPUPercentOfCore": None if cluster_cpu is None else 100 * cluster_cpu / w["seconds"],
+        "clusterMicrosecondsPerDelivered": None if cluster_cpu is None or delivered_all <= 0 else cluster_cpu * 1e6 / delivered_all,
+        "relaysOutOfA": watch.max_out, "relaySample": watch.sample, "watchErrors": watch.errors, "dropTimes": watch.drop_times,
+        # Packets A sent over relays during the whole loadgen run, against all the publisher sent (each relay once: 1.0 each).
+        "relayedByA": per_node["A"]["relayed"], "publisherPacketsSent": t["packetsSent"],
+        "connectMs": summary["setup"]["connectMs"], "signallingSeconds": summary["setup"]["signallingSeconds"],
+        "settleSeconds": summary["setup"]["settleSeconds"], "summary": summary,
+    }
+    lat = t["latency"]
+    say(f"{kind}: {result['subscribersConnected']}/{args.subscribers} connected, loss {t['lossPercent']} %, latency p50 "
+        f"{lat.get('p50Ms')} p95 {lat.get('p95Ms')} p99 {lat.get('p99Ms')} ms; "
+        + ", ".join(f"{n} {fmt(v['cpuPercentOfCore'], 1)} %" for n, v in per_node.items())
+        + f" of a core; relays out of A {watch.max_out}; signalling {result['signallingSeconds']} s, loadgen {took:.0f} s")
+    return result
+
+
+def spread_table(runs: list[dict], subscribers: int) -> tuple[str, dict]:
+    lines = [f"| run ({subscribers} viewers) | node | viewers connected / asked | loss | latency p50 / p95 / p99 (ms) | delivered pkt/s "
+             "| node: % of a core | node: CPU-µs per packet delivered to its viewers | viewers in GET /api/cluster (max) | relays (max) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        for name, n in r["nodes"].items():
+            lat = n["latency"] or {}
+            relays = f"{r['relaysOutOfA']} out" if name == "A" else f"{n['relaysIn']} in ({n['relayedViewersMax']} viewers)"
+            if not n["viewers"]:   # a node without viewers in this run: its idle cost
+                lines.append(f"| {r['kind']} ({r['room']}) | {name} | – | – | – | – | {fmt(n['cpuPercentOfCore'], 1)} (idle) | – "
+                             f"| {n['clusterViewersMax']} | {relays} |")
+                continue
+            lines.append(f"| {r['kind']} ({r['room']}) | {name} | {n['connected']} / {n['viewers']} | {fmt(n['lossPercent'])} % "
+                         f"| {fmt(lat.get('p50Ms'))} / {fmt(lat.get('p95Ms'))} / {fmt(lat.get('p99Ms'))} | {n['deliveredPerSecond']:.0f} "
+                         f"| {fmt(n['cpuPercentOfCore'], 1)} | {fmt(n['cpuMicrosecondsPerDelivered'])} | {n['clusterViewersMax']} | {relays} |")
+    lines += ["", "| run | all viewers: loss | latency p50 / p95 / p99 (ms) | delivered pkt/s | nodes together: % of a core "
+              "| nodes together: CPU-µs per delivered packet | generator: % of a core | packets A relayed / packets the publisher sent "
+              "| keyframe wait p50 / max (ms) by node | signalling (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        lat = r["latency"]
+        relayed = fmt(r["relayedByA"] / r["publisherPacketsSent"]) if r["publisherPacketsSent"] else "n/a"
+        kf = ", ".join(f"{n} {fmt(v['keyframeWaitMs'].get('p50'), 0)} / {fmt(v['keyframeWaitMs'].get('max'), 0)}"
+                       for n, v in r["nodes"].items() if v["viewers"])
+        lines.append(f"| {r['kind']} ({r['room']}) | {fmt(r['lossPercent'])} % | {fmt(lat.get('p50Ms'))} / {fmt(lat.get('p95Ms'))} / "
+                     f"{fmt(lat.get('p99Ms'))} | {r['deliveredPerSecond']:.0f} | {fmt(r['clusterCPUPercentOfCore'], 1)} "
+                     f"| {fmt(r['clusterMicrosecondsPerDelivered'])} | {fmt(100 * r['generatorCPUSeconds'] / r['windowSeconds'], 1)} "
+                     f"| {relayed} | {kf} | {fmt(r['signallingSeconds'])} |")
+    by = {k: [r for r in runs if r["kind"] == k] for k in ("local", "spread")}
+    def m(rs, f):
+        return mean([f(r) for r in rs])
+    avg = {k: {
+        "cpuA": m(rs, lambda r: r["nodes"]["A"]["cpuSeconds"] / r["windowSeconds"] if r["nodes"]["A"]["cpuSeconds"] is not None else None),
+        "cluster": m(rs, lambda r: r["clusterCPUSeconds"] / r["windowSeconds"] if r["clusterCPUSeconds"] is not None else None),
+        **{f: m(rs, lambda r, f=f: r["latency"].get(f)) for f in ("p50Ms", "p95Ms", "p99Ms")},
+    } for k, rs in by.items()}
+    lo, sp = avg["local"], avg["spread"]
+    ratios = {"originCPU": ratio(sp["cpuA"], lo["cpuA"]), "clusterCPU": ratio(sp["cluster"], lo["cluster"]),
+              "latencyP50": ratio(sp["p50Ms"], lo["p50Ms"]), "latencyP95": ratio(sp["p95Ms"], lo["p95Ms"]),
+              "latencyP99": ratio(sp["p99Ms"], lo["p99Ms"])}
+    lines += ["", "| spread / local | A's CPU | all nodes' CPU | latency p50 (all viewers) | p95 | p99 |", "|---|---|---|---|---|---|",
+              f"| ratio | {fmt(ratios['originCPU'])}× | {fmt(ratios['clusterCPU'])}× | {fmt(ratios['latencyP50'])}× "
+              f"| {fmt(ratios['latencyP95'])}× | {fmt(ratios['latencyP99'])}× |"]
+    return "\n".join(lines), {"means": avg, "ratios": ratios}
+
+
+def spread_problems(r: dict, subscribers: int, edges: list[str]) -> list[str]:
+    problems = []
+    if r["kind"] == "spread":
+        for name in edges:
+            n = r["nodes"][name]
+            if n["relaysIn"] != 1:
+                problems.append(f"{r['room']}: GET /api/cluster on {name} listed at most {n['relaysIn']} relays in (1 expected) {r['watchErrors'][:2]}")
+        if r["relaysOutOfA"] != len(edges):
+            problems.append(f"{r['room']}: GET /api/cluster on A listed at most {r['relaysOutOfA']} relays out ({len(edges)} expected)")
+    relayed_elsewhere = {n: v["relayed"] for n, v in r["nodes"].items() if n != "A" and v["relayed"]}
+    if (r["kind"] == "spread") != (r["relayedByA"] > 0) or relayed_elsewhere:
+        problems.append(f"{r['room']}: sabha_rtp_relayed_total grew by {r['relayedByA']:.0f} on A, {relayed_elsewhere} elsewhere")
+    if r["subscribersConnected"] < subscribers or r["subscribersSilent"] or r["authFailures"]:
+        problems.append(f"{r['room']}: {r['subscribersConnected']} connected, {r['subscribersSilent']} silent, "
+                        f"{r['authFailures']} auth failures; {r['failures'][:2]}")
+    for name, n in r["nodes"].items():
+        if n["drops"]:
+            problems.append(f"{r['room']}: {name} dropped packets: {n['drops']}; seen at {r['dropTimes'][:6]} "
+                            "(seconds from the loadgen's start, read each second)")
+    return problems
 
 
 def fmt(x, digits: int = 2) -> str:
@@ -298,6 +479,89 @@ def log_findings(nodes: list[SabhaServer]) -> tuple[list[str], list[str]]:
     return found, relay_lines
 
 
+def wait_alive(nodes: dict[str, SabhaServer], key: str) -> None:
+    """Every node alive in A's cluster view before anything is placed (at most 15 s)."""
+    a = nodes["A"]
+    deadline = time.monotonic() + 15
+    while True:
+        view = get_json(a, "/api/cluster", key) or {}
+        alive = sorted(n.get("url", n.get("id", "")).rstrip("/") for n in view.get("nodes", []) if n.get("alive"))
+        if alive == sorted(srv.base_url for srv in nodes.values()):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"GET /api/cluster on A does not list {', '.join(nodes)} alive: {view}")
+        time.sleep(0.2)
+
+
+def wait_relays_gone(nodes: dict[str, SabhaServer], key: str, notes: list[str], problems: list[str]) -> None:
+    """The relays' teardown after the last run (at most 25 s): A closes its relays when the publisher stops, the
+    other nodes end theirs at their next question (or 10 s after their last viewer)."""
+    t0 = time.monotonic()
+    while True:
+        listed = {n: ((get_json(srv, "/api/cluster", key) or {}).get("relays") or {}) for n, srv in nodes.items()}
+        if not any(r.get("out") or r.get("in") for r in listed.values()):
+            notes.append(f"relays gone from GET /api/cluster on {', '.join(nodes)} {time.monotonic() - t0 + 2:.0f} s after the last run ended")
+            return
+        if time.monotonic() - t0 > 25:
+            problems.append(f"relays still listed 27 s after the last run ended: {json.dumps(listed)[:400]}")
+            return
+        time.sleep(0.5)
+
+
+def spread_main(args) -> int:
+    """--spread N: N nodes; the same broadcast with every viewer on A ("local"), then spread evenly over the nodes,
+    A's local and the others' through relays from A ("spread")."""
+    names = "ABCD"[:args.spread]
+    nodes_ = Nodes(args.sabha, args.work, args.database_url)
+    runs: list[dict] = []
+    problems: list[str] = []
+    notes: list[str] = []
+    order = ["local", "spread"]
+    try:
+        nodes = {name: nodes_.start(f"node{name}") for name in names}
+        key = admin_key(nodes["A"])
+        wait_alive(nodes, key)
+        for i, kind in enumerate(order):
+            try:
+                runs.append(spread_run(args, nodes, kind, f"spread-{kind}-{i}", key))
+            except AssertionError as exc:
+                problems.append(str(exc))
+                say(str(exc))
+            time.sleep(2)
+        if runs and runs[-1]["kind"] == "spread":
+            wait_relays_gone(nodes, key, notes, problems)
+    finally:
+        stop_seconds = nodes_.stop_all()
+    for r in runs:
+        problems += spread_problems(r, args.subscribers, list(names[1:]))
+    findings, relay_lines = log_findings(nodes_.started)
+    derived = {}
+    if runs:
+        text, derived = spread_table(runs, args.subscribers)
+        print(text)
+    print()
+    for r in runs:
+        if r["kind"] == "spread" and r["relaySample"]:
+            print(f"GET /api/cluster during {r['room']} (most relayed viewers): {json.dumps(r['relaySample'])[:600]}")
+    print(f"Server log lines at warning level or above: {len(findings)}")
+    for line in findings[:40]:
+        print(f"  {line}")
+    print(f"Log lines about relays or cascading (first {min(len(relay_lines), 30)}):")
+    for line in relay_lines[:30]:
+        print(f"  {line}")
+    print("Stopping each node (SIGTERM to exit): " + ", ".join(f"{n} {s:.2f} s (exit {c})" for n, (s, c) in stop_seconds.items()))
+    for n in notes:
+        print(f"Note: {n}")
+    if problems:
+        print("PROBLEMS:")
+        for p in problems:
+            print(f"  {p}")
+    if args.json:
+        args.json.write_text(json.dumps({"runs": runs, **derived, "problems": problems, "notes": notes, "logFindings": findings,
+                                         "relayLogLines": relay_lines}, indent=2) + "\n")
+    return 1 if problems or len(runs) < len(order) else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sabha", required=True, type=Path)
@@ -309,7 +573,11 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--simulcast", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--spread", type=int, default=0, help="nodes (2-4): all viewers on A, then spread over the nodes")
     args = ap.parse_args()
+    # A loadgen run: signalling (slower with more viewers in a debug build), settling, the window, 2 s of drain,
+    # ending the sessions.
+    args.run_timeout = args.duration + (60 if args.spread else 30)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # `timeout` in the shell: stop the servers on the way out
     args.clip_args = ["--simulcast"] if args.simulcast else []
 
@@ -317,6 +585,8 @@ def main() -> int:
     subprocess.run([str(args.loadgen), "--encode-only", *args.clip_args], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=120, check=False)
 
+    if args.spread:
+        return spread_main(args)
     nodes = Nodes(args.sabha, args.work, args.database_url)
     runs: list[dict] = []
     problems: list[str] = []

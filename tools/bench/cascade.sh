@@ -11,15 +11,25 @@
 # the relayed run, each node's log lines at warning level or above and the lines about relays, and problems (viewers
 # not connected or silent, dropped packets, a relay that never showed). The work is tools/bench/cascade.py.
 #
+# --spread N (2-4): N nodes, A (holds the room), B, C, D, and a broadcast at the size users have (--subscribers,
+# default 300 here), twice in one run: 1. local: every viewer on A; 2. spread: the viewers dealt evenly over the
+# nodes by one loadgen (--subscriber-group: A's without a query, the others' with ?cascade=1, so A relays each of the
+# publisher's packets once to each other node). Per node: its viewers' loss and latency p50/p95/p99, its CPU (% of a
+# core, CPU-µs per packet delivered to its viewers), the most viewers its heartbeat reported in GET /api/cluster and
+# its relays; per run: the nodes' CPU together, the packets A relayed against the publisher's; ratios spread/local.
+#
 #   bash tools/bench/cascade.sh                          # 50 viewers, 15 s windows: ≈ 45 s
 #   bash tools/bench/cascade.sh --subscribers 100 --duration 10 --simulcast
 #   bash tools/bench/cascade.sh --repeats 2              # local, relayed, relayed, local (≈ 90 s)
 #   bash tools/bench/cascade.sh --json results.json --logs DIR   # keep the figures, the loadgen summaries and the logs
+#   bash tools/bench/cascade.sh --spread 3               # 300 viewers: all on A, then 100 on each of A, B, C (≈ 1 min)
+#   bash tools/bench/cascade.sh --spread 3 --simulcast --subscribers 150
 # SABHA=path uses that server binary; otherwise .build/release/sabha when it exists and is newer than
 # .build/debug/sabha, else .build/debug/sabha (nothing of the server is built). LOADGEN=path uses that generator;
 # otherwise tools/loadgen's release build, built (incrementally, nice 19) when missing. Everything listens on
 # 127.0.0.1 (as root: in a fresh network namespace with only lo). Bounded: each loadgen run by --duration + 30 s, the
-# whole measurement by 2 x repeats x (--duration + 32 s) + 80 s (≈ 175 s with the defaults). Writes nothing outside
+# whole measurement by 2 x repeats x (--duration + 32 s) + 80 s (≈ 175 s with the defaults); with --spread (one
+# repeat only) each run by --duration + 60 s and the whole by 2 x (--duration + 62 s) + 100 s (≈ 255 s at 15 s). Writes nothing outside
 # two temporary directories under /tmp (removed at the end, with the nodes and PostgreSQL stopped) and the loadgen's
 # clip cache (/tmp/sabha-loadgen-cache), unless --json or --logs is given. Exits 1 when a problem was found.
 set -euo pipefail
@@ -33,7 +43,8 @@ if [[ -z ${CASCADE_BENCH_IN_NS:-} && $(id -u) -eq 0 ]] && command -v unshare >/d
 fi
 command_line=${CASCADE_BENCH_COMMAND:-"bash tools/bench/cascade.sh${*:+ $*}"}
 
-subscribers=50
+subscribers=""
+spread=0
 duration=15
 repeats=1
 simulcast=""
@@ -45,14 +56,20 @@ while (($#)); do
     --duration) duration=${2%s}; shift 2 ;;
     --repeats) repeats=$2; shift 2 ;;
     --simulcast) simulcast=--simulcast; shift ;;
+    --spread) spread=$2; shift 2 ;;
     --json) json=$(realpath -m -- "$2"); shift 2 ;;
     --logs) logs=$(realpath -m -- "$2"); shift 2 ;;
     *) echo "cascade: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[[ $spread =~ ^[0-9]+$ ]] && ((spread == 0 || (spread >= 2 && spread <= 4))) ||
+  { echo "cascade: --spread is 2-4 (nodes)" >&2; exit 2; }
+subscribers=${subscribers:-$((spread ? 300 : 50))}
 [[ $subscribers =~ ^[0-9]+$ && $duration =~ ^[0-9]+$ && $repeats =~ ^[0-9]+$ ]] &&
   ((subscribers >= 1 && subscribers <= 500 && duration >= 5 && duration <= 60 && repeats >= 1 && repeats <= 3)) ||
   { echo "cascade: --subscribers 1-500, --duration 5-60 (seconds), --repeats 1-3" >&2; exit 2; }
+((spread == 0 || (repeats == 1 && subscribers >= spread))) ||
+  { echo "cascade: --spread runs once (no --repeats) with at least one viewer per node" >&2; exit 2; }
 
 python=$root/.venv/bin/python
 [[ -x $python ]] || { echo "cascade: $python is missing: run tools/setup.sh" >&2; exit 1; }
@@ -84,6 +101,8 @@ fi
 loadgen_help=$("$loadgen" --help 2>/dev/null) || true   # (not piped into grep -q: pipefail and SIGPIPE)
 grep -q -- --subscriber-server <<<"$loadgen_help" ||
   { echo "cascade: $loadgen has no --subscriber-server (stale build? rebuild tools/loadgen)" >&2; exit 1; }
+((spread == 0)) || grep -q -- --subscriber-group <<<"$loadgen_help" ||
+  { echo "cascade: $loadgen has no --subscriber-group (stale build? rebuild tools/loadgen)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/sabha-cascade.XXXXXX)
 pg=$(mktemp -d /tmp/sabha-cascade-pg.XXXXXX)   # its own: as root, the postgres user must be able to enter it
@@ -117,16 +136,21 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 echo "Machine: $(nproc) CPUs, $cpu; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Binary: $sabha ($build, built $(date -u -r "$sabha" '+%Y-%m-%d %H:%M UTC'); checkout $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo "Loadgen: $loadgen (built $(date -u -r "$loadgen" '+%Y-%m-%d %H:%M UTC'))"
-echo "Load: 1 publisher (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers, ${duration} s windows, $repeats repeat(s); nothing pinned"
+if ((spread)); then
+  echo "Load: 1 publisher on A (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers all on A, then spread over $spread nodes (the others' with ?cascade=1), ${duration} s windows; nothing pinned"
+else
+  echo "Load: 1 publisher (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers, ${duration} s windows, $repeats repeat(s); nothing pinned"
+fi
 echo "Command: ${SABHA:+SABHA=$SABHA }${LOADGEN:+LOADGEN=$LOADGEN }$command_line"
 echo "Started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo
 
 # In the background and waited for, so that an interrupted run reaches the trap at once (and stops it first).
 status=0
-timeout $((2 * repeats * (duration + 32) + 80)) "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
+if ((spread)); then limit=$((2 * (duration + 62) + 100)); else limit=$((2 * repeats * (duration + 32) + 80)); fi
+timeout "$limit" "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
   --work "$work" --database-url "$database_url" --subscribers "$subscribers" --duration "$duration" --repeats "$repeats" \
-  $simulcast ${json:+--json "$json"} &
+  --spread "$spread" $simulcast ${json:+--json "$json"} &
 py=$!
 wait "$py" || status=$?
 py=""

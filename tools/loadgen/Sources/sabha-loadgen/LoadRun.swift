@@ -30,12 +30,21 @@ final class LoadRun {
         let janus = options.target == "janus"
         let localIP = options.localIp ?? (janus ? "127.0.0.2" : "127.0.0.1")
         let signalling: any SignallingClient
+        /// The subscribers' signalling, by group (`--subscriber-group`; one group otherwise).
+        let viewerSignalling: [any SignallingClient]
+        let groups = try options.subscriberGroups()
+        let groupOf = LoadgenCommand.deal(groups)
         if janus {
             signalling = try JanusVideoroomClient(url: options.janusUrl, room: options.janusRoom)
+            viewerSignalling = [signalling]
         } else {
             let keyPath = options.tokenKey ?? (options.dataDir! as NSString).appendingPathComponent("token-hs256.key")
-            signalling = WHIPClient(http: try HTTPClient(url: options.server), room: options.room, signer: try TokenSigner(keyFile: keyPath),
+            let (http, signer) = (try HTTPClient(url: options.server), try TokenSigner(keyFile: keyPath))
+            signalling = WHIPClient(http: http, room: options.room, signer: signer,
                                     viewerHTTP: try options.subscriberServer.map { try HTTPClient(url: $0) }, whepQuery: options.whepQuery)
+            viewerSignalling = options.subscriberGroup.isEmpty ? [signalling] : try groups.map {
+                WHIPClient(http: http, room: options.room, signer: signer, viewerHTTP: try HTTPClient(url: $0.url), whepQuery: $0.query)
+            }
         }
 
         let profiles: [SRTPProfile] = switch options.srtp {
@@ -97,13 +106,14 @@ final class LoadRun {
                 let subscriber = try Subscriber(index: j, identity: identity, publisherIndex: publisher.index, publisherIdentity: publisher.identity,
                                                 context: context, setupTimeoutNs: setupTimeoutNs,
                                                 socketBufferBytes: bufferBytes, localIP: localIP, slotEpochNs: slotEpoch, window: measurement)
+                subscriber.group = groupOf.isEmpty || viewerSignalling.count == 1 ? 0 : groupOf[j]
                 subscriber.subscribeStartNs = lg_realtime_ns()
-                try subscriber.accept(try signalling.subscribe(identity: identity, publisher: publisher.identity,
+                try subscriber.accept(try viewerSignalling[subscriber.group].subscribe(identity: identity, publisher: publisher.identity,
                                                                local: subscriber.localDescription(audio: audioClip != nil, video: videoClip != nil)))
                 subscribers.append(subscriber)
                 threads[j % threads.count].adopt(subscriber)
             } catch {
-                failures.append("subscriber \(j): \(error)")
+                failures.append("subscriber \(j)" + (viewerSignalling.count > 1 ? " (group \(groupOf[j]))" : "") + ": \(error)")
             }
             progress.tick()
         }
@@ -116,7 +126,7 @@ final class LoadRun {
         var ended = 0
         let endDeadline = lg_monotonic_ns() + 20_000_000_000
         for subscriber in subscribers where lg_monotonic_ns() < endDeadline {
-            if let session = subscriber.session, signalling.end(session, identity: subscriber.identity) { ended += 1 }
+            if let session = subscriber.session, viewerSignalling[subscriber.group].end(session, identity: subscriber.identity) { ended += 1 }
         }
         for publisher in publishers where lg_monotonic_ns() < endDeadline {
             if let session = publisher.session, signalling.end(session, identity: publisher.identity) { ended += 1 }
@@ -153,6 +163,7 @@ final class LoadRun {
         var generatorCPU: Double
         var serverCPU: Double?
         var secondServerCPU: Double?
+        var extraServerCPU: [Double?]
         var seconds: Double
         var slots: SlotWindow
     }
@@ -167,6 +178,7 @@ final class LoadRun {
         let generatorCPUStart = Self.ownCPUSeconds()
         let serverCPUStart = options.serverPid.flatMap(Self.cpuSeconds(pid:))
         let secondServerCPUStart = options.secondServerPid.flatMap(Self.cpuSeconds(pid:))
+        let extraServerCPUStart = options.extraServerPid.map(Self.cpuSeconds(pid:))
         while lg_monotonic_ns() < windowEnd {
             usleep(UInt32(min(max((windowEnd - lg_monotonic_ns()) / 1000, 1000), 50_000)))
             progress.tick()
@@ -177,13 +189,16 @@ final class LoadRun {
         let secondServerCPU = secondServerCPUStart.flatMap { start in
             options.secondServerPid.flatMap(Self.cpuSeconds(pid:)).map { $0 - start }
         }
+        let extraServerCPU = zip(options.extraServerPid, extraServerCPUStart).map { pid, start in
+            start.flatMap { start in Self.cpuSeconds(pid: pid).map { $0 - start } }
+        }
         let seconds = Double(lg_monotonic_ns() - windowStart) / 1e9
         let slots = SlotWindow(epochNs: slotEpoch, startNs: realtimeStart, endNs: lg_realtime_ns())
         window.close(realtimeNs: slots.endNs)
         let drainEnd = lg_monotonic_ns() + Self.drainNs
         while lg_monotonic_ns() < drainEnd { usleep(50_000) }
         return Measured(counters: (startCounters, endCounters), generatorCPU: generatorCPU, serverCPU: serverCPU,
-                        secondServerCPU: secondServerCPU, seconds: seconds, slots: slots)
+                        secondServerCPU: secondServerCPU, extraServerCPU: extraServerCPU, seconds: seconds, slots: slots)
     }
 
     /// The VP8 clip of each layer (one, or three with `--simulcast`: a quarter, half and the full size at about
@@ -266,7 +281,8 @@ final class LoadRun {
                 server: options.target == "janus" ? options.janusUrl : options.server, room: options.target == "janus" ? String(options.janusRoom) : options.room, publishers: options.publishers, subscribers: options.subscribers,
                 durationSeconds: Double(durationNs) / 1e9, threads: options.threads, srtpProfiles: profiles.map(\.rawValue),
                 decryptEvery: options.decryptEvery, video: video, audio: audio,
-                subscriberServer: options.subscriberServer, whepQuery: options.whepQuery),
+                subscriberServer: options.subscriberServer, whepQuery: options.whepQuery,
+                subscriberGroups: options.subscriberGroup.isEmpty ? nil : options.subscriberGroup),
             setup: Summary.Setup(
                 publishersConnected: publishers.filter { $0.transport.connectedNs != 0 }.count,
                 subscribersConnected: subscribers.filter { $0.transport.connectedNs != 0 }.count,
@@ -304,7 +320,8 @@ final class LoadRun {
                 serverCPUSeconds: serverCPU.map(Summary.Distribution.round),
                 serverPacketsPerCPUSecond: serverCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil },
                 secondServerCPUSeconds: measured.secondServerCPU.map(Summary.Distribution.round),
-                secondServerPacketsPerCPUSecond: measured.secondServerCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil }),
+                secondServerPacketsPerCPUSecond: measured.secondServerCPU.flatMap { $0 > 0 ? (Double(received) / $0).rounded() : nil },
+                extraServerCPUSeconds: options.extraServerPid.isEmpty ? nil : measured.extraServerCPU.map { $0.map(Summary.Distribution.round) }),
             subscribers: Summary.SubscriberDistributions(
                 packets: Summary.Distribution(entries.map { Double($0.packets) }),
                 lossPercent: Summary.Distribution(entries.map(\.lossPercent)),
@@ -312,6 +329,9 @@ final class LoadRun {
                 latencyP99Ms: Summary.Distribution(entries.compactMap(\.latency.p99Ms)),
                 latencyMaxMs: Summary.Distribution(entries.compactMap(\.latency.maxMs)),
                 keyframeWaitMs: Summary.Distribution(entries.compactMap(\.keyframeWaitMs))),
+            groups: options.subscriberGroup.isEmpty ? nil : groupSummaries(
+                groups: (try? options.subscriberGroups()) ?? [], subscribers: subscribers, entries: entries, publishers: publishers,
+                accounting: WindowAccounting(slots: slots, layers: videoLayers.count), failures: failures),
             perSubscriber: options.perSubscriber ? entries : nil)
     }
 
@@ -352,6 +372,37 @@ final class LoadRun {
             totals.notSignalled = missing
         }
         return (entries, latency, totals)
+    }
+
+    /// Each `--subscriber-group`'s figures over the window, as the totals are for all: its subscribers' loss
+    /// (never-signalled ones as 100 %), authenticated packets per second, merged latency, keyframe wait and connect time.
+    private func groupSummaries(groups: [LoadgenCommand.SubscriberGroup], subscribers: [Subscriber], entries: [Summary.SubscriberEntry],
+                                publishers: [Publisher], accounting: WindowAccounting, failures: [String]) -> [Summary.Group] {
+        groups.enumerated().map { g, group in
+            let members = zip(subscribers, entries).filter { $0.0.group == g }
+            var latency = LatencyHistogram()
+            members.forEach { latency.merge($0.0.latency) }
+            var (expected, lost, received) = members.reduce((Int64(0), Int64(0), Int64(0))) { ($0.0 + $1.1.expected, $0.1 + $1.1.lost, $0.2 + $1.1.received) }
+            let notSignalled = group.count - members.count
+            if notSignalled > 0, let first = publishers.first {
+                let w = accounting.unsignalled(publisher: first)
+                expected += Int64(w.expected) * Int64(notSignalled)
+                lost += Int64(w.lost) * Int64(notSignalled)
+            }
+            let seconds = accounting.slots.countedSeconds
+            return Summary.Group(
+                server: group.url, whepQuery: group.query, subscribers: group.count, signalled: members.count,
+                connected: members.count { $0.1.connected }, withKeyframe: members.count { $0.0.hasKeyframe },
+                silent: members.count { $0.1.received == 0 }, notSignalled: notSignalled,
+                expected: expected, lost: lost,
+                lossPercent: Summary.Distribution.round(expected > 0 ? 100 * Double(lost) / Double(expected) : 0),
+                packetsReceivedPerSecond: Summary.Distribution.round(seconds > 0 ? Double(received) / seconds : 0),
+                authFailures: members.reduce(UInt64(0)) { $0 + $1.1.authFailures },
+                latency: Summary.Latency(latency),
+                keyframeWaitMs: Summary.Distribution(members.compactMap(\.1.keyframeWaitMs)),
+                connectMs: Summary.Distribution(members.compactMap(\.1.connectMs)),
+                failures: Array(failures.filter { $0.contains("(group \(g))") }.prefix(5)))
+        }
     }
 
     /// User + system CPU seconds of this process.

@@ -43,6 +43,10 @@ struct LoadgenCommand: ParsableCommand {
     var whepQuery: String?
     @Option(help: "PID of a second server (such as the cluster node --subscriber-server names), to report its CPU time over the measurement window beside --server-pid's.")
     var secondServerPid: Int32?
+    @Option(help: "Fanout: COUNT@URL[?QUERY], repeatable: COUNT of the subscribers post their WHEP requests (and end their sessions) at URL, with ?QUERY added when given (e.g. 100@http://127.0.0.1:8081?cascade=1), instead of --subscriber-server and --whep-query. The counts add up to --subscribers; subscribers are dealt to the groups in turn, and the summary gives each group's loss, latency and keyframe wait (groups).")
+    var subscriberGroup: [String] = []
+    @Option(help: "PID of a further server (repeatable), to report its CPU time over the measurement window (window.extraServerCPUSeconds, in the order given).")
+    var extraServerPid: [Int32] = []
     @Option(help: "The server's data directory: tokens are signed with its token-hs256.key.")
     var dataDir: String?
     @Option(help: "The HS256 token key file (instead of --data-dir).")
@@ -126,6 +130,17 @@ struct LoadgenCommand: ParsableCommand {
         if subscriberServer != nil || whepQuery != nil || secondServerPid != nil {
             guard mode == "fanout", target == "sabha" else { throw ValidationError("--subscriber-server, --whep-query and --second-server-pid are for --mode fanout against sabha") }
         }
+        if !subscriberGroup.isEmpty {
+            guard subscriberServer == nil, whepQuery == nil else { throw ValidationError("--subscriber-group replaces --subscriber-server and --whep-query") }
+            let groups = try subscriberGroups()
+            guard groups.reduce(0, { $0 + $1.count }) == subscribers else {
+                throw ValidationError("the --subscriber-group counts add up to \(groups.reduce(0, { $0 + $1.count })), not --subscribers \(subscribers)")
+            }
+        }
+        if !extraServerPid.isEmpty || !subscriberGroup.isEmpty {
+            guard mode == "fanout", target == "sabha" else { throw ValidationError("--subscriber-group and --extra-server-pid are for --mode fanout against sabha") }
+            guard extraServerPid.count <= 8 else { throw ValidationError("at most 8 --extra-server-pid") }
+        }
         if let whepQuery {
             guard !whepQuery.isEmpty, !whepQuery.hasPrefix("?"), whepQuery.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "#" }) else {
                 throw ValidationError("--whep-query is a query string without the '?', such as cascade=1")
@@ -169,6 +184,49 @@ struct LoadgenCommand: ParsableCommand {
             FileHandle.standardError.write(Data("sabha-loadgen: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// Where a share of the subscribers sends its WHEP requests (`--subscriber-group COUNT@URL[?QUERY]`).
+    struct SubscriberGroup {
+        var count: Int
+        var url: String
+        var query: String?
+    }
+
+    /// The `--subscriber-group`s, or one group of every subscriber at `--subscriber-server` (or `--server`) with `--whep-query`.
+    func subscriberGroups() throws(ValidationError) -> [SubscriberGroup] {
+        guard !subscriberGroup.isEmpty else { return [SubscriberGroup(count: subscribers, url: subscriberServer ?? server, query: whepQuery)] }
+        guard subscriberGroup.count <= 16 else { throw ValidationError("at most 16 --subscriber-group") }
+        return try subscriberGroup.map { (text: String) throws(ValidationError) -> SubscriberGroup in
+            let parts = text.split(separator: "@", maxSplits: 1)
+            guard parts.count == 2, let count = Int(parts[0]), count >= 0, count <= 10_000, parts[1].hasPrefix("http://") else {
+                throw ValidationError("--subscriber-group is COUNT@URL[?QUERY], such as 100@http://127.0.0.1:8081?cascade=1 (got \(text))")
+            }
+            let urlAndQuery = parts[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let query = urlAndQuery.count == 2 ? String(urlAndQuery[1]) : nil
+            if let query {
+                guard !query.isEmpty, query.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "#" }) else {
+                    throw ValidationError("--subscriber-group \(text): the query is a query string such as cascade=1")
+                }
+            }
+            return SubscriberGroup(count: count, url: String(urlAndQuery[0]), query: query)
+        }
+    }
+
+    /// The group of each subscriber: dealt in turn, weighted by the counts (equal counts: 0, 1, 2, 0, 1, 2, ...).
+    static func deal(_ groups: [SubscriberGroup]) -> [Int] {
+        var dealt = [Int](repeating: 0, count: groups.count)
+        var order: [Int] = []
+        for _ in 0..<groups.reduce(0, { $0 + $1.count }) {
+            // The group furthest behind its share: least (dealt + 1) / count, the first on a tie.
+            var best = -1
+            for g in groups.indices where dealt[g] < groups[g].count {
+                if best < 0 || (dealt[g] + 1) * groups[best].count < (dealt[best] + 1) * groups[g].count { best = g }
+            }
+            dealt[best] += 1
+            order.append(best)
+        }
+        return order
     }
 
     /// "30s", "2m", "500ms", "1h", or plain seconds.

@@ -35,6 +35,8 @@ final class Subscriber: LoadPeer, @unchecked Sendable {
     /// Latency counts packets stamped inside this window only.
     let window: MeasurementWindow
     var session: SignalledSession?
+    /// Its `--subscriber-group` (0 without).
+    var group = 0
     var isPublisher: Bool { false }
 
     private(set) var videoSSRC: UInt32 = 0

@@ -54,6 +54,7 @@ struct Summary: Encodable {
         var audio: AudioConfig?
         var subscriberServer: String?
         var whepQuery: String?
+        var subscriberGroups: [String]?
     }
 
     struct VideoConfig: Encodable {
@@ -126,6 +127,32 @@ struct Summary: Encodable {
         /// per CPU-second of it.
         var secondServerCPUSeconds: Double?
         var secondServerPacketsPerCPUSecond: Double?
+        /// With --extra-server-pid: each one's CPU seconds over the window, in the order given (null: unreadable).
+        var extraServerCPUSeconds: [Double?]?
+    }
+
+    /// One --subscriber-group over the window: loss as in `totals` (expected from the publisher's stamps, silent
+    /// and never-signalled subscribers count 100 %), authenticated packets per second in the window's whole slots,
+    /// its subscribers' merged latency.
+    struct Group: Encodable {
+        var server: String
+        var whepQuery: String?
+        var subscribers: Int
+        var signalled: Int
+        var connected: Int
+        var withKeyframe: Int
+        var silent: Int
+        var notSignalled: Int
+        var expected: Int64
+        var lost: Int64
+        var lossPercent: Double
+        var packetsReceivedPerSecond: Double
+        var authFailures: UInt64
+        var latency: Latency
+        var keyframeWaitMs: Distribution
+        var connectMs: Distribution
+        /// Its subscribers' signalling failures (the first 5).
+        var failures: [String]
     }
 
     struct SubscriberDistributions: Encodable {
@@ -172,6 +199,8 @@ struct Summary: Encodable {
     var totals: Totals
     var window: Window
     var subscribers: SubscriberDistributions
+    /// With --subscriber-group: each group, in the order given.
+    var groups: [Group]?
     var perSubscriber: [SubscriberEntry]?
 
     func json() -> String {
