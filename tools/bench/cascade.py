@@ -28,6 +28,7 @@ its relays; per run: the nodes' CPU together and the packets A relayed against t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import signal
@@ -182,14 +183,30 @@ class ClusterWatch(threading.Thread):
                 self.sample = {"viewers": viewers, "A.relays.out": out} | {f"{n}.relays.in": listed for n, listed in into.items()}
 
 
-def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key: str) -> dict:
-    cmd = [str(args.loadgen), "--server", a.base_url, "--data-dir", str(a.data_dir), "--room", room,
-           "--publishers", "1", "--subscribers", str(args.subscribers), "--duration", f"{args.duration}s",
-           "--server-pid", str(a.proc.pid), "--second-server-pid", str(b.proc.pid), *args.clip_args]
-    if kind == "relayed":
-        cmd += ["--subscriber-server", b.base_url, "--whep-query", "cascade=1"]
-    before = (metrics(a), metrics(b))
-    watch = ClusterWatch({"A": a, "B": b}, key, room)
+def grew_by(before: dict[str, float], after: dict[str, float], name: str) -> float:
+    return after.get(name, 0) - before.get(name, 0)
+
+
+def cpu_share(cpu: float | None, seconds: float, delivered: float) -> tuple[float | None, float | None]:
+    """CPU seconds over a window as % of a core, and CPU-µs per packet delivered in it (None where unknown)."""
+    return (None if cpu is None else 100 * cpu / seconds,
+            None if cpu is None or delivered <= 0 else cpu * 1e6 / delivered)
+
+
+def loadgen_command(args, a: SabhaServer, second: SabhaServer, room: str) -> list[str]:
+    """What every run starts from: the loadgen's one publisher on A (--server), --subscribers viewers over --duration,
+    the CPU of A (--server-pid) and of a second node (--second-server-pid), the clip."""
+    return [str(args.loadgen), "--server", a.base_url, "--data-dir", str(a.data_dir), "--room", room,
+            "--publishers", "1", "--subscribers", str(args.subscribers), "--duration", f"{args.duration}s",
+            "--server-pid", str(a.proc.pid), "--second-server-pid", str(second.proc.pid), *args.clip_args]
+
+
+def run_loadgen(args, cmd: list[str], nodes: dict[str, SabhaServer], kind: str, room: str, key: str):
+    """Runs the loadgen (`cmd`, its stderr kept in the work directory) while a ClusterWatch reads the nodes, with each
+    node's /metrics before and after. Returns (its summary, the watch, seconds it took, metrics before, after);
+    AssertionError when it failed, timed out or printed nothing."""
+    before = {name: metrics(srv) for name, srv in nodes.items()}
+    watch = ClusterWatch(nodes, key, room)
     watch.start()
     say(f"{kind}: {' '.join(cmd[1:])}")
     stderr_path = args.work / f"loadgen-{room}.stderr"
@@ -203,27 +220,47 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
         watch.stop_event.set()
         watch.join(timeout=5)
     took = time.monotonic() - t0
-    after = (metrics(a), metrics(b))
+    after = {name: metrics(srv) for name, srv in nodes.items()}
     tail = stderr_path.read_text(errors="replace").splitlines()[-4:]
     if out is None or out.returncode != 0 or not out.stdout.strip():
         code = "timeout" if out is None else out.returncode
         raise AssertionError(f"{kind} run: the loadgen failed ({code}) after {took:.0f} s:\n  " + "\n  ".join(tail))
-    summary = json.loads(out.stdout)
+    return json.loads(out.stdout), watch, took, before, after
+
+
+def summary_fields(summary: dict) -> dict:
+    """The loadgen's figures for all its viewers, as a run's result has them."""
+    w, t = summary["window"], summary["totals"]
+    return {
+        "subscribersConnected": summary["setup"]["subscribersConnected"], "failures": summary["setup"]["failures"][:5],
+        "latency": t["latency"], "lossPercent": t["lossPercent"], "subscribersSilent": t["subscribersSilent"],
+        "authFailures": t["authFailures"], "windowSeconds": w["seconds"], "deliveredPerSecond": w["packetsReceivedPerSecond"],
+        "publisherPacketsPerSecond": w["packetsSentPerSecond"], "generatorCPUSeconds": w["generatorCPUSeconds"],
+    }
+
+
+def run_said(args, kind: str, result: dict) -> str:
+    """The start of the line said after a run: viewers connected, loss and latency."""
+    lat = result["latency"]
+    return (f"{kind}: {result['subscribersConnected']}/{args.subscribers} connected, loss {result['lossPercent']} %, latency p50 "
+            f"{lat.get('p50Ms')} p95 {lat.get('p95Ms')} p99 {lat.get('p99Ms')} ms")
+
+
+def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key: str) -> dict:
+    cmd = loadgen_command(args, a, b, room)
+    if kind == "relayed":
+        cmd += ["--subscriber-server", b.base_url, "--whep-query", "cascade=1"]
+    summary, watch, took, before, after = run_loadgen(args, cmd, {"A": a, "B": b}, kind, room, key)
     w, t = summary["window"], summary["totals"]
     delivered = w["packetsReceivedPerSecond"] * w["seconds"]
     result = {
-        "kind": kind, "room": room, "loadgenSeconds": round(took, 1),
-        "subscribersConnected": summary["setup"]["subscribersConnected"], "failures": summary["setup"]["failures"][:5],
-        "latency": t["latency"], "lossPercent": t["lossPercent"], "subscribersSilent": t["subscribersSilent"],
-        "authFailures": t["authFailures"], "windowSeconds": w["seconds"],
-        "deliveredPerSecond": w["packetsReceivedPerSecond"], "publisherPacketsPerSecond": w["packetsSentPerSecond"],
-        "generatorCPUSeconds": w["generatorCPUSeconds"],
+        "kind": kind, "room": room, "loadgenSeconds": round(took, 1), **summary_fields(summary),
         "dropTimes": watch.drop_times, "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in_b, "relaySample": watch.sample, "watchErrors": watch.errors,
-        "dropsA": grown(before[0], after[0], "sabha_dropped_packets_total"),
-        "dropsB": grown(before[1], after[1], "sabha_dropped_packets_total"),
+        "dropsA": grown(before["A"], after["A"], "sabha_dropped_packets_total"),
+        "dropsB": grown(before["B"], after["B"], "sabha_dropped_packets_total"),
         # Packets A sent over relays during the whole loadgen run, against all the publisher sent (1.0: each once).
-        "relayedByA": after[0].get("sabha_rtp_relayed_total", 0) - before[0].get("sabha_rtp_relayed_total", 0),
-        "relayedByB": after[1].get("sabha_rtp_relayed_total", 0) - before[1].get("sabha_rtp_relayed_total", 0),
+        "relayedByA": grew_by(before["A"], after["A"], "sabha_rtp_relayed_total"),
+        "relayedByB": grew_by(before["B"], after["B"], "sabha_rtp_relayed_total"),
         "publisherPacketsSent": t["packetsSent"],
         "keyframeWaitMs": summary["subscribers"]["keyframeWaitMs"], "connectMs": summary["setup"]["connectMs"],
         "signallingSeconds": summary["setup"]["signallingSeconds"],
@@ -232,11 +269,8 @@ def loadgen_run(args, a: SabhaServer, b: SabhaServer, kind: str, room: str, key:
     for node, field in (("A", "serverCPUSeconds"), ("B", "secondServerCPUSeconds")):
         cpu = w.get(field)
         result[f"cpu{node}Seconds"] = cpu
-        result[f"cpu{node}PercentOfCore"] = None if cpu is None else 100 * cpu / w["seconds"]
-        result[f"cpu{node}MicrosecondsPerDelivered"] = None if cpu is None or delivered <= 0 else cpu * 1e6 / delivered
-    lat = t["latency"]
-    say(f"{kind}: {result['subscribersConnected']}/{args.subscribers} connected, loss {t['lossPercent']} %, latency p50 "
-        f"{lat.get('p50Ms')} p95 {lat.get('p95Ms')} p99 {lat.get('p99Ms')} ms, A {fmt(result['cpuAPercentOfCore'], 1)} % "
+        result[f"cpu{node}PercentOfCore"], result[f"cpu{node}MicrosecondsPerDelivered"] = cpu_share(cpu, w["seconds"], delivered)
+    say(run_said(args, kind, result) + f", A {fmt(result['cpuAPercentOfCore'], 1)} % "
         f"B {fmt(result['cpuBPercentOfCore'], 1)} % of a core, relays out of A {watch.max_out}, into B {watch.max_in_b}")
     return result
 
@@ -258,34 +292,12 @@ def spread_run(args, nodes: dict[str, SabhaServer], kind: str, room: str, key: s
     --extra-server-pid C...)."""
     a, names = nodes["A"], list(nodes)
     groups = spread_groups(args, nodes, kind)
-    cmd = [str(args.loadgen), "--server", a.base_url, "--data-dir", str(a.data_dir), "--room", room,
-           "--publishers", "1", "--subscribers", str(args.subscribers), "--duration", f"{args.duration}s",
-           "--server-pid", str(a.proc.pid), "--second-server-pid", str(nodes["B"].proc.pid), *args.clip_args]
+    cmd = loadgen_command(args, a, nodes["B"], room)
     for name in names[2:]:
         cmd += ["--extra-server-pid", str(nodes[name].proc.pid)]
     for _, _, group in groups:
         cmd += ["--subscriber-group", group]
-    before = {name: metrics(srv) for name, srv in nodes.items()}
-    watch = ClusterWatch(nodes, key, room)
-    watch.start()
-    say(f"{kind}: {' '.join(cmd[1:])}")
-    stderr_path = args.work / f"loadgen-{room}.stderr"
-    t0 = time.monotonic()
-    try:
-        with open(stderr_path, "wb") as err:
-            out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, timeout=args.run_timeout)
-    except subprocess.TimeoutExpired:
-        out = None
-    finally:
-        watch.stop_event.set()
-        watch.join(timeout=5)
-    took = time.monotonic() - t0
-    after = {name: metrics(srv) for name, srv in nodes.items()}
-    tail = stderr_path.read_text(errors="replace").splitlines()[-4:]
-    if out is None or out.returncode != 0 or not out.stdout.strip():
-        code = "timeout" if out is None else out.returncode
-        raise AssertionError(f"{kind} run: the loadgen failed ({code}) after {took:.0f} s:\n  " + "\n  ".join(tail))
-    summary = json.loads(out.stdout)
+    summary, watch, took, before, after = run_loadgen(args, cmd, nodes, kind, room, key)
     w, t = summary["window"], summary["totals"]
     cpus = [w.get("serverCPUSeconds"), w.get("secondServerCPUSeconds"), *(w.get("extraServerCPUSeconds") or [])]
     by_group = dict(zip([g[0] for g in groups], summary.get("groups") or []))
@@ -293,6 +305,7 @@ def spread_run(args, nodes: dict[str, SabhaServer], kind: str, room: str, key: s
     for name, cpu in zip(names, cpus):
         g = by_group.get(name)
         delivered = g["packetsReceivedPerSecond"] * w["seconds"] if g else 0
+        percent, per_delivered = cpu_share(cpu, w["seconds"], delivered)
         per_node[name] = {
             "viewers": g["subscribers"] if g else 0, "connected": g["connected"] if g else 0,
             "silent": g["silent"] if g else 0, "notSignalled": g["notSignalled"] if g else 0,
@@ -300,33 +313,25 @@ def spread_run(args, nodes: dict[str, SabhaServer], kind: str, room: str, key: s
             "deliveredPerSecond": g["packetsReceivedPerSecond"] if g else 0,
             "keyframeWaitMs": g["keyframeWaitMs"] if g else {}, "authFailures": g["authFailures"] if g else 0,
             "groupFailures": g["failures"] if g else [],
-            "cpuSeconds": cpu, "cpuPercentOfCore": None if cpu is None else 100 * cpu / w["seconds"],
-            "cpuMicrosecondsPerDelivered": None if cpu is None or delivered <= 0 else cpu * 1e6 / delivered,
+            "cpuSeconds": cpu, "cpuPercentOfCore": percent, "cpuMicrosecondsPerDelivered": per_delivered,
             "clusterViewersMax": watch.max_viewers.get(name), "relayedViewersMax": watch.max_relayed_viewers.get(name),
             "relaysIn": watch.max_in.get(name),
             "drops": grown(before[name], after[name], "sabha_dropped_packets_total"),
-            "relayed": after[name].get("sabha_rtp_relayed_total", 0) - before[name].get("sabha_rtp_relayed_total", 0),
+            "relayed": grew_by(before[name], after[name], "sabha_rtp_relayed_total"),
         }
     cluster_cpu = None if any(c is None for c in cpus) else sum(cpus)
-    delivered_all = w["packetsReceivedPerSecond"] * w["seconds"]
+    cluster_percent, cluster_per_delivered = cpu_share(cluster_cpu, w["seconds"], w["packetsReceivedPerSecond"] * w["seconds"])
     result = {
-        "kind": kind, "room": room, "loadgenSeconds": round(took, 1), "nodes": per_node,
-        "subscribersConnected": summary["setup"]["subscribersConnected"], "failures": summary["setup"]["failures"][:5],
-        "latency": t["latency"], "lossPercent": t["lossPercent"], "subscribersSilent": t["subscribersSilent"],
-        "authFailures": t["authFailures"], "windowSeconds": w["seconds"], "deliveredPerSecond": w["packetsReceivedPerSecond"],
-        "publisherPacketsPerSecond": w["packetsSentPerSecond"], "generatorCPUSeconds": w["generatorCPUSeconds"],
-        "clusterCPUSeconds": cluster_cpu,
-        "clusterCPUPercentOfCore": None if cluster_cpu is None else 100 * cluster_cpu / w["seconds"],
-        "clusterMicrosecondsPerDelivered": None if cluster_cpu is None or delivered_all <= 0 else cluster_cpu * 1e6 / delivered_all,
+        "kind": kind, "room": room, "loadgenSeconds": round(took, 1), "nodes": per_node, **summary_fields(summary),
+        "clusterCPUSeconds": cluster_cpu, "clusterCPUPercentOfCore": cluster_percent,
+        "clusterMicrosecondsPerDelivered": cluster_per_delivered,
         "relaysOutOfA": watch.max_out, "relaySample": watch.sample, "watchErrors": watch.errors, "dropTimes": watch.drop_times,
         # Packets A sent over relays during the whole loadgen run, against all the publisher sent (each relay once: 1.0 each).
         "relayedByA": per_node["A"]["relayed"], "publisherPacketsSent": t["packetsSent"],
         "connectMs": summary["setup"]["connectMs"], "signallingSeconds": summary["setup"]["signallingSeconds"],
         "settleSeconds": summary["setup"]["settleSeconds"], "summary": summary,
     }
-    lat = t["latency"]
-    say(f"{kind}: {result['subscribersConnected']}/{args.subscribers} connected, loss {t['lossPercent']} %, latency p50 "
-        f"{lat.get('p50Ms')} p95 {lat.get('p95Ms')} p99 {lat.get('p99Ms')} ms; "
+    say(run_said(args, kind, result) + "; "
         + ", ".join(f"{n} {fmt(v['cpuPercentOfCore'], 1)} %" for n, v in per_node.items())
         + f" of a core; relays out of A {watch.max_out}; signalling {result['signallingSeconds']} s, loadgen {took:.0f} s")
     return result
@@ -378,6 +383,20 @@ def spread_table(runs: list[dict], subscribers: int) -> tuple[str, dict]:
     return "\n".join(lines), {"means": avg, "ratios": ratios}
 
 
+def audience_problems(r: dict, subscribers: int) -> list[str]:
+    """Viewers not connected or silent, packets that failed authentication."""
+    if r["subscribersConnected"] < subscribers or r["subscribersSilent"] or r["authFailures"]:
+        return [f"{r['room']}: {r['subscribersConnected']} connected, {r['subscribersSilent']} silent, "
+                f"{r['authFailures']} auth failures; {r['failures'][:2]}"]
+    return []
+
+
+def drop_problems(r: dict, dropped: dict[str, dict[str, float]]) -> list[str]:
+    """The nodes (by name) whose drop counters grew during the run."""
+    return [f"{r['room']}: {name} dropped packets: {d}; seen at {r['dropTimes'][:6]} "
+            "(seconds from the loadgen's start, read each second)" for name, d in dropped.items() if d]
+
+
 def spread_problems(r: dict, subscribers: int, edges: list[str]) -> list[str]:
     problems = []
     if r["kind"] == "spread":
@@ -390,14 +409,7 @@ def spread_problems(r: dict, subscribers: int, edges: list[str]) -> list[str]:
     relayed_elsewhere = {n: v["relayed"] for n, v in r["nodes"].items() if n != "A" and v["relayed"]}
     if (r["kind"] == "spread") != (r["relayedByA"] > 0) or relayed_elsewhere:
         problems.append(f"{r['room']}: sabha_rtp_relayed_total grew by {r['relayedByA']:.0f} on A, {relayed_elsewhere} elsewhere")
-    if r["subscribersConnected"] < subscribers or r["subscribersSilent"] or r["authFailures"]:
-        problems.append(f"{r['room']}: {r['subscribersConnected']} connected, {r['subscribersSilent']} silent, "
-                        f"{r['authFailures']} auth failures; {r['failures'][:2]}")
-    for name, n in r["nodes"].items():
-        if n["drops"]:
-            problems.append(f"{r['room']}: {name} dropped packets: {n['drops']}; seen at {r['dropTimes'][:6]} "
-                            "(seconds from the loadgen's start, read each second)")
-    return problems
+    return problems + audience_problems(r, subscribers) + drop_problems(r, {name: n["drops"] for name, n in r["nodes"].items()})
 
 
 def fmt(x, digits: int = 2) -> str:
@@ -479,8 +491,9 @@ def log_findings(nodes: list[SabhaServer]) -> tuple[list[str], list[str]]:
     return found, relay_lines
 
 
-def wait_alive(nodes: dict[str, SabhaServer], key: str) -> None:
-    """Every node alive in A's cluster view before anything is placed (at most 15 s)."""
+def wait_alive(nodes: dict[str, SabhaServer], key: str, joined: str) -> None:
+    """Every node alive in A's cluster view before anything is placed (at most 15 s); `joined` goes between the
+    nodes' names in the message."""
     a = nodes["A"]
     deadline = time.monotonic() + 15
     while True:
@@ -489,18 +502,19 @@ def wait_alive(nodes: dict[str, SabhaServer], key: str) -> None:
         if alive == sorted(srv.base_url for srv in nodes.values()):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"GET /api/cluster on A does not list {', '.join(nodes)} alive: {view}")
+            raise AssertionError(f"GET /api/cluster on A does not list {joined.join(nodes)} alive: {view}")
         time.sleep(0.2)
 
 
-def wait_relays_gone(nodes: dict[str, SabhaServer], key: str, notes: list[str], problems: list[str]) -> None:
+def wait_relays_gone(nodes: dict[str, SabhaServer], key: str, joined: str, notes: list[str], problems: list[str]) -> None:
     """The relays' teardown after the last run (at most 25 s): A closes its relays when the publisher stops, the
-    other nodes end theirs at their next question (or 10 s after their last viewer)."""
+    other nodes end theirs at their next question (or after their idle time, 10 s at the time of writing, once their
+    last viewer has gone)."""
     t0 = time.monotonic()
     while True:
         listed = {n: ((get_json(srv, "/api/cluster", key) or {}).get("relays") or {}) for n, srv in nodes.items()}
         if not any(r.get("out") or r.get("in") for r in listed.values()):
-            notes.append(f"relays gone from GET /api/cluster on {', '.join(nodes)} {time.monotonic() - t0 + 2:.0f} s after the last run ended")
+            notes.append(f"relays gone from GET /api/cluster on {joined.join(nodes)} {time.monotonic() - t0 + 2:.0f} s after the last run ended")
             return
         if time.monotonic() - t0 > 25:
             problems.append(f"relays still listed 27 s after the last run ended: {json.dumps(listed)[:400]}")
@@ -508,48 +522,62 @@ def wait_relays_gone(nodes: dict[str, SabhaServer], key: str, notes: list[str], 
         time.sleep(0.5)
 
 
-def spread_main(args) -> int:
-    """--spread N: N nodes; the same broadcast with every viewer on A ("local"), then spread evenly over the nodes,
-    A's local and the others' through relays from A ("spread")."""
-    names = "ABCD"[:args.spread]
+@dataclasses.dataclass
+class Measured:
+    runs: list[dict]
+    problems: list[str]
+    notes: list[str]
+    stop_seconds: dict[str, tuple[float, int | None]]   # how long each node took to exit on SIGTERM, its exit code
+    started: list[SabhaServer]
+
+
+def measure(args, names: str, order: list[str], run, relayed_last, joined: str) -> Measured:
+    """Starts a node for each name (nodeA, nodeB, ...), waits for all of them alive in A's cluster view, then
+    `run(nodes, kind, i, key)` for each kind in `order` (a run that fails, AssertionError, is a problem), 2 s apart;
+    when `relayed_last(runs)`, waits for the relays to go. The nodes are stopped whatever happened."""
     nodes_ = Nodes(args.sabha, args.work, args.database_url)
     runs: list[dict] = []
     problems: list[str] = []
     notes: list[str] = []
-    order = ["local", "spread"]
     try:
         nodes = {name: nodes_.start(f"node{name}") for name in names}
         key = admin_key(nodes["A"])
-        wait_alive(nodes, key)
+        wait_alive(nodes, key, joined)
         for i, kind in enumerate(order):
             try:
-                runs.append(spread_run(args, nodes, kind, f"spread-{kind}-{i}", key))
+                runs.append(run(nodes, kind, i, key))
             except AssertionError as exc:
                 problems.append(str(exc))
                 say(str(exc))
-            time.sleep(2)
-        if runs and runs[-1]["kind"] == "spread":
-            wait_relays_gone(nodes, key, notes, problems)
+            time.sleep(2)   # sessions ended; let the nodes settle (heartbeat, relay torn down) before the next run
+        if relayed_last(runs):
+            wait_relays_gone(nodes, key, joined, notes, problems)
     finally:
         stop_seconds = nodes_.stop_all()
-    for r in runs:
-        problems += spread_problems(r, args.subscribers, list(names[1:]))
-    findings, relay_lines = log_findings(nodes_.started)
+    return Measured(runs, problems, notes, stop_seconds, nodes_.started)
+
+
+def report(args, order: list[str], m: Measured, tabulate, relayed_kind: str, sample_about: str, sample_chars: int) -> int:
+    """Prints the tables (`tabulate(runs, subscribers)`), what GET /api/cluster listed with the most relayed viewers
+    in each run of `relayed_kind`, the nodes' log findings, how they stopped, the notes and problems; writes the --json
+    file. Returns the exit status: 1 when a problem was found or a run is missing."""
+    runs, problems, notes = m.runs, m.problems, m.notes
+    findings, relay_lines = log_findings(m.started)
     derived = {}
     if runs:
-        text, derived = spread_table(runs, args.subscribers)
+        text, derived = tabulate(runs, args.subscribers)
         print(text)
     print()
     for r in runs:
-        if r["kind"] == "spread" and r["relaySample"]:
-            print(f"GET /api/cluster during {r['room']} (most relayed viewers): {json.dumps(r['relaySample'])[:600]}")
+        if r["kind"] == relayed_kind and r["relaySample"]:
+            print(f"GET /api/cluster during {r['room']} ({sample_about}): {json.dumps(r['relaySample'])[:sample_chars]}")
     print(f"Server log lines at warning level or above: {len(findings)}")
     for line in findings[:40]:
         print(f"  {line}")
     print(f"Log lines about relays or cascading (first {min(len(relay_lines), 30)}):")
     for line in relay_lines[:30]:
         print(f"  {line}")
-    print("Stopping each node (SIGTERM to exit): " + ", ".join(f"{n} {s:.2f} s (exit {c})" for n, (s, c) in stop_seconds.items()))
+    print("Stopping each node (SIGTERM to exit): " + ", ".join(f"{n} {s:.2f} s (exit {c})" for n, (s, c) in m.stop_seconds.items()))
     for n in notes:
         print(f"Note: {n}")
     if problems:
@@ -560,6 +588,18 @@ def spread_main(args) -> int:
         args.json.write_text(json.dumps({"runs": runs, **derived, "problems": problems, "notes": notes, "logFindings": findings,
                                          "relayLogLines": relay_lines}, indent=2) + "\n")
     return 1 if problems or len(runs) < len(order) else 0
+
+
+def spread_main(args) -> int:
+    """--spread N: N nodes; the same broadcast with every viewer on A ("local"), then spread evenly over the nodes,
+    A's local and the others' through relays from A ("spread")."""
+    names = "ABCD"[:args.spread]
+    order = ["local", "spread"]
+    m = measure(args, names, order, lambda nodes, kind, i, key: spread_run(args, nodes, kind, f"spread-{kind}-{i}", key),
+                lambda runs: bool(runs) and runs[-1]["kind"] == "spread", ", ")
+    for r in m.runs:
+        m.problems += spread_problems(r, args.subscribers, list(names[1:]))
+    return report(args, order, m, spread_table, "spread", "most relayed viewers", 600)
 
 
 def main() -> int:
@@ -587,87 +627,21 @@ def main() -> int:
 
     if args.spread:
         return spread_main(args)
-    nodes = Nodes(args.sabha, args.work, args.database_url)
-    runs: list[dict] = []
-    problems: list[str] = []
-    notes: list[str] = []
     order = ["local", "relayed"] if args.repeats == 1 else (["local", "relayed", "relayed", "local"] * args.repeats)[:2 * args.repeats]
-    try:
-        a = nodes.start("nodeA")
-        b = nodes.start("nodeB")
-        key = admin_key(a)
-        deadline = time.monotonic() + 15
-        while True:   # both alive in the cluster view before anything is placed
-            view = get_json(a, "/api/cluster", key) or {}
-            alive = sorted(n.get("url", n.get("id", "")).rstrip("/") for n in view.get("nodes", []) if n.get("alive"))
-            if alive == sorted([a.base_url, b.base_url]):
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"GET /api/cluster on A does not list A and B alive: {view}")
-            time.sleep(0.2)
-        for i, kind in enumerate(order):
-            try:
-                runs.append(loadgen_run(args, a, b, kind, f"cascade-{kind}-{i}", key))
-            except AssertionError as exc:
-                problems.append(str(exc))
-                say(str(exc))
-            time.sleep(2)   # sessions ended; let the nodes settle (heartbeat, relay torn down) before the next run
-        # The relay's teardown: once the last viewer has gone, the edge closes it after its idle time (10 s at the
-        # time of writing), and the origin stops listing it. Waited for, up to 25 s, when a relayed run came last.
-        if any(r["kind"] == "relayed" for r in runs):
-            t0 = time.monotonic()
-            while True:
-                views = {"A": get_json(a, "/api/cluster", key), "B": get_json(b, "/api/cluster", key)}
-                listed = {n: ((v or {}).get("relays") or {}) for n, v in views.items()}
-                if not any(r.get("out") or r.get("in") for r in listed.values()):
-                    notes.append(f"relays gone from GET /api/cluster on A and B {time.monotonic() - t0 + 2:.0f} s after the last run ended")
-                    break
-                if time.monotonic() - t0 > 25:
-                    problems.append(f"relays still listed 27 s after the last run ended: {json.dumps(listed)[:400]}")
-                    break
-                time.sleep(0.5)
-    finally:
-        stop_seconds = nodes.stop_all()
-    for r in runs:
+    # The relay's teardown is waited for (up to 25 s) when a relayed run came: once the last viewer has gone, the edge
+    # closes it after its idle time, and the origin stops listing it.
+    m = measure(args, "AB", order,
+                lambda nodes, kind, i, key: loadgen_run(args, nodes["A"], nodes["B"], kind, f"cascade-{kind}-{i}", key),
+                lambda runs: any(r["kind"] == "relayed" for r in runs), " and ")
+    problems = m.problems
+    for r in m.runs:
         if r["kind"] == "relayed" and (r["relaysOutOfA"] == 0 or r["relaysIntoB"] == 0):
             problems.append(f"{r['room']}: GET /api/cluster never showed the relay (out of A: {r['relaysOutOfA']}, "
                             f"into B: {r['relaysIntoB']}): were the viewers relayed? {r['watchErrors'][:2]}")
         if (r["kind"] == "relayed") != (r["relayedByA"] > 0) or r["relayedByB"]:
             problems.append(f"{r['room']}: sabha_rtp_relayed_total grew by {r['relayedByA']:.0f} on A and {r['relayedByB']:.0f} on B")
-        if r["subscribersConnected"] < args.subscribers or r["subscribersSilent"] or r["authFailures"]:
-            problems.append(f"{r['room']}: {r['subscribersConnected']} connected, {r['subscribersSilent']} silent, "
-                            f"{r['authFailures']} auth failures; {r['failures'][:2]}")
-        for node in ("A", "B"):
-            if r[f"drops{node}"]:
-                problems.append(f"{r['room']}: {node} dropped packets: {r[f'drops{node}']}; seen at {r['dropTimes'][:6]} "
-                                "(seconds from the loadgen's start, read each second)")
-    findings, relay_lines = log_findings(nodes.started)
-    if runs:
-        text, derived = table(runs, args.subscribers)
-        print(text)
-    else:
-        derived = {}
-    print()
-    for r in runs:
-        if r["kind"] == "relayed" and r["relaySample"]:
-            print(f"GET /api/cluster during {r['room']} (most viewers on B): {json.dumps(r['relaySample'])[:400]}")
-    print(f"Server log lines at warning level or above: {len(findings)}")
-    for line in findings[:40]:
-        print(f"  {line}")
-    print(f"Log lines about relays or cascading (first {min(len(relay_lines), 30)}):")
-    for line in relay_lines:
-        print(f"  {line}")
-    print("Stopping each node (SIGTERM to exit): " + ", ".join(f"{n} {s:.2f} s (exit {c})" for n, (s, c) in stop_seconds.items()))
-    for n in notes:
-        print(f"Note: {n}")
-    if problems:
-        print("PROBLEMS:")
-        for p in problems:
-            print(f"  {p}")
-    if args.json:
-        args.json.write_text(json.dumps({"runs": runs, **derived, "problems": problems, "notes": notes, "logFindings": findings,
-                                         "relayLogLines": relay_lines}, indent=2) + "\n")
-    return 1 if problems or len(runs) < len(order) else 0
+        problems += audience_problems(r, args.subscribers) + drop_problems(r, {"A": r["dropsA"], "B": r["dropsB"]})
+    return report(args, order, m, table, "relayed", "most viewers on B", 400)
 
 
 if __name__ == "__main__":

@@ -35,13 +35,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-
-if [[ -z ${CASCADE_BENCH_IN_NS:-} && $(id -u) -eq 0 ]] && command -v unshare >/dev/null; then
-  # As root only: PostgreSQL runs as the postgres user (runuser), which a user namespace (unshare -r) would not allow.
-  export CASCADE_BENCH_IN_NS=1 CASCADE_BENCH_COMMAND="bash tools/bench/cascade.sh${*:+ $*}"
-  exec unshare -n sh -c 'ip link set lo up && exec bash "$0" "$@"' "$here/cascade.sh" "$@"
-fi
-command_line=${CASCADE_BENCH_COMMAND:-"bash tools/bench/cascade.sh${*:+ $*}"}
+bench=cascade
+# shellcheck source=lib/cluster-nodes.sh
+source "$here/lib/cluster-nodes.sh"
+bench_enter_netns CASCADE_BENCH cascade.sh "$@"
 
 subscribers=""
 spread=0
@@ -71,25 +68,8 @@ subscribers=${subscribers:-$((spread ? 300 : 50))}
 ((spread == 0 || (repeats == 1 && subscribers >= spread))) ||
   { echo "cascade: --spread runs once (no --repeats) with at least one viewer per node" >&2; exit 2; }
 
-python=$root/.venv/bin/python
-[[ -x $python ]] || { echo "cascade: $python is missing: run tools/setup.sh" >&2; exit 1; }
-"$python" -c 'import requests' 2>/dev/null || { echo "cascade: .venv lacks requests: run tools/setup.sh" >&2; exit 1; }
-
-knows_database() { local help; help=$("$1" serve --help 2>/dev/null) && grep -q -- --database <<<"$help"; }
-if [[ -n ${SABHA:-} ]]; then
-  sabha=$SABHA
-else
-  sabha=$root/.build/debug/sabha
-  release=$root/.build/release/sabha
-  if [[ -x $release && (! -x $sabha || $release -nt $sabha) ]] && knows_database "$release"; then sabha=$release; fi
-fi
-[[ -x $sabha ]] || { echo "cascade: no server binary at $sabha (build one, or SABHA=path)" >&2; exit 1; }
-knows_database "$sabha" || { echo "cascade: $sabha has no 'serve --database' (stale build?)" >&2; exit 1; }
-case "$(realpath "$sabha")" in
-  */release/*) build=release ;;
-  */debug/*) build=debug ;;
-  *) build="unknown build" ;;
-esac
+bench_python requests requests
+bench_pick_sabha
 
 loadgen=${LOADGEN:-$root/tools/loadgen/.build/release/sabha-loadgen}
 if [[ -z ${LOADGEN:-} && ! -x $loadgen ]]; then
@@ -104,37 +84,12 @@ grep -q -- --subscriber-server <<<"$loadgen_help" ||
 ((spread == 0)) || grep -q -- --subscriber-group <<<"$loadgen_help" ||
   { echo "cascade: $loadgen has no --subscriber-group (stale build? rebuild tools/loadgen)" >&2; exit 1; }
 
-work=$(mktemp -d /tmp/sabha-cascade.XXXXXX)
-pg=$(mktemp -d /tmp/sabha-cascade-pg.XXXXXX)   # its own: as root, the postgres user must be able to enter it
-py=""
-cleanup() {
-  local pid
-  if [[ -n $py ]] && kill -0 "$py" 2>/dev/null; then   # interrupted: the Python script stops its nodes on SIGTERM
-    kill -TERM "$py" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$py" 2>/dev/null || break; sleep 0.1; done
-  fi
-  if [[ -f $work/pids ]]; then   # nodes the Python script could not stop itself (only ours, by pid)
-    while read -r pid; do
-      if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; sleep 2; kill -KILL "$pid" 2>/dev/null || true; fi
-    done <"$work/pids"
-  fi
-  bash "$root/tools/dev/scratch-postgres.sh" stop "$pg" >/dev/null 2>&1 || true
-  if [[ -n $logs ]]; then
-    mkdir -p "$logs" && cp "$work"/*.log "$work"/*.stderr "$logs/" 2>/dev/null && cp "$pg/postgres.log" "$logs/postgresql-server.log" 2>/dev/null || true
-  fi
-  rm -rf "$work" "$pg"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_scratch sabha-cascade log stderr
 
-echo "cascade: starting a scratch PostgreSQL cluster" >&2
-bash "$root/tools/dev/scratch-postgres.sh" start "$pg" >/dev/null
-database_url=$(bash "$root/tools/dev/scratch-postgres.sh" createdb "$pg" bench)
+bench_start_postgres
+database_url=$(bench_createdb bench)
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-echo "Machine: $(nproc) CPUs, $cpu; $(uname -sr); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "Binary: $sabha ($build, built $(date -u -r "$sabha" '+%Y-%m-%d %H:%M UTC'); checkout $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+bench_describe
 echo "Loadgen: $loadgen (built $(date -u -r "$loadgen" '+%Y-%m-%d %H:%M UTC'))"
 if ((spread)); then
   echo "Load: 1 publisher on A (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers all on A, then spread over $spread nodes (the others' with ?cascade=1), ${duration} s windows; nothing pinned"
@@ -142,18 +97,12 @@ else
   echo "Load: 1 publisher (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers, ${duration} s windows, $repeats repeat(s); nothing pinned"
 fi
 echo "Command: ${SABHA:+SABHA=$SABHA }${LOADGEN:+LOADGEN=$LOADGEN }$command_line"
-echo "Started: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo
+bench_started
 
-# In the background and waited for, so that an interrupted run reaches the trap at once (and stops it first).
 status=0
 if ((spread)); then limit=$((2 * (duration + 62) + 100)); else limit=$((2 * repeats * (duration + 32) + 80)); fi
-timeout "$limit" "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
+bench_run "$limit" "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
   --work "$work" --database-url "$database_url" --subscribers "$subscribers" --duration "$duration" --repeats "$repeats" \
-  --spread "$spread" $simulcast ${json:+--json "$json"} &
-py=$!
-wait "$py" || status=$?
-py=""
-echo
-echo "Finished: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  --spread "$spread" $simulcast ${json:+--json "$json"} || status=$?
+bench_finished
 exit "$status"
