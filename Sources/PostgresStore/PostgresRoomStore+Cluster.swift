@@ -83,8 +83,10 @@ extension PostgresRoomStore: ClusterStore {
         return try database.transaction(writing: true) { session in
             try session.execute("UPDATE roomLease SET expiresAt = $1 WHERE node = $2 AND room = ANY(string_to_array($3, chr(1)))",
                                 [.date(until), .text(node), list])
-            try session.execute("DELETE FROM roomLease WHERE node = $1 AND NOT (room = ANY(string_to_array($2, chr(1))))",
-                                [.text(node), list])
+            // A lease this node took after the caller listed its rooms (a join meanwhile) runs past `until`: it stays.
+            try session.execute("""
+                DELETE FROM roomLease WHERE node = $1 AND NOT (room = ANY(string_to_array($2, chr(1)))) AND expiresAt <= $3
+                """, [.text(node), list, .date(until)])
             var taken: [String: String] = [:]
             for row in try session.query("SELECT room, node FROM roomLease WHERE node != $1 AND room = ANY(string_to_array($2, chr(1)))",
                                          [.text(node), list]) {

@@ -43,6 +43,20 @@ import Testing
         #expect(try b.claimRoom("one", for: "http://b", now: now, until: now.addingTimeInterval(6)) == "http://b")
     }
 
+    /// A join claims a room while the node's heartbeat is being written with a list made just before: the heartbeat
+    /// must not give that room up (it did: the bench once saw a second node admit a join to a room the first held).
+    @Test func aRoomClaimedWhileAHeartbeatIsWrittenIsNotGivenUp() throws {
+        let (a, b) = try Self.twoNodes()
+        // The heartbeat lists the rooms at 0 (none) and writes at 0.5; the join claimed the room at 0.2.
+        #expect(try a.claimRoom("fresh", for: "http://a", now: Self.at(0.2), until: Self.at(6.2)) == "http://a")
+        #expect(try a.renewRooms([], of: "http://a", until: Self.at(6)) == [:])
+        #expect(try b.claimRoom("fresh", for: "http://b", now: Self.at(1), until: Self.at(7)) == "http://a",
+                "the room stays with the node that claimed it")
+        // A room the next heartbeat does not list (nobody came) is given up then.
+        #expect(try a.renewRooms([], of: "http://a", until: Self.at(8)) == [:])
+        #expect(try b.claimRoom("fresh", for: "http://b", now: Self.at(2.1), until: Self.at(8.1)) == "http://b")
+    }
+
     @Test func aJobRunsOnOneNodeAndMovesWhenItsLeaseRunsOut() throws {
         let (a, b) = try Self.twoNodes()
         #expect(try a.holdLease("calendar-watcher", for: "http://a", now: Self.at(0), until: Self.at(60)))

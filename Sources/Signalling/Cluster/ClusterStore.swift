@@ -16,8 +16,9 @@ public protocol ClusterStore: Sendable {
     func claimRoom(_ room: String, for node: String, now: Date, until: Date) throws -> String
     /// The node holding `room` now, if any (a lease not yet expired at `now`).
     func roomHolder(_ room: String, now: Date) throws -> String?
-    /// Extends the leases of `rooms` held by `node` until `until`, and gives up its other rooms. Returns the rooms of
-    /// `rooms` that another node holds now (this node's lease had run out and was taken), with that node.
+    /// Extends the leases of `rooms` held by `node` until `until`, and gives up its other rooms, except those it claimed
+    /// after the caller made the list (their leases run past `until`). Returns the rooms of `rooms` that another node
+    /// holds now (this node's lease had run out and was taken), with that node.
     func renewRooms(_ rooms: [String], of node: String, until: Date) throws -> [String: String]
     /// Takes or keeps the named lease for `holder` until `until`; false while another holder's lease runs.
     func holdLease(_ name: String, for holder: String, now: Date, until: Date) throws -> Bool

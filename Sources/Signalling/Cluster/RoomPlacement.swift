@@ -32,12 +32,12 @@ public final class RoomPlacement: Sendable {
     /// Claims `room` for this node unless another live node holds it. Fails closed: when the database cannot say,
     /// the join is refused (503) rather than risking a second meeting of the same room on another node.
     public func place(_ room: String, now: Date = Date()) throws(RoomAccess.Refusal) -> Placement {
+        // Noted before the claim, so that a heartbeat listing this node's rooms meanwhile keeps it.
+        let noted = recentClaims.withLock { $0.updateValue(now, forKey: room) == nil }
         do {
             let holder = try store.claimRoom(room, for: node, now: now, until: now.addingTimeInterval(ClusterNode.deadAfter))
-            if holder == node {
-                recentClaims.withLock { $0[room] = now }
-                return .here
-            }
+            if holder == node { return .here }
+            if noted { recentClaims.withLock { _ = $0.removeValue(forKey: room) } }
             return .elsewhere(holder)
         } catch {
             logger.error("room placement failed; refusing", metadata: ["room": "\(room)", "error": "\(error)"])
