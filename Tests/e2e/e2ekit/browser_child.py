@@ -4,12 +4,16 @@ Chromium and chromedriver talk over a local DevTools port, so both must live in 
 should see; the test (pytest) stays outside and runs this file there:
 
     ip netns exec NS python e2ekit/browser_child.py URL --name NAME --log-dir DIR [--insecure-origin ORIGIN]
-                                                   [--interval 0.5] [--lifetime 150]
+                                                   [--interval 0.5] [--lifetime 150] [--script FILE]
 
 It opens URL (the meeting page with autojoin) and prints one JSON line per `--interval` seconds to stdout:
     {"t": wall-clock seconds, "name", "joined", "me", "state", "inbound": [...], "outbound": [...], "pair": {...},
      "iceRestarts", "helpShown"}
 with the getStats() fields of STATS_JS below (inbound-rtp and outbound-rtp video, the selected candidate pair).
+`--script FILE`: JavaScript run once after the page loaded (selenium's execute_async_script: it ends by calling
+`arguments[arguments.length - 1]` with its result), before the first sample; its result is printed as
+{"t", "name", "script": result}. A page that is not the meeting page can so do its own WebRTC and set
+`window.sabhaMeeting = {pc, events, me()}` for the samples (e.g. the WHEP viewers of test_cascade_chromium.py).
 Ends by itself after --lifetime seconds, or when stdin closes, or on SIGTERM; quits Chromium on the way out
 and appends the browser console to DIR/console-NAME.log every 3 s.
 """
@@ -77,6 +81,7 @@ def main() -> int:
     ap.add_argument("--insecure-origin", action="append", default=[])
     ap.add_argument("--interval", type=float, default=0.5)
     ap.add_argument("--lifetime", type=float, default=150.0)
+    ap.add_argument("--script", default=None)
     args = ap.parse_args()
 
     from e2ekit.browser import chromium, console_log
@@ -113,6 +118,12 @@ def main() -> int:
     try:
         driver.get(args.url)
         print(json.dumps({"t": time.time(), "name": args.name, "loaded": True}), flush=True)
+        if args.script:
+            try:
+                result = driver.execute_async_script(Path(args.script).read_text())
+            except Exception as exc:  # reported to the test, which decides
+                result = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+            print(json.dumps({"t": time.time(), "name": args.name, "script": result}), flush=True)
         while not stop.is_set() and time.monotonic() < deadline:
             t0 = time.monotonic()
             try:

@@ -30,21 +30,24 @@ from test_meeting_protocol import Participant   # its frame counting by particip
 
 @pytest.fixture
 def cluster_nodes(request, sabha_bin, tmp_path):
-    """Factory: cluster_nodes(database_url, count, *extra_args, env=None) -> [SabhaServer, ...], started one after
-    the other (each ready on /healthz), node i with data directory tmp_path/node<i>, log tmp_path/node<i>.log and
-    `--public-url http://127.0.0.1:<its HTTP port>` (so node.base_url is its id in the cluster). Every node is
-    stopped after the test (SIGTERM; those killed already are left as they are); their logs go in failure reports."""
+    """Factory: cluster_nodes(database_url, count, *extra_args, env=None, host="127.0.0.1") -> [SabhaServer, ...],
+    started one after the other (each ready on /healthz), node i with data directory tmp_path/node<i>, log
+    tmp_path/node<i>.log, HTTP and media on `host` (another address of the test's namespace, e.g. its end of a veth
+    link to a viewer's namespace) and `--public-url http://<host>:<its HTTP port>` (so node.base_url is its id in the
+    cluster). Every node is stopped after the test (SIGTERM; those killed already are left as they are); their logs
+    go in failure reports."""
     nodes: list[SabhaServer] = []
     sources = log_sources(request)
 
-    def start(database_url: str, count: int, *extra_args: str, env: dict[str, str] | None = None) -> list[SabhaServer]:
+    def start(database_url: str, count: int, *extra_args: str, env: dict[str, str] | None = None,
+              host: str = "127.0.0.1") -> list[SabhaServer]:
         started = []
         for _ in range(count):
             i = len(nodes)
             port = free_tcp_port()
             srv = SabhaServer(binary=sabha_bin, data_dir=tmp_path / f"node{i}", log_path=tmp_path / f"node{i}.log",
-                              extra_args=["--database", database_url, "--public-url", f"http://127.0.0.1:{port}", *extra_args],
-                              env=dict(env or {}), http_port=port)
+                              extra_args=["--database", database_url, "--public-url", f"http://{host}:{port}", *extra_args],
+                              env=dict(env or {}), http_port=port, host=host)
             nodes.append(srv)
             sources.append((f"sabha serve log of node {i} ({srv.log_path.name})", srv.log_text))
             srv.start()

@@ -27,7 +27,7 @@ class NsBrowser:
     """A browser_child.py process inside `ns`; its JSON samples collect in .samples (oldest first)."""
 
     def __init__(self, topo: Topology, ns: str, name: str, url: str, log_dir: Path, insecure_origin: str | None,
-                 lifetime: float = 150.0, interval: float = 0.5) -> None:
+                 lifetime: float = 150.0, interval: float = 0.5, script: str | None = None) -> None:
         self.name = name
         self.log_dir = log_dir
         self.samples: list[dict] = []
@@ -37,6 +37,10 @@ class NsBrowser:
                "--interval", str(interval), "--lifetime", str(lifetime)]
         if insecure_origin:
             cmd += ["--insecure-origin", insecure_origin]
+        if script:   # run once after the page loaded (browser_child.py --script); its result: script_sample()
+            script_path = log_dir / f"script-{name}.js"
+            script_path.write_text(script)
+            cmd += ["--script", str(script_path)]
         self._stderr = open(self.stderr_path, "ab")
         self.proc = topo.popen(ns, cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -61,6 +65,19 @@ class NsBrowser:
     def latest(self) -> dict:
         with self.lock:
             return self.samples[-1] if self.samples else {}
+
+    def script_sample(self, timeout: float) -> dict:
+        """The line with what the --script returned, {"t", "name", "script": result} (waits for it, bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for s in self.snapshot():
+                if "script" in s:
+                    return s
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name}: no result of its page script within {timeout}s (process "
+                             f"{self.proc.poll()}): {self.log_text()[-3000:]}")
 
     def since(self, t: float) -> list[dict]:
         return [s for s in self.snapshot() if s.get("t", 0) >= t and "inbound" in s]
