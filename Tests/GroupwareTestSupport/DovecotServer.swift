@@ -36,30 +36,43 @@ public final class DovecotServer: Sendable {
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: d + "/mail")
         let certificates = try SMTPTestEnvironment.makeCertificates(in: directory)
-        let port = try await SMTPTestEnvironment.freePort()
-        var tlsPort = try await SMTPTestEnvironment.freePort()
-        while tlsPort == port { tlsPort = try await SMTPTestEnvironment.freePort() }
         try "\(Self.user):{PLAIN}\(Self.password)::::::\n".write(toFile: d + "/passwd", atomically: true, encoding: .utf8)
-        try Self.config(directory: d, port: port, tlsPort: tlsPort, certificates: certificates)
-            .write(toFile: d + "/dovecot.conf", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["-F", "-c", d + "/dovecot.conf"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        self.directory = directory
-        self.port = port
-        self.tlsPort = tlsPort
-        self.caFile = certificates.caFile
-        do {
-            try await SMTPTestEnvironment.waitForListener(port: port, within: 30)
-            try await SMTPTestEnvironment.waitForListener(port: tlsPort, within: 30)
-        } catch {
-            stop()
-            throw SMTPTestEnvironment.Failure("Dovecot did not start: \(log.suffix(2000))")
+        // A port can still be taken between the choice and Dovecot's bind (another suite's server): then again, on others.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try await SMTPTestEnvironment.freePort()
+            var tlsPort = try await SMTPTestEnvironment.freePort()
+            while tlsPort == port { tlsPort = try await SMTPTestEnvironment.freePort() }
+            try Self.config(directory: d, port: port, tlsPort: tlsPort, certificates: certificates)
+                .write(toFile: d + "/dovecot.conf", atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = ["-F", "-c", d + "/dovecot.conf"]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            do {
+                try await SMTPTestEnvironment.waitForListener(port: port, within: 30)
+                try await SMTPTestEnvironment.waitForListener(port: tlsPort, within: 30)
+            } catch {
+                let log = (try? String(contentsOfFile: d + "/dovecot.log", encoding: .utf8)) ?? ""
+                if process.isRunning { process.terminate() }
+                process.waitUntilExit()
+                if attempt < 3 && log.contains("Address already in use") {
+                    try? FileManager.default.removeItem(atPath: d + "/dovecot.log")
+                    continue
+                }
+                try? FileManager.default.removeItem(at: directory)
+                throw SMTPTestEnvironment.Failure("Dovecot did not start: \(log.suffix(2000))")
+            }
+            self.process = process
+            self.directory = directory
+            self.port = port
+            self.tlsPort = tlsPort
+            self.caFile = certificates.caFile
+            return
         }
     }
 

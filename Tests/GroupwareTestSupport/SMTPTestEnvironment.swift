@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NIOCore
 import NIOPosix
 
@@ -81,9 +82,11 @@ public enum SMTPTestEnvironment {
     /// (32768-60999), so no outgoing connection of another test can take it before that server binds it (Dovecot
     /// once failed with "Address already in use" on a port handed out by binding to 0, while the PostgreSQL store's
     /// tests opened connections). Above 20000: the scratch PostgreSQL of those tests uses 15000-19999.
+    /// Never the same port twice in one test process: two suites starting servers at once must not be handed one.
     public static func freePort() async throws -> Int {
         for _ in 0..<200 {
             let port = Int.random(in: 20_000..<32_000)
+            guard handedOut.withLock({ $0.insert(port).inserted }) else { continue }
             guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: "127.0.0.1", port: port).get() else { continue }
             try await channel.close()
@@ -91,6 +94,8 @@ public enum SMTPTestEnvironment {
         }
         throw Failure("no free TCP port in 20000-31999 on 127.0.0.1")
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     /// Waits until something accepts TCP connections on the port.
     public static func waitForListener(port: Int, within seconds: Double = 60) async throws {
