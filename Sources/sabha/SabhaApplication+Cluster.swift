@@ -66,9 +66,3 @@ extension SabhaApplication {
         return RoomPlacement(node: settings.http.publicURL, store: cluster, logger: logger)
     }
 }
-
-/// Both values, when both are there.
-func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
-}

@@ -58,8 +58,9 @@ struct SabhaApplication {
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
                                 sharedStore: settings.database != nil, logger: Logger(label: "sabha.outbox"))
         let clusterClient = try Self.clusterClient(placement, store: store)
-        let meetingActions = zip(placement, clusterClient).map {
-            ClusterMeetingActions(placement: $0, client: $1, hub: hub, logger: Logger(label: "sabha.cluster"))
+        var meetingActions: ClusterMeetingActions?
+        if let placement, let clusterClient {
+            meetingActions = ClusterMeetingActions(placement: placement, client: clusterClient, hub: hub, logger: Logger(label: "sabha.cluster"))
         }
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
                                             counters: limits, cluster: meetingActions, outboxChanged: { relay.wake() }, logger: logger)

@@ -96,7 +96,7 @@ public actor CascadeRelays {
         let request = RelayWire.Request(room: key.room, publisher: key.publisher, edge: node, ip: address.ip, port: address.port,
                                         profile: Self.profile.rawValue, toEdge: Data(toEdge), toOrigin: Data(toOrigin),
                                         edgeRTCPSSRC: rtcpSSRC)
-        let (status, body) = try await call(origin, method: .POST, path: "/cluster/relays", body: try JSONEncoder().encode(request))
+        let (status, body) = try await cluster.call(origin, method: .POST, path: "/cluster/relays", body: try JSONEncoder().encode(request))
         guard status == 201 else {
             if status == 404 {
                 throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
@@ -120,7 +120,7 @@ public actor CascadeRelays {
                 producers.append((parameters.kind, try await engine.addProducer(transport: relay, parameters)))
             }
             // Our end is ready for every track: now the origin may send.
-            let (started, _) = try await call(origin, method: .POST, path: "/cluster/relays/\(answer.id)/start", body: Data())
+            let (started, _) = try await cluster.call(origin, method: .POST, path: "/cluster/relays/\(answer.id)/start", body: Data())
             guard started == 204 else {
                 throw Problem(status: 502, code: "relay-failed", title: "Relay not opened",
                               detail: "the node holding the room (\(origin)) did not start the relay (\(started))")
@@ -137,7 +137,7 @@ public actor CascadeRelays {
                             lastReached: now, idleSince: now)
         } catch {
             if let transport { await engine.closeTransport(transport) }
-            _ = try? await call(origin, method: .DELETE, path: "/cluster/relays/\(answer.id)", body: Data())
+            _ = try? await cluster.call(origin, method: .DELETE, path: "/cluster/relays/\(answer.id)", body: Data())
             throw error
         }
     }
@@ -145,7 +145,7 @@ public actor CascadeRelays {
     /// Ends a relayed copy here (and its viewers), and tells the origin unless it is gone.
     private func drop(_ relay: Incoming, tellOrigin: Bool) async {
         await service.end(relay.session)
-        if tellOrigin { _ = try? await call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data()) }
+        if tellOrigin { _ = try? await cluster.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data()) }
     }
 
     // MARK: - Origin: the room here, viewers elsewhere
@@ -273,7 +273,7 @@ public actor CascadeRelays {
             // One origin that does not answer costs one timeout per round, not one per relay from it.
             if !unreachable.contains(relay.origin) {
                 do {
-                    let (status, _) = try await call(relay.origin, method: .GET, path: "/cluster/relays/\(relay.id)", body: Data())
+                    let (status, _) = try await cluster.call(relay.origin, method: .GET, path: "/cluster/relays/\(relay.id)", body: Data())
                     if status == 404 {
                         forget(key, relay.id)
                         logger.info("relay ended by the node holding the room (the publisher stopped)",
@@ -344,7 +344,7 @@ public actor CascadeRelays {
         await withTaskGroup(of: Void.self) { group in
             for relay in leaving {
                 group.addTask {
-                    _ = try? await self.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data(),
+                    _ = try? await self.cluster.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data(),
                                              timeout: Self.shutdownTimeout)
                 }
             }
@@ -352,13 +352,6 @@ public actor CascadeRelays {
     }
 
     static let shutdownTimeout: TimeAmount = .milliseconds(500)
-
-    // MARK: - Requests between nodes
-
-    private func call(_ base: String, method: HTTPMethod, path: String, body: Data,
-                      timeout: TimeAmount = ClusterClient.requestTimeout) async throws -> (status: Int, body: [UInt8]) {
-        try await cluster.call(base, method: method, path: path, body: body, timeout: timeout)
-    }
 
     private static func randomKey() -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
