@@ -249,18 +249,13 @@ def reply_mailbox(tmp_path, request):
 def topo(request):
     """Namespaces S and V and the veth between them (e2ekit/netns.py); everything inside is ended and both are deleted
     afterwards. Skips where namespaces or nftables are unavailable."""
-    from e2ekit.netns import Topology, unavailable_reason
+    from e2ekit.netns import Topology, create_or_skip, unavailable_reason
 
     reason = unavailable_reason(need_nft=True)
     if reason:
         pytest.skip(reason)
     t = Topology()
-    try:
-        t.create()
-    except RuntimeError as exc:
-        if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        raise
+    create_or_skip(t)
     if not hasattr(request.node, "_log_sources"):
         request.node._log_sources = []
     request.node._log_sources.append(("network namespace commands", lambda: "\n".join(t.log)))

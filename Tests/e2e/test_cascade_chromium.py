@@ -38,7 +38,7 @@ import pytest
 from e2ekit.cascade import peer_of, relays, viewers_by_node
 from e2ekit.cluster import cluster_nodes, cluster_view, create_room, link_token, log_sources  # noqa: F401 (fixture)
 from e2ekit.cluster_netns import sdp_candidates
-from e2ekit.netns import _end_process_group, _next_index, _run, end_namespaces, unavailable_reason
+from e2ekit.netns import _end_process_group, _next_index, _run, create_or_skip, end_namespaces, unavailable_reason
 from e2ekit.nsbrowser import NsBrowser, brief, delta, longest_stall, main_inbound
 from e2ekit.postgres import database_url, postgres_cluster  # noqa: F401 (fixtures)
 from test_simulcast_chromium import Timeline, layer_of, require_three_layers, sleep_watching, wait_publishing
@@ -136,12 +136,7 @@ def viewer_link(request):
     if reason:
         pytest.skip(reason)
     link = ViewerLink()
-    try:
-        link.create()
-    except RuntimeError as exc:
-        if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        raise
+    create_or_skip(link)
     log_sources(request).append(("viewer link commands", lambda: "\n".join(link.log)))
     try:
         yield link

@@ -41,7 +41,7 @@ import aioice.ice
 import pytest
 
 from e2ekit.cluster import log_sources, stop_nodes
-from e2ekit.netns import _next_index, _run, end_namespaces, unavailable_reason
+from e2ekit.netns import _next_index, _run, create_or_skip, end_namespaces, unavailable_reason
 from e2ekit.postgres import SCRIPT as SCRATCH_POSTGRES
 from e2ekit.server import SabhaServer
 
@@ -268,12 +268,7 @@ def netns_cluster(request, sabha_bin, tmp_path):
         pytest.skip(reason)
     node_args = list((getattr(request, "param", None) or {}).get("node_args", []))
     net = ClusterNet(count=3)
-    try:
-        net.create()
-    except RuntimeError as exc:
-        if "netns add" in str(exc):   # e.g. root only in a user namespace (unshare -r): no /run/netns mounts
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        raise
+    create_or_skip(net)
     sources = log_sources(request)
     sources.append(("cluster network commands", lambda: "\n".join(net.log)))
     lookup = aioice.ice.get_host_addresses

@@ -49,6 +49,19 @@ def _run(cmd: list[str], timeout: float = 15.0, check: bool = True) -> subproces
     return out
 
 
+def create_or_skip(net) -> None:
+    """`net.create()` (a Topology, ClusterNet or any test network with one), skipping the test where namespaces
+    cannot be made, e.g. root only in a user namespace (unshare -r): no /run/netns mounts."""
+    import pytest
+
+    try:
+        net.create()
+    except RuntimeError as exc:
+        if "netns add" in str(exc):
+            pytest.skip(f"cannot create network namespaces here: {exc}")
+        raise
+
+
 def unavailable_reason(need_nft: bool = False) -> str | None:
     """Why this machine cannot build the topology (a skip reason), or None when it can."""
     if os.geteuid() != 0:
