@@ -58,6 +58,8 @@ public struct SignallingServer: Service {
     let access: RoomAccess
     /// In a cluster: relays of publishers between nodes, for viewers of another node's room.
     let cascade: CascadeRelays?
+    /// This node's viewers and `--max-viewers` (WHEP viewers and meeting viewers together); nil: WHEP viewers only.
+    let capacity: ViewerCapacity?
     /// How often each limit refused something (`/metrics`).
     public let limitCounters: LimitCounters
     let webSockets: WebSocketConnections
@@ -73,7 +75,7 @@ public struct SignallingServer: Service {
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
                 store: any RoomStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
                 limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, placement: RoomPlacement? = nil,
-                cascade: CascadeRelays? = nil, logger: Logger,
+                cascade: CascadeRelays? = nil, capacity: ViewerCapacity? = nil, logger: Logger,
                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         self.service = service
@@ -88,6 +90,7 @@ public struct SignallingServer: Service {
         self.webSockets = WebSocketConnections(perAddress: configuration.limits.webSocketsPerAddress)
         self.access = RoomAccess(store: store, scheduler: scheduler, placement: placement, logger: logger)
         self.cascade = cascade
+        self.capacity = capacity
         self.onRunning = onRunning
         self.logger = logger
     }
@@ -114,7 +117,7 @@ public struct SignallingServer: Service {
                             body: .init(byteBuffer: ByteBuffer(string: "draining\n")))
         }
         MediaSessionRoutes(service: service, tokens: tokens, access: access, limits: configuration.limits, counters: limitCounters,
-                           turn: configuration.turn, cascade: cascade, logger: logger).register(on: router)
+                           turn: configuration.turn, cascade: cascade, capacity: capacity, logger: logger).register(on: router)
         if let cascade {
             ClusterRoutes(relays: cascade, hub: meetings, recordings: { [meetings] in await meetings.recordingLibrary }, logger: logger)
                 .register(on: router)

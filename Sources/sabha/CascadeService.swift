@@ -8,10 +8,13 @@ import Signalling
 /// node's heartbeat. On shutdown every relay is closed, and the other nodes are told.
 struct CascadeService: Service {
     let relays: CascadeRelays
+    /// Its meetings' viewers whose media a node served that stopped are told so (`MeetingHub.checkMediaNodes`).
+    let hub: MeetingHub
 
     func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await relays.tick()
+            await hub.checkMediaNodes()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000))) }
         }
         await relays.closeAll()

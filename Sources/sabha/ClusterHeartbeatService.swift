@@ -10,8 +10,8 @@ struct ClusterHeartbeatService: Service {
     let placement: RoomPlacement
     let hub: MeetingHub
     let sessions: SessionRegistry
-    /// `--max-viewers`, told to the other nodes with this node's viewer count.
-    let maxViewers: Int
+    /// This node's viewer count and `--max-viewers`, told to the other nodes.
+    let capacity: ViewerCapacity
     let logger: Logger
 
     func run() async {
@@ -22,8 +22,8 @@ struct ClusterHeartbeatService: Service {
             let meetings = await hub.liveRooms()
             let rooms = Array(meetings.keys) + Array(await sessions.rooms())
             do {
-                let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms, viewers: await sessions.viewerCount(),
-                                                    maxViewers: maxViewers, people: meetings.mapValues(\.count))
+                let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms, viewers: await capacity.viewers(),
+                                                    maxViewers: capacity.maxViewers, people: meetings.mapValues(\.count))
                 if failing { logger.notice("cluster heartbeat written again") }
                 failing = false
                 for (room, node) in taken { _ = await hub.moveRoom(room, to: RoomPlacement.webSocketURL(node)) }

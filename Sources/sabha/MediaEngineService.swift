@@ -9,10 +9,11 @@ struct MediaEngineService: Service {
     let engine: MediaEngine
     let sessions: SessionService
     let meetings: MeetingHub
+    let cascade: CascadeRelays?
     let logger: Logger
 
     func run() async {
-        let events = MediaEventLoop(sessions: sessions, meetings: meetings)
+        let events = MediaEventLoop(sessions: sessions, meetings: meetings, cascade: cascade)
         await cancelWhenGracefulShutdown { await events.run() }
         // Also when the group is cancelled (another service failed, e.g. the HTTP port was taken).
         await engine.shutdown()

@@ -82,14 +82,21 @@ struct SabhaApplication {
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
         let cascade = clusterClient.map { CascadeRelays(service: sessions, cluster: $0, logger: Logger(label: "sabha.cascade")) }
+        let capacity = ViewerCapacity(maxViewers: settings.http.limits.maxViewers, placement: placement) {
+            await sessions.registry.viewerCount() + (await hub.localViewerMedia()) + (await cascade?.hostedCount() ?? 0)
+        }
+        await hub.setViewerPlacement(capacity, remote: clusterClient.map { RemoteMeetingMedia(cluster: $0, logger: Logger(label: "sabha.cascade")) })
+        await cascade?.setMeetingMedia(capacity: capacity) { room, participant, track in
+            await hub.producer(room: room, participant: participant, track: track)
+        }
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
                                       adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
-                                      placement: placement, cascade: cascade, logger: logger,
+                                      placement: placement, cascade: cascade, capacity: capacity, logger: logger,
                                       onRunning: { port in await welcome(settings, port: port, tokens: tokens, admin: admin) })
 
         logStart(settings, engine: engine, admin: admin, logger: logger)
         // Started in this order, stopped in the reverse one.
-        var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, logger: logger),
+        var services: [any Service] = [MediaEngineService(engine: engine, sessions: sessions, meetings: hub, cascade: cascade, logger: logger),
                                        AuditWriterService(recorder: audit), relay,
                                        RetentionService(store: store, retention: settings.retention, recordings: recordings,
                                                         recordingDays: settings.recordingRetentionDays, logger: Logger(label: "sabha.store"))]
@@ -98,10 +105,10 @@ struct SabhaApplication {
         services.append(reporter)
         if let collector { services.append(collector) }
         if let placement {
-            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry,
-                                                    maxViewers: settings.http.limits.maxViewers, logger: Logger(label: "sabha.cluster")))
+            services.append(ClusterHeartbeatService(placement: placement, hub: hub, sessions: sessions.registry, capacity: capacity,
+                                                    logger: Logger(label: "sabha.cluster")))
         }
-        if let cascade { services.append(CascadeService(relays: cascade)) }
+        if let cascade { services.append(CascadeService(relays: cascade, hub: hub)) }
         services.append(CertificateReloadService(credentials: settings.http.tls, logger: Logger(label: "sabha.tls")))
         services.append(server)
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],

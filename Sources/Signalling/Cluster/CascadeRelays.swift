@@ -33,7 +33,9 @@ public actor CascadeRelays {
         var id: String
         var room: String
         var publisher: String
-        /// The publisher's session: when it ends (or is replaced), so does the relay.
+        /// A meeting's track (`publisher` is then its participant), or nil for a WHIP publisher.
+        var track: String?
+        /// The WHIP publisher's session: when it ends (or is replaced), so does the relay.
         var publisherSession: String
         var edge: String
         var transport: TransportID
@@ -52,14 +54,26 @@ public actor CascadeRelays {
         var idleSince: ContinuousClock.Instant?
     }
 
+    /// What a relay carries: a WHIP publisher's tracks, or one track of a meeting participant.
     struct Key: Hashable {
         var room: String
         var publisher: String
+        var track: String? = nil
+        /// The identity of the publisher session standing for it here.
+        var sessionIdentity: String { track ?? publisher }
     }
 
     private var outgoing: [String: Outgoing] = [:]
     private var incoming: [Key: Incoming] = [:]
     private var opening: [Key: Task<Incoming, any Error>] = [:]
+    /// Meeting consumers on this node using each incoming relay (its WHEP viewers are counted by the registry).
+    var holds: [Key: Int] = [:]
+    /// Meeting viewers' transports this node serves for other nodes' meetings (`CascadeRelays+MeetingMedia`).
+    var hosted: [TransportID: HostedMedia] = [:]
+    /// Whether this node may serve another viewer; set once at start.
+    var capacity: ViewerCapacity?
+    /// The producer of a meeting's track held here (room, participant, track), for relays of meeting tracks.
+    var meetingTrack: (@Sendable (_ room: String, _ participant: String, _ track: String) async -> ProducerID?)?
 
     public init(service: SessionService, cluster: ClusterClient, logger: Logger) {
         self.service = service
@@ -72,7 +86,10 @@ public actor CascadeRelays {
     /// Makes sure `publisher` of `room` is relayed here from `origin` (the node holding the room), opening the relay
     /// if needed; then `SessionService.watch` finds it as a publisher of this node.
     public func relay(room: String, publisher: String, from origin: String) async throws(Problem) {
-        let key = Key(room: room, publisher: publisher)
+        try await relay(Key(room: room, publisher: publisher), from: origin)
+    }
+
+    func relay(_ key: Key, from origin: String) async throws(Problem) {
         if let known = incoming[key], known.origin == origin, await service.registry.session(id: known.session) != nil { return }
         if let known = incoming.removeValue(forKey: key) { await drop(known, tellOrigin: true) }
         let task = opening[key] ?? Task { try await self.openIncoming(key, from: origin) }
@@ -93,8 +110,8 @@ public actor CascadeRelays {
         let address = engine.relayAddress(room: key.room)
         let toEdge = Self.randomKey(), toOrigin = Self.randomKey()
         let rtcpSSRC = UInt32.random(in: 1...UInt32.max)
-        let request = RelayWire.Request(room: key.room, publisher: key.publisher, edge: node, ip: address.ip, port: address.port,
-                                        profile: Self.profile.rawValue, toEdge: Data(toEdge), toOrigin: Data(toOrigin),
+        let request = RelayWire.Request(room: key.room, publisher: key.publisher, track: key.track, edge: node, ip: address.ip,
+                                        port: address.port, profile: Self.profile.rawValue, toEdge: Data(toEdge), toOrigin: Data(toOrigin),
                                         edgeRTCPSSRC: rtcpSSRC)
         let (status, body) = try await cluster.call(origin, method: .POST, path: "/cluster/relays", body: try JSONEncoder().encode(request))
         guard status == 201 else {
@@ -125,12 +142,13 @@ public actor CascadeRelays {
                 throw Problem(status: 502, code: "relay-failed", title: "Relay not opened",
                               detail: "the node holding the room (\(origin)) did not start the relay (\(started))")
             }
-            var session = MediaSession(id: SessionService.newSessionID(), kind: .whip, room: key.room, identity: key.publisher,
+            var session = MediaSession(id: SessionService.newSessionID(), kind: .whip, room: key.room, identity: key.sessionIdentity,
                                        transport: relay, producers: producers, watching: nil)
             session.relayedFrom = origin
             if let replaced = await service.registry.addPublisher(session) { await service.end(replaced.id) }
             logger.info("relay opened from the node holding the room",
-                        metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)", "origin": "\(origin)", "relay": "\(answer.id)",
+                        metadata: ["room": "\(key.room)", "publisher": "\(key.publisher)", "track": "\(key.track ?? "-")",
+                                   "origin": "\(origin)", "relay": "\(answer.id)",
                                    "tracks": "\(producers.map(\.kind.rawValue))", "transport": "\(relay)"])
             let now = ContinuousClock.now
             return Incoming(id: answer.id, room: key.room, publisher: key.publisher, origin: origin, session: session.id,
@@ -153,10 +171,20 @@ public actor CascadeRelays {
     /// `POST /cluster/relays`: relays the publisher's tracks to the edge that asks.
     public func open(_ request: RelayWire.Request) async throws(Problem) -> RelayWire.Answer {
         let engine = service.engine
-        guard let publisher = await service.registry.publisher(room: request.room, identity: request.publisher),
-              publisher.relayedFrom == nil else {
-            throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
-                          detail: "'\(request.publisher)' is not publishing in room '\(request.room)' on \(node).")
+        let producers: [ProducerID], publisherSession: String
+        if let track = request.track {
+            guard let producer = await meetingTrack?(request.room, request.publisher, track) else {
+                throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
+                              detail: "'\(request.publisher)' does not publish track \(track) in room '\(request.room)' on \(node).")
+            }
+            (producers, publisherSession) = ([producer], "")
+        } else {
+            guard let publisher = await service.registry.publisher(room: request.room, identity: request.publisher),
+                  publisher.relayedFrom == nil else {
+                throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
+                              detail: "'\(request.publisher)' is not publishing in room '\(request.room)' on \(node).")
+            }
+            (producers, publisherSession) = (publisher.producers.map(\.id), publisher.id)
         }
         guard request.profile == Self.profile.rawValue, request.toEdge.count == 28, request.toOrigin.count == 28 else {
             throw Problem(status: 400, code: "relay-keys", title: "Relay keys refused",
@@ -177,13 +205,13 @@ public actor CascadeRelays {
         var tracks: [RelayWire.Track] = []
         do {
             var used: Set<UInt32> = [rtcpSSRC, request.edgeRTCPSSRC]
-            for producer in publisher.producers {
+            for producer in producers {
                 var ssrcs: [UInt32] = []
                 while ssrcs.count < 3 {
                     let ssrc = UInt32.random(in: 1...UInt32.max)
                     if used.insert(ssrc).inserted { ssrcs.append(ssrc) }
                 }
-                let parameters = try await engine.relayProducer(producer.id, over: relay, ssrcs: ssrcs)
+                let parameters = try await engine.relayProducer(producer, over: relay, ssrcs: ssrcs)
                 tracks.append(RelayWire.Track(parameters, ssrcs: Array(ssrcs.prefix(max(1, min(parameters.encodings.count, 3))))))
             }
         } catch {
@@ -191,9 +219,10 @@ public actor CascadeRelays {
             throw SessionService.mediaProblem(error)
         }
         let id = SessionService.newSessionID()
-        outgoing[id] = Outgoing(id: id, room: request.room, publisher: request.publisher, publisherSession: publisher.id,
-                                edge: request.edge, transport: relay, lastSeen: .now)
-        logger.info("relay opened", metadata: ["room": "\(request.room)", "publisher": "\(request.publisher)", "edge": "\(request.edge)",
+        outgoing[id] = Outgoing(id: id, room: request.room, publisher: request.publisher, track: request.track,
+                                publisherSession: publisherSession, edge: request.edge, transport: relay, lastSeen: .now)
+        logger.info("relay opened", metadata: ["room": "\(request.room)", "publisher": "\(request.publisher)",
+                                               "track": "\(request.track ?? "-")", "edge": "\(request.edge)",
                                                "relay": "\(id)", "to": "\(request.ip):\(request.port)", "transport": "\(relay)"])
         let address = engine.relayAddress(room: request.room)
         return RelayWire.Answer(id: id, ip: address.ip, port: address.port, originRTCPSSRC: rtcpSSRC, tracks: tracks)
@@ -217,8 +246,7 @@ public actor CascadeRelays {
     /// `GET /cluster/relays/{id}`: the edge still wants it; nil (404) once its publisher has gone.
     public func status(_ id: String) async -> RelayWire.Status? {
         guard let relay = outgoing[id] else { return nil }
-        guard let publisher = await service.registry.publisher(room: relay.room, identity: relay.publisher),
-              publisher.id == relay.publisherSession else {
+        guard await stillPublishing(relay) else {
             await close(id, reason: "the publisher stopped")
             return nil
         }
@@ -226,6 +254,12 @@ public actor CascadeRelays {
         guard outgoing[id] != nil else { return nil }
         outgoing[id]?.lastSeen = .now
         return RelayWire.Status(id: id, room: relay.room, publisher: relay.publisher)
+    }
+
+    /// Whether what `relay` carries is still published here.
+    private func stillPublishing(_ relay: Outgoing) async -> Bool {
+        if let track = relay.track { return await meetingTrack?(relay.room, relay.publisher, track) != nil }
+        return await service.registry.publisher(room: relay.room, identity: relay.publisher)?.id == relay.publisherSession
     }
 
     /// `DELETE /cluster/relays/{id}`; false when there was none.
@@ -248,7 +282,7 @@ public actor CascadeRelays {
         for relay in outgoing.values {
             if now - relay.lastSeen > Self.abandonedAfter {
                 await close(relay.id, reason: "the edge stopped asking for it")
-            } else if await service.registry.session(id: relay.publisherSession) == nil {
+            } else if !(await stillPublishing(relay)) {
                 await close(relay.id, reason: "the publisher stopped")
             }
         }
@@ -259,7 +293,7 @@ public actor CascadeRelays {
                 await drop(relay, tellOrigin: true)
                 continue
             }
-            if await service.registry.viewerCount(of: relay.session) > 0 {
+            if await service.registry.viewerCount(of: relay.session) + holds[key, default: 0] > 0 {
                 relay.idleSince = nil
             } else if relay.idleSince == nil {
                 relay.idleSince = now
@@ -297,6 +331,7 @@ public actor CascadeRelays {
             // Another call may have replaced it while this one waited for the origin.
             if incoming[key]?.id == relay.id { incoming[key] = relay }
         }
+        await tickHosted()
     }
 
     private func forget(_ key: Key, _ id: String) {
@@ -307,11 +342,14 @@ public actor CascadeRelays {
     public func snapshot() async -> RelaysView {
         var view = RelaysView()
         view.out = outgoing.values.sorted { $0.id < $1.id }.map {
-            .init(id: $0.id, room: $0.room, publisher: $0.publisher, to: $0.edge)
+            .init(id: $0.id, room: $0.room, publisher: $0.publisher, track: $0.track, to: $0.edge)
         }
-        for relay in incoming.values.sorted(by: { $0.id < $1.id }) {
-            view.in.append(.init(id: relay.id, room: relay.room, publisher: relay.publisher, from: relay.origin,
-                                 viewers: await service.registry.viewerCount(of: relay.session)))
+        for (key, relay) in incoming.sorted(by: { $0.value.id < $1.value.id }) {
+            view.in.append(.init(id: relay.id, room: relay.room, publisher: relay.publisher, track: key.track, from: relay.origin,
+                                 viewers: await service.registry.viewerCount(of: relay.session) + holds[key, default: 0]))
+        }
+        view.meetingMedia = hosted.values.sorted { $0.transport.rawValue < $1.transport.rawValue }.map {
+            .init(room: $0.room, participant: $0.participant, origin: $0.origin, consumers: $0.consumers.count)
         }
         return view
     }
@@ -321,23 +359,34 @@ public actor CascadeRelays {
             var id: String
             var room: String
             var publisher: String
+            var track: String?
             var to: String
         }
         public struct In: Encodable, Sendable {
             var id: String
             var room: String
             var publisher: String
+            var track: String?
             var from: String
             var viewers: Int
         }
+        /// A meeting viewer's media served here for the node holding its meeting.
+        public struct Hosted: Encodable, Sendable {
+            var room: String
+            var participant: String
+            var origin: String
+            var consumers: Int
+        }
         public var out: [Out] = []
         public var `in`: [In] = []
+        public var meetingMedia: [Hosted] = []
     }
 
     /// Closes every relay (shutdown). The origins are told all at once, each within `shutdownTimeout`: an origin that
     /// is gone already must not hold this node's exit for a request timeout per relay.
     public func closeAll() async {
         for id in Array(outgoing.keys) { await close(id, reason: "this node is stopping") }
+        for transport in Array(hosted.keys) { await closeHosted(transport, reason: "this node is stopping") }
         let leaving = Array(incoming.values)
         incoming.removeAll()
         for relay in leaving { await drop(relay, tellOrigin: false) }

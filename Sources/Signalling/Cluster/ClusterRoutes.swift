@@ -17,6 +17,7 @@ struct ClusterRoutes: Sendable {
     static let maximumBodySize = 64 * 1024
 
     func register(on router: Router<some RequestContext>) {
+        registerMeetingMedia(on: router)
         router.get("/cluster/recordings") { request, _ -> Response in
             _ = try await verified(request)
             let list = try await recordings()?.list() ?? []
@@ -75,7 +76,7 @@ struct ClusterRoutes: Sendable {
                                  detail: "This node sends no such relay (its publisher stopped, or the node restarted).")
 
     /// The body, once the request's signature checks out.
-    private func verified(_ request: Request) async throws -> [UInt8] {
+    func verified(_ request: Request) async throws -> [UInt8] {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.maximumBodySize)
@@ -92,7 +93,7 @@ struct ClusterRoutes: Sendable {
         return body
     }
 
-    private static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
         let data = try JSONEncoder().encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

@@ -8,8 +8,10 @@ import MediaCore
 public enum RelayWire {
     public struct Request: Codable, Sendable {
         public var room: String
-        /// The identity of the WHIP publisher to relay.
+        /// The identity of the WHIP publisher to relay, or the meeting participant publishing `track`.
         public var publisher: String
+        /// One track of a meeting (its id in the meeting protocol); nil: every track of a WHIP publisher.
+        public var track: String?
         /// The edge node's public URL (its id in the cluster).
         public var edge: String
         /// Where the origin sends: the edge's media address for this room.

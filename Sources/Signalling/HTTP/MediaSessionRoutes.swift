@@ -26,11 +26,15 @@ public struct MediaSessionRoutes: Sendable {
     let offerReader: RequestBodyReader
     /// In a cluster: viewers of a room held by another node, served here through a relay from it.
     let cascade: CascadeRelays?
+    /// This node's viewers, WHEP and meeting ones together (nil: its WHEP viewers), for `--max-viewers`.
+    let capacity: ViewerCapacity?
 
     public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
-                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, cascade: CascadeRelays? = nil, logger: Logger) {
+                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, cascade: CascadeRelays? = nil, capacity: ViewerCapacity? = nil,
+                logger: Logger) {
         self.service = service
         self.cascade = cascade
+        self.capacity = capacity
         self.turn = turn
         self.tokens = tokens
         self.access = access
@@ -175,7 +179,8 @@ public struct MediaSessionRoutes: Sendable {
     /// (its last heartbeat says so) or the request says `cascade=1`: then it serves the viewer through a relay.
     private func placeViewer(_ request: Request, _ token: AccessToken) async throws(Problem) -> ViewerPlace {
         let limit = limits.maxViewers
-        let hasRoom = limit == 0 ? true : await service.registry.viewerCount() < limit
+        let viewers = if let capacity { await capacity.viewers() } else { await service.registry.viewerCount() }
+        let hasRoom = limit == 0 || viewers < limit
         guard let placement = access.placement, cascade != nil else {
             guard hasRoom else {
                 counters.count(.viewers)

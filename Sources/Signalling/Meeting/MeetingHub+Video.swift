@@ -45,9 +45,7 @@ extension MeetingHub {
         let asked = Self.preferredLayers(width: width, height: height)
         participant.receiving[mid]?.askedLayers = asked
         let layers = Self.cappedLayers(asked, mode: participant.videoMode)
-        engine.setPreferredLayers(consumer: slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
-        // After the layers: a resumed consumer asks for a keyframe of the layer the new size wants.
-        engine.setPaused(consumer: slot.consumer, paused: width == 0 || height == 0)
+        setLayers(of: participant, slot.consumer, spatial: layers.spatial, temporal: layers.temporal, paused: width == 0 || height == 0)
         return nil
     }
 
@@ -66,7 +64,7 @@ extension MeetingHub {
     func applyVideoMode(_ participant: Participant) {
         for slot in participant.receiving.values where slot.kind == .video {
             let layers = Self.cappedLayers(slot.askedLayers, mode: participant.videoMode)
-            engine.setPreferredLayers(consumer: slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
+            setLayers(of: participant, slot.consumer, spatial: layers.spatial, temporal: layers.temporal)
         }
     }
 }

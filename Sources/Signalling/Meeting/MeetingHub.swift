@@ -50,7 +50,7 @@ public actor MeetingHub {
     let engine: MediaEngine
     let logger: Logger
     /// Turns a participant's offers into producers, consumers and answers.
-    private let negotiator: MeetingNegotiator
+    var negotiator: MeetingNegotiator
     var auditSink: (@Sendable (AuditEvent) -> Void)?
     /// Closed rooms, removed people, withdrawn links (nil: tokens alone decide, as in unit tests).
     let access: RoomAccess?
@@ -61,7 +61,7 @@ public actor MeetingHub {
     /// Participants of each room, in join order.
     var rooms: [String: [Participant]] = [:]
     var byID: [String: Participant] = [:]
-    private var byTransport: [TransportID: String] = [:]
+    var byTransport: [TransportID: String] = [:]
     /// The participant last announced as active speaker in each room (nil = silence).
     var activeSpeakers: [String: String?] = [:]
     /// TURN relays offered in `joined.iceServers`, with credentials per participant (nil: none offered).
@@ -78,6 +78,11 @@ public actor MeetingHub {
     /// Composes stopped recordings into one file; nil: they stay as tracks.
     var compositionQueue: CompositionQueue?
     var recordingMinimumFree: Int64 = 0
+    /// This node's viewers and their limit (`--max-viewers`): a viewer-role participant's media goes to another node of
+    /// the cluster when this one is full (`MeetingHub+RemoteMedia`). nil: no limit.
+    var viewerCapacity: ViewerCapacity?
+    /// The media calls for participants whose media another node serves (nil alone).
+    var remoteMedia: RemoteMeetingMedia?
     /// The rooms' chats and options (nil in unit tests without a store).
     var store: (any RoomStore)? { access?.store }
 
@@ -284,10 +289,7 @@ public actor MeetingHub {
             byID[participant.id] = nil
             participant.send(MeetingWire.encode("meeting-ended", ["reason": reason]))
             participant.outbox.finish()
-            if let transport = participant.transport {
-                byTransport[transport.id] = nil
-                await engine.closeTransport(transport.id)
-            }
+            await closeMedia(of: participant)
         }
         if actor != nil, let endMediaSessions {
             let ended = await endMediaSessions(room, nil, nil)
@@ -388,11 +390,8 @@ public actor MeetingHub {
         if participant.role == .host, !(rooms[room] ?? []).contains(where: { $0.role == .host }) {
             logger.info("the last host left; the lobby waits for the next", metadata: ["room": "\(room)"])
         }
-        if let transport = participant.transport {
-            byTransport[transport.id] = nil
-            // Closing the transport closes its producers and, with them, everyone's consumers of them.
-            await engine.closeTransport(transport.id)
-        }
+        // Closing the transport closes its producers and, with them, everyone's consumers of them.
+        await closeMedia(of: participant)
         let others = rooms[room] ?? []
         for other in others {
             for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
@@ -411,20 +410,27 @@ public actor MeetingHub {
     /// offer, from a new peer connection, opens a new transport.
     func transportClosed(_ transport: TransportID, reason: TransportCloseReason) async -> Bool {
         guard let id = byTransport.removeValue(forKey: transport), let participant = byID[id] else { return false }
+        mediaClosed(participant, reason: reason.rawValue)
+        return true
+    }
+
+    /// What `transportClosed` does once the participant is known (also for media another node served).
+    func mediaClosed(_ participant: Participant, reason: String) {
+        let id = participant.id
         participant.transport = nil
+        participant.mediaNode = nil
         participant.remoteCredentials = nil
-        participant.closedTransport = (reason.rawValue, participant.remoteFingerprints)
+        participant.closedTransport = (reason, participant.remoteFingerprints)
         let unpublished = Array(participant.published.values)
         participant.published = [:]
         participant.receiving = [:]
         for other in rooms[participant.room] ?? [] where other !== participant {
             for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
         }
-        participant.send(Self.transportClosedMessage(reason.rawValue))
+        participant.send(Self.transportClosedMessage(reason))
         announce(added: [], removed: unpublished, of: participant)
         logger.notice("participant's media transport closed; it stays in the meeting", metadata: [
-            "room": "\(participant.room)", "participant": "\(id)", "reason": "\(reason.rawValue)"])
-        return true
+            "room": "\(participant.room)", "participant": "\(id)", "reason": "\(reason)"])
     }
 
     static func transportClosedMessage(_ reason: String) -> String {
@@ -447,6 +453,12 @@ public actor MeetingHub {
             offer = try SDPOffer(parsing: sdp, intent: .meeting)
         } catch {
             return [MeetingWire.error("sdp-invalid", error.description, fatal: false)]
+        }
+        if participant.mediaNode != nil, participant.role.mayPublish {
+            // A viewer made co-host: its media moves here, where it can publish (a new peer connection).
+            await closeMedia(of: participant)
+            mediaClosed(participant, reason: "role-changed")
+            return []
         }
         if let refusal = await openTransport(for: participant, offer) { return [refusal] }
         guard let transport = participant.transport else { return [] }
@@ -482,6 +494,9 @@ public actor MeetingHub {
             // A late offer of the peer connection whose transport is gone (its DTLS cannot start again).
             return Self.transportClosedMessage(closed.reason)
         }
+        if !participant.role.mayPublish, let capacity = viewerCapacity, !(await capacity.hasRoom()) {
+            return await openRemoteTransport(for: participant, offer, capacity)
+        }
         do {
             let transport = try await engine.createTransport(TransportParameters(
                 room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
@@ -506,7 +521,12 @@ public actor MeetingHub {
     /// so the others notice nothing but a gap in the media.
     private func restartICE(_ participant: Participant, _ transport: TransportDescription, _ credentials: ICECredentials) async -> String? {
         do {
-            let restarted = try await engine.restartICE(transport.id, remoteUfrag: credentials.ufrag, remotePassword: credentials.password)
+            let restarted: TransportDescription
+            if let node = participant.mediaNode, let remoteMedia {
+                restarted = try await remoteMedia.restartICE(on: node, transport.id, ufrag: credentials.ufrag, password: credentials.password)
+            } else {
+                restarted = try await engine.restartICE(transport.id, remoteUfrag: credentials.ufrag, remotePassword: credentials.password)
+            }
             guard byID[participant.id] === participant, participant.transport?.id == transport.id else { return nil }
             participant.transport = restarted
             participant.remoteCredentials = credentials
@@ -547,7 +567,7 @@ public actor MeetingHub {
     /// meeting participant receives through `consumer`.
     @discardableResult
     public func consumerLayersChanged(_ consumer: ConsumerID, spatial: Int, temporal: Int) -> Bool {
-        for participant in byID.values {
+        for participant in byID.values where participant.mediaNode == nil {
             guard let slot = participant.receiving.values.first(where: { $0.consumer == consumer }) else { continue }
             participant.send(MeetingWire.encode("layers", ["track": slot.track, "spatial": spatial, "temporal": temporal]))
             return true

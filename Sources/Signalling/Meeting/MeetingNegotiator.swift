@@ -15,6 +15,8 @@ struct MeetingNegotiator: Sendable {
 
     let engine: MediaEngine
     let logger: Logger
+    /// Consumers of participants whose media another node serves go there (nil alone).
+    var remote: RemoteMeetingMedia?
 
     /// What the participant's sending m-lines changed.
     struct Publishing {
@@ -78,7 +80,11 @@ struct MeetingNegotiator: Sendable {
         let receivingMids = Set(offer.media.filter { $0.accepted && !$0.direction.sends && $0.direction.receives }.map(\.mid))
         for (mid, slot) in participant.receiving where !receivingMids.contains(mid) || !wantedIDs.contains(slot.track) {
             participant.receiving[mid] = nil
-            await engine.closeConsumer(slot.consumer)
+            if let node = participant.mediaNode, let remote {
+                await remote.closeConsumer(on: node, transport, slot.consumer)
+            } else {
+                await engine.closeConsumer(slot.consumer)
+            }
         }
         var result = Receiving(assigned: Set(participant.receiving.values.map(\.track)))
         for media in offer.media where receivingMids.contains(media.mid) && participant.receiving[media.mid] == nil {
@@ -89,9 +95,17 @@ struct MeetingNegotiator: Sendable {
             }
             let (ssrc, rtxSSRC) = SessionService.newSSRCs(rtx: media.rtxPayloadType != 0)
             do {
-                let consumer = try await engine.addConsumer(transport: transport, SessionService.consumerParameters(
+                let parameters = SessionService.consumerParameters(
                     media, producer: next.track.producer, ssrc: ssrc, rtxSSRC: rtxSSRC,
-                    source: MediaSource(rawValue: next.track.source) ?? (kind == .audio ? .microphone : .camera)))
+                    source: MediaSource(rawValue: next.track.source) ?? (kind == .audio ? .microphone : .camera))
+                let consumer: ConsumerID
+                if let node = participant.mediaNode, let remote {
+                    // The node serving this participant relays the track from here and consumes its copy.
+                    consumer = try await remote.addConsumer(on: node, transport, .init(parameters, publisher: next.publisher,
+                                                                                       track: next.track.id, kind: kind))
+                } else {
+                    consumer = try await engine.addConsumer(transport: transport, parameters)
+                }
                 participant.receiving[media.mid] = MeetingHub.ReceivingSlot(track: next.track.id, publisher: next.publisher, kind: kind,
                                                                             consumer: consumer, ssrc: ssrc, rtxSSRC: rtxSSRC)
                 result.assigned.insert(next.track.id)

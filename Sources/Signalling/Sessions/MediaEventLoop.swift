@@ -11,12 +11,15 @@ public struct MediaEventLoop: Sendable {
     let registry: SessionRegistry
     /// Where meeting events go; nil when only WHIP/WHEP runs (tests).
     let meetings: MeetingHub?
+    /// In a cluster: meeting viewers' transports served here for other nodes, whose end their node must hear of.
+    let cascade: CascadeRelays?
     let logger: Logger
 
-    public init(sessions: SessionService, meetings: MeetingHub?) {
+    public init(sessions: SessionService, meetings: MeetingHub?, cascade: CascadeRelays? = nil) {
         self.engine = sessions.engine
         self.registry = sessions.registry
         self.meetings = meetings
+        self.cascade = cascade
         self.logger = sessions.logger
     }
 
@@ -50,6 +53,8 @@ public struct MediaEventLoop: Sendable {
         guard let (session, viewers) = await registry.remove(transport: transport) else {
             if let meetings, await meetings.transportClosed(transport, reason: reason) {
                 logger.notice("meeting transport closed by the media layer", metadata: ["transport": "\(transport)", "reason": "\(reason.rawValue)"])
+            } else if let cascade {
+                _ = await cascade.hostedTransportClosed(transport, reason: reason)
             }
             return
         }
