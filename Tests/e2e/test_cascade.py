@@ -26,6 +26,7 @@ from e2ekit.cluster import cluster_nodes, cluster_view, create_room, link_token,
 from e2ekit.cluster_netns import run, sdp_candidates, selected_pair
 from e2ekit.peers import MovingPatternTrack, Publisher, delete_session, wait_connected
 from e2ekit.postgres import database_url, postgres_cluster  # noqa: F401 (fixtures)
+from e2ekit.wait import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -57,18 +58,6 @@ def assert_answer_names_only(viewer: CascadeViewer, node) -> None:
 
 def cascade_query(url: str) -> bool:
     return parse_qs(urlsplit(url).query).get("cascade") == ["1"]
-
-
-async def wait_until(predicate, timeout: float, what: str, interval: float = 0.2):
-    """Bounded poll inside the event loop (the viewers keep decoding meanwhile); `predicate` runs in a thread."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await asyncio.to_thread(predicate)
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
 
 
 @pytest.mark.timeout(120)

@@ -1,7 +1,8 @@
 """A Sabha cluster for the end-to-end tests: several `sabha serve` nodes on 127.0.0.1 sharing one PostgreSQL
 database (`--database`), each with its own data directory, ports and `--public-url` (its identity in the cluster),
 and an aiortc meeting participant that follows the `redirect` a node answers a join with when another node holds
-the room (docs/protocol.md), handles `renegotiate` by itself, and can rejoin through other nodes after its node died.
+the room (docs/protocol.md), handles `renegotiate` by itself, can rejoin through other nodes after its node died, and
+can offer again from a new peer connection on the same socket after `transport-closed`.
 
 Use the fixture by importing it into the test module, beside the database ones:
     from e2ekit.cluster import cluster_nodes  # noqa: F401 (fixture)
@@ -217,16 +218,20 @@ class ClusterParticipant(Participant):
         self.joined_message = joined
         self.id = joined["you"]["id"]
         self.resume = joined.get("resume") or self.resume
+        self.lost = asyncio.Event()
+        await self._begin_media(joined.get("tracks", []))
+        return joined
+
+    async def _begin_media(self, tracks: list[dict]) -> None:
+        """A fresh peer connection (publishing when `publish`) offers to receive `tracks`; the pump starts."""
         self._fresh_pc()
         if self.publish:
             w, h = self.size
             self.pc.addTransceiver(MovingPatternTrack(width=w, height=h, fps=self.fps), direction="sendonly")
             self.pc.addTransceiver(SineTrack(), direction="sendonly")
-        self._want = list(joined.get("tracks", []))
-        self.lost = asyncio.Event()
+        self._want = list(tracks)
         await self._offer()
         self._pump = asyncio.ensure_future(self._run_pump())
-        return joined
 
     async def join(self, timeout: float = 15) -> dict:
         joined = await asyncio.to_thread(self._join_following_redirects, self.entry, timeout)
@@ -279,6 +284,43 @@ class ClusterParticipant(Participant):
         while self.answers == 0:
             assert time.monotonic() < deadline, f"{self.name}: no answer to its offer within {timeout}s; errors {self.errors}"
             await asyncio.sleep(0.05)
+
+    # -- what the meeting has, and changes of one's own media
+
+    def tracks_now(self) -> list[dict]:
+        """The others' tracks in the meeting now, as this participant's socket was told (`joined`, then
+        `track-published` and `track-unpublished`)."""
+        tracks: dict[str, dict] = {}
+        for msg in list(self.ws.history if self.ws is not None else []):
+            kind = msg.get("type")
+            if kind == "joined":
+                tracks = {t["id"]: t for t in msg.get("tracks", [])}
+            elif kind == "track-published":
+                tracks[msg["track"]["id"]] = msg["track"]
+            elif kind == "track-unpublished":
+                tracks.pop(msg.get("track"), None)
+        return [t for t in tracks.values() if t.get("participant") != self.id]
+
+    def stop_sending(self, kind: str) -> None:
+        """Stops publishing its `kind` track: that sendonly m-line is offered `inactive` (docs/protocol.md), by the
+        pump's next offer."""
+        (sender,) = [t for t in self.pc.getTransceivers() if t.kind == kind and t.direction == "sendonly"]
+        sender.direction = "inactive"
+        if self._want is None:
+            self._want = []
+
+    async def new_peer_connection(self) -> None:
+        """What the page does on `transport-closed`: on the same socket, a new RTCPeerConnection (new ICE and DTLS)
+        offers again, publishing afresh (when `publish`) and receiving the tracks the meeting has now. Frame counts
+        and `answers` start again from zero."""
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
+        for t in self.tasks:
+            t.cancel()
+        self.tasks = []
+        await self.pc.close()
+        await self._begin_media(self.tracks_now())
 
     # -- losing the node, and coming back
 
