@@ -19,11 +19,11 @@ import Testing
         var inbox: Inbox
     }
 
-    static func join(_ hub: MeetingHub, _ identity: String, room: String = "r1") async -> Member {
+    static func join(_ hub: MeetingHub, _ identity: String, room: String = "r1", role: ParticipantRole = .participant) async -> Member {
         let outbox = SocketOutbox(limit: 1 << 20)
         let inbox = Inbox()
         Task { for await text in outbox.stream { outbox.taken(text); await inbox.add(text) } }
-        let token = AccessToken(identity: identity, room: room, role: .participant, lifetime: 600)
+        let token = AccessToken(identity: identity, room: room, role: role, lifetime: 600)
         let (id, _) = try! await hub.join(token: token, name: identity, resume: nil, outbox: outbox)
         return Member(id: id, inbox: inbox)
     }
