@@ -105,7 +105,10 @@ public struct SignallingServer: Service {
         let router = Router(context: SabhaRequestContext.self)
         // First, so that it wraps every route added below (and the 404 answer).
         // Once a browser has seen the TLS site, it uses nothing else for a year (RFC 6797), even if a link says http.
-        router.add(middleware: SecurityHeadersMiddleware(strictTransportSecurity: configuration.tls == nil ? nil : "max-age=31536000"))
+        var clusterOrigins: (@Sendable () -> [String])?
+        if let placement = access.placement { clusterOrigins = { placement.webSocketOrigins() } }
+        router.add(middleware: SecurityHeadersMiddleware<SabhaRequestContext>(
+            strictTransportSecurity: configuration.tls == nil ? nil : "max-age=31536000", clusterOrigins: clusterOrigins))
         router.add(middleware: ProblemLogMiddleware())
         router.add(middleware: DrainMiddleware(drain: drain))
         router.get("/healthz") { _, _ in "ok\n" }

@@ -34,4 +34,11 @@ import Testing
         #expect(!SecurityHeadersMiddleware<SabhaRequestContext>.isPlainHost(""))
         #expect(SecurityHeadersMiddleware<SabhaRequestContext>.isPlainHost("[::1]:8080"))
     }
+
+    @Test func inAClusterThePolicyLetsTheMeetingPageFollowARedirectToAnotherNodesSocketAndNowhereElse() {
+        let policy = SecurityHeadersMiddleware<SabhaRequestContext>.contentSecurityPolicy(
+            host: "sabha-1.dc.gov.in", others: ["wss://sabha-2.dc.gov.in", "ws://10.0.0.3:8080", "https://x.example", "wss://a b; script-src *"])
+        #expect(policy.contains("connect-src 'self' ws://sabha-1.dc.gov.in wss://sabha-1.dc.gov.in wss://sabha-2.dc.gov.in ws://10.0.0.3:8080;"))
+        #expect(!policy.contains("x.example") && !policy.contains("script-src *"))
+    }
 }

@@ -22,6 +22,8 @@ public final class RoomPlacement: Sendable {
     private let recentClaims = Mutex<[String: Date]>([:])
     /// Whether each job's lease was held at the last look (to log only changes).
     private let jobs = Mutex<[String: Bool]>([:])
+    /// The nodes' WebSocket origins and when they were read, for `webSocketOrigins`.
+    private let origins = Mutex<(read: Date, origins: [String])>((.distantPast, []))
 
     public init(node: String, store: any ClusterStore, logger: Logger) {
         self.node = node
@@ -98,6 +100,17 @@ public final class RoomPlacement: Sendable {
     }
 
     /// The WebSocket URL of `base` (a node's public URL): ws(s)://host/ws.
+    /// The WebSocket origins (`wss://host:port`) of every node that ever joined the cluster: a meeting page served by
+    /// one node may be sent to another's `/ws` (`redirect`), so its Content-Security-Policy must allow them. Read from
+    /// the database at most every `ClusterNode.heartbeatInterval`; a node that cannot read it keeps the last list.
+    public func webSocketOrigins(now: Date = Date()) -> [String] {
+        if let fresh = origins.withLock({ now.timeIntervalSince($0.read) < ClusterNode.heartbeatInterval ? $0.origins : nil }) { return fresh }
+        guard let nodes = try? store.nodes() else { return origins.withLock { $0.origins } }
+        let list = nodes.map { String(Self.webSocketURL($0.id).dropLast("/ws".count)) }.sorted()
+        origins.withLock { $0 = (now, list) }
+        return list
+    }
+
     public static func webSocketURL(_ base: String) -> String {
         let trimmed = trimmed(base)
         if trimmed.hasPrefix("https://") { return "wss://" + trimmed.dropFirst("https://".count) + "/ws" }

@@ -8,12 +8,21 @@ import Hummingbird
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     /// `Strict-Transport-Security`, sent when the server itself speaks TLS.
     var strictTransportSecurity: String?
+    /// In a cluster: the other nodes' WebSocket origins (`RoomPlacement.webSocketOrigins`), where a meeting page is
+    /// sent to the node holding its meeting.
+    var clusterOrigins: (@Sendable () -> [String])? = nil
 
     /// `connect-src 'self'` covers same-origin WebSockets in current browsers; the explicit ws/wss source for the
-    /// requested host keeps older Safari working. `img-src data:` is for the empty favicon of the meeting page.
-    static func contentSecurityPolicy(host: String?) -> String {
+    /// requested host keeps older Safari working; `others` are the cluster's nodes' WebSocket origins (`ws://` or
+    /// `wss://`, as their public URLs say). `img-src data:` is for the empty favicon of the meeting page.
+    static func contentSecurityPolicy(host: String?, others: [String] = []) -> String {
         var connect = "'self'"
         if let host, isPlainHost(host) { connect += " ws://\(host) wss://\(host)" }
+        for origin in others {
+            let parts = origin.split(separator: "://", maxSplits: 1)
+            guard parts.count == 2, parts[0] == "ws" || parts[0] == "wss", isPlainHost(String(parts[1])) else { continue }
+            connect += " " + origin
+        }
         return [
             "default-src 'none'",
             "script-src 'self'",
@@ -48,7 +57,7 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             response = try error.response(from: request, context: context)
         }
-        let policy = Self.contentSecurityPolicy(host: request.head.authority)
+        let policy = Self.contentSecurityPolicy(host: request.head.authority, others: clusterOrigins?() ?? [])
         response.headers[.contentSecurityPolicy] = policy
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[Self.frameOptions] = "DENY"
