@@ -138,11 +138,14 @@ extension CascadeRelays {
             "room": "\(media.room)", "participant": "\(media.participant)", "origin": "\(media.origin)", "reason": "\(reason.rawValue)"])
         let closed = MeetingMediaWire.Closed(edge: node, participant: media.participant, transport: transport.rawValue, reason: reason.rawValue)
         guard let body = try? JSONEncoder().encode(closed) else { return true }
-        do {
-            _ = try await cluster.call(media.origin, method: .POST, path: "/cluster/meeting-media-closed", body: body)
-        } catch {
-            logger.notice("the node holding the meeting was not told that a viewer's media closed",
-                          metadata: ["origin": "\(media.origin)", "participant": "\(media.participant)", "error": "\(error)"])
+        // Not waited for: the media events behind this one must not wait for a node that does not answer.
+        Task { [cluster, logger] in
+            do {
+                _ = try await cluster.call(media.origin, method: .POST, path: "/cluster/meeting-media-closed", body: body)
+            } catch {
+                logger.notice("the node holding the meeting was not told that a viewer's media closed",
+                              metadata: ["origin": "\(media.origin)", "participant": "\(media.participant)", "error": "\(error)"])
+            }
         }
         return true
     }
