@@ -9,10 +9,13 @@ extension PostgresRoomStore: ClusterStore {
     public func heartbeat(_ node: ClusterNode) throws {
         _ = try database.withSession { session in
             try session.execute("""
-                INSERT INTO clusterNode (id, startedAt, heartbeatAt, viewers, maxViewers, roomPeople) VALUES ($1, $2, $3, $4, $5, $6)
+                INSERT INTO clusterNode (id, startedAt, heartbeatAt, viewers, maxViewers, publishers, maxPublishers, roomPeople)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 ON CONFLICT (id) DO UPDATE SET startedAt = excluded.startedAt, heartbeatAt = excluded.heartbeatAt,
-                    viewers = excluded.viewers, maxViewers = excluded.maxViewers, roomPeople = excluded.roomPeople
+                    viewers = excluded.viewers, maxViewers = excluded.maxViewers, publishers = excluded.publishers,
+                    maxPublishers = excluded.maxPublishers, roomPeople = excluded.roomPeople
                 """, [.text(node.id), .date(node.startedAt), .date(node.heartbeatAt), .int(node.viewers), .int(node.maxViewers),
+                      .int(node.publishers), .int(node.maxPublishers),
                       .text(String(decoding: try JSONEncoder().encode(node.people), as: UTF8.self))])
         }
     }
@@ -30,9 +33,14 @@ extension PostgresRoomStore: ClusterStore {
 
     /// The `clusterNode` rows, oldest first, without their rooms (also what `sabha doctor` reads).
     static func registeredNodes(_ session: PostgresSession) throws -> [ClusterNode] {
-        try session.query("SELECT id, startedAt, heartbeatAt, viewers, maxViewers, roomPeople FROM clusterNode ORDER BY startedAt, id").map { row in
-            let (id, startedAt, heartbeatAt, viewers, maxViewers, people) = try row.decode((String, Date, Date, Int, Int, String).self)
+        try session.query("""
+            SELECT id, startedAt, heartbeatAt, viewers, maxViewers, publishers, maxPublishers, roomPeople
+            FROM clusterNode ORDER BY startedAt, id
+            """).map { row in
+            let (id, startedAt, heartbeatAt, viewers, maxViewers, publishers, maxPublishers, people) =
+                try row.decode((String, Date, Date, Int, Int, Int, Int, String).self)
             return ClusterNode(id: id, startedAt: startedAt, heartbeatAt: heartbeatAt, viewers: viewers, maxViewers: maxViewers,
+                               publishers: publishers, maxPublishers: maxPublishers,
                                people: (try? JSONDecoder().decode([String: Int].self, from: Data(people.utf8))) ?? [:])
         }
     }

@@ -79,6 +79,10 @@ enum PostgresSchema {
             "ALTER TABLE clusterNode ADD COLUMN maxViewers bigint NOT NULL DEFAULT 0",
             "ALTER TABLE clusterNode ADD COLUMN roomPeople text NOT NULL DEFAULT '{}'",
         ]),
+        ("pg-v4-publishers", [
+            "ALTER TABLE clusterNode ADD COLUMN publishers bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE clusterNode ADD COLUMN maxPublishers bigint NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Brings the schema up to date; returns the names of the migrations it applied.

@@ -59,7 +59,7 @@ public struct SignallingServer: Service {
     /// In a cluster: relays of publishers between nodes, for viewers of another node's room.
     let cascade: CascadeRelays?
     /// This node's viewers and `--max-viewers` (WHEP viewers and meeting viewers together); nil: WHEP viewers only.
-    let capacity: ViewerCapacity?
+    let capacity: NodeCapacity?
     /// How often each limit refused something (`/metrics`).
     public let limitCounters: LimitCounters
     let webSockets: WebSocketConnections
@@ -75,7 +75,7 @@ public struct SignallingServer: Service {
     public init(configuration: Configuration, service: SessionService, meetings: MeetingHub, tokens: TokenAuthority,
                 store: any RoomStore, adminKey: AdminKey, scheduler: MeetingScheduler, audit: AuditRecorder,
                 limitCounters: LimitCounters, reporter: AttendanceReporter? = nil, placement: RoomPlacement? = nil,
-                cascade: CascadeRelays? = nil, capacity: ViewerCapacity? = nil, logger: Logger,
+                cascade: CascadeRelays? = nil, capacity: NodeCapacity? = nil, logger: Logger,
                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) {
         self.configuration = configuration
         self.service = service

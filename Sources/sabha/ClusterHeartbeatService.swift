@@ -11,7 +11,7 @@ struct ClusterHeartbeatService: Service {
     let hub: MeetingHub
     let sessions: SessionRegistry
     /// This node's viewer count and `--max-viewers`, told to the other nodes.
-    let capacity: ViewerCapacity
+    let capacity: NodeCapacity
     let logger: Logger
 
     func run() async {
@@ -23,7 +23,8 @@ struct ClusterHeartbeatService: Service {
             let rooms = Array(meetings.keys) + Array(await sessions.rooms())
             do {
                 let taken = try placement.heartbeat(startedAt: startedAt, rooms: rooms, viewers: await capacity.viewers(),
-                                                    maxViewers: capacity.maxViewers, people: meetings.mapValues(\.count))
+                                                    maxViewers: capacity.maxViewers, publishers: await capacity.publishers(),
+                                                    maxPublishers: capacity.maxPublishers, people: meetings.mapValues(\.count))
                 if failing { logger.notice("cluster heartbeat written again") }
                 failing = false
                 for (room, node) in taken { _ = await hub.moveRoom(room, to: RoomPlacement.webSocketURL(node)) }

@@ -46,6 +46,25 @@ extension SabhaApplication {
 
     /// Signed requests between this node and the others (relays, meeting actions), with the cluster's secret (made by
     /// the first node, kept in the database); nil alone.
+    /// The relays to other nodes (nil alone), and this node's viewers and publishers and their limits: where a
+    /// meeting participant's media goes when it is full, told to the hub (which places participants' media), the
+    /// relays (which serve other nodes' participants) and, through the capacity returned, the WHEP routes and the
+    /// heartbeat.
+    static func mediaPlacement(_ limits: SignallingLimits, placement: RoomPlacement?, sessions: SessionService, hub: MeetingHub,
+                               cluster: ClusterClient?) async -> (NodeCapacity, CascadeRelays?) {
+        let cascade = cluster.map { CascadeRelays(service: sessions, cluster: $0, logger: Logger(label: "sabha.cascade")) }
+        let capacity = NodeCapacity(
+            maxViewers: limits.maxViewers, maxPublishers: limits.maxPublishers, placement: placement,
+            viewers: { await sessions.registry.viewerCount() + (await hub.localViewerMedia()) + (await cascade?.hostedCount(.viewer) ?? 0) },
+            publishers: { await hub.localPublisherMedia() + (await cascade?.hostedCount(.publisher) ?? 0) })
+        let remote = cluster.map { RemoteMeetingMedia(cluster: $0, logger: Logger(label: "sabha.cascade")) }
+        await hub.setMediaPlacement(capacity, remote: remote, relays: cascade)
+        await cascade?.setMeetingMedia(capacity: capacity) { room, participant, track in
+            await hub.producer(room: room, participant: participant, track: track)
+        }
+        return (capacity, cascade)
+    }
+
     static func clusterClient(_ placement: RoomPlacement?, store: any RoomStore) throws -> ClusterClient? {
         guard let placement, let cluster = store as? any ClusterStore else { return nil }
         do {

@@ -58,10 +58,8 @@ struct SabhaApplication {
         let relay = OutboxRelay(store: store.meetings, channels: channels.relay, retryDelay: settings.groupware.outboxRetry,
                                 sharedStore: settings.database != nil, logger: Logger(label: "sabha.outbox"))
         let clusterClient = try Self.clusterClient(placement, store: store)
-        var meetingActions: ClusterMeetingActions?
-        if let placement, let clusterClient {
-            meetingActions = ClusterMeetingActions(placement: placement, client: clusterClient, hub: hub, logger: Logger(label: "sabha.cluster"))
-        }
+        let meetingActions = placement.flatMap { placement in clusterClient.map {
+            ClusterMeetingActions(placement: placement, client: $0, hub: hub, logger: Logger(label: "sabha.cluster")) } }
         let hooks = MeetingHooks.signalling(tokens: tokens, store: store, hub: hub, publicURL: settings.http.publicURL,
                                             counters: limits, cluster: meetingActions, outboxChanged: { relay.wake() }, logger: logger)
         let scheduler = MeetingScheduler(store: store.meetings, policy: settings.groupware.policy, hooks: hooks,
@@ -81,14 +79,8 @@ struct SabhaApplication {
         await hub.setMediaSessionEnder { room, identity, tokenID in
             await sessions.endSessions(room: room, identity: identity, tokenID: tokenID)
         }
-        let cascade = clusterClient.map { CascadeRelays(service: sessions, cluster: $0, logger: Logger(label: "sabha.cascade")) }
-        let capacity = ViewerCapacity(maxViewers: settings.http.limits.maxViewers, placement: placement) {
-            await sessions.registry.viewerCount() + (await hub.localViewerMedia()) + (await cascade?.hostedCount() ?? 0)
-        }
-        await hub.setViewerPlacement(capacity, remote: clusterClient.map { RemoteMeetingMedia(cluster: $0, logger: Logger(label: "sabha.cascade")) })
-        await cascade?.setMeetingMedia(capacity: capacity) { room, participant, track in
-            await hub.producer(room: room, participant: participant, track: track)
-        }
+        let (capacity, cascade) = await Self.mediaPlacement(settings.http.limits, placement: placement, sessions: sessions, hub: hub,
+                                                            cluster: clusterClient)
         let server = SignallingServer(configuration: settings.http, service: sessions, meetings: hub, tokens: tokens, store: store,
                                       adminKey: admin, scheduler: scheduler, audit: audit, limitCounters: limits, reporter: reporter,
                                       placement: placement, cascade: cascade, capacity: capacity, logger: logger,

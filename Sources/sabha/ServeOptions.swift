@@ -90,6 +90,9 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "WHEP viewers this node serves at most (env SABHA_MAX_VIEWERS, default 0: no limit). In a cluster, viewers past it go to a node with room, which relays the publisher from the node holding the room.")
     var maxViewers: Int?
 
+    @Option(help: "Meeting participants who publish whose media this node serves at most (env SABHA_MAX_PUBLISHERS, default 0: no limit). In a cluster, the media of those past it goes to a node with room, which relays their tracks to the node holding the meeting.")
+    var maxPublishers: Int?
+
     @Option(help: "Open /ws connections one client address may hold (env SABHA_MAX_WEBSOCKETS_PER_ADDRESS, default 100).")
     var maxWebsocketsPerAddress: Int?
 

@@ -175,6 +175,8 @@ struct ServeSettings {
                                                      default: limits.sessionsPerToken, range: 1...10_000, what: "--max-sessions-per-token")
         limits.maxViewers = try Settings.count(options.maxViewers, env: "SABHA_MAX_VIEWERS", default: limits.maxViewers,
                                                range: 0...1_000_000, what: "--max-viewers")
+        limits.maxPublishers = try Settings.count(options.maxPublishers, env: "SABHA_MAX_PUBLISHERS", default: limits.maxPublishers,
+                                                  range: 0...1_000_000, what: "--max-publishers")
         limits.webSocketsPerAddress = try Settings.count(options.maxWebsocketsPerAddress, env: "SABHA_MAX_WEBSOCKETS_PER_ADDRESS",
                                                          default: limits.webSocketsPerAddress, range: 1...100_000,
                                                          what: "--max-websockets-per-address")

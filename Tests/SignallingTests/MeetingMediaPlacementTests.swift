@@ -12,7 +12,7 @@ import Testing
 
     @Test func aViewerBeyondALoneServersLimitStaysInTheMeetingWithoutMediaUntilOneLeaves() async throws {
         try await Hub.withHub { hub in
-            await hub.setViewerPlacement(ViewerCapacity(maxViewers: 1, placement: nil) { await hub.localViewerMedia() }, remote: nil)
+            await hub.setMediaPlacement(NodeCapacity(maxViewers: 1, placement: nil, viewers: { await hub.localViewerMedia() }), remote: nil, relays: nil)
             let host = await Hub.join(hub, "host", role: .host)
             _ = try Hub.answer(await hub.offer(from: host.id, sdp: SDPFixtures.load("chromium156-simulcast-offer")))
             let first = await Hub.join(hub, "v1", role: .viewer)

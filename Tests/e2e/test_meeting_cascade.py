@@ -23,8 +23,9 @@ import time
 
 import pytest
 
-from e2ekit.cascade import viewers_by_node
-from e2ekit.cluster import ClusterParticipant, cluster_nodes, cluster_view, create_room, link_token  # noqa: F401 (fixture)
+from e2ekit.cascade import viewers_by_node, wait_viewer_total
+from e2ekit.cluster import (ClusterParticipant, cluster_nodes, cluster_view, create_room, link_token,  # noqa: F401 (fixture)
+                            wait_everyone_receives_everyone)
 from e2ekit.cluster_netns import run
 from e2ekit.meeting_cascade import (answer_of, media_node, meeting_media, meeting_relays, place_meeting_viewers,
                                     receiving, sdp_fingerprint, wait_message, wait_receiving)
@@ -124,10 +125,10 @@ def test_meeting_viewers_beyond_the_holders_limit_watch_through_other_nodes(clus
                     f"node {k}'s meetingMedia {media}: expected the participants {mine} placed there"
                 assert all(m.get("origin", "").rstrip("/") == nodes[0].base_url and m.get("consumers") == 2 for m in media), \
                     f"node {k}'s meetingMedia {media}: each should have origin node 0 and 2 consumers (audio, video)"
-                assert "meeting viewer's media served here for the node holding the meeting" in nodes[k].log_text(), \
-                    f"node {k}'s log does not say 'meeting viewer's media served here for the node holding the meeting'"
-            assert "meeting viewer's media placed on another node" in nodes[0].log_text(), \
-                "node 0's log does not say 'meeting viewer's media placed on another node'"
+                assert "meeting participant's media served here for the node holding the meeting" in nodes[k].log_text(), \
+                    f"node {k}'s log does not say 'meeting participant's media served here for the node holding the meeting'"
+            assert "meeting participant's media placed on another node" in nodes[0].log_text(), \
+                "node 0's log does not say 'meeting participant's media placed on another node'"
 
             # A seventh viewer: no node has room.
             await seventh.join()
@@ -308,7 +309,7 @@ def test_an_edge_closes_its_meeting_relays_after_its_last_viewer_leaves(cluster_
                 raise AssertionError(f"15 s after the edge's last viewer left: node 0's relays out, node 1's in and the "
                                      f"viewers by node are {relays_gone.last}") from None
             report["relays_gone"] = time.monotonic() - left
-            assert "meeting viewer's media closed" in nodes[1].log_text(), "node 1's log does not say 'meeting viewer's media closed'"
+            assert "meeting participant's media closed" in nodes[1].log_text(), "node 1's log does not say 'meeting participant's media closed'"
             report["local"] = local.frames.get(host.id, 0) - local_at_leave
             assert report["local"] >= 30, f"the holder's viewer decoded {report['local']} frames after the other left"
         finally:
@@ -320,3 +321,160 @@ def test_an_edge_closes_its_meeting_relays_after_its_last_viewer_leaves(cluster_
               f"the relays {report['relays_gone']:.1f} s after its leave")
     for n in nodes:
         assert n.alive(), f"node {n.base_url} died"
+
+
+# ------------------------------------------------------------------------------------------- publishers on other nodes
+
+
+def publisher(name: str, nodes, room: str, entry, role: str = "participant") -> ClusterParticipant:
+    """A participant who publishes camera and microphone, entering through `entry`; its link is minted by node 0."""
+    return ClusterParticipant(name, link_token(nodes[0], room, name, role), entry.base_url)
+
+
+async def place_publishers(people: list[ClusterParticipant], asked) -> None:
+    """Each joins (following the redirect to the holder) and publishes once every node's heartbeat counts the
+    publishers before it, so each placement sees up-to-date counts."""
+    for i, p in enumerate(people):
+        await p.join()
+        await p.wait_answered()
+        await asyncio.to_thread(wait_viewer_total, asked, i + 1, 8.0, "publishers")
+
+
+def flows(people: list[ClusterParticipant]) -> dict[tuple[str, str], tuple[int, int]]:
+    """{(receiver, sender): (video, audio frames)}."""
+    return {(p.name, q.name): (p.frames.get(q.id, 0), p.audio.get(q.id, 0)) for p in people for q in people if q is not p}
+
+
+async def wait_flows_rise(people: list[ClusterParticipant], since: dict, pairs: set[tuple[str, str]], timeout: float) -> float:
+    """Waits until every (receiver, sender) in `pairs` decoded 20 more video and 25 more audio frames than `since`."""
+    start = time.monotonic()
+    while True:
+        now = flows(people)
+        late = {k: (now[k], since.get(k, (0, 0))) for k in pairs
+                if now[k][0] < since.get(k, (0, 0))[0] + 20 or now[k][1] < since.get(k, (0, 0))[1] + 25}
+        if not late:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"within {timeout}s these flows did not rise by 20 video / 25 audio frames (now, before): {late}")
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.timeout(180)
+def test_publishers_beyond_the_holders_limit_publish_through_another_node_and_everyone_sees_and_hears_everyone(
+        cluster_nodes, database_url, capsys):
+    nodes = cluster_nodes(database_url, 2, "--admin-key", ADMIN_KEY, "--max-publishers", "2")
+    room = "meeting-publishers-spread"
+    create_room(nodes[0], room)
+    people = [publisher(f"p{i}", nodes, room, nodes[i % 2], "host" if i == 0 else "participant") for i in range(4)]
+    report: dict = {}
+
+    async def scenario():
+        try:
+            await place_publishers(people, nodes[0])
+            report["everyone"] = await wait_everyone_receives_everyone(people, video=20, audio=25, timeout=60)
+            served = [media_node(nodes, p) for p in people]
+            report["served"] = served
+            assert served == [0, 0, 1, 1], f"participant -> media node {served}: two on node 0 (--max-publishers 2), then node 1"
+            on_b = {p.id for p in people[2:]}
+            tracks = {p.id: {t["id"] for t in people[0 if p is not people[0] else 1].tracks_now() if t["participant"] == p.id}
+                      for p in people}
+            assert all(len(v) == 2 for v in tracks.values()), f"each publishes audio and video: {tracks}"
+
+            views = await asyncio.to_thread(lambda: [cluster_view(n) for n in nodes])
+            counts = {e["id"].rstrip("/"): (e.get("publishers"), e.get("maxPublishers")) for e in views[0]["nodes"]}
+            assert counts == {nodes[0].base_url: (2, 2), nodes[1].base_url: (2, 2)}, f"/api/cluster publishers: {counts}"
+            # Node 1's publishers' tracks come to the holder once each...
+            into_a = meeting_relays(views[0], "in", room)
+            assert {(pub, track, peer) for pub, track, peer, _ in into_a} == \
+                {(pid, t, nodes[1].base_url) for pid in on_b for t in tracks[pid]}, f"node 0's relays in: {into_a}"
+            # ...and every track goes to node 1 once: node 0's publishers' for both there, each of node 1's for the other.
+            out_of_a = meeting_relays(views[0], "out", room)
+            assert out_of_a == {(p.id, t, nodes[1].base_url) for p in people for t in tracks[p.id]}, f"node 0's relays out: {out_of_a}"
+            assert meeting_relays(views[1], "out", room) == {(pid, t, nodes[0].base_url) for pid in on_b for t in tracks[pid]}
+            media = meeting_media(views[1], room)
+            assert sorted(m["participant"] for m in media) == sorted(on_b), f"node 1's meetingMedia: {media}"
+
+            # One of node 1's publishers stops its video: everyone is told and its relay goes; the rest flows on.
+            sharer = people[2]
+            video = next(t["id"] for t in people[0].tracks_now() if t["participant"] == sharer.id and t["kind"] == "video")
+            stopped = time.monotonic()
+            sharer.stop_sending("video")
+            for p in people:
+                if p is not sharer:
+                    await wait_message(p, lambda m: m.get("type") == "track-unpublished" and m.get("track") == video, 10,
+                                       "track-unpublished for a node-1 publisher's video")
+            await wait_until(lambda: not any(track == video for _, track, _, _ in meeting_relays(cluster_view(nodes[0]), "in", room)),
+                             10, "node 0's relay of the stopped video gone")
+            report["unpublished"] = time.monotonic() - stopped
+            since = flows(people)
+            await wait_flows_rise(people, since, {(p.name, q.name) for p in people for q in people if q is not p and q is not sharer},
+                                  15)
+
+            # Node 1's other publisher leaves: the others are told, its relays go.
+            leaver = people[3]
+            leaver.ws.send({"type": "leave"})
+            await leaver.close()
+            await wait_message(people[0], lambda m: m.get("type") == "participant-left" and m.get("participant") == leaver.id, 5,
+                               "participant-left")
+            await wait_until(lambda: not any(pub == leaver.id for pub, _, _, _ in meeting_relays(cluster_view(nodes[0]), "in", room)),
+                             10, "node 0's relays of the leaver's tracks gone")
+            await wait_until(lambda: [m["participant"] for m in meeting_media(cluster_view(nodes[1]), room)] == [sharer.id], 10,
+                             "node 1's meetingMedia without the leaver")
+        finally:
+            await close_all(people)
+
+    run(asyncio.wait_for(scenario(), 160))
+    with capsys.disabled():
+        print(f"\n[meeting cascade, publishers] 4 publishers through nodes 0,1,0,1 with --max-publishers 2: media on nodes "
+              f"{report['served']}; everyone received everyone {report['everyone']:.1f} s after the last joined; a node-1 "
+              f"publisher's video stopped: told and relay gone in {report['unpublished']:.1f} s")
+    for n in nodes:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+@pytest.mark.timeout(180)
+def test_a_publisher_whose_node_dies_publishes_again_through_another_and_everyone_sees_it(cluster_nodes, database_url, capsys):
+    nodes = cluster_nodes(database_url, 3, "--admin-key", ADMIN_KEY, "--max-publishers", "2")
+    room = "meeting-publisher-edge-dies"
+    create_room(nodes[0], room)
+    people = [publisher(f"p{i}", nodes, room, nodes[0], "host" if i == 0 else "participant") for i in range(4)]
+    report: dict = {}
+
+    async def scenario():
+        try:
+            await place_publishers(people, nodes[0])
+            await wait_everyone_receives_everyone(people, video=20, audio=25, timeout=60)
+            served = [media_node(nodes, p) for p in people]
+            assert served[:2] == [0, 0] and sorted(served[2:]) == [1, 2], f"participant -> media node {served}"
+            moved = people[2]
+            x = served[2]
+            y = 3 - x
+            killed = time.monotonic()
+            nodes[x].kill()
+            closed = await wait_message(moved, lambda m: m.get("type") == "transport-closed", 10,
+                                        f"transport-closed after node {x} (its media's node) was killed")
+            report["closed"] = time.monotonic() - killed
+            assert closed.get("reason") == "node-lost", closed
+            again = time.monotonic()
+            await moved.new_peer_connection()
+            await moved.wait_answered(10)
+            others = [p for p in people if p is not moved]
+            report["back"] = await wait_flows_rise([moved, *others], {}, {(moved.name, q.name) for q in others},
+                                                   max(1.0, again + 15 - time.monotonic()))
+            assert media_node(nodes, moved) == y, f"the new transport is on node {media_node(nodes, moved)}, expected node {y}"
+            # Its new tracks reach the meeting: a newcomer (fresh peer connection, media on node 0) decodes all four.
+            # (The others' own peer connections get them on the m-lines its old tracks had, which aiortc does not
+            # start receiving on again once they went inactive; browsers do.)
+            newcomer = viewer("newcomer", nodes, room, nodes[0])
+            people.append(newcomer)
+            await newcomer.join()
+            await newcomer.wait_answered()
+            await wait_flows_rise([newcomer, *people[:4]], {}, {(newcomer.name, q.name) for q in people[:4]}, 20)
+            assert not any(m.get("type") == "participant-left" for m in people[0].ws.history), "the host saw someone leave"
+        finally:
+            await close_all(people)
+
+    run(asyncio.wait_for(scenario(), 160))
+    with capsys.disabled():
+        print(f"\n[meeting cascade, publisher's node killed] transport-closed (node-lost) {report['closed']:.1f} s after the "
+              f"SIGKILL; it decoded everyone again {report['back']:.1f} s after its new offer, and a newcomer decoded it")

@@ -428,6 +428,8 @@ public struct AdminRoutes: Sendable {
             var rooms: [String]
             var viewers: Int
             var maxViewers: Int
+            var publishers: Int
+            var maxPublishers: Int
         }
         struct Cluster: Encodable {
             var node: String
@@ -439,7 +441,7 @@ public struct AdminRoutes: Sendable {
         let relays = await cascade?.snapshot() ?? CascadeRelays.RelaysView()
         return try json(Cluster(node: placement.node, nodes: nodes.map {
             Node(id: $0.id, url: $0.id, startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, alive: $0.isAlive(at: now), rooms: $0.rooms,
-                 viewers: $0.viewers, maxViewers: $0.maxViewers)
+                 viewers: $0.viewers, maxViewers: $0.maxViewers, publishers: $0.publishers, maxPublishers: $0.maxPublishers)
         }, relays: relays))
     }
 

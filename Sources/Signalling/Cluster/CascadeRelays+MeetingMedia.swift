@@ -18,21 +18,64 @@ extension CascadeRelays {
         var room: String
         var participant: String
         var origin: String
+        /// A publishing participant's transport (a viewer's only receives).
+        var publishes: Bool
         /// What each consumer watches (the relay it holds).
         var consumers: [ConsumerID: Key] = [:]
+        /// The tracks it publishes here, by their meeting track ids (relayed to the origin).
+        var producers: [String: ProducerID] = [:]
         /// When the origin last said it still wants this transport.
         var lastConfirmed: ContinuousClock.Instant
     }
 
     /// Set once at start: this node's viewer count and limit, and how to find a meeting track held here.
-    public func setMeetingMedia(capacity: ViewerCapacity,
+    public func setMeetingMedia(capacity: NodeCapacity,
                                 meetingTrack: @escaping @Sendable (_ room: String, _ participant: String, _ track: String) async -> ProducerID?) {
         self.capacity = capacity
         self.meetingTrack = meetingTrack
     }
 
-    /// Meeting viewers' transports served here for other nodes.
-    public func hostedCount() -> Int { hosted.count }
+    /// Meeting participants' transports served here for other nodes: viewers' or publishers'.
+    public func hostedCount(_ kind: NodeCapacity.Kind) -> Int {
+        hosted.values.reduce(0) { $0 + ($1.publishes == (kind == .publisher) ? 1 : 0) }
+    }
+
+    /// The producer of a meeting's track published here: one of this node's meetings' (the hub's), or one published
+    /// here by a participant of another node's meeting (relayed to that node, and from there to others).
+    func meetingTrackHere(_ room: String, _ participant: String, _ track: String) async -> ProducerID? {
+        if let producer = await meetingTrack?(room, participant, track) { return producer }
+        return hosted.values.first { $0.room == room && $0.participant == participant }?.producers[track]
+    }
+
+    // MARK: - The origin: tracks its meeting's participants publish on other nodes
+
+    /// The copy here of `track`, published by `participant` on `node` (opening the relay from there): what the hub
+    /// uses as the track's producer. Held until `releaseMeetingTrack`.
+    public func meetingTrack(room: String, participant: String, track: String, from node: String) async throws(Problem) -> ProducerID {
+        let key = Key(room: room, publisher: participant, track: track)
+        holds[key, default: 0] += 1
+        do throws(Problem) {
+            try await relay(key, from: node)
+            guard let producer = await service.registry.publisher(room: room, identity: key.sessionIdentity)?.producers.first?.id else {
+                throw Problem(status: 502, code: "relay-failed", title: "Relay not opened", detail: "Track \(track) did not arrive from \(node).")
+            }
+            return producer
+        } catch {
+            release(key)
+            throw error
+        }
+    }
+
+    /// The hub no longer uses `track` (unpublished, or its participant's media ended): its relay ends now, since a
+    /// track id is never published again.
+    public func releaseMeetingTrack(room: String, participant: String, track: String) async {
+        let key = Key(room: room, publisher: participant, track: track)
+        release(key)
+        guard holds[key] == nil, let relay = incoming.removeValue(forKey: key) else { return }
+        await service.end(relay.session)
+        // Not waited for: the node it came from may be the one that just stopped.
+        Task { [cluster] in _ = try? await cluster.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data()) }
+    }
 
     static let full = Problem(status: 503, code: "server-full", title: "Too many viewers",
                               detail: "This node already serves its most viewers (--max-viewers).", headers: [.retryAfter: "10"])
@@ -42,21 +85,23 @@ extension CascadeRelays {
 
     /// `POST /cluster/meeting-media`.
     func host(_ request: MeetingMediaWire.TransportRequest) async throws(Problem) -> MeetingMediaWire.Transport {
-        guard await capacity?.hasRoom() ?? true else { throw Self.full }
+        let publishes = request.publishes ?? false
+        guard await capacity?.hasRoom(for: publishes ? .publisher : .viewer) ?? true else { throw Self.full }
         let description: TransportDescription
         do {
             description = try await service.engine.createTransport(TransportParameters(
                 room: request.room, label: "meeting:\(request.identity) for \(request.origin)", remoteUfrag: request.remoteUfrag,
                 remotePassword: request.remotePassword,
-                remoteFingerprints: request.fingerprints.map { DTLSFingerprint(algorithm: $0.algorithm, value: $0.value) }, receiveOnly: true))
+                remoteFingerprints: request.fingerprints.map { DTLSFingerprint(algorithm: $0.algorithm, value: $0.value) },
+                receiveOnly: !publishes))
         } catch {
             throw SessionService.mediaProblem(error)
         }
         hosted[description.id] = HostedMedia(transport: description.id, room: request.room, participant: request.participant,
-                                             origin: request.origin, lastConfirmed: .now)
-        logger.info("meeting viewer's media served here for the node holding the meeting",
+                                             origin: request.origin, publishes: publishes, lastConfirmed: .now)
+        logger.info("meeting participant's media served here for the node holding the meeting",
                     metadata: ["room": "\(request.room)", "participant": "\(request.participant)", "origin": "\(request.origin)",
-                               "transport": "\(description.id)"])
+                               "publishes": "\(publishes)", "transport": "\(description.id)"])
         return MeetingMediaWire.Transport(description)
     }
 
@@ -102,6 +147,36 @@ extension CascadeRelays {
         }
     }
 
+    /// `POST /cluster/meeting-media/{transport}/producers`: a track the participant publishes, which the origin then
+    /// relays from here by its track id.
+    func addHostedProducer(_ transport: TransportID, _ request: MeetingMediaWire.ProducerRequest) async throws(Problem) -> ProducerID {
+        guard let media = hosted[transport], media.publishes else { throw Self.unknownMedia }
+        guard let parameters = request.parameters, media.producers[request.track] == nil else {
+            throw Problem(status: 400, code: "meeting-media-request", title: "Malformed meeting media request",
+                          detail: "Track \(request.track) is malformed or published already.")
+        }
+        let producer: ProducerID
+        do {
+            producer = try await service.engine.addProducer(transport: transport, parameters)
+        } catch {
+            throw SessionService.mediaProblem(error)
+        }
+        guard hosted[transport] != nil else {
+            await service.engine.closeProducer(producer)
+            throw Self.unknownMedia
+        }
+        hosted[transport]?.producers[request.track] = producer
+        return producer
+    }
+
+    /// `DELETE /cluster/meeting-media/{transport}/producers/{track}`; false when there is none. The origin's relay of
+    /// it ends at its next question.
+    func closeHostedProducer(_ transport: TransportID, track: String) async -> Bool {
+        guard let producer = hosted[transport]?.producers.removeValue(forKey: track) else { return false }
+        await service.engine.closeProducer(producer)
+        return true
+    }
+
     /// `DELETE /cluster/meeting-media/{transport}/consumers/{consumer}`; false when there is none.
     func closeHostedConsumer(_ transport: TransportID, _ consumer: ConsumerID) async -> Bool {
         guard let key = hosted[transport]?.consumers.removeValue(forKey: consumer) else { return false }
@@ -125,7 +200,7 @@ extension CascadeRelays {
     func closeHosted(_ transport: TransportID, reason: String) async -> Bool {
         guard let media = forgetHosted(transport) else { return false }
         await service.engine.closeTransport(transport)
-        logger.info("meeting viewer's media closed", metadata: ["room": "\(media.room)", "participant": "\(media.participant)",
+        logger.info("meeting participant's media closed", metadata: ["room": "\(media.room)", "participant": "\(media.participant)",
                                                                "origin": "\(media.origin)", "reason": "\(reason)"])
         return true
     }
@@ -134,7 +209,7 @@ extension CascadeRelays {
     /// origin is told, and tells the viewer (`transport-closed`) as for its own transports. False when it is not one.
     public func hostedTransportClosed(_ transport: TransportID, reason: TransportCloseReason) async -> Bool {
         guard let media = forgetHosted(transport) else { return false }
-        logger.notice("meeting viewer's media closed by the media layer", metadata: [
+        logger.notice("meeting participant's media closed by the media layer", metadata: [
             "room": "\(media.room)", "participant": "\(media.participant)", "origin": "\(media.origin)", "reason": "\(reason.rawValue)"])
         let closed = MeetingMediaWire.Closed(edge: node, participant: media.participant, transport: transport.rawValue, reason: reason.rawValue)
         guard let body = try? JSONEncoder().encode(closed) else { return true }
@@ -156,7 +231,7 @@ extension CascadeRelays {
         return media
     }
 
-    private func release(_ key: Key) {
+    func release(_ key: Key) {
         let left = holds[key, default: 0] - 1
         holds[key] = left > 0 ? left : nil
     }

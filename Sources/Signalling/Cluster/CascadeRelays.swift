@@ -64,14 +64,14 @@ public actor CascadeRelays {
     }
 
     private var outgoing: [String: Outgoing] = [:]
-    private var incoming: [Key: Incoming] = [:]
+    var incoming: [Key: Incoming] = [:]
     private var opening: [Key: Task<Incoming, any Error>] = [:]
     /// Meeting consumers on this node using each incoming relay (its WHEP viewers are counted by the registry).
     var holds: [Key: Int] = [:]
     /// Meeting viewers' transports this node serves for other nodes' meetings (`CascadeRelays+MeetingMedia`).
     var hosted: [TransportID: HostedMedia] = [:]
     /// Whether this node may serve another viewer; set once at start.
-    var capacity: ViewerCapacity?
+    var capacity: NodeCapacity?
     /// The producer of a meeting's track held here (room, participant, track), for relays of meeting tracks.
     var meetingTrack: (@Sendable (_ room: String, _ participant: String, _ track: String) async -> ProducerID?)?
 
@@ -161,7 +161,7 @@ public actor CascadeRelays {
     }
 
     /// Ends a relayed copy here (and its viewers), and tells the origin unless it is gone.
-    private func drop(_ relay: Incoming, tellOrigin: Bool) async {
+    func drop(_ relay: Incoming, tellOrigin: Bool) async {
         await service.end(relay.session)
         if tellOrigin { _ = try? await cluster.call(relay.origin, method: .DELETE, path: "/cluster/relays/\(relay.id)", body: Data()) }
     }
@@ -173,7 +173,7 @@ public actor CascadeRelays {
         let engine = service.engine
         let producers: [ProducerID], publisherSession: String
         if let track = request.track {
-            guard let producer = await meetingTrack?(request.room, request.publisher, track) else {
+            guard let producer = await meetingTrackHere(request.room, request.publisher, track) else {
                 throw Problem(status: 404, code: "not-publishing", title: "Nobody to watch",
                               detail: "'\(request.publisher)' does not publish track \(track) in room '\(request.room)' on \(node).")
             }
@@ -258,7 +258,7 @@ public actor CascadeRelays {
 
     /// Whether what `relay` carries is still published here.
     private func stillPublishing(_ relay: Outgoing) async -> Bool {
-        if let track = relay.track { return await meetingTrack?(relay.room, relay.publisher, track) != nil }
+        if let track = relay.track { return await meetingTrackHere(relay.room, relay.publisher, track) != nil }
         return await service.registry.publisher(room: relay.room, identity: relay.publisher)?.id == relay.publisherSession
     }
 

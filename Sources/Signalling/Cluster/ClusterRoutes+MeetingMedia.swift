@@ -22,6 +22,18 @@ extension ClusterRoutes {
             }
             return Response(status: .noContent)
         }
+        router.post("/cluster/meeting-media/:transport/producers") { request, context -> Response in
+            let wanted = try await decoded(MeetingMediaWire.ProducerRequest.self, request)
+            let producer = try await relays.addHostedProducer(try transport(context), wanted)
+            return try Self.json(MeetingMediaWire.Consumer(id: producer.rawValue), status: .created)
+        }
+        router.delete("/cluster/meeting-media/:transport/producers/:track") { request, context -> Response in
+            _ = try await verified(request)
+            guard let track = context.parameters.get("track"), await relays.closeHostedProducer(try transport(context), track: track) else {
+                throw CascadeRelays.unknownMedia
+            }
+            return Response(status: .noContent)
+        }
         router.post("/cluster/meeting-media/:transport/consumers") { request, context -> Response in
             let wanted = try await decoded(MeetingMediaWire.ConsumerRequest.self, request)
             let consumer = try await relays.addHostedConsumer(try transport(context), wanted)

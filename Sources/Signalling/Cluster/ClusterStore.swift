@@ -34,16 +34,22 @@ public struct ClusterNode: Sendable, Equatable, Codable {
     public var heartbeatAt: Date
     /// Rooms it holds (leases not yet expired).
     public var rooms: [String]
-    /// WHEP viewers it served at its last heartbeat (its own rooms' and relayed ones), and the most it serves
-    /// (`--max-viewers`; 0: no limit): where viewers go when a node is full.
+    /// Viewers it served at its last heartbeat (WHEP viewers, its own rooms' and relayed ones, and meeting viewers'
+    /// media), and the most it serves (`--max-viewers`; 0: no limit): where viewers go when a node is full.
     public var viewers: Int
     public var maxViewers: Int
+    /// Meeting participants who publish whose media it served at its last heartbeat, and the most it serves
+    /// (`--max-publishers`; 0: no limit).
+    public var publishers: Int
+    public var maxPublishers: Int
     /// People in each meeting it runs, at its last heartbeat (`GET /api/rooms` on any node counts them).
     public var people: [String: Int]
 
     public init(id: String, startedAt: Date, heartbeatAt: Date, rooms: [String] = [], viewers: Int = 0, maxViewers: Int = 0,
-                people: [String: Int] = [:]) {
+                publishers: Int = 0, maxPublishers: Int = 0, people: [String: Int] = [:]) {
         self.people = people
+        self.publishers = publishers
+        self.maxPublishers = maxPublishers
         self.id = id
         self.startedAt = startedAt
         self.heartbeatAt = heartbeatAt
@@ -54,6 +60,9 @@ public struct ClusterNode: Sendable, Equatable, Codable {
 
     /// Whether its last heartbeat says it serves as many viewers as it may.
     public var isFull: Bool { maxViewers > 0 && viewers >= maxViewers }
+
+    /// Whether its last heartbeat says it serves as many meeting publishers as it may.
+    public var isFullOfPublishers: Bool { maxPublishers > 0 && publishers >= maxPublishers }
 
     /// A node is taken for dead this long after its last heartbeat: then its rooms and leases may be taken.
     public static let deadAfter: TimeInterval = 6

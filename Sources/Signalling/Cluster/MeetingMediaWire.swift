@@ -15,6 +15,8 @@ public enum MeetingMediaWire {
         public var remoteUfrag: String
         public var remotePassword: String
         public var fingerprints: [Fingerprint]
+        /// A participant who publishes (nil or false: a viewer, whose transport only receives).
+        public var publishes: Bool?
     }
 
     public struct Fingerprint: Codable, Sendable {
@@ -91,9 +93,7 @@ public enum MeetingMediaWire {
             mid = parameters.mid
             ssrc = parameters.ssrc
             payloadType = parameters.payloadType
-            let ids = parameters.extensions
-            extensions = ["mid": ids.mid, "rid": ids.rid, "repairedRid": ids.repairedRid, "audioLevel": ids.audioLevel,
-                          "absSendTime": ids.absSendTime, "transportWideCC": ids.transportWideCC].filter { $0.value != 0 }
+            extensions = MeetingMediaWire.extensions(parameters.extensions)
             rtxPayloadType = parameters.rtxPayloadType
             rtxSSRC = parameters.rtxSSRC
             feedback = parameters.feedback.rawValue
@@ -101,21 +101,75 @@ public enum MeetingMediaWire {
 
         /// The consumer's parameters on the edge, for its copy of the track (`producer`).
         func parameters(producer: ProducerID) -> ConsumerParameters {
-            var ids = HeaderExtensionIDs()
-            ids.mid = extensions["mid"] ?? 0
-            ids.rid = extensions["rid"] ?? 0
-            ids.repairedRid = extensions["repairedRid"] ?? 0
-            ids.audioLevel = extensions["audioLevel"] ?? 0
-            ids.absSendTime = extensions["absSendTime"] ?? 0
-            ids.transportWideCC = extensions["transportWideCC"] ?? 0
-            return ConsumerParameters(producer: producer, mid: mid, ssrc: ssrc, payloadType: payloadType, extensions: ids,
-                                      rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedbackSet(rawValue: feedback),
-                                      source: MediaSource(rawValue: source) ?? .camera)
+            ConsumerParameters(producer: producer, mid: mid, ssrc: ssrc, payloadType: payloadType,
+                               extensions: MeetingMediaWire.extensions(extensions), rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC,
+                               feedback: RTCPFeedbackSet(rawValue: feedback), source: MediaSource(rawValue: source) ?? .camera)
         }
     }
 
     public struct Consumer: Codable, Sendable {
         public var id: UInt64
+    }
+
+    /// `POST /cluster/meeting-media/{transport}/producers`: a track the participant publishes (from its offer's sending
+    /// m-line), known by its meeting track id; the origin then relays it from the edge (`RelayWire.Request.track`).
+    public struct ProducerRequest: Codable, Sendable {
+        public struct Encoding: Codable, Sendable {
+            public var rid: String
+            public var ssrc: UInt32?
+            public var rtxSSRC: UInt32?
+        }
+        public var track: String
+        public var kind: String
+        public var mid: String
+        public var ssrcs: [UInt32]
+        public var payloadType: UInt8
+        public var clockRate: UInt32
+        public var extensions: [String: UInt8]
+        public var encodings: [Encoding]
+        public var rtxPayloadType: UInt8
+        public var rtxSSRC: UInt32?
+        public var feedback: UInt8
+
+        init(_ parameters: ProducerParameters, track: String) {
+            self.track = track
+            kind = parameters.kind.rawValue
+            mid = parameters.mid
+            ssrcs = parameters.ssrcs
+            payloadType = parameters.payloadType
+            clockRate = parameters.clockRate
+            extensions = MeetingMediaWire.extensions(parameters.extensions)
+            encodings = parameters.encodings.map { Encoding(rid: $0.rid, ssrc: $0.ssrc, rtxSSRC: $0.rtxSSRC) }
+            rtxPayloadType = parameters.rtxPayloadType
+            rtxSSRC = parameters.rtxSSRC
+            feedback = parameters.feedback.rawValue
+        }
+
+        /// nil when it names no kind the media engine knows.
+        var parameters: ProducerParameters? {
+            guard let kind = MediaKind(rawValue: kind) else { return nil }
+            return ProducerParameters(kind: kind, mid: mid, ssrcs: ssrcs, payloadType: payloadType, clockRate: clockRate,
+                                      extensions: MeetingMediaWire.extensions(extensions),
+                                      encodings: encodings.map { ProducerEncoding(rid: $0.rid, ssrc: $0.ssrc, rtxSSRC: $0.rtxSSRC) },
+                                      rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedbackSet(rawValue: feedback))
+        }
+    }
+
+    /// Header extension ids by name, the negotiated ones only.
+    static func extensions(_ ids: HeaderExtensionIDs) -> [String: UInt8] {
+        ["mid": ids.mid, "rid": ids.rid, "repairedRid": ids.repairedRid, "audioLevel": ids.audioLevel,
+         "absSendTime": ids.absSendTime, "transportWideCC": ids.transportWideCC].filter { $0.value != 0 }
+    }
+
+    static func extensions(_ names: [String: UInt8]) -> HeaderExtensionIDs {
+        var ids = HeaderExtensionIDs()
+        ids.mid = names["mid"] ?? 0
+        ids.rid = names["rid"] ?? 0
+        ids.repairedRid = names["repairedRid"] ?? 0
+        ids.audioLevel = names["audioLevel"] ?? 0
+        ids.absSendTime = names["absSendTime"] ?? 0
+        ids.transportWideCC = names["transportWideCC"] ?? 0
+        return ids
     }
 
     /// `POST /cluster/meeting-media/{transport}/consumers/{consumer}/layers`: the viewer's tile size and video mode.

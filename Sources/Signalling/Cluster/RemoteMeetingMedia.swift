@@ -45,6 +45,15 @@ public struct RemoteMeetingMedia: Sendable {
         return ConsumerID(answer.id)
     }
 
+    func addProducer(on node: String, _ transport: TransportID, _ request: MeetingMediaWire.ProducerRequest) async throws(Refused) {
+        let _: MeetingMediaWire.Consumer = try await call(node, .POST, "/cluster/meeting-media/\(transport.rawValue)/producers",
+                                                          request, expect: 201)
+    }
+
+    func closeProducer(on node: String, _ transport: TransportID, track: String) async {
+        await send(node, .DELETE, "/cluster/meeting-media/\(transport.rawValue)/producers/\(track)")
+    }
+
     func closeConsumer(on node: String, _ transport: TransportID, _ consumer: ConsumerID) async {
         await send(node, .DELETE, "/cluster/meeting-media/\(transport.rawValue)/consumers/\(consumer.rawValue)")
     }

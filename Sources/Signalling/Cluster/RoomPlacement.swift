@@ -63,14 +63,14 @@ public final class RoomPlacement: Sendable {
     /// last few seconds are extended, and the rest given up. Returns the rooms another node took meanwhile, with
     /// that node's base URL: their people here must go there.
     @discardableResult
-    public func heartbeat(startedAt: Date, rooms: [String], viewers: Int = 0, maxViewers: Int = 0, people: [String: Int] = [:],
-                          now: Date = Date()) throws -> [String: String] {
+    public func heartbeat(startedAt: Date, rooms: [String], viewers: Int = 0, maxViewers: Int = 0, publishers: Int = 0,
+                          maxPublishers: Int = 0, people: [String: Int] = [:], now: Date = Date()) throws -> [String: String] {
         let claimed = recentClaims.withLock { claims in
             claims = claims.filter { now.timeIntervalSince($0.value) < 2 * ClusterNode.deadAfter }
             return Array(claims.keys)
         }
         try store.heartbeat(ClusterNode(id: node, startedAt: startedAt, heartbeatAt: now, viewers: viewers, maxViewers: maxViewers,
-                                        people: people))
+                                        publishers: publishers, maxPublishers: maxPublishers, people: people))
         return try store.renewRooms(Array(Set(rooms + claimed)).sorted(), of: node, until: now.addingTimeInterval(ClusterNode.deadAfter))
     }
 

@@ -27,10 +27,10 @@ public struct MediaSessionRoutes: Sendable {
     /// In a cluster: viewers of a room held by another node, served here through a relay from it.
     let cascade: CascadeRelays?
     /// This node's viewers, WHEP and meeting ones together (nil: its WHEP viewers), for `--max-viewers`.
-    let capacity: ViewerCapacity?
+    let capacity: NodeCapacity?
 
     public init(service: SessionService, tokens: TokenAuthority, access: RoomAccess, limits: SignallingLimits = SignallingLimits(),
-                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, cascade: CascadeRelays? = nil, capacity: ViewerCapacity? = nil,
+                counters: LimitCounters = LimitCounters(), turn: TURNConfiguration? = nil, cascade: CascadeRelays? = nil, capacity: NodeCapacity? = nil,
                 logger: Logger) {
         self.service = service
         self.cascade = cascade

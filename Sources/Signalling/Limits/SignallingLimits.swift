@@ -6,6 +6,10 @@ public struct SignallingLimits: Sendable, Equatable {
     /// WHEP viewers this node serves at most (`--max-viewers`; 0: no limit). Alone, the next is refused with 503; in a
     /// cluster it is sent to a node with room, which relays the publisher from the node holding the room.
     public var maxViewers = 0
+    /// Meeting participants who publish whose media this node serves at most (`--max-publishers`; 0: no limit).
+    /// Alone, the next one's media is refused; in a cluster it goes to a node with room, and its tracks are relayed
+    /// to the node holding the meeting.
+    public var maxPublishers = 0
     /// Open /ws connections from one client address (`--max-websockets-per-address`). A department behind one NAT
     /// address counts as one client: raise it when more than this many people join from one office.
     public var webSocketsPerAddress = 100

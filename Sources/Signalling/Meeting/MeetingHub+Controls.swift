@@ -151,10 +151,10 @@ extension MeetingHub {
             guard !screens.isEmpty else { continue }
             for (mid, track) in screens {
                 participant.published[mid] = nil
-                await engine.closeProducer(track.producer)
+                await negotiator.close(track, of: participant)
             }
             for other in rooms[room] ?? [] where other !== participant {
-                for (mid, slot) in other.receiving where screens.values.contains(where: { $0.id == slot.track }) { other.receiving[mid] = nil }
+                forgetSlots(of: other) { slot in screens.values.contains { $0.id == slot.track } }
             }
             participant.send(Self.screenShareNotAllowed)
             announce(added: [], removed: Array(screens.values), of: participant)

@@ -48,8 +48,10 @@ extension MeetingHub {
         var connected = true
         var connectionEpoch = 0
         var transport: TransportDescription?
-        /// The node serving its media when not this one (a viewer placed elsewhere): `transport` is that node's.
+        /// The node serving its media when not this one (placed elsewhere): `transport` is that node's.
         var mediaNode: String?
+        /// Whether that node's transport was made for publishing (a viewer's is receive-only).
+        var mediaPublishes = false
         /// The ICE credentials of the offer that opened or last restarted the transport.
         var remoteCredentials: ICECredentials?
         /// The DTLS fingerprints of the offer that opened the transport (its peer connection's certificate).

@@ -78,9 +78,9 @@ public actor MeetingHub {
     /// Composes stopped recordings into one file; nil: they stay as tracks.
     var compositionQueue: CompositionQueue?
     var recordingMinimumFree: Int64 = 0
-    /// This node's viewers and their limit (`--max-viewers`): a viewer-role participant's media goes to another node of
-    /// the cluster when this one is full (`MeetingHub+RemoteMedia`). nil: no limit.
-    var viewerCapacity: ViewerCapacity?
+    /// This node's viewers and publishers and their limits (`--max-viewers`, `--max-publishers`): a participant's
+    /// media goes to another node of the cluster when this one is full (`MeetingHub+RemoteMedia`). nil: no limits.
+    var capacity: NodeCapacity?
     /// The media calls for participants whose media another node serves (nil alone).
     var remoteMedia: RemoteMeetingMedia?
     /// The rooms' chats and options (nil in unit tests without a store).
@@ -394,7 +394,7 @@ public actor MeetingHub {
         await closeMedia(of: participant)
         let others = rooms[room] ?? []
         for other in others {
-            for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
+            forgetSlots(of: other) { $0.publisher == id }
             for track in participant.published.values { other.send(MeetingWire.encode("track-unpublished", ["track": track.id])) }
             other.send(MeetingWire.encode("participant-left", ["participant": id, "reason": reason.rawValue]))
             if !participant.published.isEmpty { requestRenegotiation(other) }
@@ -402,39 +402,6 @@ public actor MeetingHub {
         recordingMayChange(room)
         logger.info("participant left", metadata: ["room": "\(room)", "participant": "\(id)", "reason": "\(reason.rawValue)",
                                                    "participants": "\(others.count)"])
-    }
-
-    /// A transport the media layer closed by itself (no ICE consent for `--consent-timeout` during a long network
-    /// outage, DTLS failed): the participant keeps its place in the meeting. What it published ends (the others are
-    /// told and renegotiate), what it received went with the transport, and it is told `transport-closed`: its next
-    /// offer, from a new peer connection, opens a new transport.
-    func transportClosed(_ transport: TransportID, reason: TransportCloseReason) async -> Bool {
-        guard let id = byTransport.removeValue(forKey: transport), let participant = byID[id] else { return false }
-        mediaClosed(participant, reason: reason.rawValue)
-        return true
-    }
-
-    /// What `transportClosed` does once the participant is known (also for media another node served).
-    func mediaClosed(_ participant: Participant, reason: String) {
-        let id = participant.id
-        participant.transport = nil
-        participant.mediaNode = nil
-        participant.remoteCredentials = nil
-        participant.closedTransport = (reason, participant.remoteFingerprints)
-        let unpublished = Array(participant.published.values)
-        participant.published = [:]
-        participant.receiving = [:]
-        for other in rooms[participant.room] ?? [] where other !== participant {
-            for (mid, slot) in other.receiving where slot.publisher == id { other.receiving[mid] = nil }
-        }
-        participant.send(Self.transportClosedMessage(reason))
-        announce(added: [], removed: unpublished, of: participant)
-        logger.notice("participant's media transport closed; it stays in the meeting", metadata: [
-            "room": "\(participant.room)", "participant": "\(id)", "reason": "\(reason)"])
-    }
-
-    static func transportClosedMessage(_ reason: String) -> String {
-        MeetingWire.encode("transport-closed", ["reason": reason])
     }
 
     // MARK: - Media
@@ -454,10 +421,10 @@ public actor MeetingHub {
         } catch {
             return [MeetingWire.error("sdp-invalid", error.description, fatal: false)]
         }
-        if participant.mediaNode != nil, participant.role.mayPublish {
-            // A viewer made co-host: its media moves here, where it can publish (a new peer connection).
+        if participant.mediaNode != nil, participant.role.mayPublish, !participant.mediaPublishes {
+            // A viewer made co-host: its media moves to where it can publish (a new peer connection, placed again).
             await closeMedia(of: participant)
-            mediaClosed(participant, reason: "role-changed")
+            await mediaClosed(participant, reason: "role-changed")
             return []
         }
         if let refusal = await openTransport(for: participant, offer) { return [refusal] }
@@ -479,63 +446,6 @@ public actor MeetingHub {
         if participant.videoMode == .low { applyVideoMode(participant) }
         announce(added: publishing.added, removed: publishing.removed, of: participant)
         return replies
-    }
-
-    /// The participant's transport, created on its first offer (or the first after the media layer closed it); a later
-    /// offer with other ICE credentials restarts ICE on it. Returns the error message for the participant when there is
-    /// none; a participant that left meanwhile gets none.
-    private func openTransport(for participant: Participant, _ offer: SDPOffer) async -> String? {
-        let credentials = ICECredentials(ufrag: offer.iceUfrag, password: offer.icePassword)
-        if let transport = participant.transport {
-            guard participant.remoteCredentials != credentials else { return nil }
-            return await restartICE(participant, transport, credentials)
-        }
-        if let closed = participant.closedTransport, closed.fingerprints == offer.fingerprints {
-            // A late offer of the peer connection whose transport is gone (its DTLS cannot start again).
-            return Self.transportClosedMessage(closed.reason)
-        }
-        if !participant.role.mayPublish, let capacity = viewerCapacity, !(await capacity.hasRoom()) {
-            return await openRemoteTransport(for: participant, offer, capacity)
-        }
-        do {
-            let transport = try await engine.createTransport(TransportParameters(
-                room: participant.room, label: "meeting:\(participant.identity)", remoteUfrag: offer.iceUfrag,
-                remotePassword: offer.icePassword, remoteFingerprints: offer.fingerprints))
-            guard byID[participant.id] === participant, participant.transport == nil else {
-                await engine.closeTransport(transport.id)
-                return nil
-            }
-            participant.transport = transport
-            participant.remoteCredentials = credentials
-            participant.remoteFingerprints = offer.fingerprints
-            participant.closedTransport = nil
-            byTransport[transport.id] = participant.id
-            return nil
-        } catch {
-            return MeetingWire.error("media-error", "\(error)", fatal: false)
-        }
-    }
-
-    /// An offer with new ICE credentials: the client restarted ICE (its network changed, or its connection failed). The
-    /// transport takes them and gets new ones of its own for the answer; DTLS, SRTP, producers and consumers carry on,
-    /// so the others notice nothing but a gap in the media.
-    private func restartICE(_ participant: Participant, _ transport: TransportDescription, _ credentials: ICECredentials) async -> String? {
-        do {
-            let restarted: TransportDescription
-            if let node = participant.mediaNode, let remoteMedia {
-                restarted = try await remoteMedia.restartICE(on: node, transport.id, ufrag: credentials.ufrag, password: credentials.password)
-            } else {
-                restarted = try await engine.restartICE(transport.id, remoteUfrag: credentials.ufrag, remotePassword: credentials.password)
-            }
-            guard byID[participant.id] === participant, participant.transport?.id == transport.id else { return nil }
-            participant.transport = restarted
-            participant.remoteCredentials = credentials
-            logger.info("ICE restarted", metadata: ["room": "\(participant.room)", "participant": "\(participant.id)"])
-            return nil
-        } catch {
-            logger.notice("ICE restart refused", metadata: ["participant": "\(participant.id)", "error": "\(error)"])
-            return MeetingWire.error("media-error", "The media connection could not be restarted (\(error)); try again.", fatal: false)
-        }
     }
 
     /// Tells the others in the room what `participant` started and stopped publishing, and asks each for an offer.

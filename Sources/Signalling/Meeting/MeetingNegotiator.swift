@@ -15,8 +15,10 @@ struct MeetingNegotiator: Sendable {
 
     let engine: MediaEngine
     let logger: Logger
-    /// Consumers of participants whose media another node serves go there (nil alone).
+    /// Producers and consumers of participants whose media another node serves go there (nil alone).
     var remote: RemoteMeetingMedia?
+    /// What such a participant publishes is relayed here from its node (nil alone).
+    var relays: CascadeRelays?
 
     /// What the participant's sending m-lines changed.
     struct Publishing {
@@ -54,9 +56,11 @@ struct MeetingNegotiator: Sendable {
             publishing.insert(media.mid)
             guard participant.published[media.mid] == nil else { continue }
             do {
-                let producer = try await engine.addProducer(transport: transport, SessionService.producerParameters(media, kind: kind))
+                let trackID = "t-" + MeetingHub.randomHex(8)
+                let producer = try await addProducer(SessionService.producerParameters(media, kind: kind), track: trackID, for: participant,
+                                                     transport: transport)
                 let source = kind == .audio ? "microphone" : (sources[media.mid] == "screen" ? "screen" : "camera")
-                let track = PublishedTrack(id: "t-" + MeetingHub.randomHex(8), mid: media.mid, kind: kind, producer: producer,
+                let track = PublishedTrack(id: trackID, mid: media.mid, kind: kind, producer: producer,
                                            muted: participant.mutedKinds.contains(kind) && source != "screen", source: source)
                 participant.published[media.mid] = track
                 result.added.append(track)
@@ -67,9 +71,34 @@ struct MeetingNegotiator: Sendable {
         for (mid, track) in participant.published where !publishing.contains(mid) {
             participant.published[mid] = nil
             result.removed.append(track)
-            await engine.closeProducer(track.producer)
+            await close(track, of: participant)
         }
         return result
+    }
+
+    /// A producer here; or, for a participant whose media another node serves, a producer there and its copy here
+    /// (relayed once from there), which is what everyone else's consumers, the active speaker and recordings use.
+    private func addProducer(_ parameters: ProducerParameters, track: String, for participant: Participant, transport: TransportID,
+                             isolation: isolated (any Actor)? = #isolation) async throws -> ProducerID {
+        guard let node = participant.mediaNode else { return try await engine.addProducer(transport: transport, parameters) }
+        guard let remote, let relays else { throw MediaError.configuration("no relays to the node serving this participant") }
+        try await remote.addProducer(on: node, transport, MeetingMediaWire.ProducerRequest(parameters, track: track))
+        do {
+            return try await relays.meetingTrack(room: participant.room, participant: participant.id, track: track, from: node)
+        } catch {
+            await remote.closeProducer(on: node, transport, track: track)
+            throw error
+        }
+    }
+
+    /// Ends a track the participant published, here or on the node serving it (whose relay here then ends).
+    func close(_ track: PublishedTrack, of participant: Participant, isolation: isolated (any Actor)? = #isolation) async {
+        guard let node = participant.mediaNode, let transport = participant.transport?.id else {
+            await engine.closeProducer(track.producer)
+            return
+        }
+        await remote?.closeProducer(on: node, transport, track: track.id)
+        await relays?.releaseMeetingTrack(room: participant.room, participant: participant.id, track: track.id)
     }
 
     /// Keeps each received track on its mid, closes consumers of mids gone or tracks no longer `wanted`, and fills free

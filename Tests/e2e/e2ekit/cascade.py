@@ -105,16 +105,17 @@ def peer_of(relay: dict, direction: str) -> str:
     return (relay.get("to" if direction == "out" else "from") or "").rstrip("/")
 
 
-def wait_viewer_total(node: SabhaServer, total: int, timeout: float = 8.0) -> dict[str, int]:
-    """Waits until `node`'s /api/cluster (the nodes' last heartbeats, every 2 s) counts `total` viewers in all."""
+def wait_viewer_total(node: SabhaServer, total: int, timeout: float = 8.0, field: str = "viewers") -> dict[str, int]:
+    """Waits until `node`'s /api/cluster (the nodes' last heartbeats, every 2 s) counts `total` viewers (or another
+    per-node `field`, e.g. "publishers") in all."""
     deadline = time.monotonic() + timeout
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
-        counts = viewers_by_node(cluster_view(node))
+        counts = {e["id"].rstrip("/"): e.get(field) for e in cluster_view(node)["nodes"]}
         if sum(v or 0 for v in counts.values()) == total:
             return counts
         time.sleep(0.2)
-    raise AssertionError(f"/api/cluster on {node.base_url} still counts {counts} viewers after {timeout}s, expected {total} in all")
+    raise AssertionError(f"/api/cluster on {node.base_url} still counts {counts} {field} after {timeout}s, expected {total} in all")
 
 
 async def place_viewers(viewers: list[CascadeViewer], entries: list[SabhaServer], tokens: list[str], path: str,
