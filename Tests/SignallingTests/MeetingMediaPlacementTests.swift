@@ -56,4 +56,23 @@ import Testing
         #expect(edge.mid == "4" && edge.ssrc == 1111 && edge.payloadType == 96 && edge.rtxPayloadType == 97 && edge.rtxSSRC == 2222)
         #expect(edge.extensions == ids && edge.feedback == [.nack, .pli, .transportCC] && edge.source == .screen)
     }
+
+    @Test func aSimulcastTrackPublishedOnTheEdgeKeepsItsLayersAndIdsAndAnUnknownKindIsRefused() throws {
+        var ids = HeaderExtensionIDs()
+        ids.mid = 1; ids.rid = 10; ids.repairedRid = 11; ids.transportWideCC = 3
+        let camera = ProducerParameters(kind: .video, mid: "1", ssrcs: [], payloadType: 96, clockRate: 90_000, extensions: ids,
+                                        encodings: [ProducerEncoding(rid: "q"), ProducerEncoding(rid: "h", ssrc: 22, rtxSSRC: 23),
+                                                    ProducerEncoding(rid: "f")],
+                                        rtxPayloadType: 97, feedback: [.nack, .pli, .transportCC])
+        let request = MeetingMediaWire.ProducerRequest(camera, track: "t-9")
+        let decoded = try JSONDecoder().decode(MeetingMediaWire.ProducerRequest.self, from: JSONEncoder().encode(request))
+        #expect(decoded.track == "t-9")
+        let edge = try #require(decoded.parameters)
+        #expect(edge.kind == .video && edge.mid == "1" && edge.payloadType == 96 && edge.clockRate == 90_000 && edge.rtxPayloadType == 97)
+        #expect(edge.encodings == camera.encodings && edge.ssrcs.isEmpty && edge.extensions == ids)
+        #expect(edge.feedback == [.nack, .pli, .transportCC], "the publisher's transport-cc is answered by the node it sends to")
+        var text = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        text = text.replacingOccurrences(of: "\"video\"", with: "\"text\"")
+        #expect(try JSONDecoder().decode(MeetingMediaWire.ProducerRequest.self, from: Data(text.utf8)).parameters == nil)
+    }
 }

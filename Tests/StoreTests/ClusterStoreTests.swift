@@ -28,14 +28,17 @@ import Testing
         let (a, b) = try Self.twoNodes()
         let now = Date()
         for room in ["one", "two"] { _ = try a.claimRoom(room, for: "http://a", now: now, until: now.addingTimeInterval(6)) }
-        try a.heartbeat(ClusterNode(id: "http://a", startedAt: now, heartbeatAt: now, viewers: 40, maxViewers: 40))
-        try b.heartbeat(ClusterNode(id: "http://b", startedAt: now, heartbeatAt: now, viewers: 3))
+        try a.heartbeat(ClusterNode(id: "http://a", startedAt: now, heartbeatAt: now, viewers: 40, maxViewers: 40, publishers: 2, maxPublishers: 30))
+        try b.heartbeat(ClusterNode(id: "http://b", startedAt: now, heartbeatAt: now, viewers: 3, publishers: 5, maxPublishers: 5))
         try a.renewRooms(["one"], of: "http://a", until: now.addingTimeInterval(6))
         let nodes = try b.nodes()
         #expect(nodes.map(\.id).sorted() == ["http://a", "http://b"])
         // The viewer counts tell the others where viewers still fit (cascading).
         #expect(nodes.first { $0.id == "http://a" }.map { ($0.viewers, $0.maxViewers, $0.isFull) } ?? (0, 0, false) == (40, 40, true))
         #expect(nodes.first { $0.id == "http://b" }.map { ($0.viewers, $0.maxViewers, $0.isFull) } ?? (0, 0, true) == (3, 0, false))
+        // And the publisher counts where a meeting's next publisher fits.
+        #expect(nodes.first { $0.id == "http://a" }.map { ($0.publishers, $0.maxPublishers, $0.isFullOfPublishers) } ?? (0, 0, true) == (2, 30, false))
+        #expect(nodes.first { $0.id == "http://b" }.map { ($0.publishers, $0.maxPublishers, $0.isFullOfPublishers) } ?? (0, 0, false) == (5, 5, true))
         #expect(nodes.first { $0.id == "http://a" }?.rooms == ["one"])
         #expect(nodes.allSatisfy { $0.isAlive(at: now.addingTimeInterval(5)) && !$0.isAlive(at: now.addingTimeInterval(7)) })
         #expect(try b.claimRoom("two", for: "http://b", now: now, until: now.addingTimeInterval(6)) == "http://b")

@@ -1,9 +1,13 @@
 """A meeting across two nodes with browsers (docs/cluster.md, "A meeting across nodes"): the meeting page in headless
-Chromium, unchanged. A host publishes through node A, which holds the room and serves at most one viewer
-(`--max-viewers 1`); the first viewer's media is on A, the second viewer opens the page at node B, its socket is sent
-to A (the meeting is there), and A places its media on B: its answer names B's media port, its browser's ICE pair
-ends there, B relays the host's two tracks from A and forwards them, and the page shows the host as on one server.
-When it leaves, B closes its transport and, 10 s later, the relays.
+Chromium, unchanged.
+
+- Viewers: a host publishes through node A, which holds the room and serves at most one viewer (`--max-viewers 1`);
+  the first viewer's media is on A, the second viewer opens the page at node B, its socket is sent to A (the meeting
+  is there), and A places its media on B: its answer names B's media port, its browser's ICE pair ends there, B
+  relays the host's two tracks from A and forwards them, and the page shows the host as on one server. When it
+  leaves, B closes its transport and, 10 s later, the relays.
+- Speakers: with `--max-publishers 1`, a second speaker's media (simulcast camera and microphone) is on B, relayed to
+  A once per track; the host on A and the speaker on B see and hear each other.
 """
 
 from __future__ import annotations
@@ -108,3 +112,28 @@ def test_a_chromium_viewer_beyond_the_holders_limit_watches_the_host_through_ano
     wait_for(lambda: not relays(cluster_view(a), "out", room=ROOM), 10, "A to close its end of the relays")
     # The first viewer, on A, never noticed.
     wait_receiving(first, "the first viewer after the second left", {"Collector": host}, 20)
+
+
+@pytest.mark.timeout(240)
+def test_a_chromium_speaker_beyond_the_holders_publisher_limit_publishes_through_another_node(cluster_nodes, database_url, browsers):
+    a, b = cluster_nodes(database_url, 2, "--max-publishers", "1")
+    room = ROOM + "-speakers"
+    host_driver, host = join(browsers, a, room, "collector", "Collector", role="host")
+    media_path(host_driver, a)
+
+    # The second speaker opens the page at node B: its socket goes to A (the meeting), its media to B, whose copy of
+    # its simulcast camera and microphone goes to A once each.
+    speaker_driver, speaker = join(browsers, b, room, "bdo", "BDO", role="participant")
+    media_path(speaker_driver, b)
+    wait_receiving(host_driver, "the host (media on A)", {"BDO": speaker}, 60)
+    wait_receiving(speaker_driver, "the speaker (media on B)", {"Collector": host}, 60)
+
+    view_a, view_b = cluster_view(a), cluster_view(b)
+    counts = {e["id"].rstrip("/"): e.get("publishers") for e in view_a["nodes"]}
+    assert counts == {a.base_url: 1, b.base_url: 1}, counts
+    into_a = relays(view_a, "in", room=room, publisher=speaker)
+    assert len(into_a) == 2 and all(peer_of(r, "in") == b.base_url for r in into_a), into_a
+    into_b = relays(view_b, "in", room=room, publisher=host)
+    assert len(into_b) == 2 and all(peer_of(r, "in") == a.base_url for r in into_b), into_b
+    assert [m["participant"] for m in view_b["relays"]["meetingMedia"]] == [speaker]
+
