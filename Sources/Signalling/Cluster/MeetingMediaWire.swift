@@ -93,7 +93,7 @@ public enum MeetingMediaWire {
             mid = parameters.mid
             ssrc = parameters.ssrc
             payloadType = parameters.payloadType
-            extensions = MeetingMediaWire.extensions(parameters.extensions)
+            extensions = parameters.extensions.named
             rtxPayloadType = parameters.rtxPayloadType
             rtxSSRC = parameters.rtxSSRC
             feedback = parameters.feedback.rawValue
@@ -102,7 +102,7 @@ public enum MeetingMediaWire {
         /// The consumer's parameters on the edge, for its copy of the track (`producer`).
         func parameters(producer: ProducerID) -> ConsumerParameters {
             ConsumerParameters(producer: producer, mid: mid, ssrc: ssrc, payloadType: payloadType,
-                               extensions: MeetingMediaWire.extensions(extensions), rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC,
+                               extensions: HeaderExtensionIDs(named: extensions), rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC,
                                feedback: RTCPFeedbackSet(rawValue: feedback), source: MediaSource(rawValue: source) ?? .camera)
         }
     }
@@ -138,7 +138,7 @@ public enum MeetingMediaWire {
             ssrcs = parameters.ssrcs
             payloadType = parameters.payloadType
             clockRate = parameters.clockRate
-            extensions = MeetingMediaWire.extensions(parameters.extensions)
+            extensions = parameters.extensions.named
             encodings = parameters.encodings.map { Encoding(rid: $0.rid, ssrc: $0.ssrc, rtxSSRC: $0.rtxSSRC) }
             rtxPayloadType = parameters.rtxPayloadType
             rtxSSRC = parameters.rtxSSRC
@@ -149,27 +149,10 @@ public enum MeetingMediaWire {
         var parameters: ProducerParameters? {
             guard let kind = MediaKind(rawValue: kind) else { return nil }
             return ProducerParameters(kind: kind, mid: mid, ssrcs: ssrcs, payloadType: payloadType, clockRate: clockRate,
-                                      extensions: MeetingMediaWire.extensions(extensions),
+                                      extensions: HeaderExtensionIDs(named: extensions),
                                       encodings: encodings.map { ProducerEncoding(rid: $0.rid, ssrc: $0.ssrc, rtxSSRC: $0.rtxSSRC) },
                                       rtxPayloadType: rtxPayloadType, rtxSSRC: rtxSSRC, feedback: RTCPFeedbackSet(rawValue: feedback))
         }
-    }
-
-    /// Header extension ids by name, the negotiated ones only.
-    static func extensions(_ ids: HeaderExtensionIDs) -> [String: UInt8] {
-        ["mid": ids.mid, "rid": ids.rid, "repairedRid": ids.repairedRid, "audioLevel": ids.audioLevel,
-         "absSendTime": ids.absSendTime, "transportWideCC": ids.transportWideCC].filter { $0.value != 0 }
-    }
-
-    static func extensions(_ names: [String: UInt8]) -> HeaderExtensionIDs {
-        var ids = HeaderExtensionIDs()
-        ids.mid = names["mid"] ?? 0
-        ids.rid = names["rid"] ?? 0
-        ids.repairedRid = names["repairedRid"] ?? 0
-        ids.audioLevel = names["audioLevel"] ?? 0
-        ids.absSendTime = names["absSendTime"] ?? 0
-        ids.transportWideCC = names["transportWideCC"] ?? 0
-        return ids
     }
 
     /// `POST /cluster/meeting-media/{transport}/consumers/{consumer}/layers`: the viewer's tile size and video mode.

@@ -50,9 +50,7 @@ public enum RelayWire {
             mid = parameters.mid
             payloadType = parameters.payloadType
             clockRate = parameters.clockRate
-            let ids = parameters.extensions
-            extensions = ["mid": ids.mid, "rid": ids.rid, "repairedRid": ids.repairedRid, "audioLevel": ids.audioLevel,
-                          "absSendTime": ids.absSendTime].filter { $0.value != 0 }
+            extensions = parameters.extensions.named.filter { $0.key != "transportWideCC" }
             rids = parameters.encodings.count > 1 ? parameters.encodings.map(\.rid) : []
             self.ssrcs = ssrcs
         }
@@ -63,12 +61,8 @@ public enum RelayWire {
         var producerParameters: ProducerParameters? {
             guard let kind = MediaKind(rawValue: kind), !ssrcs.isEmpty, ssrcs.count <= 3,
                   rids.isEmpty || rids.count == ssrcs.count else { return nil }
-            var ids = HeaderExtensionIDs()
-            ids.mid = extensions["mid"] ?? 0
-            ids.rid = extensions["rid"] ?? 0
-            ids.repairedRid = extensions["repairedRid"] ?? 0
-            ids.audioLevel = extensions["audioLevel"] ?? 0
-            ids.absSendTime = extensions["absSendTime"] ?? 0
+            var ids = HeaderExtensionIDs(named: extensions)
+            ids.transportWideCC = 0
             let encodings = rids.isEmpty ? [] : zip(rids, ssrcs).map { ProducerEncoding(rid: $0, ssrc: $1) }
             return ProducerParameters(kind: kind, mid: mid, ssrcs: rids.isEmpty ? ssrcs : [], payloadType: payloadType,
                                       clockRate: clockRate, extensions: ids, encodings: encodings, feedback: [.nack, .pli, .fir])

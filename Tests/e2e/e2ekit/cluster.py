@@ -313,24 +313,23 @@ class ClusterParticipant(Participant):
         """What the page does on `transport-closed`: on the same socket, a new RTCPeerConnection (new ICE and DTLS)
         offers again, publishing afresh (when `publish`) and receiving the tracks the meeting has now. Frame counts
         and `answers` start again from zero."""
+        self._stop_tasks()
+        await self.pc.close()
+        await self._begin_media(self.tracks_now())
+
+    def _stop_tasks(self) -> None:
+        """Stops the message pump and the frame counters."""
         if self._pump is not None:
             self._pump.cancel()
             self._pump = None
         for t in self.tasks:
             t.cancel()
         self.tasks = []
-        await self.pc.close()
-        await self._begin_media(self.tracks_now())
 
     # -- losing the node, and coming back
 
     async def _drop(self) -> None:
-        if self._pump is not None:
-            self._pump.cancel()
-            self._pump = None
-        for t in self.tasks:
-            t.cancel()
-        self.tasks = []
+        self._stop_tasks()
         if self.ws is not None:
             self.ws.close()
         if self.pc is not None:
