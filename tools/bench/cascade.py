@@ -23,6 +23,17 @@ on A ("local"), then dealt evenly over the nodes with --subscriber-group (A's as
 cascade=1: "spread"). Per node: its viewers' loss and latency (the loadgen's groups), its CPU over the window
 (--server-pid, --second-server-pid, --extra-server-pid), the viewers its heartbeat reported in GET /api/cluster and
 its relays; per run: the nodes' CPU together and the packets A relayed against the publisher's.
+
+--meeting (meeting_main): a /ws meeting instead of a broadcast (docs/cluster.md, "A meeting across nodes"): the
+loadgen's meeting mode with MEETING_PARTICIPANTS participants (each publishing Opus + simulcast VP8 and receiving
+everyone) and --viewers viewers (role viewer: they publish nothing and receive every participant's tracks), every
+/ws on A, which holds the room. Each run starts both nodes afresh (A's --max-viewers differs):
+- local:   A with --max-viewers 0 (no limit): every viewer's media on A;
+- relayed: A with --max-viewers MEETING_LOCAL_VIEWERS: that many viewers' media on A, the others' on B, which
+           receives each of the meeting's tracks once over a relay from A.
+Per run: the viewers' loss and latency (the loadgen's meeting.viewers) and the participants' own flows, the node each
+viewer's answer named (its media port), A's and B's CPU over the window (--server-pid, --second-server-pid), and from
+B's GET /api/cluster (read each second) its meetingMedia (the viewers' transports it serves) and relays.in.
 """
 
 from __future__ import annotations
@@ -57,10 +68,10 @@ class Nodes:
         self.sabha, self.work, self.database_url = sabha, work, database_url
         self.started: list[SabhaServer] = []
 
-    def start(self, name: str) -> SabhaServer:
+    def start(self, name: str, extra: tuple[str, ...] = ()) -> SabhaServer:
         port = free_tcp_port()
         srv = SabhaServer(binary=self.sabha, data_dir=self.work / name, log_path=self.work / f"{name}.log",
-                          extra_args=["--database", self.database_url, "--public-url", f"http://127.0.0.1:{port}"],
+                          extra_args=["--database", self.database_url, "--public-url", f"http://127.0.0.1:{port}", *extra],
                           http_port=port)
         self.started.append(srv)
         try:
@@ -126,8 +137,9 @@ def grown(before: dict[str, float], after: dict[str, float], prefix: str) -> dic
 
 class ClusterWatch(threading.Thread):
     """Reads GET /api/cluster on every node each second while a run goes: the most relays seen out of A and into
-    each other node (of this run's room), the most viewers each node's heartbeat reported (A's view of the cluster),
-    the answers that listed the most relayed viewers, and when a drop counter grew."""
+    each other node (of this run's room), the most meeting viewers' transports each other node serves for this room
+    (relays.meetingMedia), the most viewers each node's heartbeat reported (A's view of the cluster), the answers
+    that listed the most relayed viewers, and when a drop counter grew."""
 
     def __init__(self, nodes: dict[str, SabhaServer], key: str, room: str) -> None:
         super().__init__(daemon=True)
@@ -139,6 +151,7 @@ class ClusterWatch(threading.Thread):
         self.max_in = {name: 0 for name in self.names[1:]}
         self.max_viewers = {name: 0 for name in self.names}       # nodes[].viewers in A's GET /api/cluster
         self.max_relayed_viewers = {name: 0 for name in self.names[1:]}   # relays.in[].viewers on each edge
+        self.max_media = {name: 0 for name in self.names[1:]}   # relays.meetingMedia of this room on each edge
         self.sample: dict = {}
         self.errors: list[str] = []
         self.started = time.monotonic()
@@ -175,12 +188,15 @@ class ClusterWatch(threading.Thread):
             out = self.relays(views[self.names[0]], "out", self.room)
             self.max_out = max(self.max_out, len(out))
             into = {name: self.relays(views[name], "in", self.room) for name in self.names[1:]}
+            media = {name: self.relays(views[name], "meetingMedia", self.room) for name in self.names[1:]}
             for name, listed in into.items():
                 self.max_in[name] = max(self.max_in[name], len(listed))
                 self.max_relayed_viewers[name] = max(self.max_relayed_viewers[name], sum(r.get("viewers") or 0 for r in listed))
+                self.max_media[name] = max(self.max_media[name], len(media[name]))
             viewers = sum(r.get("viewers") or 0 for listed in into.values() for r in listed)
             if (out or any(into.values())) and viewers >= self.sample.get("viewers", 0):
-                self.sample = {"viewers": viewers, "A.relays.out": out} | {f"{n}.relays.in": listed for n, listed in into.items()}
+                self.sample = {"viewers": viewers, "A.relays.out": out} | {f"{n}.relays.in": listed for n, listed in into.items()} \
+                    | {f"{n}.meetingMedia": listed for n, listed in media.items() if listed}
 
 
 def grew_by(before: dict[str, float], after: dict[str, float], name: str) -> float:
@@ -201,10 +217,11 @@ def loadgen_command(args, a: SabhaServer, second: SabhaServer, room: str) -> lis
             "--server-pid", str(a.proc.pid), "--second-server-pid", str(second.proc.pid), *args.clip_args]
 
 
-def run_loadgen(args, cmd: list[str], nodes: dict[str, SabhaServer], kind: str, room: str, key: str):
+def run_loadgen(args, cmd: list[str], nodes: dict[str, SabhaServer], kind: str, room: str, key: str, ok: tuple[int, ...] = (0,)):
     """Runs the loadgen (`cmd`, its stderr kept in the work directory) while a ClusterWatch reads the nodes, with each
     node's /metrics before and after. Returns (its summary, the watch, seconds it took, metrics before, after);
-    AssertionError when it failed, timed out or printed nothing."""
+    AssertionError when it timed out, printed nothing or exited with a status not in `ok` (the meeting mode's 2 is
+    a run that did not pass, its summary printed)."""
     before = {name: metrics(srv) for name, srv in nodes.items()}
     watch = ClusterWatch(nodes, key, room)
     watch.start()
@@ -222,7 +239,7 @@ def run_loadgen(args, cmd: list[str], nodes: dict[str, SabhaServer], kind: str, 
     took = time.monotonic() - t0
     after = {name: metrics(srv) for name, srv in nodes.items()}
     tail = stderr_path.read_text(errors="replace").splitlines()[-4:]
-    if out is None or out.returncode != 0 or not out.stdout.strip():
+    if out is None or out.returncode not in ok or not out.stdout.strip():
         code = "timeout" if out is None else out.returncode
         raise AssertionError(f"{kind} run: the loadgen failed ({code}) after {took:.0f} s:\n  " + "\n  ".join(tail))
     return json.loads(out.stdout), watch, took, before, after
@@ -563,6 +580,8 @@ def report(args, order: list[str], m: Measured, tabulate, relayed_kind: str, sam
     file. Returns the exit status: 1 when a problem was found or a run is missing."""
     runs, problems, notes = m.runs, m.problems, m.notes
     findings, relay_lines = log_findings(m.started)
+    # A node that crashed on the way out, or did not exit within SabhaServer.stop's 10 s of SIGTERM (then killed: -9).
+    problems += [f"{n} exited with {c} {s:.1f} s after SIGTERM" for n, (s, c) in m.stop_seconds.items() if c != 0]
     derived = {}
     if runs:
         text, derived = tabulate(runs, args.subscribers)
@@ -602,6 +621,196 @@ def spread_main(args) -> int:
     return report(args, order, m, spread_table, "spread", "most relayed viewers", 600)
 
 
+MEETING_PARTICIPANTS = 4      # who publish (and receive each other); the viewers come on top
+MEETING_LOCAL_VIEWERS = 1     # A's --max-viewers in the relayed run: the viewers' media beyond it goes to B
+MEETING_TILE = "640x360"      # every video shown in a 2 x 2 grid: the middle simulcast layer (docs/protocol.md)
+
+
+def meeting_command(args, a: SabhaServer, b: SabhaServer, room: str) -> list[str]:
+    """The loadgen's meeting on A (every /ws there): MEETING_PARTICIPANTS participants, --viewers viewers,
+    --duration of window, A's and B's CPU and dropped packets over it."""
+    return [str(args.loadgen), "--mode", "meeting", "--server", a.base_url, "--data-dir", str(a.data_dir), "--room", room,
+            "--participants", str(MEETING_PARTICIPANTS), "--viewers", str(args.viewers), "--tile", MEETING_TILE,
+            "--duration", f"{args.duration}s", "--time-limit", f"{args.run_timeout - 10}s",
+            "--server-pid", str(a.proc.pid), "--second-server-pid", str(b.proc.pid), "--second-server", b.base_url]
+
+
+def meeting_run(args, nodes: dict[str, SabhaServer], kind: str, room: str, key: str) -> dict:
+    """One meeting run on fresh nodes (A's --max-viewers set by meeting_main for `kind`): the loadgen's summary
+    boiled down to what the table shows, with B's GET /api/cluster as the ClusterWatch saw it."""
+    a, b = nodes["A"], nodes["B"]
+    summary, watch, took, before, after = run_loadgen(args, meeting_command(args, a, b, room), nodes, kind, room, key, ok=(0, 2))
+    m = summary["meeting"]
+    v = m.get("viewers") or {}
+    by_port = {str(srv.udp_port): name for name, srv in nodes.items()}
+    media_nodes: dict[str, int] = {}
+    for port, count in (v.get("mediaPorts") or {}).items():
+        media_nodes[by_port.get(port, f"port {port}")] = media_nodes.get(by_port.get(port, f"port {port}"), 0) + count
+    seconds = m["seconds"]
+    result = {
+        "kind": kind, "room": room, "loadgenSeconds": round(took, 1), "passed": summary["passed"],
+        "loadgenProblems": summary["problems"][:5], "participantErrors": summary["setup"]["participantErrors"][:5],
+        "joinSeconds": summary["setup"]["joinSeconds"], "settleSeconds": summary["setup"]["settleSeconds"],
+        "windowSeconds": seconds, "viewers": v, "viewerMediaNodes": media_nodes,
+        "participantFlows": {f: m[f] for f in ("flowsExpected", "flowsArrived", "flowsMissing", "lossPercent", "latency",
+                                               "packetsReceivedPerSecond", "missing")},
+        "generatorCPUSeconds": m["generatorCPUSeconds"], "kernelDrops": [m["kernelDropsAtServerSocket"], m["kernelDropsAtGeneratorSockets"]],
+        "clusterViewersMax": watch.max_viewers, "relaysOutOfA": watch.max_out, "relaysIntoB": watch.max_in_b,
+        "relayedViewersMaxB": watch.max_relayed_viewers.get("B"), "meetingMediaB": watch.max_media.get("B"),
+        "relaySample": meeting_sample(watch.sample), "watchErrors": watch.errors, "dropTimes": watch.drop_times,
+        # Drops in the window (the loadgen's), and over the whole loadgen run: joining, and the teardown, where
+        # packets from peers a node has just let go are dropped (as in churn, docs/performance.md).
+        "windowDropsA": m["serverDrops"], "windowDropsB": m.get("secondServerDrops"),
+        "dropsA": grown(before["A"], after["A"], "sabha_dropped_packets_total"),
+        "dropsB": grown(before["B"], after["B"], "sabha_dropped_packets_total"),
+        "relayedByA": grew_by(before["A"], after["A"], "sabha_rtp_relayed_total"),
+        "relayedByB": grew_by(before["B"], after["B"], "sabha_rtp_relayed_total"),
+        "summary": summary,
+    }
+    for node, field in (("A", "serverCPUSeconds"), ("B", "secondServerCPUSeconds")):
+        cpu = m.get(field)
+        result[f"cpu{node}Seconds"] = cpu
+        result[f"cpu{node}PercentOfCore"] = None if cpu is None else 100 * cpu / seconds
+    # The node serving (nearly) every viewer's media, and its CPU per viewer and per packet delivered to its viewers.
+    served = "A" if kind == "local" else "B"
+    count = media_nodes.get(served, 0)
+    delivered = (v.get("packetsReceivedPerSecond") or 0) * seconds * count / max(v.get("viewers") or 1, 1)
+    cpu = result[f"cpu{served}Seconds"]
+    result |= {"servedBy": served, "servedViewers": count,
+               "servedPercentPerViewer": None if cpu is None or not count else 100 * cpu / seconds / count,
+               "servedMicrosecondsPerDelivered": cpu_share(cpu, seconds, delivered)[1]}
+    lat = v.get("latency") or {}
+    say(f"{kind}: viewers' media {media_nodes}, {v.get('connected')}/{args.viewers} connected, loss {v.get('lossPercent')} %, "
+        f"latency p50 {lat.get('p50Ms')} p99 {lat.get('p99Ms')} ms; participants' flows {m['flowsArrived']}/{m['flowsExpected']}; "
+        f"A {fmt(result['cpuAPercentOfCore'], 1)} % B {fmt(result['cpuBPercentOfCore'], 1)} % of a core; relays into B "
+        f"{watch.max_in_b}, B's meetingMedia {watch.max_media.get('B')}; loadgen {took:.0f} s")
+    return result
+
+
+def meeting_sample(sample: dict) -> dict:
+    """What GET /api/cluster listed with the most relayed viewers, compact: A's relays out (count), B's relays in
+    (publisher, track, from, viewers each) and B's meetingMedia (count, the distinct origins and consumer counts, one
+    entry in full)."""
+    if not sample:
+        return {}
+    media = sample.get("B.meetingMedia") or []
+    return {"A.relays.out": len(sample.get("A.relays.out") or []),
+            "B.relays.in": [{k: r.get(k) for k in ("publisher", "track", "from", "viewers")} for r in sample.get("B.relays.in") or []],
+            "B.meetingMedia": {"count": len(media), "participants": len({e.get("participant") for e in media}),
+                               "origins": sorted({e.get("origin") for e in media}),
+                               "consumers": sorted({e.get("consumers") for e in media}), "first": media[0] if media else None}}
+
+
+def meeting_problems(r: dict, viewers: int) -> list[str]:
+    v, room = r["viewers"], r["room"]
+    problems = [f"{room}: the loadgen's meeting did not pass: {r['loadgenProblems'][:3]} {r['participantErrors'][:3]}"] if not r["passed"] else []
+    if v.get("connected") != viewers or v.get("silent") or v.get("flowsMissing") or v.get("videoFlowsWithoutKeyframe") or v.get("authFailures"):
+        problems.append(f"{room}: viewers connected {v.get('connected')}/{viewers}, silent {v.get('silent')}, flows missing "
+                        f"{v.get('flowsMissing')} ({(v.get('missing') or [])[:3]}), video flows without a keyframe "
+                        f"{v.get('videoFlowsWithoutKeyframe')}, auth failures {v.get('authFailures')}")
+    expected = {"A": viewers} if r["kind"] == "local" else {"A": MEETING_LOCAL_VIEWERS, "B": viewers - MEETING_LOCAL_VIEWERS}
+    if r["viewerMediaNodes"] != expected:
+        problems.append(f"{room}: the viewers' answers named {r['viewerMediaNodes']} (node: viewers), expected {expected}")
+    tracks = 2 * MEETING_PARTICIPANTS
+    want = (0, 0, 0) if r["kind"] == "local" else (tracks, tracks, viewers - MEETING_LOCAL_VIEWERS)
+    seen = (r["relaysOutOfA"], r["relaysIntoB"], r["meetingMediaB"])
+    if seen != want:
+        problems.append(f"{room}: GET /api/cluster listed at most {seen[0]} relays out of A, {seen[1]} into B and {seen[2]} "
+                        f"transports in B's meetingMedia; expected {want} {r['watchErrors'][:2]}")
+    if r["participantFlows"]["flowsMissing"]:
+        problems.append(f"{room}: participants' flows missing: {r['participantFlows']['missing'][:3]}")
+    if (r["kind"] == "relayed") != (r["relayedByA"] > 0) or r["relayedByB"]:
+        problems.append(f"{room}: sabha_rtp_relayed_total grew by {r['relayedByA']:.0f} on A and {r['relayedByB']:.0f} on B")
+    if r["windowDropsA"] or r["windowDropsB"] is None or r["windowDropsB"]:
+        problems.append(f"{room}: dropped packets in the window: A {r['windowDropsA']}, B {r['windowDropsB']}")
+    return problems
+
+
+def meeting_table(runs: list[dict], viewers: int) -> tuple[str, dict]:
+    lines = [f"| run ({MEETING_PARTICIPANTS} participants, {viewers} viewers) | viewers' media on | viewers: loss | viewers: latency p50 / p95 / p99 (ms) "
+             "| viewers: pkt/s | participants' flows: arrived, loss | origin A: % of a core | B: % of a core | A + B | serving node: % of a core per viewer "
+             "| serving node: CPU-µs per packet to its viewers |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        v, p = r["viewers"], r["participantFlows"]
+        lat = v.get("latency") or {}
+        both = None if r["cpuAPercentOfCore"] is None or r["cpuBPercentOfCore"] is None else r["cpuAPercentOfCore"] + r["cpuBPercentOfCore"]
+        on = ", ".join(f"{n} {c}" for n, c in sorted(r["viewerMediaNodes"].items()))
+        lines.append(f"| {r['kind']} ({r['room']}) | {on} | {fmt(v.get('lossPercent'))} % | {fmt(lat.get('p50Ms'))} / {fmt(lat.get('p95Ms'))} / "
+                     f"{fmt(lat.get('p99Ms'))} | {fmt(v.get('packetsReceivedPerSecond'), 0)} | {p['flowsArrived']}/{p['flowsExpected']}, "
+                     f"{fmt(p['lossPercent'])} % | {fmt(r['cpuAPercentOfCore'], 1)} | {fmt(r['cpuBPercentOfCore'], 1)} | {fmt(both, 1)} "
+                     f"| {r['servedBy']}: {fmt(r['servedPercentPerViewer'], 3)} | {fmt(r['servedMicrosecondsPerDelivered'])} |")
+    by = {k: [r for r in runs if r["kind"] == k] for k in ("local", "relayed")}
+    avg = {k: {f: mean([(r["viewers"].get("latency") or {}).get(f) for r in rs]) for f in ("p50Ms", "p95Ms", "p99Ms")} | {
+        "cpuA": mean([r["cpuAPercentOfCore"] for r in rs]), "cpuB": mean([r["cpuBPercentOfCore"] for r in rs]),
+        "perViewer": mean([r["servedPercentPerViewer"] for r in rs]),
+    } for k, rs in by.items()}
+    lo, re_ = avg["local"], avg["relayed"]
+    moved = viewers - MEETING_LOCAL_VIEWERS
+
+    def minus(x, y):
+        return None if x is None or y is None else x - y
+
+    def both(k):
+        return None if k["cpuA"] is None or k["cpuB"] is None else k["cpuA"] + k["cpuB"]
+    # Marginal: what each moved viewer saved A, and what each cost B beyond its idle cost (B in the local run).
+    saved = minus(lo["cpuA"], re_["cpuA"])
+    added = minus(re_["cpuB"], lo["cpuB"])
+    ratios = {"latencyP50": ratio(re_["p50Ms"], lo["p50Ms"]), "latencyP95": ratio(re_["p95Ms"], lo["p95Ms"]),
+              "latencyP99": ratio(re_["p99Ms"], lo["p99Ms"]), "originCPU": ratio(re_["cpuA"], lo["cpuA"]),
+              "clusterCPU": ratio(both(re_), both(lo)),
+              "perViewer": ratio(re_["perViewer"], lo["perViewer"]),
+              "marginal": ratio(added, saved),
+              "savedOnAPerMovedViewer": None if saved is None else saved / moved,
+              "addedOnBPerMovedViewer": None if added is None else added / moved}
+    lines += ["", "| relayed / local | viewers' latency p50 | p95 | p99 | origin A's CPU | A + B CPU | serving node per viewer "
+              "| B's CPU added per viewer / A's CPU saved per viewer (% of a core) |", "|---|---|---|---|---|---|---|---|",
+              f"| ratio | {fmt(ratios['latencyP50'])}× | {fmt(ratios['latencyP95'])}× | {fmt(ratios['latencyP99'])}× | {fmt(ratios['originCPU'])}× "
+              f"| {fmt(ratios['clusterCPU'])}× | {fmt(ratios['perViewer'])}× | {fmt(ratios['marginal'])}× "
+              f"({fmt(ratios['addedOnBPerMovedViewer'], 3)} / {fmt(ratios['savedOnAPerMovedViewer'], 3)}) |"]
+    lines += ["", "| run | joining (s) | settling (s) | generator: % of a core | viewers in A's /api/cluster (max, by node) | relays out of A / into B (max) "
+              "| B's meetingMedia (max) | packets A relayed | kernel drops: servers' sockets / others |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        lines.append(f"| {r['kind']} ({r['room']}) | {fmt(r['joinSeconds'], 1)} | {fmt(r['settleSeconds'], 1)} "
+                     f"| {fmt(100 * r['generatorCPUSeconds'] / r['windowSeconds'], 1)} | {', '.join(f'{n} {c}' for n, c in r['clusterViewersMax'].items())} "
+                     f"| {r['relaysOutOfA']} / {r['relaysIntoB']} "
+                     f"| {r['meetingMediaB']} | {r['relayedByA']:.0f} | {r['kernelDrops'][0]} / {r['kernelDrops'][1]} |")
+    return "\n".join(lines), {"means": avg, "ratios": ratios}
+
+
+def meeting_main(args) -> int:
+    """--meeting: the same meeting twice or more (local, relayed; ABBA with --repeats 2), each on two fresh nodes:
+    A, holding the room, with --max-viewers 0 (local) or MEETING_LOCAL_VIEWERS (relayed), and B."""
+    order = ["local", "relayed"] if args.repeats == 1 else (["local", "relayed", "relayed", "local"] * args.repeats)[:2 * args.repeats]
+    runs, problems, notes, stop_seconds, started = [], [], [], {}, []
+    for i, kind in enumerate(order):
+        limit = "0" if kind == "local" else str(MEETING_LOCAL_VIEWERS)
+        nodes_ = Nodes(args.sabha, args.work, args.database_url)
+        try:
+            nodes = {"A": nodes_.start(f"nodeA-{i}-{kind}", ("--max-viewers", limit)), "B": nodes_.start(f"nodeB-{i}-{kind}")}
+            key = admin_key(nodes["A"])
+            wait_alive(nodes, key, " and ")
+            runs.append(meeting_run(args, nodes, kind, f"meeting-{kind}-{i}", key))
+            time.sleep(2)   # everyone left; the edge closes its relays and transports
+            if kind == "relayed":
+                wait_relays_gone(nodes, key, " and ", notes, problems)
+        except AssertionError as exc:
+            problems.append(str(exc))
+            say(str(exc))
+        finally:
+            stop_seconds |= nodes_.stop_all()
+            started += nodes_.started
+    for r in runs:
+        problems += meeting_problems(r, args.viewers)
+        dropped = {n: {k.split('"')[1]: v for k, v in d.items()} for n, d in (("A", r["dropsA"]), ("B", r["dropsB"])) if d}
+        if dropped:
+            notes.append(f"{r['room']}: packets dropped over the whole loadgen run: {dropped} (in the window: A {r['windowDropsA']}, "
+                         f"B {r['windowDropsB']}), seen at {r['dropTimes'][:4]} (s from the loadgen's start; it took {r['loadgenSeconds']} s)")
+    m = Measured(runs, problems, notes, stop_seconds, started)
+    return report(args, order, m, lambda rs, _: meeting_table(rs, args.viewers), "relayed",
+                  "the most relayed viewers: A's relays out, B's relays in and meetingMedia", 2400)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sabha", required=True, type=Path)
@@ -614,17 +823,23 @@ def main() -> int:
     ap.add_argument("--simulcast", action="store_true")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--spread", type=int, default=0, help="nodes (2-4): all viewers on A, then spread over the nodes")
+    ap.add_argument("--meeting", action="store_true", help="a /ws meeting's viewers: all on A, then all but a few on B")
+    ap.add_argument("--viewers", type=int, default=60, help="--meeting: the meeting's viewers")
     args = ap.parse_args()
     # A loadgen run: signalling (slower with more viewers in a debug build), settling, the window, 2 s of drain,
-    # ending the sessions.
-    args.run_timeout = args.duration + (60 if args.spread else 30)
+    # ending the sessions; a meeting's participants and viewers join one after another, then leave and the loadgen
+    # waits for the server's idle (at most 30 s).
+    args.run_timeout = args.duration + (100 if args.meeting else 60 if args.spread else 30)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # `timeout` in the shell: stop the servers on the way out
     args.clip_args = ["--simulcast"] if args.simulcast else []
 
     # Encode the clip first (cached under /tmp/sabha-loadgen-cache), so that no run pays for it.
-    subprocess.run([str(args.loadgen), "--encode-only", *args.clip_args], stdout=subprocess.DEVNULL,
+    encode = ["--mode", "meeting"] if args.meeting else args.clip_args
+    subprocess.run([str(args.loadgen), "--encode-only", *encode], stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=120, check=False)
 
+    if args.meeting:
+        return meeting_main(args)
     if args.spread:
         return spread_main(args)
     order = ["local", "relayed"] if args.repeats == 1 else (["local", "relayed", "relayed", "local"] * args.repeats)[:2 * args.repeats]

@@ -18,18 +18,31 @@
 # core, CPU-µs per packet delivered to its viewers), the most viewers its heartbeat reported in GET /api/cluster and
 # its relays; per run: the nodes' CPU together, the packets A relayed against the publisher's; ratios spread/local.
 #
+# --meeting: a /ws meeting's viewers served through B against served by A (docs/cluster.md, "A meeting across nodes"):
+# one loadgen meeting of 4 participants (each publishing Opus + simulcast VP8, receiving everyone, 640x360 tiles) and
+# --viewers viewers (default 60; role viewer: they publish nothing and receive all 8 tracks), every /ws on A, run twice
+# on two fresh nodes each time: 1. local: A with --max-viewers 0 (no limit): every viewer's media on A; 2. relayed: A
+# with --max-viewers 1: one viewer's media on A, the others' on B, which gets each track once over a relay from A.
+# Per run: the viewers' loss and latency p50/p95/p99 and the participants' own flows, which node each viewer's answer
+# named, A's and B's CPU, the serving node's CPU per viewer and per packet to its viewers, B's GET /api/cluster
+# (meetingMedia: the viewers' transports it serves; relays.in: one per track from A), printed; ratios relayed/local.
+#
 #   bash tools/bench/cascade.sh                          # 50 viewers, 15 s windows: ≈ 45 s
 #   bash tools/bench/cascade.sh --subscribers 100 --duration 10 --simulcast
 #   bash tools/bench/cascade.sh --repeats 2              # local, relayed, relayed, local (≈ 90 s)
 #   bash tools/bench/cascade.sh --json results.json --logs DIR   # keep the figures, the loadgen summaries and the logs
 #   bash tools/bench/cascade.sh --spread 3               # 300 viewers: all on A, then 100 on each of A, B, C (≈ 1 min)
 #   bash tools/bench/cascade.sh --spread 3 --simulcast --subscribers 150
+#   bash tools/bench/cascade.sh --meeting                # 4 participants + 60 viewers: all on A, then 59 on B (≈ 1 min)
+#   bash tools/bench/cascade.sh --meeting --repeats 2 --viewers 30   # local, relayed, relayed, local (≈ 2 min)
 # SABHA=path uses that server binary; otherwise .build/release/sabha when it exists and is newer than
 # .build/debug/sabha, else .build/debug/sabha (nothing of the server is built). LOADGEN=path uses that generator;
 # otherwise tools/loadgen's release build, built (incrementally, nice 19) when missing. Everything listens on
 # 127.0.0.1 (as root: in a fresh network namespace with only lo). Bounded: each loadgen run by --duration + 30 s, the
 # whole measurement by 2 x repeats x (--duration + 32 s) + 80 s (≈ 175 s with the defaults); with --spread (one
-# repeat only) each run by --duration + 60 s and the whole by 2 x (--duration + 62 s) + 100 s (≈ 255 s at 15 s). Writes nothing outside
+# repeat only) each run by --duration + 60 s and the whole by 2 x (--duration + 62 s) + 100 s (≈ 255 s at 15 s); with
+# --meeting each loadgen run by --duration + 100 s and the whole by 2 x repeats x (--duration + 170 s) + 60 s (≈ 430 s
+# at 15 s, one repeat). Writes nothing outside
 # two temporary directories under /tmp (removed at the end, with the nodes and PostgreSQL stopped) and the loadgen's
 # clip cache (/tmp/sabha-loadgen-cache), unless --json or --logs is given. Exits 1 when a problem was found.
 set -euo pipefail
@@ -42,6 +55,8 @@ bench_enter_netns CASCADE_BENCH cascade.sh "$@"
 
 subscribers=""
 spread=0
+meeting=0
+viewers=60
 duration=15
 repeats=1
 simulcast=""
@@ -54,6 +69,8 @@ while (($#)); do
     --repeats) repeats=$2; shift 2 ;;
     --simulcast) simulcast=--simulcast; shift ;;
     --spread) spread=$2; shift 2 ;;
+    --meeting) meeting=1; shift ;;
+    --viewers) viewers=$2; shift 2 ;;
     --json) json=$(realpath -m -- "$2"); shift 2 ;;
     --logs) logs=$(realpath -m -- "$2"); shift 2 ;;
     *) echo "cascade: unknown argument $1" >&2; exit 2 ;;
@@ -67,6 +84,9 @@ subscribers=${subscribers:-$((spread ? 300 : 50))}
   { echo "cascade: --subscribers 1-500, --duration 5-60 (seconds), --repeats 1-3" >&2; exit 2; }
 ((spread == 0 || (repeats == 1 && subscribers >= spread))) ||
   { echo "cascade: --spread runs once (no --repeats) with at least one viewer per node" >&2; exit 2; }
+((meeting == 0)) || [[ $spread == 0 && -z $simulcast ]] ||
+  { echo "cascade: --meeting goes without --spread and --simulcast (its participants always send simulcast)" >&2; exit 2; }
+[[ $viewers =~ ^[0-9]+$ ]] && ((viewers >= 2 && viewers <= 200)) || { echo "cascade: --viewers is 2-200" >&2; exit 2; }
 
 bench_python requests requests
 bench_pick_sabha
@@ -83,6 +103,8 @@ grep -q -- --subscriber-server <<<"$loadgen_help" ||
   { echo "cascade: $loadgen has no --subscriber-server (stale build? rebuild tools/loadgen)" >&2; exit 1; }
 ((spread == 0)) || grep -q -- --subscriber-group <<<"$loadgen_help" ||
   { echo "cascade: $loadgen has no --subscriber-group (stale build? rebuild tools/loadgen)" >&2; exit 1; }
+((meeting == 0)) || grep -q -- --viewers <<<"$loadgen_help" ||
+  { echo "cascade: $loadgen has no --viewers (stale build? rebuild tools/loadgen)" >&2; exit 1; }
 
 bench_scratch sabha-cascade log stderr
 
@@ -91,7 +113,9 @@ database_url=$(bench_createdb bench)
 
 bench_describe
 echo "Loadgen: $loadgen (built $(date -u -r "$loadgen" '+%Y-%m-%d %H:%M UTC'))"
-if ((spread)); then
+if ((meeting)); then
+  echo "Load: a /ws meeting on A of 4 participants (Opus 48 kbit/s + simulcast VP8 720p 1.5 Mbit/s, CM; 640x360 tiles) and $viewers viewers; local: A --max-viewers 0, relayed: A --max-viewers 1 (the others' media on B); ${duration} s windows, $repeats repeat(s), fresh nodes each run; nothing pinned"
+elif ((spread)); then
   echo "Load: 1 publisher on A (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers all on A, then spread over $spread nodes (the others' with ?cascade=1), ${duration} s windows; nothing pinned"
 else
   echo "Load: 1 publisher (${simulcast:+simulcast }720p VP8 1.5 Mbit/s + Opus 48 kbit/s, CM), $subscribers viewers, ${duration} s windows, $repeats repeat(s); nothing pinned"
@@ -100,9 +124,17 @@ echo "Command: ${SABHA:+SABHA=$SABHA }${LOADGEN:+LOADGEN=$LOADGEN }$command_line
 bench_started
 
 status=0
-if ((spread)); then limit=$((2 * (duration + 62) + 100)); else limit=$((2 * repeats * (duration + 32) + 80)); fi
+meeting_args=()
+if ((meeting)); then
+  meeting_args=(--meeting --viewers "$viewers")
+  limit=$((2 * repeats * (duration + 170) + 60))
+elif ((spread)); then
+  limit=$((2 * (duration + 62) + 100))
+else
+  limit=$((2 * repeats * (duration + 32) + 80))
+fi
 bench_run "$limit" "$python" "$here/cascade.py" --sabha "$sabha" --loadgen "$loadgen" \
   --work "$work" --database-url "$database_url" --subscribers "$subscribers" --duration "$duration" --repeats "$repeats" \
-  --spread "$spread" $simulcast ${json:+--json "$json"} || status=$?
+  --spread "$spread" $simulcast ${json:+--json "$json"} "${meeting_args[@]}" || status=$?
 bench_finished
 exit "$status"

@@ -13,6 +13,8 @@ struct LoadgenCommand: ParsableCommand {
     var mode = "fanout"
     @Option(help: "Meeting participants (meeting and churn modes).")
     var participants = 25
+    @Option(help: "Meeting mode: viewers who join the same room over /ws after the participants, with a token of role viewer; they publish nothing, offer recvonly m-lines for every track and receive all of them. Their flows, loss and latency are reported apart (meeting.viewers).")
+    var viewers = 0
     @Option(help: "Leave-and-rejoin cycles in churn mode (default 1000).")
     var cycles: Int?
     @Option(help: "Participants away at once during churn.")
@@ -41,8 +43,10 @@ struct LoadgenCommand: ParsableCommand {
     var subscriberServer: String?
     @Option(help: "Fanout: a query string added to every WHEP request, e.g. cascade=1 (a cluster node that does not hold the room then serves the viewer through a relay instead of answering 307).")
     var whepQuery: String?
-    @Option(help: "PID of a second server (such as the cluster node --subscriber-server names), to report its CPU time over the measurement window beside --server-pid's.")
+    @Option(help: "PID of a second server (such as the cluster node --subscriber-server names, or the node serving a meeting's viewers' media), to report its CPU time over the measurement window beside --server-pid's.")
     var secondServerPid: Int32?
+    @Option(help: "Meeting mode: the second server's HTTP address (loopback only; the node --second-server-pid names), to report its dropped packets over the measurement window beside --server's.")
+    var secondServer: String?
     @Option(help: "Fanout: COUNT@URL[?QUERY], repeatable: COUNT of the subscribers post their WHEP requests (and end their sessions) at URL, with ?QUERY added when given (e.g. 100@http://127.0.0.1:8081?cascade=1), instead of --subscriber-server and --whep-query. The counts add up to --subscribers; subscribers are dealt to the groups in turn, and the summary gives each group's loss, latency and keyframe wait (groups).")
     var subscriberGroup: [String] = []
     @Option(help: "PID of a further server (repeatable), to report its CPU time over the measurement window (window.extraServerCPUSeconds, in the order given).")
@@ -118,7 +122,10 @@ struct LoadgenCommand: ParsableCommand {
             guard target == "sabha" else { throw ValidationError("meeting modes need --target sabha") }
             guard participants >= 2, participants <= 100 else { throw ValidationError("--participants must be 2...100") }
             guard (cycles ?? 0) >= 0, (cycles ?? 0) <= 100_000 else { throw ValidationError("--cycles must be 0...100000") }
-            guard churnConcurrency >= 1, churnConcurrency < participants else { throw ValidationError("--churn-concurrency must be 1...participants-1") }
+            guard mode == "meeting" || (churnConcurrency >= 1 && churnConcurrency < participants) else {
+                throw ValidationError("--churn-concurrency must be 1...participants-1")
+            }
+            guard viewers >= 0, viewers <= 500, viewers == 0 || mode == "meeting" else { throw ValidationError("--viewers must be 0...500, in meeting mode") }
             guard !noAudio, !noVideo else { throw ValidationError("meeting participants publish audio and video") }
             guard Self.size(tile) != nil || tile == "0x0" else { throw ValidationError("--tile is WIDTHxHEIGHT, such as 320x180") }
             for (name, value, max) in [("--warmup", warmup, 60.0), ("--verify-window", verifyWindow, 600), ("--time-limit", timeLimit, 7200)] {
@@ -127,9 +134,13 @@ struct LoadgenCommand: ParsableCommand {
         }
         guard (localIp ?? "127.0.0.1").hasPrefix("127.") || localIp == "::1" else { throw ValidationError("--local-ip must be loopback") }
         guard encodeOnly || target == "janus" || dataDir != nil || tokenKey != nil else { throw ValidationError("give --data-dir or --token-key to sign tokens") }
-        if subscriberServer != nil || whepQuery != nil || secondServerPid != nil {
-            guard mode == "fanout", target == "sabha" else { throw ValidationError("--subscriber-server, --whep-query and --second-server-pid are for --mode fanout against sabha") }
+        if subscriberServer != nil || whepQuery != nil {
+            guard mode == "fanout", target == "sabha" else { throw ValidationError("--subscriber-server and --whep-query are for --mode fanout against sabha") }
         }
+        guard secondServerPid == nil || mode != "churn" && target == "sabha" else {
+            throw ValidationError("--second-server-pid is for --mode fanout or meeting against sabha")
+        }
+        guard secondServer == nil || mode == "meeting" else { throw ValidationError("--second-server is for --mode meeting") }
         if !subscriberGroup.isEmpty {
             guard subscriberServer == nil, whepQuery == nil else { throw ValidationError("--subscriber-group replaces --subscriber-server and --whep-query") }
             let groups = try subscriberGroups()
@@ -169,7 +180,8 @@ struct LoadgenCommand: ParsableCommand {
             }
             print(summary.json())
             if !summary.passed {
-                FileHandle.standardError.write(Data("sabha-loadgen: FAILED: \(summary.problems.prefix(3)) flows missing \(summary.meeting.flowsMissing)/\(summary.afterChurn?.flowsMissing ?? 0)\n".utf8))
+                let missing = "\(summary.meeting.flowsMissing)/\(summary.afterChurn?.flowsMissing ?? 0), viewers' \(summary.meeting.viewers?.flowsMissing ?? 0)"
+                FileHandle.standardError.write(Data("sabha-loadgen: FAILED: \(summary.problems.prefix(3)) flows missing \(missing)\n".utf8))
                 throw ExitCode(2)
             }
             return

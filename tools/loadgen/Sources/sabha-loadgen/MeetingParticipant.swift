@@ -13,6 +13,7 @@ struct MeetingEnvironment {
     let audio: AudioClip
     let context: DTLSContext
     let threads: [PeerThread]
+    /// Participants who publish: run indices 0..<participants. Viewers (`--viewers`) come after them.
     let participants: Int
     let setupTimeoutNs: Int64
     let socketBufferBytes: Int32
@@ -26,6 +27,9 @@ struct MeetingEnvironment {
     var webSocketURL: String { "ws://\(http.host.contains(":") ? "[\(http.host)]" : http.host):\(http.port)/ws" }
 
     static func identity(_ index: Int) -> String { "loadgen-m-\(index)" }
+
+    /// A viewer's identity (`viewer` counts the viewers from 0), which no flow is attributed to.
+    static func viewerIdentity(_ viewer: Int) -> String { "loadgen-v-\(viewer)" }
 
     /// The run's participant index of an identity this run gave out, else nil.
     static func index(ofIdentity identity: String) -> Int? {
@@ -50,6 +54,10 @@ enum LeaveKind: String, CaseIterable, Sendable {
 /// at a time (a `renegotiate` meanwhile makes another offer once the answer is in), a `video-size` for every
 /// video it receives, and `leave`. Each answer's `a=msid`/`a=ssrc` lines tell its `MeetingPeer` which SSRC is
 /// whose audio or video. Driven by the main thread (`pump`); the WebSocket's reader thread only queues messages.
+/// A viewer (an index from `environment.participants` on) joins with role `viewer` and offers only the `recvonly`
+/// m-lines (none while there is nothing to receive: it offers when `renegotiate` brings tracks); its media may come
+/// from another node of a cluster (the answer names it). A `redirect` fails the participant: the run sends every
+/// `/ws` to `--server`, which must hold the room.
 final class MeetingParticipant {
     enum Phase: Equatable {
         case idle
@@ -67,7 +75,11 @@ final class MeetingParticipant {
     let index: Int
     let identity: String
     let environment: MeetingEnvironment
+    /// Joins as a viewer: publishes nothing.
+    let isViewer: Bool
     private(set) var phase = Phase.idle
+    /// The `url` of a `redirect` the server sent (this node does not hold the room).
+    private(set) var redirect: String?
     private(set) var peer: MeetingPeer?
     private(set) var participantID: String?
     private(set) var generation = 0
@@ -97,10 +109,13 @@ final class MeetingParticipant {
     init(index: Int, environment: MeetingEnvironment) {
         self.index = index
         self.environment = environment
-        identity = MeetingEnvironment.identity(index)
+        isViewer = index >= environment.participants
+        identity = isViewer ? MeetingEnvironment.viewerIdentity(index - environment.participants) : MeetingEnvironment.identity(index)
     }
 
     var isJoined: Bool { phase == .joined }
+    /// Has had an answer, or is a viewer joined with nothing to receive yet (which does not offer).
+    var isAnsweredOrIdle: Bool { answers > 0 || (isViewer && phase == .joined && !offerInFlight && audioWanted + videoWanted == 0) }
     var thread: PeerThread { environment.threads[index % environment.threads.count] }
 
     /// Opens the socket and sends `join` (with the resume secret when `resume`). A fresh join starts new media.
@@ -121,7 +136,7 @@ final class MeetingParticipant {
         }
         var message: [String: Any] = [
             "type": "join", "version": 1, "name": "Load \(index)",
-            "token": environment.signer.sign(identity: identity, room: environment.room, role: "participant"),
+            "token": environment.signer.sign(identity: identity, room: environment.room, role: isViewer ? "viewer" : "participant"),
         ]
         if resume, let resumeSecret { message["resume"] = resumeSecret }
         phase = .joining
@@ -187,6 +202,9 @@ final class MeetingParticipant {
             if offerInFlight { reofferWanted = true } else { offer() }
         case "answer":
             answered(message["sdp"] as? String ?? "")
+        case "redirect":
+            redirect = message["url"] as? String ?? "?"
+            phase = .failed("redirected to \(redirect ?? "?"): --server does not hold the room")
         case "error":
             let code = message["code"] as? String ?? "?"
             note("error \(code): \(message["message"] as? String ?? "")")
@@ -221,8 +239,9 @@ final class MeetingParticipant {
         videoWanted = tracks.count { $0["kind"] as? String == "video" }
         retireMedia()  // a resume the server refused (grace over): start afresh
         do {
+            // A viewer's Publisher has no clips: it runs the transport (ICE, DTLS, consent) and sends no media.
             let publisher = try Publisher(
-                index: index, identity: identity, videoLayers: environment.videoLayers, audio: environment.audio,
+                index: index, identity: identity, videoLayers: isViewer ? [] : environment.videoLayers, audio: isViewer ? nil : environment.audio,
                 context: environment.context, setupTimeoutNs: environment.setupTimeoutNs,
                 socketBufferBytes: environment.socketBufferBytes, localIP: environment.localIP, pacingFactor: environment.pacingFactor)
             peer = MeetingPeer(index: index, publisher: publisher, participants: environment.participants, decryptEvery: environment.decryptEvery)
@@ -238,12 +257,14 @@ final class MeetingParticipant {
         offer()
     }
 
-    /// Offers our two sending m-lines and at least as many receiving ones of each kind as `renegotiate` asked for.
+    /// Offers our sending m-lines (two, none for a viewer) and at least as many receiving ones of each kind as
+    /// `renegotiate` asked for. A viewer with nothing to receive does not offer.
     private func offer() {
-        guard let peer, phase == .joined else { return }
-        while receivingMids.count(where: { !$0.video }) < audioWanted { receivingMids.append(("\(2 + receivingMids.count)", false)) }
-        while receivingMids.count(where: { $0.video }) < videoWanted { receivingMids.append(("\(2 + receivingMids.count)", true)) }
+        guard let peer, phase == .joined, !isViewer || audioWanted + videoWanted > 0 || !receivingMids.isEmpty else { return }
         var local = peer.publisher.localDescription(rtxPayloadType: Self.rtxPayloadType)
+        let sending = local.media.count
+        while receivingMids.count(where: { !$0.video }) < audioWanted { receivingMids.append(("\(sending + receivingMids.count)", false)) }
+        while receivingMids.count(where: { $0.video }) < videoWanted { receivingMids.append(("\(sending + receivingMids.count)", true)) }
         for (mid, video) in receivingMids {
             local.media.append(.init(kind: video ? .video : .audio, mid: mid, payloadType: video ? 96 : 111, ssrc: nil,
                                      rtxPayloadType: video ? Self.rtxPayloadType : 0))

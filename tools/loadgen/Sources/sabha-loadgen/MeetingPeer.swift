@@ -52,6 +52,7 @@ struct MeetingPeerReport: Sendable {
 /// hands over after each answer (`setStreams`), and counted per publisher and kind; a sample is decrypted for
 /// latency (as `Subscriber` does), and every video stream is decrypted until its first keyframe. Sends a
 /// receiver report per 31 streams each second, with a PLI for each video stream still without a keyframe.
+/// A meeting viewer's `Publisher` has no clips: it only runs the transport, and the peer only receives.
 ///
 /// Driven by one peer thread; the main thread talks to it only through `setStreams`, `markWindow` and `report`.
 final class MeetingPeer: LoadPeer, @unchecked Sendable {

@@ -10,6 +10,8 @@ import Synchronization
 /// back (`--cycles`, a mix of `LeaveKind`s, `--churn-concurrency` at a time) while sampling the server's RSS,
 /// checks every flow again, and finally everyone leaves and the server's `/metrics` must return to idle
 /// (no transports or consumers, pool buffers back to where they were). Every phase is bounded in time.
+/// With `--viewers`, viewers join after the participants (role viewer, publishing nothing) and each must receive
+/// every participant's audio and video too; their figures are reported apart (`FlowWindow.viewers`).
 final class MeetingRun {
     let options: LoadgenCommand
     let churn: Bool
@@ -25,6 +27,8 @@ final class MeetingRun {
 
     private var participants: [MeetingParticipant] = []
     private var probe: ServerProbe!
+    /// `--second-server` (its /metrics) and `--second-server-pid` (its CPU).
+    private var secondProbe: ServerProbe!
     private var problems: [String] = []
     private var rss = MeetingSummary.Memory()
     private var nextRSSSampleNs: Int64 = 0
@@ -55,7 +59,8 @@ final class MeetingRun {
             socketBufferBytes: Int32(options.socketBuffer * 1024), localIP: options.localIp ?? "127.0.0.1",
             pacingFactor: options.pacingFactor, decryptEvery: options.decryptEvery, tile: (tile.0, tile.1))
         probe = ServerProbe(http: http, pid: options.serverPid)
-        participants = (0..<options.participants).map { MeetingParticipant(index: $0, environment: environment) }
+        secondProbe = ServerProbe(http: try options.secondServer.map { try HTTPClient(url: $0) } ?? http, pid: options.secondServerPid)
+        participants = (0..<options.participants + options.viewers).map { MeetingParticipant(index: $0, environment: environment) }
         let progress = Progress(threads: threads, start: started)
 
         // Baseline before anyone joins: what "idle" means for the pool.
@@ -63,19 +68,11 @@ final class MeetingRun {
         guard !baseline.isEmpty else { throw LoadgenError.signalling("GET \(options.server)/metrics gave nothing") }
         rss.beforeJoin = probe.residentKiB
 
-        // Join one after another (each waits for its first answer, as a browser would before the next person clicks).
         let joinStart = lg_monotonic_ns()
-        for participant in participants {
-            participant.join()
-            let limit = lg_monotonic_ns() + 15_000_000_000
-            while participant.answers == 0, !isFailed(participant), lg_monotonic_ns() < min(limit, deadlineNs) {
-                pumpAll(progress: progress)
-            }
-            if participant.answers == 0 { problems.append("\(participant.identity) got no answer after joining: \(participant.errors.prefix(3))") }
-        }
+        try joinAll(progress: progress)
         let joinSeconds = seconds(since: joinStart)
         let settleStart = lg_monotonic_ns()
-        let settled = settle(limitSeconds: 30 + Double(options.participants) * 0.5, progress: progress)
+        let settled = try settle(limitSeconds: 30 + Double(participants.count) * 0.5, progress: progress)
         let settleSeconds = seconds(since: settleStart)
         pause(LoadgenCommand.seconds(options.warmup)!, progress: progress)
         let durationSeconds = LoadgenCommand.seconds(options.duration)!
@@ -86,7 +83,7 @@ final class MeetingRun {
         var afterChurn: MeetingSummary.FlowWindow?
         if churn {
             churnResult = runChurn(progress: progress)
-            let settledAgain = settle(limitSeconds: 60, progress: progress)
+            let settledAgain = try settle(limitSeconds: 60, progress: progress)
             pause(LoadgenCommand.seconds(options.warmup)!, progress: progress)
             afterChurn = window(seconds: LoadgenCommand.seconds(options.verifyWindow)!, label: "after churn", settled: settledAgain, progress: progress)
         }
@@ -99,13 +96,14 @@ final class MeetingRun {
         rss.churnLast = churnRSS.last
         rss.churnMax = churnRSS.max
 
-        var passed = problems.isEmpty && meeting.flowsMissing == 0 && idle.reached
+        var passed = problems.isEmpty && meeting.flowsMissing == 0 && (meeting.viewers?.flowsMissing ?? 0) == 0 && idle.reached
         if let afterChurn { passed = passed && afterChurn.flowsMissing == 0 }
         if let churnResult { passed = passed && churnResult.failed == 0 && churnResult.completed == cycles }
         let video = videoLayers.last!
         return MeetingSummary(
             config: .init(mode: options.mode, server: options.server, room: options.room, participants: options.participants,
-                          flowsPerWindow: options.participants * (options.participants - 1) * 2, cycles: cycles,
+                          flowsPerWindow: options.participants * (options.participants - 1) * 2, viewers: options.viewers,
+                          viewerFlowsPerWindow: options.viewers * options.participants * 2, cycles: cycles,
                           churnConcurrency: options.churnConcurrency, seed: options.seed, tile: "\(tile.0)x\(tile.1)",
                           simulcastLayers: videoLayers.map { "\($0.width)x\($0.height) " + String(format: "%.0f kbit/s", $0.averageKbps) },
                           fps: video.fps, audioKbps: options.audioKbps, threads: options.threads, decryptEvery: options.decryptEvery,
@@ -122,6 +120,27 @@ final class MeetingRun {
     private func isFailed(_ participant: MeetingParticipant) -> Bool {
         if case .failed = participant.phase { return true }
         return false
+    }
+
+    /// Joins everyone one after another, participants first, then viewers; each waits for its first answer, as a
+    /// browser would before the next person clicks (a viewer with nothing to receive does not offer, so waits for
+    /// nothing). A `redirect` ends the run: every `/ws` goes to `--server`.
+    private func joinAll(progress: Progress) throws {
+        for participant in participants {
+            participant.join()
+            let limit = lg_monotonic_ns() + 15_000_000_000
+            while !participant.isAnsweredOrIdle, !isFailed(participant), lg_monotonic_ns() < min(limit, deadlineNs) {
+                pumpAll(progress: progress)
+            }
+            try checkRedirect(participant)
+            if !participant.isAnsweredOrIdle { problems.append("\(participant.identity) got no answer after joining: \(participant.errors.prefix(3))") }
+        }
+    }
+
+    private func checkRedirect(_ participant: MeetingParticipant) throws {
+        guard let url = participant.redirect else { return }
+        throw LoadgenError.signalling("\(participant.identity) was redirected to \(url): \(options.server) does not hold room \(options.room) "
+            + "(this generator sends every /ws to --server and follows no redirect)")
     }
 
     /// Handles every participant's messages; sleeps a little when there were none. Samples RSS once a second.
@@ -146,13 +165,16 @@ final class MeetingRun {
         while lg_monotonic_ns() < end { pumpAll(progress: progress) }
     }
 
-    /// Waits until every joined participant has media and a stream from each other one; rejoins the failed.
-    private func settle(limitSeconds: Double, progress: Progress) -> Bool {
+    /// Waits until every joined participant (and viewer) has media and a stream from each other participant;
+    /// rejoins the failed (but a redirected one ends the run).
+    private func settle(limitSeconds: Double, progress: Progress) throws -> Bool {
         let end = min(lg_monotonic_ns() + Int64(limitSeconds * 1e9), deadlineNs)
         var retried = Set<Int>()
+        let publishing = { (index: Int) in index < self.options.participants }
         while lg_monotonic_ns() < end {
             pumpAll(progress: progress)
             for participant in participants where !participant.isJoined && participant.phase != .joining && !retried.contains(participant.index) {
+                try checkRedirect(participant)
                 problems.append("\(participant.identity) was \(participant.phase) before a check; joining again")
                 retried.insert(participant.index)
                 if participant.phase != .left { participant.leave(.drop) }
@@ -160,16 +182,16 @@ final class MeetingRun {
             }
             let present = participants.filter(\.isJoined).map(\.index)
             if present.count == participants.count,
-               participants.allSatisfy({ p in p.isSettled(with: present.filter { $0 != p.index }) }) {
+               participants.allSatisfy({ p in p.isSettled(with: present.filter { $0 != p.index && publishing($0) }) }) {
                 return true
             }
         }
-        let unsettled = participants.filter { p in !p.isSettled(with: participants.map(\.index).filter { $0 != p.index }) }
+        let unsettled = participants.filter { p in !p.isSettled(with: participants.map(\.index).filter { $0 != p.index && publishing($0) }) }
         problems.append("signalling did not settle within \(Int(limitSeconds)) s: \(unsettled.count) participants unsettled (\(unsettled.prefix(5).map(\.identity)))")
         return false
     }
 
-    /// Counts what every receiver got from every other participant over `seconds`.
+    /// Counts what every receiver got from every participant over `seconds` (the viewers apart).
     private func window(seconds: Double, label: String, settled: Bool, progress: Progress) -> MeetingSummary.FlowWindow {
         let peers = participants.map(\.peer)
         let epochs = peers.map { $0?.markWindow() }
@@ -180,97 +202,65 @@ final class MeetingRun {
             pumpAll(progress: progress)
         }
         let first = peers.map { $0?.report.withLock { $0 } }
-        let serverPort = participants.first { $0.serverPort != 0 }?.serverPort ?? 0
-        let kernelBefore = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
+        let serverPorts = Set(participants.lazy.map(\.serverPort).filter { $0 != 0 })
+        let kernelBefore = ServerProbe.kernelReceiveDrops(serverPorts: serverPorts)
         let sendErrorsBefore = progress.aggregate().sendErrors
         let metricsBefore = probe.metrics()
         let cpuBefore = probe.cpuSeconds
+        let secondMetricsBefore = options.secondServer.map { _ in secondProbe.metrics() }
+        let secondCPUBefore = secondProbe.cpuSeconds
         let ownBefore = LoadRun.ownCPUSeconds()
         let start = lg_monotonic_ns()
         pause(seconds, progress: progress)
         let elapsed = Double(lg_monotonic_ns() - start) / 1e9
         let cpu = cpuBefore.flatMap { before in probe.cpuSeconds.map { $0 - before } }
+        let secondCPU = secondCPUBefore.flatMap { before in secondProbe.cpuSeconds.map { $0 - before } }
         let own = LoadRun.ownCPUSeconds() - ownBefore
         let metricsAfter = probe.metrics()
-        let kernelAfter = ServerProbe.kernelReceiveDrops(serverPort: serverPort)
+        let secondDrops = secondMetricsBefore.map { ServerProbe.dropsBetween($0, secondProbe.metrics()) }
+        let kernelAfter = ServerProbe.kernelReceiveDrops(serverPorts: serverPorts)
         let sendErrors = progress.aggregate().sendErrors &- sendErrorsBefore
         // Reports are copied 4 times a second: wait for one taken after the window ended.
         pause(0.3, progress: progress)
         let last = peers.map { $0?.report.withLock { $0 } }
 
-        var missing: [String] = []
-        var notSignalled = 0
-        var audioMissing = 0
-        var videoMissing = 0
-        var expectedFlows = 0
-        var packets: UInt64 = 0
-        var bytes: UInt64 = 0
-        var expected: Int64 = 0
-        var lost: Int64 = 0
-        var latency = LatencyHistogram()
-        var videoFrameRates: [Double] = []
-        var authFailures: UInt64 = 0
-        var srtpRefused: UInt64 = 0
-        var unknown: UInt64 = 0
+        var tally = MeetingFlowTally()
+        var viewers = MeetingFlowTally()
         for (receiver, participant) in participants.enumerated() {
-            let signalled = Set(participant.streams.values.lazy.filter { !$0.rtx }.map(\.flow))
-            for publisher in participants.indices where publisher != receiver {
-                for video in [false, true] {
-                    expectedFlows += 1
-                    let flow = publisher * 2 + (video ? 1 : 0)
-                    let got: UInt64
-                    if let a = first[receiver], let b = last[receiver], peers[receiver] === participant.peer {
-                        got = b.flowPackets[flow] &- a.flowPackets[flow]
-                        if video { videoFrameRates.append(Double(b.flowFrames[flow] &- a.flowFrames[flow]) / elapsed) }
-                    } else {
-                        got = 0
-                    }
-                    guard got == 0 else { continue }
-                    if video { videoMissing += 1 } else { audioMissing += 1 }
-                    let why = !signalled.contains(flow) ? "not signalled" : "no packets"
-                    if !signalled.contains(flow) { notSignalled += 1 }
-                    if missing.count < 300 {
-                        missing.append("\(MeetingEnvironment.identity(publisher)) -> \(MeetingEnvironment.identity(receiver)) \(video ? "video" : "audio") (\(why))")
-                    }
-                }
-            }
-            if let a = first[receiver], let b = last[receiver] {
-                packets &+= b.received.packets &- a.received.packets
-                bytes &+= b.received.bytes &- a.received.bytes
-                expected += b.received.expected - a.received.expected
-                lost += b.received.lost - a.received.lost
-                authFailures &+= b.received.authFailures &- a.received.authFailures
-                srtpRefused &+= b.received.srtpRefused &- a.received.srtpRefused
-                unknown &+= b.received.unknownSSRC &- a.received.unknownSSRC
-                latency.merge(b.windowLatency)
+            let samePeer = peers[receiver] === participant.peer
+            if participant.isViewer {
+                viewers.add(participant, publishers: 0..<options.participants, first: first[receiver], last: last[receiver], samePeer: samePeer, elapsed: elapsed)
+            } else {
+                tally.add(participant, publishers: 0..<options.participants, first: first[receiver], last: last[receiver], samePeer: samePeer, elapsed: elapsed)
             }
         }
-        let missingCount = audioMissing + videoMissing
-        log("\(label): \(expectedFlows - missingCount) of \(expectedFlows) flows arrived"
-            + (missingCount > 0 ? "; missing \(audioMissing) audio, \(videoMissing) video, e.g. \(missing.prefix(3))" : ""))
+        log(tally.said(label))
+        if options.viewers > 0 { log(viewers.said("\(label), viewers")) }
         let gauge = { (name: String) in metricsAfter[name].map { Int($0) } }
+        let percent = { (cpu: Double) in Summary.Distribution.round(100 * cpu / elapsed) }
         return MeetingSummary.FlowWindow(
-            label: label, settledBefore: settled, seconds: Summary.Distribution.round(elapsed), flowsExpected: expectedFlows,
-            flowsArrived: expectedFlows - missingCount, flowsMissing: missingCount, audioFlowsMissing: audioMissing,
-            videoFlowsMissing: videoMissing, flowsNotSignalled: notSignalled, missing: missing,
-            packetsReceivedPerSecond: Summary.Distribution.round(Double(packets) / elapsed),
-            mbitReceivedPerSecond: Summary.Distribution.round(Double(bytes) * 8 / elapsed / 1e6),
-            expected: expected, lost: lost, lossPercent: Summary.Distribution.round(expected > 0 ? 100 * Double(max(lost, 0)) / Double(expected) : 0),
-            latency: Summary.Latency(latency), videoFramesPerSecondPerFlow: Summary.Distribution(videoFrameRates),
-            authFailures: authFailures, generatorSRTPRefused: srtpRefused, unknownSSRCPackets: unknown,
-            serverCPUSeconds: cpu.map(Summary.Distribution.round),
-            serverCPUPercentOfOneCore: cpu.map { Summary.Distribution.round(100 * $0 / elapsed) },
+            label: label, settledBefore: settled, seconds: Summary.Distribution.round(elapsed), flowsExpected: tally.expectedFlows,
+            flowsArrived: tally.expectedFlows - tally.missingCount, flowsMissing: tally.missingCount, audioFlowsMissing: tally.audioMissing,
+            videoFlowsMissing: tally.videoMissing, flowsNotSignalled: tally.notSignalled, missing: tally.missing,
+            packetsReceivedPerSecond: Summary.Distribution.round(Double(tally.packets) / elapsed),
+            mbitReceivedPerSecond: Summary.Distribution.round(Double(tally.bytes) * 8 / elapsed / 1e6),
+            expected: tally.expected, lost: tally.lost, lossPercent: Summary.Distribution.round(tally.lossPercent),
+            latency: Summary.Latency(tally.latency), videoFramesPerSecondPerFlow: Summary.Distribution(tally.videoFrameRates),
+            authFailures: tally.authFailures, generatorSRTPRefused: tally.srtpRefused + viewers.srtpRefused, unknownSSRCPackets: tally.unknown,
+            serverCPUSeconds: cpu.map(Summary.Distribution.round), serverCPUPercentOfOneCore: cpu.map(percent),
+            secondServerCPUSeconds: secondCPU.map(Summary.Distribution.round), secondServerCPUPercentOfOneCore: secondCPU.map(percent),
             generatorCPUSeconds: Summary.Distribution.round(own),
             serverPacketsForwardedPerCPUSecond: cpu.flatMap { c in
                 guard c > 0, let a = metricsBefore["sabha_rtp_forwarded_total"], let b = metricsAfter["sabha_rtp_forwarded_total"] else { return nil }
                 return ((b - a) / c).rounded()
             },
-            serverDrops: ServerProbe.dropsBetween(metricsBefore, metricsAfter),
+            serverDrops: ServerProbe.dropsBetween(metricsBefore, metricsAfter), secondServerDrops: secondDrops,
             kernelDropsAtServerSocket: kernelAfter.server - kernelBefore.server,
             kernelDropsAtGeneratorSockets: kernelAfter.others - kernelBefore.others,
             generatorSendErrors: sendErrors,
             serverTransports: gauge("sabha_transports"), serverProducers: gauge("sabha_producers"),
-            serverConsumers: gauge("sabha_consumers"), serverPoolBuffersInUse: gauge("sabha_pool_buffers_in_use"))
+            serverConsumers: gauge("sabha_consumers"), serverPoolBuffersInUse: gauge("sabha_pool_buffers_in_use"),
+            viewers: options.viewers > 0 ? MeetingSummary.ViewerFlows(viewers, elapsed: elapsed) : nil)
     }
 
     /// Leave-and-rejoin cycles, `--churn-concurrency` participants away at a time, until `cycles` have completed

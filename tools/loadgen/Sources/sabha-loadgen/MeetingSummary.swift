@@ -8,6 +8,9 @@ struct MeetingSummary: Encodable {
         var room: String
         var participants: Int
         var flowsPerWindow: Int
+        /// `--viewers`, and their flows (each viewer receives every participant's audio and video).
+        var viewers: Int
+        var viewerFlowsPerWindow: Int
         var cycles: Int
         var churnConcurrency: Int
         var seed: Int
@@ -27,7 +30,8 @@ struct MeetingSummary: Encodable {
         var participantErrors: [String]
     }
 
-    /// One check of every directed flow over a window.
+    /// One check of every directed flow over a window. The flow, packet, loss and latency figures are the
+    /// participants' (who publish and receive each other); the viewers' are in `viewers`.
     struct FlowWindow: Encodable {
         var label: String
         var settledBefore: Bool
@@ -53,12 +57,17 @@ struct MeetingSummary: Encodable {
         var unknownSSRCPackets: UInt64
         var serverCPUSeconds: Double?
         var serverCPUPercentOfOneCore: Double?
+        /// With --second-server-pid: that server's CPU over the window.
+        var secondServerCPUSeconds: Double?
+        var secondServerCPUPercentOfOneCore: Double?
         var generatorCPUSeconds: Double
         var serverPacketsForwardedPerCPUSecond: Double?
-        /// `sabha_dropped_packets_total` growth over the window, by reason.
+        /// `sabha_dropped_packets_total` growth over the window, by reason (the second server's with --second-server).
         var serverDrops: [String: Double]
+        var secondServerDrops: [String: Double]?
         /// Datagrams the kernel dropped over the window for a full receive buffer (/proc/net/udp `drops`): at the
-        /// server's media socket (before the server sees them), and at the generator's sockets.
+        /// servers' media sockets (the ports the answers named; before a server sees them), and at the other sockets
+        /// (the generator's).
         var kernelDropsAtServerSocket: Int
         var kernelDropsAtGeneratorSockets: Int
         /// Datagrams the generator's publishers could not send (`sendmmsg` refused: socket send buffer full).
@@ -67,6 +76,60 @@ struct MeetingSummary: Encodable {
         var serverProducers: Int?
         var serverConsumers: Int?
         var serverPoolBuffersInUse: Int?
+        /// With --viewers.
+        var viewers: ViewerFlows?
+    }
+
+    /// What the viewers received from the participants over a flow window (`--viewers`).
+    struct ViewerFlows: Encodable {
+        var viewers: Int
+        /// Viewers whose media was connected at the window's end, and those that got no packet in it.
+        var connected: Int
+        var silent: Int
+        /// The server media port each viewer's answer named (which node serves its media) → viewers.
+        var mediaPorts: [String: Int]
+        var flowsExpected: Int
+        var flowsArrived: Int
+        var flowsMissing: Int
+        var audioFlowsMissing: Int
+        var videoFlowsMissing: Int
+        var flowsNotSignalled: Int
+        /// Video flows that delivered packets but no keyframe (a viewer could not have started decoding them).
+        var videoFlowsWithoutKeyframe: Int
+        var missing: [String]
+        var packetsReceivedPerSecond: Double
+        var mbitReceivedPerSecond: Double
+        var expected: Int64
+        var lost: Int64
+        var lossPercent: Double
+        var latency: Summary.Latency
+        var videoFramesPerSecondPerFlow: Summary.Distribution
+        var authFailures: UInt64
+        var unknownSSRCPackets: UInt64
+
+        init(_ tally: MeetingFlowTally, elapsed: Double) {
+            viewers = tally.receivers
+            connected = tally.connected
+            silent = tally.silent
+            mediaPorts = Dictionary(uniqueKeysWithValues: tally.mediaPorts.map { ("\($0.key)", $0.value) })
+            flowsExpected = tally.expectedFlows
+            flowsArrived = tally.expectedFlows - tally.missingCount
+            flowsMissing = tally.missingCount
+            audioFlowsMissing = tally.audioMissing
+            videoFlowsMissing = tally.videoMissing
+            flowsNotSignalled = tally.notSignalled
+            videoFlowsWithoutKeyframe = tally.videoWithoutKeyframe
+            missing = tally.missing
+            packetsReceivedPerSecond = Summary.Distribution.round(Double(tally.packets) / elapsed)
+            mbitReceivedPerSecond = Summary.Distribution.round(Double(tally.bytes) * 8 / elapsed / 1e6)
+            expected = tally.expected
+            lost = tally.lost
+            lossPercent = Summary.Distribution.round(tally.lossPercent)
+            latency = Summary.Latency(tally.latency)
+            videoFramesPerSecondPerFlow = Summary.Distribution(tally.videoFrameRates)
+            authFailures = tally.authFailures
+            unknownSSRCPackets = tally.unknown
+        }
     }
 
     struct Churn: Encodable {

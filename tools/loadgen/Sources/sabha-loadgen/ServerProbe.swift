@@ -38,9 +38,10 @@ struct ServerProbe {
     }
 
     /// Datagrams the kernel dropped because a socket's receive buffer was full (the `drops` column of
-    /// /proc/net/udp and /proc/net/udp6, this network namespace): on the server's media port, and on every other
-    /// socket (the generator's peers share the namespace). These never reach the server's own drop counters.
-    static func kernelReceiveDrops(serverPort: UInt16) -> (server: Int, others: Int) {
+    /// /proc/net/udp and /proc/net/udp6, this network namespace): on the servers' media ports (a meeting's viewers
+    /// may be served by several nodes), and on every other socket (the generator's peers share the namespace).
+    /// These never reach the servers' own drop counters.
+    static func kernelReceiveDrops(serverPorts: Set<UInt16>) -> (server: Int, others: Int) {
         var server = 0
         var others = 0
         for file in ["/proc/net/udp", "/proc/net/udp6"] {
@@ -50,7 +51,7 @@ struct ServerProbe {
                 guard fields.count >= 13, let colon = fields[1].lastIndex(of: ":"),
                       let port = UInt16(fields[1][fields[1].index(after: colon)...], radix: 16),
                       let drops = Int(fields[fields.count - 1]) else { continue }
-                if port == serverPort { server += drops } else { others += drops }
+                if serverPorts.contains(port) { server += drops } else { others += drops }
             }
         }
         return (server, others)
