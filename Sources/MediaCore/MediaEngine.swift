@@ -356,7 +356,7 @@ public final class MediaEngine: Sendable {
 
     /// Stops the workers (closing their transports) and the event thread.
     public func shutdown() async {
-        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         for handle in handles {
             _ = handle.commands.push(.shutdown)
             handle.signal.signal()
@@ -373,7 +373,7 @@ public final class MediaEngine: Sendable {
     /// Pushes a command whose reply resumes the caller (with a value, or Void for `send`); a full ring is
     /// `workerOverloaded`.
     private func request<Value: Sendable>(_ worker: Int, _ make: (CheckedContinuation<Value, any Error>) -> WorkerCommand) async throws -> Value {
-        guard !stopped.load(ordering: .relaxed) else { throw MediaError.configuration("media engine is shut down") }
+        guard !stopped.load(ordering: .sequentiallyConsistent) else { throw MediaError.configuration("media engine is shut down") }
         let handle = handles[worker]
         return try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Value, any Error>) in
             if handle.commands.push(make(reply)) {
@@ -395,7 +395,10 @@ public final class MediaEngine: Sendable {
     private static func worker(of id: UInt64) -> Int { Int(id & 0xFF) }
 
     /// The handle of the worker an id belongs to; nil for an id this engine did not make (ignored, not a trap).
+    /// The worker of an id; nil once the engine is shut down, so that a late close or hint returns at once
+    /// instead of waiting for a worker that has stopped.
     private func handle(of id: UInt64) -> WorkerHandle? {
+        guard !stopped.load(ordering: .sequentiallyConsistent) else { return nil }
         let worker = Self.worker(of: id)
         return worker < handles.count ? handles[worker] : nil
     }

@@ -13,8 +13,10 @@ struct CascadeService: Service {
 
     func run() async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await relays.tick()
+            // First: it asks only the database, while the relays' round may wait on nodes that do not answer.
             await hub.checkMediaNodes()
+            // A round waiting on a node that does not answer must not hold up this node's shutdown.
+            await cancelWhenGracefulShutdown { await relays.tick() }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(ClusterNode.heartbeatInterval * 1000))) }
         }
         await relays.closeAll()

@@ -45,4 +45,37 @@ import Testing
         }
         await engine.shutdown()
     }
+
+    /// A close that comes after the engine stopped (a relay or a meeting's media closed while the server shuts down)
+    /// returns at once; before, it waited forever for a worker that had stopped, and the process never exited.
+    @Test func closingAfterTheEngineStoppedReturnsInsteadOfWaitingForever() async throws {
+        var configuration = MediaEngineConfiguration()
+        configuration.basePort = 0
+        configuration.logHandler = { _ in }
+        let engine = try MediaEngine(configuration: configuration)
+        try engine.start()
+        let transport = try await engine.createTransport(TransportParameters(
+            room: "r", label: "late close", remoteUfrag: "abcd", remotePassword: "0123456789abcdefghijkl", remoteFingerprints: []))
+        await engine.shutdown()
+        try await Task.sleep(for: .milliseconds(200))   // the worker has left its loop
+        // Detached: were it to hang again, the test fails after 20 s instead of waiting with it.
+        let returned = Returned()
+        Task.detached {
+            await engine.closeTransport(transport.id)
+            await engine.closeProducer(ProducerID(transport.id.rawValue + 1))
+            await engine.closeConsumer(ConsumerID(transport.id.rawValue + 2))
+            await returned.set()
+        }
+        var closed = false
+        for _ in 0..<200 where !closed {
+            try await Task.sleep(for: .milliseconds(100))
+            closed = await returned.value
+        }
+        #expect(closed, "closing after shutdown did not return within 20 s")
+    }
+
+    actor Returned {
+        var value = false
+        func set() { value = true }
+    }
 }

@@ -109,6 +109,9 @@ final class MediaWorker<IO: DatagramIO, Clock: WorkerClock> {
             turn(readable: ready > 0 && fds[0].revents != 0, streamsReadable: ready > 0 && fds[2].revents != 0)
         }
         shutDown()
+        // A command given while the engine stopped (a close racing its shutdown) is answered, not left waiting.
+        drainCommands()
+        shutDown()
     }
 
     /// One turn of the loop: the commands, what arrived, the pipes, probe padding and the timers. Engine tests
