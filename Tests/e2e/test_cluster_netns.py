@@ -24,6 +24,7 @@ from e2ekit.cascade import CascadeViewer, peer_of, place_viewers, relays, servin
 from e2ekit.cluster import (ClusterParticipant, cluster_view, create_room, join_everyone, kill_and_rejoin, link_token,
                             same_url)
 from e2ekit.cluster_netns import RTC_PORT, netns_cluster, run, sdp_candidates, selected_pair  # noqa: F401 (fixture)
+from e2ekit.meeting_cascade import flows, media_node, place_meeting_viewers, place_publishers, wait_flows_rise
 from e2ekit.metrics import fetch as metrics
 from e2ekit.peers import MovingPatternTrack, Publisher, wait_connected
 from e2ekit.wait import wait_for
@@ -268,5 +269,72 @@ def test_a_broadcasts_viewers_spread_over_three_namespaced_nodes_each_node_carry
               f"nodes {report['served']}, all decoding {report['decoding']:.1f} s after the last was placed; frames in "
               f"{report['window']:.1f} s {report['frames']}; veth kbit/s (in, out): {kbps}")
     assert_broadcast_traffic(report["traffic"])
+    for n in nodes:
+        assert n.alive(), f"node {n.base_url} died"
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("netns_cluster", [{"node_args": ["--max-publishers", "1", "--max-viewers", "1"]}], indirect=True,
+                         ids=["one-of-each-per-node"])
+def test_a_meetings_media_spreads_over_three_namespaced_nodes_and_everyone_sees_and_hears_the_speakers(netns_cluster, capsys):
+    """A meeting spanning nodes (docs/cluster.md, "A meeting across nodes"): each node serves one speaker's and one
+    viewer's media; three speakers and three viewers enter through nodes 0, 1, 2. Every one's media flows with the
+    node it was placed on, the speakers' tracks go to the holder and on to the others over relays across the bridge,
+    and everyone decodes every speaker."""
+    c = netns_cluster
+    nodes, net = c.nodes, c.net
+    room = "netns-spread-meeting"
+    create_room(nodes[0], room)
+    speakers = [ClusterParticipant(f"s{i}", link_token(nodes[0], room, f"s{i}", "host" if i == 0 else "participant"),
+                                   nodes[i].base_url) for i in range(3)]
+    watchers = [ClusterParticipant(f"w{i}", link_token(nodes[0], room, f"w{i}", "viewer"), nodes[i].base_url, publish=False)
+                for i in range(3)]
+    everyone = speakers + watchers
+    report: dict = {}
+
+    async def meeting():
+        try:
+            await place_publishers(speakers, nodes[0])
+            await place_meeting_viewers(watchers, nodes[0])
+            pairs = {(p.name, q.name) for p in everyone for q in speakers if q is not p}
+            report["decoding"] = await wait_flows_rise(everyone, {}, pairs, 40)
+            placed = {p.name: media_node(nodes, p) for p in everyone}
+            report["placed"] = placed
+            assert placed["s0"] == 0 and placed["w0"] == 0, f"participant -> media node {placed}: s0 and w0 on the holder"
+            assert sorted([placed["s1"], placed["s2"]]) == [1, 2] and sorted([placed["w1"], placed["w2"]]) == [1, 2], \
+                f"participant -> media node {placed}: one speaker and one viewer on each other node"
+            for p in everyone:
+                pair = selected_pair(p.pc)
+                assert pair is not None and pair[0][0] == net.hub_addr, f"{p.name}: media between {pair}, expected from {net.hub_addr}"
+            assert all(same_url(p.node, nodes[0].base_url) for p in everyone), \
+                f"signalling: {[(p.name, p.node) for p in everyone]}, expected everyone's on node 0 (the holder)"
+
+            before = await asyncio.to_thread(net.link_bytes)
+            since = flows(everyone)
+            t0 = time.monotonic()
+            await asyncio.sleep(4)
+            report["traffic"] = link_traffic(before, await asyncio.to_thread(net.link_bytes))
+            report["window"] = time.monotonic() - t0
+            await wait_flows_rise(everyone, since, pairs, 5)
+        finally:
+            for p in everyone:
+                await p.close()
+
+    run(asyncio.wait_for(meeting(), 130))
+    traffic = report["traffic"]
+    with capsys.disabled():
+        kbps = {k: (round(rx * 8 / report["window"] / 1000), round(tx * 8 / report["window"] / 1000)) for k, (rx, tx) in traffic.items()}
+        print(f"\n[cluster in namespaces, meeting across nodes] 3 speakers and 3 viewers through nodes 0,1,2 with "
+              f"--max-publishers 1 --max-viewers 1: media on {report['placed']}, everyone decoding every speaker "
+              f"{report['decoding']:.1f} s after the last was placed; veth kbit/s (in, out): {kbps}")
+    # In speaker streams S: T sends 3 S (one speaker to each node); each node takes in its speaker's S and the other two
+    # by relay (3 S), so the nodes take in 9 S together, most of it over the bridge between their links, not from T.
+    nodes_rx = sum(traffic[f"node{i}"][0] for i in range(3))
+    for i in range(3):
+        rx, tx = traffic[f"node{i}"]
+        assert rx > 100_000 and tx > 100_000, f"node {i}'s link carried {rx} bytes in, {tx} out: every node serves media: {traffic}"
+    assert traffic["hub"][1] < 0.6 * nodes_rx, \
+        f"T sent {traffic['hub'][1]} bytes while the nodes took in {nodes_rx}: the speakers' tracks should reach the other " \
+        f"nodes over relays across the bridge, not from T: {traffic}"
     for n in nodes:
         assert n.alive(), f"node {n.base_url} died"

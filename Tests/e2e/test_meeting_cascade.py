@@ -23,12 +23,13 @@ import time
 
 import pytest
 
-from e2ekit.cascade import viewers_by_node, wait_viewer_total
+from e2ekit.cascade import viewers_by_node
 from e2ekit.cluster import (ClusterParticipant, cluster_nodes, cluster_view, create_room, link_token,  # noqa: F401 (fixture)
                             wait_everyone_receives_everyone)
 from e2ekit.cluster_netns import run
-from e2ekit.meeting_cascade import (answer_of, media_node, meeting_media, meeting_relays, place_meeting_viewers,
-                                    receiving, sdp_fingerprint, wait_message, wait_receiving)
+from e2ekit.meeting_cascade import (answer_of, flows, media_node, meeting_media, meeting_relays, place_meeting_viewers,
+                                    place_publishers, receiving, sdp_fingerprint, wait_flows_rise, wait_message,
+                                    wait_receiving)
 from e2ekit.peers import wait_connected
 from e2ekit.postgres import database_url, postgres_cluster  # noqa: F401 (fixtures)
 from e2ekit.wait import wait_until
@@ -329,34 +330,6 @@ def test_an_edge_closes_its_meeting_relays_after_its_last_viewer_leaves(cluster_
 def publisher(name: str, nodes, room: str, entry, role: str = "participant") -> ClusterParticipant:
     """A participant who publishes camera and microphone, entering through `entry`; its link is minted by node 0."""
     return ClusterParticipant(name, link_token(nodes[0], room, name, role), entry.base_url)
-
-
-async def place_publishers(people: list[ClusterParticipant], asked) -> None:
-    """Each joins (following the redirect to the holder) and publishes once every node's heartbeat counts the
-    publishers before it, so each placement sees up-to-date counts."""
-    for i, p in enumerate(people):
-        await p.join()
-        await p.wait_answered()
-        await asyncio.to_thread(wait_viewer_total, asked, i + 1, 8.0, "publishers")
-
-
-def flows(people: list[ClusterParticipant]) -> dict[tuple[str, str], tuple[int, int]]:
-    """{(receiver, sender): (video, audio frames)}."""
-    return {(p.name, q.name): (p.frames.get(q.id, 0), p.audio.get(q.id, 0)) for p in people for q in people if q is not p}
-
-
-async def wait_flows_rise(people: list[ClusterParticipant], since: dict, pairs: set[tuple[str, str]], timeout: float) -> float:
-    """Waits until every (receiver, sender) in `pairs` decoded 20 more video and 25 more audio frames than `since`."""
-    start = time.monotonic()
-    while True:
-        now = flows(people)
-        late = {k: (now[k], since.get(k, (0, 0))) for k in pairs
-                if now[k][0] < since.get(k, (0, 0))[0] + 20 or now[k][1] < since.get(k, (0, 0))[1] + 25}
-        if not late:
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"within {timeout}s these flows did not rise by 20 video / 25 audio frames (now, before): {late}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.mark.timeout(180)

@@ -12,6 +12,8 @@ and e2ekit/cascade.py's readers of `GET /api/cluster`:
 - `wait_message`: bounded wait for a message on a participant's socket (its pump reads them all);
 - `meeting_relays`, `meeting_media`: a node's meeting relays and the meeting viewers' transports it serves for
   other nodes (`relays.meetingMedia`), from its /api/cluster.
+- `place_publishers`, `flows`, `wait_flows_rise`: publishing participants placed one after the other, and who
+  decodes whom.
 """
 
 from __future__ import annotations
@@ -112,3 +114,31 @@ def meeting_media(view: dict, room: str | None = None) -> list[dict]:
     media = (view.get("relays") or {}).get("meetingMedia")
     assert isinstance(media, list), f"/api/cluster of {view.get('node')}: no relays.meetingMedia list in {view}"
     return [m for m in media if room is None or m.get("room") == room]
+
+
+async def place_publishers(people: list[ClusterParticipant], asked) -> None:
+    """Each joins (following the redirect to the holder) and publishes once every node's heartbeat counts the
+    publishers before it, so each placement sees up-to-date counts."""
+    for i, p in enumerate(people):
+        await p.join()
+        await p.wait_answered()
+        await asyncio.to_thread(wait_viewer_total, asked, i + 1, 8.0, "publishers")
+
+
+def flows(people: list[ClusterParticipant]) -> dict[tuple[str, str], tuple[int, int]]:
+    """{(receiver, sender): (video, audio frames)}."""
+    return {(p.name, q.name): (p.frames.get(q.id, 0), p.audio.get(q.id, 0)) for p in people for q in people if q is not p}
+
+
+async def wait_flows_rise(people: list[ClusterParticipant], since: dict, pairs: set[tuple[str, str]], timeout: float) -> float:
+    """Waits until every (receiver, sender) in `pairs` decoded 20 more video and 25 more audio frames than `since`."""
+    start = time.monotonic()
+    while True:
+        now = flows(people)
+        late = {k: (now[k], since.get(k, (0, 0))) for k in pairs
+                if now[k][0] < since.get(k, (0, 0))[0] + 20 or now[k][1] < since.get(k, (0, 0))[1] + 25}
+        if not late:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"within {timeout}s these flows did not rise by 20 video / 25 audio frames (now, before): {late}")
+        await asyncio.sleep(0.1)
