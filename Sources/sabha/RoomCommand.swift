@@ -183,7 +183,8 @@ struct AdminClientOptions: ParsableArguments {
     @Option(help: "The server's HTTP address, as for 'serve --http' or a URL (env SABHA_HTTP, default 127.0.0.1:8080).")
     var server: String?
 
-    @Option(help: "Admin key (env SABHA_ADMIN_KEY; default: read <--data-dir>/admin.key).")
+    // Unconditional: a key may begin with "-" (keys made before 2026-12-06 could).
+    @Option(parsing: .unconditional, help: "Admin key (env SABHA_ADMIN_KEY; default: read <--data-dir>/admin.key).")
     var adminKey: String?
 
     @Option(help: "The server's data directory, for its admin.key (env SABHA_DATA_DIR, default ./sabha-data).")

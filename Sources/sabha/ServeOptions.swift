@@ -44,7 +44,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: "Base URL people open, used in printed links (env SABHA_PUBLIC_URL, default http://<--http>).")
     var publicURL: String?
 
-    @Option(help: "Key for the admin API (/api, 'sabha room') (env SABHA_ADMIN_KEY, default: <data-dir>/admin.key, created on first start).")
+    @Option(parsing: .unconditional,
+            help: "Key for the admin API (/api, 'sabha room') (env SABHA_ADMIN_KEY, default: <data-dir>/admin.key, created on first start).")
     var adminKey: String?
 
     @Option(help: "Media worker threads (env SABHA_WORKERS, default 1).")

@@ -47,14 +47,23 @@ public struct AdminKey: Sendable {
             return try checked(text, origin: .file(path: path), what: path)
         }
         try fm.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let key = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let key = generated()
         guard fm.createFile(atPath: path, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw SignallingError.configuration("cannot write the admin key to \(path)")
         }
         return AdminKey(key, origin: .created(path: path))
+    }
+
+    /// 32 random bytes, base64url; never starting with "-", which a command line would take for an option (one
+    /// key in 64 did: `sabha recording status --admin-key -x…` then failed with "Missing value for '--admin-key'").
+    static func generated() -> String {
+        var generator = SystemRandomNumberGenerator()
+        while true {
+            let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let key = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            if !key.hasPrefix("-") { return key }
+        }
     }
 
     private static func checked(_ key: String, origin: Origin, what: String) throws -> AdminKey {
