@@ -19,6 +19,16 @@ import Testing
         }
     }
 
+    /// A started engine on a free loopback port that logs nothing.
+    static func startedEngine() throws -> MediaEngine {
+        var configuration = MediaEngineConfiguration()
+        configuration.basePort = 0
+        configuration.logHandler = { _ in }
+        let engine = try MediaEngine(configuration: configuration)
+        try engine.start()
+        return engine
+    }
+
     @Test func timeoutsPortsAndLimitsThatWouldOverflowAreRefused() {
         #expect(Self.refused { $0.consentTimeout = .infinity }?.contains("consent timeout") == true)
         #expect(Self.refused { $0.consentTimeout = 1e300 }?.contains("consent timeout") == true)
@@ -29,11 +39,7 @@ import Testing
     }
 
     @Test func idsThisEngineDidNotMakeAreIgnoredOrRefusedNotTrapped() async throws {
-        var configuration = MediaEngineConfiguration()
-        configuration.basePort = 0
-        configuration.logHandler = { _ in }
-        let engine = try MediaEngine(configuration: configuration)
-        try engine.start()
+        let engine = try Self.startedEngine()
         let stranger: UInt64 = 0xFFFF_FF37  // worker 0x37 of an engine with one worker
         await engine.closeTransport(TransportID(stranger))
         await engine.closeProducer(ProducerID(stranger))
@@ -49,11 +55,7 @@ import Testing
     /// A close that comes after the engine stopped (a relay or a meeting's media closed while the server shuts down)
     /// returns at once; before, it waited forever for a worker that had stopped, and the process never exited.
     @Test func closingAfterTheEngineStoppedReturnsInsteadOfWaitingForever() async throws {
-        var configuration = MediaEngineConfiguration()
-        configuration.basePort = 0
-        configuration.logHandler = { _ in }
-        let engine = try MediaEngine(configuration: configuration)
-        try engine.start()
+        let engine = try Self.startedEngine()
         let transport = try await engine.createTransport(TransportParameters(
             room: "r", label: "late close", remoteUfrag: "abcd", remotePassword: "0123456789abcdefghijkl", remoteFingerprints: []))
         await engine.shutdown()

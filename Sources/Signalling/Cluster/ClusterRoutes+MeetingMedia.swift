@@ -64,12 +64,7 @@ extension ClusterRoutes {
     }
 
     private func decoded<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let body = try await verified(request)
-        do {
-            return try JSONDecoder().decode(type, from: Data(body))
-        } catch {
-            throw Problem(status: 400, code: "meeting-media-request", title: "Malformed meeting media request", detail: "\(error)")
-        }
+        try await decoded(type, request, code: "meeting-media-request", title: "Malformed meeting media request")
     }
 
     private func transport(_ context: some RequestContext) throws(Problem) -> TransportID {

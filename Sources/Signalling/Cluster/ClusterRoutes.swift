@@ -32,26 +32,14 @@ struct ClusterRoutes: Sendable {
             return Response(status: .ok)
         }
         router.post("/cluster/meetings") { request, _ -> Response in
-            let body = try await verified(request)
-            let wanted: ClusterMeetingActions.Request
-            do {
-                wanted = try JSONDecoder().decode(ClusterMeetingActions.Request.self, from: Data(body))
-            } catch {
-                throw Problem(status: 400, code: "meeting-action", title: "Malformed meeting action", detail: "\(error)")
-            }
+            let wanted = try await decoded(ClusterMeetingActions.Request.self, request, code: "meeting-action", title: "Malformed meeting action")
             logger.info("meeting action asked by another node", metadata: ["room": "\(wanted.room)", "action": "\(wanted.action.rawValue)",
                                                                           "people": "\(wanted.identities.count)"])
             await ClusterMeetingActions.apply(wanted.action, room: wanted.room, identities: wanted.identities, on: hub)
             return Response(status: .noContent)
         }
         router.post("/cluster/relays") { request, _ -> Response in
-            let body = try await verified(request)
-            let wanted: RelayWire.Request
-            do {
-                wanted = try JSONDecoder().decode(RelayWire.Request.self, from: Data(body))
-            } catch {
-                throw Problem(status: 400, code: "relay-request", title: "Malformed relay request", detail: "\(error)")
-            }
+            let wanted = try await decoded(RelayWire.Request.self, request, code: "relay-request", title: "Malformed relay request")
             let answer = try await relays.open(wanted)
             return try Self.json(answer, status: .created)
         }
@@ -91,6 +79,16 @@ struct ClusterRoutes: Sendable {
                           detail: "Requests to /cluster/ must carry a valid \(ClusterSignature.header) header.")
         }
         return body
+    }
+
+    /// The signed body, decoded; a body that is not what the route takes is a 400 `code`.
+    func decoded<T: Decodable>(_ type: T.Type, _ request: Request, code: String, title: String) async throws -> T {
+        let body = try await verified(request)
+        do {
+            return try JSONDecoder().decode(type, from: Data(body))
+        } catch {
+            throw Problem(status: 400, code: code, title: title, detail: "\(error)")
+        }
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {

@@ -56,12 +56,7 @@ extension MeetingHub {
                     await remoteMedia.closeTransport(on: node, transport.id)
                     return nil
                 }
-                participant.transport = transport
-                participant.mediaNode = node
-                participant.mediaPublishes = kind == .publisher
-                participant.remoteCredentials = ICECredentials(ufrag: offer.iceUfrag, password: offer.icePassword)
-                participant.remoteFingerprints = offer.fingerprints
-                participant.closedTransport = nil
+                adopt(transport, for: participant, offer: offer, on: node, publishes: kind == .publisher)
                 logger.info("meeting participant's media placed on another node (this one is full)",
                             metadata: ["room": "\(participant.room)", "participant": "\(participant.id)", "node": "\(node)",
                                        "role": "\(participant.role.rawValue)"])

@@ -67,15 +67,23 @@ extension MeetingHub {
                 await engine.closeTransport(transport.id)
                 return nil
             }
-            participant.transport = transport
-            participant.remoteCredentials = credentials
-            participant.remoteFingerprints = offer.fingerprints
-            participant.closedTransport = nil
+            adopt(transport, for: participant, offer: offer)
             byTransport[transport.id] = participant.id
             return nil
         } catch {
             return MeetingWire.error("media-error", "\(error)", fatal: false)
         }
+    }
+
+    /// The participant's media goes through `transport` now (here, or on `node`), made from `offer`.
+    func adopt(_ transport: TransportDescription, for participant: Participant, offer: SDPOffer, on node: String? = nil,
+               publishes: Bool = false) {
+        participant.transport = transport
+        participant.mediaNode = node
+        participant.mediaPublishes = publishes
+        participant.remoteCredentials = ICECredentials(ufrag: offer.iceUfrag, password: offer.icePassword)
+        participant.remoteFingerprints = offer.fingerprints
+        participant.closedTransport = nil
     }
 
     /// An offer with new ICE credentials: the client restarted ICE (its network changed, or its connection failed). The
